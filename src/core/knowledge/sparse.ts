@@ -1,0 +1,42 @@
+import type { SparseVector } from "../ports/vector-store.js";
+
+/**
+ * Turns analyzed terms into BM25 sparse vectors that every store agrees on.
+ *
+ * Term ids are a 32-bit FNV-1a hash of the term (collisions are rare at chunk-vocabulary sizes and
+ * cost only a little precision). Document weights are BM25's saturated term frequency with a fixed
+ * average length, because a distributed store cannot know the corpus average at write time; Qdrant
+ * then applies IDF itself (`modifier: idf`). Query weights are 1 per distinct term.
+ */
+export const BM25_K1 = 1.2;
+export const BM25_B = 0.75;
+export const BM25_AVERAGE_LENGTH = 256;
+
+export function termId(term: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < term.length; index++) {
+    hash ^= term.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function documentSparseVector(terms: string[]): SparseVector {
+  const frequencies = new Map<number, number>();
+  for (const term of terms) {
+    const id = termId(term);
+    frequencies.set(id, (frequencies.get(id) ?? 0) + 1);
+  }
+  const lengthNorm = 1 - BM25_B + (BM25_B * terms.length) / BM25_AVERAGE_LENGTH;
+  const indices = [...frequencies.keys()].sort((a, b) => a - b);
+  const values = indices.map((id) => {
+    const tf = frequencies.get(id) ?? 0;
+    return (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * lengthNorm);
+  });
+  return { indices, values };
+}
+
+export function querySparseVector(terms: string[]): SparseVector {
+  const indices = [...new Set(terms.map(termId))].sort((a, b) => a - b);
+  return { indices, values: indices.map(() => 1) };
+}

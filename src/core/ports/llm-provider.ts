@@ -1,0 +1,69 @@
+/**
+ * The narrow LLM port: chat completions (streamed and not) and embeddings over any
+ * OpenAI-compatible endpoint. Deliberately leaves out everything core does not use (images, audio,
+ * the Responses API), so a second implementation stays small.
+ */
+export type ChatRole = "system" | "user" | "assistant" | "tool";
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The raw JSON text of the arguments, as the model produced it. */
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: "system"; content: string }
+  | { role: "user"; content: string; name?: string | undefined }
+  | { role: "assistant"; content: string | null; toolCalls?: ToolCall[] | undefined }
+  | { role: "tool"; content: string; toolCallId: string };
+
+/** A tool as the model sees it: name, description and a JSON Schema for its arguments. */
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  /** Overrides the configured default model (a channel's fine-tuned model, for instance). */
+  model?: string | undefined;
+  temperature?: number | undefined;
+  maxTokens?: number | undefined;
+  tools?: ToolDefinition[] | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter";
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Stream parts are named noun-verb, after the Vercel AI SDK. */
+export type ChatStreamPart =
+  | { type: "text-delta"; text: string }
+  /** Emitted once per call, fully reassembled from its deltas, before `finish`. */
+  | { type: "tool-call"; call: ToolCall }
+  | { type: "finish"; reason: FinishReason; usage?: TokenUsage | undefined; model: string };
+
+export interface ChatCompletion {
+  text: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  usage?: TokenUsage | undefined;
+  model: string;
+}
+
+export interface LlmProvider {
+  /** The model used when a request names none. */
+  readonly defaultModel: string;
+  /** Whether embeddings are configured; without them retrieval is BM25 only. */
+  readonly embeddingModel: string | undefined;
+  /** Streams a completion. Errors surface as AppError (`llm_rate_limited`, `llm_stream_cut`, …). */
+  stream(request: ChatRequest): AsyncIterable<ChatStreamPart>;
+  complete(request: ChatRequest): Promise<ChatCompletion>;
+  embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
+}

@@ -1,0 +1,106 @@
+import type { ChannelRef, ConversationRef, Source } from "../types.js";
+
+/** One message of a conversation, attributed to its speaker so a shared channel stays readable. */
+export interface Turn {
+  /** Increasing within a conversation; assigned by the store. */
+  seq: number;
+  role: "user" | "assistant";
+  speakerId: string;
+  speakerName: string;
+  text: string;
+  /** Token count of `text`, computed once when the turn is saved. */
+  tokens: number;
+  at: number;
+}
+
+export type NewTurn = Omit<Turn, "seq">;
+
+export interface Conversation {
+  /** The rolling summary of turns folded out of the window; empty at first. */
+  summary: string;
+  /** Turns not yet folded into the summary, oldest first. */
+  turns: Turn[];
+}
+
+export interface Note {
+  id: string;
+  text: string;
+  authorId: string;
+  authorName: string;
+  at: number;
+}
+
+/** Per-channel settings that admins change from chat. */
+export interface ChannelSettings {
+  persona?: string | undefined;
+  model?: string | undefined;
+  temperature?: number | undefined;
+  /** When no indexed document is relevant, answer from general knowledge (and say so). */
+  allowGeneralKnowledge?: boolean | undefined;
+}
+
+/** What was answered, kept so that buttons, `sources`, `why` and feedback can refer to it. */
+export interface AnswerRecord {
+  id: string;
+  conversation: ConversationRef;
+  askerId: string;
+  question: string;
+  answer: string;
+  sources: Source[];
+  model: string;
+  at: number;
+  /** Free-form trace (passages, tool calls, tokens, latency); its shape belongs to the agent. */
+  trace?: Record<string, unknown> | undefined;
+}
+
+export type Vote = "up" | "down";
+
+export interface FeedbackRecord {
+  answerId: string;
+  voterId: string;
+  vote: Vote;
+  at: number;
+}
+
+/**
+ * Conversation memory, notes, channel settings, answers and feedback, plus event de-duplication.
+ * Keys always include platform + workspace + channel (+ thread): nothing crosses.
+ * Implementations: SQLite (embedded default) and Redis (`REDIS_URL`); both pass
+ * `test/contracts/memory-store.contract.ts`.
+ */
+export interface MemoryStore {
+  loadConversation(conversation: ConversationRef): Promise<Conversation>;
+  appendTurns(conversation: ConversationRef, turns: NewTurn[]): Promise<Turn[]>;
+  /**
+   * Replaces the summary and removes every turn with `seq <= throughSeq`, atomically, so a crash
+   * between the two can never lose or double-count a turn.
+   */
+  foldTurns(conversation: ConversationRef, throughSeq: number, summary: string): Promise<void>;
+  /** Clears conversations (every thread), notes and the last answers of a channel. Settings stay. */
+  forgetChannel(channel: ChannelRef): Promise<void>;
+
+  addNote(channel: ChannelRef, note: Omit<Note, "id">): Promise<Note>;
+  listNotes(channel: ChannelRef): Promise<Note[]>;
+  /** Returns false when no such note exists in this channel. */
+  deleteNote(channel: ChannelRef, noteId: string): Promise<boolean>;
+
+  getSettings(channel: ChannelRef): Promise<ChannelSettings>;
+  updateSettings(channel: ChannelRef, patch: ChannelSettings): Promise<ChannelSettings>;
+
+  saveAnswer(answer: AnswerRecord): Promise<void>;
+  getAnswer(answerId: string): Promise<AnswerRecord | undefined>;
+  /** The latest answer in a conversation (for `sources` and `why`). */
+  lastAnswer(conversation: ConversationRef): Promise<AnswerRecord | undefined>;
+
+  /** Stores a vote; a second vote by the same voter on the same answer replaces the first. */
+  recordVote(vote: FeedbackRecord): Promise<void>;
+  listFeedback(channel: ChannelRef): Promise<Array<FeedbackRecord & { answer: AnswerRecord }>>;
+
+  /**
+   * Claims a delivery id. Returns true the first time an id is seen (within `ttlSeconds`), false
+   * for every later delivery, also across processes sharing the same store.
+   */
+  claimEvent(eventKey: string, ttlSeconds: number): Promise<boolean>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+import type { Platform } from "../types.js";
+
+/**
+ * Who may see a document: a whole workspace (no `channelId`) or one channel of it.
+ * A question from channel C of workspace W sees documents scoped to (W, C) or to all of W; nothing
+ * crosses workspaces.
+ */
+export interface DocumentScope {
+  platform: Platform;
+  workspaceId: string;
+  channelId?: string | undefined;
+}
+
+/** The asker's position: retrieval is filtered to (platform, workspace) and (channel or workspace-wide). */
+export interface QueryScope {
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+}
+
+/** BM25 sparse vector: term ids (from the core analyzer) and weights, same order and length. */
+export interface SparseVector {
+  indices: number[];
+  values: number[];
+}
+
+export interface ChunkRecord {
+  /** Derived from documentId + position (see `chunkId`), so re-indexing replaces. */
+  id: string;
+  documentId: string;
+  position: number;
+  title: string;
+  headingPath: string[];
+  /** A URL or a path. */
+  source: string;
+  text: string;
+  scope: DocumentScope;
+  /** Analyzed tokens of title + heading path + text (core `analyze`), for BM25. */
+  terms: string[];
+  /** Dense embedding, when an embedding model is configured. */
+  dense?: number[] | undefined;
+}
+
+export interface ScoredChunk {
+  chunk: Omit<ChunkRecord, "terms" | "dense">;
+  score: number;
+}
+
+export interface VectorQuery {
+  scope: QueryScope;
+  /** Analyzed query terms (core `analyze`). */
+  terms: string[];
+  dense?: number[] | undefined;
+  limit: number;
+}
+
+export interface DocumentSummary {
+  documentId: string;
+  title: string;
+  source: string;
+  scope: DocumentScope;
+  chunkCount: number;
+}
+
+/**
+ * Chunk storage with hybrid (dense + BM25) search. Implementations: SQLite (embedded default) and
+ * Qdrant; both pass `test/contracts/vector-store.contract.ts`.
+ */
+export interface VectorStore {
+  /** Replaces every chunk of each document in `chunks` (upsert by id + deletion of stale positions). */
+  replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void>;
+  /** Deletes every chunk of a document within a workspace; returns how many were removed. */
+  deleteDocument(scope: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): Promise<number>;
+  search(query: VectorQuery): Promise<ScoredChunk[]>;
+  /** Documents visible from a query scope, with chunk counts. */
+  listDocuments(scope: QueryScope): Promise<DocumentSummary[]>;
+  close(): Promise<void>;
+}

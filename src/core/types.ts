@@ -1,0 +1,117 @@
+/** Where a conversation happens. Nothing keyed by one scope is ever visible from another. */
+export type Platform = "slack" | "discord" | "local";
+
+/** A channel in a workspace (Slack team, Discord guild, or the local terminal). */
+export interface ChannelRef {
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+}
+
+/** A conversation: a thread, or the channel itself outside threads. */
+export interface ConversationRef extends ChannelRef {
+  threadId?: string | undefined;
+}
+
+export interface Attachment {
+  name: string;
+  url: string;
+  mimeType?: string | undefined;
+  sizeBytes?: number | undefined;
+  /**
+   * Headers needed to download the file (Slack's `url_private` needs the bot token). Held in memory
+   * only for the download; never logged, never put into a job payload.
+   */
+  headers?: Record<string, string> | undefined;
+}
+
+/** An earlier message of a thread that the adapter read on first contact (Slack `conversations.replies`). */
+export interface PriorMessage {
+  userId: string;
+  userName: string;
+  text: string;
+  fromAssistant: boolean;
+}
+
+/** One inbound message, normalized by a platform adapter. */
+export interface InboundMessage extends ConversationRef {
+  userId: string;
+  userName: string;
+  text: string;
+  attachments: Attachment[];
+  /** The adapter's verdict: workspace admin/owner, Manage Server, or listed in ADMIN_USER_IDS. */
+  isAdmin: boolean;
+  /** The platform's delivery id (Slack `event_id`, Discord interaction or message id). Duplicates are dropped. */
+  eventId: string;
+  /** Set when the adapter knows the message is a slash command (Slack `/teammate`, Discord `/ask`). */
+  isCommand?: boolean | undefined;
+  /** Earlier thread messages the bot has not seen, supplied on first contact with a thread. */
+  priorMessages?: PriorMessage[] | undefined;
+}
+
+export interface Source {
+  /** The passage number the answer cites as [n]. */
+  index: number;
+  title: string;
+  /** A link (URL) or a path, whichever the document came from. */
+  location: string;
+  documentId: string;
+}
+
+export interface ReplyButton {
+  /** Stable action id the adapter routes back to core (`feedback-up`, `feedback-down`, `show-sources`, …). */
+  action: string;
+  label: string;
+  /** Opaque value round-tripped through the platform (an answer id, an approval id). */
+  value: string;
+  style?: "primary" | "danger" | undefined;
+}
+
+export type ReplyVisibility = "everyone" | "asker";
+
+export interface ReplyStart {
+  /** `asker`: only the person who asked sees it, where the platform can do that (errors, refusals, help). */
+  visibility: ReplyVisibility;
+}
+
+export interface ReplyFinish {
+  sources: Source[];
+  buttons: ReplyButton[];
+  /** The stored answer's id, so buttons and `sources`/`why` can refer back to it. */
+  answerId?: string | undefined;
+}
+
+/**
+ * Where core writes a reply. Each platform renders it within its own limits (Slack streaming or
+ * throttled `chat.update`; Discord deferred reply + edits; the terminal prints as text arrives).
+ * Calls are made in order: `start`, any number of `append`/`status`, then exactly one of `finish` or `fail`.
+ */
+export interface ReplySink {
+  start(options: ReplyStart): Promise<void>;
+  append(text: string): Promise<void>;
+  /** A short status line (tool activity, "searching the docs…"); not part of the answer text. */
+  status(line: string): Promise<void>;
+  finish(result: ReplyFinish): Promise<void>;
+  /** Ends the reply with a sentence for the user instead of an answer. */
+  fail(message: string): Promise<void>;
+}
+
+/** A button click or similar interaction, normalized by a platform adapter. */
+export interface InboundAction extends ConversationRef {
+  userId: string;
+  userName: string;
+  isAdmin: boolean;
+  /** The `ReplyButton.action` that was clicked. */
+  action: string;
+  value: string;
+  eventId: string;
+}
+
+/**
+ * What platform adapters call. Adapters do transport only (verify, parse, acknowledge, render);
+ * commands, permissions, memory and answering live behind this interface.
+ */
+export interface AssistantHandler {
+  handle(message: InboundMessage, sink: ReplySink): Promise<void>;
+  handleAction(action: InboundAction, sink: ReplySink): Promise<void>;
+}
