@@ -33,20 +33,25 @@ function sourceFiles(directory: string): string[] {
 }
 
 export function importedModules(source: string): string[] {
-  const pattern = /(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|import\s+["']([^"']+)["']/g;
+  const pattern =
+    /(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|import\s+["']([^"']+)["']/g;
   return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? match[3] ?? "");
 }
 
 export function forbiddenImports(source: string): string[] {
   return importedModules(source).filter((module) =>
-    FORBIDDEN.some((prefix) => module === prefix || module.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`)),
+    FORBIDDEN.some(
+      (prefix) => module === prefix || module.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`),
+    ),
   );
 }
 
 describe("src/core", () => {
   it("imports no vendor SDK, driver or network module", () => {
     const offenders = sourceFiles(CORE).flatMap((path) =>
-      forbiddenImports(readFileSync(path, "utf8")).map((module) => `${relative(CORE, path)} imports ${module}`),
+      forbiddenImports(readFileSync(path, "utf8")).map(
+        (module) => `${relative(CORE, path)} imports ${module}`,
+      ),
     );
     expect(offenders).toEqual([]);
   });

@@ -1,0 +1,163 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ValidateFunction } from "ajv";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import addFormatsModule from "ajv-formats";
+
+/**
+ * Validates what the protocol stand-ins receive (and serve) against the official OpenAPI specs in
+ * `../shared/specs/`, so a test fails when a request would be rejected in production.
+ * Written here because no maintained validator handles OpenAPI 3.0's `nullable` and the mixed
+ * 3.0/3.1 dialects of these particular specs; the conversion follows `specs/tools/validate_fixtures.mjs`.
+ */
+export const SPECS_DIR = join(import.meta.dirname, "../../../shared/specs");
+
+type Json = unknown;
+
+// OpenAPI 3.0 `nullable: true` → JSON Schema null types; boolean exclusive bounds → numeric form.
+function denull(node: Json): Json {
+  if (Array.isArray(node)) return node.map(denull);
+  if (!node || typeof node !== "object") return node;
+  const out: Record<string, Json> = {};
+  for (const [key, value] of Object.entries(node)) out[key] = denull(value);
+  if (out.nullable === true) {
+    delete out.nullable;
+    const meaningful = Object.keys(out).filter(
+      (key) => !["description", "default", "example", "title", "deprecated", "format"].includes(key),
+    );
+    if (meaningful.length === 0) return { type: "null" };
+    if (typeof out.type === "string") out.type = [out.type, "null"];
+    else if (Array.isArray(out.type)) {
+      if (!out.type.includes("null")) out.type = [...out.type, "null"];
+    } else return { anyOf: [out, { type: "null" }] };
+    if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
+  } else if (out.nullable === false) delete out.nullable;
+  for (const [exclusive, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
+    if (out[exclusive] === true && typeof out[bound] === "number") {
+      out[exclusive] = out[bound];
+      delete out[bound];
+    } else if (out[exclusive] === false) delete out[exclusive];
+  }
+  return out;
+}
+
+const escapePointer = (part: string) => encodeURIComponent(part.replace(/~/g, "~0").replace(/\//g, "~1"));
+
+export interface ValidationResult {
+  ok: boolean;
+  errors: string;
+}
+
+interface PathTemplate {
+  template: string;
+  pattern: RegExp;
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+export class OpenApiValidator {
+  private readonly ajv: Ajv;
+  private readonly id: string;
+  private readonly cache = new Map<string, ValidateFunction>();
+  readonly document: Record<string, Json>;
+  private readonly templates: PathTemplate[];
+  private readonly basePath: string;
+
+  /**
+   * @param specFile path under `shared/specs/`, e.g. `openai/openapi.subset.json`
+   * @param basePath prefix the client puts before spec paths (`/v1` for OpenAI, `/api/v10` for Discord)
+   */
+  constructor(specFile: string, basePath = "") {
+    const raw = JSON.parse(readFileSync(join(SPECS_DIR, specFile), "utf8")) as Record<string, Json>;
+    this.document = denull(raw) as Record<string, Json>;
+    const draft2020 = String(raw.openapi ?? "").startsWith("3.1");
+    const AjvClass = draft2020 ? Ajv2020 : Ajv;
+    this.ajv = new AjvClass({ strict: false, allErrors: true, logger: false, validateFormats: true }) as Ajv;
+    addFormats(this.ajv);
+    for (const format of [
+      "uint",
+      "uint8",
+      "uint16",
+      "uint32",
+      "uint64",
+      "int32",
+      "int64",
+      "float",
+      "double",
+      "snowflake",
+      "unixtime",
+      "binary",
+      "byte",
+      "password",
+    ]) {
+      this.ajv.addFormat(format, true);
+    }
+    this.id = `spec:${specFile}`;
+    this.ajv.addSchema({ ...this.document, $id: this.id });
+    this.basePath = basePath;
+    const paths = Object.keys((this.document.paths ?? {}) as Record<string, Json>);
+    // Literal segments win over parameters (`/messages/@original` before `/messages/{id}`).
+    this.templates = paths
+      .map((template) => ({
+        template,
+        pattern: new RegExp(
+          `^${template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`,
+        ),
+      }))
+      .sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
+  }
+
+  /** The spec path template an actual request path matches, or undefined. */
+  matchPath(actualPath: string): string | undefined {
+    const path = actualPath.split("?")[0] ?? "";
+    const stripped =
+      this.basePath && path.startsWith(this.basePath) ? path.slice(this.basePath.length) : path;
+    return this.templates.find((entry) => entry.pattern.test(stripped))?.template;
+  }
+
+  /** Whether the spec defines this method on the path template. */
+  hasOperation(template: string, method: string): boolean {
+    const item = (this.document.paths as Record<string, Record<string, Json>>)[template];
+    return Boolean(item?.[method.toLowerCase()]);
+  }
+
+  private run(pointer: string, data: Json): ValidationResult {
+    let validate = this.cache.get(pointer);
+    if (!validate) {
+      const found = this.ajv.getSchema(this.id + pointer);
+      if (!found) throw new Error(`No schema at ${pointer} in ${this.id}`);
+      validate = found;
+      this.cache.set(pointer, validate);
+    }
+    const ok = validate(data) as boolean;
+    return { ok, errors: ok ? "" : this.ajv.errorsText(validate.errors, { separator: "; " }) };
+  }
+
+  validateSchema(schemaName: string, data: Json): ValidationResult {
+    return this.run(`#/components/schemas/${escapePointer(schemaName)}`, data);
+  }
+
+  validateRequestBody(
+    template: string,
+    method: string,
+    body: Json,
+    contentType = "application/json",
+  ): ValidationResult {
+    const pointer = `#/paths/${escapePointer(template)}/${method.toLowerCase()}/requestBody/content/${escapePointer(contentType)}/schema`;
+    return this.run(pointer, body);
+  }
+
+  validateResponseBody(
+    template: string,
+    method: string,
+    status: string,
+    body: Json,
+    contentType = "application/json",
+  ): ValidationResult {
+    const pointer = `#/paths/${escapePointer(template)}/${method.toLowerCase()}/responses/${status}/content/${escapePointer(contentType)}/schema`;
+    return this.run(pointer, body);
+  }
+}
