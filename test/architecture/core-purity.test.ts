@@ -32,13 +32,13 @@ function sourceFiles(directory: string): string[] {
   });
 }
 
-export function importedModules(source: string): string[] {
+function importedModules(source: string): string[] {
   const pattern =
     /(?:import|export)\s[^'"]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|import\s+["']([^"']+)["']/g;
   return [...source.matchAll(pattern)].map((match) => match[1] ?? match[2] ?? match[3] ?? "");
 }
 
-export function forbiddenImports(source: string): string[] {
+function forbiddenImports(source: string): string[] {
   return importedModules(source).filter((module) =>
     FORBIDDEN.some(
       (prefix) => module === prefix || module.startsWith(prefix.endsWith("/") ? prefix : `${prefix}/`),
