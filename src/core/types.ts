@@ -114,4 +114,6 @@ export interface InboundAction extends ConversationRef {
 export interface AssistantHandler {
   handle(message: InboundMessage, sink: ReplySink): Promise<void>;
   handleAction(action: InboundAction, sink: ReplySink): Promise<void>;
+  /** Whether teammate already takes part in this conversation, so a follow-up needs no new mention. */
+  isEngaged(conversation: ConversationRef): Promise<boolean>;
 }
