@@ -1,0 +1,148 @@
+import { z } from "zod";
+import { AppError } from "./core/errors.js";
+
+/**
+ * The whole configuration, read once from the environment at start-up. A bad value stops start-up
+ * with a readable list of every problem; components receive only their slice. `.env.example`
+ * documents the same names (a test keeps the two in step).
+ */
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const optionalUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .pipe(z.url({ protocol: /^https?$/ }).optional())
+  .optional();
+
+const optionalRedisUrl = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .pipe(z.url({ protocol: /^rediss?$/ }).optional())
+  .optional();
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const boolean = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no", ""])
+    .default(fallback ? "true" : "false")
+    .transform((value) => ["true", "1", "yes"].includes(value));
+
+const adminIds = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
+  .pipe(
+    z.array(
+      z
+        .string()
+        .regex(
+          /^(slack|discord|local):[A-Za-z0-9_.-]+$/,
+          "each admin must be platform-qualified, like slack:U123 or discord:456",
+        ),
+    ),
+  );
+
+export const environmentSchema = z.object({
+  /** API key for the LLM and embeddings endpoint. Local servers (Ollama, vLLM) accept any value. */
+  OPENAI_API_KEY: optionalString,
+  /** Any OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama. */
+  OPENAI_BASE_URL: optionalUrl,
+  LLM_MODEL: z.string().trim().min(1).default("gpt-4.1-mini"),
+  /** No embedding model → BM25-only retrieval. */
+  EMBEDDING_MODEL: optionalString,
+  /** Per-request timeout for the LLM, in milliseconds. */
+  LLM_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
+  LLM_MAX_RETRIES: integer(2, 0, 10),
+
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  /** Socket Mode instead of HTTP when set. */
+  SLACK_APP_TOKEN: optionalString,
+  /** Slack Web API base URL (GovSlack, proxies, local stand-ins); must end with `/api/`. */
+  SLACK_API_URL: optionalUrl,
+
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: optionalString,
+  /** Discord REST base URL (local stand-ins), e.g. http://127.0.0.1:8080/api. */
+  DISCORD_API_URL: optionalUrl,
+  /** Registers slash commands in one guild (instant, for development) instead of globally. */
+  DISCORD_GUILD_ID: optionalString,
+
+  /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
+  REDIS_URL: optionalRedisUrl,
+  /** Qdrant vector store; unset → embedded SQLite index. */
+  QDRANT_URL: optionalUrl,
+  QDRANT_API_KEY: optionalString,
+  QDRANT_COLLECTION: z.string().trim().min(1).default("teammate_chunks"),
+
+  /** Where the embedded SQLite file lives. */
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  /** Extra admins besides workspace admins / Manage Server: `slack:U123,discord:456`. */
+  ADMIN_USER_IDS: adminIds,
+  /** HTTP port: Slack HTTP mode, health, metrics. */
+  PORT: integer(3000, 0, 65_535),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  /** Token budget of a whole prompt (system, notes, summary, recent turns, passages, question). */
+  PROMPT_TOKEN_BUDGET: integer(6_000, 1_000, 1_000_000),
+  /** When no indexed document is relevant, answer from general knowledge (and say so). Per channel via `config`. */
+  ALLOW_GENERAL_KNOWLEDGE: boolean(true),
+  /** Hosts or CIDRs that URL indexing may reach although they are private (tests, intranets): `127.0.0.1:8080,10.1.0.0/16`. */
+  FETCH_ALLOWED_HOSTS: z
+    .string()
+    .default("")
+    .transform((value) =>
+      value
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    ),
+  /** Largest document or attachment accepted for indexing, in bytes. */
+  MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+  /** Protects Bull Board at /admin/queues; unset → the board is off. */
+  ADMIN_TOKEN: optionalString,
+});
+
+export type Config = z.infer<typeof environmentSchema>;
+
+/** The variable names the schema knows, for `.env.example` checks and help texts. */
+export const CONFIG_KEYS = Object.keys(environmentSchema.shape) as Array<keyof Config>;
+
+/**
+ * Parses the environment. Throws an `AppError("config_invalid")` whose message lists every bad
+ * variable with what is wrong, without echoing values (they may be secrets).
+ */
+export function loadConfig(environment: Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string> = {};
+  for (const key of CONFIG_KEYS) {
+    const value = environment[key];
+    if (value !== undefined) input[key] = value;
+  }
+  const result = environmentSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map(
+    (issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`,
+  );
+  throw new AppError("config_invalid", `Invalid configuration:\n${lines.join("\n")}`, {
+    category: "user",
+    userMessage: `Invalid configuration:\n${lines.join("\n")}`,
+  });
+}
+
+/** Whether an LLM endpoint is configured at all (a key, a base URL, or both). */
+export function hasLlm(config: Config): boolean {
+  return config.OPENAI_API_KEY !== undefined || config.OPENAI_BASE_URL !== undefined;
+}
