@@ -1,0 +1,78 @@
+import { stemmer } from "stemmer";
+import { ENGLISH_STOPWORDS } from "./english-stopwords.js";
+
+/**
+ * The one text analyzer for BM25, used for documents and queries alike so that every store computes
+ * the same sparse vectors.
+ *
+ * - NFKC folds compatibility forms (full-width Latin, ligatures, circled digits) before lower-casing.
+ * - Words are runs of letters, marks and digits; hyphens and other punctuation split them.
+ * - English: possessive `'s` dropped, stopwords removed, Porter stemming (`stemmer`).
+ * - Numbers are kept; thousands separators are dropped so `9,000` and `9000` agree.
+ * - Hangul, Han and Kana have no reliable spaces between words (Korean attaches particles to nouns),
+ *   so each run of those scripts becomes overlapping character bigrams, which match compounds and
+ *   stems without a dictionary. A single-character run is kept as a unigram.
+ *
+ * Hand-written because no maintained JavaScript library combines Unicode-aware segmentation with
+ * CJK n-grams and English stemming in one small, dependency-free pass.
+ */
+export function analyze(text: string): string[] {
+  const terms: string[] = [];
+  const normalized = text.normalize("NFKC").toLowerCase();
+  for (const match of normalized.matchAll(TOKEN_PATTERN)) {
+    const token = match[0];
+    if (CJK_CHARACTER.test(token)) {
+      splitByScript(token, terms);
+    } else {
+      addWord(token, terms);
+    }
+  }
+  return terms;
+}
+
+// A word: letters/marks/digits, with inner apostrophes; or a number with inner separators.
+const TOKEN_PATTERN = /\p{N}+(?:[.,]\p{N}+)*|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu;
+// Script_Extensions, so that marks shared by these scripts (the Katakana length mark ー, 々) stay in the run.
+const CJK_CHARACTER = /[\p{scx=Hangul}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
+const NUMBER = /^\p{N}+(?:[.,]\p{N}+)*$/u;
+
+function splitByScript(token: string, terms: string[]): void {
+  let run = "";
+  let runIsCjk = false;
+  for (const character of token) {
+    const isCjk = CJK_CHARACTER.test(character);
+    if (run.length > 0 && isCjk !== runIsCjk) {
+      if (runIsCjk) addCjkRun(run, terms);
+      else addWord(run, terms);
+      run = "";
+    }
+    run += character;
+    runIsCjk = isCjk;
+  }
+  if (run.length === 0) return;
+  if (runIsCjk) addCjkRun(run, terms);
+  else addWord(run, terms);
+}
+
+function addCjkRun(run: string, terms: string[]): void {
+  const characters = [...run];
+  if (characters.length === 1) {
+    terms.push(run);
+    return;
+  }
+  for (let index = 0; index + 1 < characters.length; index++) {
+    terms.push(`${characters[index]}${characters[index + 1]}`);
+  }
+}
+
+function addWord(word: string, terms: string[]): void {
+  if (NUMBER.test(word)) {
+    terms.push(word.replaceAll(",", ""));
+    return;
+  }
+  let folded = word.replaceAll("’", "'");
+  if (folded.endsWith("'s")) folded = folded.slice(0, -2);
+  folded = folded.replaceAll("'", "");
+  if (folded.length === 0 || ENGLISH_STOPWORDS.has(folded)) return;
+  terms.push(/^[a-z]+$/.test(folded) ? stemmer(folded) : folded);
+}

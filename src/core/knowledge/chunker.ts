@@ -1,0 +1,245 @@
+import { createHash } from "node:crypto";
+import type { ChunkRecord, DocumentScope } from "../ports/vector-store.js";
+import { countTokens, truncateToTokens } from "../tokens.js";
+import { analyze } from "./analyzer.js";
+
+/** A document reduced to text (see `LoadedDocument`), with the id it is indexed under. */
+export interface ChunkableDocument {
+  id: string;
+  title: string;
+  text: string;
+  format: "markdown" | "text";
+  /** A URL or a path. */
+  source: string;
+}
+
+export interface ChunkOptions {
+  /** Upper bound of a chunk's size in o200k tokens; 350 by default. */
+  maxTokens?: number;
+  /** Tokens of the previous chunk's tail repeated at the start of the next one in the same section; 50 by default. */
+  overlapTokens?: number;
+}
+
+/** A piece of a document, before it is given a scope and terms. */
+export interface DocumentChunk {
+  id: string;
+  documentId: string;
+  position: number;
+  title: string;
+  /** The Markdown headings above the chunk, outermost first; empty for plain text. */
+  headingPath: string[];
+  source: string;
+  text: string;
+}
+
+/**
+ * A chunk's id: deterministic in (document id, position) so re-indexing overwrites instead of
+ * duplicating, and shaped as a UUID (version 8, RFC 9562) because Qdrant accepts only UUIDs or
+ * integers as point ids.
+ */
+export function chunkId(documentId: string, position: number): string {
+  const hex = createHash("sha256").update(`${documentId}\u0000${position}`).digest("hex");
+  const variant = ((Number.parseInt(hex[16] ?? "0", 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Fills in scope and BM25 terms (title, heading path and text analyzed together). */
+export function toChunkRecords(
+  chunks: DocumentChunk[],
+  scope: DocumentScope,
+  dense?: ReadonlyArray<number[] | undefined>,
+): ChunkRecord[] {
+  return chunks.map((chunk, index) => ({
+    ...chunk,
+    headingPath: [...chunk.headingPath],
+    scope: { ...scope },
+    terms: analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`),
+    dense: dense?.[index],
+  }));
+}
+
+interface Unit {
+  text: string;
+  tokens: number;
+  /** What joins this unit to the previous one inside a chunk. */
+  separator: string;
+}
+
+interface Section {
+  headingPath: string[];
+  units: Unit[];
+}
+
+const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$/;
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+// A sentence ends at . ! ? (or their CJK forms) followed by space, or at a CJK full stop.
+const SENTENCE_END = /(?<=[.!?])\s+|(?<=[。！？])/u;
+
+/**
+ * Splits a Markdown or plain-text document into token-sized chunks that follow its structure:
+ * a heading starts a new section (and the heading path of its chunks), paragraphs and sentences are
+ * packed up to `maxTokens`, a fenced code block stays whole when it fits, and consecutive chunks of
+ * a section share about `overlapTokens` of text so a fact cut at a boundary stays findable.
+ */
+export function chunkDocument(document: ChunkableDocument, options: ChunkOptions = {}): DocumentChunk[] {
+  const maxTokens = Math.max(16, options.maxTokens ?? 350);
+  const overlapTokens = Math.min(Math.max(0, options.overlapTokens ?? 50), Math.floor(maxTokens / 2));
+  const sections =
+    document.format === "markdown" ? parseMarkdown(document.text) : parsePlainText(document.text);
+
+  const texts: Array<{ headingPath: string[]; text: string }> = [];
+  for (const section of sections) {
+    for (const text of packSection(section.units, maxTokens, overlapTokens)) {
+      texts.push({ headingPath: section.headingPath, text });
+    }
+  }
+  return texts.map((piece, position) => ({
+    id: chunkId(document.id, position),
+    documentId: document.id,
+    position,
+    title: document.title,
+    headingPath: piece.headingPath,
+    source: document.source,
+    text: piece.text,
+  }));
+}
+
+function parseMarkdown(text: string): Section[] {
+  const sections: Section[] = [];
+  const headings: Array<{ level: number; title: string }> = [];
+  let current: Section = { headingPath: [], units: [] };
+  let paragraph: string[] = [];
+  let fence: { marker: string; lines: string[] } | undefined;
+
+  const flushParagraph = () => {
+    if (paragraph.length > 0) current.units.push(...sentenceUnits(paragraph.join("\n")));
+    paragraph = [];
+  };
+
+  for (const line of text.split(/\r?\n/)) {
+    if (fence) {
+      fence.lines.push(line);
+      const closing = FENCE.exec(line);
+      if (closing?.[1]?.startsWith(fence.marker) && line.trim() === closing[1]) {
+        current.units.push(...codeUnits(fence.lines.join("\n")));
+        fence = undefined;
+      }
+      continue;
+    }
+    const opening = FENCE.exec(line);
+    if (opening?.[1]) {
+      flushParagraph();
+      fence = { marker: opening[1], lines: [line] };
+      continue;
+    }
+    const heading = HEADING.exec(line);
+    if (heading?.[1] && heading[2] !== undefined) {
+      flushParagraph();
+      if (current.units.length > 0) sections.push(current);
+      const level = heading[1].length;
+      while (headings.length > 0 && (headings.at(-1)?.level ?? 0) >= level) headings.pop();
+      headings.push({ level, title: heading[2].trim() });
+      current = { headingPath: headings.map((entry) => entry.title), units: [] };
+      continue;
+    }
+    if (line.trim() === "") flushParagraph();
+    else paragraph.push(line);
+  }
+  flushParagraph();
+  // An unclosed fence runs to the end of the document, as CommonMark reads it.
+  if (fence) current.units.push(...codeUnits(fence.lines.join("\n")));
+  if (current.units.length > 0) sections.push(current);
+  return sections;
+}
+
+function parsePlainText(text: string): Section[] {
+  const units = text
+    .split(/\r?\n[ \t]*\r?\n/)
+    .filter((paragraph) => paragraph.trim() !== "")
+    .flatMap((paragraph) => sentenceUnits(paragraph.trim()));
+  return units.length > 0 ? [{ headingPath: [], units }] : [];
+}
+
+function sentenceUnits(paragraph: string): Unit[] {
+  return paragraph
+    .split(SENTENCE_END)
+    .filter((sentence) => sentence.trim() !== "")
+    .map((sentence, index) => ({
+      text: sentence.trim(),
+      tokens: countTokens(sentence),
+      separator: index === 0 ? "\n\n" : " ",
+    }));
+}
+
+/** A code block is one unit; only a block bigger than a chunk is split, between lines. */
+function codeUnits(block: string): Unit[] {
+  return [{ text: block, tokens: countTokens(block), separator: "\n\n" }];
+}
+
+function packSection(units: Unit[], maxTokens: number, overlapTokens: number): string[] {
+  const chunks: string[] = [];
+  let current: Unit[] = [];
+  let currentTokens = 0;
+  let hasNewContent = false;
+
+  const flush = () => {
+    if (!hasNewContent) return;
+    chunks.push(join(current));
+    const carried: Unit[] = [];
+    let carriedTokens = 0;
+    for (let index = current.length - 1; index >= 0; index--) {
+      const unit = current[index]!;
+      if (carriedTokens + unit.tokens > overlapTokens) break;
+      carried.unshift(unit);
+      carriedTokens += unit.tokens;
+    }
+    current = carried;
+    currentTokens = carriedTokens;
+    hasNewContent = false;
+  };
+
+  for (const unit of units.flatMap((unit) => splitOversized(unit, maxTokens))) {
+    // Separators cost about a token each; the budget keeps that margin.
+    if (currentTokens + unit.tokens + current.length > maxTokens) flush();
+    if (currentTokens + unit.tokens + current.length > maxTokens) {
+      current = [];
+      currentTokens = 0;
+    }
+    current.push(unit);
+    currentTokens += unit.tokens;
+    hasNewContent = true;
+  }
+  flush();
+  return chunks;
+}
+
+function join(units: Unit[]): string {
+  return units.map((unit, index) => (index === 0 ? unit.text : `${unit.separator}${unit.text}`)).join("");
+}
+
+/** Cuts a unit bigger than a chunk into chunk-sized pieces: at line ends for code, else at spaces. */
+function splitOversized(unit: Unit, maxTokens: number): Unit[] {
+  if (unit.tokens <= maxTokens) return [unit];
+  const pieces: Unit[] = [];
+  let rest = unit.text;
+  const budget = maxTokens - 2;
+  while (rest.length > 0) {
+    if (countTokens(rest) <= budget) {
+      pieces.push({ text: rest, tokens: countTokens(rest), separator: "\n" });
+      break;
+    }
+    // A token prefix decodes to a text prefix, except for a cut multi-byte character at its end.
+    let head = truncateToTokens(rest, budget).replace(/\uFFFD+$/, "");
+    if (head.length === 0) head = rest.slice(0, 1);
+    const boundary = Math.max(head.lastIndexOf("\n"), head.lastIndexOf(" "));
+    if (boundary > head.length / 2) head = head.slice(0, boundary);
+    pieces.push({
+      text: head,
+      tokens: countTokens(head),
+      separator: pieces.length === 0 ? unit.separator : "\n",
+    });
+    rest = rest.slice(head.length).replace(/^\s+/, "");
+  }
+  if (pieces[0]) pieces[0].separator = unit.separator;
+  return pieces;
+}

@@ -1,0 +1,70 @@
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { SqliteVectorStore } from "../../src/adapters/sqlite/sqlite-vector-store.js";
+import { analyze } from "../../src/core/knowledge/analyzer.js";
+import { chunkDocument, toChunkRecords } from "../../src/core/knowledge/chunker.js";
+import { runVectorStoreContract } from "../contracts/vector-store.contract.js";
+
+runVectorStoreContract("sqlite", async () => {
+  const database = new Database(":memory:");
+  const store = new SqliteVectorStore(database);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      database.close();
+    },
+  };
+});
+
+describe("SqliteVectorStore", () => {
+  it("shares a database with other tables and survives being opened twice", async () => {
+    const database = new Database(":memory:");
+    database.exec("CREATE TABLE memory_messages (id INTEGER PRIMARY KEY)");
+    const scope = { platform: "local" as const, workspaceId: "local" };
+    const chunks = chunkDocument({
+      id: "readme",
+      title: "README",
+      source: "README.md",
+      format: "markdown",
+      text: "# Setup\n\nRun npm install, then npm start.",
+    });
+    await new SqliteVectorStore(database).replaceDocument("readme", scope, toChunkRecords(chunks, scope));
+
+    const reopened = new SqliteVectorStore(database);
+    const results = await reopened.search({
+      scope: { ...scope, channelId: "terminal" },
+      terms: analyze("how do I install it"),
+      limit: 5,
+    });
+    expect(results.map((result) => result.chunk.headingPath)).toEqual([["Setup"]]);
+    database.close();
+  });
+
+  it("rolls a failed re-index back and keeps the previous chunks", async () => {
+    const database = new Database(":memory:");
+    const store = new SqliteVectorStore(database);
+    const scope = { platform: "local" as const, workspaceId: "local" };
+    const document = { id: "doc", title: "Doc", source: "doc.txt", format: "text" as const };
+    await store.replaceDocument(
+      "doc",
+      scope,
+      toChunkRecords(chunkDocument({ ...document, text: "alpha beta" }), scope),
+    );
+
+    const broken = toChunkRecords(chunkDocument({ ...document, text: "gamma delta" }), scope);
+    // A chunk whose text is not a string makes the insert fail half-way through the transaction.
+    (broken[0] as { text: unknown }).text = { not: "text" };
+    await expect(store.replaceDocument("doc", scope, broken)).rejects.toMatchObject({
+      code: "store_unavailable",
+    });
+
+    const results = await store.search({
+      scope: { ...scope, channelId: "x" },
+      terms: analyze("alpha"),
+      limit: 5,
+    });
+    expect(results.map((result) => result.chunk.text)).toEqual(["alpha beta"]);
+    database.close();
+  });
+});
