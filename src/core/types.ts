@@ -82,6 +82,20 @@ export interface ReplyFinish {
 }
 
 /**
+ * A request for a human decision posted mid-answer (a risky tool call waiting for Approve / Deny).
+ * The buttons use actions `approve-tool` / `deny-tool` with the approval id as value; the click comes
+ * back through `AssistantHandler.handleAction`.
+ */
+export interface ApprovalPrompt {
+  approvalId: string;
+  /** What will run and why it needs a click, written for the channel. */
+  text: string;
+  buttons: ReplyButton[];
+  /** Epoch milliseconds after which the request counts as denied. */
+  expiresAt: number;
+}
+
+/**
  * Where core writes a reply. Each platform renders it within its own limits (Slack streaming or
  * throttled `chat.update`; Discord deferred reply + edits; the terminal prints as text arrives).
  * Calls are made in order: `start`, any number of `append`/`status`, then exactly one of `finish` or `fail`.
@@ -94,6 +108,11 @@ export interface ReplySink {
   finish(result: ReplyFinish): Promise<void>;
   /** Ends the reply with a sentence for the user instead of an answer. */
   fail(message: string): Promise<void>;
+  /**
+   * Posts Approve / Deny buttons while the answer is still open (optional: a sink without it gets
+   * the prompt as a status line, and an undecided request times out as Deny).
+   */
+  requestApproval?(prompt: ApprovalPrompt): Promise<void>;
 }
 
 /** A button click or similar interaction, normalized by a platform adapter. */

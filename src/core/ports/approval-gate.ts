@@ -1,0 +1,49 @@
+import type { ConversationRef } from "../types.js";
+import type { ToolRisk } from "./tool.js";
+
+/** A tool call waiting for a human. */
+export interface ApprovalRequest {
+  toolName: string;
+  risk: Exclude<ToolRisk, "read">;
+  /** The call's arguments as shown to the deciders (secrets already redacted, length capped). */
+  argumentsPreview: string;
+  conversation: ConversationRef;
+  /** Whoever asked the question that led to this call; they (or an admin) may decide. */
+  askerId: string;
+}
+
+export type ApprovalOutcome = "approved" | "denied" | "timed_out";
+
+export interface ApprovalDecision {
+  outcome: ApprovalOutcome;
+  /** Who clicked; absent when the time limit passed or the turn was cancelled. */
+  deciderId?: string | undefined;
+}
+
+export interface PendingApproval {
+  /** Round-trips through the platform as the Approve / Deny buttons' value. */
+  id: string;
+  /** Epoch milliseconds after which the request counts as denied. */
+  expiresAt: number;
+  /** Settles exactly once: approved, denied, or timed out (also when `signal` aborts). */
+  decision: Promise<ApprovalDecision>;
+}
+
+export type DecideStatus = "approved" | "denied" | "forbidden" | "not_found";
+
+export interface DecideResult {
+  status: DecideStatus;
+  /** A sentence for the person who clicked (a refusal, or what happened). */
+  message: string;
+}
+
+/**
+ * Human approval of risky tool calls. The agent opens a request, posts the buttons, and waits;
+ * the core's `handleAction` calls `decide` when someone clicks. Only the asker or an admin may
+ * decide; silence until `expiresAt` counts as Deny. Deliberately leaves out rendering: posting the
+ * buttons is the reply sink's job.
+ */
+export interface ApprovalGate {
+  open(request: ApprovalRequest, signal?: AbortSignal): PendingApproval;
+  decide(approvalId: string, deciderId: string, isAdmin: boolean, approve: boolean): Promise<DecideResult>;
+}
