@@ -1,0 +1,34 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import { AppError } from "../../core/errors.js";
+
+export type { Database } from "better-sqlite3";
+
+/** How long a writer waits for another connection's lock before SQLite reports SQLITE_BUSY. */
+const BUSY_TIMEOUT_MILLISECONDS = 5_000;
+
+/**
+ * Opens the embedded SQLite file that the memory store (`memory_*` tables) and the knowledge index
+ * (`knowledge_*` tables) share. Creates the parent directory, turns on WAL (readers never block the
+ * writer, and a bot and a worker process can share the file), a busy timeout and foreign keys.
+ * `:memory:` gives a private in-memory database, for tests.
+ */
+export function openSqliteDatabase(path: string): Database.Database {
+  const inMemory = path === ":memory:" || path === "";
+  try {
+    if (!inMemory) mkdirSync(dirname(path), { recursive: true });
+    const database = new Database(path);
+    if (!inMemory) database.pragma("journal_mode = WAL");
+    // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the last commits.
+    database.pragma("synchronous = NORMAL");
+    database.pragma(`busy_timeout = ${BUSY_TIMEOUT_MILLISECONDS}`);
+    database.pragma("foreign_keys = ON");
+    return database;
+  } catch (error) {
+    throw new AppError("store_unavailable", `Could not open the SQLite database at ${path}`, {
+      cause: error,
+      userMessage: "My storage is not available right now.",
+    });
+  }
+}

@@ -1,0 +1,491 @@
+import type { Database } from "better-sqlite3";
+import { AppError } from "../../core/errors.js";
+import type {
+  AnswerRecord,
+  ChannelSettings,
+  Conversation,
+  FeedbackRecord,
+  MemoryStore,
+  NewTurn,
+  Note,
+  Turn,
+  Vote,
+} from "../../core/ports/memory-store.js";
+import type { ChannelRef, ConversationRef } from "../../core/types.js";
+import { migrateSqliteSchema, type SqliteMigration } from "./migrate-sqlite-schema.js";
+
+export interface SqliteMemoryStoreOptions {
+  /**
+   * Whether `close()` closes the database. Off by default: the file is shared with the knowledge
+   * index, so whoever opened it closes it.
+   */
+  ownsDatabase?: boolean | undefined;
+}
+
+type ChannelKey = [platform: string, workspaceId: string, channelId: string];
+type ConversationKey = [...ChannelKey, threadId: string];
+
+interface TurnRow {
+  seq: number;
+  role: Turn["role"];
+  speaker_id: string;
+  speaker_name: string;
+  text: string;
+  tokens: number;
+  at: number;
+}
+
+interface NoteRow {
+  note_id: string;
+  text: string;
+  author_id: string;
+  author_name: string;
+  at: number;
+}
+
+interface FeedbackRow {
+  answer_id: string;
+  voter_id: string;
+  vote: Vote;
+  at: number;
+  record: string;
+}
+
+const MIGRATIONS: readonly SqliteMigration[] = [
+  (database) => {
+    // The channel-level conversation has thread_id '' so that it is distinct from every thread.
+    // `last_seq` survives `forgetChannel`, so a fold computed before a forget can never match new turns.
+    database.exec(`
+      CREATE TABLE IF NOT EXISTS memory_conversations (
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_answer_id TEXT,
+        PRIMARY KEY (platform, workspace_id, channel_id, thread_id)
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS memory_turns (
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        speaker_id TEXT NOT NULL,
+        speaker_name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (platform, workspace_id, channel_id, thread_id, seq)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS memory_channels (
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        settings TEXT NOT NULL DEFAULT '{}',
+        last_note_number INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (platform, workspace_id, channel_id)
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS memory_notes (
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        note_id TEXT NOT NULL,
+        note_number INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        author_id TEXT NOT NULL,
+        author_name TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (platform, workspace_id, channel_id, note_id)
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS memory_answers (
+        answer_id TEXT PRIMARY KEY,
+        platform TEXT NOT NULL,
+        workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
+        thread_id TEXT NOT NULL,
+        record TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS memory_answers_by_channel
+        ON memory_answers (platform, workspace_id, channel_id);
+      CREATE TABLE IF NOT EXISTS memory_votes (
+        answer_id TEXT NOT NULL REFERENCES memory_answers (answer_id) ON DELETE CASCADE,
+        voter_id TEXT NOT NULL,
+        vote TEXT NOT NULL CHECK (vote IN ('up', 'down')),
+        at REAL NOT NULL,
+        PRIMARY KEY (answer_id, voter_id)
+      ) STRICT;
+      CREATE TABLE IF NOT EXISTS memory_events (
+        event_key TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS memory_events_by_expiry ON memory_events (expires_at);
+    `);
+  },
+];
+
+const CHANNEL_WHERE = "platform = ? AND workspace_id = ? AND channel_id = ?";
+const CONVERSATION_WHERE = `${CHANNEL_WHERE} AND thread_id = ?`;
+
+function channelKey(channel: ChannelRef): ChannelKey {
+  return [channel.platform, channel.workspaceId, channel.channelId];
+}
+
+function conversationKey(conversation: ConversationRef): ConversationKey {
+  return [...channelKey(conversation), conversation.threadId ?? ""];
+}
+
+function toTurn(row: TurnRow): Turn {
+  return {
+    seq: row.seq,
+    role: row.role,
+    speakerId: row.speaker_id,
+    speakerName: row.speaker_name,
+    text: row.text,
+    tokens: row.tokens,
+    at: row.at,
+  };
+}
+
+function toNote(row: NoteRow): Note {
+  return {
+    id: row.note_id,
+    text: row.text,
+    authorId: row.author_id,
+    authorName: row.author_name,
+    at: row.at,
+  };
+}
+
+/** Drops keys whose value is undefined, so that stored JSON and returned objects agree. */
+function withoutUndefined(settings: ChannelSettings): ChannelSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined));
+}
+
+/**
+ * The embedded-default MemoryStore: every table is prefixed `memory_` and keyed by platform +
+ * workspace + channel (+ thread, `''` for the channel itself). better-sqlite3 is synchronous, so each
+ * method is one short transaction on the caller's turn of the event loop.
+ */
+export class SqliteMemoryStore implements MemoryStore {
+  readonly #database: Database;
+  readonly #ownsDatabase: boolean;
+  readonly #statements;
+  #closed = false;
+
+  constructor(database: Database, options: SqliteMemoryStoreOptions = {}) {
+    this.#database = database;
+    this.#ownsDatabase = options.ownsDatabase ?? false;
+    try {
+      migrateSqliteSchema(database, "memory", MIGRATIONS);
+      this.#statements = this.#prepare();
+    } catch (error) {
+      throw translateError("prepare the memory tables", error);
+    }
+  }
+
+  #prepare() {
+    const database = this.#database;
+    return {
+      loadSummary: database.prepare<ConversationKey, { summary: string }>(
+        `SELECT summary FROM memory_conversations WHERE ${CONVERSATION_WHERE}`,
+      ),
+      loadTurns: database.prepare<ConversationKey, TurnRow>(
+        `SELECT seq, role, speaker_id, speaker_name, text, tokens, at FROM memory_turns WHERE ${CONVERSATION_WHERE} ORDER BY seq`,
+      ),
+      reserveSeqs: database.prepare<[...ConversationKey, number], { last_seq: number }>(
+        `INSERT INTO memory_conversations (platform, workspace_id, channel_id, thread_id, last_seq) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (platform, workspace_id, channel_id, thread_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq
+         RETURNING last_seq`,
+      ),
+      insertTurn: database.prepare<
+        [...ConversationKey, number, string, string, string, string, number, number]
+      >(
+        `INSERT INTO memory_turns (platform, workspace_id, channel_id, thread_id, seq, role, speaker_id, speaker_name, text, tokens, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteTurnsThrough: database.prepare<[...ConversationKey, number]>(
+        `DELETE FROM memory_turns WHERE ${CONVERSATION_WHERE} AND seq <= ?`,
+      ),
+      replaceSummary: database.prepare<[string, ...ConversationKey]>(
+        `UPDATE memory_conversations SET summary = ? WHERE ${CONVERSATION_WHERE}`,
+      ),
+      deleteChannelTurns: database.prepare<ChannelKey>(`DELETE FROM memory_turns WHERE ${CHANNEL_WHERE}`),
+      clearChannelConversations: database.prepare<ChannelKey>(
+        `UPDATE memory_conversations SET summary = '', last_answer_id = NULL WHERE ${CHANNEL_WHERE}`,
+      ),
+      deleteChannelNotes: database.prepare<ChannelKey>(`DELETE FROM memory_notes WHERE ${CHANNEL_WHERE}`),
+      deleteChannelAnswers: database.prepare<ChannelKey>(`DELETE FROM memory_answers WHERE ${CHANNEL_WHERE}`),
+      reserveNoteNumber: database.prepare<ChannelKey, { last_note_number: number }>(
+        `INSERT INTO memory_channels (platform, workspace_id, channel_id, last_note_number) VALUES (?, ?, ?, 1)
+         ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET last_note_number = last_note_number + 1
+         RETURNING last_note_number`,
+      ),
+      insertNote: database.prepare<[...ChannelKey, string, number, string, string, string, number]>(
+        `INSERT INTO memory_notes (platform, workspace_id, channel_id, note_id, note_number, text, author_id, author_name, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      listNotes: database.prepare<ChannelKey, NoteRow>(
+        `SELECT note_id, text, author_id, author_name, at FROM memory_notes WHERE ${CHANNEL_WHERE} ORDER BY note_number`,
+      ),
+      deleteNote: database.prepare<[...ChannelKey, string]>(
+        `DELETE FROM memory_notes WHERE ${CHANNEL_WHERE} AND note_id = ?`,
+      ),
+      loadSettings: database.prepare<ChannelKey, { settings: string }>(
+        `SELECT settings FROM memory_channels WHERE ${CHANNEL_WHERE}`,
+      ),
+      saveSettings: database.prepare<[...ChannelKey, string]>(
+        `INSERT INTO memory_channels (platform, workspace_id, channel_id, settings) VALUES (?, ?, ?, ?)
+         ON CONFLICT (platform, workspace_id, channel_id) DO UPDATE SET settings = excluded.settings`,
+      ),
+      upsertAnswer: database.prepare<[string, ...ConversationKey, string]>(
+        `INSERT INTO memory_answers (answer_id, platform, workspace_id, channel_id, thread_id, record) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (answer_id) DO UPDATE SET platform = excluded.platform, workspace_id = excluded.workspace_id,
+           channel_id = excluded.channel_id, thread_id = excluded.thread_id, record = excluded.record`,
+      ),
+      pointLastAnswer: database.prepare<[...ConversationKey, string]>(
+        `INSERT INTO memory_conversations (platform, workspace_id, channel_id, thread_id, last_answer_id) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (platform, workspace_id, channel_id, thread_id) DO UPDATE SET last_answer_id = excluded.last_answer_id`,
+      ),
+      getAnswer: database.prepare<[string], { record: string }>(
+        "SELECT record FROM memory_answers WHERE answer_id = ?",
+      ),
+      lastAnswer: database.prepare<ConversationKey, { record: string }>(
+        `SELECT answer.record FROM memory_conversations AS conversation
+         JOIN memory_answers AS answer ON answer.answer_id = conversation.last_answer_id
+         WHERE conversation.platform = ? AND conversation.workspace_id = ? AND conversation.channel_id = ?
+           AND conversation.thread_id = ?`,
+      ),
+      answerExists: database.prepare<[string], { found: number }>(
+        "SELECT 1 AS found FROM memory_answers WHERE answer_id = ?",
+      ),
+      upsertVote: database.prepare<[string, string, string, number]>(
+        `INSERT INTO memory_votes (answer_id, voter_id, vote, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (answer_id, voter_id) DO UPDATE SET vote = excluded.vote, at = excluded.at`,
+      ),
+      listFeedback: database.prepare<ChannelKey, FeedbackRow>(
+        `SELECT vote.answer_id, vote.voter_id, vote.vote, vote.at, answer.record
+         FROM memory_votes AS vote JOIN memory_answers AS answer ON answer.answer_id = vote.answer_id
+         WHERE answer.platform = ? AND answer.workspace_id = ? AND answer.channel_id = ?
+         ORDER BY vote.at DESC, vote.rowid DESC`,
+      ),
+      deleteExpiredEvents: database.prepare<[number]>("DELETE FROM memory_events WHERE expires_at <= ?"),
+      insertEvent: database.prepare<[string, number]>(
+        "INSERT INTO memory_events (event_key, expires_at) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING",
+      ),
+    };
+  }
+
+  async loadConversation(conversation: ConversationRef): Promise<Conversation> {
+    return this.#run("load a conversation", () => {
+      const key = conversationKey(conversation);
+      return this.#database.transaction(() => ({
+        summary: this.#statements.loadSummary.get(...key)?.summary ?? "",
+        turns: this.#statements.loadTurns.all(...key).map(toTurn),
+      }))();
+    });
+  }
+
+  async appendTurns(conversation: ConversationRef, turns: NewTurn[]): Promise<Turn[]> {
+    if (turns.length === 0) return [];
+    return this.#run("append turns", () =>
+      this.#database.transaction(() => {
+        const key = conversationKey(conversation);
+        const lastSeq = this.#statements.reserveSeqs.get(...key, turns.length)!.last_seq;
+        const firstSeq = lastSeq - turns.length + 1;
+        return turns.map((turn, index): Turn => {
+          const saved: Turn = { ...turn, seq: firstSeq + index };
+          this.#statements.insertTurn.run(
+            ...key,
+            saved.seq,
+            saved.role,
+            saved.speakerId,
+            saved.speakerName,
+            saved.text,
+            saved.tokens,
+            saved.at,
+          );
+          return saved;
+        });
+      })(),
+    );
+  }
+
+  /**
+   * Does nothing when no turn with `seq <= throughSeq` is left: the fold was already applied by
+   * another process, or the channel was forgotten while the summary was being written, and applying
+   * it would bring back what was folded or forgotten.
+   */
+  async foldTurns(conversation: ConversationRef, throughSeq: number, summary: string): Promise<void> {
+    this.#run("fold turns", () =>
+      this.#database.transaction(() => {
+        const key = conversationKey(conversation);
+        const deleted = this.#statements.deleteTurnsThrough.run(...key, throughSeq).changes;
+        if (deleted > 0) this.#statements.replaceSummary.run(summary, ...key);
+      })(),
+    );
+  }
+
+  async forgetChannel(channel: ChannelRef): Promise<void> {
+    this.#run("forget a channel", () =>
+      this.#database.transaction(() => {
+        const key = channelKey(channel);
+        this.#statements.deleteChannelTurns.run(...key);
+        this.#statements.clearChannelConversations.run(...key);
+        this.#statements.deleteChannelNotes.run(...key);
+        this.#statements.deleteChannelAnswers.run(...key);
+      })(),
+    );
+  }
+
+  async addNote(channel: ChannelRef, note: Omit<Note, "id">): Promise<Note> {
+    return this.#run("add a note", () =>
+      this.#database.transaction(() => {
+        const key = channelKey(channel);
+        // Numbers are never reused, even after a delete or a forget, so an old id cannot hit a new note.
+        const number = this.#statements.reserveNoteNumber.get(...key)!.last_note_number;
+        const saved: Note = { id: `n${number}`, ...note };
+        this.#statements.insertNote.run(
+          ...key,
+          saved.id,
+          number,
+          saved.text,
+          saved.authorId,
+          saved.authorName,
+          saved.at,
+        );
+        return saved;
+      })(),
+    );
+  }
+
+  async listNotes(channel: ChannelRef): Promise<Note[]> {
+    return this.#run("list notes", () => this.#statements.listNotes.all(...channelKey(channel)).map(toNote));
+  }
+
+  async deleteNote(channel: ChannelRef, noteId: string): Promise<boolean> {
+    return this.#run(
+      "delete a note",
+      () => this.#statements.deleteNote.run(...channelKey(channel), noteId).changes > 0,
+    );
+  }
+
+  async getSettings(channel: ChannelRef): Promise<ChannelSettings> {
+    return this.#run("read channel settings", () => this.#readSettings(channelKey(channel)));
+  }
+
+  /** Merges like object spread: absent keys stay, a key given as `undefined` is cleared. */
+  async updateSettings(channel: ChannelRef, patch: ChannelSettings): Promise<ChannelSettings> {
+    return this.#run("update channel settings", () =>
+      this.#database.transaction(() => {
+        const key = channelKey(channel);
+        const merged = withoutUndefined({ ...this.#readSettings(key), ...patch });
+        this.#statements.saveSettings.run(...key, JSON.stringify(merged));
+        return merged;
+      })(),
+    );
+  }
+
+  #readSettings(key: ChannelKey): ChannelSettings {
+    const row = this.#statements.loadSettings.get(...key);
+    return row === undefined ? {} : (JSON.parse(row.settings) as ChannelSettings);
+  }
+
+  async saveAnswer(answer: AnswerRecord): Promise<void> {
+    this.#run("save an answer", () =>
+      this.#database.transaction(() => {
+        const key = conversationKey(answer.conversation);
+        this.#statements.upsertAnswer.run(answer.id, ...key, JSON.stringify(answer));
+        this.#statements.pointLastAnswer.run(...key, answer.id);
+      })(),
+    );
+  }
+
+  async getAnswer(answerId: string): Promise<AnswerRecord | undefined> {
+    return this.#run("read an answer", () => {
+      const row = this.#statements.getAnswer.get(answerId);
+      return row === undefined ? undefined : (JSON.parse(row.record) as AnswerRecord);
+    });
+  }
+
+  async lastAnswer(conversation: ConversationRef): Promise<AnswerRecord | undefined> {
+    return this.#run("read the last answer", () => {
+      const row = this.#statements.lastAnswer.get(...conversationKey(conversation));
+      return row === undefined ? undefined : (JSON.parse(row.record) as AnswerRecord);
+    });
+  }
+
+  /** Throws `not_found` when the answer does not exist (never saved, or forgotten). */
+  async recordVote(vote: FeedbackRecord): Promise<void> {
+    this.#run("record a vote", () =>
+      this.#database.transaction(() => {
+        if (this.#statements.answerExists.get(vote.answerId) === undefined)
+          throw answerNotFound(vote.answerId);
+        this.#statements.upsertVote.run(vote.answerId, vote.voterId, vote.vote, vote.at);
+      })(),
+    );
+  }
+
+  async listFeedback(channel: ChannelRef): Promise<Array<FeedbackRecord & { answer: AnswerRecord }>> {
+    return this.#run("list feedback", () =>
+      this.#statements.listFeedback.all(...channelKey(channel)).map((row) => ({
+        answerId: row.answer_id,
+        voterId: row.voter_id,
+        vote: row.vote,
+        at: row.at,
+        answer: JSON.parse(row.record) as AnswerRecord,
+      })),
+    );
+  }
+
+  async claimEvent(eventKey: string, ttlSeconds: number): Promise<boolean> {
+    return this.#run("claim an event", () =>
+      this.#database.transaction(() => {
+        const now = Date.now();
+        // Expired claims are swept here rather than by a timer; the index keeps this cheap.
+        this.#statements.deleteExpiredEvents.run(now);
+        return this.#statements.insertEvent.run(eventKey, now + ttlSeconds * 1000).changes === 1;
+      })(),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#ownsDatabase) this.#database.close();
+  }
+
+  #run<Result>(operation: string, work: () => Result): Result {
+    try {
+      return work();
+    } catch (error) {
+      throw translateError(operation, error);
+    }
+  }
+}
+
+function answerNotFound(answerId: string): AppError {
+  return new AppError("not_found", `No answer ${answerId} to vote on`, {
+    category: "user",
+    userMessage: "That answer is no longer remembered, so I cannot record feedback on it.",
+  });
+}
+
+const RETRYABLE_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL"]);
+
+function translateError(operation: string, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+  const prefix = code.split("_").slice(0, 2).join("_");
+  return new AppError(
+    "store_unavailable",
+    `SQLite memory store could not ${operation}${code ? ` (${code})` : ""}`,
+    {
+      cause: error,
+      retryable: RETRYABLE_SQLITE_CODES.has(prefix),
+      userMessage: "My memory is not available right now.",
+    },
+  );
+}
