@@ -1,0 +1,227 @@
+import { AppError } from "../errors.js";
+import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
+import { recentWindow } from "../memory/conversation-memory.js";
+import type { Passage, Retriever } from "../ports/knowledge.js";
+import type { ChatMessage, FinishReason, LlmProvider, TokenUsage } from "../ports/llm-provider.js";
+import type { Logger } from "../ports/logger.js";
+import type { ChannelSettings, Conversation, Note } from "../ports/memory-store.js";
+import type { QueryScope } from "../ports/vector-store.js";
+import type { ReplyGuard } from "../reply-guard.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
+import type { InboundMessage, Source } from "../types.js";
+import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
+
+export interface AnswerChainInput {
+  message: InboundMessage;
+  question: string;
+  conversation: Conversation;
+  notes: Note[];
+  settings: ChannelSettings;
+  reply: ReplyGuard;
+}
+
+export interface AnswerChainResult {
+  text: string;
+  sources: Source[];
+  passages: Passage[];
+  model: string;
+  finishReason: FinishReason;
+  usage: TokenUsage | undefined;
+  standaloneQuestion: string;
+  promptTokens: number;
+}
+
+export interface AnswerChainOptions {
+  llm: LlmProvider;
+  retriever: Retriever;
+  memory: ConversationMemory;
+  budget: PromptBudget;
+  allowGeneralKnowledgeByDefault: boolean;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export function messageTokens(messages: ChatMessage[]): number {
+  return messages.reduce(
+    (sum, message) => sum + countTokens(message.content ?? "") + MESSAGE_OVERHEAD_TOKENS,
+    0,
+  );
+}
+
+export function scopeOf(message: InboundMessage): QueryScope {
+  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+}
+
+/** Keeps passages within their share of the budget, best first. */
+function fitPassages(passages: Passage[], budget: number): Passage[] {
+  const kept: Passage[] = [];
+  let used = 0;
+  for (const passage of passages) {
+    const cost = countTokens(passage.text) + 40;
+    if (used + cost > budget) break;
+    kept.push(passage);
+    used += cost;
+  }
+  return kept;
+}
+
+/** The passages the answer cites as [n], or all of them when it cites none explicitly. */
+export function citedSources(text: string, passages: Passage[]): Source[] {
+  const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
+  const all = passages.map((passage, index) => ({
+    index: index + 1,
+    title: passage.title,
+    location: passage.location,
+    documentId: passage.documentId,
+  }));
+  const chosen = all.filter((source) => cited.has(source.index));
+  return chosen.length > 0 ? chosen : all;
+}
+
+/**
+ * Prompt chain v1: condense a follow-up into a standalone question (only when there is history and
+ * something to retrieve), retrieve, then answer with persona, notes and memory, streamed to the reply.
+ */
+export class AnswerChain {
+  constructor(private readonly options: AnswerChainOptions) {}
+
+  async condense(input: AnswerChainInput, signal?: AbortSignal): Promise<string> {
+    const { llm, memory } = this.options;
+    const window = memory.window(input.conversation);
+    if (window.length === 0) return input.question;
+    const completion = await llm.complete({
+      messages: condenseQuestionPrompt({
+        summary: input.conversation.summary,
+        turns: recentWindow(window, 1_000),
+        question: input.question,
+      }),
+      maxTokens: 200,
+      temperature: 0,
+      signal,
+    });
+    const standalone = completion.text.trim();
+    return standalone.length > 0 ? standalone : input.question;
+  }
+
+  buildPrompt(
+    input: AnswerChainInput,
+    passages: Passage[],
+    generalKnowledgeFallback: boolean,
+  ): { messages: ChatMessage[]; passages: Passage[] } {
+    const { budget, memory } = this.options;
+    const now = this.options.now?.() ?? new Date();
+    const question = truncateToTokens(input.question, Math.floor(budget.total * 0.15));
+    let kept = fitPassages(passages, budget.passages);
+    let turns = memory.window(input.conversation);
+    let notes = input.notes;
+    const build = () =>
+      answerPrompt({
+        persona: input.settings.persona,
+        notes,
+        summary: input.conversation.summary,
+        turns,
+        passages: kept,
+        generalKnowledgeFallback,
+        question,
+        askerId: input.message.userId,
+        askerName: input.message.userName,
+        now,
+      });
+    let messages = build();
+    // The shares keep us within budget in practice; a very long persona or many notes can still
+    // overflow, so shed the least valuable material until the prompt fits.
+    while (messageTokens(messages) > budget.total) {
+      if (turns.length > 0) turns = turns.slice(1);
+      else if (kept.length > 0) kept = kept.slice(0, -1);
+      else if (notes.length > 0) notes = notes.slice(1);
+      else break;
+      messages = build();
+    }
+    return { messages, passages: kept };
+  }
+
+  async run(input: AnswerChainInput, signal?: AbortSignal): Promise<AnswerChainResult> {
+    const { llm, retriever, logger } = this.options;
+    const scope = scopeOf(input.message);
+    const allowGeneral = input.settings.allowGeneralKnowledge ?? this.options.allowGeneralKnowledgeByDefault;
+
+    let standaloneQuestion = input.question;
+    let passages: Passage[] = [];
+    const hasDocuments = await retriever.hasDocuments(scope);
+    if (hasDocuments) {
+      await input.reply.status("Searching the team's documents…");
+      standaloneQuestion = await this.condense(input, signal);
+      passages = await retriever.retrieve(standaloneQuestion, scope, signal);
+      logger.debug({ passages: passages.length }, "retrieved passages");
+      if (passages.length === 0 && !allowGeneral) {
+        const text =
+          "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer.";
+        await input.reply.append(text);
+        return {
+          text,
+          sources: [],
+          passages: [],
+          model: "none",
+          finishReason: "stop",
+          usage: undefined,
+          standaloneQuestion,
+          promptTokens: 0,
+        };
+      }
+    }
+    const generalKnowledgeFallback = hasDocuments && passages.length === 0;
+    if (generalKnowledgeFallback) {
+      await input.reply.append(
+        "_Nothing in the indexed docs matched, so this answer is from general knowledge._\n\n",
+      );
+    }
+
+    const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback);
+    const promptTokens = messageTokens(prompt.messages);
+    let text = "";
+    let finishReason: FinishReason = "stop";
+    let usage: TokenUsage | undefined;
+    let model = input.settings.model ?? llm.defaultModel;
+    for await (const part of llm.stream({
+      messages: prompt.messages,
+      model: input.settings.model,
+      temperature: input.settings.temperature,
+      signal,
+    })) {
+      if (part.type === "text-delta") {
+        text += part.text;
+        await input.reply.append(part.text);
+      } else if (part.type === "finish") {
+        finishReason = part.reason;
+        usage = part.usage;
+        model = part.model || model;
+      }
+    }
+    if (finishReason === "length") {
+      const note = "\n\n_(The answer hit the model's length limit and stops here.)_";
+      text += note;
+      await input.reply.append(note);
+    } else if (finishReason === "content_filter") {
+      throw new AppError("llm_bad_request", "content filter stopped the answer", {
+        category: "user",
+        userMessage: "The model's content filter stopped this answer. Try rephrasing the question.",
+      });
+    }
+    if (text.trim().length === 0) {
+      throw new AppError("llm_bad_request", "the model returned an empty answer", {
+        category: "third_party",
+        userMessage: "The model returned an empty answer. Please try again.",
+      });
+    }
+    return {
+      text,
+      sources: prompt.passages.length > 0 ? citedSources(text, prompt.passages) : [],
+      passages: prompt.passages,
+      model,
+      finishReason,
+      usage,
+      standaloneQuestion,
+      promptTokens,
+    };
+  }
+}

@@ -1,0 +1,117 @@
+import type { ChannelRef } from "../types.js";
+import type { Command } from "./command.js";
+
+function channelOf(message: ChannelRef): ChannelRef {
+  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+}
+
+export const sourcesCommand: Command = {
+  name: "sources",
+  usage: "sources",
+  summary: "the passages behind my last answer here",
+  adminOnly: false,
+  arguments: "none",
+  visibility: "asker",
+  async run({ message, reply, services }) {
+    const last = await services.store.lastAnswer(message);
+    const passages = (last?.trace?.passages ?? []) as Array<{
+      title: string;
+      location: string;
+      text: string;
+    }>;
+    if (!last || passages.length === 0) {
+      await reply.say(
+        last ? "My last answer here used no documents." : "I haven't answered anything here yet.",
+        "asker",
+      );
+      return;
+    }
+    await reply.say(
+      `Passages behind my last answer ("${last.question.slice(0, 80)}"):\n\n${passages
+        .map(
+          (passage, index) =>
+            `[${index + 1}] *${passage.title}* — ${passage.location}\n> ${passage.text.replace(/\n+/g, " ")}`,
+        )
+        .join("\n\n")}`,
+      "asker",
+    );
+  },
+};
+
+export const feedbackCommand: Command = {
+  name: "feedback",
+  usage: "feedback",
+  summary: "👍/👎 counts for this channel and the latest 👎 answers",
+  adminOnly: true,
+  arguments: "none",
+  visibility: "asker",
+  async run({ message, reply, services }) {
+    const feedback = await services.store.listFeedback(channelOf(message));
+    const up = feedback.filter((entry) => entry.vote === "up").length;
+    const down = feedback.filter((entry) => entry.vote === "down");
+    const lines = [`Feedback in this channel: 👍 ${up} · 👎 ${down.length}`];
+    if (down.length > 0) {
+      lines.push("", "Latest 👎:");
+      for (const entry of down.slice(0, 5)) {
+        lines.push(
+          `• "${entry.answer.question.slice(0, 100)}" → "${entry.answer.answer.slice(0, 140).replace(/\n+/g, " ")}"`,
+        );
+      }
+    }
+    await reply.say(lines.join("\n"), "asker");
+  },
+};
+
+export const configCommand: Command = {
+  name: "config",
+  usage: "config [model <name> | temperature <0-2> | general-knowledge on|off]",
+  summary: "this channel's model, temperature and whether I may answer beyond the docs",
+  adminOnly: true,
+  arguments: "optional",
+  visibility: "asker",
+  async run({ message, args, reply, services }) {
+    const channel = channelOf(message);
+    const [key, ...rest] = args.split(/\s+/).filter(Boolean);
+    const value = rest.join(" ");
+    if (!key) {
+      const settings = await services.store.getSettings(channel);
+      await reply.say(
+        [
+          `model: ${settings.model ?? `${services.llm?.defaultModel ?? "none"} (default)`}`,
+          `temperature: ${settings.temperature ?? "model default"}`,
+          `general-knowledge: ${settings.allowGeneralKnowledge === undefined ? "server default" : settings.allowGeneralKnowledge ? "on" : "off"}`,
+        ].join("\n"),
+        "asker",
+      );
+      return;
+    }
+    if (key === "model" && value) {
+      await services.store.updateSettings(channel, { model: value });
+      await reply.say(`This channel now uses the model \`${value}\`.`, "everyone");
+      return;
+    }
+    if (key === "temperature") {
+      const temperature = Number(value);
+      if (!value || !Number.isFinite(temperature) || temperature < 0 || temperature > 2) {
+        await reply.say("Temperature must be a number from 0 to 2.", "asker");
+        return;
+      }
+      await services.store.updateSettings(channel, { temperature });
+      await reply.say(`Temperature set to ${temperature} for this channel.`, "asker");
+      return;
+    }
+    if (key === "general-knowledge" && (value === "on" || value === "off")) {
+      await services.store.updateSettings(channel, { allowGeneralKnowledge: value === "on" });
+      await reply.say(
+        value === "on"
+          ? "When the docs have nothing relevant, I'll answer from general knowledge and say so."
+          : "I'll answer only from the indexed docs here.",
+        "asker",
+      );
+      return;
+    }
+    await reply.say(`Usage: \`${configCommand.usage}\``, "asker");
+  },
+};
+
+export const answerCommands: readonly Command[] = [sourcesCommand, feedbackCommand, configCommand];

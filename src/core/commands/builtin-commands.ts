@@ -1,0 +1,175 @@
+import type { ChannelRef } from "../types.js";
+import type { Command } from "./command.js";
+
+function channelOf(message: ChannelRef): ChannelRef {
+  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+}
+
+const MAX_NOTE_CHARACTERS = 1_000;
+const MAX_PERSONA_CHARACTERS = 4_000;
+
+export const helpCommand: Command = {
+  name: "help",
+  usage: "help",
+  summary: "what I can do and the commands I know",
+  adminOnly: false,
+  arguments: "none",
+  visibility: "asker",
+  async run({ reply, services, message }) {
+    const lines = services
+      .commands()
+      .filter((command) => !command.adminOnly || message.isAdmin)
+      .map((command) => `• \`${command.usage}\` — ${command.summary}${command.adminOnly ? " (admins)" : ""}`);
+    await reply.say(
+      [
+        "I'm teammate. Ask me anything here: I answer from the team's indexed documents with sources, and I remember this conversation.",
+        "",
+        "Commands:",
+        ...lines,
+      ].join("\n"),
+      "asker",
+    );
+  },
+};
+
+export const askCommand: Command = {
+  name: "ask",
+  usage: "ask <question>",
+  summary: "ask a question (the same as just talking to me)",
+  adminOnly: false,
+  arguments: "required",
+  visibility: "everyone",
+  async run({ message, args, reply, services }) {
+    await services.answer(message, args, reply);
+  },
+};
+
+export const memoryShowCommand: Command = {
+  name: "memory show",
+  usage: "memory show",
+  summary: "what I remember here: the conversation summary and the channel's notes",
+  adminOnly: false,
+  arguments: "none",
+  visibility: "asker",
+  async run({ message, reply, services }) {
+    const [conversation, notes] = await Promise.all([
+      services.store.loadConversation(message),
+      services.store.listNotes(channelOf(message)),
+    ]);
+    const lines: string[] = [];
+    lines.push(
+      conversation.summary
+        ? `*Summary of our earlier conversation:*\n${conversation.summary}`
+        : "*Summary:* nothing folded yet.",
+    );
+    lines.push(`*Recent messages kept verbatim:* ${conversation.turns.length}`);
+    lines.push(
+      notes.length > 0
+        ? `*Notes for this channel:*\n${notes.map((note) => `• \`${note.id}\` ${note.text} — ${note.authorName}`).join("\n")}`
+        : "*Notes for this channel:* none. Add one with `remember <note>`.",
+    );
+    await reply.say(lines.join("\n\n"), "asker");
+  },
+};
+
+export const memoryForgetCommand: Command = {
+  name: "memory forget",
+  usage: "memory forget",
+  summary: "forget this channel's conversations, summary and notes",
+  adminOnly: false,
+  arguments: "none",
+  visibility: "everyone",
+  async run({ message, reply, services }) {
+    await services.store.forgetChannel(channelOf(message));
+    await reply.say(
+      `Done: I forgot this channel's conversations, summary and notes (asked by ${message.userName}).`,
+    );
+  },
+};
+
+export const rememberCommand: Command = {
+  name: "remember",
+  usage: "remember <note>",
+  summary: "keep a note for this channel that I'll use in every answer",
+  adminOnly: false,
+  arguments: "required",
+  visibility: "everyone",
+  async run({ message, args, reply, services }) {
+    const text = args.replace(/^that\s+/i, "").trim();
+    if (text.length > MAX_NOTE_CHARACTERS) {
+      await reply.say(
+        `That note is too long (${text.length} characters); keep it under ${MAX_NOTE_CHARACTERS}.`,
+        "asker",
+      );
+      return;
+    }
+    const note = await services.store.addNote(channelOf(message), {
+      text,
+      authorId: message.userId,
+      authorName: message.userName,
+      at: Date.now(),
+    });
+    await reply.say(`Noted (\`${note.id}\`): ${note.text}\nRemove it with \`forget-note ${note.id}\`.`);
+  },
+};
+
+export const forgetNoteCommand: Command = {
+  name: "forget-note",
+  usage: "forget-note <id>",
+  summary: "remove one note (ids are shown by `memory show`)",
+  adminOnly: false,
+  arguments: "required",
+  visibility: "everyone",
+  async run({ message, args, reply, services }) {
+    const id = args.replace(/^`|`$/g, "");
+    const removed = await services.store.deleteNote(channelOf(message), id);
+    await reply.say(
+      removed
+        ? `Forgot note \`${id}\`.`
+        : `There is no note \`${id}\` in this channel. \`memory show\` lists them.`,
+      removed ? "everyone" : "asker",
+    );
+  },
+};
+
+export const personaCommand: Command = {
+  name: "persona",
+  usage: "persona <text> | persona reset",
+  summary: "set how I behave in this channel",
+  adminOnly: true,
+  arguments: "optional",
+  visibility: "everyone",
+  async run({ message, args, reply, services }) {
+    const channel = channelOf(message);
+    if (!args) {
+      const settings = await services.store.getSettings(channel);
+      await reply.say(
+        settings.persona
+          ? `This channel's persona:\n${settings.persona}`
+          : "This channel uses the default persona.",
+        "asker",
+      );
+      return;
+    }
+    if (args.length > MAX_PERSONA_CHARACTERS) {
+      await reply.say(
+        `That persona is too long; keep it under ${MAX_PERSONA_CHARACTERS} characters.`,
+        "asker",
+      );
+      return;
+    }
+    const reset = args.toLowerCase() === "reset";
+    await services.store.updateSettings(channel, { persona: reset ? "" : args });
+    await reply.say(reset ? "Back to the default persona." : "Persona updated for this channel.");
+  },
+};
+
+export const builtinCommands: readonly Command[] = [
+  helpCommand,
+  askCommand,
+  memoryShowCommand,
+  memoryForgetCommand,
+  rememberCommand,
+  forgetNoteCommand,
+  personaCommand,
+];

@@ -1,0 +1,46 @@
+import type { ConversationMemory } from "../memory/conversation-memory.js";
+import type { LlmProvider } from "../ports/llm-provider.js";
+import type { Logger } from "../ports/logger.js";
+import type { MemoryStore } from "../ports/memory-store.js";
+import type { ReplyGuard } from "../reply-guard.js";
+import type { InboundMessage, ReplyVisibility } from "../types.js";
+
+/** What every command can reach. Later modules add their own services through their own commands. */
+export interface CommandServices {
+  store: MemoryStore;
+  memory: ConversationMemory;
+  llm: LlmProvider | undefined;
+  logger: Logger;
+  /** Runs the answer chain on a question (the `ask` command and conversation). */
+  answer(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void>;
+  /** All registered commands, for `help`. */
+  commands(): readonly Command[];
+}
+
+export interface CommandContext {
+  message: InboundMessage;
+  /** The text after the command name, trimmed. */
+  args: string;
+  reply: ReplyGuard;
+  services: CommandServices;
+}
+
+/**
+ * A chat command. Parsed in core so Slack (`/teammate memory show`, `@teammate memory show`),
+ * Discord (`/memory show`) and the terminal (`memory show`) get exactly the same ones.
+ */
+export interface Command {
+  /** One or two words, e.g. `help`, `memory show`, `forget-note`. */
+  name: string;
+  usage: string;
+  summary: string;
+  adminOnly: boolean;
+  /**
+   * `none`: the command only matches when nothing follows it, so "help me write an email" stays a
+   * conversation; `required`: a missing argument gets the usage line.
+   */
+  arguments: "none" | "optional" | "required";
+  /** Who sees the reply where the platform can tell (Slack ephemeral, Discord ephemeral). */
+  visibility: ReplyVisibility;
+  run(context: CommandContext): Promise<void>;
+}
