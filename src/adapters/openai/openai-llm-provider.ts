@@ -1,0 +1,359 @@
+import OpenAI, { APIConnectionError, APIError, type ClientOptions } from "openai";
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from "openai/resources/chat/completions";
+import { AppError } from "../../core/errors.js";
+import type {
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ChatStreamPart,
+  FinishReason,
+  LlmProvider,
+  TokenUsage,
+  ToolCall,
+} from "../../core/ports/llm-provider.js";
+import { type Logger, silentLogger } from "../../core/ports/logger.js";
+import { redact, translateOpenAiError } from "./translate-openai-error.js";
+
+export interface OpenAiLlmProviderOptions {
+  /** Sent as the bearer token. Servers that need none (Ollama, llama.cpp) accept any placeholder. */
+  apiKey: string;
+  /** Any OpenAI-compatible `/v1` root; the SDK's default (api.openai.com) when absent. */
+  baseURL?: string | undefined;
+  model: string;
+  /** Without one, `embed()` refuses and retrieval is BM25 only. */
+  embeddingModel?: string | undefined;
+  /**
+   * Per attempt, until response headers arrive (the SDK's own timeout); also the longest silence
+   * tolerated between two chunks of a stream. Default 600 000 ms, as in the SDK.
+   */
+  timeoutMs?: number | undefined;
+  /** Retries of 408/409/429/5xx and connection errors, with the SDK's backoff. Default 2. */
+  maxRetries?: number | undefined;
+  /** Inputs per embeddings request. Default 128, which every common server accepts. */
+  embeddingBatchSize?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+const DEFAULT_TIMEOUT_MS = 600_000;
+
+const FINISH_REASONS: Record<string, FinishReason> = {
+  stop: "stop",
+  length: "length",
+  tool_calls: "tool_calls",
+  // The pre-tools name some OpenAI-compatible servers still send.
+  function_call: "tool_calls",
+  content_filter: "content_filter",
+};
+
+function toFinishReason(reason: string): FinishReason {
+  // Servers outside OpenAI invent their own (`eos`, `abort`…); any other completed turn counts as a stop.
+  return FINISH_REASONS[reason] ?? "stop";
+}
+
+function toUsage(usage: { prompt_tokens: number; completion_tokens: number } | null | undefined) {
+  if (!usage) return undefined;
+  return { promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+}
+
+function toMessageParam(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case "system":
+      return { role: "system", content: message.content };
+    case "user":
+      return message.name === undefined
+        ? { role: "user", content: message.content }
+        : { role: "user", content: message.content, name: message.name };
+    case "assistant":
+      if (!message.toolCalls || message.toolCalls.length === 0) {
+        return { role: "assistant", content: message.content ?? "" };
+      }
+      return {
+        role: "assistant",
+        content: message.content,
+        tool_calls: message.toolCalls.map((call) => ({
+          id: call.id,
+          type: "function",
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    case "tool":
+      return { role: "tool", content: message.content, tool_call_id: message.toolCallId };
+  }
+}
+
+interface PartialToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+/**
+ * The LlmProvider over the `openai` SDK. Requests keep to the subset every OpenAI-compatible server
+ * understands (OpenAI, Azure, Ollama, vLLM, llama.cpp): `messages`, `tools`, `temperature`,
+ * `max_tokens` (not `max_completion_tokens`, which older servers reject), `stream_options.include_usage`,
+ * and float embeddings (the SDK would otherwise ask for base64, which several servers do not speak).
+ */
+export class OpenAiLlmProvider implements LlmProvider {
+  readonly defaultModel: string;
+  readonly embeddingModel: string | undefined;
+  private readonly client: OpenAI;
+  private readonly secrets: string[];
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly embeddingBatchSize: number;
+
+  constructor(options: OpenAiLlmProviderOptions) {
+    if (!options.model.trim()) {
+      throw new AppError("config_invalid", "OpenAiLlmProvider needs a model name", {
+        category: "user",
+        userMessage: "No language model is configured; set LLM_MODEL.",
+      });
+    }
+    this.defaultModel = options.model;
+    this.embeddingModel = options.embeddingModel || undefined;
+    this.secrets = [options.apiKey];
+    this.logger = (options.logger ?? silentLogger).child({ component: "openai-llm-provider" });
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.embeddingBatchSize = Math.max(1, options.embeddingBatchSize ?? 128);
+    const sdkLogger = this.logger.child({ source: "openai-sdk" });
+    const secrets = this.secrets;
+    // Only the SDK's message line is forwarded: its extra arguments carry request details.
+    const forward =
+      (level: "debug" | "warn" | "error") =>
+      (message: string): void =>
+        sdkLogger[level](redact(message, secrets));
+    const clientOptions: ClientOptions = {
+      apiKey: options.apiKey,
+      timeout: this.timeoutMs,
+      logLevel: "info",
+      logger: {
+        debug: forward("debug"),
+        info: forward("debug"),
+        warn: forward("warn"),
+        error: forward("error"),
+      },
+    };
+    if (options.baseURL) clientOptions.baseURL = options.baseURL;
+    if (options.maxRetries !== undefined) clientOptions.maxRetries = options.maxRetries;
+    this.client = new OpenAI(clientOptions);
+  }
+
+  async *stream(request: ChatRequest): AsyncGenerator<ChatStreamPart> {
+    const model = request.model ?? this.defaultModel;
+    const started = Date.now();
+    this.logger.debug(
+      { model, messages: request.messages.length, tools: request.tools?.length ?? 0 },
+      "chat stream start",
+    );
+    let stream: AsyncIterable<ChatCompletionChunk> & { controller: AbortController };
+    try {
+      stream = await this.client.chat.completions.create(
+        { ...this.baseParams(request, model), stream: true, stream_options: { include_usage: true } },
+        { signal: request.signal ?? null },
+      );
+    } catch (error) {
+      throw this.translate(error, model, request.signal);
+    }
+
+    // The SDK's timeout stops at the response headers; a server that stalls mid-stream would hang forever.
+    let stalled = false;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdleTimer = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => {
+        stalled = true;
+        stream.controller.abort();
+      }, this.timeoutMs);
+    };
+
+    const calls = new Map<number, PartialToolCall>();
+    let finishReason: FinishReason | undefined;
+    let usage: TokenUsage | undefined;
+    let responseModel = model;
+    try {
+      armIdleTimer();
+      for await (const chunk of stream) {
+        armIdleTimer();
+        if (chunk.model) responseModel = chunk.model;
+        usage = toUsage(chunk.usage) ?? usage;
+        for (const choice of chunk.choices) {
+          // One completion is requested (`n` defaults to 1); any other index is not ours.
+          if (choice.index !== 0) continue;
+          const content = choice.delta?.content;
+          if (content) yield { type: "text-delta", text: content };
+          for (const delta of choice.delta?.tool_calls ?? []) {
+            const call = calls.get(delta.index) ?? { id: "", name: "", arguments: "" };
+            if (delta.id) call.id = delta.id;
+            if (delta.function?.name) call.name += delta.function.name;
+            if (delta.function?.arguments) call.arguments += delta.function.arguments;
+            calls.set(delta.index, call);
+          }
+          if (choice.finish_reason) finishReason = toFinishReason(choice.finish_reason);
+        }
+      }
+    } catch (error) {
+      if (request.signal?.aborted) throw request.signal.reason;
+      // A connection dropped after the finish reason loses only the usage chunk; the answer is whole.
+      if (finishReason === undefined) throw this.streamCut(model, error);
+      this.logger.warn({ model }, "chat stream ended abruptly after its finish reason; usage unknown");
+    } finally {
+      clearTimeout(idleTimer);
+    }
+    if (request.signal?.aborted) throw request.signal.reason;
+    if (stalled) {
+      throw new AppError("llm_timeout", `LLM stream from ${model} went silent for ${this.timeoutMs} ms`, {
+        retryable: true,
+        category: "third_party",
+        userMessage: "The language model stopped answering midway; please try again.",
+      });
+    }
+    if (finishReason === undefined) throw this.streamCut(model, undefined);
+
+    for (const [index, call] of [...calls.entries()].sort(([left], [right]) => left - right)) {
+      yield {
+        type: "tool-call",
+        call: { id: call.id || `call_${index}`, name: call.name, arguments: call.arguments },
+      };
+    }
+    this.logger.debug(
+      { model: responseModel, finishReason, usage, durationMs: Date.now() - started },
+      "chat stream finished",
+    );
+    yield { type: "finish", reason: finishReason, usage, model: responseModel };
+  }
+
+  async complete(request: ChatRequest): Promise<ChatCompletion> {
+    const model = request.model ?? this.defaultModel;
+    const started = Date.now();
+    let response: OpenAI.Chat.Completions.ChatCompletion;
+    try {
+      response = await this.client.chat.completions.create(
+        { ...this.baseParams(request, model), stream: false },
+        { signal: request.signal ?? null },
+      );
+    } catch (error) {
+      throw this.translate(error, model, request.signal);
+    }
+    const choice = response.choices[0];
+    if (!choice) {
+      throw new AppError("llm_unavailable", `LLM ${model} returned no choices`, {
+        retryable: true,
+        category: "third_party",
+        userMessage: "The language model returned an empty answer; please try again.",
+      });
+    }
+    const toolCalls: ToolCall[] = [];
+    for (const [index, call] of (choice.message.tool_calls ?? []).entries()) {
+      if (call.type !== "function") continue;
+      toolCalls.push({
+        id: call.id || `call_${index}`,
+        name: call.function.name,
+        arguments: call.function.arguments,
+      });
+    }
+    const result: ChatCompletion = {
+      text: choice.message.content ?? "",
+      toolCalls,
+      finishReason: toFinishReason(choice.finish_reason ?? "stop"),
+      usage: toUsage(response.usage),
+      model: response.model || model,
+    };
+    this.logger.debug(
+      {
+        model: result.model,
+        finishReason: result.finishReason,
+        usage: result.usage,
+        durationMs: Date.now() - started,
+      },
+      "chat completion finished",
+    );
+    return result;
+  }
+
+  async embed(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+    const model = this.embeddingModel;
+    if (!model) {
+      throw new AppError("llm_not_configured", "embed() called without an embedding model", {
+        category: "system",
+        userMessage: "No embedding model is configured; set EMBEDDING_MODEL to enable semantic search.",
+      });
+    }
+    const empty = texts.findIndex((text) => text.trim() === "");
+    if (empty !== -1) {
+      // OpenAI answers 400 to an empty input; saying which one is more useful than its message.
+      throw new AppError("input_invalid", `embed() input ${empty} is empty`, {
+        category: "user",
+        userMessage: "One of the texts to embed is empty.",
+      });
+    }
+    const vectors: number[][] = [];
+    for (let start = 0; start < texts.length; start += this.embeddingBatchSize) {
+      const batch = texts.slice(start, start + this.embeddingBatchSize);
+      let response: OpenAI.Embeddings.CreateEmbeddingResponse;
+      try {
+        response = await this.client.embeddings.create(
+          { model, input: batch, encoding_format: "float" },
+          { signal: signal ?? null },
+        );
+      } catch (error) {
+        throw this.translate(error, model, signal);
+      }
+      if (response.data.length !== batch.length) {
+        throw new AppError(
+          "llm_unavailable",
+          `Embeddings from ${model} returned ${response.data.length} vectors for ${batch.length} inputs`,
+          { retryable: true, category: "third_party" },
+        );
+      }
+      // Servers may answer out of order; `index` is the only promise of which vector is whose.
+      const ordered = [...response.data].sort((left, right) => left.index - right.index);
+      for (const item of ordered) vectors.push(item.embedding);
+    }
+    return vectors;
+  }
+
+  private baseParams(request: ChatRequest, model: string): ChatCompletionCreateParamsBase {
+    const params: ChatCompletionCreateParamsBase = {
+      model,
+      messages: request.messages.map(toMessageParam),
+    };
+    if (request.temperature !== undefined) params.temperature = request.temperature;
+    if (request.maxTokens !== undefined) params.max_tokens = request.maxTokens;
+    // An empty `tools` array is rejected by OpenAI and some compatible servers, so it is left out.
+    if (request.tools && request.tools.length > 0) {
+      params.tools = request.tools.map(
+        (tool): ChatCompletionTool => ({
+          type: "function",
+          function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+        }),
+      );
+    }
+    return params;
+  }
+
+  private translate(error: unknown, model: string, signal: AbortSignal | undefined): unknown {
+    // A caller's abort is not a failure to translate: it goes back as the caller's own reason.
+    if (signal?.aborted) return signal.reason;
+    return translateOpenAiError(error, { secrets: this.secrets, model });
+  }
+
+  private streamCut(model: string, error: unknown): AppError {
+    // An error event inside the stream means the server said why; that keeps its own code.
+    if (error instanceof APIError && error.status === undefined && !(error instanceof APIConnectionError)) {
+      return translateOpenAiError(error, { secrets: this.secrets, model });
+    }
+    const reason = error === undefined ? "ended without a finish reason" : "connection dropped";
+    const detail = error instanceof Error ? `: ${redact(error.message, this.secrets)}` : "";
+    return new AppError("llm_stream_cut", `LLM stream from ${model} ${reason}${detail}`, {
+      retryable: true,
+      category: "third_party",
+      userMessage:
+        "My answer was cut off because the connection to the language model dropped; please ask again.",
+    });
+  }
+}

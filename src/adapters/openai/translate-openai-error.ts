@@ -1,0 +1,128 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
+import { AppError } from "../../core/errors.js";
+
+/**
+ * Maps an `openai` SDK failure to the one AppError core understands, once, at the edge. The SDK has
+ * already retried what it retries (408/409/429/5xx/connection errors, `maxRetries` times with
+ * backoff) before anything reaches here.
+ *
+ * The original SDK error is not kept as `cause`: its message and body are whatever the server sent,
+ * and some servers echo the key back. The cause is a redacted summary instead.
+ */
+export interface TranslateContext {
+  /** Every occurrence of these strings is replaced before a message leaves the adapter. */
+  secrets: string[];
+  model: string;
+}
+
+const CONTEXT_TOO_LONG = /maximum context length|context[_ ]length|too many tokens|prompt is too long/i;
+// Keys in the usual shapes (OpenAI `sk-…`, Azure/Groq style), in case a server echoes another key back.
+const KEY_SHAPED = /\b(?:sk|gsk|pk)-[A-Za-z0-9_*-]{8,}/g;
+
+export function redact(text: string, secrets: string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
+  }
+  return result.replace(KEY_SHAPED, "[redacted]");
+}
+
+function summaryCause(error: unknown, secrets: string[]): Error {
+  const name = error instanceof Error ? error.constructor.name : typeof error;
+  const message = error instanceof Error ? error.message : String(error);
+  const summary = new Error(redact(message, secrets));
+  summary.name = name;
+  return summary;
+}
+
+export function translateOpenAiError(error: unknown, context: TranslateContext): AppError {
+  if (error instanceof AppError) return error;
+  const cause = summaryCause(error, context.secrets);
+  const detail = redact(error instanceof Error ? error.message : String(error), context.secrets);
+
+  if (error instanceof APIConnectionTimeoutError) {
+    return new AppError("llm_timeout", `LLM request timed out: ${detail}`, {
+      cause,
+      retryable: true,
+      category: "third_party",
+      userMessage: "The language model took too long to answer; please try again.",
+    });
+  }
+  if (error instanceof APIConnectionError) {
+    return new AppError("llm_unavailable", `LLM server unreachable: ${detail}`, {
+      cause,
+      retryable: true,
+      category: "third_party",
+      userMessage: "I cannot reach the language model right now; please try again shortly.",
+    });
+  }
+  if (!(error instanceof APIError)) {
+    return new AppError("llm_unavailable", `LLM call failed: ${detail}`, {
+      cause,
+      retryable: true,
+      category: "third_party",
+      userMessage: "The language model failed to answer; please try again shortly.",
+    });
+  }
+
+  const status = error.status;
+  const code = typeof error.code === "string" ? error.code : undefined;
+  const requestId = error.requestID ? ` (request ${error.requestID})` : "";
+  const message = `LLM ${status ?? "stream"} error${code ? ` ${code}` : ""}: ${detail}${requestId}`;
+
+  if (
+    code === "context_length_exceeded" ||
+    ((status === 400 || status === 413) && CONTEXT_TOO_LONG.test(detail))
+  ) {
+    return new AppError("llm_context_too_long", message, {
+      cause,
+      category: "user",
+      userMessage:
+        "That is more text than the model can read at once; ask something shorter, or clear this conversation's memory with `memory forget`.",
+    });
+  }
+  if (status === 429) {
+    if (code === "insufficient_quota") {
+      return new AppError("llm_rate_limited", message, {
+        cause,
+        category: "third_party",
+        userMessage:
+          "The language model account has run out of quota; an admin needs to check the billing for the configured API key.",
+      });
+    }
+    return new AppError("llm_rate_limited", message, {
+      cause,
+      retryable: true,
+      category: "third_party",
+      userMessage: "The language model is getting too many requests right now; please try again in a minute.",
+    });
+  }
+  if (status === 401 || status === 403) {
+    return new AppError("llm_auth_failed", message, {
+      cause,
+      category: "system",
+      userMessage: "The language model rejected my credentials; an admin needs to check OPENAI_API_KEY.",
+    });
+  }
+  if (status === 404) {
+    return new AppError("llm_bad_request", message, {
+      cause,
+      category: "system",
+      userMessage: `The model "${context.model}" is not available on the configured language model server; an admin needs to check LLM_MODEL.`,
+    });
+  }
+  if (status === undefined || status >= 500) {
+    // No status: the server sent an error event inside an otherwise healthy stream.
+    return new AppError("llm_unavailable", message, {
+      cause,
+      retryable: true,
+      category: "third_party",
+      userMessage: "The language model server is having trouble right now; please try again shortly.",
+    });
+  }
+  return new AppError("llm_bad_request", message, {
+    cause,
+    category: "system",
+    userMessage: "The language model rejected my request; an admin can find the details in the logs.",
+  });
+}
