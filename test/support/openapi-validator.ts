@@ -150,6 +150,55 @@ export class OpenApiValidator {
     return this.run(pointer, body);
   }
 
+  /**
+   * Checks a request's query string against the operation's declared query parameters: every name
+   * must be declared, required ones present, and each value (coerced from text by its schema type)
+   * valid against its schema.
+   */
+  validateQueryParameters(template: string, method: string, query: URLSearchParams): ValidationResult {
+    const operation = (this.document.paths as Record<string, Record<string, Json>>)[template]?.[
+      method.toLowerCase()
+    ] as { parameters?: Json[] } | undefined;
+    const resolve = (parameter: Json): Record<string, Json> => {
+      const reference = (parameter as { $ref?: unknown }).$ref;
+      if (typeof reference !== "string") return parameter as Record<string, Json>;
+      let node: Json = this.document;
+      for (const part of reference.replace(/^#\//, "").split("/")) {
+        node = (node as Record<string, Json>)[part.replace(/~1/g, "/").replace(/~0/g, "~")];
+      }
+      return node as Record<string, Json>;
+    };
+    const declared = new Map<string, { index: number; parameter: Record<string, Json> }>();
+    (operation?.parameters ?? []).forEach((raw, index) => {
+      const parameter = resolve(raw);
+      if (parameter.in === "query") declared.set(String(parameter.name), { index, parameter });
+    });
+    const errors: string[] = [];
+    for (const [name, { parameter }] of declared) {
+      if (parameter.required === true && !query.has(name)) errors.push(`query parameter ${name} is required`);
+    }
+    for (const [name, text] of query) {
+      const entry = declared.get(name);
+      if (!entry) {
+        errors.push(`query parameter ${name} is not declared`);
+        continue;
+      }
+      const schema = entry.parameter.schema as Record<string, Json> | undefined;
+      const type = schema?.type;
+      let value: Json = text;
+      if (type === "integer" || type === "number") value = text.trim() === "" ? text : Number(text);
+      else if (type === "boolean") value = text === "true" ? true : text === "false" ? false : text;
+      const reference = ((operation?.parameters ?? [])[entry.index] as { $ref?: unknown }).$ref;
+      const location =
+        typeof reference === "string"
+          ? `${reference}/schema`
+          : `#/paths/${escapePointer(template)}/${method.toLowerCase()}/parameters/${entry.index}/schema`;
+      const result = this.run(location, value);
+      if (!result.ok) errors.push(`query parameter ${name}: ${result.errors}`);
+    }
+    return { ok: errors.length === 0, errors: errors.join("; ") };
+  }
+
   validateResponseBody(
     template: string,
     method: string,
