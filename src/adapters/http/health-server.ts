@@ -1,0 +1,52 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse) => void | Promise<void>;
+
+export interface HealthServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A small HTTP server for `/healthz` (and later `/metrics`), used when no platform adapter already
+ * serves HTTP on PORT. Slack's HTTP mode mounts the same routes on Bolt's receiver instead.
+ */
+export async function startHealthServer(
+  port: number,
+  routes: Record<string, RouteHandler>,
+  host = "0.0.0.0",
+): Promise<HealthServer> {
+  const server = createServer((request, response) => {
+    const path = (request.url ?? "/").split("?")[0] ?? "/";
+    const handler = routes[path];
+    if (!handler) {
+      response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+      return;
+    }
+    Promise.resolve(handler(request, response)).catch(() => {
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const actualPort = typeof address === "object" && address ? address.port : port;
+  return {
+    server,
+    port: actualPort,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export function healthRoute(checks: () => Promise<Record<string, boolean>>): RouteHandler {
+  return async (_request, response) => {
+    const results = await checks().catch(() => ({ checks: false }));
+    const ok = Object.values(results).every(Boolean);
+    response
+      .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
+      .end(JSON.stringify({ status: ok ? "ok" : "degraded", checks: results }));
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `npm start`: the bot, with whatever platforms are configured, and an HTTP server on PORT for
+ * health checks. Every adapter gets the same core assistant from the composition root.
+ */
+
+import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
+import { createLogger } from "./adapters/pino/create-logger.js";
+import { createApplication } from "./application.js";
+import { type Config, loadConfig } from "./config.js";
+import { isAppError } from "./core/errors.js";
+import type { Logger } from "./core/ports/logger.js";
+
+interface Running {
+  stop(): Promise<void>;
+}
+
+export async function startBot(config: Config, logger: Logger): Promise<Running> {
+  const application = await createApplication(config, logger);
+  const running: Running[] = [];
+  const routes: Record<string, RouteHandler> = {
+    "/healthz": healthRoute(async () => {
+      // A read that touches the store (SQLite file or Redis) without writing anything.
+      await application.store.getSettings({ platform: "local", workspaceId: "health", channelId: "health" });
+      return { store: true };
+    }),
+  };
+  const platforms: string[] = [];
+  const httpServedByPlatform = false;
+
+  // --- platform: slack (begin) ---
+  // --- platform: slack (end) ---
+
+  // --- platform: discord (begin) ---
+  // --- platform: discord (end) ---
+
+  if (!httpServedByPlatform) {
+    const health = await startHealthServer(config.PORT, routes);
+    running.push({ stop: () => health.close() });
+    logger.info({ port: health.port }, "health server listening");
+  }
+  if (platforms.length === 0) {
+    logger.warn(
+      "no chat platform configured: set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for Slack, " +
+        "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
+    );
+  }
+  logger.info(
+    { platforms, llm: application.llm ? application.llm.defaultModel : "none" },
+    "teammate started",
+  );
+  return {
+    async stop() {
+      for (const part of running.reverse()) await part.stop();
+      await application.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    process.stderr.write(`${isAppError(error) ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL });
+  const bot = await startBot(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    bot.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main();
+}
