@@ -124,6 +124,48 @@ describe("OpenAiLlmProvider.stream", () => {
     standIn.assertNoViolations();
   });
 
+  it("tolerates servers that send whole tool calls without an index (older Ollama)", async () => {
+    const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
+      JSON.stringify({
+        id: "chatcmpl-ollama",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "llama3.1",
+        choices: [{ index: 0, delta, finish_reason: finishReason }],
+      });
+    standIn.enqueue({
+      kind: "raw",
+      events: [
+        chunk({ role: "assistant", content: "" }),
+        chunk({ tool_calls: [{ id: "call_x", function: { name: "lookup", arguments: '{"q":"a"}' } }] }),
+        chunk({ tool_calls: [{ id: "call_y", function: { name: "lookup", arguments: '{"q":"b"}' } }] }),
+        chunk({}, "tool_calls"),
+        "[DONE]",
+      ],
+    });
+    const parts = await collect(provider().stream(ask("two lookups")));
+    expect(parts.flatMap((part) => (part.type === "tool-call" ? [part.call] : []))).toEqual([
+      { id: "call_x", name: "lookup", arguments: '{"q":"a"}' },
+      { id: "call_y", name: "lookup", arguments: '{"q":"b"}' },
+    ]);
+    expect(parts.at(-1)).toMatchObject({
+      type: "finish",
+      reason: "tool_calls",
+      usage: undefined,
+      model: "llama3.1",
+    });
+  });
+
+  it("keeps the error a server sends inside a stream instead of calling it a cut", async () => {
+    standIn.enqueue({
+      kind: "raw",
+      events: [JSON.stringify({ error: { message: "model overloaded", type: "server_error", code: null } })],
+    });
+    const error = await failureOf(collect(provider().stream(ask("hi"))));
+    expect(error.code).toBe("llm_unavailable");
+    expect(error.message).toContain("model overloaded");
+  });
+
   it("reports a length finish from the recorded fixture, with its usage", async () => {
     standIn.enqueue({ kind: "fixture", name: "finish-length" });
     const parts = await collect(provider().stream({ ...ask("write a lot"), maxTokens: 1 }));

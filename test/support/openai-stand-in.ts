@@ -42,6 +42,11 @@ export type StandInReply = ReplyTiming &
     | { kind: "tool-calls"; calls: ScriptedToolCall[]; text?: string }
     /** A recorded stream from `shared/specs/openai/fixtures/chat-stream.<name>.sse`, e.g. `parallel-tool-calls`. */
     | { kind: "fixture"; name: string }
+    /**
+     * SSE `data:` payloads served verbatim and not checked against the spec: they imitate servers
+     * that bend it (Ollama, llama.cpp). Include `[DONE]` yourself if the imitated server sends it.
+     */
+    | { kind: "raw"; events: string[] }
   );
 
 /** The parsed body of a chat completion request, as loosely as the stand-in needs it. */
@@ -217,6 +222,7 @@ interface StreamPlan {
 let completionCounter = 0;
 
 function buildChunks(reply: StandInReply, body: ChatRequestBody): StreamPlan {
+  if (reply.kind === "raw") return { events: [...reply.events] };
   if (reply.kind === "fixture") {
     const raw = readFileSync(join(FIXTURES_DIR, `chat-stream.${reply.name}.sse`), "utf8");
     const events = raw
@@ -476,7 +482,7 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
       }
       if (index > 0) await sleep(reply.chunkDelayMs ?? 0, signal);
       if (signal.aborted) return;
-      if (event !== "[DONE]") {
+      if (event !== "[DONE]" && reply.kind !== "raw") {
         servedChunks.push(event);
         const result = spec.validateSchema("CreateChatCompletionStreamResponse", JSON.parse(event));
         if (!result.ok) {

@@ -143,6 +143,11 @@ export class OpenAiLlmProvider implements LlmProvider {
     this.client = new OpenAI(clientOptions);
   }
 
+  /**
+   * Text deltas as they arrive; tool calls once whole, after the text; one `finish` last. Throws
+   * `llm_stream_cut` if the stream ends or drops before a finish reason, `llm_timeout` if it goes
+   * silent for `timeoutMs`, and the signal's own reason when the caller aborts.
+   */
   async *stream(request: ChatRequest): AsyncGenerator<ChatStreamPart> {
     const model = request.model ?? this.defaultModel;
     const started = Date.now();
@@ -172,6 +177,7 @@ export class OpenAiLlmProvider implements LlmProvider {
     };
 
     const calls = new Map<number, PartialToolCall>();
+    let lastToolIndex = -1;
     let finishReason: FinishReason | undefined;
     let usage: TokenUsage | undefined;
     let responseModel = model;
@@ -181,17 +187,23 @@ export class OpenAiLlmProvider implements LlmProvider {
         armIdleTimer();
         if (chunk.model) responseModel = chunk.model;
         usage = toUsage(chunk.usage) ?? usage;
-        for (const choice of chunk.choices) {
+        // Some servers omit `choices` on their usage chunk.
+        for (const choice of chunk.choices ?? []) {
           // One completion is requested (`n` defaults to 1); any other index is not ours.
           if (choice.index !== 0) continue;
           const content = choice.delta?.content;
           if (content) yield { type: "text-delta", text: content };
           for (const delta of choice.delta?.tool_calls ?? []) {
-            const call = calls.get(delta.index) ?? { id: "", name: "", arguments: "" };
+            // `index` is required by the spec, but some servers (older Ollama) leave it out and send
+            // each call whole; a delta with a new id then starts a new call.
+            let index = typeof delta.index === "number" ? delta.index : lastToolIndex;
+            if (typeof delta.index !== "number" && (delta.id || index < 0)) index = calls.size;
+            lastToolIndex = index;
+            const call = calls.get(index) ?? { id: "", name: "", arguments: "" };
             if (delta.id) call.id = delta.id;
             if (delta.function?.name) call.name += delta.function.name;
             if (delta.function?.arguments) call.arguments += delta.function.arguments;
-            calls.set(delta.index, call);
+            calls.set(index, call);
           }
           if (choice.finish_reason) finishReason = toFinishReason(choice.finish_reason);
         }
