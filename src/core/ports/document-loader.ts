@@ -1,0 +1,45 @@
+/**
+ * Where a document to index comes from. URLs cover web pages and chat attachments alike: platform
+ * adapters hand attachments in as their download URL plus the headers the download needs.
+ */
+export type DocumentReference =
+  | {
+      kind: "url";
+      url: string;
+      /**
+       * Headers for the download (Slack's `Authorization: Bearer …` for `url_private`). Sent only to
+       * the URL's own origin, never across a redirect to another one; never logged or stored.
+       */
+      headers?: Record<string, string>;
+      /** The attachment's file name, a hint for the format when the server says `application/octet-stream`. */
+      name?: string;
+    }
+  | {
+      kind: "path";
+      /** A path relative to the loader's base directory (or an absolute one inside it). */
+      path: string;
+    };
+
+/** A document reduced to clean text, ready for chunking. */
+export interface LoadedDocument {
+  title: string;
+  /** Markdown keeps its headings (`#` lines), so the chunker can follow the structure. */
+  text: string;
+  format: "markdown" | "text";
+  /** The URL as given (before redirects) or the path as given. */
+  source: string;
+  /** The media type the content was read as (`text/html`, `application/pdf`, …). */
+  contentType: string;
+  /** Size of the raw content in bytes, before extraction. */
+  bytes: number;
+}
+
+/**
+ * Turns a URL or a local path into clean text. Implementations enforce the safety limits (address
+ * guard, size, time, content types) and fail with an `AppError` (`fetch_refused`, `fetch_failed`,
+ * `input_too_large`, `unsupported_content`, `not_found`) whose `userMessage` can go straight to chat.
+ * Chunking and indexing are deliberately not part of this port.
+ */
+export interface DocumentLoader {
+  load(reference: DocumentReference, signal?: AbortSignal): Promise<LoadedDocument>;
+}
