@@ -99,7 +99,7 @@ export const environmentSchema = z.object({
   /** Token budget of a whole prompt (system, notes, summary, recent turns, passages, question). */
   PROMPT_TOKEN_BUDGET: integer(6_000, 1_000, 1_000_000),
   /** When no indexed document is relevant, answer from general knowledge (and say so). Per channel via `config`. */
-  ALLOW_GENERAL_KNOWLEDGE: boolean(true),
+  ALLOW_GENERAL_KNOWLEDGE: boolean(false),
   /** Hosts or CIDRs that URL indexing may reach although they are private (tests, intranets): `127.0.0.1:8080,10.1.0.0/16`. */
   FETCH_ALLOWED_HOSTS: z
     .string()

@@ -1,0 +1,48 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CONFIG_KEYS, loadConfig } from "../src/config.js";
+import { AppError } from "../src/core/errors.js";
+
+describe("config", () => {
+  it("starts with no variables at all (embedded defaults)", () => {
+    const config = loadConfig({});
+    expect(config.PORT).toBe(3000);
+    expect(config.REDIS_URL).toBeUndefined();
+    expect(config.DATA_DIR).toBe("./data");
+  });
+
+  it("lists every bad value at once, readably, without echoing values", () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        PORT: "eighty",
+        OPENAI_BASE_URL: "ftp://secret-host-value",
+        REDIS_URL: "http://wrong-scheme",
+        ADMIN_USER_IDS: "U123",
+        LOG_LEVEL: "chatty",
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(AppError);
+    const message = (error as AppError).message;
+    for (const name of ["PORT", "OPENAI_BASE_URL", "REDIS_URL", "ADMIN_USER_IDS", "LOG_LEVEL"]) {
+      expect(message).toContain(`- ${name}`);
+    }
+    expect(message).toContain("platform-qualified");
+    expect(message).not.toContain("secret-host-value");
+  });
+
+  it("parses admin lists and booleans", () => {
+    const config = loadConfig({ ADMIN_USER_IDS: "slack:U1, discord:42", ALLOW_GENERAL_KNOWLEDGE: "yes" });
+    expect(config.ADMIN_USER_IDS).toEqual(["slack:U1", "discord:42"]);
+    expect(config.ALLOW_GENERAL_KNOWLEDGE).toBe(true);
+  });
+
+  it(".env.example names exactly the schema's variables", () => {
+    const example = readFileSync(join(import.meta.dirname, "../.env.example"), "utf8");
+    const names = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((match) => match[1]);
+    expect(new Set(names)).toEqual(new Set(CONFIG_KEYS));
+  });
+});

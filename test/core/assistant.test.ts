@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { AppError } from "../../src/core/errors.js";
+import { RecordingSink } from "../support/recording-sink.js";
+import { ScriptedLlm } from "../support/scripted-llm.js";
+import { createTestAssistant, inbound } from "./assistant-fixtures.js";
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function setup(...args: Parameters<typeof createTestAssistant>) {
+  const context = createTestAssistant(...args);
+  cleanups.push(context.close);
+  return context;
+}
+
+async function send(
+  assistant: ReturnType<typeof setup>["assistant"],
+  ...overrides: Parameters<typeof inbound>
+) {
+  const sink = new RecordingSink();
+  await assistant.handle(inbound(...overrides), sink);
+  return sink;
+}
+
+describe("assistant: conversation", () => {
+  it("streams an answer and sends the first exchange with the second question", async () => {
+    const { assistant, llm } = setup((request) => `You said: ${String(request.messages.at(-1)?.content)}`);
+    const first = await send(assistant, { text: "my favourite colour is teal" });
+    expect(first.text).toContain("my favourite colour is teal");
+    expect(first.events.filter((event) => event.type === "append").length).toBeGreaterThan(1);
+    expect(first.finished?.buttons.map((button) => button.action)).toEqual(["feedback-up", "feedback-down"]);
+
+    await send(assistant, { text: "what is my favourite colour?" });
+    const second = llm?.requests.at(-1);
+    const roles = second?.messages.map((message) => message.role);
+    expect(roles).toEqual(["system", "user", "assistant", "user"]);
+    expect(second?.messages[1]?.content).toContain("my favourite colour is teal");
+    expect(second?.messages[2]?.content).toContain("You said:");
+  });
+
+  it("keeps speakers apart in a shared channel", async () => {
+    const { assistant, llm } = setup(() => "ok");
+    await send(assistant, { text: "I prefer tabs", userId: "U1", userName: "Alice" });
+    await send(assistant, { text: "who prefers tabs?", userId: "U2", userName: "Bob" });
+    const prompt = llm?.requests.at(-1)?.messages ?? [];
+    expect(prompt[1]?.content).toBe("Alice (U1): I prefer tabs");
+    expect(prompt.at(-1)?.content).toBe("Bob (U2): who prefers tabs?");
+  });
+
+  it("answers a duplicate delivery once", async () => {
+    const { assistant, llm } = setup(() => "once");
+    const message = inbound({ text: "hi there", eventId: "Ev-dup" });
+    const first = new RecordingSink();
+    const second = new RecordingSink();
+    await assistant.handle(message, first);
+    await assistant.handle({ ...message }, second);
+    expect(first.text).toBe("once");
+    expect(second.events).toEqual([]);
+    expect(llm?.requests).toHaveLength(1);
+  });
+
+  it("turns an LLM failure into a clear sentence, never silence", async () => {
+    const { assistant } = setup(() => {
+      throw new AppError("llm_rate_limited", "429 from upstream", {
+        category: "third_party",
+        retryable: true,
+        userMessage: "The language model is busy right now; try again in a minute.",
+      });
+    });
+    const sink = await send(assistant, { text: "anything" });
+    expect(sink.failed).toMatch(
+      /^The language model is busy right now; try again in a minute\. \(ref [0-9a-f]{8}\)$/,
+    );
+  });
+
+  it("without an LLM, says which variables to set, and commands still work", async () => {
+    const { assistant } = setup(undefined);
+    const sink = await send(assistant, { text: "hello" });
+    expect(sink.text).toContain("OPENAI_API_KEY");
+    expect(sink.text).toContain("OPENAI_BASE_URL");
+    expect(sink.started?.visibility).toBe("asker");
+    const noted = await send(assistant, { text: "remember the deploy is on Friday" });
+    expect(noted.text).toContain("Noted");
+  });
+
+  it("reads earlier thread messages into context on first contact", async () => {
+    const { assistant, llm } = setup(() => "ok");
+    await send(assistant, {
+      text: "what did Carol decide?",
+      threadId: "1700.1",
+      priorMessages: [{ userId: "U3", userName: "Carol", text: "we ship on Monday", fromAssistant: false }],
+    });
+    expect(ScriptedLlm.promptText(llm?.requests.at(-1) ?? { messages: [] })).toContain(
+      "Carol (U3): we ship on Monday",
+    );
+  });
+});
+
+describe("assistant: commands", () => {
+  it("help is shown to the asker only and lists the commands", async () => {
+    const { assistant, llm } = setup(() => "unused");
+    const sink = await send(assistant, { text: "help" });
+    expect(sink.started?.visibility).toBe("asker");
+    expect(sink.text).toContain("memory show");
+    expect(sink.text).toContain("forget-note");
+    expect(llm?.requests).toHaveLength(0);
+  });
+
+  it("'help me write an email' is a question, not the help command", async () => {
+    const { assistant, llm } = setup(() => "Sure.");
+    await send(assistant, { text: "help me write an email" });
+    expect(llm?.requests).toHaveLength(1);
+  });
+
+  it("remember, memory show, forget-note and memory forget", async () => {
+    const { assistant, llm } = setup(() => "ok");
+    const noted = await send(assistant, { text: "remember that standup is at 9:30" });
+    const id = /`(n\d+)`/.exec(noted.text)?.[1];
+    expect(id).toBeDefined();
+    await send(assistant, { text: "when is standup?" });
+    expect(llm?.requests.at(-1)?.messages[0]?.content).toContain("standup is at 9:30");
+
+    const shown = await send(assistant, { text: "memory show" });
+    expect(shown.text).toContain("standup is at 9:30");
+    expect(shown.text).toContain("Recent messages kept verbatim:* 2");
+
+    const forgotten = await send(assistant, { text: `forget-note ${id}` });
+    expect(forgotten.text).toContain(`Forgot note \`${id}\``);
+    const missing = await send(assistant, { text: `forget-note ${id}` });
+    expect(missing.text).toContain("There is no note");
+
+    await send(assistant, { text: "remember the office is in Lyon" });
+    await send(assistant, { text: "memory forget" });
+    const empty = await send(assistant, { text: "memory show" });
+    expect(empty.text).toContain("none");
+    expect(empty.text).toContain("Recent messages kept verbatim:* 0");
+  });
+
+  it("persona is admin only and shapes the next prompt", async () => {
+    const { assistant, llm } = setup(() => "Arr.");
+    const refused = await send(assistant, { text: "persona You are a pirate.", isAdmin: false });
+    expect(refused.text).toMatch(/Only workspace admins/);
+    expect(refused.started?.visibility).toBe("asker");
+    await send(assistant, { text: "persona You are a pirate.", isAdmin: true });
+    await send(assistant, { text: "hello" });
+    expect(llm?.requests.at(-1)?.messages[0]?.content).toMatch(/^You are a pirate\./);
+  });
+
+  it("an explicit unknown command gets a sentence", async () => {
+    const { assistant } = setup(() => "unused");
+    const sink = await send(assistant, { text: "frobnicate now", isCommand: true });
+    expect(sink.text).toContain("I don't know the command `frobnicate`");
+  });
+
+  it("a slash command missing its argument gets the usage line", async () => {
+    const { assistant } = setup(() => "unused");
+    const sink = await send(assistant, { text: "remember", isCommand: true });
+    expect(sink.text).toContain("Usage: `remember <note>`");
+  });
+});
+
+describe("assistant: buttons", () => {
+  it("stores one vote per voter; a second click changes it; feedback shows it", async () => {
+    const { assistant, store } = setup(() => "The answer.");
+    const answered = await send(assistant, { text: "question one" });
+    const answerId = answered.finished?.answerId ?? "";
+    const click = (vote: "feedback-up" | "feedback-down", eventId: string) =>
+      assistant.handleAction(
+        {
+          platform: "slack",
+          workspaceId: "T1",
+          channelId: "C1",
+          userId: "U9",
+          userName: "Voter",
+          isAdmin: false,
+          action: vote,
+          value: answerId,
+          eventId,
+        },
+        new RecordingSink(),
+      );
+    await click("feedback-up", "A1");
+    let feedback = await store.listFeedback({ platform: "slack", workspaceId: "T1", channelId: "C1" });
+    expect(feedback.map((entry) => entry.vote)).toEqual(["up"]);
+    await click("feedback-down", "A2");
+    feedback = await store.listFeedback({ platform: "slack", workspaceId: "T1", channelId: "C1" });
+    expect(feedback.map((entry) => entry.vote)).toEqual(["down"]);
+    const report = await send(assistant, { text: "feedback", isAdmin: true });
+    expect(report.text).toContain("👍 0 · 👎 1");
+    expect(report.text).toContain("question one");
+  });
+
+  it("refuses a vote on an answer from another workspace", async () => {
+    const { assistant, store } = setup(() => "The answer.");
+    const answered = await send(assistant, { text: "question" });
+    const sink = new RecordingSink();
+    await assistant.handleAction(
+      {
+        platform: "slack",
+        workspaceId: "T-other",
+        channelId: "C1",
+        userId: "U9",
+        userName: "Mallory",
+        isAdmin: true,
+        action: "feedback-up",
+        value: answered.finished?.answerId ?? "",
+        eventId: "A-x",
+      },
+      sink,
+    );
+    expect(sink.text).toContain("no longer have that answer");
+    expect(await store.listFeedback({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual([]);
+  });
+});
