@@ -1,0 +1,469 @@
+import type { ApprovalDecision, ApprovalGate } from "../ports/approval-gate.js";
+import type { Passage } from "../ports/knowledge.js";
+import type {
+  ChatMessage,
+  FinishReason,
+  LlmProvider,
+  ToolCall,
+  ToolDefinition,
+} from "../ports/llm-provider.js";
+import type { Logger } from "../ports/logger.js";
+import type { ToolContext } from "../ports/tool.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../tokens.js";
+import type { PreparedCall, ToolExecution, ToolRegistry } from "../tools/tool-registry.js";
+import { rejectedExecution } from "../tools/tool-registry.js";
+import type { ApprovalPrompt, ConversationRef, ReplySink, Source } from "../types.js";
+import type { AgentFinishReason, AgentTrace, TraceStep, TraceToolCall } from "./agent-trace.js";
+import { fenceToolResult } from "./fence-tool-result.js";
+import { previewArguments } from "./preview-arguments.js";
+import { createSourceCollector, sourcesFromPassages } from "./source-collector.js";
+
+/** Who is asking and where; the agent adds the abort signal and the citation numbering per tool call. */
+export interface AgentContext {
+  conversation: ConversationRef;
+  askerId: string;
+  askerName?: string | undefined;
+  isAdmin: boolean;
+  logger: Logger;
+  /** Cancels the whole run (the turn was dropped); tools and the LLM stream are aborted. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Limits for one answer. Whichever is hit first ends the run with a sentence and the best answer so far. */
+export interface AgentBudgets {
+  /** LLM calls per answer (each tool round trip is one step). */
+  maxSteps: number;
+  /** Prompt + completion tokens summed over all steps. */
+  maxTokens: number;
+  /** Wall time, not counting the time spent waiting for a human to approve a tool. */
+  maxMilliseconds: number;
+}
+
+export interface RunAgentOptions {
+  llm: LlmProvider;
+  /** The prompt so far (system, history, question); the agent appends tool calls and results to a copy. */
+  messages: ChatMessage[];
+  tools: ToolRegistry;
+  context: AgentContext;
+  /** Already started by the caller; the agent appends text and status lines and never finishes it. */
+  sink: ReplySink;
+  budgets: AgentBudgets;
+  approvals: ApprovalGate;
+  /** Passages the answer chain retrieved before the agent started; they keep citation numbers 1…n. */
+  passages?: Passage[] | undefined;
+  model?: string | undefined;
+  temperature?: number | undefined;
+}
+
+export interface AgentResult {
+  /** Everything appended to the sink, budget sentence included: the answer to store. */
+  text: string;
+  finishReason: AgentFinishReason;
+  steps: number;
+  /** One per cited document, numbered as the answer cites them, for `ReplySink.finish`. */
+  sources: Source[];
+  passages: Passage[];
+  model: string;
+  trace: AgentTrace;
+}
+
+/** What a denied or unanswered approval tells the model. */
+export const DENIED_TOOL_RESULT = "The user denied this action.";
+
+/**
+ * The tool-calling loop: stream the model with the tools' definitions, show its text as it arrives,
+ * run the tools it asks for (concurrently, each with its own timeout; `write` and `dangerous` ones
+ * only after a human approves), hand the results back fenced as data, and repeat until the model
+ * answers or a budget runs out. LLM errors other than budget aborts propagate for the caller to
+ * report with `sink.fail`; tool errors never do.
+ */
+export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
+  const { llm, tools, context, budgets, approvals } = options;
+  const sink = serializeSink(options.sink);
+  const startedAt = Date.now();
+  const startedClock = performance.now();
+  const requestedModel = options.model ?? llm.defaultModel;
+  const sources = createSourceCollector(options.passages ?? []);
+  const wallClock = createWallClock(budgets.maxMilliseconds);
+  const signal = context.signal ? AbortSignal.any([context.signal, wallClock.signal]) : wallClock.signal;
+  const messages = [...options.messages];
+  const definitions = tools.definitions();
+  const steps: TraceStep[] = [];
+  const toolCalls: TraceToolCall[] = [];
+  let text = "";
+  let finishReason: AgentFinishReason | undefined;
+  let model: string | undefined;
+
+  const append = async (delta: string) => {
+    text += delta;
+    await sink.append(delta);
+  };
+
+  try {
+    while (finishReason === undefined) {
+      const stepNumber = steps.length + 1;
+      const stepStartedAt = performance.now();
+      let stepText = "";
+      let separated = text.length === 0;
+      const calls: ToolCall[] = [];
+      let reason: FinishReason = "stop";
+      let usage: { promptTokens: number; completionTokens: number } | undefined;
+      let stepModel = requestedModel;
+
+      for await (const part of llm.stream({
+        messages,
+        model: options.model,
+        temperature: options.temperature,
+        tools: definitions.length > 0 ? definitions : undefined,
+        signal,
+      })) {
+        if (part.type === "text-delta") {
+          if (part.text.length === 0) continue;
+          // A new step's text starts a new paragraph after what earlier steps already showed.
+          if (!separated) {
+            separated = true;
+            if (!text.endsWith("\n")) await append("\n\n");
+          }
+          stepText += part.text;
+          await append(part.text);
+        } else if (part.type === "tool-call") {
+          calls.push(part.call);
+        } else {
+          reason = part.reason;
+          usage = part.usage;
+          stepModel = part.model || requestedModel;
+        }
+      }
+      model ??= stepModel;
+
+      const estimated = usage === undefined;
+      const counted = usage ?? estimateUsage(messages, definitions, stepText, calls);
+      steps.push({
+        step: stepNumber,
+        model: stepModel,
+        promptTokens: counted.promptTokens,
+        completionTokens: counted.completionTokens,
+        estimatedUsage: estimated,
+        milliseconds: Math.round(performance.now() - stepStartedAt),
+        finishReason: reason,
+      });
+
+      if (calls.length === 0) {
+        finishReason = reason === "length" || reason === "content_filter" ? reason : "stop";
+        break;
+      }
+      messages.push({ role: "assistant", content: stepText.length > 0 ? stepText : null, toolCalls: calls });
+      // The model still wants tools; running them is pointless if it will never see the results.
+      if (stepNumber >= budgets.maxSteps) {
+        finishReason = "max_steps";
+        break;
+      }
+      if (totalTokens(steps) >= budgets.maxTokens) {
+        finishReason = "max_tokens";
+        break;
+      }
+
+      const executions = await Promise.all(
+        calls.map((call) =>
+          executeCall(call, stepNumber, {
+            tools,
+            approvals,
+            sink,
+            context,
+            signal,
+            sources,
+            wallClock,
+            toolCalls,
+          }),
+        ),
+      );
+      for (const execution of executions) {
+        messages.push({
+          role: "tool",
+          toolCallId: execution.callId,
+          content: fenceToolResult(execution.name, execution.output),
+        });
+      }
+      signal.throwIfAborted();
+    }
+  } catch (error) {
+    if (context.signal?.aborted) finishReason = "cancelled";
+    else if (wallClock.signal.aborted) finishReason = "max_time";
+    else throw error;
+  } finally {
+    wallClock.dispose();
+  }
+
+  const reason = finishReason ?? "stop";
+  const budgetSentence = describeBudgetStop(reason, budgets, text.length > 0);
+  if (budgetSentence) await append(`${text.length > 0 ? "\n\n" : ""}${budgetSentence}`);
+
+  const passages = sources.list();
+  const trace: AgentTrace = {
+    model: model ?? requestedModel,
+    startedAt,
+    totalMilliseconds: Math.round(performance.now() - startedClock),
+    finishReason: reason,
+    passages: passages.map((passage, position) => ({
+      index: position + 1,
+      title: passage.title,
+      location: passage.location,
+      documentId: passage.documentId,
+      score: passage.score,
+    })),
+    steps,
+    toolCalls,
+    totals: {
+      promptTokens: steps.reduce((sum, step) => sum + step.promptTokens, 0),
+      completionTokens: steps.reduce((sum, step) => sum + step.completionTokens, 0),
+    },
+  };
+  return {
+    text,
+    finishReason: reason,
+    steps: steps.length,
+    sources: sourcesFromPassages(passages),
+    passages,
+    model: trace.model,
+    trace,
+  };
+}
+
+interface CallEnvironment {
+  tools: ToolRegistry;
+  approvals: ApprovalGate;
+  sink: ReplySink;
+  context: AgentContext;
+  signal: AbortSignal;
+  sources: ToolContext["sources"];
+  wallClock: WallClock;
+  toolCalls: TraceToolCall[];
+}
+
+async function executeCall(
+  call: ToolCall,
+  step: number,
+  environment: CallEnvironment,
+): Promise<ToolExecution> {
+  const { tools, sink, context } = environment;
+  const prepared = tools.prepare(call);
+  if (!prepared.ok) {
+    const execution = rejectedExecution(prepared);
+    record(environment, step, call.arguments, execution, undefined);
+    return execution;
+  }
+  const { tool } = prepared;
+  let approval: ApprovalDecision["outcome"] | undefined;
+  if (tool.risk !== "read") {
+    approval = await askForApproval(prepared, environment);
+    if (approval !== "approved") {
+      await sink.status(
+        `${tool.name} was not run: ${approval === "denied" ? "denied" : "no decision in time"}.`,
+      );
+      const execution: ToolExecution = {
+        callId: call.id,
+        name: tool.name,
+        ok: false,
+        output:
+          approval === "denied"
+            ? DENIED_TOOL_RESULT
+            : `${DENIED_TOOL_RESULT} (No decision within the time limit.)`,
+        error: approval === "denied" ? "denied by the user" : "no decision within the time limit",
+        durationMs: 0,
+        truncated: false,
+      };
+      record(environment, step, prepared.rawArguments, execution, approval);
+      return execution;
+    }
+  }
+  await sink.status(tool.activity ?? `Running ${tool.name}…`);
+  const execution = await tools.run(prepared, {
+    conversation: context.conversation,
+    askerId: context.askerId,
+    askerName: context.askerName,
+    isAdmin: context.isAdmin,
+    signal: environment.signal,
+    logger: context.logger.child({ tool: tool.name }),
+    sources: environment.sources,
+  });
+  if (!execution.ok) await sink.status(`${tool.name} failed; carrying on without it.`);
+  record(environment, step, prepared.rawArguments, execution, approval);
+  return execution;
+}
+
+async function askForApproval(
+  prepared: PreparedCall,
+  environment: CallEnvironment,
+): Promise<ApprovalDecision["outcome"]> {
+  const { tool } = prepared;
+  const { context, sink, approvals, wallClock } = environment;
+  const risk = tool.risk === "dangerous" ? "dangerous" : "write";
+  const argumentsPreview = previewArguments(prepared.rawArguments, 500);
+  // Only a cancelled turn or a failed post ends the wait early; the wall-time budget is paused, since
+  // a human taking a minute to click is not the agent being slow.
+  const posting = new AbortController();
+  const waitSignal = context.signal ? AbortSignal.any([context.signal, posting.signal]) : posting.signal;
+  wallClock.pause();
+  try {
+    const pending = approvals.open(
+      {
+        toolName: tool.name,
+        risk,
+        argumentsPreview,
+        conversation: context.conversation,
+        askerId: context.askerId,
+      },
+      waitSignal,
+    );
+    const minutes = Math.max(1, Math.round((pending.expiresAt - Date.now()) / 60_000));
+    const prompt: ApprovalPrompt = {
+      approvalId: pending.id,
+      text:
+        `I want to run ${tool.name} (${risk === "dangerous" ? "a dangerous action" : "it changes something"}) ` +
+        `with ${argumentsPreview}. Only the person who asked or an admin can approve; ` +
+        `no decision within ${minutes} minute${minutes === 1 ? "" : "s"} counts as Deny.`,
+      buttons: [
+        { action: "approve-tool", label: "Approve", value: pending.id, style: "primary" },
+        { action: "deny-tool", label: "Deny", value: pending.id, style: "danger" },
+      ],
+      expiresAt: pending.expiresAt,
+    };
+    try {
+      if (sink.requestApproval) await sink.requestApproval(prompt);
+      else await sink.status(prompt.text);
+    } catch (error) {
+      context.logger.warn({ tool: tool.name, error: String(error) }, "could not post the approval request");
+      posting.abort();
+    }
+    const decision = await pending.decision;
+    return decision.outcome;
+  } finally {
+    wallClock.resume();
+  }
+}
+
+function record(
+  environment: CallEnvironment,
+  step: number,
+  rawArguments: unknown,
+  execution: ToolExecution,
+  approval: TraceToolCall["approval"],
+): void {
+  environment.toolCalls.push({
+    step,
+    name: execution.name,
+    arguments: previewArguments(rawArguments),
+    durationMs: execution.durationMs,
+    ok: execution.ok,
+    result: execution.output.length > 300 ? `${execution.output.slice(0, 299)}…` : execution.output,
+    ...(execution.error === undefined ? {} : { error: execution.error }),
+    ...(approval === undefined ? {} : { approval }),
+  });
+}
+
+function describeBudgetStop(
+  reason: AgentFinishReason,
+  budgets: AgentBudgets,
+  hasText: boolean,
+): string | undefined {
+  const soFar = hasText
+    ? "What is above is the best answer I have so far."
+    : "I could not put an answer together before that.";
+  switch (reason) {
+    case "max_steps":
+      return `I stopped because I reached my limit of ${budgets.maxSteps} steps for one answer. ${soFar}`;
+    case "max_tokens":
+      return `I stopped because this answer used up its budget of ${budgets.maxTokens.toLocaleString("en-US")} tokens. ${soFar}`;
+    case "max_time":
+      return `I stopped because this answer took longer than its ${formatDuration(budgets.maxMilliseconds)} limit. ${soFar}`;
+    case "length":
+      return hasText ? undefined : "The model hit its output limit before it could answer.";
+    default:
+      return undefined;
+  }
+}
+
+function formatDuration(milliseconds: number): string {
+  const seconds = milliseconds / 1000;
+  return seconds >= 1 ? `${Number(seconds.toFixed(1))}-second` : `${milliseconds}-millisecond`;
+}
+
+function totalTokens(steps: TraceStep[]): number {
+  return steps.reduce((sum, step) => sum + step.promptTokens + step.completionTokens, 0);
+}
+
+/** For endpoints that report no usage (some local servers): the tokenizer's count, marked as estimated. */
+function estimateUsage(
+  messages: ChatMessage[],
+  definitions: ToolDefinition[],
+  stepText: string,
+  calls: ToolCall[],
+): { promptTokens: number; completionTokens: number } {
+  let promptTokens = definitions.length > 0 ? countTokens(JSON.stringify(definitions)) : 0;
+  for (const message of messages) {
+    promptTokens += MESSAGE_OVERHEAD_TOKENS + countTokens(message.content ?? "");
+    if (message.role === "assistant") {
+      for (const call of message.toolCalls ?? []) promptTokens += countTokens(call.name + call.arguments);
+    }
+  }
+  const completionTokens =
+    countTokens(stepText) + calls.reduce((sum, call) => sum + countTokens(call.name + call.arguments), 0);
+  return { promptTokens, completionTokens };
+}
+
+/** Sink calls from concurrent tool calls are queued so the platform sees them one at a time, in order. */
+function serializeSink(sink: ReplySink): ReplySink {
+  let queue: Promise<unknown> = Promise.resolve();
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work);
+    queue = next.catch(() => {});
+    return next;
+  };
+  const serialized: ReplySink = {
+    start: (options) => enqueue(() => sink.start(options)),
+    append: (text) => enqueue(() => sink.append(text)),
+    status: (line) => enqueue(() => sink.status(line)),
+    finish: (result) => enqueue(() => sink.finish(result)),
+    fail: (message) => enqueue(() => sink.fail(message)),
+  };
+  const requestApproval = sink.requestApproval?.bind(sink);
+  if (requestApproval) serialized.requestApproval = (prompt) => enqueue(() => requestApproval(prompt));
+  return serialized;
+}
+
+interface WallClock {
+  signal: AbortSignal;
+  /** Stops the clock (nested calls allowed: parallel approvals each pause it). */
+  pause(): void;
+  resume(): void;
+  dispose(): void;
+}
+
+function createWallClock(maxMilliseconds: number): WallClock {
+  const controller = new AbortController();
+  let remaining = maxMilliseconds;
+  let runningSince = performance.now();
+  let pauses = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    if (remaining <= 0) controller.abort(new Error("time budget exceeded"));
+    else timer = setTimeout(() => controller.abort(new Error("time budget exceeded")), remaining);
+  };
+  arm();
+  return {
+    signal: controller.signal,
+    pause() {
+      pauses += 1;
+      if (pauses > 1) return;
+      clearTimeout(timer);
+      remaining -= performance.now() - runningSince;
+    },
+    resume() {
+      pauses -= 1;
+      if (pauses > 0 || controller.signal.aborted) return;
+      runningSince = performance.now();
+      arm();
+    },
+    dispose: () => clearTimeout(timer),
+  };
+}

@@ -1,0 +1,76 @@
+import { randomUUID } from "node:crypto";
+import type {
+  ApprovalDecision,
+  ApprovalGate,
+  ApprovalRequest,
+  DecideResult,
+} from "../ports/approval-gate.js";
+
+export interface InMemoryApprovalGateOptions {
+  /** How long a request waits for a click before it counts as Deny. Default five minutes. */
+  timeoutMs?: number;
+  now?: () => number;
+  createId?: () => string;
+}
+
+interface Waiting {
+  request: ApprovalRequest;
+  settle: (decision: ApprovalDecision) => void;
+}
+
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Approvals held in this process's memory, keyed by approval id. Enough for one bot process: the
+ * button click comes back to the process whose agent is waiting. Several bot processes would need a
+ * shared store and a notification channel (Redis pub/sub), which this deliberately leaves out.
+ */
+export function createInMemoryApprovalGate(options: InMemoryApprovalGateOptions = {}): ApprovalGate {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const now = options.now ?? Date.now;
+  const createId = options.createId ?? (() => randomUUID());
+  const waiting = new Map<string, Waiting>();
+
+  return {
+    open(request, signal) {
+      const id = createId();
+      let resolveDecision!: (decision: ApprovalDecision) => void;
+      const decision = new Promise<ApprovalDecision>((resolve) => {
+        resolveDecision = resolve;
+      });
+      const onAbort = () => settle({ outcome: "timed_out" });
+      const timer = setTimeout(onAbort, timeoutMs);
+      // Settles once: the first of a click, the time limit or an abort wins; later ones are ignored.
+      function settle(value: ApprovalDecision): void {
+        if (!waiting.delete(id)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        resolveDecision(value);
+      }
+      waiting.set(id, { request, settle });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener("abort", onAbort, { once: true });
+      return { id, expiresAt: now() + timeoutMs, decision };
+    },
+
+    async decide(approvalId, deciderId, isAdmin, approve): Promise<DecideResult> {
+      const entry = waiting.get(approvalId);
+      if (!entry) {
+        return {
+          status: "not_found",
+          message: "This request is no longer waiting for a decision (it was already decided or it expired).",
+        };
+      }
+      if (deciderId !== entry.request.askerId && !isAdmin) {
+        return {
+          status: "forbidden",
+          message: "Only the person who asked, or an admin, can approve or deny this action.",
+        };
+      }
+      entry.settle({ outcome: approve ? "approved" : "denied", deciderId });
+      return approve
+        ? { status: "approved", message: `Approved: running ${entry.request.toolName}.` }
+        : { status: "denied", message: `Denied: ${entry.request.toolName} will not run.` };
+    },
+  };
+}
