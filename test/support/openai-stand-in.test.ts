@@ -209,6 +209,14 @@ describe("faults", () => {
     expect((await post("/embeddings", { model: "e", input: "x" })).status).toBe(200);
   });
 
+  it("still validates requests while a fault is pending", async () => {
+    standIn.injectFault({ status: 429 });
+    const invalid = await post("/chat/completions", { model: "m" });
+    expect(invalid.status).toBe(400);
+    expect(standIn.violations).toHaveLength(1);
+    expect((await post("/chat/completions", chatBody(false))).status).toBe(429);
+  });
+
   it("rejects a wrong key with 401 when configured with one", async () => {
     await standIn.close();
     standIn = await startOpenAiStandIn({ apiKey: "sk-right" });

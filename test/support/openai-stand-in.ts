@@ -530,7 +530,8 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
     raw: Buffer,
     response: ServerResponse,
     template: string,
-  ): Promise<unknown> {
+    recorded: RecordedRequest,
+  ): Promise<void> {
     // undici's Request parses multipart exactly as a real server would, boundary and all.
     const form = await new Request("http://stand-in/v1/files", {
       method: "POST",
@@ -552,16 +553,17 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
         filename = value.name;
       }
     }
+    recorded.body = fields;
     const result = spec.validateRequestBody(template, "post", fields, "multipart/form-data");
     if (!result.ok) {
       violations.push({ direction: "request", method: "POST", path: "/v1/files", errors: result.errors });
       throw new HttpFailure(400, errorBody(400, `Invalid request: ${result.errors}`, "spec_violation"));
     }
+    if (serveFault("/v1/files", response)) return;
     const file = fineTuning.addFile(filename, String(fields.purpose), content);
     const payload = fineTuning.fileObject(file);
     checkResponse("post", "/v1/files", template, payload);
     sendJson(response, 200, payload);
-    return fields;
   }
 
   function notFound(what: string): never {
@@ -628,6 +630,24 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
     sendJson(response, 200, payload);
   }
 
+  /** Answers with the next matching injected fault, if any. */
+  function serveFault(path: string, response: ServerResponse): boolean {
+    const faultIndex = faults.findIndex((fault) => fault.path === undefined || `/v1${fault.path}` === path);
+    const fault = faults[faultIndex];
+    if (!fault) return false;
+    fault.times -= 1;
+    if (fault.times <= 0) faults.splice(faultIndex, 1);
+    const retryAfterMs = fault.retryAfterMs ?? 5;
+    const body = fault.body ?? defaultFaultBody(fault.status);
+    sendJson(
+      response,
+      fault.status,
+      { error: { param: null, code: null, ...body } },
+      { "retry-after-ms": String(retryAfterMs), "retry-after": String(Math.ceil(retryAfterMs / 1000)) },
+    );
+    return true;
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const method = (request.method ?? "GET").toUpperCase();
     const path = (request.url ?? "/").split("?")[0] ?? "/";
@@ -660,26 +680,8 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
         throw new HttpFailure(401, defaultFaultBody(401));
       }
 
-      const faultIndex = faults.findIndex((fault) => fault.path === undefined || `/v1${fault.path}` === path);
-      const fault = faults[faultIndex];
-      if (fault) {
-        fault.times -= 1;
-        if (fault.times <= 0) faults.splice(faultIndex, 1);
-        const retryAfterMs = fault.retryAfterMs ?? 5;
-        const body = fault.body ?? defaultFaultBody(fault.status);
-        sendJson(
-          response,
-          fault.status,
-          { error: { param: null, code: null, ...body } },
-          {
-            "retry-after-ms": String(retryAfterMs),
-            "retry-after": String(Math.ceil(retryAfterMs / 1000)),
-          },
-        );
-        return;
-      }
-
       if (method === "GET" && path === "/v1/models") {
+        if (serveFault(path, response)) return;
         sendJson(response, 200, {
           object: "list",
           data: models.map((id) => ({ id, object: "model", created: 1_700_000_000, owned_by: "stand-in" })),
@@ -690,7 +692,7 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
         throw new HttpFailure(404, errorBody(404, `Unknown route ${method} ${path}`, "unknown_url"));
       }
       if (template === "/files" && method === "POST") {
-        recorded.body = await serveFileUpload(request, raw, response, template);
+        await serveFileUpload(request, raw, response, template, recorded);
         return;
       }
 
@@ -715,6 +717,8 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
         }
       }
 
+      // Faults come after validation, so a request the test scripted to fail is still checked.
+      if (serveFault(path, response)) return;
       if (template === "/chat/completions") {
         await serveChat(response, body as ChatRequestBody, controller.signal, template);
       } else if (template === "/embeddings") {
