@@ -1,0 +1,115 @@
+import slackifyMarkdown from "slackify-markdown";
+import type { ReplyButton, ReplyFinish, Source } from "../../core/types.js";
+import { splitMarkdown } from "./split-markdown.js";
+
+/**
+ * How an answer looks in Slack: Markdown converted to mrkdwn and split under Slack's limits, sources
+ * as a numbered section, buttons as an actions block. Pure functions, so the reply sink only decides
+ * when to send.
+ */
+
+/** Characters of mrkdwn per message. A section block holds 3000; Slack advises under 4000 for `text`. */
+export const MESSAGE_TEXT_LIMIT = 3_000;
+/** Markdown characters per piece before conversion, leaving room for conversion to grow it. */
+const MARKDOWN_PIECE_LIMIT = 2_700;
+
+/** A Block Kit block, as loosely as this adapter builds them. */
+export type SlackBlock = Record<string, unknown>;
+
+/** Markdown → Slack mrkdwn (bold, italics, links, lists, code blocks) with the maintained converter. */
+export function markdownToMrkdwn(markdown: string): string {
+  return slackifyMarkdown(markdown).trimEnd();
+}
+
+/**
+ * Converts an answer into mrkdwn pieces of at most {@link MESSAGE_TEXT_LIMIT} characters each, cut at
+ * paragraph or code-block boundaries, so nothing is truncated by Slack.
+ */
+export function renderMrkdwnPieces(markdown: string, limit = MARKDOWN_PIECE_LIMIT): string[] {
+  const pieces: string[] = [];
+  for (const piece of splitMarkdown(markdown, limit)) {
+    const converted = markdownToMrkdwn(piece);
+    if (converted.length <= MESSAGE_TEXT_LIMIT) {
+      if (converted !== "") pieces.push(converted);
+    } else {
+      // Conversion grew the piece (escaped `&`, `<`, `>`): split that piece finer.
+      pieces.push(...renderMrkdwnPieces(piece, Math.floor(limit / 2)));
+    }
+  }
+  return pieces;
+}
+
+function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+function sourceLine(source: Source): string {
+  const title = escapeMrkdwn(source.title).replace(/\|/g, "¦");
+  if (/^https?:\/\//i.test(source.location)) {
+    return `[${source.index}] <${source.location.replace(/[<>|\s]/g, encodeURIComponent)}|${title}>`;
+  }
+  return `[${source.index}] ${title} — \`${escapeMrkdwn(source.location)}\``;
+}
+
+/** Sections listing the sources as `[n] <link|title>`, each under the section text limit. */
+export function renderSourceBlocks(sources: Source[]): SlackBlock[] {
+  if (sources.length === 0) return [];
+  const sections: string[] = [];
+  let current = "*Sources*";
+  for (const source of sources) {
+    const line = sourceLine(source).slice(0, MESSAGE_TEXT_LIMIT - 20);
+    if (current.length + 1 + line.length > MESSAGE_TEXT_LIMIT) {
+      sections.push(current);
+      current = line;
+    } else {
+      current = `${current}\n${line}`;
+    }
+  }
+  sections.push(current);
+  return sections.slice(0, 10).map((text, index) => ({
+    type: "section",
+    block_id: `answer-sources-${index}`,
+    text: { type: "mrkdwn", text },
+  }));
+}
+
+/** The feedback buttons every answer carries when core stored it but sent no buttons of its own. */
+export function defaultAnswerButtons(answerId: string): ReplyButton[] {
+  return [
+    { action: "feedback-up", label: "👍", value: answerId },
+    { action: "feedback-down", label: "👎", value: answerId },
+    { action: "show-sources", label: "Show sources", value: answerId },
+  ];
+}
+
+/** An actions block with one button per `ReplyButton` (at most 25, Slack's limit). */
+export function renderButtonBlocks(buttons: ReplyButton[]): SlackBlock[] {
+  if (buttons.length === 0) return [];
+  return [
+    {
+      type: "actions",
+      block_id: "answer-actions",
+      elements: buttons.slice(0, 25).map((button) => ({
+        type: "button",
+        action_id: button.action,
+        text: { type: "plain_text", text: button.label.slice(0, 75), emoji: true },
+        value: button.value.slice(0, 2_000),
+        ...(button.style ? { style: button.style } : {}),
+      })),
+    },
+  ];
+}
+
+/** Sources and buttons for the end of an answer. */
+export function renderFinishBlocks(finish: ReplyFinish): SlackBlock[] {
+  const buttons =
+    finish.buttons.length > 0 || finish.answerId === undefined
+      ? finish.buttons
+      : defaultAnswerButtons(finish.answerId);
+  return [...renderSourceBlocks(finish.sources), ...renderButtonBlocks(buttons)];
+}
+
+/** A section block showing one mrkdwn piece of the answer. */
+export function textSection(mrkdwn: string, index: number): SlackBlock {
+  return { type: "section", block_id: `answer-text-${index}`, text: { type: "mrkdwn", text: mrkdwn } };
+}

@@ -1,0 +1,500 @@
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { App, HTTPReceiver, LogLevel, type Receiver, SocketModeReceiver } from "@slack/bolt";
+import { WebClient } from "@slack/web-api";
+import { AppError } from "../../core/errors.js";
+import type { Logger } from "../../core/ports/logger.js";
+import type {
+  AssistantHandler,
+  Attachment,
+  ConversationRef,
+  InboundAction,
+  InboundMessage,
+  PriorMessage,
+} from "../../core/types.js";
+import { createBoltLogger } from "./create-bolt-logger.js";
+import { SlackReplySink, type SlackReplyTarget, type SlackStreamingPolicy } from "./slack-reply-sink.js";
+import { createSlackUserDirectory, type SlackUserDirectory } from "./slack-user-directory.js";
+import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
+
+/** An extra HTTP route served next to `/slack/events` (for example `/healthz`). */
+export interface SlackHttpRoute {
+  path: string;
+  method: string | string[];
+  handler: (request: IncomingMessage, response: ServerResponse) => void;
+}
+
+export interface SlackAdapterOptions {
+  /** `SLACK_BOT_TOKEN` (xoxb-…). Never logged. */
+  botToken: string;
+  /** `SLACK_SIGNING_SECRET`: Bolt verifies every HTTP request with it. Never logged. */
+  signingSecret: string;
+  /** `SLACK_APP_TOKEN` (xapp-…): Socket Mode instead of HTTP. */
+  appToken?: string | undefined;
+  /** `SLACK_API_URL`: Web API base URL ending in `/api/` (GovSlack, proxies, local stand-ins). */
+  apiUrl?: string | undefined;
+  /** HTTP port for `/slack/events` (0 picks a free one; see `SlackAdapter.port`). In Socket Mode, the port of `customRoutes`. */
+  port: number;
+  /** `ADMIN_USER_IDS`, platform-qualified; `slack:U123` entries make those members admins. */
+  adminUserIds: readonly string[];
+  assistant: AssistantHandler;
+  logger: Logger;
+  /** Used for `response_url` replies. Default: global fetch. */
+  fetchImpl?: typeof fetch | undefined;
+  /** Routes served on the same HTTP server, such as `/healthz`. */
+  customRoutes?: SlackHttpRoute[] | undefined;
+  /** The slash command teammate answers. Default `/teammate`. */
+  commandName?: string | undefined;
+  /** Web API retries per call. Default 2; tests pass 0. */
+  clientRetries?: number | undefined;
+  /** Least time between edits of one reply. Default 1000 ms. */
+  updateIntervalMilliseconds?: number | undefined;
+  /** Most Markdown characters in one streamed message. Default 11 000. */
+  streamMessageLimit?: number | undefined;
+}
+
+/** The running Slack app. */
+export interface SlackAdapter {
+  start(): Promise<void>;
+  /** Stops receiving, then waits (up to 15 s) for replies already in progress. */
+  stop(): Promise<void>;
+  /** The HTTP port actually listened on, once started (HTTP mode, or Socket Mode with custom routes). */
+  readonly port: number | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+const text = (value: unknown): string | undefined =>
+  typeof value === "string" && value !== "" ? value : undefined;
+const record = (value: unknown): Json => (value !== null && typeof value === "object" ? (value as Json) : {});
+
+/** Message subtypes that are still a person talking; every other subtype (edits, joins, bots) is ignored. */
+const PERSON_SUBTYPES = new Set([undefined, "file_share", "thread_broadcast"]);
+const PRIOR_MESSAGE_LIMIT = 50;
+const STOP_GRACE_MILLISECONDS = 15_000;
+
+/**
+ * Removes teammate's own mention and Slack's HTML escaping, so core sees what the person typed.
+ * Other mentions and links stay in Slack's `<…>` form.
+ */
+export function normalizeSlackText(raw: string, botUserId: string | undefined): string {
+  let result = raw;
+  if (botUserId) result = result.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>`, "g"), " ");
+  return result
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * `SlackPlatformAdapter`: teammate in a Slack workspace over Bolt. Transport only: verifies (Bolt's
+ * signing check), parses events, commands and clicks into core's `InboundMessage`/`InboundAction`,
+ * acknowledges within Slack's three seconds before any work, and renders replies through
+ * {@link SlackReplySink}. Which messages to answer follows Slack conventions (mentions, DMs, follow-ups
+ * in threads teammate takes part in); what to answer, permissions and duplicate deliveries are core's.
+ */
+export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
+  const logger = options.logger.child({ component: "slack" });
+  const boltLogger = createBoltLogger(logger, LogLevel.INFO);
+  const retries = options.clientRetries ?? 2;
+  const clientOptions = {
+    ...(options.apiUrl ? { slackApiUrl: options.apiUrl } : {}),
+    retryConfig: { retries },
+    logger: boltLogger,
+  };
+  const client = new WebClient(options.botToken, clientOptions);
+  const users: SlackUserDirectory = createSlackUserDirectory({
+    client,
+    adminUserIds: options.adminUserIds,
+    logger,
+  });
+  const streaming: SlackStreamingPolicy = { refused: false };
+  const commandName = options.commandName ?? "/teammate";
+  const inFlight = new Set<Promise<void>>();
+  let app: App | undefined;
+  let listeningPort: number | undefined;
+  let botUserId: string | undefined;
+  let botId: string | undefined;
+
+  const track = async (work: Promise<void>): Promise<void> => {
+    inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      inFlight.delete(work);
+    }
+  };
+
+  const createSink = (target: SlackReplyTarget, eventLogger: Logger) =>
+    new SlackReplySink({
+      client,
+      target,
+      logger: eventLogger,
+      streaming,
+      fetchImpl: options.fetchImpl,
+      updateIntervalMilliseconds: options.updateIntervalMilliseconds,
+      streamMessageLimit: options.streamMessageLimit,
+    });
+
+  /** Runs core's work; if it throws before replying, the person still gets a sentence. */
+  const runWithSink = async (
+    target: SlackReplyTarget,
+    eventLogger: Logger,
+    work: (sink: SlackReplySink) => Promise<void>,
+  ): Promise<void> => {
+    const sink = createSink(target, eventLogger);
+    try {
+      await work(sink);
+    } catch (error) {
+      const reference = Math.random().toString(36).slice(2, 10);
+      eventLogger.error({ ...summarizeSlackError(error), reference }, "slack event handling failed");
+      if (sink.isClosed) return;
+      try {
+        await sink.fail(
+          `Sorry, something went wrong on my side and I could not finish that (ref ${reference}).`,
+        );
+      } catch (failError) {
+        eventLogger.error(summarizeSlackError(failError), "slack could not even post the apology");
+      }
+    }
+  };
+
+  const attachmentsOf = (event: Json): Attachment[] => {
+    const files = Array.isArray(event.files) ? (event.files as unknown[]) : [];
+    return files.flatMap((file): Attachment[] => {
+      const entry = record(file);
+      const url = text(entry.url_private);
+      if (!url) return [];
+      return [
+        {
+          name: text(entry.name) ?? text(entry.title) ?? "file",
+          url,
+          mimeType: text(entry.mimetype),
+          sizeBytes: typeof entry.size === "number" ? entry.size : undefined,
+          // Slack serves url_private only with the bot token; core keeps it in memory for the download.
+          headers: { Authorization: `Bearer ${options.botToken}` },
+        },
+      ];
+    });
+  };
+
+  const readEarlierThreadMessages = async (
+    channel: string,
+    rootTs: string,
+    currentTs: string,
+    eventLogger: Logger,
+  ): Promise<PriorMessage[] | undefined> => {
+    try {
+      const response = await client.conversations.replies({ channel, ts: rootTs, limit: 200 });
+      const earlier = (response.messages ?? [])
+        .map(record)
+        .filter((message) => {
+          const ts = text(message.ts);
+          return ts !== undefined && ts !== currentTs && Number(ts) < Number(currentTs);
+        })
+        .slice(-PRIOR_MESSAGE_LIMIT);
+      const prior: PriorMessage[] = [];
+      for (const message of earlier) {
+        const userId = text(message.user);
+        const fromAssistant =
+          (userId !== undefined && userId === botUserId) || text(message.bot_id) === botId;
+        const userName = fromAssistant
+          ? "teammate"
+          : userId
+            ? (await users.lookup(userId)).name
+            : (text(message.username) ?? "bot");
+        prior.push({
+          userId: userId ?? text(message.bot_id) ?? "unknown",
+          userName,
+          text: normalizeSlackText(text(message.text) ?? "", botUserId),
+          fromAssistant,
+        });
+      }
+      return prior;
+    } catch (error) {
+      eventLogger.warn(summarizeSlackError(error), "slack could not read the earlier thread messages");
+      return undefined;
+    }
+  };
+
+  const workspaceOf = (body: Json, event: Json): string => {
+    const authorization = record(Array.isArray(body.authorizations) ? body.authorizations[0] : undefined);
+    return text(body.team_id) ?? text(event.team) ?? text(authorization.team_id) ?? "unknown";
+  };
+
+  const answerMessage = async (
+    body: Json,
+    event: Json,
+    conversation: ConversationRef,
+    target: SlackReplyTarget,
+    priorMessages: PriorMessage[] | undefined,
+    eventLogger: Logger,
+  ): Promise<void> => {
+    const userId = text(event.user) ?? "unknown";
+    const user = await users.lookup(userId);
+    const message: InboundMessage = {
+      ...conversation,
+      userId,
+      userName: user.name,
+      text: normalizeSlackText(text(event.text) ?? "", botUserId),
+      attachments: attachmentsOf(event),
+      isAdmin: user.isAdmin,
+      // Re-deliveries (X-Slack-Retry-Num) carry the same event_id; core answers each id once.
+      eventId: text(body.event_id) ?? `${conversation.channelId}:${text(event.ts) ?? ""}`,
+      ...(priorMessages && priorMessages.length > 0 ? { priorMessages } : {}),
+    };
+    await runWithSink(target, eventLogger, (sink) => options.assistant.handle(message, sink));
+  };
+
+  const onMention = async (body: Json, event: Json): Promise<void> => {
+    const channel = text(event.channel);
+    const ts = text(event.ts);
+    const userId = text(event.user);
+    if (!channel || !ts || !userId || text(event.bot_id) || userId === botUserId) return;
+    // Direct messages arrive as message.im; an app_mention there would be answered twice.
+    if (channel.startsWith("D")) return;
+    const workspaceId = workspaceOf(body, event);
+    const threadTs = text(event.thread_ts);
+    const rootTs = threadTs ?? ts;
+    const eventLogger = logger.child({ eventId: body.event_id, channel });
+    const conversation: ConversationRef = {
+      platform: "slack",
+      workspaceId,
+      channelId: channel,
+      threadId: rootTs,
+    };
+    // First contact with a thread that already has a conversation: read it, so the answer has context.
+    const isExistingThread = threadTs !== undefined && threadTs !== ts;
+    const priorMessages =
+      isExistingThread && !(await options.assistant.isEngaged(conversation))
+        ? await readEarlierThreadMessages(channel, rootTs, ts, eventLogger)
+        : undefined;
+    const target: SlackReplyTarget = {
+      channel,
+      threadTs: rootTs,
+      userId,
+      teamId: workspaceId,
+      isDirectMessage: false,
+      messageTs: ts,
+      isAssistantThread: false,
+    };
+    await answerMessage(body, event, conversation, target, priorMessages, eventLogger);
+  };
+
+  const onMessage = async (body: Json, event: Json): Promise<void> => {
+    const subtype = text(event.subtype);
+    if (!PERSON_SUBTYPES.has(subtype)) return;
+    const channel = text(event.channel);
+    const ts = text(event.ts);
+    const userId = text(event.user);
+    if (!channel || !ts || !userId || text(event.bot_id) || userId === botUserId) return;
+    const isDirectMessage = text(event.channel_type) === "im";
+    const threadTs = text(event.thread_ts);
+    // A mention in a channel also arrives as app_mention, which answers it.
+    if (!isDirectMessage && botUserId && (text(event.text) ?? "").includes(`<@${botUserId}`)) return;
+    const workspaceId = workspaceOf(body, event);
+    const eventLogger = logger.child({ eventId: body.event_id, channel });
+    const conversation: ConversationRef = {
+      platform: "slack",
+      workspaceId,
+      channelId: channel,
+      threadId: threadTs,
+    };
+    if (!isDirectMessage) {
+      // Outside DMs, only follow-ups in threads teammate already takes part in are answered unprompted.
+      if (threadTs === undefined || threadTs === ts) return;
+      if (!(await options.assistant.isEngaged(conversation))) return;
+    }
+    const target: SlackReplyTarget = {
+      channel,
+      threadTs,
+      userId,
+      teamId: workspaceId,
+      isDirectMessage,
+      messageTs: ts,
+      isAssistantThread: isDirectMessage && threadTs !== undefined,
+    };
+    await answerMessage(body, event, conversation, target, undefined, eventLogger);
+  };
+
+  const onCommand = async (command: Json): Promise<void> => {
+    const channel = text(command.channel_id);
+    const userId = text(command.user_id);
+    if (!channel || !userId) return;
+    const workspaceId = text(command.team_id) ?? "unknown";
+    const eventLogger = logger.child({ command: commandName, channel });
+    const user = await users.lookup(userId, text(command.user_name));
+    const message: InboundMessage = {
+      platform: "slack",
+      workspaceId,
+      channelId: channel,
+      threadId: undefined,
+      userId,
+      userName: user.name,
+      text: normalizeSlackText(text(command.text) ?? "", botUserId),
+      attachments: [],
+      isAdmin: user.isAdmin,
+      eventId: `command:${text(command.trigger_id) ?? `${userId}:${Date.now()}`}`,
+      isCommand: true,
+    };
+    const target: SlackReplyTarget = {
+      channel,
+      threadTs: undefined,
+      userId,
+      teamId: workspaceId,
+      // Even in a DM the command may not be in teammate's own DM, so private replies use response_url.
+      isDirectMessage: false,
+      messageTs: undefined,
+      isAssistantThread: false,
+      responseUrl: text(command.response_url),
+    };
+    await runWithSink(target, eventLogger, (sink) => options.assistant.handle(message, sink));
+  };
+
+  const onAction = async (body: Json, action: Json): Promise<void> => {
+    const user = record(body.user);
+    const container = record(body.container);
+    const clickedMessage = record(body.message);
+    const userId = text(user.id);
+    const channel = text(record(body.channel).id) ?? text(container.channel_id);
+    const actionId = text(action.action_id);
+    if (!userId || !channel || !actionId) return;
+    const workspaceId = text(record(body.team).id) ?? text(user.team_id) ?? "unknown";
+    const threadTs = text(clickedMessage.thread_ts) ?? text(container.thread_ts);
+    const eventLogger = logger.child({ action: actionId, channel });
+    const member = await users.lookup(userId, text(user.name));
+    const inbound: InboundAction = {
+      platform: "slack",
+      workspaceId,
+      channelId: channel,
+      threadId: threadTs,
+      userId,
+      userName: member.name,
+      isAdmin: member.isAdmin,
+      action: actionId,
+      value: text(action.value) ?? text(record(action.selected_option).value) ?? "",
+      eventId: `action:${text(body.trigger_id) ?? `${userId}:${text(action.action_ts) ?? Date.now()}`}`,
+    };
+    const target: SlackReplyTarget = {
+      channel,
+      threadTs,
+      userId,
+      teamId: workspaceId,
+      isDirectMessage: channel.startsWith("D"),
+      messageTs: undefined,
+      isAssistantThread: false,
+      responseUrl: text(body.response_url),
+    };
+    await runWithSink(target, eventLogger, (sink) => options.assistant.handleAction(inbound, sink));
+  };
+
+  const buildReceiver = (): Receiver => {
+    const customRoutes = options.customRoutes ?? [];
+    if (options.appToken) {
+      return new SocketModeReceiver({
+        appToken: options.appToken,
+        logger: boltLogger,
+        customRoutes,
+        installerOptions: {
+          port: options.port,
+          clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : {},
+        },
+      });
+    }
+    return new HTTPReceiver({
+      signingSecret: options.signingSecret,
+      endpoints: "/slack/events",
+      port: options.port,
+      customRoutes,
+      logger: boltLogger,
+      // Acknowledge first, work afterwards: Slack wants an answer within three seconds.
+      processBeforeResponse: false,
+    });
+  };
+
+  return {
+    get port() {
+      return listeningPort;
+    },
+
+    async start() {
+      if (app) return;
+      let identity: Json;
+      try {
+        identity = record(await client.auth.test());
+      } catch (error) {
+        const code = slackErrorCode(error);
+        throw new AppError(
+          "config_invalid",
+          `Slack refused the bot token at start-up (${code ?? "unreachable"})`,
+          {
+            category: code === "invalid_auth" || code === "not_authed" ? "user" : "third_party",
+            cause: new Error(String(summarizeSlackError(error).message)),
+          },
+        );
+      }
+      botUserId = text(identity.user_id);
+      botId = text(identity.bot_id);
+      const created = new App({
+        token: options.botToken,
+        ...(botId ? { botId } : {}),
+        ...(botUserId ? { botUserId } : {}),
+        receiver: buildReceiver(),
+        logger: boltLogger,
+        clientOptions,
+        tokenVerificationEnabled: false,
+      });
+      // Each listener awaits its work: Bolt has already acknowledged the request, and awaiting keeps
+      // every promise handled (errors land in app.error).
+      created.event("app_mention", async ({ body, event }) => {
+        await track(onMention(record(body), record(event)));
+      });
+      created.event("message", async ({ body, event }) => {
+        await track(onMessage(record(body), record(event)));
+      });
+      created.command(commandName, async ({ ack, command }) => {
+        await ack();
+        await track(onCommand(record(command)));
+      });
+      created.action({ type: "block_actions" }, async ({ ack, body, action }) => {
+        await ack();
+        await track(onAction(record(body), record(action)));
+      });
+      created.error(async (error) => {
+        logger.error(summarizeSlackError(error), "slack listener failed");
+      });
+      const started = await created.start(options.port);
+      const address =
+        started && typeof (started as Server).address === "function" ? (started as Server).address() : null;
+      listeningPort =
+        address && typeof address === "object"
+          ? (address as AddressInfo).port
+          : options.appToken && (options.customRoutes ?? []).length === 0
+            ? undefined
+            : options.port;
+      app = created;
+      logger.info(
+        { mode: options.appToken ? "socket" : "http", port: listeningPort, botUserId },
+        "slack adapter started",
+      );
+    },
+
+    async stop() {
+      const running = app;
+      app = undefined;
+      if (!running) return;
+      await running.stop();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...inFlight]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, STOP_GRACE_MILLISECONDS);
+        }),
+      ]);
+      if (timer) clearTimeout(timer);
+      listeningPort = undefined;
+    },
+  };
+}

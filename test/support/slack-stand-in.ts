@@ -1,0 +1,591 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { SPECS_DIR } from "./openapi-validator.js";
+
+/**
+ * A local Slack Web API for tests: the real `@slack/web-api` client (inside Bolt) talks to it over
+ * HTTP through `slackApiUrl`. It decodes form or JSON bodies (nested arguments such as `blocks` and
+ * `chunks` arrive JSON-stringified inside form fields), checks the bearer token, checks each call's
+ * required arguments against Slack's own method docs in `shared/specs/slack/method-metadata/` and the
+ * documented size limits, records every call and keeps the messages it "posted", so tests assert on
+ * what Slack would have shown. Anything that would fail in production is answered with Slack's error
+ * and listed in `violations`.
+ */
+
+/** A workspace member as `users.info` returns them. */
+export interface StandInUser {
+  id: string;
+  name: string;
+  realName?: string;
+  displayName?: string;
+  isAdmin?: boolean;
+  isOwner?: boolean;
+  isBot?: boolean;
+}
+
+export interface RecordedSlackCall {
+  method: string;
+  /** Decoded arguments without the token. */
+  args: Record<string, unknown>;
+  /** `Date.now()` when the call arrived. */
+  at: number;
+  /** What the stand-in answered (`ok` and `error`). */
+  ok: boolean;
+  error?: string;
+}
+
+/** A message as Slack would store and show it. */
+export interface StoredMessage {
+  channel: string;
+  ts: string;
+  threadTs?: string;
+  user: string;
+  /** mrkdwn `text` (postMessage/update) or the accumulated `markdown_text` of a stream. */
+  text: string;
+  blocks: unknown[];
+  kind: "message" | "stream" | "ephemeral";
+  /** For streams: still accepting `chat.appendStream`. */
+  streaming: boolean;
+  appendCount: number;
+  deleted: boolean;
+  /** For ephemeral messages: who sees it. */
+  visibleTo?: string;
+}
+
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+  at: number;
+}
+
+export interface SlackStandInOptions {
+  botToken: string;
+  botUserId?: string;
+  botId?: string;
+  teamId?: string;
+  users?: StandInUser[];
+}
+
+export interface SlackStandIn {
+  /** `http://127.0.0.1:<port>/api/`, ready for `slackApiUrl`. */
+  readonly apiUrl: string;
+  readonly origin: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly teamId: string;
+  readonly calls: RecordedSlackCall[];
+  readonly violations: string[];
+  readonly messages: StoredMessage[];
+  readonly responseUrlPosts: ResponseUrlPost[];
+  /** Successful downloads of `url_private` files. */
+  readonly downloads: string[];
+  callsTo(method: string): RecordedSlackCall[];
+  /** Visible (not deleted, not ephemeral) messages of one thread or channel, oldest first. */
+  visibleMessages(channel: string, threadTs?: string): StoredMessage[];
+  addUser(user: StandInUser): void;
+  /** Seeds a thread that `conversations.replies` returns. */
+  seedThread(
+    channel: string,
+    messages: Array<{ ts: string; user?: string; botId?: string; text: string }>,
+  ): void;
+  /** Makes `chat.startStream` answer with this error (e.g. `team_not_allowed`), or streams allowed again. */
+  refuseStreaming(error: string | undefined): void;
+  /** Closes a stream after this many successful appends, as Slack does after about five minutes. */
+  expireStreamsAfterAppends(count: number | undefined): void;
+  /** A `response_url` that records what is posted to it. */
+  responseUrl(id: string): string;
+  /** A file served at a `url_private` address that needs the bot token. */
+  addFile(name: string, content: string): string;
+  close(): Promise<void>;
+}
+
+interface MethodMetadata {
+  required: string[];
+}
+
+const METADATA_DIR = join(SPECS_DIR, "slack/method-metadata");
+
+function loadMetadata(): Map<string, MethodMetadata> {
+  const metadata = new Map<string, MethodMetadata>();
+  for (const file of readdirSync(METADATA_DIR)) {
+    if (!file.endsWith(".json") || file.startsWith("LICENSE")) continue;
+    const document = JSON.parse(readFileSync(join(METADATA_DIR, file), "utf8")) as {
+      args?: { required?: string[] };
+    };
+    metadata.set(file.replace(/\.json$/, ""), { required: document.args?.required ?? [] });
+  }
+  return metadata;
+}
+
+// Methods the stand-in serves that have no stored metadata file; their required arguments come from
+// the docs.slack.dev pages of the same names.
+const EXTRA_REQUIRED: Record<string, string[]> = {
+  "chat.delete": ["token", "channel", "ts"],
+  "reactions.remove": ["token", "name"],
+};
+
+/** Documented limits (NOTES.md §4, @slack/types blocks.ts). */
+const LIMITS = {
+  text: 40_000,
+  markdownText: 12_000,
+  blocks: 50,
+  sectionText: 3_000,
+  actionsElements: 25,
+  buttonValue: 2_000,
+  actionId: 255,
+  blockId: 255,
+  /** Assumed: a streamed message holds no more Markdown than one `markdown_text` argument may carry. */
+  streamTotal: 12_000,
+};
+
+// Arguments that @slack/web-api JSON-stringifies into form fields.
+const JSON_FIELDS = new Set(["blocks", "chunks", "attachments", "metadata", "loading_messages"]);
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function decodeArguments(contentType: string, raw: string): Record<string, unknown> {
+  if (raw === "") return {};
+  if (contentType.includes("application/json")) return JSON.parse(raw) as Record<string, unknown>;
+  const args: Record<string, unknown> = {};
+  for (const [key, value] of new URLSearchParams(raw)) {
+    args[key] = JSON_FIELDS.has(key) ? JSON.parse(value) : value;
+  }
+  return args;
+}
+
+function blockProblems(blocks: unknown): string[] {
+  if (blocks === undefined) return [];
+  if (!Array.isArray(blocks)) return ["blocks is not an array"];
+  const problems: string[] = [];
+  if (blocks.length > LIMITS.blocks) problems.push(`${blocks.length} blocks (max ${LIMITS.blocks})`);
+  const blockIds = new Set<string>();
+  for (const block of blocks as Array<Record<string, unknown>>) {
+    const blockId = block.block_id;
+    if (typeof blockId === "string") {
+      if (blockId.length > LIMITS.blockId) problems.push("block_id too long");
+      if (blockIds.has(blockId)) problems.push(`duplicate block_id ${blockId}`);
+      blockIds.add(blockId);
+    }
+    if (block.type === "section") {
+      const text = (block.text as { text?: unknown; type?: unknown } | undefined)?.text;
+      if (typeof text !== "string" || text.length === 0) problems.push("section without text");
+      else if (text.length > LIMITS.sectionText) problems.push(`section text ${text.length} > 3000`);
+    } else if (block.type === "actions") {
+      const elements = block.elements as Array<Record<string, unknown>> | undefined;
+      if (!Array.isArray(elements) || elements.length === 0) problems.push("actions without elements");
+      else {
+        if (elements.length > LIMITS.actionsElements) problems.push("too many action elements");
+        const actionIds = new Set<string>();
+        for (const element of elements) {
+          const actionId = element.action_id;
+          if (typeof actionId !== "string" || actionId.length > LIMITS.actionId)
+            problems.push("bad action_id");
+          else if (actionIds.has(actionId)) problems.push(`duplicate action_id ${actionId}`);
+          else actionIds.add(actionId);
+          if (typeof element.value === "string" && element.value.length > LIMITS.buttonValue) {
+            problems.push("button value too long");
+          }
+          const label = (element.text as { text?: unknown } | undefined)?.text;
+          if (typeof label !== "string" || label.length === 0 || label.length > 75)
+            problems.push("bad label");
+        }
+      }
+    } else if (block.type === "context") {
+      const elements = block.elements as unknown[] | undefined;
+      if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) {
+        problems.push("bad context");
+      }
+    } else if (block.type !== "divider" && block.type !== "header" && block.type !== "markdown") {
+      problems.push(`unexpected block type ${String(block.type)}`);
+    }
+  }
+  return problems;
+}
+
+class SlackFailure extends Error {
+  constructor(readonly error: string) {
+    super(error);
+  }
+}
+
+/** Starts the stand-in on 127.0.0.1 with a free port. */
+export async function startSlackStandIn(options: SlackStandInOptions): Promise<SlackStandIn> {
+  const metadata = loadMetadata();
+  const botUserId = options.botUserId ?? "UBOT";
+  const botId = options.botId ?? "BBOT";
+  const teamId = options.teamId ?? "T111";
+  const users = new Map<string, StandInUser>();
+  for (const user of options.users ?? []) users.set(user.id, user);
+  users.set(botUserId, { id: botUserId, name: "teammate", isBot: true });
+
+  const calls: RecordedSlackCall[] = [];
+  const violations: string[] = [];
+  const messages: StoredMessage[] = [];
+  const responseUrlPosts: ResponseUrlPost[] = [];
+  const downloads: string[] = [];
+  const threads = new Map<string, Array<Record<string, unknown>>>();
+  const files = new Map<string, string>();
+  let streamingRefusal: string | undefined;
+  let expireAfter: number | undefined;
+  let clock = 1_700_000_000;
+  let sequence = 0;
+  let origin = "";
+
+  const nextTs = () => {
+    sequence += 1;
+    return `${clock + sequence}.${String(sequence).padStart(6, "0")}`;
+  };
+
+  const findMessage = (channel: unknown, ts: unknown) =>
+    messages.find((message) => message.channel === channel && message.ts === ts && !message.deleted);
+
+  const requireString = (args: Record<string, unknown>, name: string): string => {
+    const value = args[name];
+    if (typeof value !== "string" || value === "") throw new SlackFailure("invalid_arguments");
+    return value;
+  };
+
+  const checkContent = (method: string, args: Record<string, unknown>) => {
+    const text = args.text;
+    const markdown = args.markdown_text;
+    if (
+      markdown !== undefined &&
+      (text !== undefined || args.blocks !== undefined) &&
+      method.startsWith("chat.post")
+    ) {
+      violations.push(`${method}: markdown_text together with text/blocks`);
+      throw new SlackFailure("markdown_text_conflict");
+    }
+    if (typeof text === "string" && text.length > LIMITS.text) {
+      violations.push(`${method}: text of ${text.length} characters`);
+      throw new SlackFailure("msg_too_long");
+    }
+    if (typeof markdown === "string" && markdown.length > LIMITS.markdownText) {
+      violations.push(`${method}: markdown_text of ${markdown.length} characters`);
+      throw new SlackFailure("msg_too_long");
+    }
+    const problems = blockProblems(args.blocks);
+    if (problems.length > 0) {
+      violations.push(`${method}: ${problems.join("; ")}`);
+      throw new SlackFailure("invalid_blocks");
+    }
+    if (
+      (method === "chat.postMessage" || method === "chat.update" || method === "chat.postEphemeral") &&
+      (typeof text !== "string" || text === "") &&
+      args.blocks === undefined &&
+      markdown === undefined
+    ) {
+      throw new SlackFailure("no_text");
+    }
+  };
+
+  const methods: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
+    "auth.test": () => ({
+      url: "https://stand-in.slack.test/",
+      team: "Stand-in",
+      user: "teammate",
+      team_id: teamId,
+      user_id: botUserId,
+      bot_id: botId,
+    }),
+    "users.info": (args) => {
+      const user = users.get(requireString(args, "user"));
+      if (!user) throw new SlackFailure("user_not_found");
+      return {
+        user: {
+          id: user.id,
+          team_id: teamId,
+          name: user.name,
+          real_name: user.realName ?? user.name,
+          is_admin: user.isAdmin ?? false,
+          is_owner: user.isOwner ?? false,
+          is_bot: user.isBot ?? false,
+          profile: { display_name: user.displayName ?? "", real_name: user.realName ?? user.name },
+        },
+      };
+    },
+    "conversations.replies": (args) => {
+      const channel = requireString(args, "channel");
+      const ts = requireString(args, "ts");
+      const seeded = threads.get(`${channel}/${ts}`);
+      if (!seeded) throw new SlackFailure("thread_not_found");
+      return { messages: seeded, has_more: false };
+    },
+    "chat.postMessage": (args) => {
+      checkContent("chat.postMessage", args);
+      const channel = requireString(args, "channel");
+      const message: StoredMessage = {
+        channel,
+        ts: nextTs(),
+        user: botUserId,
+        text: typeof args.text === "string" ? args.text : String(args.markdown_text ?? ""),
+        blocks: (args.blocks as unknown[] | undefined) ?? [],
+        kind: "message",
+        streaming: false,
+        appendCount: 0,
+        deleted: false,
+      };
+      if (typeof args.thread_ts === "string") message.threadTs = args.thread_ts;
+      messages.push(message);
+      return { channel, ts: message.ts, message: { text: message.text } };
+    },
+    "chat.update": (args) => {
+      checkContent("chat.update", args);
+      const message = findMessage(args.channel, args.ts);
+      if (!message) throw new SlackFailure("message_not_found");
+      if (message.streaming) throw new SlackFailure("streaming_state_conflict");
+      if (typeof args.text === "string") message.text = args.text;
+      if (args.blocks !== undefined) message.blocks = args.blocks as unknown[];
+      return { channel: message.channel, ts: message.ts, text: message.text };
+    },
+    "chat.delete": (args) => {
+      const message = findMessage(args.channel, args.ts);
+      if (!message) throw new SlackFailure("message_not_found");
+      message.deleted = true;
+      return { channel: message.channel, ts: message.ts };
+    },
+    "chat.postEphemeral": (args) => {
+      checkContent("chat.postEphemeral", args);
+      const message: StoredMessage = {
+        channel: requireString(args, "channel"),
+        ts: nextTs(),
+        user: botUserId,
+        text: typeof args.text === "string" ? args.text : "",
+        blocks: (args.blocks as unknown[] | undefined) ?? [],
+        kind: "ephemeral",
+        streaming: false,
+        appendCount: 0,
+        deleted: false,
+        visibleTo: requireString(args, "user"),
+      };
+      if (typeof args.thread_ts === "string") message.threadTs = args.thread_ts;
+      messages.push(message);
+      return { message_ts: message.ts };
+    },
+    "chat.startStream": (args) => {
+      if (streamingRefusal) throw new SlackFailure(streamingRefusal);
+      checkContent("chat.startStream", args);
+      const channel = requireString(args, "channel");
+      const isDirectMessage = channel.startsWith("D");
+      if (!isDirectMessage && typeof args.recipient_user_id !== "string") {
+        violations.push("chat.startStream: recipient_user_id missing outside a DM");
+        throw new SlackFailure("missing_recipient_user_id");
+      }
+      if (!isDirectMessage && typeof args.recipient_team_id !== "string") {
+        violations.push("chat.startStream: recipient_team_id missing outside a DM");
+        throw new SlackFailure("missing_recipient_team_id");
+      }
+      if (typeof args.thread_ts !== "string") {
+        violations.push("chat.startStream: streamed messages must reply in a thread");
+        throw new SlackFailure("invalid_arguments");
+      }
+      const message: StoredMessage = {
+        channel,
+        ts: nextTs(),
+        threadTs: args.thread_ts,
+        user: botUserId,
+        text: typeof args.markdown_text === "string" ? args.markdown_text : "",
+        blocks: [],
+        kind: "stream",
+        streaming: true,
+        appendCount: 0,
+        deleted: false,
+      };
+      messages.push(message);
+      return { channel, ts: message.ts };
+    },
+    "chat.appendStream": (args) => {
+      checkContent("chat.appendStream", args);
+      const message = findMessage(args.channel, args.ts);
+      if (message?.kind !== "stream") throw new SlackFailure("message_not_found");
+      if (!message.streaming) throw new SlackFailure("message_not_in_streaming_state");
+      if (expireAfter !== undefined && message.appendCount >= expireAfter) {
+        message.streaming = false;
+        throw new SlackFailure("message_not_in_streaming_state");
+      }
+      const markdown = requireString(args, "markdown_text");
+      if (message.text.length + markdown.length > LIMITS.streamTotal) {
+        violations.push(
+          `chat.appendStream: streamed message would hold ${message.text.length + markdown.length}`,
+        );
+        throw new SlackFailure("msg_too_long");
+      }
+      message.text += markdown;
+      message.appendCount += 1;
+      return { channel: message.channel, ts: message.ts };
+    },
+    "chat.stopStream": (args) => {
+      checkContent("chat.stopStream", args);
+      const message = findMessage(args.channel, args.ts);
+      if (message?.kind !== "stream") throw new SlackFailure("message_not_found");
+      if (!message.streaming) throw new SlackFailure("message_not_in_streaming_state");
+      if (typeof args.markdown_text === "string") message.text += args.markdown_text;
+      if (args.blocks !== undefined) message.blocks = args.blocks as unknown[];
+      message.streaming = false;
+      return { channel: message.channel, ts: message.ts, message: { text: message.text } };
+    },
+    "reactions.add": (args) => {
+      requireString(args, "name");
+      if (!findMessageAnywhere(args.channel, args.timestamp)) throw new SlackFailure("message_not_found");
+      return {};
+    },
+    "reactions.remove": () => ({}),
+    "assistant.threads.setStatus": () => ({}),
+  };
+
+  // Reactions go on the user's messages, which the stand-in never stored; any seeded or posted ts counts.
+  const findMessageAnywhere = (channel: unknown, ts: unknown) =>
+    typeof channel === "string" && typeof ts === "string" && ts.length > 0;
+
+  const send = (
+    response: ServerResponse,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    response.writeHead(status, {
+      "content-type": typeof body === "string" ? "text/plain" : "application/json",
+      ...headers,
+    });
+    response.end(text);
+  };
+
+  const server = createServer((request, response) => {
+    void (async () => {
+      const url = new URL(request.url ?? "/", "http://127.0.0.1");
+      const raw = await readBody(request);
+      if (url.pathname.startsWith("/response/")) {
+        const id = url.pathname.slice("/response/".length);
+        responseUrlPosts.push({ id, body: JSON.parse(raw) as Record<string, unknown>, at: Date.now() });
+        return send(response, 200, "ok");
+      }
+      if (url.pathname.startsWith("/files/")) {
+        const content = files.get(url.pathname);
+        if (request.headers.authorization !== `Bearer ${options.botToken}`)
+          return send(response, 403, "denied");
+        if (content === undefined) return send(response, 404, "not found");
+        downloads.push(url.pathname);
+        return send(response, 200, content);
+      }
+      if (!url.pathname.startsWith("/api/")) return send(response, 404, "not found");
+      const method = url.pathname.slice("/api/".length);
+      let args: Record<string, unknown>;
+      try {
+        args = {
+          ...Object.fromEntries(url.searchParams),
+          ...decodeArguments(String(request.headers["content-type"] ?? ""), raw),
+        };
+      } catch {
+        violations.push(`${method}: undecodable body`);
+        return send(response, 200, { ok: false, error: "invalid_form_data" });
+      }
+      const bearer = request.headers.authorization?.replace(/^Bearer /, "");
+      const token = bearer ?? (typeof args.token === "string" ? args.token : undefined);
+      delete args.token;
+      const record: RecordedSlackCall = { method, args, at: Date.now(), ok: false };
+      calls.push(record);
+      const answer = (result: Record<string, unknown>) => {
+        record.ok = result.ok === true;
+        if (typeof result.error === "string") record.error = result.error;
+        send(response, 200, result);
+      };
+      if (token === undefined) return answer({ ok: false, error: "not_authed" });
+      if (token !== options.botToken) return answer({ ok: false, error: "invalid_auth" });
+      const handler = methods[method];
+      if (!handler) {
+        violations.push(`${method}: not implemented by the stand-in`);
+        return answer({ ok: false, error: "unknown_method" });
+      }
+      const required = metadata.get(method)?.required ?? EXTRA_REQUIRED[method] ?? ["token"];
+      const missing = required.filter(
+        (name) => name !== "token" && (args[name] === undefined || args[name] === ""),
+      );
+      // An empty status clears the assistant thread status, as the docs say, so it counts as given.
+      const reallyMissing = missing.filter(
+        (name) => !(method === "assistant.threads.setStatus" && name === "status" && args[name] === ""),
+      );
+      if (reallyMissing.length > 0) {
+        violations.push(`${method}: missing required ${reallyMissing.join(", ")}`);
+        return answer({ ok: false, error: "invalid_arguments" });
+      }
+      try {
+        answer({ ok: true, ...handler(args) });
+      } catch (error) {
+        if (error instanceof SlackFailure) return answer({ ok: false, error: error.error });
+        throw error;
+      }
+    })().catch((error: unknown) => {
+      violations.push(`stand-in crashed: ${String(error)}`);
+      if (!response.headersSent) send(response, 500, "stand-in error");
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  origin = `http://127.0.0.1:${port}`;
+  clock = Math.floor(Date.now() / 1000);
+
+  return {
+    apiUrl: `${origin}/api/`,
+    origin,
+    botUserId,
+    botId,
+    teamId,
+    calls,
+    violations,
+    messages,
+    responseUrlPosts,
+    downloads,
+    callsTo: (method) => calls.filter((call) => call.method === method),
+    visibleMessages: (channel, threadTs) =>
+      messages.filter(
+        (message) =>
+          message.channel === channel &&
+          message.kind !== "ephemeral" &&
+          !message.deleted &&
+          (threadTs === undefined || message.threadTs === threadTs),
+      ),
+    addUser: (user) => {
+      users.set(user.id, user);
+    },
+    seedThread: (channel, seeded) => {
+      const root = seeded[0]?.ts;
+      if (!root) return;
+      threads.set(
+        `${channel}/${root}`,
+        seeded.map((message) => ({
+          type: "message",
+          ts: message.ts,
+          thread_ts: root,
+          text: message.text,
+          ...(message.user ? { user: message.user } : {}),
+          ...(message.botId ? { bot_id: message.botId, subtype: "bot_message" } : {}),
+        })),
+      );
+    },
+    refuseStreaming: (error) => {
+      streamingRefusal = error;
+    },
+    expireStreamsAfterAppends: (count) => {
+      expireAfter = count;
+    },
+    responseUrl: (id) => `${origin}/response/${id}`,
+    addFile: (name, content) => {
+      const path = `/files/${encodeURIComponent(name)}`;
+      files.set(path, content);
+      return `${origin}${path}`;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
