@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, "../..");
+
+/** Runs `npm run chat --silent` exactly as a user would, with piped input and a clean environment. */
+async function chat(input: string, environment: Record<string, string>) {
+  const child = run("npm", ["run", "chat", "--silent"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...environment },
+    timeout: 60_000,
+  });
+  child.child.stdin?.end(input);
+  return child;
+}
+
+describe("npm run chat (scripted, piped input)", () => {
+  let standIn: OpenAiStandIn;
+  let dataDirectory: string;
+
+  beforeAll(async () => {
+    standIn = await startOpenAiStandIn({ apiKey: "sk-test-key" });
+    dataDirectory = mkdtempSync(join(tmpdir(), "teammate-chat-"));
+  });
+  afterAll(async () => {
+    await standIn.close();
+    rmSync(dataDirectory, { recursive: true, force: true });
+  });
+
+  it("answers two messages, streamed, and the second request carries the first exchange", async () => {
+    standIn.setResponder((body) => {
+      const last = body.messages.at(-1);
+      return { kind: "text", text: `Reply to: ${typeof last?.content === "string" ? last.content : ""}`, deltas: 4 };
+    });
+    const { stdout } = await chat("my favourite colour is teal\nwhat is my favourite colour?\n", {
+      OPENAI_BASE_URL: standIn.baseUrl,
+      OPENAI_API_KEY: "sk-test-key",
+      DATA_DIR: dataDirectory,
+    });
+    const answers = stdout.split("\n").filter((line) => line.startsWith("teammate> "));
+    expect(answers).toHaveLength(2);
+    expect(answers[0]).toContain("my favourite colour is teal");
+    expect(answers[1]).toContain("what is my favourite colour?");
+
+    const requests = standIn.chatRequests();
+    expect(requests).toHaveLength(2);
+    expect(requests.every((request) => request.stream === true)).toBe(true);
+    const second = JSON.stringify(requests[1]?.messages);
+    expect(second).toContain("my favourite colour is teal");
+    expect(second).toContain("Reply to:");
+    standIn.assertNoViolations();
+  });
+
+  it("without an endpoint, starts anyway, exits 0 and names the variables to set", async () => {
+    const { stdout, stderr } = await chat("hello\n", { DATA_DIR: dataDirectory });
+    const all = stdout + stderr;
+    expect(all).toContain("OPENAI_API_KEY");
+    expect(all).toContain("OPENAI_BASE_URL");
+    expect(all).toContain("Ollama");
+  });
+});
