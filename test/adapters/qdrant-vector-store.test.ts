@@ -31,7 +31,8 @@ runVectorStoreContract("qdrant on the local stand-in", async () => {
 });
 
 const liveUrl = process.env.QDRANT_URL;
-describe.skipIf(!liveUrl)("live Qdrant at QDRANT_URL (skipped: QDRANT_URL is not set)", () => {
+const liveName = liveUrl ? "live Qdrant at QDRANT_URL" : "live Qdrant (skipped: set QDRANT_URL to run)";
+describe.skipIf(!liveUrl)(liveName, () => {
   runVectorStoreContract("qdrant live", async () => {
     const url = liveUrl ?? "";
     const apiKey = process.env.QDRANT_API_KEY || undefined;
@@ -103,6 +104,7 @@ describe("QdrantVectorStore on the stand-in", () => {
     await store.ensureCollection();
     await new QdrantVectorStore({ url: standIn.url, collection, denseDimensions: 8 }).ensureCollection();
 
+    expect(standIn.requestsTo("root").length).toBeGreaterThan(0);
     const creates = standIn.requestsTo("create_collection");
     expect(creates).toHaveLength(1);
     expect(creates[0]?.path).toBe(`/collections/${collection}`);
@@ -312,6 +314,7 @@ describe("QdrantVectorStore on the stand-in", () => {
       .catch((caught) => caught);
     expect(error).toBeInstanceOf(AppError);
     expect(error).toMatchObject({ code: "store_unavailable", retryable: true });
+    expect(error.message).toMatch(/ECONNREFUSED/);
     expect(String(error.message)).not.toContain(apiKey);
     expect(String(error.stack)).not.toContain(apiKey);
     standIn = await startQdrantStandIn();

@@ -125,8 +125,8 @@ export async function startQdrantStandIn(options: QdrantStandInOptions = {}): Pr
     requests.push(recorded);
 
     const send = (status: number, body: unknown) => {
-      if (template && operation) {
-        const statusKey = status === 200 ? "200" : status >= 400 && status < 500 ? "4XX" : "default";
+      const statusKey = status === 200 ? "200" : status >= 400 && status < 500 ? "4XX" : "default";
+      if (template && operation && hasResponseSchema(spec, template, method, statusKey)) {
         const checked = spec.validateResponseBody(template, method, statusKey, body);
         if (!checked.ok) violations.push(`response ${method} ${url.pathname} ${status}: ${checked.errors}`);
       }
@@ -284,6 +284,21 @@ function operationOf(
   const operation = paths[template]?.[method.toLowerCase()];
   if (!operation?.operationId) return undefined;
   return { operationId: operation.operationId, hasBody: operation.requestBody !== undefined };
+}
+
+function hasResponseSchema(
+  spec: OpenApiValidator,
+  template: string,
+  method: string,
+  status: string,
+): boolean {
+  const paths = spec.document.paths as Record<
+    string,
+    Record<string, { responses?: Record<string, { content?: Record<string, unknown> }> }>
+  >;
+  return (
+    paths[template]?.[method.toLowerCase()]?.responses?.[status]?.content?.["application/json"] !== undefined
+  );
 }
 
 function readBody(request: IncomingMessage): Promise<string> {

@@ -107,6 +107,17 @@ export class QdrantVectorStore implements VectorStore {
    */
   async ensureCollection(): Promise<void> {
     await this.call("ensure collection", async () => {
+      // The client's own handshake only writes to the console; this one goes through the logger.
+      const { version } = await this.client.versionInfo();
+      const [major, minor] = version.split(".").map(Number);
+      if (major !== 1 || (minor ?? 0) < 10) {
+        this.logger.warn(
+          { serverVersion: version },
+          "Qdrant server predates the Query API and sparse IDF (1.10)",
+        );
+      } else {
+        this.logger.debug({ serverVersion: version }, "connected to Qdrant");
+      }
       const { exists } = await this.client.collectionExists(this.collection);
       if (exists) {
         await this.checkExistingCollection();
@@ -479,14 +490,17 @@ function qdrantErrorText(data: unknown): string | undefined {
   return typeof error === "string" ? error : undefined;
 }
 
+/** The socket-level reason (`ECONNREFUSED`, …) or the innermost cause's message of a failed fetch. */
 function networkReason(error: unknown): string | undefined {
   let current: unknown = error;
+  let innermost: string | undefined;
   for (let depth = 0; depth < 5 && current; depth++) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === "string") return code;
+    if (current instanceof Error && current !== error) innermost = current.message;
     current = (current as { cause?: unknown }).cause;
   }
-  return undefined;
+  return innermost;
 }
 
 /** The URL without credentials, path or query, for messages. */
