@@ -39,6 +39,17 @@ function classifyIpv4(address: ipaddr.IPv4): RestrictedAddressClass | undefined 
   return IPV4_CLASSES[range] ?? "reserved";
 }
 
+// ipaddr.js reads any dotted tail (`::8.8.8.8`) as IPv4-mapped; the WHATWG URL parser spells the
+// address the way the socket will see it (`::808:808`, an IPv4-compatible address).
+function canonicalIpv6(address: string): string {
+  if (!address.includes(":") || !address.includes(".")) return address;
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address;
+  }
+}
+
 /**
  * Classifies an IP address literal. Only globally routable unicast addresses pass. IPv4-mapped
  * (`::ffff:a.b.c.d`) and IPv4-compatible (`::a.b.c.d`) IPv6 forms are judged by the IPv4 address they
@@ -46,7 +57,7 @@ function classifyIpv4(address: ipaddr.IPv4): RestrictedAddressClass | undefined 
  * cannot be judged from here.
  */
 export function classifyAddress(address: string): RestrictedAddressClass | undefined {
-  const zoneless = address.replace(/%.*$/, "");
+  const zoneless = canonicalIpv6(address.replace(/%.*$/, ""));
   if (!ipaddr.isValid(zoneless)) return "invalid";
   const parsed = ipaddr.parse(zoneless);
   if (parsed.kind() === "ipv4") return classifyIpv4(parsed as ipaddr.IPv4);

@@ -1,0 +1,100 @@
+import { TextDecoder } from "node:util";
+import { AppError } from "../../core/errors.js";
+import type { LoadedDocument } from "../../core/ports/document-loader.js";
+import { detectDocumentFormat, MEDIA_TYPE_OF_FORMAT } from "./detect-document-format.js";
+import { extractHtml } from "./html-extractor.js";
+import { type ExtractedText, extractMarkdown } from "./markdown-extractor.js";
+import { extractPdf } from "./pdf-extractor.js";
+
+/** Raw content and what is known about it. */
+export interface RawDocument {
+  body: Uint8Array;
+  /** Media type without parameters, if the source declared one. */
+  mediaType: string | undefined;
+  charset: string | undefined;
+  /** File name or last path segment: the fallback title, and the format hint for generic media types. */
+  fileName: string | undefined;
+  /** The URL or path as given, reported back as `LoadedDocument.source`. */
+  source: string;
+  /** Base for resolving relative links in HTML. */
+  baseUrl?: string | undefined;
+}
+
+function decoderFor(label: string | undefined): TextDecoder {
+  try {
+    return new TextDecoder(label ?? "utf-8");
+  } catch {
+    return new TextDecoder("utf-8");
+  }
+}
+
+// An HTML page without a charset in its Content-Type usually declares one in a <meta> tag near the top.
+function htmlCharset(body: Uint8Array): string | undefined {
+  const head = new TextDecoder("latin1").decode(body.subarray(0, 2048));
+  return /<meta[^>]+charset\s*=\s*["']?([\w-]+)/i.exec(head)?.[1];
+}
+
+function plainText(source: string): ExtractedText {
+  const text = source
+    .replace(/\r\n?/g, "\n")
+    .replace(/[ \t]+$/gm, "")
+    .trim();
+  return { title: undefined, text };
+}
+
+function titleFromName(fileName: string | undefined, source: string): string {
+  const name = fileName?.replace(/\.[a-z0-9]+$/i, "").trim();
+  return name || source;
+}
+
+/**
+ * Reduces raw content to a `LoadedDocument`: picks the format, decodes text with the declared
+ * charset, extracts, and refuses content with no readable text (a scanned PDF, an empty page).
+ */
+export async function extractDocument(raw: RawDocument): Promise<LoadedDocument> {
+  const format = detectDocumentFormat(raw);
+  if (!format) {
+    throw new AppError(
+      "unsupported_content",
+      `cannot read ${raw.mediaType ?? "unknown"} content (${raw.fileName ?? "no name"})`,
+      {
+        category: "user",
+        userMessage: "I can only read Markdown, plain text, HTML and PDF documents.",
+      },
+    );
+  }
+  let extracted: ExtractedText;
+  switch (format) {
+    case "pdf":
+      extracted = await extractPdf(raw.body);
+      break;
+    case "html":
+      extracted = extractHtml(decoderFor(raw.charset ?? htmlCharset(raw.body)).decode(raw.body), {
+        baseUrl: raw.baseUrl,
+      });
+      break;
+    case "markdown":
+      extracted = extractMarkdown(decoderFor(raw.charset).decode(raw.body));
+      break;
+    case "text":
+      extracted = plainText(decoderFor(raw.charset).decode(raw.body));
+      break;
+  }
+  if (extracted.text === "") {
+    throw new AppError("unsupported_content", `no extractable text in ${format} document`, {
+      category: "user",
+      userMessage:
+        format === "pdf"
+          ? "That file has no text I can read — is it a scanned PDF?"
+          : "That document has no text I can read.",
+    });
+  }
+  return {
+    title: extracted.title ?? titleFromName(raw.fileName, raw.source),
+    text: extracted.text,
+    format: format === "text" || format === "pdf" ? "text" : "markdown",
+    source: raw.source,
+    contentType: MEDIA_TYPE_OF_FORMAT[format],
+    bytes: raw.body.length,
+  };
+}
