@@ -11,7 +11,7 @@ import { createSummarizeThreadTool, type ReadThread } from "./summarize-thread-t
 
 export interface BuiltInToolDependencies {
   retriever: Retriever;
-  memory: MemoryStore;
+  memory: Pick<MemoryStore, "addNote" | "listNotes">;
   /** The SSRF-guarded document loader as a function; without it `fetch_url` is left out. */
   fetchDocument?: FetchDocument | undefined;
   /** Thread history; without it `summarize_thread` is left out. */

@@ -147,7 +147,7 @@ function createSandbox() {
     check(tree);
     const result: unknown = tree.compile().evaluate(new Map());
     if (typeof result === "function") throw new Error("the expression does not compute a value");
-    return math.format(result, { precision: 14 });
+    return math.format(result, { precision: 14, lowerExp: -9, upperExp: 21 });
   };
 }
 

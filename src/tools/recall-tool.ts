@@ -12,7 +12,7 @@ const input = z.object({
 });
 
 /** `recall`: reads the channel's long-term notes, newest last. */
-export function createRecallTool(memory: MemoryStore): Tool<z.output<typeof input>> {
+export function createRecallTool(memory: Pick<MemoryStore, "listNotes">): Tool<z.output<typeof input>> {
   return {
     name: "recall",
     description:

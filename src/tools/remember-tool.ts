@@ -10,7 +10,7 @@ const input = z.object({
  * `remember`: saves a long-term note for the channel. Risk `write`: it changes what the channel's
  * memory holds, so it needs the asker's (or an admin's) click.
  */
-export function createRememberTool(memory: MemoryStore): Tool<z.output<typeof input>> {
+export function createRememberTool(memory: Pick<MemoryStore, "addNote">): Tool<z.output<typeof input>> {
   return {
     name: "remember",
     description:
