@@ -277,11 +277,23 @@ describe("OpenAiLlmProvider.stream", () => {
     expect(error.code).toBe("llm_context_too_long");
   });
 
-  it("maps 401 to llm_auth_failed and other 4xx to llm_bad_request", async () => {
+  it("maps 401 to llm_auth_failed, other 4xx to llm_bad_request, and an exhausted quota to a non-retryable error", async () => {
     standIn.injectFault({ status: 401 });
     expect((await failureOf(provider().complete(ask("hi")))).code).toBe("llm_auth_failed");
     standIn.injectFault({ status: 422 });
     expect((await failureOf(provider().complete(ask("hi")))).code).toBe("llm_bad_request");
+    standIn.injectFault({
+      status: 429,
+      body: {
+        message: "You exceeded your current quota.",
+        type: "insufficient_quota",
+        code: "insufficient_quota",
+      },
+    });
+    const quota = await failureOf(provider({ maxRetries: 0 }).complete(ask("hi")));
+    expect(quota.code).toBe("llm_rate_limited");
+    expect(quota.retryable).toBe(false);
+    expect(quota.userMessage).toMatch(/run out of quota/);
   });
 
   it("never lets the API key into error messages, causes or logs, even when the server echoes it", async () => {
