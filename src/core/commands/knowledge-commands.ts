@@ -1,0 +1,144 @@
+import { scopeOf } from "../chains/answer-chain.js";
+import type { IndexProgress, IndexResult, KnowledgeBase } from "../knowledge/knowledge-base.js";
+import type { DocumentReference } from "../ports/document-loader.js";
+import type { DocumentScope } from "../ports/vector-store.js";
+import type { InboundMessage } from "../types.js";
+import type { Command, CommandContext } from "./command.js";
+
+/**
+ * Runs one indexing request. The default runs it right away in this process; the worker setup
+ * replaces it with one that enqueues an `ingest-document` job and follows its progress.
+ */
+export type IndexRunner = (
+  reference: DocumentReference,
+  scope: DocumentScope,
+  progress: IndexProgress,
+  message: InboundMessage,
+) => Promise<IndexResult>;
+
+function progressBar(done: number, total: number): string {
+  const width = 10;
+  const filled = total > 0 ? Math.round((done / total) * width) : 0;
+  return `${"▓".repeat(filled)}${"░".repeat(width - filled)} ${total > 0 ? Math.round((done / total) * 100) : 0}%`;
+}
+
+function referencesFrom(message: InboundMessage, args: string): DocumentReference[] | string {
+  const target =
+    args
+      .replace(/^<(.+)>$/, "$1")
+      .split("|")[0]
+      ?.trim() ?? "";
+  const wantsAttachments =
+    target === "" || /^(this|these|that|them|it|the files?|attachments?)$/i.test(target);
+  if (wantsAttachments) {
+    if (message.attachments.length === 0)
+      return 'Attach a file to your message ("index this"), or give me a URL: `index https://…`.';
+    return message.attachments.map((attachment) => ({
+      kind: "url" as const,
+      url: attachment.url,
+      name: attachment.name,
+      ...(attachment.headers ? { headers: attachment.headers } : {}),
+    }));
+  }
+  if (/^https?:\/\//i.test(target)) return [{ kind: "url", url: target }];
+  if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return "I can only index http and https URLs.";
+  // Reading files from the server's disk is for the person at the terminal only.
+  if (message.platform !== "local")
+    return "Give me an http(s) URL or attach the file; I can't read paths on the server.";
+  return [{ kind: "path", path: target }];
+}
+
+export function createKnowledgeCommands(knowledge: KnowledgeBase, runIndex?: IndexRunner): Command[] {
+  const run: IndexRunner =
+    runIndex ?? ((reference, scope, progress) => knowledge.index(reference, scope, progress));
+
+  async function indexCommand({ message, args, reply }: CommandContext): Promise<void> {
+    const references = referencesFrom(message, args);
+    if (typeof references === "string") {
+      await reply.say(references, "asker");
+      return;
+    }
+    const channelOnly = /\s--channel$/.test(args);
+    // Documents indexed from a channel are for that channel; `--workspace` shares them workspace-wide.
+    const workspaceWide = /\s--workspace$/.test(args) || message.platform === "local";
+    const scope: DocumentScope = {
+      platform: message.platform,
+      workspaceId: message.workspaceId,
+      ...(workspaceWide && !channelOnly ? {} : { channelId: message.channelId }),
+    };
+    const lines: string[] = [];
+    for (const reference of references) {
+      const name = reference.kind === "url" ? (reference.name ?? reference.url) : reference.path;
+      let lastReport = 0;
+      const progress: IndexProgress = async (done, total, label) => {
+        const now = Date.now();
+        if (done < total && now - lastReport < 1_000) return;
+        lastReport = now;
+        await reply.status(`${label} ${name}: ${done}/${total} ${progressBar(done, total)}`);
+      };
+      const result = await run(reference, scope, progress, message);
+      lines.push(
+        `Indexed *${result.title}* (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
+          (scope.channelId ? " for this channel." : " for the whole workspace."),
+      );
+    }
+    await reply.say(lines.join("\n"));
+  }
+
+  return [
+    {
+      name: "index",
+      usage: "index <url> | index this (with a file attached) [--workspace]",
+      summary: "add a document to what I answer from",
+      adminOnly: true,
+      arguments: "required",
+      visibility: "everyone",
+      run: indexCommand,
+    },
+    {
+      name: "docs",
+      usage: "docs",
+      summary: "the documents I can answer from here, with chunk counts",
+      adminOnly: false,
+      arguments: "none",
+      visibility: "asker",
+      async run({ message, reply }) {
+        const documents = await knowledge.list(scopeOf(message));
+        if (documents.length === 0) {
+          await reply.say(
+            "No documents are indexed here yet. An admin can add one with `index <url>`.",
+            "asker",
+          );
+          return;
+        }
+        await reply.say(
+          `Documents I answer from here:\n${documents
+            .map(
+              (document) =>
+                `• \`${document.documentId}\` *${document.title}* — ${document.source} (${document.chunkCount} chunks, ${document.scope.channelId ? "this channel" : "workspace-wide"})`,
+            )
+            .join("\n")}`,
+          "asker",
+        );
+      },
+    },
+    {
+      name: "forget-doc",
+      usage: "forget-doc <id>",
+      summary: "remove a document and all its chunks (ids are shown by `docs`)",
+      adminOnly: true,
+      arguments: "required",
+      visibility: "everyone",
+      async run({ message, args, reply }) {
+        const id = args.replace(/^`|`$/g, "");
+        const visible = await knowledge.list(scopeOf(message));
+        if (!visible.some((document) => document.documentId === id)) {
+          await reply.say(`There is no document \`${id}\` here. \`docs\` lists them.`, "asker");
+          return;
+        }
+        const removed = await knowledge.forget(scopeOf(message), id);
+        await reply.say(`Removed document \`${id}\` (${removed} chunks).`);
+      },
+    },
+  ];
+}

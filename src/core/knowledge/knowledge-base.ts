@@ -1,0 +1,98 @@
+import { createHash } from "node:crypto";
+import type { DocumentLoader, DocumentReference } from "../ports/document-loader.js";
+import type { LlmProvider } from "../ports/llm-provider.js";
+import type { Logger } from "../ports/logger.js";
+import type { DocumentScope, DocumentSummary, QueryScope, VectorStore } from "../ports/vector-store.js";
+import { type ChunkOptions, chunkDocument, toChunkRecords } from "./chunker.js";
+
+export type IndexProgress = (done: number, total: number, label: string) => Promise<void>;
+
+export interface IndexResult {
+  documentId: string;
+  title: string;
+  source: string;
+  chunks: number;
+}
+
+export interface KnowledgeBaseOptions {
+  store: VectorStore;
+  loader: DocumentLoader;
+  /** With an embedding model configured, chunks also get dense vectors. */
+  llm?: LlmProvider | undefined;
+  logger: Logger;
+  chunking?: ChunkOptions | undefined;
+  /** Chunks embedded per request. */
+  embeddingBatchSize?: number | undefined;
+}
+
+/**
+ * A document's id: short enough to type in `forget-doc <id>`, and derived from where the document
+ * lives and who may see it, so indexing the same source again in the same scope replaces it.
+ */
+export function documentIdFor(source: string, scope: DocumentScope): string {
+  const normalized = source.trim().replace(/#.*$/, "");
+  const key = [scope.platform, scope.workspaceId, scope.channelId ?? "*", normalized].join("\u0000");
+  return `d${createHash("sha256").update(key).digest("hex").slice(0, 10)}`;
+}
+
+/** Load → chunk → (embed) → replace in the store. Every step can run again safely. */
+export class KnowledgeBase {
+  constructor(private readonly options: KnowledgeBaseOptions) {}
+
+  get canEmbed(): boolean {
+    return this.options.llm?.embeddingModel !== undefined;
+  }
+
+  async index(
+    reference: DocumentReference,
+    scope: DocumentScope,
+    progress: IndexProgress = async () => {},
+    signal?: AbortSignal,
+  ): Promise<IndexResult> {
+    const source = reference.kind === "url" ? reference.url : reference.path;
+    await progress(0, 1, "Downloading");
+    const loaded = await this.options.loader.load(reference, signal);
+    const documentId = documentIdFor(source, scope);
+    const chunks = chunkDocument(
+      {
+        id: documentId,
+        title: loaded.title,
+        text: loaded.text,
+        format: loaded.format,
+        source: loaded.source,
+      },
+      this.options.chunking,
+    );
+    const total = chunks.length;
+    await progress(0, total, "Chunking");
+    let dense: Array<number[] | undefined> | undefined;
+    const llm = this.options.llm;
+    if (llm?.embeddingModel) {
+      dense = [];
+      const batch = this.options.embeddingBatchSize ?? 64;
+      for (let start = 0; start < chunks.length; start += batch) {
+        const slice = chunks.slice(start, start + batch);
+        dense.push(
+          ...(await llm.embed(
+            slice.map((chunk) => `${chunk.title}\n${chunk.text}`),
+            signal,
+          )),
+        );
+        await progress(Math.min(start + batch, total), total, "Embedding");
+      }
+    }
+    const records = toChunkRecords(chunks, scope, dense);
+    await this.options.store.replaceDocument(documentId, scope, records);
+    await progress(total, total, "Indexed");
+    this.options.logger.info({ documentId, chunks: total }, "document indexed");
+    return { documentId, title: loaded.title, source: loaded.source, chunks: total };
+  }
+
+  list(scope: QueryScope): Promise<DocumentSummary[]> {
+    return this.options.store.listDocuments(scope);
+  }
+
+  forget(scope: QueryScope, documentId: string): Promise<number> {
+    return this.options.store.deleteDocument(scope, documentId);
+  }
+}
