@@ -5,6 +5,7 @@
 
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
+import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import { type Config, loadConfig } from "./config.js";
 import { isAppError } from "./core/errors.js";
@@ -25,9 +26,37 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
     }),
   };
   const platforms: string[] = [];
-  const httpServedByPlatform = false;
+  let httpServedByPlatform = false;
 
   // --- platform: slack (begin) ---
+  // HTTP mode needs the bot token and signing secret; Socket Mode the bot token and app token.
+  if (config.SLACK_BOT_TOKEN && (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN)) {
+    const slack = createSlackAdapter({
+      botToken: config.SLACK_BOT_TOKEN,
+      signingSecret: config.SLACK_SIGNING_SECRET ?? "",
+      appToken: config.SLACK_APP_TOKEN,
+      apiUrl: config.SLACK_API_URL,
+      port: config.PORT,
+      adminUserIds: config.ADMIN_USER_IDS,
+      assistant: application.assistant,
+      logger,
+      // /healthz is served by Bolt's receiver on the same PORT (in Socket Mode by its small HTTP server).
+      customRoutes: Object.entries(routes).map(([path, handler]) => ({
+        path,
+        method: ["GET", "HEAD"],
+        handler: (request, response) => {
+          void Promise.resolve(handler(request, response)).catch(() => {
+            if (!response.headersSent) response.writeHead(500).end();
+          });
+        },
+      })),
+    });
+    await slack.start();
+    running.push(slack);
+    platforms.push("slack");
+    httpServedByPlatform = true;
+    logger.info({ port: slack.port, mode: config.SLACK_APP_TOKEN ? "socket" : "http" }, "slack listening");
+  }
   // --- platform: slack (end) ---
 
   // --- platform: discord (begin) ---
