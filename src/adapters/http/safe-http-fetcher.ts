@@ -31,6 +31,8 @@ export interface SafeHttpFetcherOptions {
   /** Media types accepted (without parameters). A missing Content-Type counts as `application/octet-stream`. */
   allowedMediaTypes?: readonly string[];
   lookup?: HostLookup;
+  /** PEM certificates that replace Node's trust store for https (a private CA; tests). Default: Node's store. */
+  certificateAuthorities?: readonly string[];
   userAgent?: string;
 }
 
@@ -252,6 +254,7 @@ export class SafeHttpFetcher {
   private readonly allowedMediaTypes: ReadonlySet<string>;
   private readonly lookup: HostLookup;
   private readonly userAgent: string;
+  private readonly certificateAuthorities: string[] | undefined;
 
   constructor(options: SafeHttpFetcherOptions = {}) {
     this.maxBytes = options.maxBytes ?? 25 * 1024 * 1024;
@@ -261,6 +264,9 @@ export class SafeHttpFetcher {
     this.allowedMediaTypes = new Set(options.allowedMediaTypes ?? DEFAULT_ALLOWED_MEDIA_TYPES);
     this.lookup = options.lookup ?? defaultLookup;
     this.userAgent = options.userAgent ?? "teammate-document-fetcher";
+    this.certificateAuthorities = options.certificateAuthorities
+      ? [...options.certificateAuthorities]
+      : undefined;
   }
 
   async fetch(request: FetchRequest): Promise<FetchedResource> {
@@ -278,7 +284,7 @@ export class SafeHttpFetcher {
           response.destroy();
           if (redirects >= this.maxRedirects) {
             throw failed(
-              `more than ${this.maxRedirects} redirects from ${request.url}`,
+              `more than ${this.maxRedirects} redirects from ${describeUrl(url)}`,
               `That address redirects more than ${this.maxRedirects} times, so I stopped following it.`,
               { category: "user" },
             );
@@ -366,6 +372,9 @@ export class SafeHttpFetcher {
           // A fresh connection per hop: a pooled socket could have been opened to another pinned address.
           agent: false,
           lookup: pinnedLookup(target),
+          // The certificate is verified against the URL's host name, not the pinned address.
+          servername: isIP(target.hostname) ? undefined : target.hostname,
+          ...(this.certificateAuthorities ? { ca: this.certificateAuthorities } : {}),
           signal,
         },
         resolve,
