@@ -312,7 +312,7 @@ export class SafeHttpFetcher {
       if (timeout.aborted) {
         throw failed(
           `timed out after ${this.timeoutMs} ms: ${describeUrl(url)}`,
-          `That address took too long to answer (limit ${Math.round(this.timeoutMs / 1000)} s).`,
+          `That address took too long to answer (limit ${Math.max(1, Math.round(this.timeoutMs / 1000))} s).`,
           { cause: error, retryable: true },
         );
       }
