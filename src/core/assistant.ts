@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import { AnswerChain, scopeOf } from "./chains/answer-chain.js";
 import { answerCommands } from "./commands/answer-commands.js";
 import { builtinCommands } from "./commands/builtin-commands.js";
+import { chainCommands } from "./commands/chain-commands.js";
 import type { Command, CommandServices } from "./commands/command.js";
 import { parseInput } from "./commands/command-parser.js";
+import { NO_LLM_MESSAGE } from "./commands/no-llm.js";
 import { describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
@@ -40,10 +42,7 @@ export interface AssistantOptions {
   now?: (() => number) | undefined;
 }
 
-export const NO_LLM_MESSAGE =
-  "I can't answer questions yet: no language model is configured. Set OPENAI_API_KEY (for OpenAI) or " +
-  "OPENAI_BASE_URL (any OpenAI-compatible server; for Ollama use OPENAI_BASE_URL=http://localhost:11434/v1) " +
-  "and LLM_MODEL, then start me again. Meanwhile `help`, `remember` and `memory show` work.";
+export { NO_LLM_MESSAGE };
 
 function sourceList(sources: Source[]): string {
   return sources.map((source) => `[${source.index}] ${source.title} — ${source.location}`).join("\n");
@@ -82,7 +81,12 @@ export function createAssistant(options: AssistantOptions): Assistant {
         logger,
       })
     : undefined;
-  const commands: readonly Command[] = [...builtinCommands, ...answerCommands, ...(options.commands ?? [])];
+  const commands: readonly Command[] = [
+    ...builtinCommands,
+    ...answerCommands,
+    ...chainCommands,
+    ...(options.commands ?? []),
+  ];
   const deduplicationSeconds = options.deduplicationSeconds ?? 24 * 60 * 60;
 
   async function searchOnly(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
