@@ -1,0 +1,404 @@
+import {
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  Client,
+  type CloseEvent,
+  DiscordAPIError,
+  Events,
+  GatewayCloseCodes,
+  GatewayIntentBits,
+  type Interaction,
+  type Message,
+  Partials,
+  PermissionFlagsBits,
+  type PermissionsBitField,
+  Routes,
+  type SendableChannels,
+} from "discord.js";
+import { AppError, toAppError } from "../../core/errors.js";
+import type { Logger } from "../../core/ports/logger.js";
+import type {
+  AssistantHandler,
+  ConversationRef,
+  InboundAction,
+  InboundMessage,
+  PriorMessage,
+} from "../../core/types.js";
+import { DISCORD_COMMANDS, toCommandLine } from "./discord-commands.js";
+import { DiscordReplySink } from "./discord-reply-sink.js";
+import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
+
+export interface DiscordAdapterOptions {
+  token: string;
+  applicationId: string;
+  /** REST base URL, e.g. `http://127.0.0.1:8080/api` for a stand-in; discord.com when unset. */
+  apiUrl?: string | undefined;
+  /** Registers the commands in this guild only (instant, for development) instead of globally. */
+  guildId?: string | undefined;
+  /** Platform-qualified extra admins (`discord:456`); other platforms' entries are ignored. */
+  adminUserIds: readonly string[];
+  assistant: AssistantHandler;
+  logger: Logger;
+  /** Minimum time between two edits of one message. Default 1000 ms. */
+  editIntervalMs?: number;
+  /** How long an interaction token is used before replies fall back to channel messages. Default 14.5 min. */
+  interactionTokenLifetimeMs?: number;
+  /** An interaction core has not started replying to is deferred publicly after this long. Default 1000 ms. */
+  acknowledgeAfterMs?: number;
+  /** Answers needing more messages than this are attached as a Markdown file. Default 4. */
+  maxMessagesPerAnswer?: number;
+}
+
+const WORKSPACE_FOR_DIRECT_MESSAGES = "dm";
+const REPLY_CHAIN_DEPTH = 5;
+const THREAD_HISTORY_LIMIT = 20;
+const SEEN_EVENT_LIMIT = 5000;
+
+/**
+ * Creates the Discord adapter: a discord.js gateway client with only the intents teammate needs,
+ * slash commands registered at start-up, mentions and DMs answered as replies. Transport only:
+ * every message and click goes to the `AssistantHandler`, which owns commands and permissions.
+ */
+export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordPlatformAdapter {
+  return new DiscordPlatformAdapter(options);
+}
+
+/** The Discord transport: what the composition root starts and stops. Build it with `createDiscordAdapter`. */
+export class DiscordPlatformAdapter {
+  private readonly options: DiscordAdapterOptions;
+  private readonly logger: Logger;
+  private readonly admins: Set<string>;
+  private client: Client | undefined;
+  // Interaction and message ids already taken, so a re-delivered dispatch is neither deferred nor answered twice.
+  private readonly seen = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(options: DiscordAdapterOptions) {
+    this.options = options;
+    this.logger = options.logger.child({ component: "discord" });
+    this.admins = new Set(
+      options.adminUserIds.filter((id) => id.startsWith("discord:")).map((id) => id.slice("discord:".length)),
+    );
+  }
+
+  async start(): Promise<void> {
+    const client = new Client({
+      intents: [
+        GatewayIntentBits.Guilds,
+        GatewayIntentBits.GuildMessages,
+        GatewayIntentBits.MessageContent,
+        GatewayIntentBits.DirectMessages,
+      ],
+      // DM channels are not cached before their first message arrives.
+      partials: [Partials.Channel],
+      ...(this.options.apiUrl ? { rest: { api: this.options.apiUrl } } : {}),
+    });
+    this.client = client;
+    let closeCode: number | undefined;
+    client.on(Events.ShardDisconnect, (event: CloseEvent) => {
+      closeCode = event.code;
+      this.logger.error({ code: event.code }, "discord gateway closed and will not reconnect");
+    });
+    client.on(Events.ShardError, (error) => this.logger.warn({ err: error }, "discord gateway error"));
+    client.on(Events.Error, (error) => this.logger.error({ err: error }, "discord client error"));
+    client.on(Events.InteractionCreate, (interaction) => this.track(this.onInteraction(interaction)));
+    client.on(Events.MessageCreate, (message) => this.track(this.onMessage(message)));
+
+    client.rest.setToken(this.options.token);
+    try {
+      await this.registerCommands(client);
+      const ready = new Promise<void>((resolve) => client.once(Events.ClientReady, () => resolve()));
+      await client.login(this.options.token);
+      await ready;
+    } catch (error) {
+      await client.destroy();
+      this.client = undefined;
+      throw translateStartError(error, closeCode);
+    }
+    this.logger.info({ user: client.user?.id, guilds: client.guilds.cache.size }, "discord adapter started");
+  }
+
+  async stop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    if (client) await client.destroy();
+  }
+
+  private async registerCommands(client: Client): Promise<void> {
+    const { applicationId, guildId } = this.options;
+    const route = guildId
+      ? Routes.applicationGuildCommands(applicationId, guildId)
+      : Routes.applicationCommands(applicationId);
+    await client.rest.put(route, { body: DISCORD_COMMANDS });
+    this.logger.info({ count: DISCORD_COMMANDS.length, guildId }, "discord commands registered");
+  }
+
+  // Event handlers must not leak promises: every handler runs here, is logged once if it fails,
+  // and is awaited by stop().
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.logger.error({ err: error }, "discord event handling failed"))
+      .finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private firstSighting(id: string): boolean {
+    if (this.seen.has(id)) return false;
+    this.seen.add(id);
+    if (this.seen.size > SEEN_EVENT_LIMIT) {
+      const oldest = this.seen.values().next().value;
+      if (oldest !== undefined) this.seen.delete(oldest);
+    }
+    return true;
+  }
+
+  private isAdmin(userId: string, permissions: Readonly<PermissionsBitField> | null | undefined): boolean {
+    if (this.admins.has(userId)) return true;
+    // `has` counts Administrator as every permission.
+    return permissions?.has(PermissionFlagsBits.ManageGuild) ?? false;
+  }
+
+  private async onInteraction(interaction: Interaction): Promise<void> {
+    if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
+    if (!this.firstSighting(interaction.id)) {
+      this.logger.debug({ interactionId: interaction.id }, "duplicate interaction ignored");
+      return;
+    }
+    const receivedAt = Date.now();
+    const logger = this.logger.child({ interactionId: interaction.id });
+    const target = createInteractionReplyTarget({
+      interaction,
+      receivedAt,
+      tokenLifetimeMs: this.options.interactionTokenLifetimeMs ?? 14.5 * 60_000,
+      fallbackChannel: () => this.sendableChannel(interaction.channelId),
+      logger,
+    });
+    const sink = new DiscordReplySink({
+      target,
+      logger,
+      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
+      ...(this.options.maxMessagesPerAnswer === undefined
+        ? {}
+        : { maxMessages: this.options.maxMessagesPerAnswer }),
+    });
+    // Discord drops an interaction not acknowledged within 3 s; core usually starts the reply at
+    // once (with the right visibility), but a slow start must not lose the interaction.
+    let acknowledging: Promise<void> | undefined;
+    const timer = setTimeout(() => {
+      if (sink.hasStarted || target.acknowledged) return;
+      acknowledging = interaction.isButton()
+        ? interaction.deferUpdate().then(() => undefined)
+        : target.acknowledge("everyone");
+      acknowledging = acknowledging.catch((error: unknown) =>
+        logger.error({ err: error }, "discord interaction acknowledgement failed"),
+      );
+    }, this.options.acknowledgeAfterMs ?? 1000);
+
+    try {
+      if (interaction.isChatInputCommand()) {
+        await this.options.assistant.handle(this.commandMessage(interaction), sink);
+      } else {
+        const action = this.buttonAction(interaction);
+        if (action) await this.options.assistant.handleAction(action, sink);
+      }
+    } catch (error) {
+      const appError = toAppError(error);
+      logger.error({ err: appError }, "assistant failed on a discord interaction");
+      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+    } finally {
+      clearTimeout(timer);
+      await acknowledging;
+    }
+    // Core said nothing: a click still needs its acknowledgement.
+    if (!sink.hasStarted && !target.acknowledged && !interaction.deferred && interaction.isButton()) {
+      await interaction.deferUpdate();
+    }
+  }
+
+  private commandMessage(interaction: ChatInputCommandInteraction): InboundMessage {
+    const line = toCommandLine(interaction.commandName, interaction.options.data);
+    return {
+      ...this.interactionConversation(interaction),
+      userId: interaction.user.id,
+      userName: interaction.user.globalName ?? interaction.user.username,
+      text: line.text,
+      attachments: line.attachments,
+      isAdmin: this.isAdmin(interaction.user.id, interaction.memberPermissions),
+      eventId: interaction.id,
+      isCommand: true,
+    };
+  }
+
+  private buttonAction(interaction: ButtonInteraction): InboundAction | undefined {
+    const separator = interaction.customId.indexOf(":");
+    if (separator <= 0) return undefined;
+    return {
+      ...this.interactionConversation(interaction),
+      userId: interaction.user.id,
+      userName: interaction.user.globalName ?? interaction.user.username,
+      isAdmin: this.isAdmin(interaction.user.id, interaction.memberPermissions),
+      action: interaction.customId.slice(0, separator),
+      value: interaction.customId.slice(separator + 1),
+      eventId: interaction.id,
+    };
+  }
+
+  private interactionConversation(
+    interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ): ConversationRef {
+    const channel = interaction.channel;
+    const workspaceId = interaction.guildId ?? WORKSPACE_FOR_DIRECT_MESSAGES;
+    if (channel?.isThread() && channel.parentId) {
+      return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };
+    }
+    return { platform: "discord", workspaceId, channelId: interaction.channelId ?? channel?.id ?? "unknown" };
+  }
+
+  private async sendableChannel(channelId: string | null): Promise<SendableChannels | undefined> {
+    if (!channelId || !this.client) return undefined;
+    const channel = await this.client.channels.fetch(channelId);
+    return channel?.isSendable() ? channel : undefined;
+  }
+
+  private async onMessage(message: Message): Promise<void> {
+    const botId = this.client?.user?.id;
+    if (!botId || message.author.bot || message.system || message.webhookId) return;
+    if (!this.firstSighting(message.id)) return;
+
+    const conversation = messageConversation(message);
+    const botRoleId = message.guild?.roles.botRoleFor(botId)?.id;
+    const mentioned =
+      !message.inGuild() ||
+      message.mentions.users.has(botId) ||
+      message.mentions.repliedUser?.id === botId ||
+      (botRoleId !== undefined && message.mentions.roles.has(botRoleId)) ||
+      message.mentions.roles.some((role) => role.tags?.botId === botId);
+    let engaged: boolean | undefined;
+    if (!mentioned) {
+      // Inside a thread teammate already takes part in, a follow-up needs no new mention.
+      if (conversation.threadId === undefined) return;
+      engaged = await this.options.assistant.isEngaged(conversation);
+      if (!engaged) return;
+    }
+    engaged ??= await this.options.assistant.isEngaged(conversation);
+
+    const text = stripMentions(message.content, botId, botRoleId);
+    const inbound: InboundMessage = {
+      ...conversation,
+      userId: message.author.id,
+      userName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
+      text,
+      attachments: message.attachments.map((file) => ({
+        name: file.name,
+        url: file.url,
+        mimeType: file.contentType ?? undefined,
+        sizeBytes: file.size,
+      })),
+      isAdmin: this.isAdmin(message.author.id, memberPermissions(message)),
+      eventId: message.id,
+    };
+    if (!engaged) {
+      const prior = await this.priorMessages(message, botId).catch((error: unknown) => {
+        this.logger.warn({ err: error }, "could not read discord context messages");
+        return [];
+      });
+      if (prior.length > 0) inbound.priorMessages = prior;
+    }
+    const logger = this.logger.child({ messageId: message.id });
+    const sink = new DiscordReplySink({
+      target: createMessageReplyTarget(message, logger),
+      logger,
+      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
+      ...(this.options.maxMessagesPerAnswer === undefined
+        ? {}
+        : { maxMessages: this.options.maxMessagesPerAnswer }),
+    });
+    try {
+      await this.options.assistant.handle(inbound, sink);
+    } catch (error) {
+      logger.error({ err: toAppError(error) }, "assistant failed on a discord message");
+      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+    }
+  }
+
+  /** The reply chain above the message, then earlier thread messages, oldest first. */
+  private async priorMessages(message: Message, botId: string): Promise<PriorMessage[]> {
+    const collected = new Map<string, Message>();
+    let current: Message = message;
+    for (let depth = 0; depth < REPLY_CHAIN_DEPTH && current.reference?.messageId; depth++) {
+      current = await current.fetchReference();
+      collected.set(current.id, current);
+    }
+    if (message.channel.isThread()) {
+      const history = await message.channel.messages.fetch({
+        limit: THREAD_HISTORY_LIMIT,
+        before: message.id,
+      });
+      for (const earlier of history.values()) collected.set(earlier.id, earlier);
+    }
+    return [...collected.values()]
+      .filter((earlier) => earlier.content.trim() !== "")
+      .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
+      .map((earlier) => ({
+        userId: earlier.author.id,
+        userName: earlier.author.globalName ?? earlier.author.username,
+        text: earlier.content,
+        fromAssistant: earlier.author.id === botId,
+      }));
+  }
+}
+
+function messageConversation(message: Message): ConversationRef {
+  const workspaceId = message.guildId ?? WORKSPACE_FOR_DIRECT_MESSAGES;
+  const channel = message.channel;
+  if (channel.isThread() && channel.parentId) {
+    return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };
+  }
+  return { platform: "discord", workspaceId, channelId: message.channelId };
+}
+
+function memberPermissions(message: Message): Readonly<PermissionsBitField> | undefined {
+  try {
+    return message.member?.permissions;
+  } catch {
+    // Permissions need the guild's roles in cache; without them the member is simply not an admin.
+    return undefined;
+  }
+}
+
+function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
+  let text = content.replace(new RegExp(`<@!?${botId}>`, "g"), " ");
+  if (botRoleId) text = text.replace(new RegExp(`<@&${botRoleId}>`, "g"), " ");
+  return text.replace(/\s+/g, " ").trim();
+}
+
+function translateStartError(error: unknown, closeCode: number | undefined): AppError {
+  if (closeCode === GatewayCloseCodes.DisallowedIntents) {
+    return new AppError(
+      "config_invalid",
+      "Discord refused the gateway connection (close code 4014, disallowed intents): enable the Message Content intent for this bot under Privileged Gateway Intents in the Discord Developer Portal (Applications → your app → Bot).",
+      { cause: error, category: "user" },
+    );
+  }
+  if (closeCode === GatewayCloseCodes.AuthenticationFailed || isUnauthorized(error)) {
+    return new AppError("config_invalid", "Discord rejected DISCORD_TOKEN (authentication failed).", {
+      cause: error,
+      category: "user",
+    });
+  }
+  if (error instanceof DiscordAPIError) {
+    return new AppError("internal", `Discord start-up request failed: ${error.message}`, {
+      cause: error,
+      category: "third_party",
+    });
+  }
+  return toAppError(error);
+}
+
+function isUnauthorized(error: unknown): boolean {
+  return (
+    (error instanceof DiscordAPIError && error.status === 401) ||
+    (error instanceof Error && "code" in error && error.code === "TokenInvalid")
+  );
+}

@@ -1,0 +1,218 @@
+import type { APIActionRowComponent, APIButtonComponent, APIEmbed } from "discord.js";
+import type { Logger } from "../../core/ports/logger.js";
+import type {
+  ReplyButton,
+  ReplyFinish,
+  ReplySink,
+  ReplyStart,
+  ReplyVisibility,
+  Source,
+} from "../../core/types.js";
+import { DISCORD_MESSAGE_LIMIT, splitDiscordMessage } from "./split-discord-message.js";
+
+/** One Discord message as the sink renders it, before a target turns it into a REST call. */
+export interface DiscordOutgoingMessage {
+  content: string;
+  embeds?: APIEmbed[];
+  components?: APIActionRowComponent<APIButtonComponent>[];
+  files?: Array<{ name: string; data: Buffer }>;
+}
+
+/**
+ * Where a reply goes: an interaction (deferred reply, `@original` edits, follow-ups) or a message
+ * that mentioned teammate (a reply, its edits, further channel messages). The sink decides what to
+ * say and when; a target only knows how to say it.
+ */
+export interface DiscordReplyTarget {
+  /** Shows the reply as pending (an interaction's deferred "thinking…"). Safe to call more than once. */
+  acknowledge(visibility: ReplyVisibility): Promise<void>;
+  /** Creates, or replaces, the first message of the reply. */
+  writeFirst(message: DiscordOutgoingMessage): Promise<void>;
+  /** Posts a further message after the first, in order. */
+  writeNext(message: DiscordOutgoingMessage): Promise<void>;
+}
+
+export interface DiscordReplySinkOptions {
+  target: DiscordReplyTarget;
+  logger: Logger;
+  /** Minimum time between two writes of the same message. Discord's guidance: about one edit per second. */
+  editIntervalMs?: number;
+  /** Answers needing more messages than this go as a Markdown file instead. */
+  maxMessages?: number;
+}
+
+const EMBED_DESCRIPTION_LIMIT = 4096;
+const EMBED_LINE_LIMIT = 300;
+const CUSTOM_ID_LIMIT = 100;
+const SOURCES_COLOR = 0x5865f2;
+
+/**
+ * Renders core's reply stream on Discord: text streams into the first message by throttled edits,
+ * the final answer is split at paragraph or code-block boundaries into ordered messages of at most
+ * 2000 characters (or attached as `answer.md` when very long), sources go in an embed and buttons
+ * in an action row on the last message.
+ */
+export class DiscordReplySink implements ReplySink {
+  private readonly target: DiscordReplyTarget;
+  private readonly logger: Logger;
+  private readonly editIntervalMs: number;
+  private readonly maxMessages: number;
+  private text = "";
+  private statusLine: string | undefined;
+  private started = false;
+  private ended = false;
+  private lastWriteAt = Number.NEGATIVE_INFINITY;
+  private previewTimer: NodeJS.Timeout | undefined;
+  private writes: Promise<void> = Promise.resolve();
+  private lastPreview = "";
+
+  constructor(options: DiscordReplySinkOptions) {
+    this.target = options.target;
+    this.logger = options.logger;
+    this.editIntervalMs = options.editIntervalMs ?? 1000;
+    this.maxMessages = options.maxMessages ?? 4;
+  }
+
+  /** Whether core has started a reply; the adapter acknowledges on its own otherwise. */
+  get hasStarted(): boolean {
+    return this.started;
+  }
+
+  async start(options: ReplyStart): Promise<void> {
+    this.started = true;
+    await this.target.acknowledge(options.visibility);
+  }
+
+  async append(text: string): Promise<void> {
+    if (this.ended) return;
+    this.text += text;
+    this.schedulePreview();
+  }
+
+  async status(line: string): Promise<void> {
+    if (this.ended) return;
+    this.statusLine = line;
+    this.schedulePreview();
+  }
+
+  async finish(result: ReplyFinish): Promise<void> {
+    if (this.ended) return;
+    if (!this.started) await this.start({ visibility: "everyone" });
+    this.end();
+    await this.writes;
+    const text = this.text.trim() === "" ? "(no answer)" : this.text.trim();
+    const extras: Pick<DiscordOutgoingMessage, "embeds" | "components"> = {};
+    const embed = renderSourcesEmbed(result.sources);
+    if (embed) extras.embeds = [embed];
+    const row = renderButtons(result.buttons);
+    if (row) extras.components = [row];
+
+    const messages = splitDiscordMessage(text);
+    if (messages.length > this.maxMessages) {
+      const preview = splitDiscordMessage(text, 1500)[0] ?? "";
+      await this.writeFirstThrottled({
+        content: `${preview}\n\n*The full answer is long, so it is attached as answer.md.*`,
+        files: [{ name: "answer.md", data: Buffer.from(text, "utf8") }],
+        ...extras,
+      });
+      return;
+    }
+    const [first = text, ...rest] = messages;
+    await this.writeFirstThrottled({ content: first, ...(rest.length === 0 ? extras : {}) });
+    for (const [index, content] of rest.entries()) {
+      await this.target.writeNext({ content, ...(index === rest.length - 1 ? extras : {}) });
+    }
+  }
+
+  async fail(message: string): Promise<void> {
+    if (this.ended) return;
+    if (!this.started) await this.start({ visibility: "asker" });
+    this.end();
+    await this.writes;
+    const [first = message] = splitDiscordMessage(message);
+    await this.writeFirstThrottled({ content: first });
+  }
+
+  private end(): void {
+    this.ended = true;
+    if (this.previewTimer) clearTimeout(this.previewTimer);
+    this.previewTimer = undefined;
+  }
+
+  private schedulePreview(): void {
+    if (this.previewTimer || !this.started) return;
+    const wait = Math.max(0, this.lastWriteAt + this.editIntervalMs - Date.now());
+    this.previewTimer = setTimeout(() => {
+      this.previewTimer = undefined;
+      this.writes = this.writes.then(() => this.writePreview());
+    }, wait);
+  }
+
+  // A streaming preview fits in the first message; the final render replaces it.
+  private async writePreview(): Promise<void> {
+    if (this.ended) return;
+    let content = this.text.trim();
+    if (content.length > DISCORD_MESSAGE_LIMIT - 40) {
+      content = `${splitDiscordMessage(content, DISCORD_MESSAGE_LIMIT - 40)[0] ?? ""}\n…`;
+    }
+    if (this.statusLine)
+      content = content === "" ? `*${this.statusLine}*` : `${content}\n\n*${this.statusLine}*`;
+    if (content === "" || content === this.lastPreview) return;
+    try {
+      await this.writeFirstThrottled({ content });
+      this.lastPreview = content;
+    } catch (error) {
+      // A lost preview is harmless: the final render rewrites the message.
+      this.logger.warn({ err: error }, "discord preview edit failed");
+    }
+  }
+
+  private async writeFirstThrottled(message: DiscordOutgoingMessage): Promise<void> {
+    const wait = this.lastWriteAt + this.editIntervalMs - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    this.lastWriteAt = Date.now();
+    await this.target.writeFirst(message);
+  }
+}
+
+/** The sources as one embed whose text stays well inside Discord's embed limits, or none. */
+export function renderSourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
+  if (sources.length === 0) return undefined;
+  const lines: string[] = [];
+  let length = 0;
+  for (const source of sources) {
+    const title = source.title.replace(/[[\]]/g, "").slice(0, 150) || source.documentId;
+    const line = (
+      /^https?:\/\//.test(source.location)
+        ? `[${source.index}] [${title}](${source.location})`
+        : `[${source.index}] ${title} — ${source.location}`
+    ).slice(0, EMBED_LINE_LIMIT);
+    if (length + line.length + 1 > EMBED_DESCRIPTION_LIMIT - 40) {
+      lines.push(`… and ${sources.length - lines.length} more`);
+      break;
+    }
+    lines.push(line);
+    length += line.length + 1;
+  }
+  return { title: "Sources", description: lines.join("\n"), color: SOURCES_COLOR };
+}
+
+/** Encodes a button as `action:value`, the custom_id the adapter decodes when it is clicked. */
+export function encodeButtonId(action: string, value: string): string {
+  return `${action}:${value}`.slice(0, CUSTOM_ID_LIMIT);
+}
+
+function renderButtons(
+  buttons: readonly ReplyButton[],
+): APIActionRowComponent<APIButtonComponent> | undefined {
+  if (buttons.length === 0) return undefined;
+  return {
+    type: 1,
+    components: buttons.slice(0, 5).map((button) => ({
+      type: 2,
+      style: button.style === "primary" ? 1 : button.style === "danger" ? 4 : 2,
+      label: button.label.slice(0, 80),
+      custom_id: encodeButtonId(button.action, button.value),
+    })),
+  };
+}

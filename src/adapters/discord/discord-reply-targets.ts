@@ -1,0 +1,144 @@
+import {
+  type ButtonInteraction,
+  type ChatInputCommandInteraction,
+  type Message,
+  type MessageCreateOptions,
+  MessageFlags,
+  type SendableChannels,
+} from "discord.js";
+import type { Logger } from "../../core/ports/logger.js";
+import type { ReplyVisibility } from "../../core/types.js";
+import type { DiscordOutgoingMessage, DiscordReplyTarget } from "./discord-reply-sink.js";
+
+// Answers never ping @everyone, roles or users by accident; the asker is pinged by the reply itself.
+const NO_MENTIONS = { parse: [] as [] };
+
+function toOptions(message: DiscordOutgoingMessage) {
+  return {
+    content: message.content,
+    ...(message.embeds ? { embeds: message.embeds } : {}),
+    ...(message.components ? { components: message.components } : {}),
+    ...(message.files
+      ? { files: message.files.map((file) => ({ attachment: file.data, name: file.name })) }
+      : {}),
+    allowedMentions: NO_MENTIONS,
+  } satisfies MessageCreateOptions;
+}
+
+export interface InteractionReplyTargetOptions {
+  interaction: ChatInputCommandInteraction | ButtonInteraction;
+  /** When the interaction arrived; its token works for 15 minutes from then. */
+  receivedAt: number;
+  /** How long to use the interaction token before switching to plain channel messages. */
+  tokenLifetimeMs: number;
+  /** The channel to post in once the token has expired. */
+  fallbackChannel: () => Promise<SendableChannels | undefined>;
+  logger: Logger;
+}
+
+/**
+ * Replies to a slash command or button: a deferred reply (ephemeral for `asker`), edits of
+ * `@original`, ordered follow-ups. Work that outlives the interaction token finishes with normal
+ * channel messages, since Discord rejects the token after 15 minutes.
+ */
+export function createInteractionReplyTarget(
+  options: InteractionReplyTargetOptions,
+): DiscordReplyTarget & { readonly acknowledged: boolean } {
+  const { interaction, logger } = options;
+  let deferredAs: ReplyVisibility | undefined;
+  let visibility: ReplyVisibility = "everyone";
+  // "@original" after a deferred reply; a follow-up's id when the original had to be replaced.
+  let firstMessageId: string | undefined;
+  let channelMessage: Message | undefined;
+
+  const expired = () => Date.now() - options.receivedAt >= options.tokenLifetimeMs;
+  const flags = () => (visibility === "asker" ? MessageFlags.Ephemeral : undefined);
+
+  async function sendInChannel(message: DiscordOutgoingMessage, editFirst: boolean): Promise<void> {
+    if (visibility === "asker") {
+      // Posting an asker-only reply in the open channel would leak it; dropping it is the lesser harm.
+      logger.warn(
+        { interactionId: interaction.id },
+        "interaction token expired; dropped an asker-only reply",
+      );
+      return;
+    }
+    if (editFirst && channelMessage) {
+      await channelMessage.edit(toOptions(message));
+      return;
+    }
+    const channel = await options.fallbackChannel();
+    if (!channel) throw new Error(`cannot post in channel ${interaction.channelId} after the token expired`);
+    const sent = await channel.send(toOptions(message));
+    if (editFirst) channelMessage = sent;
+  }
+
+  return {
+    get acknowledged() {
+      return deferredAs !== undefined;
+    },
+
+    async acknowledge(wanted) {
+      visibility = wanted;
+      if (deferredAs === undefined) {
+        deferredAs = wanted;
+        firstMessageId = "@original";
+        await interaction.deferReply(wanted === "asker" ? { flags: MessageFlags.Ephemeral } : {});
+        return;
+      }
+      if (deferredAs === "everyone" && wanted === "asker" && firstMessageId === "@original") {
+        // Deferred publicly before core said the reply is for the asker only: replace the public
+        // placeholder with an ephemeral follow-up.
+        firstMessageId = undefined;
+        await interaction.deleteReply();
+      }
+    },
+
+    async writeFirst(message) {
+      if (expired()) return sendInChannel(message, true);
+      if (firstMessageId === undefined) {
+        const sent = await interaction.followUp({ ...toOptions(message), flags: flags() });
+        firstMessageId = sent.id;
+        return;
+      }
+      await interaction.editReply({ ...toOptions(message), message: firstMessageId });
+    },
+
+    async writeNext(message) {
+      if (expired()) return sendInChannel(message, false);
+      await interaction.followUp({ ...toOptions(message), flags: flags() });
+    },
+  };
+}
+
+/**
+ * Replies to a message that mentioned teammate: a reply to it, edits of that reply, then further
+ * messages in the same channel or thread.
+ */
+export function createMessageReplyTarget(message: Message, logger: Logger): DiscordReplyTarget {
+  let sent: Message | undefined;
+  let typing = false;
+  return {
+    async acknowledge() {
+      if (typing || !message.channel.isSendable()) return;
+      typing = true;
+      await message.channel.sendTyping().catch((error: unknown) => {
+        logger.debug({ err: error }, "discord typing indicator failed");
+      });
+    },
+    async writeFirst(outgoing) {
+      if (sent) {
+        await sent.edit(toOptions(outgoing));
+        return;
+      }
+      sent = await message.reply({
+        ...toOptions(outgoing),
+        allowedMentions: { parse: [], repliedUser: true },
+      });
+    },
+    async writeNext(outgoing) {
+      if (!message.channel.isSendable()) throw new Error(`channel ${message.channelId} is not sendable`);
+      await message.channel.send(toOptions(outgoing));
+    },
+  };
+}

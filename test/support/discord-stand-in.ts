@@ -1,0 +1,826 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type {
+  APIChatInputApplicationCommandInteraction,
+  APIMessageComponentButtonInteraction,
+  GatewayMessageCreateDispatchData,
+} from "discord-api-types/v10";
+import { type WebSocket, WebSocketServer } from "ws";
+import { OpenApiValidator, SPECS_DIR } from "./openapi-validator.js";
+
+/**
+ * A local Discord for tests: a REST server the real discord.js client reaches through `rest.api`,
+ * and a gateway over WebSocket that it finds through `GET /gateway/bot`. Every REST request is
+ * checked against `shared/specs/discord/openapi.json` plus the documented limits the preview spec
+ * gets wrong (content ≤ 2000, embeds ≤ 6000 in total, command names ≤ 32 and descriptions ≤ 100);
+ * a bad request gets Discord's 400 and lands in `problems`. Responses carry `X-RateLimit-*` headers
+ * and a bucket overrun gets a real 429. Interactions behave like Discord's: one acknowledgement,
+ * within 3 s, before any webhook call.
+ */
+
+const BASE_PATH = "/api/v10";
+const DISCORD_EPOCH = 1_420_070_400_000n;
+const FIXTURES = join(SPECS_DIR, "discord/fixtures");
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+const RATE_LIMIT = 5;
+const RATE_WINDOW_MS = 1000;
+
+export interface RecordedDiscordRequest {
+  method: string;
+  /** Path after `/api/v10`, without the query. */
+  path: string;
+  /** The spec's path template it matched, e.g. `/channels/{channel_id}/messages`. */
+  template: string | undefined;
+  query: URLSearchParams;
+  /** Parsed JSON body, or a multipart request's `payload_json`. */
+  body: unknown;
+  files: Array<{ field: string; name: string; contentType: string; text: string }>;
+  /** `Date.now()` when the request arrived. */
+  at: number;
+  status: number;
+}
+
+export interface StandInMessage {
+  id: string;
+  channel_id: string;
+  guild_id?: string;
+  author: StandInUser;
+  content: string;
+  timestamp: string;
+  edited_timestamp: string | null;
+  embeds: unknown[];
+  components: unknown[];
+  attachments: unknown[];
+  flags: number;
+  message_reference?: { message_id: string; channel_id: string; guild_id?: string };
+  /** Who created it through the REST API: the interaction webhook, or a channel post. */
+  via?: "webhook" | "channel";
+  /** The interaction token a webhook message belongs to. */
+  interactionToken?: string;
+  [key: string]: unknown;
+}
+
+export interface StandInUser {
+  id: string;
+  username: string;
+  discriminator: string;
+  global_name: string | null;
+  avatar: string | null;
+  bot?: boolean;
+}
+
+interface InteractionState {
+  id: string;
+  token: string;
+  dispatchedAt: number;
+  acknowledgedAs?: number;
+  channelId: string;
+  guildId: string | undefined;
+  ephemeral: boolean;
+}
+
+export interface DiscordStandInOptions {
+  /** Close the gateway with 4014 when IDENTIFY asks for the Message Content intent (not enabled in the portal). */
+  refuseMessageContent?: boolean;
+  applicationId?: string;
+}
+
+let snowflakeCounter = 0n;
+/** A snowflake for "now", so discord.js's timestamps and Discord's 15-minute token window make sense. */
+export function snowflake(): string {
+  snowflakeCounter = (snowflakeCounter + 1n) & 0xfffn;
+  return (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | snowflakeCounter).toString();
+}
+
+function readFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(join(FIXTURES, name), "utf8")) as T;
+}
+
+export class DiscordStandIn {
+  readonly applicationId: string;
+  readonly guildId = snowflake();
+  readonly channelId = snowflake();
+  readonly threadId = snowflake();
+  readonly ownerId = snowflake();
+  readonly botRoleId = snowflake();
+  readonly adminRoleId = snowflake();
+  readonly botUser: StandInUser;
+  readonly token = `stand-in-bot-token-${Math.random().toString(36).slice(2)}`;
+  readonly requests: RecordedDiscordRequest[] = [];
+  /** Every request that would have been rejected in production, with the reason. */
+  readonly problems: string[] = [];
+  readonly identifies: Array<{ intents: number; token: string }> = [];
+  /** The commands last registered by bulk overwrite, by scope (`global` or a guild id). */
+  readonly commands = new Map<string, unknown[]>();
+  readonly messages = new Map<string, StandInMessage>();
+  private readonly interactions = new Map<string, InteractionState>();
+  private readonly buckets = new Map<string, { count: number; resetAt: number }>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly server = createServer((request, response) => {
+    this.handle(request, response).catch((error: unknown) => {
+      this.problems.push(`stand-in crashed on ${request.method} ${request.url}: ${String(error)}`);
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  private readonly gateway = new WebSocketServer({ server: this.server });
+  private readonly validator = new OpenApiValidator("discord/openapi.json", BASE_PATH);
+  private readonly options: DiscordStandInOptions;
+  private sequence = 0;
+  private port = 0;
+
+  constructor(options: DiscordStandInOptions = {}) {
+    this.options = options;
+    this.applicationId = options.applicationId ?? snowflake();
+    this.botUser = {
+      id: this.applicationId,
+      username: "teammate",
+      discriminator: "0",
+      global_name: null,
+      avatar: null,
+      bot: true,
+    };
+    this.gateway.on("connection", (socket) => this.onGatewayConnection(socket));
+  }
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api`;
+  }
+
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.port}/gateway`;
+  }
+
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.terminate();
+    await new Promise<void>((resolve) => this.gateway.close(() => resolve()));
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Requests matching a method and a spec template, in arrival order. */
+  requestsTo(method: string, template: string): RecordedDiscordRequest[] {
+    return this.requests.filter((request) => request.method === method && request.template === template);
+  }
+
+  /** Resolves once a recorded request satisfies the predicate. */
+  async waitForRequest(
+    predicate: (request: RecordedDiscordRequest) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<RecordedDiscordRequest> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.requests.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error("timed out waiting for a Discord request");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Resolves once the gateway has a connected, identified client. */
+  async waitForIdentify(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.identifies.length === 0) {
+      if (Date.now() > deadline) throw new Error("no IDENTIFY arrived");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  // ---- gateway ----
+
+  /** Sends a dispatch (op 0) to every connected client; `resend` repeats the same payload (a re-delivery). */
+  dispatch(type: string, data: unknown): void {
+    const payload = JSON.stringify({ op: 0, t: type, s: ++this.sequence, d: data });
+    for (const socket of this.sockets) socket.send(payload);
+  }
+
+  private onGatewayConnection(socket: WebSocket): void {
+    this.sockets.add(socket);
+    socket.on("close", () => this.sockets.delete(socket));
+    socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
+    socket.on("message", (raw) => {
+      const payload = JSON.parse(String(raw)) as { op: number; d: unknown };
+      if (payload.op === 1) {
+        socket.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
+      } else if (payload.op === 2) {
+        const identify = payload.d as { intents: number; token: string };
+        this.identifies.push({ intents: identify.intents, token: identify.token });
+        if (identify.token !== this.token) {
+          socket.close(4004, "Authentication failed.");
+          return;
+        }
+        if (this.options.refuseMessageContent && (identify.intents & MESSAGE_CONTENT_INTENT) !== 0) {
+          socket.close(4014, "Disallowed intent(s).");
+          return;
+        }
+        this.sendReady(socket);
+      }
+    });
+  }
+
+  private sendReady(socket: WebSocket): void {
+    const ready = {
+      v: 10,
+      user: this.botUser,
+      guilds: [{ id: this.guildId, unavailable: true }],
+      session_id: `session-${snowflake()}`,
+      resume_gateway_url: this.gatewayUrl,
+      application: { id: this.applicationId, flags: 0 },
+      shard: [0, 1],
+    };
+    socket.send(JSON.stringify({ op: 0, t: "READY", s: ++this.sequence, d: ready }));
+    socket.send(JSON.stringify({ op: 0, t: "GUILD_CREATE", s: ++this.sequence, d: this.guildPayload() }));
+  }
+
+  private guildPayload(): Record<string, unknown> {
+    const role = (id: string, name: string, permissions: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      name,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      icon: null,
+      unicode_emoji: null,
+      position: id === this.guildId ? 0 : 1,
+      permissions,
+      managed: false,
+      mentionable: true,
+      flags: 0,
+      ...extra,
+    });
+    const now = new Date().toISOString();
+    return {
+      id: this.guildId,
+      name: "Stand-in Guild",
+      icon: null,
+      owner_id: this.ownerId,
+      // @everyone: View Channel, Send Messages, Read Message History, Use Application Commands.
+      roles: [
+        role(this.guildId, "@everyone", String((1n << 10n) | (1n << 11n) | (1n << 16n) | (1n << 31n))),
+        role(this.botRoleId, "teammate", String((1n << 10n) | (1n << 11n) | (1n << 16n)), {
+          managed: true,
+          tags: { bot_id: this.applicationId },
+        }),
+        role(this.adminRoleId, "Moderators", String(1n << 5n)),
+      ],
+      channels: [
+        {
+          id: this.channelId,
+          type: 0,
+          guild_id: this.guildId,
+          name: "general",
+          position: 0,
+          permission_overwrites: [],
+          topic: null,
+          nsfw: false,
+          parent_id: null,
+        },
+      ],
+      threads: [
+        {
+          id: this.threadId,
+          type: 11,
+          guild_id: this.guildId,
+          parent_id: this.channelId,
+          owner_id: this.ownerId,
+          name: "a thread",
+          message_count: 0,
+          member_count: 1,
+          thread_metadata: {
+            archived: false,
+            auto_archive_duration: 1440,
+            archive_timestamp: now,
+            locked: false,
+          },
+        },
+      ],
+      members: [{ user: this.botUser, roles: [this.botRoleId], joined_at: now, deaf: false, mute: false }],
+      member_count: 3,
+      large: false,
+      unavailable: false,
+      joined_at: now,
+      emojis: [],
+      stickers: [],
+      features: [],
+      voice_states: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+      preferred_locale: "en-US",
+      premium_tier: 0,
+      system_channel_id: null,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      mfa_level: 0,
+      nsfw_level: 0,
+      afk_timeout: 300,
+    };
+  }
+
+  // ---- dispatch builders (from the spec fixtures) ----
+
+  /**
+   * An INTERACTION_CREATE for a slash command, built from the docs' example interaction with a
+   * fresh id and token, this guild and channel, and the given user and permissions.
+   */
+  slashCommand(options: {
+    name: string;
+    options?: unknown[];
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+    attachments?: Record<string, unknown>;
+  }): APIChatInputApplicationCommandInteraction {
+    const example = readFixture<Record<string, unknown>>("interaction.application_command.docs_example.json");
+    const member = example.member as Record<string, unknown>;
+    const user = { ...(member.user as Record<string, unknown>), id: options.userId ?? snowflake() };
+    const id = snowflake();
+    const token = `interaction-token-${id}`;
+    const channelId = options.channelId ?? this.channelId;
+    const interaction = {
+      ...example,
+      id,
+      token,
+      application_id: this.applicationId,
+      guild_id: this.guildId,
+      channel_id: channelId,
+      channel: { id: channelId, type: channelId === this.threadId ? 11 : 0, guild_id: this.guildId },
+      guild: { id: this.guildId, locale: "en-US", features: [] },
+      version: 1,
+      entitlements: [],
+      authorizing_integration_owners: { "0": this.guildId },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+      member: {
+        ...member,
+        user,
+        roles: [],
+        permissions: String(options.permissions ?? (1n << 10n) | (1n << 11n)),
+        flags: 0,
+      },
+      data: {
+        id: snowflake(),
+        type: 1,
+        name: options.name,
+        ...(options.options ? { options: options.options } : {}),
+        ...(options.attachments ? { resolved: { attachments: options.attachments } } : {}),
+      },
+    } as unknown as APIChatInputApplicationCommandInteraction;
+    this.interactions.set(id, {
+      id,
+      token,
+      dispatchedAt: 0,
+      channelId,
+      guildId: this.guildId,
+      ephemeral: false,
+    });
+    return interaction;
+  }
+
+  /** An INTERACTION_CREATE for a click on a button teammate posted. */
+  buttonClick(options: {
+    customId: string;
+    messageId: string;
+    userId?: string;
+  }): APIMessageComponentButtonInteraction {
+    const command = this.slashCommand({
+      name: "unused",
+      ...(options.userId ? { userId: options.userId } : {}),
+    });
+    const message = this.messages.get(options.messageId);
+    return {
+      ...command,
+      type: 3,
+      data: { custom_id: options.customId, component_type: 2 },
+      message: message ?? { id: options.messageId, channel_id: this.channelId },
+    } as unknown as APIMessageComponentButtonInteraction;
+  }
+
+  /** Sends an interaction over the gateway; the 3-second acknowledgement clock starts now. */
+  dispatchInteraction(interaction: { id: string }): void {
+    const state = this.interactions.get(interaction.id);
+    if (state && state.dispatchedAt === 0) state.dispatchedAt = Date.now();
+    this.dispatch("INTERACTION_CREATE", interaction);
+  }
+
+  /** A MESSAGE_CREATE from a person in this guild (or a DM when `guild` is false); stored for fetches. */
+  userMessage(options: {
+    content: string;
+    userId?: string;
+    username?: string;
+    channelId?: string;
+    guild?: boolean;
+    mentionBot?: boolean;
+    mentionRoles?: string[];
+    roles?: string[];
+    replyTo?: string;
+    attachments?: unknown[];
+    bot?: boolean;
+  }): GatewayMessageCreateDispatchData {
+    const inGuild = options.guild ?? true;
+    const id = snowflake();
+    const author: StandInUser = {
+      id: options.userId ?? snowflake(),
+      username: options.username ?? "mason",
+      discriminator: "0",
+      global_name: options.username ?? "Mason",
+      avatar: null,
+      ...(options.bot ? { bot: true } : {}),
+    };
+    const channelId = options.channelId ?? this.channelId;
+    const referenced = options.replyTo ? this.messages.get(options.replyTo) : undefined;
+    const now = new Date().toISOString();
+    const message = {
+      id,
+      type: options.replyTo ? 19 : 0,
+      channel_id: channelId,
+      // Discord's MESSAGE_CREATE names the channel type; discord.js needs it to build an uncached DM channel.
+      channel_type: inGuild ? (channelId === this.threadId ? 11 : 0) : 1,
+      ...(inGuild ? { guild_id: this.guildId } : {}),
+      author,
+      ...(inGuild
+        ? { member: { roles: options.roles ?? [], joined_at: now, deaf: false, mute: false, flags: 0 } }
+        : {}),
+      content: options.content,
+      timestamp: now,
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: options.mentionBot
+        ? [{ ...this.botUser, member: { roles: [this.botRoleId], joined_at: now } }]
+        : [],
+      mention_roles: options.mentionRoles ?? [],
+      attachments: options.attachments ?? [],
+      embeds: [],
+      pinned: false,
+      flags: 0,
+      components: [],
+      ...(options.replyTo
+        ? {
+            message_reference: {
+              type: 0,
+              message_id: options.replyTo,
+              channel_id: channelId,
+              guild_id: this.guildId,
+            },
+            referenced_message: referenced ?? null,
+          }
+        : {}),
+    } as unknown as GatewayMessageCreateDispatchData;
+    this.messages.set(id, message as unknown as StandInMessage);
+    return message;
+  }
+
+  /** Stores a message as if it had been posted earlier (context for reply chains and threads). */
+  seedMessage(message: GatewayMessageCreateDispatchData): void {
+    this.messages.set(message.id, message as unknown as StandInMessage);
+  }
+
+  // ---- REST ----
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    // discord.js percent-encodes `@original`; Discord routes on the decoded path.
+    const pathname = decodeURIComponent(url.pathname);
+    const method = (request.method ?? "GET").toUpperCase();
+    const raw = await readBody(request);
+    const record: RecordedDiscordRequest = {
+      method,
+      path: pathname.startsWith(BASE_PATH) ? pathname.slice(BASE_PATH.length) : pathname,
+      template: undefined,
+      query: url.searchParams,
+      body: undefined,
+      files: [],
+      at: Date.now(),
+      status: 0,
+    };
+    this.requests.push(record);
+    const send = (status: number, body?: unknown, headers: Record<string, string> = {}) => {
+      record.status = status;
+      response.writeHead(status, {
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      });
+      response.end(body === undefined ? undefined : JSON.stringify(body));
+    };
+    const reject = (status: number, code: number, message: string) => {
+      this.problems.push(`${method} ${record.path}: ${message}`);
+      send(status, { code, message });
+    };
+
+    if (!pathname.startsWith(BASE_PATH)) return reject(404, 0, "not under /api/v10");
+    const template = this.validator.matchPath(pathname);
+    record.template = template;
+    if (!template || !this.validator.hasOperation(template, method)) {
+      return reject(404, 0, `no ${method} ${record.path} in the spec`);
+    }
+    const isInteractionRoute = template.startsWith("/interactions/") || template.startsWith("/webhooks/");
+    if (!isInteractionRoute && request.headers.authorization !== `Bot ${this.token}`) {
+      return reject(401, 0, "401: Unauthorized");
+    }
+
+    // Body: JSON, or multipart with `payload_json` and `files[n]`.
+    const contentType = String(request.headers["content-type"] ?? "");
+    if (raw.length > 0) {
+      if (contentType.startsWith("multipart/form-data")) {
+        const form = await new Request("http://stand-in/", {
+          method: "POST",
+          headers: { "content-type": contentType },
+          body: raw,
+        }).formData();
+        const payload = form.get("payload_json");
+        record.body = typeof payload === "string" ? JSON.parse(payload) : {};
+        for (const [field, value] of form.entries()) {
+          if (field !== "payload_json" && typeof value !== "string") {
+            record.files.push({ field, name: value.name, contentType: value.type, text: await value.text() });
+          }
+        }
+        const multipart = {
+          ...(record.body as Record<string, unknown>),
+          ...Object.fromEntries(record.files.map((file) => [file.field, file.text])),
+        };
+        const result = this.validator.validateRequestBody(template, method, multipart, "multipart/form-data");
+        if (!result.ok) return reject(400, 50035, `Invalid Form Body: ${result.errors}`);
+      } else {
+        try {
+          record.body = JSON.parse(raw.toString("utf8"));
+        } catch {
+          return reject(400, 50109, "The request body contains invalid JSON.");
+        }
+        const result = this.validator.validateRequestBody(template, method, record.body);
+        if (!result.ok) return reject(400, 50035, `Invalid Form Body: ${result.errors}`);
+      }
+      const limitProblem = documentedLimitProblem(template, record.body);
+      if (limitProblem) return reject(400, 50035, `Invalid Form Body: ${limitProblem}`);
+    }
+
+    // Rate limits per route bucket (template + top-level resource), as Discord sends them.
+    const majorParameter = record.path.split("/")[2] ?? "";
+    const bucketKey = `${method} ${template} ${majorParameter}`;
+    const now = Date.now();
+    let bucket = this.buckets.get(bucketKey);
+    if (!bucket || bucket.resetAt <= now) {
+      bucket = { count: 0, resetAt: now + RATE_WINDOW_MS };
+      this.buckets.set(bucketKey, bucket);
+    }
+    bucket.count++;
+    const resetAfter = Math.max(0, (bucket.resetAt - now) / 1000);
+    const rateHeaders: Record<string, string> = {
+      "x-ratelimit-limit": String(RATE_LIMIT),
+      "x-ratelimit-remaining": String(Math.max(0, RATE_LIMIT - bucket.count)),
+      "x-ratelimit-reset": (bucket.resetAt / 1000).toFixed(3),
+      "x-ratelimit-reset-after": resetAfter.toFixed(3),
+      "x-ratelimit-bucket": createHash("sha1").update(`${method} ${template}`).digest("hex").slice(0, 16),
+    };
+    if (bucket.count > RATE_LIMIT) {
+      this.problems.push(`${method} ${record.path}: rate limited (429)`);
+      return send(
+        429,
+        { message: "You are being rate limited.", retry_after: resetAfter, global: false },
+        { ...rateHeaders, "retry-after": String(Math.ceil(resetAfter)), "x-ratelimit-scope": "user" },
+      );
+    }
+    const ok = (body?: unknown, status = body === undefined ? 204 : 200) => send(status, body, rateHeaders);
+    const [, first, second, third, fourth, fifth] = record.path.split("/");
+    const body = (record.body ?? {}) as Record<string, unknown>;
+
+    switch (`${method} ${template}`) {
+      case "GET /gateway/bot":
+        return ok({
+          url: this.gatewayUrl,
+          shards: 1,
+          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+        });
+      case "GET /users/@me":
+        return ok(this.botUser);
+      case "PUT /applications/{application_id}/commands":
+      case "PUT /applications/{application_id}/guilds/{guild_id}/commands": {
+        if (second !== this.applicationId) return reject(403, 50001, "Missing Access (wrong application id)");
+        const scope = template.includes("guilds") ? (fourth ?? "") : "global";
+        const list = Array.isArray(record.body) ? record.body : [];
+        this.commands.set(scope, list);
+        return ok(
+          list.map((command) => ({
+            ...(command as object),
+            id: snowflake(),
+            application_id: this.applicationId,
+            version: snowflake(),
+            default_member_permissions: null,
+            ...(scope === "global" ? {} : { guild_id: scope }),
+          })),
+        );
+      }
+      case "POST /interactions/{interaction_id}/{interaction_token}/callback": {
+        const state = this.interactions.get(second ?? "");
+        if (!state || state.token !== third) return reject(404, 10062, "Unknown interaction");
+        if (state.acknowledgedAs !== undefined) {
+          return reject(400, 40060, "Interaction has already been acknowledged.");
+        }
+        if (state.dispatchedAt > 0 && Date.now() - state.dispatchedAt > 3000) {
+          return reject(404, 10062, "Unknown interaction (not acknowledged within 3 seconds)");
+        }
+        state.acknowledgedAs = Number(body.type);
+        state.ephemeral =
+          ((Number((body.data as Record<string, unknown> | undefined)?.flags) || 0) & 64) !== 0;
+        if (state.acknowledgedAs === 5) {
+          this.storeMessage({
+            id: state.id,
+            channelId: state.channelId,
+            content: "",
+            via: "webhook",
+            token: state.token,
+          });
+        }
+        return ok();
+      }
+      case "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/@original":
+      case "PATCH /webhooks/{webhook_id}/{webhook_token}/messages/{message_id}":
+      case "DELETE /webhooks/{webhook_id}/{webhook_token}/messages/@original":
+      case "POST /webhooks/{webhook_id}/{webhook_token}": {
+        if (first !== "webhooks" || second !== this.applicationId)
+          return reject(404, 10015, "Unknown Webhook");
+        const state = [...this.interactions.values()].find((interaction) => interaction.token === third);
+        if (!state) return reject(401, 50027, "Invalid Webhook Token");
+        if (state.acknowledgedAs === undefined)
+          return reject(404, 10015, "Unknown Webhook (not acknowledged yet)");
+        if (method === "POST") {
+          const message = this.storeMessage({
+            channelId: state.channelId,
+            via: "webhook",
+            token: state.token,
+            body,
+          });
+          return ok(message, 200);
+        }
+        const targetId = fifth === "@original" ? state.id : (fifth ?? "");
+        const existing = this.messages.get(targetId);
+        if (!existing) return reject(404, 10008, "Unknown Message");
+        if (method === "DELETE") {
+          this.messages.delete(targetId);
+          return ok();
+        }
+        return ok(this.editMessage(existing, body));
+      }
+      case "POST /channels/{channel_id}/messages": {
+        return ok(this.storeMessage({ channelId: second ?? "", via: "channel", body }), 200);
+      }
+      case "PATCH /channels/{channel_id}/messages/{message_id}": {
+        const existing = this.messages.get(fourth ?? "");
+        if (!existing || existing.channel_id !== second) return reject(404, 10008, "Unknown Message");
+        return ok(this.editMessage(existing, body));
+      }
+      case "GET /channels/{channel_id}/messages/{message_id}": {
+        const existing = this.messages.get(fourth ?? "");
+        if (!existing || existing.channel_id !== second) return reject(404, 10008, "Unknown Message");
+        return ok(existing);
+      }
+      case "GET /channels/{channel_id}/messages": {
+        const before = url.searchParams.get("before");
+        const limit = Number(url.searchParams.get("limit") ?? 50);
+        const list = [...this.messages.values()]
+          .filter(
+            (message) => message.channel_id === second && (!before || BigInt(message.id) < BigInt(before)),
+          )
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
+          .slice(0, limit);
+        return ok(list);
+      }
+      case "POST /channels/{channel_id}/typing":
+        return ok();
+      case "GET /channels/{channel_id}":
+        if (second === this.channelId) {
+          return ok({ id: this.channelId, type: 0, guild_id: this.guildId, name: "general", position: 0 });
+        }
+        return reject(404, 10003, "Unknown Channel");
+      default:
+        return reject(501, 0, `the stand-in does not serve ${method} ${template}`);
+    }
+  }
+
+  private storeMessage(options: {
+    id?: string;
+    channelId: string;
+    content?: string;
+    via: "webhook" | "channel";
+    token?: string;
+    body?: Record<string, unknown>;
+  }): StandInMessage {
+    const body = options.body ?? {};
+    const reference = body.message_reference as { message_id: string } | undefined;
+    const message: StandInMessage = {
+      id: options.id ?? snowflake(),
+      type: reference ? 19 : 0,
+      channel_id: options.channelId,
+      ...(options.channelId === this.channelId || options.channelId === this.threadId
+        ? { guild_id: this.guildId }
+        : {}),
+      author: this.botUser,
+      content: typeof body.content === "string" ? body.content : (options.content ?? ""),
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: Array.isArray(body.embeds) ? body.embeds : [],
+      components: Array.isArray(body.components) ? body.components : [],
+      pinned: false,
+      flags: Number(body.flags ?? 0),
+      via: options.via,
+      ...(options.token ? { interactionToken: options.token, webhook_id: this.applicationId } : {}),
+      ...(reference
+        ? { message_reference: { message_id: reference.message_id, channel_id: options.channelId } }
+        : {}),
+    };
+    this.messages.set(message.id, message);
+    return message;
+  }
+
+  private editMessage(existing: StandInMessage, body: Record<string, unknown>): StandInMessage {
+    if (typeof body.content === "string") existing.content = body.content;
+    if (Array.isArray(body.embeds)) existing.embeds = body.embeds;
+    if (Array.isArray(body.components)) existing.components = body.components;
+    existing.edited_timestamp = new Date().toISOString();
+    return existing;
+  }
+}
+
+/** Starts a stand-in on 127.0.0.1 with a free port. */
+export async function startDiscordStandIn(options: DiscordStandInOptions = {}): Promise<DiscordStandIn> {
+  return new DiscordStandIn(options).listen();
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const COMMAND_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+
+/** The documented limits the preview spec does not encode (NOTES.md §5 and §7). */
+export function documentedLimitProblem(template: string, body: unknown): string | undefined {
+  if (template.endsWith("/commands") && Array.isArray(body)) {
+    for (const command of body as Array<Record<string, unknown>>) {
+      const problem = commandProblem(command);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+  if (!body || typeof body !== "object") return undefined;
+  const message = body as Record<string, unknown>;
+  const data = (message.data ?? message) as Record<string, unknown>;
+  if (typeof data.content === "string" && data.content.length > 2000) {
+    return `content is ${data.content.length} characters; the limit is 2000`;
+  }
+  if (Array.isArray(data.embeds)) {
+    if (data.embeds.length > 10) return "more than 10 embeds";
+    let total = 0;
+    for (const embed of data.embeds as Array<Record<string, unknown>>) {
+      const title = String(embed.title ?? "");
+      const description = String(embed.description ?? "");
+      if (title.length > 256) return "embed title over 256 characters";
+      if (description.length > 4096) return "embed description over 4096 characters";
+      const fields = (embed.fields ?? []) as Array<{ name: string; value: string }>;
+      if (fields.length > 25) return "more than 25 embed fields";
+      total += title.length + description.length;
+      for (const field of fields) {
+        if (field.name.length > 256 || field.value.length > 1024) return "embed field over its limit";
+        total += field.name.length + field.value.length;
+      }
+      total += String((embed.footer as { text?: string } | undefined)?.text ?? "").length;
+      total += String((embed.author as { name?: string } | undefined)?.name ?? "").length;
+    }
+    if (total > 6000) return `embeds total ${total} characters; the limit is 6000`;
+  }
+  return undefined;
+}
+
+function commandProblem(command: Record<string, unknown>, depth = 0): string | undefined {
+  const name = String(command.name ?? "");
+  const description = String(command.description ?? "");
+  if (!COMMAND_NAME.test(name) || name !== name.toLowerCase())
+    return `command or option name "${name}" is invalid`;
+  if (description.length < 1 || description.length > 100) {
+    return `description of "${name}" is ${description.length} characters; it must be 1-100`;
+  }
+  const options = (command.options ?? []) as Array<Record<string, unknown>>;
+  if (options.length > 25) return `"${name}" has more than 25 options`;
+  if (depth === 0 && JSON.stringify(command).length > 8000) return `"${name}" is over 8000 characters`;
+  for (const option of options) {
+    const problem = commandProblem(option, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
