@@ -210,9 +210,16 @@ export class SlackReplySink implements ReplySink {
   // ---- streaming ----
 
   private async flushStream(final: boolean, finishBlocks?: SlackBlock[]): Promise<void> {
-    while (this.mode === "stream" && !this.stoppedByUser && this.streamedUpTo < this.received.length) {
+    // Mid-answer, a trailing half word waits for the next flush, so a message never ends inside a word.
+    let available = this.received.length;
+    if (!final) {
+      const boundary = Math.max(this.received.lastIndexOf(" "), this.received.lastIndexOf("\n")) + 1;
+      if (boundary > this.streamedUpTo) available = boundary;
+      else if (available - this.streamedUpTo < 200) return;
+    }
+    while (this.mode === "stream" && !this.stoppedByUser && this.streamedUpTo < available) {
       const sent = this.stream?.sent ?? "";
-      const pending = this.received.slice(this.streamedUpTo);
+      const pending = this.received.slice(this.streamedUpTo, available);
       if (sent.length + pending.length <= this.streamLimit) {
         if (!(await this.sendToStream(pending))) return;
         this.streamedUpTo += pending.length;
@@ -221,11 +228,7 @@ export class SlackReplySink implements ReplySink {
       // The message is full: fill it up to a paragraph boundary, close it, continue in a new one.
       const whole = sent + pending;
       const cut = Math.max(
-        findMarkdownCut(
-          whole,
-          Math.max(sent.length + 1, Math.floor(this.streamLimit / 2)),
-          this.streamLimit - 4,
-        ),
+        findMarkdownCut(whole, Math.max(sent.length, Math.floor(this.streamLimit / 2)), this.streamLimit - 4),
         sent.length,
       );
       const fence = openFenceAt(whole, cut);
