@@ -10,6 +10,7 @@ import type {
   VectorQuery,
   VectorStore,
 } from "../../core/ports/vector-store.js";
+import { Bm25Index, TopEntries } from "./bm25-index.js";
 
 export interface SqliteVectorStoreOptions {
   /** BM25 term-frequency saturation. */
@@ -32,8 +33,8 @@ CREATE TABLE IF NOT EXISTS knowledge_scopes (
   platform TEXT NOT NULL,
   workspace_id TEXT NOT NULL,
   channel_id TEXT NOT NULL,
-  chunk_count INTEGER NOT NULL DEFAULT 0,
-  total_length INTEGER NOT NULL DEFAULT 0,
+  -- Bumped by every write, so an in-memory inverted index knows when it is stale.
+  generation INTEGER NOT NULL DEFAULT 0,
   UNIQUE (platform, workspace_id, channel_id)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS knowledge_chunks (
@@ -46,19 +47,13 @@ CREATE TABLE IF NOT EXISTS knowledge_chunks (
   heading_path TEXT NOT NULL,
   source TEXT NOT NULL,
   text TEXT NOT NULL,
+  -- BM25 document length: the number of analyzed terms.
   length INTEGER NOT NULL,
-  term_ids BLOB NOT NULL,
+  -- Forward index: distinct term ids (Uint32) followed by their frequencies (Uint32), same order.
+  term_frequencies BLOB NOT NULL,
   dense BLOB
 ) STRICT;
 CREATE INDEX IF NOT EXISTS knowledge_chunks_by_document ON knowledge_chunks (scope_id, document_id);
-CREATE TABLE IF NOT EXISTS knowledge_postings (
-  scope_id INTEGER NOT NULL,
-  term_id INTEGER NOT NULL,
-  chunk_rowid INTEGER NOT NULL,
-  frequency INTEGER NOT NULL,
-  length INTEGER NOT NULL,
-  PRIMARY KEY (scope_id, term_id, chunk_rowid)
-) STRICT, WITHOUT ROWID;
 `;
 
 // Channel id stored for workspace-wide documents: SQLite UNIQUE treats NULLs as distinct.
@@ -81,33 +76,40 @@ interface ScopeRow {
   platform: string;
   workspace_id: string;
   channel_id: string;
-  chunk_count: number;
-  total_length: number;
+  generation: number;
+}
+
+interface CachedIndex {
+  generation: number;
+  index: Bm25Index;
 }
 
 /**
- * The embedded knowledge index: chunks, a BM25 inverted index and dense vectors in the SQLite file the
- * memory store also uses (`knowledge_*` tables).
+ * The embedded knowledge index: chunks with their analyzed-term frequencies and dense vectors in the
+ * SQLite file the memory store also uses (`knowledge_*` tables).
  *
- * BM25 is scored here rather than with FTS5's `bm25()`, whose k1 and b are fixed at 1.2/0.75: an
- * inverted index of (scope, term id, chunk) rows lets the scope filter pick the posting lists directly,
- * computes document frequencies over what the asker may see, and keeps the BM25 parameters tunable.
- * Term ids are the same 32-bit hashes the sparse vectors of other stores use.
+ * BM25 runs over an in-memory inverted index per scope, built on first use from the forward index
+ * stored with each chunk and kept current by this instance's own writes; a `generation` per scope in
+ * SQLite tells it when another connection or instance changed the scope, and it rebuilds. This beats
+ * FTS5 here on every count that matters: FTS5's `bm25()` fixes k1/b at 1.2/0.75, computes document
+ * frequencies across all tenants instead of the asker's scope, and an OR query over a long question
+ * costs milliseconds; storing one row per chunk keeps ingestion fast. SQLite stays the only source of
+ * truth, the index a cache.
  *
  * Dense vectors are unit-normalized Float32 blobs scored by cosine in JavaScript over the scope's rows.
  * sqlite-vec is not a dependency: an exact scan over one workspace's chunks costs a few milliseconds at
- * team-document sizes, and keeps the scope filter exact (no approximate pre-filtering).
+ * team-document sizes and keeps the scope filter exact (no approximate pre-filtering).
  */
 export class SqliteVectorStore implements VectorStore {
-  private readonly database: Database;
   private readonly k1: number;
   private readonly b: number;
   private readonly rrfK: number;
   private readonly fusionCandidates: number;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  private readonly indexes = new Map<number, CachedIndex>();
+  private readonly replaceTransaction: <T>(work: () => T) => T;
 
   constructor(database: Database, options: SqliteVectorStoreOptions = {}) {
-    this.database = database;
     this.k1 = options.k1 ?? DEFAULT_BM25_K1;
     this.b = options.b ?? DEFAULT_BM25_B;
     this.rrfK = options.rrfK ?? 60;
@@ -116,10 +118,13 @@ export class SqliteVectorStore implements VectorStore {
       database.exec(SCHEMA);
       return prepareStatements(database);
     });
+    // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
+    const transaction = database.transaction((work: () => unknown) => work());
+    this.replaceTransaction = <T>(work: () => T) => transaction.immediate(work) as T;
   }
 
   async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void> {
-    guard("index a document", () => this.replaceTransaction(documentId, scope, chunks));
+    guard("index a document", () => this.replaceNow(documentId, scope, chunks));
   }
 
   async deleteDocument(
@@ -127,7 +132,7 @@ export class SqliteVectorStore implements VectorStore {
     documentId: string,
   ): Promise<number> {
     return guard("delete a document", () =>
-      this.database.transaction(() => this.removeDocument(scope, documentId)).immediate(),
+      this.replaceTransaction(() => this.removeDocument(scope, documentId)),
     );
   }
 
@@ -137,9 +142,8 @@ export class SqliteVectorStore implements VectorStore {
 
   async listDocuments(scope: QueryScope): Promise<DocumentSummary[]> {
     return guard("list documents", () => {
-      const scopes = this.visibleScopes(scope);
       const summaries: DocumentSummary[] = [];
-      for (const scopeRow of scopes) {
+      for (const scopeRow of this.visibleScopes(scope)) {
         const rows = this.statements.listDocuments.all(scopeRow.id) as Array<{
           document_id: string;
           title: string;
@@ -156,36 +160,33 @@ export class SqliteVectorStore implements VectorStore {
           });
         }
       }
-      return summaries.sort((left, right) => left.title.localeCompare(right.title));
+      return summaries.sort(
+        (left, right) =>
+          left.title.localeCompare(right.title) || left.documentId.localeCompare(right.documentId),
+      );
     });
   }
 
   async close(): Promise<void> {
     // The database belongs to whoever opened it (it is shared with the memory store).
+    this.indexes.clear();
   }
 
-  private replaceTransaction(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): void {
+  private replaceNow(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): void {
     const statements = this.statements;
-    this.database
-      .transaction(() => {
-        this.removeDocument(scope, documentId);
-        statements.ensureScope.run(scope.platform, scope.workspaceId, scope.channelId ?? WORKSPACE_WIDE);
-        const scopeRow = statements.findScope.get(
-          scope.platform,
-          scope.workspaceId,
-          scope.channelId ?? WORKSPACE_WIDE,
-        ) as ScopeRow;
-        let totalLength = 0;
-        for (const chunk of chunks) {
-          const length = chunk.terms.length;
-          const frequencies = new Map<number, number>();
-          for (const term of chunk.terms) {
-            const id = termId(term);
-            frequencies.set(id, (frequencies.get(id) ?? 0) + 1);
-          }
-          const termIds = Uint32Array.from(frequencies.keys());
-          const inserted = statements.insertChunk.run(
-            scopeRow.id,
+    const rows = chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms), rowid: 0 }));
+    const scopeRow = this.replaceTransaction(() => {
+      this.removeDocument(scope, documentId);
+      const target = statements.touchScope.get(
+        scope.platform,
+        scope.workspaceId,
+        scope.channelId ?? WORKSPACE_WIDE,
+      ) as ScopeRow;
+      for (const row of rows) {
+        const { chunk, termFrequencies } = row;
+        row.rowid = Number(
+          statements.insertChunk.run(
+            target.id,
             documentId,
             chunk.position,
             chunk.id,
@@ -193,47 +194,36 @@ export class SqliteVectorStore implements VectorStore {
             JSON.stringify(chunk.headingPath),
             chunk.source,
             chunk.text,
-            length,
-            Buffer.from(termIds.buffer, termIds.byteOffset, termIds.byteLength),
+            chunk.terms.length,
+            Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
             chunk.dense ? denseBlob(chunk.dense) : null,
-          );
-          const rowid = Number(inserted.lastInsertRowid);
-          for (const [id, frequency] of frequencies) {
-            statements.insertPosting.run(scopeRow.id, id, rowid, frequency, length);
-          }
-          totalLength += length;
-        }
-        statements.adjustScope.run(chunks.length, totalLength, scopeRow.id);
-      })
-      .immediate();
+          ).lastInsertRowid,
+        );
+      }
+      return target;
+    });
+    // Extend the cached index only if it was current just before this write; otherwise the next search
+    // rebuilds it from SQLite.
+    const cached = this.indexes.get(scopeRow.id);
+    if (cached && cached.generation === scopeRow.generation - 1) {
+      for (const row of rows) cached.index.add(row.rowid, row.chunk.terms.length, row.termFrequencies);
+      cached.generation = scopeRow.generation;
+    }
   }
 
   private removeDocument(scope: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): number {
-    const statements = this.statements;
-    const scopes = statements.workspaceScopes.all(scope.platform, scope.workspaceId) as ScopeRow[];
-    let removed = 0;
-    for (const scopeRow of scopes) {
-      const rows = statements.documentChunks.all(scopeRow.id, documentId) as Array<{
-        rowid: number;
-        length: number;
-        term_ids: Buffer;
-      }>;
-      if (rows.length === 0) continue;
-      let totalLength = 0;
-      for (const row of rows) {
-        const termIds = new Uint32Array(
-          row.term_ids.buffer,
-          row.term_ids.byteOffset,
-          row.term_ids.byteLength / Uint32Array.BYTES_PER_ELEMENT,
-        );
-        for (const id of termIds) statements.deletePosting.run(scopeRow.id, id, row.rowid);
-        statements.deleteChunk.run(row.rowid);
-        totalLength += row.length;
-      }
-      statements.adjustScope.run(-rows.length, -totalLength, scopeRow.id);
-      removed += rows.length;
+    const deleted = this.statements.deleteDocumentChunks.all(
+      documentId,
+      scope.platform,
+      scope.workspaceId,
+    ) as Array<{
+      scope_id: number;
+    }>;
+    for (const scopeId of new Set(deleted.map((row) => row.scope_id))) {
+      this.statements.bumpGeneration.run(scopeId);
+      this.indexes.delete(scopeId);
     }
-    return removed;
+    return deleted.length;
   }
 
   private visibleScopes(scope: QueryScope): ScopeRow[] {
@@ -243,6 +233,22 @@ export class SqliteVectorStore implements VectorStore {
       WORKSPACE_WIDE,
       scope.channelId,
     ) as ScopeRow[];
+  }
+
+  private indexFor(scopeRow: ScopeRow): Bm25Index {
+    const cached = this.indexes.get(scopeRow.id);
+    if (cached && cached.generation === scopeRow.generation) return cached.index;
+    const index = new Bm25Index();
+    for (const row of this.statements.forwardIndex.iterate(scopeRow.id) as Iterable<unknown[]>) {
+      const blob = row[2] as Buffer;
+      index.add(
+        row[0] as number,
+        row[1] as number,
+        new Uint32Array(blob.buffer, blob.byteOffset, blob.byteLength / Uint32Array.BYTES_PER_ELEMENT),
+      );
+    }
+    this.indexes.set(scopeRow.id, { generation: scopeRow.generation, index });
+    return index;
   }
 
   private searchNow(query: VectorQuery): ScoredChunk[] {
@@ -256,50 +262,35 @@ export class SqliteVectorStore implements VectorStore {
   }
 
   private bm25(scopes: ScopeRow[], terms: string[], limit: number): Array<[number, number]> {
+    const indexes = scopes.map((scopeRow) => this.indexFor(scopeRow));
     let documentCount = 0;
     let totalLength = 0;
-    for (const scopeRow of scopes) {
-      documentCount += scopeRow.chunk_count;
-      totalLength += scopeRow.total_length;
+    for (const index of indexes) {
+      documentCount += index.chunkCount;
+      totalLength += index.totalLength;
     }
     if (documentCount === 0 || terms.length === 0) return [];
-    const averageLength = totalLength / documentCount;
-    const queryFrequencies = new Map<number, number>();
+    const weights = new Map<number, number>();
     for (const term of terms) {
       const id = termId(term);
-      queryFrequencies.set(id, (queryFrequencies.get(id) ?? 0) + 1);
+      weights.set(id, (weights.get(id) ?? 0) + 1);
     }
-    const k1 = this.k1;
-    const lengthWeight = (this.b * k1) / averageLength;
-    const constantWeight = (1 - this.b) * k1;
-    const scores = new Map<number, number>();
-    for (const [id, queryFrequency] of queryFrequencies) {
-      const lists: unknown[][][] = [];
-      let documentFrequency = 0;
-      for (const scopeRow of scopes) {
-        const postings = this.statements.postings.all(scopeRow.id, id) as unknown[][];
-        documentFrequency += postings.length;
-        lists.push(postings);
-      }
-      if (documentFrequency === 0) continue;
-      const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
-      const weight = idf * queryFrequency * (k1 + 1);
-      for (const postings of lists) {
-        for (const posting of postings) {
-          const rowid = posting[0] as number;
-          const frequency = posting[1] as number;
-          const length = posting[2] as number;
-          const termScore = (weight * frequency) / (frequency + constantWeight + lengthWeight * length);
-          scores.set(rowid, (scores.get(rowid) ?? 0) + termScore);
-        }
-      }
+    const query = [...weights].map(([id, weight]) => ({
+      termId: id,
+      weight,
+      documentFrequency: indexes.reduce((sum, index) => sum + index.documentFrequency(id), 0),
+    }));
+    const statistics = { documentCount, averageLength: totalLength / documentCount, k1: this.k1, b: this.b };
+    const best = new TopEntries(limit);
+    for (const index of indexes) {
+      for (const [rowid, score] of index.score(query, statistics, limit)) best.offer(rowid, score);
     }
-    return topEntries(scores, limit);
+    return best.sorted();
   }
 
   private denseSearch(scopes: ScopeRow[], vector: number[], limit: number): Array<[number, number]> {
     const query = normalize(vector);
-    const scores = new Map<number, number>();
+    const best = new TopEntries(limit);
     for (const scopeRow of scopes) {
       for (const row of this.statements.denseVectors.iterate(scopeRow.id) as Iterable<unknown[]>) {
         const blob = row[1] as Buffer;
@@ -312,10 +303,10 @@ export class SqliteVectorStore implements VectorStore {
         let dot = 0;
         for (let index = 0; index < stored.length; index++)
           dot += (stored[index] as number) * (query[index] as number);
-        scores.set(row[0] as number, dot);
+        best.offer(row[0] as number, dot);
       }
     }
-    return topEntries(scores, limit);
+    return best.sorted();
   }
 
   private materialize(scopes: ScopeRow[], ranked: Array<[number, number]>): ScoredChunk[] {
@@ -348,42 +339,47 @@ export class SqliteVectorStore implements VectorStore {
   }
 }
 
+/** Distinct term ids followed by their frequencies, as stored in `term_frequencies`. */
+function countTerms(terms: string[]): Uint32Array {
+  const frequencies = new Map<number, number>();
+  for (const term of terms) {
+    const id = termId(term);
+    frequencies.set(id, (frequencies.get(id) ?? 0) + 1);
+  }
+  const packed = new Uint32Array(frequencies.size * 2);
+  let index = 0;
+  for (const [id, frequency] of frequencies) {
+    packed[index] = id;
+    packed[frequencies.size + index] = frequency;
+    index++;
+  }
+  return packed;
+}
+
 function prepareStatements(database: Database) {
   const raw = (statement: Statement) => statement.raw(true);
   return {
-    ensureScope: database.prepare(
-      "INSERT INTO knowledge_scopes (platform, workspace_id, channel_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-    ),
-    findScope: database.prepare(
-      "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id = ?",
-    ),
-    workspaceScopes: database.prepare(
-      "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ?",
+    touchScope: database.prepare(
+      `INSERT INTO knowledge_scopes (platform, workspace_id, channel_id, generation) VALUES (?, ?, ?, 1)
+         ON CONFLICT DO UPDATE SET generation = generation + 1 RETURNING *`,
     ),
     visibleScopes: database.prepare(
-      "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id IN (?, ?) AND chunk_count > 0",
+      "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id IN (?, ?)",
     ),
-    adjustScope: database.prepare(
-      "UPDATE knowledge_scopes SET chunk_count = chunk_count + ?, total_length = total_length + ? WHERE id = ?",
-    ),
+    bumpGeneration: database.prepare("UPDATE knowledge_scopes SET generation = generation + 1 WHERE id = ?"),
     insertChunk: database.prepare(
       `INSERT INTO knowledge_chunks
-         (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_ids, dense)
+         (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_frequencies, dense)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
-    insertPosting: database.prepare(
-      "INSERT INTO knowledge_postings (scope_id, term_id, chunk_rowid, frequency, length) VALUES (?, ?, ?, ?, ?)",
+    deleteDocumentChunks: database.prepare(
+      `DELETE FROM knowledge_chunks WHERE document_id = ?
+         AND scope_id IN (SELECT id FROM knowledge_scopes WHERE platform = ? AND workspace_id = ?)
+       RETURNING scope_id`,
     ),
-    documentChunks: database.prepare(
-      "SELECT rowid, length, term_ids FROM knowledge_chunks WHERE scope_id = ? AND document_id = ?",
-    ),
-    deletePosting: database.prepare(
-      "DELETE FROM knowledge_postings WHERE scope_id = ? AND term_id = ? AND chunk_rowid = ?",
-    ),
-    deleteChunk: database.prepare("DELETE FROM knowledge_chunks WHERE rowid = ?"),
-    postings: raw(
+    forwardIndex: raw(
       database.prepare(
-        "SELECT chunk_rowid, frequency, length FROM knowledge_postings WHERE scope_id = ? AND term_id = ?",
+        "SELECT rowid, length, term_frequencies FROM knowledge_chunks WHERE scope_id = ? ORDER BY rowid",
       ),
     ),
     denseVectors: raw(
@@ -421,13 +417,6 @@ function denseBlob(vector: number[]): Buffer {
   return Buffer.from(normalized.buffer, normalized.byteOffset, normalized.byteLength);
 }
 
-/** The `limit` highest-scoring entries, best first; ties keep the lower rowid first for stable results. */
-function topEntries(scores: Map<number, number>, limit: number): Array<[number, number]> {
-  const entries = [...scores];
-  entries.sort((left, right) => right[1] - left[1] || left[0] - right[0]);
-  return entries.slice(0, limit);
-}
-
 /** Reciprocal rank fusion: each list adds 1 / (k + rank) for every item it ranks. */
 function fuse(lists: Array<Array<[number, number]>>, k: number, limit: number): Array<[number, number]> {
   const scores = new Map<number, number>();
@@ -436,7 +425,9 @@ function fuse(lists: Array<Array<[number, number]>>, k: number, limit: number): 
       scores.set(rowid, (scores.get(rowid) ?? 0) + 1 / (k + rank + 1));
     });
   }
-  return topEntries(scores, limit);
+  const best = new TopEntries(limit);
+  for (const [rowid, score] of scores) best.offer(rowid, score);
+  return best.sorted();
 }
 
 function guard<T>(action: string, work: () => T): T {

@@ -19,9 +19,8 @@ import { ENGLISH_STOPWORDS } from "./english-stopwords.js";
 export function analyze(text: string): string[] {
   const terms: string[] = [];
   const normalized = text.normalize("NFKC").toLowerCase();
-  for (const match of normalized.matchAll(TOKEN_PATTERN)) {
-    const token = match[0];
-    if (CJK_CHARACTER.test(token)) {
+  for (const token of normalized.match(TOKEN_PATTERN) ?? []) {
+    if (mayContainCjk(token) && CJK_CHARACTER.test(token)) {
       splitByScript(token, terms);
     } else {
       addWord(token, terms);
@@ -35,6 +34,14 @@ const TOKEN_PATTERN = /\p{N}+(?:[.,]\p{N}+)*|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p
 // Script_Extensions, so that marks shared by these scripts (the Katakana length mark ー, 々) stay in the run.
 const CJK_CHARACTER = /[\p{scx=Hangul}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
 const NUMBER = /^\p{N}+(?:[.,]\p{N}+)*$/u;
+
+// Every CJK script sits at or above U+1100 (Hangul Jamo); a cheap scan spares the regex for Latin text.
+function mayContainCjk(token: string): boolean {
+  for (let index = 0; index < token.length; index++) {
+    if (token.charCodeAt(index) >= 0x1100) return true;
+  }
+  return false;
+}
 
 function splitByScript(token: string, terms: string[]): void {
   let run = "";
@@ -65,14 +72,25 @@ function addCjkRun(run: string, terms: string[]): void {
   }
 }
 
+// Word forms repeat heavily across chunks, and stemming is the costly step of analysis.
+const wordCache = new Map<string, string | null>();
+const WORD_CACHE_LIMIT = 200_000;
+
 function addWord(word: string, terms: string[]): void {
-  if (NUMBER.test(word)) {
-    terms.push(word.replaceAll(",", ""));
-    return;
+  let term = wordCache.get(word);
+  if (term === undefined) {
+    term = analyzeWord(word);
+    if (wordCache.size >= WORD_CACHE_LIMIT) wordCache.clear();
+    wordCache.set(word, term);
   }
+  if (term !== null) terms.push(term);
+}
+
+function analyzeWord(word: string): string | null {
+  if (NUMBER.test(word)) return word.replaceAll(",", "");
   let folded = word.replaceAll("’", "'");
   if (folded.endsWith("'s")) folded = folded.slice(0, -2);
   folded = folded.replaceAll("'", "");
-  if (folded.length === 0 || ENGLISH_STOPWORDS.has(folded)) return;
-  terms.push(/^[a-z]+$/.test(folded) ? stemmer(folded) : folded);
+  if (folded.length === 0 || ENGLISH_STOPWORDS.has(folded)) return null;
+  return /^[a-z]+$/.test(folded) ? stemmer(folded) : folded;
 }

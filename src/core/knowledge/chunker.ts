@@ -65,9 +65,15 @@ interface Unit {
   separator: string;
 }
 
+/** A paragraph or a fenced code block, counted in tokens only when its section is too big for one chunk. */
+interface Block {
+  text: string;
+  code: boolean;
+}
+
 interface Section {
   headingPath: string[];
-  units: Unit[];
+  blocks: Block[];
 }
 
 const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$/;
@@ -89,7 +95,7 @@ export function chunkDocument(document: ChunkableDocument, options: ChunkOptions
 
   const texts: Array<{ headingPath: string[]; text: string }> = [];
   for (const section of sections) {
-    for (const text of packSection(section.units, maxTokens, overlapTokens)) {
+    for (const text of packSection(section.blocks, maxTokens, overlapTokens)) {
       texts.push({ headingPath: section.headingPath, text });
     }
   }
@@ -107,12 +113,12 @@ export function chunkDocument(document: ChunkableDocument, options: ChunkOptions
 function parseMarkdown(text: string): Section[] {
   const sections: Section[] = [];
   const headings: Array<{ level: number; title: string }> = [];
-  let current: Section = { headingPath: [], units: [] };
+  let current: Section = { headingPath: [], blocks: [] };
   let paragraph: string[] = [];
   let fence: { marker: string; lines: string[] } | undefined;
 
   const flushParagraph = () => {
-    if (paragraph.length > 0) current.units.push(...sentenceUnits(paragraph.join("\n")));
+    if (paragraph.length > 0) current.blocks.push({ text: paragraph.join("\n"), code: false });
     paragraph = [];
   };
 
@@ -121,7 +127,7 @@ function parseMarkdown(text: string): Section[] {
       fence.lines.push(line);
       const closing = FENCE.exec(line);
       if (closing?.[1]?.startsWith(fence.marker) && line.trim() === closing[1]) {
-        current.units.push(...codeUnits(fence.lines.join("\n")));
+        current.blocks.push({ text: fence.lines.join("\n"), code: true });
         fence = undefined;
       }
       continue;
@@ -135,11 +141,11 @@ function parseMarkdown(text: string): Section[] {
     const heading = HEADING.exec(line);
     if (heading?.[1] && heading[2] !== undefined) {
       flushParagraph();
-      if (current.units.length > 0) sections.push(current);
+      if (current.blocks.length > 0) sections.push(current);
       const level = heading[1].length;
       while (headings.length > 0 && (headings.at(-1)?.level ?? 0) >= level) headings.pop();
       headings.push({ level, title: heading[2].trim() });
-      current = { headingPath: headings.map((entry) => entry.title), units: [] };
+      current = { headingPath: headings.map((entry) => entry.title), blocks: [] };
       continue;
     }
     if (line.trim() === "") flushParagraph();
@@ -147,17 +153,17 @@ function parseMarkdown(text: string): Section[] {
   }
   flushParagraph();
   // An unclosed fence runs to the end of the document, as CommonMark reads it.
-  if (fence) current.units.push(...codeUnits(fence.lines.join("\n")));
-  if (current.units.length > 0) sections.push(current);
+  if (fence) current.blocks.push({ text: fence.lines.join("\n"), code: true });
+  if (current.blocks.length > 0) sections.push(current);
   return sections;
 }
 
 function parsePlainText(text: string): Section[] {
-  const units = text
+  const blocks = text
     .split(/\r?\n[ \t]*\r?\n/)
     .filter((paragraph) => paragraph.trim() !== "")
-    .flatMap((paragraph) => sentenceUnits(paragraph.trim()));
-  return units.length > 0 ? [{ headingPath: [], units }] : [];
+    .map((paragraph) => ({ text: paragraph.trim(), code: false }));
+  return blocks.length > 0 ? [{ headingPath: [], blocks }] : [];
 }
 
 function sentenceUnits(paragraph: string): Unit[] {
@@ -176,7 +182,11 @@ function codeUnits(block: string): Unit[] {
   return [{ text: block, tokens: countTokens(block), separator: "\n\n" }];
 }
 
-function packSection(units: Unit[], maxTokens: number, overlapTokens: number): string[] {
+function packSection(blocks: Block[], maxTokens: number, overlapTokens: number): string[] {
+  const whole = blocks.map((block) => block.text).join("\n\n");
+  // Most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence.
+  if (countTokens(whole) + blocks.length <= maxTokens) return [whole];
+  const units = blocks.flatMap((block) => (block.code ? codeUnits(block.text) : sentenceUnits(block.text)));
   const chunks: string[] = [];
   let current: Unit[] = [];
   let currentTokens = 0;
