@@ -3,6 +3,7 @@
  * health checks. Every adapter gets the same core assistant from the composition root.
  */
 
+import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
@@ -60,6 +61,21 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
   // --- platform: slack (end) ---
 
   // --- platform: discord (begin) ---
+  // The gateway needs no inbound HTTP, so /healthz stays on the health server.
+  if (config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID) {
+    const discord = createDiscordAdapter({
+      token: config.DISCORD_TOKEN,
+      applicationId: config.DISCORD_APPLICATION_ID,
+      apiUrl: config.DISCORD_API_URL,
+      guildId: config.DISCORD_GUILD_ID,
+      adminUserIds: config.ADMIN_USER_IDS,
+      assistant: application.assistant,
+      logger,
+    });
+    await discord.start();
+    running.push(discord);
+    platforms.push("discord");
+  }
   // --- platform: discord (end) ---
 
   if (!httpServedByPlatform) {
