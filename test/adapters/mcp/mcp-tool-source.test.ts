@@ -15,6 +15,7 @@ import { createSourceCollector } from "../../../src/core/agent/source-collector.
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { ToolContext } from "../../../src/core/ports/tool.js";
 import { createToolRegistry, type ToolRegistry } from "../../../src/core/tools/tool-registry.js";
+import { startMcpHttpServer } from "../../support/mcp-http-test-server.js";
 import { RecordingReplySink } from "../../support/recording-reply-sink.js";
 import { ScriptedLlmProvider } from "../../support/scripted-llm-provider.js";
 
@@ -180,5 +181,36 @@ describe("MCP config and names", () => {
     expect(source.tools()).toEqual([]);
     expect(source.status()[0]).toMatchObject({ server: "down", connected: false });
     await source.close();
+  });
+});
+
+describe("MCP tool source over Streamable HTTP", () => {
+  it("discovers and calls a tool, sends configured headers, and recovers after the server restarts", async () => {
+    const server = await startMcpHttpServer();
+    const source = await createMcpToolSource({
+      config: { servers: { calc: { url: server.url, headers: { Authorization: "Bearer test-token" } } } },
+      logger: silentLogger,
+      connectTimeoutMs: 5_000,
+    });
+    try {
+      const registry = createToolRegistry();
+      for (const tool of source.tools()) registry.register(tool);
+      const multiply = (a: number, b: number) =>
+        registry.execute({ id: "m", name: "calc__multiply", arguments: JSON.stringify({ a, b }) }, context());
+
+      expect(source.tools().map((tool) => [tool.name, tool.risk])).toEqual([["calc__multiply", "read"]]);
+      expect(await multiply(6, 7)).toMatchObject({ ok: true, output: "42" });
+      expect(server.requests.every((headers) => headers.authorization === "Bearer test-token")).toBe(true);
+
+      await server.stop();
+      expect((await multiply(2, 2)).output).toBe(
+        "Error: calc__multiply failed: The MCP server 'calc' is not reachable right now.",
+      );
+      await server.restart();
+      expect(await multiply(3, 3)).toMatchObject({ ok: true, output: "9" });
+    } finally {
+      await source.close();
+      await server.stop().catch(() => {});
+    }
   });
 });
