@@ -1,0 +1,221 @@
+import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { AppError } from "../../core/errors.js";
+import {
+  assertValidJobId,
+  type EnqueueOptions,
+  isPermanentJobFailure,
+  type JobContext,
+  type JobProcessor,
+  type JobQueue,
+  type JobState,
+  type JobTypeOptions,
+  type ResolvedJobTypeOptions,
+  withJobTypeDefaults,
+} from "../../core/ports/job-queue.js";
+import type { Logger } from "../../core/ports/logger.js";
+
+/** A finished job, as seen by whoever listens on the queue's event stream (metrics, logs). */
+export interface JobEvent {
+  jobId: string;
+  state: "completed" | "failed";
+  failedReason?: string | undefined;
+}
+
+export interface BullMqJobQueueOptions {
+  redisUrl: string;
+  logger: Logger;
+  /** Queue name. Default `teammate`. */
+  queueName?: string | undefined;
+  /** Redis key prefix. Default `bull`, as BullMQ's own; tests give each run its own. */
+  prefix?: string | undefined;
+  /** Run processors in this process (`npm run worker`); false for a producer-only bot. */
+  runWorkers: boolean;
+  /** Jobs one worker runs at the same time. Default 2. */
+  concurrency?: number | undefined;
+  /** BullMQ lock duration: how long a silent worker keeps its job before it counts as stalled. Default 30 s. */
+  lockDurationMs?: number | undefined;
+  /** How often workers look for stalled jobs. Default 30 s. */
+  stalledIntervalMs?: number | undefined;
+  /** How long `close()` waits for running jobs before aborting their signals. Default 25 s. */
+  shutdownTimeoutMs?: number | undefined;
+  /** Called for every completed or failed job of the queue, from any worker (through QueueEvents). */
+  onJobEvent?: ((event: JobEvent) => void) | undefined;
+}
+
+interface JobType {
+  processor: JobProcessor<unknown>;
+  options: ResolvedJobTypeOptions;
+}
+
+/**
+ * Jobs on BullMQ (`REDIS_URL`). One queue carries every job type; one Worker dispatches on the job
+ * name. Retries use exponential backoff per job type; a permanent failure (an `AppError` of category
+ * `user`) becomes BullMQ's `UnrecoverableError`, so bad input fails once. `close()` lets running
+ * jobs finish (aborting them after `shutdownTimeoutMs`, which fails them into a retry), so SIGTERM
+ * leaves no job stuck in `active`.
+ *
+ * @see https://docs.bullmq.io/guide/going-to-production
+ */
+export class BullMqJobQueue implements JobQueue {
+  private readonly options: BullMqJobQueueOptions;
+  private readonly logger: Logger;
+  private readonly queueName: string;
+  private readonly prefix: string;
+  private readonly types = new Map<string, JobType>();
+  private readonly connections: Redis[] = [];
+  private readonly queue: Queue;
+  private readonly events: QueueEvents | undefined;
+  private worker: Worker | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: BullMqJobQueueOptions) {
+    this.options = options;
+    this.logger = options.logger;
+    this.queueName = options.queueName ?? "teammate";
+    this.prefix = options.prefix ?? "bull";
+    // Producers fail fast when Redis is away instead of queueing commands in memory.
+    const queueConnection = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 3 });
+    this.queue = new Queue(this.queueName, { connection: queueConnection, prefix: this.prefix });
+    this.queue.on("error", (error) => this.logger.warn({ err: error }, "job queue connection error"));
+    if (options.onJobEvent) {
+      const listener = options.onJobEvent;
+      this.events = new QueueEvents(this.queueName, {
+        connection: this.connect({ maxRetriesPerRequest: null }),
+        prefix: this.prefix,
+      });
+      this.events.on("completed", ({ jobId }) => listener({ jobId, state: "completed" }));
+      this.events.on("failed", ({ jobId, failedReason }) =>
+        listener({ jobId, state: "failed", failedReason }),
+      );
+      this.events.on("error", (error) => this.logger.warn({ err: error }, "queue events error"));
+    }
+  }
+
+  register<Data>(name: string, processor: JobProcessor<Data>, options: JobTypeOptions = {}): void {
+    this.types.set(name, {
+      processor: processor as JobProcessor<unknown>,
+      options: withJobTypeDefaults(options),
+    });
+  }
+
+  start(): void {
+    if (!this.options.runWorkers || this.worker) return;
+    const worker = new Worker(this.queueName, (job, _token, signal) => this.process(job, signal), {
+      // Workers block on Redis and must retry forever rather than give up a command.
+      connection: this.connect({ maxRetriesPerRequest: null }),
+      prefix: this.prefix,
+      concurrency: this.options.concurrency ?? 2,
+      lockDuration: this.options.lockDurationMs ?? 30_000,
+      stalledInterval: this.options.stalledIntervalMs ?? 30_000,
+      autorun: false,
+    });
+    worker.on("error", (error) => this.logger.warn({ err: error }, "worker connection error"));
+    worker.on("stalled", (jobId) => this.logger.warn({ jobId }, "job stalled; it will run again"));
+    worker.on("failed", (job, error) => {
+      this.logger.warn(
+        { err: error, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade },
+        "job attempt failed",
+      );
+    });
+    this.worker = worker;
+    worker.run().catch((error: unknown) => this.logger.error({ err: error }, "worker stopped"));
+  }
+
+  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<string> {
+    if (this.closing) throw new AppError("job_failed", `job queue closed; ${name} not added`);
+    const type = this.types.get(name);
+    if (!type) throw new AppError("internal", `no job type ${name} is registered`);
+    if (options.jobId !== undefined) assertValidJobId(options.jobId);
+    try {
+      const job = await this.queue.add(name, data, {
+        ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+        ...(options.delayMs === undefined ? {} : { delay: options.delayMs }),
+        attempts: options.attempts ?? type.options.attempts,
+        backoff: { type: "exponential", delay: type.options.backoffMs },
+        removeOnComplete: { count: type.options.keepCompleted },
+        removeOnFail: { count: type.options.keepFailed },
+      });
+      if (job.id === undefined) throw new Error("BullMQ returned a job without an id");
+      return job.id;
+    } catch (error) {
+      throw new AppError("job_failed", `could not add ${name} to the queue`, {
+        cause: error,
+        retryable: true,
+        userMessage: "I couldn't queue that work right now (the job queue is unreachable).",
+      });
+    }
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts = await this.queue.getJobCounts(
+      "waiting",
+      "prioritized",
+      "active",
+      "delayed",
+      "completed",
+      "failed",
+    );
+    return {
+      waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+      active: counts.active ?? 0,
+      delayed: counts.delayed ?? 0,
+      completed: counts.completed ?? 0,
+      failed: counts.failed ?? 0,
+    };
+  }
+
+  /** The BullMQ queue itself, for the admin view. */
+  get bullQueue(): Queue {
+    return this.queue;
+  }
+
+  async close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.worker) {
+      const worker = this.worker;
+      const abort = setTimeout(
+        () => worker.cancelAllJobs("shutting down"),
+        this.options.shutdownTimeoutMs ?? 25_000,
+      );
+      try {
+        await worker.close();
+      } finally {
+        clearTimeout(abort);
+      }
+    }
+    await this.events?.close();
+    await this.queue.close();
+    await Promise.allSettled(this.connections.map((connection) => connection.quit()));
+  }
+
+  private connect(options: { enableOfflineQueue?: boolean; maxRetriesPerRequest: number | null }): Redis {
+    const connection = new Redis(this.options.redisUrl, options);
+    this.connections.push(connection);
+    return connection;
+  }
+
+  private async process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
+    const type = this.types.get(job.name);
+    // A job type this worker does not know (an older worker during a deploy) is not bad input: retry.
+    if (!type) throw new Error(`no processor registered for ${job.name}`);
+    const context: JobContext = {
+      jobId: job.id ?? "",
+      attempt: job.attemptsMade + 1,
+      maxAttempts: job.opts.attempts ?? 1,
+      signal: signal ?? new AbortController().signal,
+      reportProgress: (done, total, label) => job.updateProgress({ done, total, label: label ?? "" }),
+    };
+    try {
+      return await type.processor(job.data, context);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (isPermanentJobFailure(error)) throw new UnrecoverableError(message);
+      throw error instanceof Error ? error : new Error(message);
+    }
+  }
+}

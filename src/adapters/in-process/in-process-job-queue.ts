@@ -1,0 +1,188 @@
+import { AppError } from "../../core/errors.js";
+import {
+  assertValidJobId,
+  backoffDelay,
+  type EnqueueOptions,
+  isPermanentJobFailure,
+  type JobContext,
+  type JobProcessor,
+  type JobQueue,
+  type JobState,
+  type JobTypeOptions,
+  type ResolvedJobTypeOptions,
+  withJobTypeDefaults,
+} from "../../core/ports/job-queue.js";
+import type { Logger } from "../../core/ports/logger.js";
+
+export interface InProcessJobQueueOptions {
+  logger: Logger;
+  /** Jobs run at the same time. Default 2. */
+  concurrency?: number;
+  /** How long `close()` waits before aborting running jobs' signals. Default 25 s. */
+  shutdownTimeoutMs?: number;
+}
+
+interface JobType {
+  processor: JobProcessor<unknown>;
+  options: ResolvedJobTypeOptions;
+}
+
+interface Entry {
+  id: string;
+  name: string;
+  data: unknown;
+  state: JobState;
+  attempts: number;
+  failures: number;
+  timer?: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The embedded default: jobs run inside the bot process, with the same retry, backoff,
+ * de-duplication and retention rules as `BullMqJobQueue`, so processors behave alike in both.
+ * What it deliberately leaves out is durability: waiting and delayed jobs live in memory and are
+ * gone after a restart (set REDIS_URL for jobs that survive one).
+ */
+export class InProcessJobQueue implements JobQueue {
+  private readonly logger: Logger;
+  private readonly concurrency: number;
+  private readonly shutdownTimeoutMs: number;
+  private readonly types = new Map<string, JobType>();
+  private readonly jobs = new Map<string, Entry>();
+  private readonly ready: Entry[] = [];
+  private readonly finished: Record<"completed" | "failed", string[]> = { completed: [], failed: [] };
+  private readonly running = new Set<Promise<void>>();
+  private readonly controller = new AbortController();
+  private counter = 0;
+  private started = false;
+  private closing = false;
+
+  constructor(options: InProcessJobQueueOptions) {
+    this.logger = options.logger;
+    this.concurrency = options.concurrency ?? 2;
+    this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000;
+  }
+
+  register<Data>(name: string, processor: JobProcessor<Data>, options: JobTypeOptions = {}): void {
+    this.types.set(name, {
+      processor: processor as JobProcessor<unknown>,
+      options: withJobTypeDefaults(options),
+    });
+  }
+
+  start(): void {
+    this.started = true;
+    this.pump();
+  }
+
+  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<string> {
+    if (this.closing) {
+      throw new AppError("job_failed", `job queue closed; ${name} not added`, {
+        userMessage: "I'm shutting down and can't start that now; try again in a minute.",
+      });
+    }
+    const type = this.types.get(name);
+    if (!type) throw new AppError("internal", `no job type ${name} is registered`);
+    if (options.jobId !== undefined) {
+      assertValidJobId(options.jobId);
+      if (this.jobs.has(options.jobId)) return options.jobId;
+    }
+    this.counter += 1;
+    const entry: Entry = {
+      id: options.jobId ?? String(this.counter),
+      name,
+      // A JSON round trip, as Redis does: a processor never shares objects with the caller.
+      data: JSON.parse(JSON.stringify(data ?? null)) as unknown,
+      state: "waiting",
+      attempts: options.attempts ?? type.options.attempts,
+      failures: 0,
+    };
+    this.jobs.set(entry.id, entry);
+    if (options.delayMs && options.delayMs > 0) this.delay(entry, options.delayMs);
+    else this.ready.push(entry);
+    this.pump();
+    return entry.id;
+  }
+
+  async counts(): Promise<Record<JobState, number>> {
+    const counts: Record<JobState, number> = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+    for (const entry of this.jobs.values()) counts[entry.state] += 1;
+    return counts;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const entry of this.jobs.values()) clearTimeout(entry.timer);
+    const abort = setTimeout(() => this.controller.abort(new Error("shutting down")), this.shutdownTimeoutMs);
+    await Promise.allSettled([...this.running]);
+    clearTimeout(abort);
+  }
+
+  private delay(entry: Entry, milliseconds: number): void {
+    entry.state = "delayed";
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      entry.state = "waiting";
+      this.ready.push(entry);
+      this.pump();
+    }, milliseconds);
+  }
+
+  private pump(): void {
+    while (this.started && !this.closing && this.running.size < this.concurrency) {
+      const entry = this.ready.shift();
+      if (!entry) return;
+      const run = this.run(entry).finally(() => {
+        this.running.delete(run);
+        this.pump();
+      });
+      this.running.add(run);
+    }
+  }
+
+  private async run(entry: Entry): Promise<void> {
+    const type = this.types.get(entry.name);
+    if (!type) return;
+    entry.state = "active";
+    const log = this.logger.child({ job: entry.name, jobId: entry.id, attempt: entry.failures + 1 });
+    const context: JobContext = {
+      jobId: entry.id,
+      attempt: entry.failures + 1,
+      maxAttempts: entry.attempts,
+      signal: this.controller.signal,
+      reportProgress: async () => {},
+    };
+    try {
+      await type.processor(entry.data, context);
+      this.finish(entry, "completed", type.options.keepCompleted);
+    } catch (error) {
+      entry.failures += 1;
+      const permanent = isPermanentJobFailure(error);
+      if (permanent || entry.failures >= entry.attempts) {
+        log.warn({ err: error, permanent }, "job failed");
+        this.finish(entry, "failed", type.options.keepFailed);
+        return;
+      }
+      const wait = backoffDelay(type.options.backoffMs, entry.failures);
+      log.info({ err: error, retryInMs: wait }, "job will be retried");
+      if (this.closing) {
+        // Nothing would run it again in this process; say so instead of losing it silently.
+        log.warn("retry dropped: the queue is closing");
+        this.finish(entry, "failed", type.options.keepFailed);
+        return;
+      }
+      this.delay(entry, wait);
+    }
+  }
+
+  private finish(entry: Entry, state: "completed" | "failed", keep: number): void {
+    entry.state = state;
+    const list = this.finished[state];
+    list.push(entry.id);
+    // Kept jobs still de-duplicate their id, as in BullMQ; the oldest beyond the limit are forgotten.
+    while (list.length > keep) {
+      const oldest = list.shift();
+      if (oldest !== undefined) this.jobs.delete(oldest);
+    }
+  }
+}

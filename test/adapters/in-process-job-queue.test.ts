@@ -1,0 +1,8 @@
+import { InProcessJobQueue } from "../../src/adapters/in-process/in-process-job-queue.js";
+import { silentLogger } from "../../src/core/ports/logger.js";
+import { describeJobQueueContract } from "../contracts/job-queue.contract.js";
+
+describeJobQueueContract("in-process", async () => ({
+  queue: new InProcessJobQueue({ logger: silentLogger }),
+  cleanup: async () => {},
+}));

@@ -1,0 +1,193 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { AppError } from "../../src/core/errors.js";
+import { type JobContext, type JobQueue, jobIdOf } from "../../src/core/ports/job-queue.js";
+
+/** A queue under test (producer and worker in one) and how to throw away everything it wrote. */
+export interface JobQueueFixture {
+  queue: JobQueue;
+  /** Called after `queue.close()`. */
+  cleanup(): Promise<void>;
+}
+
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/**
+ * The behaviour every JobQueue must show, run against the in-process queue and BullMQ on real Redis,
+ * so a processor written against one behaves the same on the other.
+ */
+export function describeJobQueueContract(label: string, create: () => Promise<JobQueueFixture>): void {
+  describe(`JobQueue contract: ${label}`, () => {
+    let fixture: JobQueueFixture;
+    let closed = false;
+
+    beforeEach(async () => {
+      fixture = await create();
+      closed = false;
+    });
+
+    afterEach(async () => {
+      if (!closed) await fixture.queue.close();
+      await fixture.cleanup();
+    });
+
+    it("runs the registered processor with a copy of the data and reports attempt 1 of n", async () => {
+      const seen: Array<{ data: unknown; attempt: number; maxAttempts: number }> = [];
+      const data = { documentId: "doc-1", nested: { count: 2 } };
+      fixture.queue.register<typeof data>(
+        "ingest-documents",
+        async (received, context) => {
+          seen.push({ data: received, attempt: context.attempt, maxAttempts: context.maxAttempts });
+        },
+        { attempts: 4 },
+      );
+      fixture.queue.start();
+      const id = await fixture.queue.enqueue("ingest-documents", data);
+      expect(typeof id).toBe("string");
+      await waitFor(() => seen.length === 1);
+      expect(seen[0]).toEqual({ data, attempt: 1, maxAttempts: 4 });
+      expect(seen[0]?.data).not.toBe(data);
+      await waitFor(async () => (await fixture.queue.counts()).completed === 1);
+    });
+
+    it("adds a job id only once while it is queued, running or kept", async () => {
+      let runs = 0;
+      fixture.queue.register("submit-fine-tune", async () => {
+        runs += 1;
+        await sleep(50);
+      });
+      fixture.queue.start();
+      const jobId = jobIdOf("submit-fine-tune", "run:42");
+      const first = await fixture.queue.enqueue("submit-fine-tune", { runId: "run:42" }, { jobId });
+      const second = await fixture.queue.enqueue("submit-fine-tune", { runId: "run:42" }, { jobId });
+      await waitFor(async () => (await fixture.queue.counts()).completed === 1);
+      const third = await fixture.queue.enqueue("submit-fine-tune", { runId: "run:42" }, { jobId });
+      await sleep(200);
+      expect([first, second, third]).toEqual([jobId, jobId, jobId]);
+      expect(jobId).not.toContain(":");
+      expect(runs).toBe(1);
+    });
+
+    it("refuses job ids BullMQ cannot store", async () => {
+      fixture.queue.register("poll-fine-tune", async () => {});
+      fixture.queue.start();
+      await expect(fixture.queue.enqueue("poll-fine-tune", {}, { jobId: "a:b" })).rejects.toThrow(
+        /not allowed/,
+      );
+      await expect(fixture.queue.enqueue("poll-fine-tune", {}, { jobId: "123" })).rejects.toThrow(
+        /not allowed/,
+      );
+    });
+
+    it("retries a failing processor with exponential backoff until it succeeds", async () => {
+      const attempts: Array<{ attempt: number; at: number }> = [];
+      fixture.queue.register(
+        "flaky",
+        async (_data, context: JobContext) => {
+          attempts.push({ attempt: context.attempt, at: Date.now() });
+          if (context.attempt < 3) throw new Error(`transient failure ${context.attempt}`);
+          return "done";
+        },
+        { attempts: 3, backoffMs: 150 },
+      );
+      fixture.queue.start();
+      await fixture.queue.enqueue("flaky", {});
+      await waitFor(async () => (await fixture.queue.counts()).completed === 1);
+      expect(attempts.map((entry) => entry.attempt)).toEqual([1, 2, 3]);
+      const [first, second, third] = attempts.map((entry) => entry.at);
+      const firstGap = (second ?? 0) - (first ?? 0);
+      const secondGap = (third ?? 0) - (second ?? 0);
+      // 150 ms, then 300 ms: the second wait doubles the first.
+      expect(firstGap).toBeGreaterThanOrEqual(140);
+      expect(secondGap).toBeGreaterThanOrEqual(290);
+      expect(secondGap).toBeGreaterThan(firstGap);
+      expect((await fixture.queue.counts()).failed).toBe(0);
+    });
+
+    it("fails a job with bad input once, without retrying", async () => {
+      let runs = 0;
+      fixture.queue.register(
+        "strict",
+        async () => {
+          runs += 1;
+          throw new AppError("input_invalid", "documentId is missing", { category: "user" });
+        },
+        { attempts: 5, backoffMs: 10 },
+      );
+      fixture.queue.start();
+      await fixture.queue.enqueue("strict", {});
+      await waitFor(async () => (await fixture.queue.counts()).failed === 1);
+      await sleep(200);
+      expect(runs).toBe(1);
+    });
+
+    it("gives up after the last attempt", async () => {
+      let runs = 0;
+      fixture.queue.register(
+        "doomed",
+        async () => {
+          runs += 1;
+          throw new Error("always down");
+        },
+        { attempts: 2, backoffMs: 20 },
+      );
+      fixture.queue.start();
+      await fixture.queue.enqueue("doomed", {});
+      await waitFor(async () => (await fixture.queue.counts()).failed === 1);
+      await sleep(150);
+      expect(runs).toBe(2);
+    });
+
+    it("holds a delayed job until its time", async () => {
+      let ranAt = 0;
+      fixture.queue.register("later", async () => {
+        ranAt = Date.now();
+      });
+      fixture.queue.start();
+      const enqueuedAt = Date.now();
+      await fixture.queue.enqueue("later", {}, { delayMs: 400 });
+      await waitFor(async () => (await fixture.queue.counts()).delayed === 1 || ranAt > 0);
+      await waitFor(() => ranAt > 0);
+      expect(ranAt - enqueuedAt).toBeGreaterThanOrEqual(390);
+    });
+
+    it("does not run jobs before start(), so none meets a missing processor", async () => {
+      let runs = 0;
+      fixture.queue.register("early", async () => {
+        runs += 1;
+      });
+      await fixture.queue.enqueue("early", {});
+      await sleep(150);
+      expect(runs).toBe(0);
+      expect((await fixture.queue.counts()).waiting).toBe(1);
+      fixture.queue.start();
+      await waitFor(() => runs === 1);
+    });
+
+    it("close() lets the running job finish and leaves nothing active", async () => {
+      let finished = false;
+      let started = false;
+      fixture.queue.register("slow", async () => {
+        started = true;
+        await sleep(400);
+        finished = true;
+      });
+      fixture.queue.start();
+      await fixture.queue.enqueue("slow", {});
+      await waitFor(() => started);
+      await fixture.queue.close();
+      closed = true;
+      expect(finished).toBe(true);
+    });
+  });
+}
