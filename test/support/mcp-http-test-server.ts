@@ -35,7 +35,8 @@ export async function startMcpHttpServer(): Promise<McpHttpTestServer> {
         },
         async ({ a, b }) => ({ content: [{ type: "text", text: String(a * b) }] }),
       );
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      // No session id generator: stateless mode.
+      const transport = new StreamableHTTPServerTransport({});
       response.on("close", () => {
         void transport.close();
         void server.close();
