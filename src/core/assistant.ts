@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { AnswerChain, scopeOf } from "./chains/answer-chain.js";
+import { type AgentSetup, AnswerChain, scopeOf } from "./chains/answer-chain.js";
 import { answerCommands } from "./commands/answer-commands.js";
 import { builtinCommands } from "./commands/builtin-commands.js";
 import { chainCommands } from "./commands/chain-commands.js";
@@ -34,6 +34,8 @@ export interface AssistantOptions {
   logger: Logger;
   promptTokenBudget: number;
   allowGeneralKnowledge: boolean;
+  /** Tools for answers (built-ins, MCP); with any registered, answers run through the agent loop. */
+  agent?: AgentSetup | undefined;
   /** Commands added by other modules (knowledge, tools, fine-tuning), routed like the built-ins. */
   commands?: readonly Command[] | undefined;
   actions?: Record<string, ActionHandler> | undefined;
@@ -79,6 +81,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         budget,
         allowGeneralKnowledgeByDefault: options.allowGeneralKnowledge,
         logger,
+        agent: options.agent,
       })
     : undefined;
   const commands: readonly Command[] = [
@@ -149,21 +152,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       sources: result.sources,
       model: result.model,
       at: now(),
-      trace: {
-        standaloneQuestion: result.standaloneQuestion,
-        passages: result.passages.map((passage) => ({
-          documentId: passage.documentId,
-          title: passage.title,
-          location: passage.location,
-          score: passage.score,
-          text: passage.text.slice(0, 300),
-        })),
-        model: result.model,
-        promptTokens: result.usage?.promptTokens ?? result.promptTokens,
-        completionTokens: result.usage?.completionTokens,
-        finishReason: result.finishReason,
-        latencyMs: now() - started,
-      },
+      trace: result.trace,
     });
     await reply.finish({
       sources: result.sources,
@@ -300,6 +289,19 @@ export function createAssistant(options: AssistantOptions): Assistant {
           await reply.say(
             `Thanks, ${action.userName}: your ${vote === "up" ? "👍" : "👎"} is recorded.`,
             "asker",
+          );
+          return;
+        }
+        if ((action.action === "approve-tool" || action.action === "deny-tool") && options.agent) {
+          const decided = await options.agent.approvals.decide(
+            action.value,
+            action.userId,
+            action.isAdmin,
+            action.action === "approve-tool",
+          );
+          await reply.say(
+            decided.message,
+            decided.status === "forbidden" || decided.status === "not_found" ? "asker" : "everyone",
           );
           return;
         }

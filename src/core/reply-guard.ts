@@ -1,5 +1,5 @@
 import type { Logger } from "./ports/logger.js";
-import type { ReplyFinish, ReplySink, ReplyStart } from "./types.js";
+import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
 
 /**
  * Enforces the sink's call order for core code: `start` once, then text, then exactly one ending.
@@ -10,10 +10,22 @@ export class ReplyGuard implements ReplySink {
   private state: "idle" | "started" | "ended" = "idle";
   private text = "";
 
+  /** Present only when the platform can post Approve / Deny buttons mid-answer. */
+  readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
+
   constructor(
     private readonly sink: ReplySink,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    const requestApproval = sink.requestApproval?.bind(sink);
+    if (requestApproval) {
+      this.requestApproval = async (prompt) => {
+        if (this.state === "ended") return;
+        await this.start({ visibility: "everyone" });
+        await requestApproval(prompt);
+      };
+    }
+  }
 
   get ended(): boolean {
     return this.state === "ended";

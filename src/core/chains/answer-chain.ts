@@ -1,6 +1,9 @@
+import { type AgentBudgets, runAgent } from "../agent/agent-loop.js";
+import type { AgentTrace } from "../agent/agent-trace.js";
 import { AppError } from "../errors.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
 import { recentWindow } from "../memory/conversation-memory.js";
+import type { ApprovalGate } from "../ports/approval-gate.js";
 import type { Passage, Retriever } from "../ports/knowledge.js";
 import type { ChatMessage, FinishReason, LlmProvider, TokenUsage } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
@@ -8,6 +11,7 @@ import type { ChannelSettings, Conversation, Note } from "../ports/memory-store.
 import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
+import type { ToolRegistry } from "../tools/tool-registry.js";
 import type { InboundMessage, Source } from "../types.js";
 import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
 
@@ -20,6 +24,13 @@ export interface AnswerChainInput {
   reply: ReplyGuard;
 }
 
+/** The stored trace of an answer: the agent's trace plus what the chain itself decided. */
+export type AnswerTrace = AgentTrace & {
+  standaloneQuestion: string;
+  /** The start of each passage's text, numbered like `passages`, for the `sources` command. */
+  passageExcerpts: string[];
+};
+
 export interface AnswerChainResult {
   text: string;
   sources: Source[];
@@ -29,6 +40,14 @@ export interface AnswerChainResult {
   usage: TokenUsage | undefined;
   standaloneQuestion: string;
   promptTokens: number;
+  trace: AnswerTrace;
+}
+
+/** Tools for the answer: with any registered, the answer runs through the agent loop. */
+export interface AgentSetup {
+  tools: ToolRegistry;
+  approvals: ApprovalGate;
+  budgets: AgentBudgets;
 }
 
 export interface AnswerChainOptions {
@@ -38,6 +57,7 @@ export interface AnswerChainOptions {
   budget: PromptBudget;
   allowGeneralKnowledgeByDefault: boolean;
   logger: Logger;
+  agent?: AgentSetup | undefined;
   now?: () => Date;
 }
 
@@ -142,6 +162,7 @@ export class AnswerChain {
 
   async run(input: AnswerChainInput, signal?: AbortSignal): Promise<AnswerChainResult> {
     const { llm, retriever, logger } = this.options;
+    const startedAt = Date.now();
     const scope = scopeOf(input.message);
     const allowGeneral = input.settings.allowGeneralKnowledge ?? this.options.allowGeneralKnowledgeByDefault;
 
@@ -157,16 +178,14 @@ export class AnswerChain {
         const text =
           "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer.";
         await input.reply.append(text);
-        return {
+        return this.result({
           text,
-          sources: [],
           passages: [],
-          model: "none",
-          finishReason: "stop",
-          usage: undefined,
           standaloneQuestion,
           promptTokens: 0,
-        };
+          startedAt,
+          model: "none",
+        });
       }
     }
     const generalKnowledgeFallback = hasDocuments && passages.length === 0;
@@ -178,6 +197,48 @@ export class AnswerChain {
 
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback);
     const promptTokens = messageTokens(prompt.messages);
+    const agent = this.options.agent;
+    if (agent && agent.tools.definitions().length > 0) {
+      const outcome = await runAgent({
+        llm,
+        messages: prompt.messages,
+        tools: agent.tools,
+        context: {
+          conversation: input.message,
+          askerId: input.message.userId,
+          askerName: input.message.userName,
+          isAdmin: input.message.isAdmin,
+          logger,
+          signal,
+        },
+        sink: input.reply,
+        budgets: agent.budgets,
+        approvals: agent.approvals,
+        passages: prompt.passages,
+        model: input.settings.model,
+        temperature: input.settings.temperature,
+      });
+      if (outcome.text.trim().length === 0) throw emptyAnswer();
+      return {
+        text: outcome.text,
+        sources: outcome.sources,
+        passages: outcome.passages,
+        model: outcome.model,
+        finishReason:
+          outcome.finishReason === "length" || outcome.finishReason === "content_filter"
+            ? outcome.finishReason
+            : "stop",
+        usage: outcome.trace.totals,
+        standaloneQuestion,
+        promptTokens,
+        trace: {
+          ...outcome.trace,
+          standaloneQuestion,
+          passageExcerpts: outcome.passages.map((passage) => passage.text.slice(0, 300)),
+        },
+      };
+    }
+
     let text = "";
     let finishReason: FinishReason = "stop";
     let usage: TokenUsage | undefined;
@@ -207,21 +268,88 @@ export class AnswerChain {
         userMessage: "The model's content filter stopped this answer. Try rephrasing the question.",
       });
     }
-    if (text.trim().length === 0) {
-      throw new AppError("llm_bad_request", "the model returned an empty answer", {
-        category: "third_party",
-        userMessage: "The model returned an empty answer. Please try again.",
-      });
-    }
-    return {
+    if (text.trim().length === 0) throw emptyAnswer();
+    return this.result({
       text,
-      sources: prompt.passages.length > 0 ? citedSources(text, prompt.passages) : [],
       passages: prompt.passages,
+      standaloneQuestion,
+      promptTokens,
+      startedAt,
       model,
       finishReason,
       usage,
-      standaloneQuestion,
-      promptTokens,
+    });
+  }
+
+  /** The result of an answer that did not go through the agent, with a trace of the same shape. */
+  private result(input: {
+    text: string;
+    passages: Passage[];
+    standaloneQuestion: string;
+    promptTokens: number;
+    startedAt: number;
+    model: string;
+    finishReason?: FinishReason;
+    usage?: TokenUsage | undefined;
+  }): AnswerChainResult {
+    const finishReason = input.finishReason ?? "stop";
+    const sources = input.passages.length > 0 ? citedSources(input.text, input.passages) : [];
+    const totalMilliseconds = Date.now() - input.startedAt;
+    const usage = input.usage ?? {
+      promptTokens: input.promptTokens,
+      completionTokens: countTokens(input.text),
+    };
+    const steps =
+      input.model === "none"
+        ? []
+        : [
+            {
+              step: 1,
+              model: input.model,
+              promptTokens: usage.promptTokens,
+              completionTokens: usage.completionTokens,
+              estimatedUsage: input.usage === undefined,
+              milliseconds: totalMilliseconds,
+              finishReason,
+            },
+          ];
+    return {
+      text: input.text,
+      sources,
+      passages: input.passages,
+      model: input.model,
+      finishReason,
+      usage: input.usage,
+      standaloneQuestion: input.standaloneQuestion,
+      promptTokens: input.promptTokens,
+      trace: {
+        model: input.model,
+        startedAt: input.startedAt,
+        totalMilliseconds,
+        finishReason: finishReason === "tool_calls" ? "stop" : finishReason,
+        passages: input.passages.map((passage, index) => ({
+          index: index + 1,
+          title: passage.title,
+          location: passage.location,
+          documentId: passage.documentId,
+          score: passage.score,
+        })),
+        steps,
+        toolCalls: [],
+        totals:
+          steps.length > 0
+            ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens }
+            : { promptTokens: 0, completionTokens: 0 },
+        standaloneQuestion: input.standaloneQuestion,
+        passageExcerpts: input.passages.map((passage) => passage.text.slice(0, 300)),
+      },
     };
   }
+}
+
+function emptyAnswer(): AppError {
+  return new AppError("llm_bad_request", "the model returned an empty answer", {
+    category: "third_party",
+    userMessage: "The model returned an empty answer. Please try again.",
+  });
 }

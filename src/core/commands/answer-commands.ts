@@ -1,8 +1,16 @@
+import { formatTrace } from "../agent/agent-trace.js";
+import type { AnswerTrace } from "../chains/answer-chain.js";
 import type { ChannelRef } from "../types.js";
 import type { Command } from "./command.js";
 
 function channelOf(message: ChannelRef): ChannelRef {
   return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+}
+
+/** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
+function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | undefined {
+  if (!trace || !Array.isArray(trace.passages) || !Array.isArray(trace.steps)) return undefined;
+  return trace as unknown as AnswerTrace;
 }
 
 export const sourcesCommand: Command = {
@@ -14,12 +22,8 @@ export const sourcesCommand: Command = {
   visibility: "asker",
   async run({ message, reply, services }) {
     const last = await services.store.lastAnswer(message);
-    const passages = (last?.trace?.passages ?? []) as Array<{
-      title: string;
-      location: string;
-      text: string;
-    }>;
-    if (!last || passages.length === 0) {
+    const trace = storedTrace(last?.trace);
+    if (!last || !trace || trace.passages.length === 0) {
       await reply.say(
         last ? "My last answer here used no documents." : "I haven't answered anything here yet.",
         "asker",
@@ -27,12 +31,41 @@ export const sourcesCommand: Command = {
       return;
     }
     await reply.say(
-      `Passages behind my last answer ("${last.question.slice(0, 80)}"):\n\n${passages
-        .map(
-          (passage, index) =>
-            `[${index + 1}] *${passage.title}* — ${passage.location}\n> ${passage.text.replace(/\n+/g, " ")}`,
-        )
+      `Passages behind my last answer ("${last.question.slice(0, 80)}"):\n\n${trace.passages
+        .map((passage, index) => {
+          const excerpt = trace.passageExcerpts?.[index]?.replace(/\n+/g, " ") ?? "";
+          return `[${passage.index}] *${passage.title}* — ${passage.location}${excerpt ? `\n> ${excerpt}` : ""}`;
+        })
         .join("\n\n")}`,
+      "asker",
+    );
+  },
+};
+
+export const whyCommand: Command = {
+  name: "why",
+  usage: "why",
+  summary: "how I produced my last answer here: sources, tools, tokens, time",
+  adminOnly: false,
+  arguments: "none",
+  visibility: "asker",
+  async run({ message, reply, services }) {
+    const last = await services.store.lastAnswer(message);
+    const trace = storedTrace(last?.trace);
+    if (!last || !trace) {
+      await reply.say("I haven't answered anything here yet.", "asker");
+      return;
+    }
+    if (last.askerId !== message.userId && !message.isAdmin) {
+      await reply.say("Only the person who asked (or an admin) can see how that answer was made.", "asker");
+      return;
+    }
+    const condensed =
+      trace.standaloneQuestion && trace.standaloneQuestion !== last.question
+        ? `\nSearched for: "${trace.standaloneQuestion}"`
+        : "";
+    await reply.say(
+      `Why that answer ("${last.question.slice(0, 80)}"):${condensed}\n${formatTrace(trace)}`,
       "asker",
     );
   },
@@ -114,4 +147,9 @@ export const configCommand: Command = {
   },
 };
 
-export const answerCommands: readonly Command[] = [sourcesCommand, feedbackCommand, configCommand];
+export const answerCommands: readonly Command[] = [
+  sourcesCommand,
+  whyCommand,
+  feedbackCommand,
+  configCommand,
+];

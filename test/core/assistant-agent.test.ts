@@ -1,0 +1,159 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createInMemoryApprovalGate } from "../../src/core/agent/approval-gate.js";
+import type { Passage, Retriever } from "../../src/core/ports/knowledge.js";
+import type { ChatRequest } from "../../src/core/ports/llm-provider.js";
+import { createToolRegistry } from "../../src/core/tools/tool-registry.js";
+import type { ApprovalPrompt } from "../../src/core/types.js";
+import { createBuiltInTools } from "../../src/tools/built-in-tools.js";
+import { RecordingSink } from "../support/recording-sink.js";
+import type { ScriptedReply } from "../support/scripted-llm.js";
+import { createTestAssistant, inbound } from "./assistant-fixtures.js";
+
+const RUNBOOK: Passage = {
+  documentId: "d-runbook",
+  title: "Deploy runbook",
+  location: "https://wiki.example/runbook",
+  headingPath: ["Schedule"],
+  text: "Deploys happen on Tuesdays after the 10:00 standup.",
+  score: 3,
+};
+
+const retriever: Retriever = {
+  hasDocuments: async () => false,
+  retrieve: async (question) => (/deploy/i.test(question) ? [RUNBOOK] : []),
+};
+
+class ApprovalSink extends RecordingSink {
+  prompts: ApprovalPrompt[] = [];
+  async requestApproval(prompt: ApprovalPrompt): Promise<void> {
+    this.prompts.push(prompt);
+  }
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function lastIsTool(request: ChatRequest): boolean {
+  return request.messages.at(-1)?.role === "tool";
+}
+
+function setup(script: (request: ChatRequest) => ScriptedReply | string, approvalTimeoutMs = 5_000) {
+  const tools = createToolRegistry();
+  const approvals = createInMemoryApprovalGate({ timeoutMs: approvalTimeoutMs });
+  const context = createTestAssistant(script, {
+    retriever,
+    agent: { tools, approvals, budgets: { maxSteps: 4, maxTokens: 50_000, maxMilliseconds: 20_000 } },
+  });
+  for (const tool of createBuiltInTools({ retriever, memory: context.store })) tools.register(tool);
+  cleanups.push(context.close);
+  return context;
+}
+
+describe("assistant with tools (agent loop)", () => {
+  it("calls search_docs, cites the document, and `why` shows sources, tools and tokens", async () => {
+    const { assistant } = setup((request) =>
+      lastIsTool(request)
+        ? "Deploys happen on Tuesdays [1]."
+        : { toolCalls: [{ id: "call_1", name: "search_docs", arguments: '{"query":"deploy day"}' }] },
+    );
+    const sink = new RecordingSink();
+    await assistant.handle(inbound({ text: "when do we deploy?" }), sink);
+    expect(sink.text).toContain("Deploys happen on Tuesdays [1].");
+    expect(sink.finished?.sources).toEqual([
+      {
+        index: 1,
+        title: "Deploy runbook",
+        location: "https://wiki.example/runbook",
+        documentId: "d-runbook",
+      },
+    ]);
+    expect(sink.finished?.buttons.map((button) => button.action)).toContain("show-sources");
+
+    const why = new RecordingSink();
+    await assistant.handle(inbound({ text: "why" }), why);
+    expect(why.started?.visibility).toBe("asker");
+    expect(why.text).toContain("search_docs");
+    expect(why.text).toContain("Deploy runbook");
+    expect(why.text).toMatch(/\d+ tokens/);
+
+    const other = new RecordingSink();
+    await assistant.handle(inbound({ text: "why", userId: "U-other" }), other);
+    expect(other.text).toContain("Only the person who asked");
+  });
+
+  it("a write tool waits for Approve; the asker's click runs it", async () => {
+    const { assistant, store } = setup((request) =>
+      lastIsTool(request)
+        ? "Saved."
+        : { toolCalls: [{ id: "call_w", name: "remember", arguments: '{"text":"retro is on Thursday"}' }] },
+    );
+    const sink = new ApprovalSink();
+    const answering = assistant.handle(inbound({ text: "please remember the retro is on Thursday" }), sink);
+    await expect.poll(() => sink.prompts.length).toBe(1);
+    const channel = { platform: "slack" as const, workspaceId: "T1", channelId: "C1" };
+    expect(await store.listNotes(channel)).toEqual([]);
+    const prompt = sink.prompts[0] as ApprovalPrompt;
+    expect(prompt.buttons.map((button) => button.action)).toEqual(["approve-tool", "deny-tool"]);
+
+    const stranger = new RecordingSink();
+    await assistant.handleAction(
+      {
+        ...channel,
+        userId: "U-stranger",
+        userName: "Eve",
+        isAdmin: false,
+        action: "approve-tool",
+        value: prompt.approvalId,
+        eventId: "click-1",
+      },
+      stranger,
+    );
+    expect(await store.listNotes(channel)).toEqual([]);
+
+    await assistant.handleAction(
+      {
+        ...channel,
+        userId: "U1",
+        userName: "Alice",
+        isAdmin: false,
+        action: "approve-tool",
+        value: prompt.approvalId,
+        eventId: "click-2",
+      },
+      new RecordingSink(),
+    );
+    await answering;
+    expect((await store.listNotes(channel)).map((note) => note.text)).toEqual(["retro is on Thursday"]);
+    expect(sink.text).toContain("Saved.");
+  });
+
+  it("Deny leaves the write tool unexecuted and the user still gets an answer", async () => {
+    const { assistant, store } = setup((request) =>
+      lastIsTool(request)
+        ? "Okay, I did not save it."
+        : { toolCalls: [{ id: "call_w", name: "remember", arguments: '{"text":"secret plan"}' }] },
+    );
+    const sink = new ApprovalSink();
+    const answering = assistant.handle(inbound({ text: "could you keep the secret plan in mind" }), sink);
+    await expect.poll(() => sink.prompts.length).toBe(1);
+    await assistant.handleAction(
+      {
+        platform: "slack",
+        workspaceId: "T1",
+        channelId: "C1",
+        userId: "U1",
+        userName: "Alice",
+        isAdmin: false,
+        action: "deny-tool",
+        value: sink.prompts[0]?.approvalId ?? "",
+        eventId: "click-deny",
+      },
+      new RecordingSink(),
+    );
+    await answering;
+    expect(await store.listNotes({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual([]);
+    expect(sink.text).toContain("Okay, I did not save it.");
+  });
+});
