@@ -80,11 +80,13 @@ const STOP_GRACE_MILLISECONDS = 15_000;
 export function normalizeSlackText(raw: string, botUserId: string | undefined): string {
   let result = raw;
   if (botUserId) result = result.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>`, "g"), " ");
+  // Line breaks stay: people paste code and lists.
   return result
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
-    .replace(/\s+/g, " ")
+    .replace(/[ \t]+/g, " ")
+    .replace(/ *\n */g, "\n")
     .trim();
 }
 

@@ -287,6 +287,21 @@ describe("Slack adapter: Events API over signed HTTP", () => {
     ]);
     expect(assistant.messages[0]?.text).toBe("index this");
   });
+
+  it("keeps line breaks and decodes Slack's escaping in what people typed", async () => {
+    const { postEvent, assistant } = await start();
+    await postEvent(
+      envelope({
+        type: "app_mention",
+        user: "W222",
+        text: "<@UBOT>  compare\n```\na &lt; b &amp;&amp; c &gt; d\n```",
+        ts: "1700000003.000400",
+        channel: "C111",
+      }),
+    );
+    await waitFor(() => assistant.messages.length === 1, 5_000, "the mention");
+    expect(assistant.messages[0]?.text).toBe("compare\n```\na < b && c > d\n```");
+  });
 });
 
 describe("Slack adapter: /teammate and buttons", () => {

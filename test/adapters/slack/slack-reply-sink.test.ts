@@ -280,6 +280,18 @@ describe("SlackReplySink", () => {
     expect(harness.standIn.callsTo("chat.postMessage")[0]?.args.text).toBe("_searching the docs…_");
   });
 
+  it("a reply for the asker alone in a channel thread goes out with chat.postEphemeral", async () => {
+    const { harness, threadTs } = await mentionAndAnswer({}, async (sink) => {
+      await sink.start({ visibility: "asker" });
+      await sink.append("Only you can see **this**.");
+      await sink.finish({ sources: [], buttons: [] });
+    });
+    expect(harness.standIn.visibleMessages("C111", threadTs)).toEqual([]);
+    const [ephemeral] = harness.standIn.callsTo("chat.postEphemeral");
+    expect(ephemeral?.args).toMatchObject({ channel: "C111", user: "W222", thread_ts: threadTs });
+    expect(String(ephemeral?.args.text).replace(/\u200b/g, "")).toBe("Only you can see *this*.");
+  });
+
   it("an uncaught error in core still gets the asker a sentence", async () => {
     harness = await startHarness();
     harness.assistant.script = async () => {

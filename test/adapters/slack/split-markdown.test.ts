@@ -14,7 +14,7 @@ describe("splitMarkdown", () => {
 
   it("cuts at paragraph boundaries under the limit", () => {
     const text = ["a".repeat(40), "b".repeat(40), "c".repeat(40)].join("\n\n");
-    expect(splitMarkdown(text, 90)).toEqual(["a".repeat(40) + "\n\n" + "b".repeat(40), "c".repeat(40)]);
+    expect(splitMarkdown(text, 90)).toEqual([`${"a".repeat(40)}\n\n${"b".repeat(40)}`, "c".repeat(40)]);
   });
 
   it("closes and reopens a code block cut in the middle, keeping its language", () => {
