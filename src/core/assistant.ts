@@ -120,7 +120,6 @@ export function createAssistant(options: AssistantOptions): Assistant {
       await reply.say(NO_LLM_MESSAGE, "asker");
       return;
     }
-    const started = now();
     let conversation = await store.loadConversation(message);
     if (message.priorMessages?.length && conversation.turns.length === 0 && !conversation.summary) {
       const prior: NewTurn[] = message.priorMessages.map((prior) =>
