@@ -50,6 +50,8 @@ export function createInteractionReplyTarget(
   // "@original" after a deferred reply; a follow-up's id when the original had to be replaced.
   let firstMessageId: string | undefined;
   let channelMessage: Message | undefined;
+  // The deferral in flight: a later call (core's start racing the adapter's timer) waits for it.
+  let deferral: Promise<unknown> = Promise.resolve();
 
   const expired = () => Date.now() - options.receivedAt >= options.tokenLifetimeMs;
   const flags = () => (visibility === "asker" ? MessageFlags.Ephemeral : undefined);
@@ -83,9 +85,11 @@ export function createInteractionReplyTarget(
       if (deferredAs === undefined) {
         deferredAs = wanted;
         firstMessageId = "@original";
-        await interaction.deferReply(wanted === "asker" ? { flags: MessageFlags.Ephemeral } : {});
+        deferral = interaction.deferReply(wanted === "asker" ? { flags: MessageFlags.Ephemeral } : {});
+        await deferral;
         return;
       }
+      await deferral;
       if (deferredAs === "everyone" && wanted === "asker" && firstMessageId === "@original") {
         // Deferred publicly before core said the reply is for the asker only: replace the public
         // placeholder with an ephemeral follow-up.
@@ -95,6 +99,7 @@ export function createInteractionReplyTarget(
     },
 
     async writeFirst(message) {
+      await deferral;
       if (expired()) return sendInChannel(message, true);
       if (firstMessageId === undefined) {
         const sent = await interaction.followUp({ ...toOptions(message), flags: flags() });
@@ -105,6 +110,7 @@ export function createInteractionReplyTarget(
     },
 
     async writeNext(message) {
+      await deferral;
       if (expired()) return sendInChannel(message, false);
       await interaction.followUp({ ...toOptions(message), flags: flags() });
     },

@@ -189,6 +189,36 @@ describe("Discord adapter against the stand-ins", () => {
     expect(discord.problems).toEqual([]);
   });
 
+  it("defers on its own when core is slow, then moves an asker-only reply into an ephemeral follow-up", async () => {
+    const script: Script = async (_message, sink) => {
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await sink.start({ visibility: "asker" });
+      await sink.fail("Only admins can change the persona.");
+    };
+    const discord = await startAll(scriptedAssistant(script).handler, { acknowledgeAfterMs: 100 });
+    const interaction = discord.slashCommand({
+      name: "persona",
+      options: [{ type: 3, name: "text", value: "pirate" }],
+    });
+    discord.dispatchInteraction(interaction);
+    const base = webhookPath(discord, interaction.token);
+    const followUp = await discord.waitForRequest(
+      (request) => request.method === "POST" && request.path === base,
+    );
+    expect(followUp.body).toMatchObject({ content: "Only admins can change the persona.", flags: 64 });
+    const callbacks = discord.requests.filter((request) =>
+      request.path.startsWith(`/interactions/${interaction.id}/`),
+    );
+    expect(callbacks).toHaveLength(1);
+    expect(((callbacks[0]?.body as { data?: { flags?: number } } | undefined)?.data?.flags ?? 0) & 64).toBe(
+      0,
+    );
+    expect(
+      discord.requestsTo("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/@original"),
+    ).toHaveLength(1);
+    expect(discord.problems).toEqual([]);
+  });
+
   it("passes isAdmin false for /index from a member without Manage Server", async () => {
     const assistant = scriptedAssistant(answerWith("Only admins can index documents.", "asker"));
     const discord = await startAll(assistant.handler);
