@@ -1,0 +1,70 @@
+import { REST, Routes } from "discord.js";
+import { AppError } from "../../core/errors.js";
+import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
+import type { ConversationRef } from "../../core/types.js";
+
+export interface DiscordNotifierOptions {
+  botToken: string;
+  /** Discord REST base URL (local stand-ins), e.g. http://127.0.0.1:8080/api. */
+  apiUrl?: string | undefined;
+}
+
+const MAX_CONTENT = 2_000;
+
+/**
+ * Posts and edits the bot's own status messages over Discord's REST API (`POST/PATCH
+ * /channels/{id}/messages`), with no gateway: the message belongs to the bot, not to an interaction,
+ * so edits keep working after the 15-minute interaction token has expired. A thread is a channel in
+ * Discord, so a thread id is where the message goes.
+ *
+ * @see https://discord.com/developers/docs/resources/message#edit-message
+ */
+export class DiscordNotifier implements Notifier {
+  private readonly rest: REST;
+
+  constructor(options: DiscordNotifierOptions) {
+    this.rest = new REST({ version: "10", ...(options.apiUrl ? { api: options.apiUrl } : {}) }).setToken(
+      options.botToken,
+    );
+  }
+
+  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+    const channelId = where.threadId ?? where.channelId;
+    const created = (await this.call("post a status message", () =>
+      this.rest.post(Routes.channelMessages(channelId), { body: this.body(text) }),
+    )) as { id?: unknown };
+    if (typeof created.id !== "string")
+      throw new AppError("tool_failed", "Discord returned no message id", { category: "third_party" });
+    return {
+      platform: "discord",
+      workspaceId: where.workspaceId,
+      channelId: where.channelId,
+      threadId: where.threadId,
+      messageId: created.id,
+    };
+  }
+
+  async edit(message: PostedMessage, text: string): Promise<void> {
+    const channelId = message.threadId ?? message.channelId;
+    await this.call("edit a status message", () =>
+      this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: this.body(text) }),
+    );
+  }
+
+  private body(text: string): Record<string, unknown> {
+    // Status lines quote user input (file names, model names): never let them ping anyone.
+    return { content: text.slice(0, MAX_CONTENT), allowed_mentions: { parse: [] } };
+  }
+
+  private async call<T>(what: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw new AppError("tool_failed", `Discord: could not ${what}`, {
+        cause: error,
+        category: "third_party",
+        retryable: true,
+      });
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { AppError } from "../errors.js";
+import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import type { ConversationRef, Platform } from "../types.js";
+
+/**
+ * One Notifier over every configured platform: a message goes to the notifier of its platform.
+ * A platform without one is a configuration problem, reported as such rather than dropped.
+ */
+export function createRoutingNotifier(byPlatform: Partial<Record<Platform, Notifier>>): Notifier {
+  const pick = (platform: Platform): Notifier => {
+    const notifier = byPlatform[platform];
+    if (!notifier) {
+      throw new AppError("config_invalid", `no notifier is configured for ${platform}`, {
+        userMessage: `I can't post progress on ${platform}: its bot token is not configured for the worker.`,
+      });
+    }
+    return notifier;
+  };
+  return {
+    post: (where: ConversationRef, text: string) => pick(where.platform).post(where, text),
+    edit: (message: PostedMessage, text: string) => pick(message.platform).edit(message, text),
+  };
+}

@@ -1,0 +1,25 @@
+import type { ConversationRef, Platform } from "../types.js";
+
+/**
+ * A message the notifier posted and may edit later. Ids only (channel, thread, message), so it can
+ * travel in job data and a worker that restarts continues in the same message.
+ */
+export interface PostedMessage {
+  platform: Platform;
+  workspaceId: string;
+  channelId: string;
+  threadId?: string | undefined;
+  /** Slack `ts`, Discord message id. */
+  messageId: string;
+}
+
+/**
+ * Posts and edits the bot's own messages through the platform's Web/REST API, with no gateway or
+ * interaction: workers use it to report progress long after the request that started the work is
+ * gone (Slack streams close after about five minutes, Discord interaction tokens after fifteen).
+ * Throttling and wording live in core (`StatusMessage`), not here.
+ */
+export interface Notifier {
+  post(where: ConversationRef, text: string): Promise<PostedMessage>;
+  edit(message: PostedMessage, text: string): Promise<void>;
+}

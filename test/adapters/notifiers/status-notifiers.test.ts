@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { DiscordNotifier } from "../../../src/adapters/notifiers/discord-notifier.js";
+import { SlackNotifier } from "../../../src/adapters/notifiers/slack-notifier.js";
+import { StatusMessage } from "../../../src/core/jobs/status-message.js";
+import { silentLogger } from "../../../src/core/ports/logger.js";
+import type { Notifier } from "../../../src/core/ports/notifier.js";
+import { DiscordStandIn } from "../../support/discord-stand-in.js";
+import { smallestGap } from "../../support/recording-notifier.js";
+import { startSlackStandIn } from "../../support/slack-stand-in.js";
+
+const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
+
+/** 40 progress updates over about 2.4 s, then the final line: what a short indexing job does. */
+async function runJob(notifier: Notifier, where: Parameters<Notifier["post"]>[0]) {
+  const startedAt = Date.now();
+  const message = await notifier.post(where, "Indexing 40 documents: queued");
+  const status = new StatusMessage({ notifier, message, logger: silentLogger });
+  for (let done = 1; done <= 40; done += 1) {
+    status.progress("Indexing", done, 40);
+    await sleep(60);
+  }
+  await status.finish("✅ Indexed 40 documents (212 chunks). Ask me about them.");
+  // At one write per second, the post and the edits cannot outnumber the seconds elapsed, plus one.
+  return { message, maxWrites: Math.floor((Date.now() - startedAt) / 1_000) + 1 };
+}
+
+describe("status messages through the platforms' APIs", () => {
+  const closers: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0)) await close();
+  });
+
+  it("Slack: one chat.postMessage, chat.update at most once a second, ending with the final line", async () => {
+    const slack = await startSlackStandIn({ botToken: "xoxb-test-notifier" });
+    closers.push(() => slack.close());
+    const notifier = new SlackNotifier({ botToken: "xoxb-test-notifier", apiUrl: slack.apiUrl });
+    const { message, maxWrites } = await runJob(notifier, {
+      platform: "slack",
+      workspaceId: slack.teamId,
+      channelId: "C100",
+      threadId: undefined,
+    });
+    const posts = slack.callsTo("chat.postMessage");
+    const updates = slack.callsTo("chat.update");
+    expect(posts).toHaveLength(1);
+    expect(updates.length).toBeGreaterThanOrEqual(2);
+    expect(posts.length + updates.length).toBeLessThanOrEqual(maxWrites);
+    expect(updates.every((call) => call.args.ts === message.messageId)).toBe(true);
+    expect(smallestGap([...posts, ...updates])).toBeGreaterThanOrEqual(1_000);
+    expect(slack.visibleMessages("C100").map((stored) => stored.text)).toEqual([
+      "✅ Indexed 40 documents (212 chunks). Ask me about them.",
+    ]);
+    expect(slack.violations).toEqual([]);
+  });
+
+  it("Discord: one channel message, PATCH at most once a second, ending with the final line", async () => {
+    const discord = await new DiscordStandIn().listen();
+    closers.push(() => discord.close());
+    const notifier = new DiscordNotifier({ botToken: discord.token, apiUrl: discord.apiUrl });
+    const { message, maxWrites } = await runJob(notifier, {
+      platform: "discord",
+      workspaceId: discord.guildId,
+      channelId: discord.channelId,
+      threadId: undefined,
+    });
+    const posts = discord.requestsTo("POST", "/channels/{channel_id}/messages");
+    const edits = discord.requestsTo("PATCH", "/channels/{channel_id}/messages/{message_id}");
+    expect(posts).toHaveLength(1);
+    expect(edits.length).toBeGreaterThanOrEqual(2);
+    expect(posts.length + edits.length).toBeLessThanOrEqual(maxWrites);
+    expect(smallestGap([...posts, ...edits])).toBeGreaterThanOrEqual(1_000);
+    expect(discord.messages.get(message.messageId)?.content).toBe(
+      "✅ Indexed 40 documents (212 chunks). Ask me about them.",
+    );
+    expect(discord.problems).toEqual([]);
+  });
+});
