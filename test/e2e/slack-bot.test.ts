@@ -40,7 +40,10 @@ describe("npm start with Slack over HTTP (in-process startBot, real core, stand-
   beforeAll(async () => {
     slack = await startSlackStandIn({
       botToken: BOT_TOKEN,
-      users: [{ id: "W222", name: "ada", displayName: "Ada" }],
+      users: [
+        { id: "W222", name: "ada", displayName: "Ada" },
+        { id: "WADMIN", name: "grace", displayName: "Grace", isAdmin: true },
+      ],
     });
     openai = await startOpenAiStandIn({ apiKey: "sk-e2e" });
     openai.setResponder(() => ({ kind: "text", text: "Rivers carry water to the sea.", deltas: 4 }));
@@ -139,6 +142,99 @@ describe("npm start with Slack over HTTP (in-process startBot, real core, stand-
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(openai.chatRequests()).toHaveLength(1);
     expect(slack.visibleMessages("C111", "1700000200.000100")).toEqual([]);
+  });
+
+  const postForm = (fields: Record<string, string>) =>
+    postSignedToSlackReceiver({
+      url: eventsUrl,
+      signingSecret: SIGNING_SECRET,
+      body: new URLSearchParams(fields).toString(),
+      contentType: "application/x-www-form-urlencoded",
+    });
+
+  const click = (actionId: string, value: string, responseId: string) =>
+    postForm({
+      payload: JSON.stringify({
+        type: "block_actions",
+        user: { id: "W222", username: "ada", name: "ada", team_id: "T111" },
+        api_app_id: "A111",
+        token: "verification_token",
+        container: {
+          type: "message",
+          message_ts: "1700000100.000200",
+          channel_id: "C111",
+          is_ephemeral: false,
+        },
+        trigger_id: `trigger.${responseId}`,
+        team: { id: "T111", domain: "stand-in" },
+        channel: { id: "C111", name: "general" },
+        message: { ts: "1700000100.000200", thread_ts: "1700000100.000100", text: "an answer" },
+        response_url: slack.responseUrl(responseId),
+        actions: [
+          {
+            action_id: actionId,
+            block_id: "answer-actions",
+            type: "button",
+            value,
+            action_ts: "1700000101.1",
+          },
+        ],
+      }),
+    });
+
+  const feedbackCommand = (userId: string, responseId: string) =>
+    postForm({
+      token: "verification_token",
+      team_id: "T111",
+      team_domain: "stand-in",
+      channel_id: "C111",
+      channel_name: "general",
+      user_id: userId,
+      user_name: userId.toLowerCase(),
+      command: "/teammate",
+      text: "feedback",
+      response_url: slack.responseUrl(responseId),
+      trigger_id: `trigger.${responseId}`,
+    });
+
+  const responseText = async (responseId: string) => {
+    await waitFor(
+      () => slack.responseUrlPosts.some((post) => post.id === responseId),
+      `response ${responseId}`,
+    );
+    return slack.responseUrlPosts
+      .filter((post) => post.id === responseId)
+      .map((post) => String(post.body.text))
+      .join("\n")
+      .replace(/\u200b/g, "");
+  };
+
+  it("stores a 👍 click, shows it in `feedback`, and a second click by the same user changes the vote", async () => {
+    const stop = slack.callsTo("chat.stopStream").at(-1);
+    const actions = (
+      stop?.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+    ).find((block) => block.type === "actions");
+    const answerId = actions?.elements?.find((element) => element.action_id === "feedback-up")?.value ?? "";
+    expect(answerId).not.toBe("");
+
+    expect((await click("feedback-up", answerId, "vote-1")).status).toBe(200);
+    expect(await responseText("vote-1")).toContain("👍");
+    expect((await feedbackCommand("WADMIN", "feedback-1")).status).toBe(200);
+    expect(await responseText("feedback-1")).toContain("👍 1 · 👎 0");
+
+    await click("feedback-down", answerId, "vote-2");
+    await responseText("vote-2");
+    await feedbackCommand("WADMIN", "feedback-2");
+    expect(await responseText("feedback-2")).toContain("👍 0 · 👎 1");
+    expect(slack.responseUrlPosts.every((post) => post.body.response_type === "ephemeral")).toBe(true);
+  });
+
+  it("refuses `feedback` to a non-admin with a sentence", async () => {
+    await feedbackCommand("W222", "feedback-denied");
+    const text = await responseText("feedback-denied");
+    expect(text.length).toBeGreaterThan(10);
+    expect(text).not.toContain("👍");
+    expect(text).toMatch(/admin/i);
   });
 
   it("serves /healthz on the same port as /slack/events", async () => {
