@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { type WebSocket, WebSocketServer } from "ws";
 import { SPECS_DIR } from "./openapi-validator.js";
 
 /**
@@ -62,6 +63,8 @@ export interface ResponseUrlPost {
 
 export interface SlackStandInOptions {
   botToken: string;
+  /** Enables Socket Mode: `apps.connections.open` with this app token returns a local WebSocket URL. */
+  appToken?: string;
   botUserId?: string;
   botId?: string;
   teamId?: string;
@@ -98,6 +101,12 @@ export interface SlackStandIn {
   responseUrl(id: string): string;
   /** A file served at a `url_private` address that needs the bot token. */
   addFile(name: string, content: string): string;
+  /** Socket Mode: sends an envelope (`events_api`, `slash_commands`, `interactive`) to the connected app. */
+  sendOverSocket(type: string, payload: unknown): string;
+  /** Socket Mode: envelope ids the app acknowledged, in order. */
+  readonly socketAcks: string[];
+  /** Socket Mode: whether an app is connected. */
+  socketConnected(): boolean;
   close(): Promise<void>;
 }
 
@@ -231,6 +240,10 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
   const downloads: string[] = [];
   const threads = new Map<string, Array<Record<string, unknown>>>();
   const files = new Map<string, string>();
+  const socketAcks: string[] = [];
+  const sockets = new Set<WebSocket>();
+  const socketServer = new WebSocketServer({ noServer: true });
+  let envelopeCounter = 0;
   let streamingRefusal: string | undefined;
   let expireAfter: number | undefined;
   let clock = 1_700_000_000;
@@ -497,6 +510,12 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
         send(response, 200, result);
       };
       if (token === undefined) return answer({ ok: false, error: "not_authed" });
+      if (method === "apps.connections.open") {
+        // Socket Mode connections are opened with the app-level token, never the bot token.
+        if (!options.appToken || token !== options.appToken)
+          return answer({ ok: false, error: "invalid_auth" });
+        return answer({ ok: true, url: `${origin.replace("http", "ws")}/socket` });
+      }
       if (token !== options.botToken) return answer({ ok: false, error: "invalid_auth" });
       const handler = methods[method];
       if (!handler) {
@@ -524,6 +543,19 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     })().catch((error: unknown) => {
       violations.push(`stand-in crashed: ${String(error)}`);
       if (!response.headersSent) send(response, 500, "stand-in error");
+    });
+  });
+
+  server.on("upgrade", (request, socket, head) => {
+    if (!request.url?.startsWith("/socket")) return socket.destroy();
+    socketServer.handleUpgrade(request, socket, head, (webSocket) => {
+      sockets.add(webSocket);
+      webSocket.on("close", () => sockets.delete(webSocket));
+      webSocket.on("message", (data) => {
+        const message = JSON.parse(String(data)) as { envelope_id?: string };
+        if (message.envelope_id) socketAcks.push(message.envelope_id);
+      });
+      webSocket.send(JSON.stringify({ type: "hello", num_connections: 1, debug_info: { host: "stand-in" } }));
     });
   });
 
@@ -582,8 +614,26 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
       files.set(path, content);
       return `${origin}${path}`;
     },
+    sendOverSocket: (type, payload) => {
+      envelopeCounter += 1;
+      const envelopeId = `envelope-${envelopeCounter}`;
+      const message = JSON.stringify({
+        envelope_id: envelopeId,
+        type,
+        payload,
+        accepts_response_payload: false,
+        retry_attempt: 0,
+        retry_reason: "",
+      });
+      for (const webSocket of sockets) webSocket.send(message);
+      return envelopeId;
+    },
+    socketAcks,
+    socketConnected: () => sockets.size > 0,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const webSocket of sockets) webSocket.terminate();
+        socketServer.close();
         server.closeAllConnections();
         server.close((error) => (error ? reject(error) : resolve()));
       }),
