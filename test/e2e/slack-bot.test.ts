@@ -211,9 +211,11 @@ describe("npm start with Slack over HTTP (in-process startBot, real core, stand-
 
   it("stores a 👍 click, shows it in `feedback`, and a second click by the same user changes the vote", async () => {
     const stop = slack.callsTo("chat.stopStream").at(-1);
-    const actions = (
-      stop?.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
-    ).find((block) => block.type === "actions");
+    const blocks = (stop?.args.blocks ?? []) as Array<{
+      type: string;
+      elements?: Array<{ action_id: string; value: string }>;
+    }>;
+    const actions = blocks.find((block) => block.type === "actions");
     const answerId = actions?.elements?.find((element) => element.action_id === "feedback-up")?.value ?? "";
     expect(answerId).not.toBe("");
 
