@@ -7,7 +7,7 @@ import type { Note, Turn } from "../ports/memory-store.js";
  * messages, so a test can show that a prompt carries exactly the right material.
  */
 
-const DEFAULT_PERSONA =
+export const DEFAULT_PERSONA =
   "You are teammate, a helpful assistant in a team chat. Be concise, friendly and concrete. Use Markdown.";
 
 /** Renders a turn with its speaker, so a shared channel stays readable to the model. */

@@ -68,6 +68,21 @@ export class StatusMessage {
     }, wait);
   }
 
+  /**
+   * Writes the pending line now (still spaced) and waits for every write: a processor calls it before
+   * returning, so the next job's writes to the same message cannot overtake this one's.
+   */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      const line = this.pending;
+      this.pending = undefined;
+      if (line !== undefined && !this.ended) this.enqueueWrite(line);
+    }
+    await this.chain;
+  }
+
   /** The final line: a result and what to do next. */
   finish(text: string): Promise<void> {
     return this.end(text);

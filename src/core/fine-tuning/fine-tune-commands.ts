@@ -1,0 +1,238 @@
+import { randomUUID } from "node:crypto";
+import type { Command } from "../commands/command.js";
+import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
+import type { FineTuningProvider } from "../ports/fine-tuning.js";
+import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
+import type { Notifier } from "../ports/notifier.js";
+import type { ChannelRef, InboundMessage } from "../types.js";
+import { isFinished, SUBMIT_FINE_TUNE, type SubmitFineTuneData } from "./fine-tune-jobs.js";
+import { buildTrainingDataset, type TrainingDataset } from "./training-dataset.js";
+import { type DatasetCheck, describeProblems, validateTrainingFile } from "./validate-training-file.js";
+
+export interface FineTuneCommandDependencies {
+  fineTuneStore: FineTuneStore;
+  jobs: JobQueue;
+  notifier: Notifier;
+  /** For `finetune cancel`; the bot holds the same API key as the workers. */
+  provider: FineTuningProvider;
+  /** Base model when `finetune start` names none. */
+  defaultBaseModel: string;
+  maxTokensPerExample?: number | undefined;
+  now?: (() => number) | undefined;
+}
+
+// Model ids: OpenAI's `ft:base:org:suffix:id`, or a plain name for other servers. No spaces, no backticks.
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
+
+function channelOf(message: ChannelRef): ChannelRef {
+  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+}
+
+function money(dollars: number | undefined): string {
+  if (dollars === undefined) return "unknown for this base model";
+  return dollars < 0.01 ? "under $0.01" : `about $${dollars.toFixed(2)}`;
+}
+
+function datasetSummary(dataset: TrainingDataset, check: DatasetCheck, baseModel: string): string {
+  const lines = [
+    `*Training set for this channel:* ${check.exampleCount} examples`,
+    `• ${dataset.upvotedAnswers} answers with 👍 (${dataset.downvotedAnswers} with 👎 left out)`,
+    `• ${dataset.markedThreads} marked threads${dataset.skippedThreads ? ` (${dataset.skippedThreads} had no reply of mine and were skipped)` : ""}`,
+    `• ${check.totalTokens} tokens; ${check.epochs} epochs on \`${baseModel}\` ≈ ${check.billedTokensPerEpoch * check.epochs} trained tokens, cost ${money(check.estimatedCostUsd)}`,
+  ];
+  if (check.problems.length > 0) lines.push("", "*Problems to fix first:*", describeProblems(check.problems));
+  else lines.push("", "Valid. An admin can start training with `finetune start [base-model]`.");
+  return lines.join("\n");
+}
+
+function describeRun(run: FineTuneRun): string {
+  const lines = [
+    `*Fine-tuning run* \`${run.id}\` on \`${run.baseModel}\`: ${run.status.replace("_", " ")}`,
+    `• ${run.exampleCount} examples, started by ${run.requestedBy} on ${new Date(run.createdAt).toISOString()}`,
+  ];
+  if (run.jobId) lines.push(`• job \`${run.jobId}\``);
+  if (run.fineTunedModel)
+    lines.push(`• new model \`${run.fineTunedModel}\`: switch with \`finetune use ${run.fineTunedModel}\``);
+  if (run.error) lines.push(`• error: ${run.error}`);
+  return lines.join("\n");
+}
+
+/**
+ * The fine-tuning commands, routed by core like the built-ins (pass them to `createAssistant({ commands })`).
+ * Long work goes to the job queue; the reply to a command is immediate, and progress continues in a
+ * status message the bot owns.
+ */
+export function createFineTuneCommands(dependencies: FineTuneCommandDependencies): Command[] {
+  const { fineTuneStore, jobs, notifier, provider } = dependencies;
+  const now = dependencies.now ?? Date.now;
+
+  async function prepare(
+    message: InboundMessage,
+    services: Parameters<Command["run"]>[0]["services"],
+    baseModel: string,
+  ) {
+    const dataset = await buildTrainingDataset({
+      store: services.store,
+      fineTuneStore,
+      channel: channelOf(message),
+    });
+    const check = validateTrainingFile(dataset.jsonl, {
+      baseModel,
+      maxTokensPerExample: dependencies.maxTokensPerExample,
+    });
+    return { dataset, check };
+  }
+
+  const datasetCommand: Command = {
+    name: "finetune dataset",
+    usage: "finetune dataset",
+    summary: "build and check this channel's training set from 👍 answers and marked threads",
+    adminOnly: true,
+    arguments: "none",
+    visibility: "asker",
+    async run({ message, reply, services }) {
+      const { dataset, check } = await prepare(message, services, dependencies.defaultBaseModel);
+      await reply.say(datasetSummary(dataset, check, dependencies.defaultBaseModel), "asker");
+    },
+  };
+
+  const markCommand: Command = {
+    name: "finetune mark",
+    usage: "finetune mark",
+    summary: "use this thread as a training example",
+    adminOnly: true,
+    arguments: "none",
+    visibility: "everyone",
+    async run({ message, reply }) {
+      if (!message.threadId) {
+        await reply.say("Say `finetune mark` inside the thread you want me to learn from.", "asker");
+        return;
+      }
+      await fineTuneStore.markThread({ ...message, threadId: message.threadId }, message.userId);
+      await reply.say(
+        `Marked this thread for training (by ${message.userName}). \`finetune dataset\` shows the set.`,
+      );
+    },
+  };
+
+  const startCommand: Command = {
+    name: "finetune start",
+    usage: "finetune start [base-model]",
+    summary: "fine-tune a model on this channel's training set",
+    adminOnly: true,
+    arguments: "optional",
+    visibility: "everyone",
+    async run({ message, args, reply, services }) {
+      const baseModel = args.trim() || dependencies.defaultBaseModel;
+      if (!MODEL_NAME.test(baseModel)) {
+        await reply.say(`\`${baseModel.slice(0, 80)}\` is not a model name I can use.`, "asker");
+        return;
+      }
+      const channel = channelOf(message);
+      const latest = await fineTuneStore.latestRun(channel);
+      if (latest && !isFinished(latest)) {
+        await reply.say(
+          `A fine-tuning run is already ${latest.status.replace("_", " ")} here (\`${latest.id}\`). Wait for it, or \`finetune cancel\` it.`,
+          "asker",
+        );
+        return;
+      }
+      const { dataset, check } = await prepare(message, services, baseModel);
+      if (check.problems.length > 0) {
+        await reply.say(`I can't start yet.\n\n${datasetSummary(dataset, check, baseModel)}`, "asker");
+        return;
+      }
+      const runId = randomUUID();
+      const statusMessage = await notifier.post(
+        { ...channel, threadId: message.threadId },
+        `Fine-tuning ${baseModel}: queued (${check.exampleCount} examples, cost ${money(check.estimatedCostUsd)})`,
+      );
+      const at = now();
+      await fineTuneStore.saveRun({
+        id: runId,
+        channel,
+        requestedBy: message.userName,
+        baseModel,
+        dataset: dataset.jsonl,
+        exampleCount: check.exampleCount,
+        status: "queued",
+        statusMessage,
+        createdAt: at,
+        updatedAt: at,
+      });
+      await jobs.enqueue<SubmitFineTuneData>(
+        SUBMIT_FINE_TUNE,
+        { runId },
+        { jobId: jobIdOf(SUBMIT_FINE_TUNE, runId) },
+      );
+      await reply.say(
+        `Started fine-tuning run \`${runId}\` on \`${baseModel}\` with ${check.exampleCount} examples (${check.epochs} epochs, cost ${money(check.estimatedCostUsd)}). I'll keep the status message up to date and say here when the model is ready.`,
+      );
+    },
+  };
+
+  const statusCommand: Command = {
+    name: "finetune status",
+    usage: "finetune status",
+    summary: "where this channel's latest fine-tuning run stands",
+    adminOnly: false,
+    arguments: "none",
+    visibility: "asker",
+    async run({ message, reply }) {
+      const latest = await fineTuneStore.latestRun(channelOf(message));
+      await reply.say(
+        latest ? describeRun(latest) : "No fine-tuning has been started in this channel.",
+        "asker",
+      );
+    },
+  };
+
+  const cancelCommand: Command = {
+    name: "finetune cancel",
+    usage: "finetune cancel",
+    summary: "cancel this channel's running fine-tuning run",
+    adminOnly: true,
+    arguments: "none",
+    visibility: "everyone",
+    async run({ message, reply }) {
+      const latest = await fineTuneStore.latestRun(channelOf(message));
+      if (!latest || isFinished(latest)) {
+        await reply.say("There is no fine-tuning run in progress here.", "asker");
+        return;
+      }
+      // The submitter checks for this status before and after creating the job, so a run cancelled
+      // before it reached the service never starts training.
+      await fineTuneStore.updateRun(latest.id, { status: "cancelled" });
+      if (latest.jobId) await provider.cancelJob(latest.jobId);
+      await reply.say(`Cancelled fine-tuning run \`${latest.id}\` (asked by ${message.userName}).`);
+    },
+  };
+
+  const useCommand: Command = {
+    name: "finetune use",
+    usage: "finetune use <model> | finetune use default",
+    summary: "answer in this channel with another model, e.g. a fine-tuned one",
+    adminOnly: true,
+    arguments: "required",
+    visibility: "everyone",
+    async run({ message, args, reply, services }) {
+      const model = args.replace(/^`|`$/g, "").trim();
+      const channel = channelOf(message);
+      if (model.toLowerCase() === "default") {
+        await services.store.updateSettings(channel, { model: undefined });
+        await reply.say("This channel is back on the default model.");
+        return;
+      }
+      if (!MODEL_NAME.test(model)) {
+        await reply.say(`\`${model.slice(0, 80)}\` is not a model name I can use.`, "asker");
+        return;
+      }
+      await services.store.updateSettings(channel, { model });
+      await reply.say(
+        `From now on I answer in this channel with \`${model}\` (set by ${message.userName}). \`finetune use default\` undoes it.`,
+      );
+    },
+  };
+
+  return [datasetCommand, markCommand, startCommand, statusCommand, cancelCommand, useCommand];
+}

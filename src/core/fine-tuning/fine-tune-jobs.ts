@@ -1,0 +1,220 @@
+import { AppError } from "../errors.js";
+import { withFailureReport } from "../jobs/report-job-failure.js";
+import { StatusMessage } from "../jobs/status-message.js";
+import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
+import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
+import { type JobContext, type JobQueue, jobIdOf } from "../ports/job-queue.js";
+import type { Logger } from "../ports/logger.js";
+import type { Notifier } from "../ports/notifier.js";
+
+export const SUBMIT_FINE_TUNE = "submit-fine-tune";
+export const POLL_FINE_TUNE = "poll-fine-tune";
+/** The metadata key that ties the service's job to our run. */
+export const RUN_METADATA_KEY = "teammate_run";
+
+/** Job data: ids only. The dataset stays in the FineTuneStore. */
+export interface SubmitFineTuneData {
+  runId: string;
+}
+
+export interface PollFineTuneData {
+  runId: string;
+  /** 1, 2, 3…: part of the job id, so each re-poll is a new job and a repeated enqueue is harmless. */
+  poll: number;
+}
+
+export interface FineTuneJobDependencies {
+  fineTuneStore: FineTuneStore;
+  provider: FineTuningProvider;
+  notifier: Notifier;
+  logger: Logger;
+  /** Time between two status polls. Default 30 s (OpenAI jobs take minutes to hours). */
+  pollIntervalMs?: number | undefined;
+  /** Least time between two edits of a status message. Default 1 s. */
+  statusIntervalMs?: number | undefined;
+  /** Polls before giving up following a job (it keeps running at OpenAI). Default 2880 (a day at 30 s). */
+  maxPolls?: number | undefined;
+}
+
+const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+export function isFinished(run: Pick<FineTuneRun, "status">): boolean {
+  return TERMINAL.has(run.status);
+}
+
+function invalid(message: string): AppError {
+  return new AppError("input_invalid", message, { category: "user", userMessage: message });
+}
+
+function readRunId(data: unknown): string {
+  const runId = (data as { runId?: unknown } | null)?.runId;
+  if (typeof runId !== "string" || runId.length === 0) throw invalid("The fine-tuning job has no run id.");
+  return runId;
+}
+
+/** The suffix OpenAI puts into the new model's name: lower-case, short, from the channel. */
+export function modelSuffix(run: Pick<FineTuneRun, "channel">): string {
+  const channel = run.channel.channelId.toLowerCase().replace(/[^a-z0-9-]/g, "");
+  return `teammate-${channel}`.slice(0, 40);
+}
+
+/**
+ * The fine-tuning processors: `submit-fine-tune` uploads the run's dataset, waits until the file is
+ * processed and creates the service's job; `poll-fine-tune` follows it with delayed re-polls,
+ * editing the run's status message, until it ends, and then tells the channel the new model's name.
+ * Both are safe to run twice: the file id and job id are saved as soon as they exist, and a retried
+ * submission first looks for a job carrying the run id in its metadata.
+ */
+export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobDependencies): void {
+  const { fineTuneStore, provider, notifier, logger } = dependencies;
+  const pollIntervalMs = dependencies.pollIntervalMs ?? 30_000;
+  const maxPolls = dependencies.maxPolls ?? 2_880;
+
+  const statusOf = (run: FineTuneRun): StatusMessage | undefined =>
+    run.statusMessage
+      ? new StatusMessage({
+          notifier,
+          message: run.statusMessage,
+          logger: logger.child({ runId: run.id }),
+          ...(dependencies.statusIntervalMs === undefined
+            ? {}
+            : { minIntervalMs: dependencies.statusIntervalMs }),
+        })
+      : undefined;
+
+  async function loadRun(runId: string): Promise<FineTuneRun> {
+    const run = await fineTuneStore.getRun(runId);
+    if (!run) throw invalid(`There is no fine-tuning run ${runId} any more.`);
+    return run;
+  }
+
+  async function schedulePoll(runId: string, poll: number): Promise<void> {
+    await queue.enqueue<PollFineTuneData>(
+      POLL_FINE_TUNE,
+      { runId, poll },
+      { jobId: jobIdOf(POLL_FINE_TUNE, runId, String(poll)), delayMs: pollIntervalMs },
+    );
+  }
+
+  async function adopt(run: FineTuneRun, job: FineTuneJob): Promise<void> {
+    await fineTuneStore.updateRun(run.id, { jobId: job.id, status: job.status });
+    await schedulePoll(run.id, 1);
+  }
+
+  queue.register<SubmitFineTuneData>(
+    SUBMIT_FINE_TUNE,
+    async (data, context: JobContext) => {
+      const run = await loadRun(readRunId(data));
+      const status = statusOf(run);
+      await withFailureReport(
+        context,
+        status,
+        "Check the dataset with `finetune dataset` and run `finetune start` again.",
+        async () => {
+          if (run.status === "cancelled") {
+            await status?.finish(
+              "Fine-tuning cancelled before it was submitted. Start again with `finetune start`.",
+            );
+            return;
+          }
+          if (run.jobId) {
+            await schedulePoll(run.id, 1);
+            return;
+          }
+          const existing = await provider.findJob(RUN_METADATA_KEY, run.id);
+          if (existing) {
+            await adopt(run, existing);
+            return;
+          }
+          let fileId = run.fileId;
+          if (!fileId) {
+            status?.update(`Fine-tuning ${run.baseModel}: uploading ${run.exampleCount} examples…`);
+            fileId = await provider.uploadTrainingFile(
+              `teammate-${run.id}.jsonl`,
+              run.dataset,
+              context.signal,
+            );
+            await fineTuneStore.updateRun(run.id, { fileId });
+          }
+          status?.update(`Fine-tuning ${run.baseModel}: waiting for the training file to be processed…`);
+          await provider.waitUntilProcessed(fileId, { signal: context.signal });
+          const job = await provider.createJob({
+            trainingFileId: fileId,
+            baseModel: run.baseModel,
+            suffix: modelSuffix(run),
+            metadata: {
+              [RUN_METADATA_KEY]: run.id,
+              platform: run.channel.platform,
+              workspace: run.channel.workspaceId,
+              channel: run.channel.channelId,
+            },
+          });
+          const current = await fineTuneStore.updateRun(run.id, { jobId: job.id, status: job.status });
+          // `finetune cancel` may have come in while the job was being created.
+          if (current?.status === "cancelled") await provider.cancelJob(job.id);
+          status?.update(
+            `Fine-tuning ${run.baseModel}: job ${job.id} created (${job.status.replace("_", " ")})…`,
+          );
+          // Written before the poller exists, so its edits cannot overtake this one.
+          await status?.flush();
+          await schedulePoll(run.id, 1);
+        },
+      );
+    },
+    { attempts: 4, backoffMs: 5_000 },
+  );
+
+  queue.register<PollFineTuneData>(
+    POLL_FINE_TUNE,
+    async (data, context: JobContext) => {
+      const run = await loadRun(readRunId(data));
+      const poll = typeof data.poll === "number" && data.poll > 0 ? data.poll : 1;
+      if (!run.jobId) throw invalid(`Fine-tuning run ${run.id} has no job to follow.`);
+      const jobId = run.jobId;
+      const status = statusOf(run);
+      await withFailureReport(context, status, "Ask `finetune status` to see where it stands.", async () => {
+        const job = await provider.getJob(jobId);
+        const events = await provider.listEvents(jobId);
+        const seen = events.findIndex((event) => event.id === run.lastEventId);
+        const fresh = events.slice(seen + 1);
+        const latest = fresh.at(-1) ?? events.at(-1);
+        await fineTuneStore.updateRun(run.id, {
+          status: job.status,
+          ...(latest ? { lastEventId: latest.id } : {}),
+          ...(job.fineTunedModel ? { fineTunedModel: job.fineTunedModel } : {}),
+          ...(job.error ? { error: job.error } : {}),
+        });
+        if (job.status === "succeeded") {
+          const model = job.fineTunedModel ?? "(no name returned)";
+          await status?.finish(
+            `✅ Fine-tuning finished: the new model is \`${model}\`${job.trainedTokens ? ` (${job.trainedTokens} trained tokens)` : ""}. ` +
+              `An admin can switch this channel to it with \`finetune use ${model}\`.`,
+          );
+          return;
+        }
+        if (job.status === "failed") {
+          await status?.fail(
+            `❌ Fine-tuning failed: ${job.error ?? "no reason given"}. Check the dataset with \`finetune dataset\`, fix it and run \`finetune start\` again.`,
+          );
+          return;
+        }
+        if (job.status === "cancelled") {
+          await status?.finish("Fine-tuning cancelled. Start again with `finetune start` when you're ready.");
+          return;
+        }
+        if (poll >= maxPolls) {
+          await status?.finish(
+            `Fine-tuning job ${jobId} is still ${job.status.replace("_", " ")}; I stopped following it. Ask \`finetune status\` later.`,
+          );
+          return;
+        }
+        status?.update(
+          `Fine-tuning ${run.baseModel} (${jobId}): ${job.status.replace("_", " ")}${latest ? ` · ${latest.message}` : ""}`,
+        );
+        await status?.flush();
+        await schedulePoll(run.id, poll + 1);
+      });
+    },
+    { attempts: 5, backoffMs: 10_000 },
+  );
+}
