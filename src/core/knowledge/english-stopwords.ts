@@ -10,6 +10,6 @@ export const ENGLISH_STOPWORDS: ReadonlySet<string> = new Set(
     "isn it its itself just let me more most mustn my myself no nor not now of off on once only or other ought " +
     "our ours ourselves out over own same shan she should shouldn so some such than that the their theirs them " +
     "themselves then there these they this those through to too under until up very was wasn we were weren what " +
-    "when where which while who whom why will with won would wouldn you your yours yourself yourselves"
+    "when where which while who whom why will with would wouldn you your yours yourself yourselves"
   ).split(" "),
 );
