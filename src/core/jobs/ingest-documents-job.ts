@@ -1,0 +1,140 @@
+import { AppError, isAppError } from "../errors.js";
+import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
+import type { DocumentReference } from "../ports/document-loader.js";
+import type { JobContext, JobQueue } from "../ports/job-queue.js";
+import type { Logger } from "../ports/logger.js";
+import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import type { DocumentScope } from "../ports/vector-store.js";
+import { withFailureReport } from "./report-job-failure.js";
+import { StatusMessage } from "./status-message.js";
+
+export const INGEST_DOCUMENTS = "ingest-documents";
+
+/**
+ * Job data for indexing a batch of documents: where they go, where they come from, and the status
+ * message to keep editing. References carry no headers: a job payload is stored in clear text.
+ */
+export interface IngestDocumentsData {
+  scope: DocumentScope;
+  references: DocumentReference[];
+  statusMessage?: PostedMessage | undefined;
+}
+
+export interface IngestJobDependencies {
+  knowledge: KnowledgeBase;
+  notifier: Notifier;
+  logger: Logger;
+  /** Least time between two edits of a status message. Default 1 s. */
+  statusIntervalMs?: number | undefined;
+}
+
+/** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
+export const MAX_DOCUMENTS_PER_JOB = 5_000;
+
+function invalid(message: string): AppError {
+  return new AppError("input_invalid", message, { category: "user", userMessage: message });
+}
+
+/** Checks a payload before any work: bad input fails once, with a sentence for the channel. */
+export function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
+  const value = data as Partial<IngestDocumentsData> | null;
+  const scope = value?.scope;
+  if (
+    !scope ||
+    typeof scope.platform !== "string" ||
+    typeof scope.workspaceId !== "string" ||
+    scope.workspaceId === ""
+  ) {
+    throw invalid("I couldn't index that: the request names no workspace to index into.");
+  }
+  const references = value?.references;
+  if (!Array.isArray(references) || references.length === 0) {
+    throw invalid("I couldn't index that: there were no documents in the request.");
+  }
+  if (references.length > MAX_DOCUMENTS_PER_JOB) {
+    throw invalid(
+      `I couldn't index that: ${references.length} documents is more than ${MAX_DOCUMENTS_PER_JOB} at once.`,
+    );
+  }
+  references.forEach((reference: DocumentReference, index) => {
+    const position = `document ${index + 1}`;
+    if (reference?.kind === "url") {
+      if (typeof reference.url !== "string" || reference.url === "")
+        throw invalid(`I couldn't index that: ${position} has no URL.`);
+      // Secrets never travel through the queue; the worker adds platform credentials itself.
+      if (reference.headers !== undefined)
+        throw invalid(
+          `I couldn't index that: ${position} carries download headers, which a job may not hold.`,
+        );
+    } else if (reference?.kind === "path") {
+      if (typeof reference.path !== "string" || reference.path === "")
+        throw invalid(`I couldn't index that: ${position} has no path.`);
+    } else {
+      throw invalid(`I couldn't index that: ${position} is neither a URL nor a path.`);
+    }
+  });
+  return { scope, references, statusMessage: value?.statusMessage };
+}
+
+/**
+ * `ingest-documents`: loads, chunks, embeds and stores each document of a batch through the
+ * KnowledgeBase, editing one status message (`Indexing 37/120 ▓▓▓░░░░░░░ 30%`). Safe to run again
+ * after a crash: documents are replaced by id, so a rerun overwrites instead of duplicating. A
+ * document that cannot be read (user-category error) is skipped and named in the final line;
+ * anything else fails the attempt so the queue retries the batch.
+ */
+export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDependencies): void {
+  queue.register<IngestDocumentsData>(
+    INGEST_DOCUMENTS,
+    async (raw, context: JobContext) => {
+      const message = (raw as Partial<IngestDocumentsData> | null)?.statusMessage;
+      const log = dependencies.logger.child({ job: INGEST_DOCUMENTS, jobId: context.jobId });
+      const status = message
+        ? new StatusMessage({
+            notifier: dependencies.notifier,
+            message,
+            logger: log,
+            ...(dependencies.statusIntervalMs === undefined
+              ? {}
+              : { minIntervalMs: dependencies.statusIntervalMs }),
+          })
+        : undefined;
+      return withFailureReport(context, status, "Check the request and try `index` again.", async () => {
+        const data = parseIngestDocumentsData(raw);
+        const total = data.references.length;
+        let chunks = 0;
+        const skipped: string[] = [];
+        for (const [index, reference] of data.references.entries()) {
+          if (context.signal.aborted)
+            throw new AppError("job_failed", "indexing interrupted by shutdown", { retryable: true });
+          try {
+            const result = await dependencies.knowledge.index(
+              reference,
+              data.scope,
+              undefined,
+              context.signal,
+            );
+            chunks += result.chunks;
+          } catch (error) {
+            if (!(isAppError(error) && error.category === "user")) throw error;
+            const name = reference.kind === "url" ? reference.url : reference.path;
+            skipped.push(`${name}: ${error.userMessage ?? error.message}`);
+          }
+          status?.progress("Indexing", index + 1, total);
+          await context.reportProgress(index + 1, total, "Indexing");
+        }
+        const indexed = total - skipped.length;
+        const lines = [`✅ Indexed ${indexed} of ${total} documents (${chunks} chunks). Ask me about them.`];
+        if (skipped.length > 0) {
+          lines.push(
+            `⚠️ ${skipped.length} could not be read and were skipped:`,
+            ...skipped.slice(0, 10).map((line) => `• ${line}`),
+          );
+        }
+        await status?.finish(lines.join("\n"));
+        return { indexed, skipped: skipped.length, chunks };
+      });
+    },
+    { attempts: 3, backoffMs: 5_000 },
+  );
+}
