@@ -107,7 +107,7 @@ describe("ingest-documents on a separate worker process (BullMQ on real Redis)",
     });
     const notifier = new SlackNotifier({ botToken: BOT_TOKEN, apiUrl: slack.apiUrl });
     const statusMessage = await notifier.post(
-      { ...scope, threadId: undefined },
+      { ...channel, threadId: undefined },
       `Indexing ${count} documents: queued`,
     );
     producer.register(INGEST_DOCUMENTS, async () => {});
@@ -230,7 +230,7 @@ describe("ingest-documents on a separate worker process (BullMQ on real Redis)",
     queue.start();
     try {
       const statusMessage = await notifier.post(
-        { ...scope, threadId: undefined },
+        { ...channel, threadId: undefined },
         "Indexing 1 document: queued",
       );
       const jobId = await queue.enqueue(INGEST_DOCUMENTS, {
