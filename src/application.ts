@@ -1,14 +1,28 @@
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
+import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
+import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
+import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
 import { type Config, hasLlm } from "./config.js";
+import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
+import type { AgentSetup } from "./core/chains/answer-chain.js";
+import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
+import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
+import type { DocumentLoader } from "./core/ports/document-loader.js";
+import { noKnowledge, type Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { VectorStore } from "./core/ports/vector-store.js";
+import { countTokens } from "./core/tokens.js";
+import { createToolRegistry } from "./core/tools/tool-registry.js";
+import { createBuiltInTools } from "./tools/built-in-tools.js";
 
 /**
  * The composition root shared by the bot (`src/main.ts`), the terminal chat (`src/chat.ts`) and
@@ -21,6 +35,10 @@ export interface Application {
   assistant: Assistant;
   store: MemoryStore;
   llm: LlmProvider | undefined;
+  vectors: VectorStore;
+  loader: DocumentLoader;
+  knowledge: KnowledgeBase;
+  retriever: Retriever;
   close(): Promise<void>;
 }
 
@@ -39,6 +57,8 @@ export function createLlm(config: Config, logger: Logger): LlmProvider | undefin
 }
 
 export async function createApplication(config: Config, logger: Logger): Promise<Application> {
+  // Loading the tokenizer's ranks takes a second or two; pay it at start-up, not on the first message.
+  countTokens("warm up");
   const closers: Array<() => Promise<void> | void> = [];
   const database = openSqliteDatabase(join(config.DATA_DIR, "teammate.sqlite"));
   closers.push(() => {
@@ -57,9 +77,67 @@ export async function createApplication(config: Config, logger: Logger): Promise
   }
 
   const llm = createLlm(config, logger);
+
+  let vectors: VectorStore;
+  if (config.QDRANT_URL) {
+    vectors = new QdrantVectorStore({
+      url: config.QDRANT_URL,
+      apiKey: config.QDRANT_API_KEY,
+      collection: config.QDRANT_COLLECTION,
+      logger: logger.child({ component: "qdrant" }),
+    });
+  } else {
+    vectors = new SqliteVectorStore(database);
+  }
+  closers.push(() => vectors.close());
+  const loader = createDocumentLoader({
+    baseDirectory: process.cwd(),
+    maxFileBytes: config.MAX_DOCUMENT_BYTES,
+    fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_DOCUMENT_BYTES },
+  });
+  const knowledge = new KnowledgeBase({
+    store: vectors,
+    loader,
+    llm,
+    logger: logger.child({ component: "knowledge" }),
+  });
+  const retriever: Retriever = noKnowledge;
+
+  let agent: AgentSetup | undefined;
+  if (config.ENABLE_TOOLS && llm) {
+    const tools = createToolRegistry();
+    for (const tool of createBuiltInTools({
+      retriever,
+      memory: store,
+      fetchDocument: (url, signal) => loader.load({ kind: "url", url }, signal),
+    })) {
+      tools.register(tool);
+    }
+    const mcp = await createMcpToolSource({
+      config: await readMcpConfig(config.MCP_CONFIG_PATH),
+      logger: logger.child({ component: "mcp" }),
+    });
+    closers.push(() => mcp.close());
+    const builtIn = new Set(tools.list().map((tool) => tool.name));
+    for (const tool of mcp.tools()) tools.register(tool);
+    agent = {
+      tools,
+      toolsFor: (channel) => tools.select((tool) => builtIn.has(tool.name) || mcp.allows(channel, tool.name)),
+      approvals: createInMemoryApprovalGate({ timeoutMs: config.APPROVAL_TIMEOUT_MS }),
+      budgets: {
+        maxSteps: config.AGENT_MAX_STEPS,
+        maxTokens: config.AGENT_MAX_TOKENS,
+        maxMilliseconds: config.AGENT_MAX_MILLISECONDS,
+      },
+    };
+  }
+
   const assistant = createAssistant({
     store,
     llm,
+    retriever,
+    agent,
+    commands: createKnowledgeCommands(knowledge),
     logger: logger.child({ component: "assistant" }),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
@@ -71,6 +149,10 @@ export async function createApplication(config: Config, logger: Logger): Promise
     assistant,
     store,
     llm,
+    vectors,
+    loader,
+    knowledge,
+    retriever,
     async close() {
       await store.close();
       for (const close of closers.reverse()) await close();

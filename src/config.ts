@@ -112,6 +112,16 @@ export const environmentSchema = z.object({
     ),
   /** Largest document or attachment accepted for indexing, in bytes. */
   MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+  /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
+  ENABLE_TOOLS: boolean(true),
+  /** JSON file listing MCP servers (stdio or Streamable HTTP); a missing file means none. */
+  MCP_CONFIG_PATH: z.string().trim().min(1).default("mcp.json"),
+  /** Agent budgets per answer: LLM steps, total tokens, wall time in milliseconds. */
+  AGENT_MAX_STEPS: integer(6, 1, 50),
+  AGENT_MAX_TOKENS: integer(40_000, 1_000, 2_000_000),
+  AGENT_MAX_MILLISECONDS: integer(120_000, 1_000, 3_600_000),
+  /** How long a risky tool waits for Approve before it counts as Deny, in milliseconds. */
+  APPROVAL_TIMEOUT_MS: integer(300_000, 1_000, 86_400_000),
   /** Protects Bull Board at /admin/queues; unset → the board is off. */
   ADMIN_TOKEN: optionalString,
 });

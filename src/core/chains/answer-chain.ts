@@ -12,7 +12,7 @@ import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ToolRegistry } from "../tools/tool-registry.js";
-import type { InboundMessage, Source } from "../types.js";
+import type { ChannelRef, InboundMessage, Source } from "../types.js";
 import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
 
 export interface AnswerChainInput {
@@ -46,6 +46,8 @@ export interface AnswerChainResult {
 /** Tools for the answer: with any registered, the answer runs through the agent loop. */
 export interface AgentSetup {
   tools: ToolRegistry;
+  /** Narrows the tools per channel (an MCP allowlist); `tools` when absent. */
+  toolsFor?: ((channel: ChannelRef) => ToolRegistry) | undefined;
   approvals: ApprovalGate;
   budgets: AgentBudgets;
 }
@@ -198,11 +200,12 @@ export class AnswerChain {
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback);
     const promptTokens = messageTokens(prompt.messages);
     const agent = this.options.agent;
-    if (agent && agent.tools.definitions().length > 0) {
+    const tools = agent ? (agent.toolsFor?.(input.message) ?? agent.tools) : undefined;
+    if (agent && tools && tools.definitions().length > 0) {
       const outcome = await runAgent({
         llm,
         messages: prompt.messages,
-        tools: agent.tools,
+        tools,
         context: {
           conversation: input.message,
           askerId: input.message.userId,
