@@ -67,4 +67,30 @@ describe("SqliteVectorStore", () => {
     expect(results.map((result) => result.chunk.text)).toEqual(["alpha beta"]);
     database.close();
   });
+
+  it("sees writes made through another instance on the same database", async () => {
+    const database = new Database(":memory:");
+    const writer = new SqliteVectorStore(database);
+    const reader = new SqliteVectorStore(database);
+    const scope = { platform: "local" as const, workspaceId: "local" };
+    const ask = { ...scope, channelId: "terminal" };
+    const index = async (id: string, text: string) => {
+      const chunks = chunkDocument({ id, title: id, source: `${id}.txt`, format: "text", text });
+      await writer.replaceDocument(id, scope, toChunkRecords(chunks, scope));
+    };
+    const found = async (question: string) =>
+      (await reader.search({ scope: ask, terms: analyze(question), limit: 5 })).map(
+        (result) => result.chunk.text,
+      );
+
+    await index("first", "The staging database restarts at midnight.");
+    expect(await found("staging database")).toEqual(["The staging database restarts at midnight."]);
+    await index("second", "The production database never restarts.");
+    expect(await found("production database")).toHaveLength(2);
+    await index("first", "Staging moved to a managed service.");
+    expect(await found("restarts")).toEqual(["The production database never restarts."]);
+    await writer.deleteDocument(scope, "second");
+    expect(await found("database")).toEqual([]);
+    database.close();
+  });
 });
