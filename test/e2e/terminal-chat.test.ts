@@ -36,7 +36,11 @@ describe("npm run chat (scripted, piped input)", () => {
   it("answers two messages, streamed, and the second request carries the first exchange", async () => {
     standIn.setResponder((body) => {
       const last = body.messages.at(-1);
-      return { kind: "text", text: `Reply to: ${typeof last?.content === "string" ? last.content : ""}`, deltas: 4 };
+      return {
+        kind: "text",
+        text: `Reply to: ${typeof last?.content === "string" ? last.content : ""}`,
+        deltas: 4,
+      };
     });
     const { stdout } = await chat("my favourite colour is teal\nwhat is my favourite colour?\n", {
       OPENAI_BASE_URL: standIn.baseUrl,
