@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { type AgentSetup, AnswerChain, scopeOf } from "./chains/answer-chain.js";
+import { channelOf } from "./channel-of.js";
 import { answerCommands } from "./commands/answer-commands.js";
 import { builtinCommands } from "./commands/builtin-commands.js";
 import { chainCommands } from "./commands/chain-commands.js";
@@ -128,23 +129,14 @@ export function createAssistant(options: AssistantOptions): Assistant {
       await store.appendTurns(message, prior);
       conversation = await store.loadConversation(message);
     }
-    const channel = {
-      platform: message.platform,
-      workspaceId: message.workspaceId,
-      channelId: message.channelId,
-    };
+    const channel = channelOf(message);
     const [notes, settings] = await Promise.all([store.listNotes(channel), store.getSettings(channel)]);
     await reply.start({ visibility: "everyone" });
     const result = await chain.run({ message, question, conversation, notes, settings, reply });
     const answerId = randomUUID();
     await store.saveAnswer({
       id: answerId,
-      conversation: {
-        platform: message.platform,
-        workspaceId: message.workspaceId,
-        channelId: message.channelId,
-        threadId: message.threadId,
-      },
+      conversation: { ...channelOf(message), threadId: message.threadId },
       askerId: message.userId,
       question,
       answer: result.text,

@@ -1,5 +1,6 @@
 import { type AgentBudgets, runAgent } from "../agent/agent-loop.js";
 import type { AgentTrace } from "../agent/agent-trace.js";
+import { channelOf } from "../channel-of.js";
 import { AppError } from "../errors.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
 import { recentWindow } from "../memory/conversation-memory.js";
@@ -70,8 +71,9 @@ export function messageTokens(messages: ChatMessage[]): number {
   );
 }
 
+/** Retrieval is scoped to the asker's channel (and workspace-wide documents). */
 export function scopeOf(message: InboundMessage): QueryScope {
-  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
+  return channelOf(message);
 }
 
 /** Keeps passages within their share of the budget, best first. */

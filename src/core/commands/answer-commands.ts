@@ -1,11 +1,7 @@
 import { formatTrace } from "../agent/agent-trace.js";
 import type { AnswerTrace } from "../chains/answer-chain.js";
-import type { ChannelRef } from "../types.js";
+import { channelOf } from "../channel-of.js";
 import type { Command } from "./command.js";
-
-function channelOf(message: ChannelRef): ChannelRef {
-  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
-}
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
 function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | undefined {

@@ -1,9 +1,5 @@
-import type { ChannelRef } from "../types.js";
+import { channelOf } from "../channel-of.js";
 import type { Command } from "./command.js";
-
-function channelOf(message: ChannelRef): ChannelRef {
-  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
-}
 
 const MAX_NOTE_CHARACTERS = 1_000;
 const MAX_PERSONA_CHARACTERS = 4_000;
