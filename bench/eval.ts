@@ -35,22 +35,18 @@ export async function indexCorpus(store: SqliteVectorStore, dataset: BeirDataset
   return chunkCount;
 }
 
-/** Ranks documents by their best chunk, deep enough for recall@100. */
+/** Ranks documents by their best chunk, deep enough for recall@100: fetches more chunks until `depth` documents. */
 export async function rankDocuments(
   store: SqliteVectorStore,
   question: string,
   depth = 100,
 ): Promise<string[]> {
-  const results = await store.search({ scope: askScope, terms: analyze(question), limit: depth * 4 });
-  const documents: string[] = [];
-  const seen = new Set<string>();
-  for (const result of results) {
-    if (seen.has(result.chunk.documentId)) continue;
-    seen.add(result.chunk.documentId);
-    documents.push(result.chunk.documentId);
-    if (documents.length === depth) break;
+  const terms = analyze(question);
+  for (let limit = depth * 2; ; limit *= 2) {
+    const results = await store.search({ scope: askScope, terms, limit });
+    const documents = [...new Set(results.map((result) => result.chunk.documentId))];
+    if (documents.length >= depth || results.length < limit) return documents.slice(0, depth);
   }
-  return documents;
 }
 
 export async function evaluate(directory: string, split: string, options: SqliteVectorStoreOptions = {}) {
