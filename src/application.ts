@@ -14,14 +14,16 @@ import { type Assistant, createAssistant } from "./core/assistant.js";
 import type { AgentSetup } from "./core/chains/answer-chain.js";
 import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
+import { createRetriever } from "./core/knowledge/retriever.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
-import { noKnowledge, type Retriever } from "./core/ports/knowledge.js";
+import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
 import type { VectorStore } from "./core/ports/vector-store.js";
 import { countTokens } from "./core/tokens.js";
 import { createToolRegistry } from "./core/tools/tool-registry.js";
+import { createJobServices, type JobServices } from "./job-services.js";
 import { createBuiltInTools } from "./tools/built-in-tools.js";
 
 /**
@@ -39,7 +41,14 @@ export interface Application {
   loader: DocumentLoader;
   knowledge: KnowledgeBase;
   retriever: Retriever;
+  /** Job queue, notifier and fine-tuning state (see `src/job-services.ts`). */
+  jobs: JobServices;
   close(): Promise<void>;
+}
+
+export interface ApplicationOptions {
+  /** Run job processors in this process: `npm run worker` does; the bot does only without REDIS_URL. */
+  runJobWorkers?: boolean | undefined;
 }
 
 export function createLlm(config: Config, logger: Logger): LlmProvider | undefined {
@@ -56,7 +65,11 @@ export function createLlm(config: Config, logger: Logger): LlmProvider | undefin
   });
 }
 
-export async function createApplication(config: Config, logger: Logger): Promise<Application> {
+export async function createApplication(
+  config: Config,
+  logger: Logger,
+  options: ApplicationOptions = {},
+): Promise<Application> {
   // Loading the tokenizer's ranks takes a second or two; pay it at start-up, not on the first message.
   countTokens("warm up");
   const closers: Array<() => Promise<void> | void> = [];
@@ -101,7 +114,22 @@ export async function createApplication(config: Config, logger: Logger): Promise
     llm,
     logger: logger.child({ component: "knowledge" }),
   });
-  const retriever: Retriever = noKnowledge;
+  const retriever: Retriever = createRetriever({
+    store: vectors,
+    embed: llm?.embeddingModel ? (texts, signal) => llm.embed(texts, signal) : undefined,
+    logger: logger.child({ component: "retriever" }),
+  });
+
+  // --- jobs and fine-tuning (begin) ---
+  const jobs = createJobServices({
+    config,
+    logger,
+    database,
+    knowledge,
+    runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
+  });
+  closers.push(() => jobs.close());
+  // --- jobs and fine-tuning (end) ---
 
   let agent: AgentSetup | undefined;
   if (config.ENABLE_TOOLS && llm) {
@@ -137,7 +165,7 @@ export async function createApplication(config: Config, logger: Logger): Promise
     llm,
     retriever,
     agent,
-    commands: createKnowledgeCommands(knowledge),
+    commands: [...createKnowledgeCommands(knowledge), ...jobs.commands],
     logger: logger.child({ component: "assistant" }),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
@@ -153,6 +181,7 @@ export async function createApplication(config: Config, logger: Logger): Promise
     loader,
     knowledge,
     retriever,
+    jobs,
     async close() {
       await store.close();
       for (const close of closers.reverse()) await close();
