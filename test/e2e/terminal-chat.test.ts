@@ -61,6 +61,33 @@ describe("npm run chat (scripted, piped input)", () => {
     standIn.assertNoViolations();
   });
 
+  it("indexes README.md, answers about it with a numbered source, and says when the docs have nothing", async () => {
+    standIn.setResponder(undefined);
+    const knowledgeDirectory = mkdtempSync(join(tmpdir(), "teammate-chat-knowledge-"));
+    try {
+      const { stdout } = await chat(
+        "index README.md\nwhat does npm run chat do?\nwhat is the capital of Mongolia?\n",
+        { OPENAI_BASE_URL: standIn.baseUrl, OPENAI_API_KEY: "sk-test-key", DATA_DIR: knowledgeDirectory },
+      );
+      const answers = stdout.split("teammate> ").slice(1);
+      expect(answers[0]).toMatch(/^Indexed \*teammate\* \(`d[0-9a-f]+`, \d+ chunks\) from README\.md/);
+      expect(answers[1]).toContain("Sources:\n  [1] teammate — README.md");
+      expect(answers[2]).toContain("I found nothing about that in the indexed docs.");
+      expect(answers[2]).not.toContain("Sources:");
+      // The answer request carried numbered passages from README.md.
+      const answerRequest = standIn
+        .chatRequests()
+        .find(
+          (request) =>
+            JSON.stringify(request.messages).includes("what does npm run chat do?") && request.stream,
+        );
+      expect(JSON.stringify(answerRequest?.messages)).toContain('<passage number=\\"1\\"');
+      standIn.assertNoViolations();
+    } finally {
+      rmSync(knowledgeDirectory, { recursive: true, force: true });
+    }
+  });
+
   it("without an endpoint, starts anyway, exits 0 and names the variables to set", async () => {
     const { stdout, stderr } = await chat("hello\n", { DATA_DIR: dataDirectory });
     const all = stdout + stderr;

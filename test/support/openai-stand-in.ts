@@ -442,10 +442,14 @@ export async function startOpenAiStandIn(options: OpenAiStandInOptions = {}): Pr
     response.end(JSON.stringify(payload));
   };
 
-  const defaultReply = (body: ChatRequestBody): StandInReply => ({
-    kind: "text",
-    text: `Echo: ${lastUserText(body)}`,
-  });
+  // Plays a cooperative model well enough for a demo: a request to rewrite a follow-up as a
+  // standalone question gets the follow-up back (as a real model would for a self-contained one);
+  // everything else is echoed.
+  const defaultReply = (body: ChatRequestBody): StandInReply => {
+    const text = lastUserText(body);
+    const followUp = /\nLast message: ([^\n]*)$/.exec(text)?.[1];
+    return { kind: "text", text: followUp ?? `Echo: ${text}` };
+  };
 
   async function chooseReply(body: ChatRequestBody): Promise<StandInReply> {
     const queued = queue.shift();
