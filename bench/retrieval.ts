@@ -7,6 +7,7 @@
  * b 0.7, d 0.5), title and text fields, OR combination, no prefix or fuzzy matching.
  * Latency is per question, from raw text to the top 10 documents.
  */
+import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import MiniSearch from "minisearch";
@@ -132,6 +133,8 @@ export async function main(args: string[]): Promise<void> {
     `${values.dataset} [${values.split}]: ${dataset.corpus.length} documents → ${chunks.length} chunks ` +
       `(chunking ${(chunks.length / chunkSeconds).toFixed(0)} chunks/s, shared by both); ${dataset.queries.length} queries`,
   );
+  // Timings on a shared machine move with its load; print it so figures can be read in context.
+  console.log(`load average during the run: ${loadavg()[0]?.toFixed(2)}`);
   console.log("| retriever | ingest chunks/s | query p50 ms | query p99 ms | nDCG@10 |");
   console.log("|---|---:|---:|---:|---:|");
   for (const row of rows) {
