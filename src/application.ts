@@ -2,6 +2,11 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
 import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
+import {
+  instrumentAssistant,
+  instrumentLlm,
+  PrometheusMetrics,
+} from "./adapters/metrics/prometheus-metrics.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
@@ -43,6 +48,8 @@ export interface Application {
   retriever: Retriever;
   /** Job queue, notifier and fine-tuning state (see `src/job-services.ts`). */
   jobs: JobServices;
+  /** Prometheus metrics of this process, served at `/metrics`. */
+  metrics: PrometheusMetrics;
   close(): Promise<void>;
 }
 
@@ -89,7 +96,10 @@ export async function createApplication(
     store = new SqliteMemoryStore(database);
   }
 
-  const llm = createLlm(config, logger);
+  // Metrics wrap the LLM (tokens) and the assistant (messages, latency); the jobs gauge reads the queue.
+  const metrics = new PrometheusMetrics();
+  const plainLlm = createLlm(config, logger);
+  const llm = plainLlm && instrumentLlm(plainLlm, metrics);
 
   let vectors: VectorStore;
   if (config.QDRANT_URL) {
@@ -129,6 +139,7 @@ export async function createApplication(
     runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
   });
   closers.push(() => jobs.close());
+  metrics.watchJobs(jobs.jobs);
   // --- jobs and fine-tuning (end) ---
 
   let agent: AgentSetup | undefined;
@@ -174,7 +185,7 @@ export async function createApplication(
   return {
     config,
     logger,
-    assistant,
+    assistant: instrumentAssistant(assistant, metrics),
     store,
     llm,
     vectors,
@@ -182,6 +193,7 @@ export async function createApplication(
     knowledge,
     retriever,
     jobs,
+    metrics,
     async close() {
       await store.close();
       for (const close of closers.reverse()) await close();

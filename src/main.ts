@@ -5,6 +5,7 @@
 
 import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
+import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
@@ -26,6 +27,11 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
       return { store: true };
     }),
   };
+  // --- operations: metrics and queue view (begin) ---
+  routes["/metrics"] = application.metrics.route();
+  if (config.ADMIN_TOKEN)
+    routes["/admin/queues"] = adminQueuesRoute(application.jobs.jobs, config.ADMIN_TOKEN);
+  // --- operations: metrics and queue view (end) ---
   const platforms: string[] = [];
   let httpServedByPlatform = false;
 
