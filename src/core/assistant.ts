@@ -109,7 +109,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     await reply.start({ visibility: "everyone" });
     await reply.append(
       `No language model is configured, so here are the most relevant passages from the indexed docs:\n\n${top
-        .map((passage, index) => `[${index + 1}] *${passage.title}*\n${passage.text.slice(0, 600)}`)
+        .map((passage, index) => `[${index + 1}] **${passage.title}**\n${passage.text.slice(0, 600)}`)
         .join("\n\n")}`,
     );
     await reply.finish({ sources, buttons: [] });

@@ -124,7 +124,7 @@ describe("assistant: commands", () => {
 
     const shown = await send(assistant, { text: "memory show" });
     expect(shown.text).toContain("standup is at 9:30");
-    expect(shown.text).toContain("Recent messages kept verbatim:* 2");
+    expect(shown.text).toContain("Recent messages kept verbatim:** 2");
 
     const forgotten = await send(assistant, { text: `forget-note ${id}` });
     expect(forgotten.text).toContain(`Forgot note \`${id}\``);
@@ -135,7 +135,7 @@ describe("assistant: commands", () => {
     await send(assistant, { text: "memory forget" });
     const empty = await send(assistant, { text: "memory show" });
     expect(empty.text).toContain("none");
-    expect(empty.text).toContain("Recent messages kept verbatim:* 0");
+    expect(empty.text).toContain("Recent messages kept verbatim:** 0");
   });
 
   it("persona is admin only and shapes the next prompt", async () => {

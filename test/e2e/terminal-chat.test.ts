@@ -70,7 +70,7 @@ describe("npm run chat (scripted, piped input)", () => {
         { OPENAI_BASE_URL: standIn.baseUrl, OPENAI_API_KEY: "sk-test-key", DATA_DIR: knowledgeDirectory },
       );
       const answers = stdout.split("teammate> ").slice(1);
-      expect(answers[0]).toMatch(/^Indexed \*teammate\* \(`d[0-9a-f]+`, \d+ chunks\) from README\.md/);
+      expect(answers[0]).toMatch(/^Indexed \*\*teammate\*\* \(`d[0-9a-f]+`, \d+ chunks\) from README\.md/);
       expect(answers[1]).toContain("Sources:\n  [1] teammate — README.md");
       expect(answers[2]).toContain("I found nothing about that in the indexed docs.");
       expect(answers[2]).not.toContain("Sources:");

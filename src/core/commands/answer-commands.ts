@@ -30,7 +30,7 @@ export const sourcesCommand: Command = {
       `Passages behind my last answer ("${last.question.slice(0, 80)}"):\n\n${trace.passages
         .map((passage, index) => {
           const excerpt = trace.passageExcerpts?.[index]?.replace(/\n+/g, " ") ?? "";
-          return `[${passage.index}] *${passage.title}* — ${passage.location}${excerpt ? `\n> ${excerpt}` : ""}`;
+          return `[${passage.index}] **${passage.title}** — ${passage.location}${excerpt ? `\n> ${excerpt}` : ""}`;
         })
         .join("\n\n")}`,
       "asker",

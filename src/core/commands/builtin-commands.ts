@@ -55,14 +55,14 @@ export const memoryShowCommand: Command = {
     const lines: string[] = [];
     lines.push(
       conversation.summary
-        ? `*Summary of our earlier conversation:*\n${conversation.summary}`
-        : "*Summary:* nothing folded yet.",
+        ? `**Summary of our earlier conversation:**\n${conversation.summary}`
+        : "**Summary:** nothing folded yet.",
     );
-    lines.push(`*Recent messages kept verbatim:* ${conversation.turns.length}`);
+    lines.push(`**Recent messages kept verbatim:** ${conversation.turns.length}`);
     lines.push(
       notes.length > 0
-        ? `*Notes for this channel:*\n${notes.map((note) => `• \`${note.id}\` ${note.text} — ${note.authorName}`).join("\n")}`
-        : "*Notes for this channel:* none. Add one with `remember <note>`.",
+        ? `**Notes for this channel:**\n${notes.map((note) => `• \`${note.id}\` ${note.text} — ${note.authorName}`).join("\n")}`
+        : "**Notes for this channel:** none. Add one with `remember <note>`.",
     );
     await reply.say(lines.join("\n\n"), "asker");
   },

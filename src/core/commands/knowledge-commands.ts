@@ -78,7 +78,7 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, runIndex?: Ind
       };
       const result = await run(reference, scope, progress, message);
       lines.push(
-        `Indexed *${result.title}* (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
+        `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
           (scope.channelId ? " for this channel." : " for the whole workspace."),
       );
     }
@@ -115,7 +115,7 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, runIndex?: Ind
           `Documents I answer from here:\n${documents
             .map(
               (document) =>
-                `• \`${document.documentId}\` *${document.title}* — ${document.source} (${document.chunkCount} chunks, ${document.scope.channelId ? "this channel" : "workspace-wide"})`,
+                `• \`${document.documentId}\` **${document.title}** — ${document.source} (${document.chunkCount} chunks, ${document.scope.channelId ? "this channel" : "workspace-wide"})`,
             )
             .join("\n")}`,
           "asker",
