@@ -1,6 +1,7 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
+  ApprovalPrompt,
   ReplyButton,
   ReplyFinish,
   ReplySink,
@@ -122,6 +123,27 @@ export class DiscordReplySink implements ReplySink {
     for (const [index, content] of rest.entries()) {
       await this.target.writeNext({ content, ...(index === rest.length - 1 ? extras : {}) });
     }
+  }
+
+  /**
+   * Posts the Approve / Deny request as a message of its own after the reply's first message (a
+   * follow-up for an interaction, a channel message for a mention), so the answer streaming into the
+   * first message never overwrites the buttons. The first message is written before the request: a
+   * deferred "thinking…" placeholder left empty could otherwise be taken over by the follow-up.
+   */
+  async requestApproval(prompt: ApprovalPrompt): Promise<void> {
+    if (this.ended) return;
+    if (!this.started) await this.start({ visibility: "everyone" });
+    if (this.previewTimer) clearTimeout(this.previewTimer);
+    this.previewTimer = undefined;
+    this.statusLine = "Waiting for approval…";
+    const [content = ""] = splitDiscordMessage(`**Approval needed**: ${prompt.text}`);
+    const row = renderButtons(prompt.buttons);
+    const posting = this.writes
+      .then(() => this.writePreview())
+      .then(() => this.target.writeNext({ content, ...(row ? { components: [row] } : {}) }));
+    this.writes = posting.catch(() => {});
+    await posting;
   }
 
   async fail(message: string): Promise<void> {

@@ -1,5 +1,5 @@
 import slackifyMarkdown from "slackify-markdown";
-import type { ReplyButton, ReplyFinish, Source } from "../../core/types.js";
+import type { ApprovalPrompt, ReplyButton, ReplyFinish, Source } from "../../core/types.js";
 import { splitMarkdown } from "./split-markdown.js";
 
 /**
@@ -112,4 +112,45 @@ export function renderFinishBlocks(finish: ReplyFinish): SlackBlock[] {
 /** A section block showing one mrkdwn piece of the answer. */
 export function textSection(mrkdwn: string, index: number): SlackBlock {
   return { type: "section", block_id: `answer-text-${index}`, text: { type: "mrkdwn", text: mrkdwn } };
+}
+
+/** Longest approval text shown; the prompt is a sentence plus an arguments preview, far below this. */
+const APPROVAL_TEXT_LIMIT = 2_000;
+
+/**
+ * The blocks of an approval request: the prompt as escaped mrkdwn (tool arguments come from the model,
+ * and a poisoned document must not get `<!channel>` or a link rendered through them), when the request
+ * expires in the reader's own time zone, and the Approve / Deny buttons. Each button's `action_id` is
+ * the core action and its `value` the approval id, so the click comes back as an `InboundAction`.
+ */
+export function renderApprovalBlocks(prompt: ApprovalPrompt): SlackBlock[] {
+  const seconds = Math.floor(prompt.expiresAt / 1000);
+  const fallback = new Date(prompt.expiresAt).toISOString();
+  const actions = renderButtonBlocks(prompt.buttons).map((block) => ({
+    ...block,
+    block_id: "approval-actions",
+  }));
+  return [
+    {
+      type: "section",
+      block_id: "approval-text",
+      text: { type: "mrkdwn", text: approvalFallbackText(prompt) },
+    },
+    {
+      type: "context",
+      block_id: "approval-expiry",
+      elements: [
+        {
+          type: "mrkdwn",
+          text: `No decision by <!date^${seconds}^{time}|${fallback}> counts as Deny.`,
+        },
+      ],
+    },
+    ...actions,
+  ];
+}
+
+/** The approval prompt as the message's escaped notification text. */
+export function approvalFallbackText(prompt: ApprovalPrompt): string {
+  return `:raised_hand: *Approval needed* — ${escapeMrkdwn(prompt.text.slice(0, APPROVAL_TEXT_LIMIT))}`;
 }

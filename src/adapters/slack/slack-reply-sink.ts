@@ -1,8 +1,16 @@
 import type { ChatStopStreamArguments, WebClient } from "@slack/web-api";
 import type { Logger } from "../../core/ports/logger.js";
-import type { ReplyFinish, ReplySink, ReplyStart, ReplyVisibility } from "../../core/types.js";
+import type {
+  ApprovalPrompt,
+  ReplyFinish,
+  ReplySink,
+  ReplyStart,
+  ReplyVisibility,
+} from "../../core/types.js";
 import {
+  approvalFallbackText,
   markdownToMrkdwn,
+  renderApprovalBlocks,
   renderFinishBlocks,
   renderMrkdwnPieces,
   type SlackBlock,
@@ -139,6 +147,35 @@ export class SlackReplySink implements ReplySink {
   async status(line: string): Promise<void> {
     if (this.closed) return;
     await this.enqueue(() => this.showStatus(line));
+  }
+
+  /**
+   * Posts the Approve / Deny request as a message of its own in the reply's thread, where the asker
+   * and an admin can both click it. A status line shown so far goes first, so the answer that follows
+   * the decision appears below the request. A reply meant for the asker alone, or a slash command in
+   * a channel the bot cannot post in, gets the request privately (response_url or ephemeral); the
+   * buttons work there too.
+   */
+  async requestApproval(prompt: ApprovalPrompt): Promise<void> {
+    if (this.closed) return;
+    const text = approvalFallbackText(prompt);
+    const blocks = renderApprovalBlocks(prompt);
+    await this.enqueue(async () => {
+      this.decideMode();
+      if (this.mode === "buffered") {
+        await this.deliverPrivately(text, blocks);
+        return;
+      }
+      await this.deleteStatusMessage();
+      try {
+        await this.postMessage(text, blocks);
+      } catch (error) {
+        const code = slackErrorCode(error);
+        const unreachable = code === "not_in_channel" || code === "channel_not_found";
+        if (!unreachable || this.target.responseUrl === undefined) throw error;
+        await this.deliverPrivately(text, blocks);
+      }
+    });
   }
 
   async finish(result: ReplyFinish): Promise<void> {
