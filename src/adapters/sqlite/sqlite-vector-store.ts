@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS knowledge_scopes (
 ) STRICT;
 CREATE TABLE IF NOT EXISTS knowledge_chunks (
   rowid INTEGER PRIMARY KEY,
-  scope_id INTEGER NOT NULL REFERENCES knowledge_scopes (id),
+  -- No REFERENCES clause: with foreign keys on, every generation bump of a scope would scan all of
+  -- its chunks (ingestion turned quadratic), and scopes are never deleted.
+  scope_id INTEGER NOT NULL,
   document_id TEXT NOT NULL,
   position INTEGER NOT NULL,
   chunk_id TEXT NOT NULL,
