@@ -152,5 +152,11 @@ export function renderApprovalBlocks(prompt: ApprovalPrompt): SlackBlock[] {
 
 /** The approval prompt as the message's escaped notification text. */
 export function approvalFallbackText(prompt: ApprovalPrompt): string {
-  return `:raised_hand: *Approval needed* — ${escapeMrkdwn(prompt.text.slice(0, APPROVAL_TEXT_LIMIT))}`;
+  const escaped = escapeMrkdwn(prompt.text);
+  // Escaping can triple a character, so the cut comes after it, never inside an `&amp;`.
+  const shown =
+    escaped.length <= APPROVAL_TEXT_LIMIT
+      ? escaped
+      : `${escaped.slice(0, APPROVAL_TEXT_LIMIT).replace(/&[a-z]*$/, "")}…`;
+  return `:raised_hand: *Approval needed* — ${shown}`;
 }
