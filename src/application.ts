@@ -10,6 +10,7 @@ import {
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
+import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
@@ -18,6 +19,7 @@ import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
 import type { AgentSetup } from "./core/chains/answer-chain.js";
 import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
+import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
@@ -118,9 +120,14 @@ export async function createApplication(
     maxFileBytes: config.MAX_DOCUMENT_BYTES,
     fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_DOCUMENT_BYTES },
   });
+  // Indexing (in the bot or in a worker) may download Slack files, whose token never travels in job
+  // data; the answer tools' fetcher stays without it, so a prompt cannot make it read private files.
+  const indexingLoader = config.SLACK_BOT_TOKEN
+    ? withSlackFileCredentials(loader, { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
+    : loader;
   const knowledge = new KnowledgeBase({
     store: vectors,
-    loader,
+    loader: indexingLoader,
     llm,
     logger: logger.child({ component: "knowledge" }),
   });
@@ -176,7 +183,21 @@ export async function createApplication(
     llm,
     retriever,
     agent,
-    commands: [...createKnowledgeCommands(knowledge), ...jobs.commands],
+    commands: [
+      // With REDIS_URL the bot only queues indexing; `npm run worker` runs it and edits the status.
+      ...createKnowledgeCommands(
+        knowledge,
+        undefined,
+        config.REDIS_URL
+          ? createIngestEnqueuer({
+              jobs: jobs.jobs,
+              notifier: jobs.notifier,
+              logger: logger.child({ component: "index" }),
+            })
+          : undefined,
+      ),
+      ...jobs.commands,
+    ],
     logger: logger.child({ component: "assistant" }),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,

@@ -83,6 +83,15 @@ export const environmentSchema = z.object({
 
   /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
   REDIS_URL: optionalRedisUrl,
+  /**
+   * BullMQ key prefix, shared by the bot and `npm run worker` (both must use the same one). Lets
+   * several deployments or test runs share one Redis without taking each other's jobs.
+   */
+  QUEUE_PREFIX: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' or '-' (no ':')")
+    .default("bull"),
   /** Qdrant vector store; unset → embedded SQLite index. */
   QDRANT_URL: optionalUrl,
   QDRANT_API_KEY: optionalString,

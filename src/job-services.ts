@@ -58,6 +58,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   const jobs: JobQueue = config.REDIS_URL
     ? new BullMqJobQueue({
         redisUrl: config.REDIS_URL,
+        prefix: config.QUEUE_PREFIX,
         logger: logger.child({ component: "jobs" }),
         runWorkers: options.runWorkers,
         onJobEvent: options.onJobEvent,

@@ -6,8 +6,8 @@ import type { InboundMessage } from "../types.js";
 import type { Command, CommandContext } from "./command.js";
 
 /**
- * Runs one indexing request. The default runs it right away in this process; the worker setup
- * replaces it with one that enqueues an `ingest-document` job and follows its progress.
+ * Runs one indexing request in this process. The default calls the KnowledgeBase right away; with
+ * workers elsewhere, `IndexEnqueuer` replaces the whole inline path instead.
  */
 export type IndexRunner = (
   reference: DocumentReference,
@@ -15,6 +15,19 @@ export type IndexRunner = (
   progress: IndexProgress,
   message: InboundMessage,
 ) => Promise<IndexResult>;
+
+/** One `index` request handed to background work: what to index, into which scope, and who asked. */
+export interface IndexRequest {
+  references: DocumentReference[];
+  scope: DocumentScope;
+  message: InboundMessage;
+}
+
+/**
+ * Queues an indexing request for a worker and resolves once it is queued; the worker reports progress
+ * in a status message of its own. Set when REDIS_URL is (see `createIngestEnqueuer`).
+ */
+export type IndexEnqueuer = (request: IndexRequest) => Promise<void>;
 
 function progressBar(done: number, total: number): string {
   const width = 10;
@@ -48,7 +61,15 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
   return [{ kind: "path", path: target }];
 }
 
-export function createKnowledgeCommands(knowledge: KnowledgeBase, runIndex?: IndexRunner): Command[] {
+/**
+ * The `index`, `docs` and `forget-doc` commands. `index` runs inline (through `runIndex`, progress in
+ * the reply) unless `enqueueIndex` is given, in which case the bot only queues the work.
+ */
+export function createKnowledgeCommands(
+  knowledge: KnowledgeBase,
+  runIndex?: IndexRunner,
+  enqueueIndex?: IndexEnqueuer,
+): Command[] {
   const run: IndexRunner =
     runIndex ?? ((reference, scope, progress) => knowledge.index(reference, scope, progress));
 
@@ -66,6 +87,14 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, runIndex?: Ind
       workspaceId: message.workspaceId,
       ...(workspaceWide && !channelOnly ? {} : { channelId: message.channelId }),
     };
+    if (enqueueIndex) {
+      await enqueueIndex({ references, scope, message });
+      const count = references.length === 1 ? "it" : `these ${references.length} documents`;
+      await reply.say(
+        `I'm indexing ${count} in the background; the status message ${message.threadId ? "in this thread" : "in this channel"} shows the progress.`,
+      );
+      return;
+    }
     const lines: string[] = [];
     for (const reference of references) {
       const name = reference.kind === "url" ? (reference.name ?? reference.url) : reference.path;

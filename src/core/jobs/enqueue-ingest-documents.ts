@@ -1,0 +1,73 @@
+import type { IndexEnqueuer, IndexRequest } from "../commands/knowledge-commands.js";
+import type { DocumentReference } from "../ports/document-loader.js";
+import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
+import type { Logger } from "../ports/logger.js";
+import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import { INGEST_DOCUMENTS, type IngestDocumentsData } from "./ingest-documents-job.js";
+
+export interface IngestEnqueuerDependencies {
+  jobs: JobQueue;
+  notifier: Notifier;
+  logger: Logger;
+}
+
+/**
+ * A reference as it may travel in job data: download headers (Slack's bot token) are dropped, because
+ * BullMQ stores payloads in clear text; the worker's loader adds platform credentials back itself.
+ */
+export function withoutCredentials(reference: DocumentReference): DocumentReference {
+  if (reference.kind !== "url") return reference;
+  return {
+    kind: "url",
+    url: reference.url,
+    ...(reference.name === undefined ? {} : { name: reference.name }),
+  };
+}
+
+function queuedLine(count: number): string {
+  return `Indexing ${count} document${count === 1 ? "" : "s"}: queued, waiting for a worker…`;
+}
+
+/**
+ * The `index` command's background path (with REDIS_URL): posts one status message where the request
+ * was made, then enqueues `ingest-documents`, which a worker runs and reports into that message.
+ * The job id comes from the platform's delivery id, so the same request delivered twice is one job.
+ */
+export function createIngestEnqueuer(dependencies: IngestEnqueuerDependencies): IndexEnqueuer {
+  return async function enqueueIndex(request: IndexRequest): Promise<void> {
+    const { message, scope } = request;
+    const references = request.references.map(withoutCredentials);
+    let statusMessage: PostedMessage | undefined;
+    try {
+      statusMessage = await dependencies.notifier.post(
+        {
+          platform: message.platform,
+          workspaceId: message.workspaceId,
+          channelId: message.channelId,
+          threadId: message.threadId,
+        },
+        queuedLine(references.length),
+      );
+    } catch (error) {
+      // Progress is a courtesy (the bot may not be allowed to post there); the indexing still runs.
+      dependencies.logger.warn(
+        { err: error, channelId: message.channelId },
+        "could not post the indexing status message",
+      );
+    }
+    const data: IngestDocumentsData = { scope, references, statusMessage };
+    try {
+      await dependencies.jobs.enqueue(INGEST_DOCUMENTS, data, {
+        jobId: jobIdOf(INGEST_DOCUMENTS, message.platform, message.workspaceId, message.eventId),
+      });
+    } catch (error) {
+      // No job will ever edit the message: say so there instead of leaving "queued" forever.
+      if (statusMessage) {
+        await dependencies.notifier
+          .edit(statusMessage, "❌ I couldn't queue the indexing. Try `index` again in a minute.")
+          .catch(() => {});
+      }
+      throw error;
+    }
+  };
+}
