@@ -18,6 +18,12 @@ import { ENGLISH_STOPWORDS } from "./english-stopwords.js";
  */
 export function analyze(text: string): string[] {
   const terms: string[] = [];
+  // ASCII text is already in NFKC and has no CJK, so the Unicode-class regex (the costly part of
+  // analysis) can give way to an equivalent ASCII one: same tokens, several times faster.
+  if (ASCII_ONLY.test(text)) {
+    for (const token of text.toLowerCase().match(ASCII_TOKEN_PATTERN) ?? []) addWord(token, terms);
+    return terms;
+  }
   const normalized = text.normalize("NFKC").toLowerCase();
   for (const token of normalized.match(TOKEN_PATTERN) ?? []) {
     if (mayContainCjk(token) && CJK_CHARACTER.test(token)) {
@@ -31,6 +37,9 @@ export function analyze(text: string): string[] {
 
 // A word: letters/marks/digits, with inner apostrophes; or a number with inner separators.
 const TOKEN_PATTERN = /\p{N}+(?:[.,]\p{N}+)*|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu;
+// TOKEN_PATTERN restricted to ASCII: the same alternatives in the same order.
+const ASCII_TOKEN_PATTERN = /[0-9]+(?:[.,][0-9]+)*|[a-z0-9]+(?:'[a-z0-9]+)*/g;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
 // Script_Extensions, so that marks shared by these scripts (the Katakana length mark ー, 々) stay in the run.
 const CJK_CHARACTER = /[\p{scx=Hangul}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
 const NUMBER = /^\p{N}+(?:[.,]\p{N}+)*$/u;
