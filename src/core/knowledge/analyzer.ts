@@ -20,7 +20,7 @@ export function analyze(text: string): string[] {
   const terms: string[] = [];
   // ASCII text is already in NFKC and has no CJK, so the Unicode-class regex (the costly part of
   // analysis) can give way to an equivalent ASCII one: same tokens, several times faster.
-  if (ASCII_ONLY.test(text)) {
+  if (isAscii(text)) {
     for (const token of text.toLowerCase().match(ASCII_TOKEN_PATTERN) ?? []) addWord(token, terms);
     return terms;
   }
@@ -39,10 +39,16 @@ export function analyze(text: string): string[] {
 const TOKEN_PATTERN = /\p{N}+(?:[.,]\p{N}+)*|[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu;
 // TOKEN_PATTERN restricted to ASCII: the same alternatives in the same order.
 const ASCII_TOKEN_PATTERN = /[0-9]+(?:[.,][0-9]+)*|[a-z0-9]+(?:'[a-z0-9]+)*/g;
-const ASCII_ONLY = /^[\x00-\x7f]*$/;
 // Script_Extensions, so that marks shared by these scripts (the Katakana length mark ー, 々) stay in the run.
 const CJK_CHARACTER = /[\p{scx=Hangul}\p{scx=Han}\p{scx=Hiragana}\p{scx=Katakana}]/u;
 const NUMBER = /^\p{N}+(?:[.,]\p{N}+)*$/u;
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    if (text.charCodeAt(index) > 0x7f) return false;
+  }
+  return true;
+}
 
 // Every CJK script sits at or above U+1100 (Hangul Jamo); a cheap scan spares the regex for Latin text.
 function mayContainCjk(token: string): boolean {
