@@ -172,20 +172,20 @@ function sentenceUnits(paragraph: string): Unit[] {
     .filter((sentence) => sentence.trim() !== "")
     .map((sentence, index) => ({
       text: sentence.trim(),
-      tokens: measureTokens(sentence),
+      tokens: countTokens(sentence),
       separator: index === 0 ? "\n\n" : " ",
     }));
 }
 
 /** A code block is one unit; only a block bigger than a chunk is split, between lines. */
 function codeUnits(block: string): Unit[] {
-  return [{ text: block, tokens: measureTokens(block), separator: "\n\n" }];
+  return [{ text: block, tokens: countTokens(block), separator: "\n\n" }];
 }
 
 function packSection(blocks: Block[], maxTokens: number, overlapTokens: number): string[] {
   const whole = blocks.map((block) => block.text).join("\n\n");
   // Most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence.
-  if (measureTokens(whole) + blocks.length <= maxTokens) return [whole];
+  if (countTokens(whole) + blocks.length <= maxTokens) return [whole];
   const units = blocks.flatMap((block) => (block.code ? codeUnits(block.text) : sentenceUnits(block.text)));
   const chunks: string[] = [];
   let current: Unit[] = [];
@@ -227,22 +227,6 @@ function join(units: Unit[]): string {
   return units.map((unit, index) => (index === 0 ? unit.text : `${unit.separator}${unit.text}`)).join("");
 }
 
-// js-tiktoken's byte-pair merge is quadratic in the length of a run without spaces or punctuation
-// (2,000 Hangul characters take seconds), so such runs are counted in slices. Slicing can only add
-// tokens, so chunk budgets stay safe.
-const LONG_RUN = /[^\s\p{P}]{64,}/gu;
-const SLICE = 32;
-
-function measureTokens(text: string): number {
-  let extra = 0;
-  const rest = text.replace(LONG_RUN, (run) => {
-    for (let start = 0; start < run.length; start += SLICE)
-      extra += countTokens(run.slice(start, start + SLICE));
-    return " ";
-  });
-  return countTokens(rest) + extra;
-}
-
 /** Cuts a unit bigger than a chunk into chunk-sized pieces: at line ends or spaces where it can. */
 function splitOversized(unit: Unit, maxTokens: number): Unit[] {
   if (unit.tokens <= maxTokens) return [unit];
@@ -250,7 +234,7 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
   const budget = maxTokens - 2;
   let rest = unit.text;
   while (rest.length > 0) {
-    const restTokens = measureTokens(rest);
+    const restTokens = countTokens(rest);
     if (restTokens <= budget) {
       pieces.push({ text: rest, tokens: restTokens, separator: "\n" });
       break;
@@ -258,16 +242,16 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
     // Shrink a character window until it fits; characters per token is estimated from what was measured.
     let length = Math.min(rest.length - 1, Math.max(1, Math.floor((budget * rest.length) / restTokens)));
     let head = rest.slice(0, length);
-    let headTokens = measureTokens(head);
+    let headTokens = countTokens(head);
     while (headTokens > budget && length > 1) {
       length = Math.max(1, Math.floor((length * budget) / headTokens) - 1);
       head = rest.slice(0, length);
-      headTokens = measureTokens(head);
+      headTokens = countTokens(head);
     }
     const boundary = Math.max(head.lastIndexOf("\n"), head.lastIndexOf(" "));
     if (boundary > head.length / 2) {
       head = head.slice(0, boundary);
-      headTokens = measureTokens(head);
+      headTokens = countTokens(head);
     }
     pieces.push({ text: head, tokens: headTokens, separator: "\n" });
     rest = rest.slice(head.length).replace(/^\s+/, "");
