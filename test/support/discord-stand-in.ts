@@ -117,6 +117,10 @@ export class DiscordStandIn {
   readonly commands = new Map<string, unknown[]>();
   readonly messages = new Map<string, StandInMessage>();
   private readonly interactions = new Map<string, InteractionState>();
+  /** Files on the CDN-like host, by path (`/attachments/<channel>/<id>/<name>`). */
+  private readonly files = new Map<string, { content: string; contentType: string }>();
+  /** Paths of CDN files that were downloaded, in order. */
+  readonly downloads: string[] = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
   private readonly sockets = new Set<WebSocket>();
   private readonly server = createServer((request, response) => {
@@ -164,6 +168,30 @@ export class DiscordStandIn {
     await new Promise<void>((resolve) => this.gateway.close(() => resolve()));
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Puts a file on the stand-in's CDN-like host (Discord serves attachments from
+   * `cdn.discordapp.com/attachments/<channel>/<id>/<name>`, with no bot token) and returns the
+   * attachment object for an interaction's `resolved.attachments` or a message's `attachments`.
+   */
+  addAttachment(
+    filename: string,
+    content: string,
+    contentType = "text/markdown; charset=utf-8",
+  ): { id: string; filename: string; size: number; url: string; proxy_url: string; content_type: string } {
+    const id = snowflake();
+    const path = `/attachments/${this.channelId}/${id}/${encodeURIComponent(filename)}`;
+    this.files.set(path, { content, contentType });
+    const url = `http://127.0.0.1:${this.port}${path}`;
+    return {
+      id,
+      filename,
+      size: Buffer.byteLength(content),
+      url,
+      proxy_url: url,
+      content_type: contentType,
+    };
   }
 
   /** Requests matching a method and a spec template, in arrival order. */
@@ -493,6 +521,13 @@ export class DiscordStandIn {
     // discord.js percent-encodes `@original`; Discord routes on the decoded path.
     const pathname = decodeURIComponent(url.pathname);
     const method = (request.method ?? "GET").toUpperCase();
+    // The CDN is not part of the REST API: no spec, no token, no rate-limit buckets.
+    const file = method === "GET" ? this.files.get(url.pathname) : undefined;
+    if (file) {
+      this.downloads.push(url.pathname);
+      response.writeHead(200, { "content-type": file.contentType }).end(file.content);
+      return;
+    }
     const raw = await readBody(request);
     const record: RecordedDiscordRequest = {
       method,

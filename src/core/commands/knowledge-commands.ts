@@ -120,7 +120,9 @@ export function createKnowledgeCommands(
       usage: "index <url> | index this (with a file attached) [--workspace]",
       summary: "add a document to what I answer from",
       adminOnly: true,
-      arguments: "required",
+      // Optional: an attachment alone (Discord's `/index` with only a file) is a complete request;
+      // with neither a file nor a URL the command itself says what to give it.
+      arguments: "optional",
       visibility: "everyone",
       run: indexCommand,
     },
