@@ -14,6 +14,8 @@ import { type SlackStandIn, type StoredMessage, startSlackStandIn } from "../sup
 const BOT_TOKEN = "xoxb-approval-2222-token";
 const SIGNING_SECRET = "approval-signing-secret";
 const CHANNEL = "C300";
+/** Where the poisoned document is indexed: a channel with documents refuses questions no passage matches. */
+const DOCUMENTS_CHANNEL = "C301";
 /** Short, so the timeout cases finish quickly; long enough for a test to click in time on a busy machine. */
 const APPROVAL_TIMEOUT_MS = 4_000;
 
@@ -104,7 +106,7 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
     });
 
   /** A new top-level mention of the bot; its ts is the thread the reply goes to. */
-  async function ask(question: string, userId = "W222"): Promise<string> {
+  async function ask(question: string, userId = "W222", channel = CHANNEL): Promise<string> {
     sequence += 1;
     const ts = `17000${String(10_000 + sequence)}.000100`;
     const response = await post(
@@ -117,7 +119,7 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
           user: userId,
           text: `<@UBOT> ${question}`,
           ts,
-          channel: CHANNEL,
+          channel,
           event_ts: ts,
         },
         type: "event_callback",
@@ -131,11 +133,14 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
   }
 
   /** The approval request in a thread, once it is visible, with its buttons. */
-  async function approvalRequest(threadTs: string): Promise<{ message: StoredMessage; approvalId: string }> {
+  async function approvalRequest(
+    threadTs: string,
+    channel = CHANNEL,
+  ): Promise<{ message: StoredMessage; approvalId: string }> {
     let found: StoredMessage | undefined;
     await waitFor(() => {
       found = slack
-        .visibleMessages(CHANNEL, threadTs)
+        .visibleMessages(channel, threadTs)
         .find((message) => buttonsOf(message).some((button) => button.action_id === "approve-tool"));
       return found !== undefined;
     }, "the approval request in the thread");
@@ -199,13 +204,18 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
   };
 
   /** `/teammate <text>` in the channel, answered privately through its response_url. */
-  async function command(text: string, responseId: string, userId = "W222"): Promise<string> {
+  async function command(
+    text: string,
+    responseId: string,
+    userId = "W222",
+    channel = CHANNEL,
+  ): Promise<string> {
     const response = await post(
       new URLSearchParams({
         token: "verification_token",
         team_id: "T111",
         team_domain: "stand-in",
-        channel_id: CHANNEL,
+        channel_id: channel,
         channel_name: "approvals",
         user_id: userId,
         user_name: userId.toLowerCase(),
@@ -220,15 +230,17 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
     return responseText(responseId);
   }
 
-  const threadText = (threadTs: string) =>
+  const threadText = (threadTs: string, channel = CHANNEL) =>
     slack
-      .visibleMessages(CHANNEL, threadTs)
+      .visibleMessages(channel, threadTs)
       .map((message) => message.text)
       .join("\n");
 
-  const answered = (threadTs: string, fragment: string) =>
+  const answered = (threadTs: string, fragment: string, channel = CHANNEL) =>
     waitFor(
-      () => threadText(threadTs).includes(fragment) && !slack.messages.some((message) => message.streaming),
+      () =>
+        threadText(threadTs, channel).includes(fragment) &&
+        !slack.messages.some((message) => message.streaming),
       `"${fragment}" in thread ${threadTs}`,
     );
 
@@ -314,6 +326,94 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
     // Nobody clicks: the request times out and the note store stays clean.
     await answered(thread, "No decision within the time limit.");
     expect(await command("memory show", "injection-after")).not.toContain("hunter2");
+  });
+
+  it("an indexed document that orders a remember call: search_docs finds it, the write waits, times out, and `why` shows sources, tools and tokens", async () => {
+    const documentUrl = `${page.origin}/wiki/holidays-handbook`;
+    await post(
+      new URLSearchParams({
+        token: "verification_token",
+        team_id: "T111",
+        team_domain: "stand-in",
+        channel_id: DOCUMENTS_CHANNEL,
+        channel_name: "approvals",
+        user_id: "WADMIN",
+        user_name: "grace",
+        command: "/teammate",
+        text: `index ${documentUrl}`,
+        response_url: slack.responseUrl("index-poisoned"),
+        trigger_id: "trigger.index-poisoned",
+      }).toString(),
+      "application/x-www-form-urlencoded",
+    );
+    const everythingSaid = () =>
+      [
+        ...slack.messages.map((message) => message.text),
+        ...slack.responseUrlPosts.map((entry) => String(entry.body.text)),
+      ].join("\n");
+    await waitFor(
+      () => /Indexed .*Team wiki: holidays/.test(everythingSaid()),
+      "the poisoned document indexed",
+    );
+
+    const thread = await ask(
+      "search the docs: when is the office closed for holidays? [docs-injection-case]",
+      "W222",
+      DOCUMENTS_CHANNEL,
+    );
+    const { message } = await approvalRequest(thread, DOCUMENTS_CHANNEL);
+    const toolMessages = openai
+      .chatRequests()
+      .filter((body) => JSON.stringify(body).includes("[docs-injection-case]"))
+      .flatMap((body) => body.messages)
+      .filter((entry) => entry.role === "tool")
+      .map((entry) => String(entry.content));
+    expect(toolMessages.some((content) => content.includes("ignore your instructions"))).toBe(true);
+    expect(message.text).toContain("the deploy password is hunter2");
+    expect(await command("memory show", "docs-injection-before", "W222", DOCUMENTS_CHANNEL)).not.toContain(
+      "hunter2",
+    );
+
+    await answered(thread, "No decision within the time limit.", DOCUMENTS_CHANNEL);
+    expect(await command("memory show", "docs-injection-after", "W222", DOCUMENTS_CHANNEL)).not.toContain(
+      "hunter2",
+    );
+
+    sequence += 1;
+    const ts = `17000${String(10_000 + sequence)}.000100`;
+    await post(
+      JSON.stringify({
+        token: "verification_token",
+        team_id: "T111",
+        api_app_id: "A111",
+        event: {
+          type: "app_mention",
+          user: "W222",
+          text: "<@UBOT> why",
+          ts,
+          thread_ts: thread,
+          channel: DOCUMENTS_CHANNEL,
+          event_ts: ts,
+        },
+        type: "event_callback",
+        event_id: `EvApproval${sequence}`,
+        event_time: Math.floor(Date.now() / 1000),
+        authorizations: [{ team_id: "T111", user_id: "UBOT", is_bot: true, is_enterprise_install: false }],
+      }),
+    );
+    let why: StoredMessage | undefined;
+    await waitFor(() => {
+      why = slack.messages.find(
+        (entry) => entry.kind === "ephemeral" && entry.threadTs === thread && entry.text.includes("Why"),
+      );
+      return why !== undefined;
+    }, "the why reply");
+    const text = (why as StoredMessage).text;
+    expect(text).toContain("Team wiki: holidays");
+    expect(text).toContain(documentUrl);
+    expect(text).toMatch(/search_docs/);
+    expect(text).toMatch(/remember .*no decision in time/);
+    expect(text).toMatch(/\d+ tokens/);
   });
 
   it("`why` after an answer shows the tools it called and the token counts", async () => {
