@@ -25,9 +25,10 @@ export interface IndexRequest {
 
 /**
  * Queues an indexing request for a worker and resolves once it is queued; the worker reports progress
- * in a status message of its own. Set when REDIS_URL is (see `createIngestEnqueuer`).
+ * in a status message of its own, and `statusPosted` says whether that message could be posted.
+ * Set when REDIS_URL is (see `createIngestEnqueuer`).
  */
-export type IndexEnqueuer = (request: IndexRequest) => Promise<void>;
+export type IndexEnqueuer = (request: IndexRequest) => Promise<{ statusPosted: boolean }>;
 
 function progressBar(done: number, total: number): string {
   const width = 10;
@@ -88,10 +89,12 @@ export function createKnowledgeCommands(
       ...(workspaceWide && !channelOnly ? {} : { channelId: message.channelId }),
     };
     if (enqueueIndex) {
-      await enqueueIndex({ references, scope, message });
+      const { statusPosted } = await enqueueIndex({ references, scope, message });
       const count = references.length === 1 ? "it" : `these ${references.length} documents`;
       await reply.say(
-        `I'm indexing ${count} in the background; the status message ${message.threadId ? "in this thread" : "in this channel"} shows the progress.`,
+        statusPosted
+          ? `I'm indexing ${count} in the background; the status message ${message.threadId ? "in this thread" : "in this channel"} shows the progress.`
+          : `I'm indexing ${count} in the background (I couldn't post a status message here); \`docs\` will list the result.`,
       );
       return;
     }

@@ -34,7 +34,7 @@ function queuedLine(count: number): string {
  * The job id comes from the platform's delivery id, so the same request delivered twice is one job.
  */
 export function createIngestEnqueuer(dependencies: IngestEnqueuerDependencies): IndexEnqueuer {
-  return async function enqueueIndex(request: IndexRequest): Promise<void> {
+  return async function enqueueIndex(request: IndexRequest): Promise<{ statusPosted: boolean }> {
     const { message, scope } = request;
     const references = request.references.map(withoutCredentials);
     let statusMessage: PostedMessage | undefined;
@@ -69,5 +69,6 @@ export function createIngestEnqueuer(dependencies: IngestEnqueuerDependencies): 
       }
       throw error;
     }
+    return { statusPosted: statusMessage !== undefined };
   };
 }

@@ -166,6 +166,22 @@ describe("index with workers elsewhere: the bot posts a status message and only 
     expect((await knowledge.list(request.scope)).map((document) => document.title)).toEqual(["Runbook"]);
   });
 
+  it("when the status message cannot be posted the job is still queued, without one", async () => {
+    const queue = new RecordingJobQueue();
+    const { assistant, notifier } = setUp(queue);
+    notifier.post = async () => {
+      throw new Error("not_in_channel");
+    };
+    const sink = new RecordingSink();
+    await assistant.handle(inbound({ text: "index https://example.com/guide", isAdmin: true }), sink);
+    expect(sink.visible).toMatch(/in the background \(I couldn't post a status message here\)/);
+    expect(queue.added).toHaveLength(1);
+    expect(queue.added[0]?.data).toMatchObject({
+      references: [{ kind: "url", url: "https://example.com/guide" }],
+      statusMessage: undefined,
+    });
+  });
+
   it("when the queue is unreachable the status message says so and the asker gets the reason", async () => {
     const queue = new RecordingJobQueue();
     queue.refuse = true;
