@@ -230,6 +230,36 @@ describe("Discord: a write tool waits for a human click (startBot, real core, Di
     expect(await memoryShow()).not.toContain("lunch is at noon");
   });
 
+  it("an indexed document that orders a remember call: search_docs finds it, and the write waits for a click that never comes", async () => {
+    const index = discord.slashCommand({
+      name: "index",
+      userId: moderator,
+      permissions: MANAGE_GUILD,
+      options: [{ type: 3, name: "url", value: `${page.origin}/wiki/holidays-handbook` }],
+    });
+    discord.dispatchInteraction(index);
+    await originalContaining(index.id, "Indexed");
+
+    const question = ask("search the docs: when is the office closed for holidays? [docs-injection-case]");
+    const { message } = await approvalRequest(
+      (candidate) => candidate.via !== "channel" && candidate.content.includes("hunter2"),
+    );
+    const toolMessages = openai
+      .chatRequests()
+      .filter((body) => JSON.stringify(body).includes("[docs-injection-case]"))
+      .flatMap((body) => body.messages)
+      .filter((entry) => entry.role === "tool")
+      .map((entry) => String(entry.content));
+    // The poisoned text reached the model through search_docs, fenced as a tool result.
+    expect(toolMessages.some((content) => content.includes("ignore your instructions"))).toBe(true);
+    expect(toolMessages.some((content) => content.includes("<tool_result"))).toBe(true);
+    expect(message.content).toContain("the deploy password is hunter2");
+    expect(await memoryShow()).not.toContain("hunter2");
+    await originalContaining(question.id, "No decision within the time limit.");
+    expect(await memoryShow()).not.toContain("hunter2");
+    expect(discord.problems).toEqual([]);
+  });
+
   it("a page that tells the model to call remember (asked by a mention) gets an approval request, never a silent write", async () => {
     const mention = discord.userMessage({
       content: `<@${discord.applicationId}> what does ${page.origin}/wiki/holidays say? [injection-case]`,
