@@ -9,9 +9,9 @@ import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
-import { type Config, loadConfig } from "./config.js";
-import { isAppError } from "./core/errors.js";
+import type { Config } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
+import { loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
 
 interface Running {
   stop(): Promise<void>;
@@ -108,30 +108,10 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
 }
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${isAppError(error) ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   const bot = await startBot(config, logger);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down");
-    bot.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  stopOnSignals(() => bot.stop(), logger, "bot");
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -5,17 +5,10 @@
  */
 import { createLogger } from "../src/adapters/pino/create-logger.js";
 import { createApplication } from "../src/application.js";
-import { loadConfig } from "../src/config.js";
-import { isAppError } from "../src/core/errors.js";
+import { loadConfigOrExit, stopOnSignals } from "../src/process-lifecycle.js";
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    process.stderr.write(`${isAppError(error) ? error.message : String(error)}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   if (!config.REDIS_URL) {
     logger.error(
@@ -25,21 +18,7 @@ async function main(): Promise<void> {
   }
   const application = await createApplication(config, logger, { runJobWorkers: true });
   logger.info("worker started");
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "worker shutting down: finishing running jobs");
-    application.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, "worker shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => shutdown("SIGTERM"));
-  process.on("SIGINT", () => shutdown("SIGINT"));
+  stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
 }
 
 await main();
