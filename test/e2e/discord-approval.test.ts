@@ -12,6 +12,7 @@ import {
   snowflake,
   startDiscordStandIn,
 } from "../support/discord-stand-in.js";
+import { waitFor } from "../support/e2e-helpers.js";
 import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 
@@ -30,14 +31,6 @@ function buttonsOf(message: StandInMessage): Button[] {
   const rows = message.components as Array<{ components?: Button[] }>;
   return rows.flatMap((row) => row.components ?? []);
 }
-
-const waitFor = async (check: () => boolean, what: string, timeoutMilliseconds = 15_000) => {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-};
 
 describe("Discord: a write tool waits for a human click (startBot, real core, Discord and OpenAI stand-ins)", () => {
   let discord: DiscordStandIn;

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { Logger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
 import { POISONED_PAGE, scriptedModel } from "../support/approval-model-script.js";
+import { recordingLogger, waitFor } from "../support/e2e-helpers.js";
 import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 import { postSignedToSlackReceiver } from "../support/slack-signing.js";
@@ -18,22 +18,6 @@ const CHANNEL = "C300";
 const DOCUMENTS_CHANNEL = "C301";
 /** Short, so the timeout cases finish quickly; long enough for a test to click in time on a busy machine. */
 const APPROVAL_TIMEOUT_MS = 4_000;
-
-function recordingLogger(entries: Array<Record<string, unknown>>): Logger {
-  const log = (object: Record<string, unknown> | string, message?: string) => {
-    entries.push(typeof object === "string" ? { message: object } : { ...object, message });
-  };
-  const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
-  return logger;
-}
-
-const waitFor = async (check: () => boolean, what: string, timeoutMilliseconds = 15_000) => {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
 
 interface Button {
   action_id: string;

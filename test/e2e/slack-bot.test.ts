@@ -3,31 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { Logger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
+import { recordingLogger, waitFor } from "../support/e2e-helpers.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 import { postSignedToSlackReceiver } from "../support/slack-signing.js";
 import { type SlackStandIn, startSlackStandIn } from "../support/slack-stand-in.js";
 
 const BOT_TOKEN = "xoxb-e2e-1111-token";
 const SIGNING_SECRET = "e2e-signing-secret";
-
-/** Records log lines so the test learns the port the bot chose (PORT=0) from the bot itself. */
-function recordingLogger(entries: Array<Record<string, unknown>>): Logger {
-  const log = (object: Record<string, unknown> | string, message?: string) => {
-    entries.push(typeof object === "string" ? { message: object } : { ...object, message });
-  };
-  const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
-  return logger;
-}
-
-const waitFor = async (check: () => boolean, what: string, timeoutMilliseconds = 15_000) => {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
 
 describe("npm start with Slack over HTTP (in-process startBot, real core, stand-ins for Slack and OpenAI)", () => {
   let slack: SlackStandIn;

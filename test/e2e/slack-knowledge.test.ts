@@ -3,8 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
-import type { Logger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
+import { recordingLogger, waitFor as waitForCondition } from "../support/e2e-helpers.js";
 import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 import { postSignedToSlackReceiver } from "../support/slack-signing.js";
@@ -24,21 +24,8 @@ Every employee gets sixteen weeks of paid parental leave, to be taken within the
 Submit expense reports within thirty days through the finance portal.
 `;
 
-function recordingLogger(entries: Array<Record<string, unknown>>): Logger {
-  const log = (object: Record<string, unknown> | string, message?: string) => {
-    entries.push(typeof object === "string" ? { message: object } : { ...object, message });
-  };
-  const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
-  return logger;
-}
-
-const waitFor = async (check: () => boolean, what: string, timeoutMilliseconds = 20_000) => {
-  const deadline = Date.now() + timeoutMilliseconds;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-};
+const waitFor = (check: () => boolean, what: string, timeoutMilliseconds = 20_000) =>
+  waitForCondition(check, what, timeoutMilliseconds);
 
 describe("Slack: /teammate index from chat, then a cited answer (real core, Slack and OpenAI stand-ins)", () => {
   let slack: SlackStandIn;
