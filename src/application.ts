@@ -187,7 +187,6 @@ export async function createApplication(
       // With REDIS_URL the bot only queues indexing; `npm run worker` runs it and edits the status.
       ...createKnowledgeCommands(
         knowledge,
-        undefined,
         config.REDIS_URL
           ? createIngestEnqueuer({
               jobs: jobs.jobs,

@@ -45,8 +45,6 @@ export interface AssistantOptions {
   now?: (() => number) | undefined;
 }
 
-export { NO_LLM_MESSAGE };
-
 function sourceList(sources: Source[]): string {
   return sources.map((source) => `[${source.index}] ${source.title} — ${source.location}`).join("\n");
 }

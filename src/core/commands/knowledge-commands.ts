@@ -1,20 +1,9 @@
 import { scopeOf } from "../chains/answer-chain.js";
-import type { IndexProgress, IndexResult, KnowledgeBase } from "../knowledge/knowledge-base.js";
+import type { IndexProgress, KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { DocumentScope } from "../ports/vector-store.js";
 import type { InboundMessage } from "../types.js";
 import type { Command, CommandContext } from "./command.js";
-
-/**
- * Runs one indexing request in this process. The default calls the KnowledgeBase right away; with
- * workers elsewhere, `IndexEnqueuer` replaces the whole inline path instead.
- */
-export type IndexRunner = (
-  reference: DocumentReference,
-  scope: DocumentScope,
-  progress: IndexProgress,
-  message: InboundMessage,
-) => Promise<IndexResult>;
 
 /** One `index` request handed to background work: what to index, into which scope, and who asked. */
 export interface IndexRequest {
@@ -63,17 +52,10 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
 }
 
 /**
- * The `index`, `docs` and `forget-doc` commands. `index` runs inline (through `runIndex`, progress in
- * the reply) unless `enqueueIndex` is given, in which case the bot only queues the work.
+ * The `index`, `docs` and `forget-doc` commands. `index` runs inline (progress in the reply) unless
+ * `enqueueIndex` is given, in which case the bot only queues the work for `npm run worker`.
  */
-export function createKnowledgeCommands(
-  knowledge: KnowledgeBase,
-  runIndex?: IndexRunner,
-  enqueueIndex?: IndexEnqueuer,
-): Command[] {
-  const run: IndexRunner =
-    runIndex ?? ((reference, scope, progress) => knowledge.index(reference, scope, progress));
-
+export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?: IndexEnqueuer): Command[] {
   async function indexCommand({ message, args, reply }: CommandContext): Promise<void> {
     const references = referencesFrom(message, args);
     if (typeof references === "string") {
@@ -108,7 +90,7 @@ export function createKnowledgeCommands(
         lastReport = now;
         await reply.status(`${label} ${name}: ${done}/${total} ${progressBar(done, total)}`);
       };
-      const result = await run(reference, scope, progress, message);
+      const result = await knowledge.index(reference, scope, progress);
       lines.push(
         `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
           (scope.channelId ? " for this channel." : " for the whole workspace."),

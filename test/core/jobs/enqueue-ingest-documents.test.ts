@@ -74,7 +74,7 @@ describe("index with workers elsewhere: the bot posts a status message and only 
     const notifier = new RecordingNotifier();
     const enqueueIndex = createIngestEnqueuer({ jobs: queue, notifier, logger: silentLogger });
     const test = createTestAssistant(undefined, {
-      commands: createKnowledgeCommands(knowledge, undefined, enqueueIndex),
+      commands: createKnowledgeCommands(knowledge, enqueueIndex),
     });
     closers.push(() => {
       test.close();
