@@ -5,7 +5,7 @@ import { pointId, QdrantVectorStore } from "../../src/adapters/qdrant/qdrant-vec
 import { AppError } from "../../src/core/errors.js";
 import { analyze } from "../../src/core/knowledge/analyzer.js";
 import { chunkId } from "../../src/core/knowledge/chunker.js";
-import { termId } from "../../src/core/knowledge/sparse.js";
+import { RRF_K, termId } from "../../src/core/knowledge/sparse.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../../src/core/ports/vector-store.js";
 import { CONTRACT_DENSE_DIMENSIONS, runVectorStoreContract } from "../contracts/vector-store.contract.js";
 import { type QdrantStandIn, startQdrantStandIn } from "../support/qdrant-stand-in.js";
@@ -224,7 +224,8 @@ describe("QdrantVectorStore on the stand-in", () => {
     expect(results.map((result) => result.chunk.documentId)).toEqual(["guide"]);
 
     const body = standIn.requestsTo("query_points").at(-1)?.body as Record<string, unknown>;
-    expect(body.query).toEqual({ fusion: "rrf" });
+    // The same fusion constant as the SQLite store, not Qdrant's default k = 2.
+    expect(body.query).toEqual({ rrf: { k: RRF_K } });
     expect(body.limit).toBe(3);
     const prefetch = body.prefetch as Record<string, unknown>[];
     expect(prefetch.map((entry) => entry.using)).toEqual(["dense", "bm25"]);

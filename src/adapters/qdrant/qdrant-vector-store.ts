@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { QdrantClient, type Schemas } from "@qdrant/js-client-rest";
 import { AppError } from "../../core/errors.js";
-import { documentSparseVector, querySparseVector } from "../../core/knowledge/sparse.js";
+import { documentSparseVector, querySparseVector, RRF_K } from "../../core/knowledge/sparse.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
   ChunkRecord,
@@ -248,7 +248,7 @@ export class QdrantVectorStore implements VectorStore {
       // The top-level filter repeats the scope so no future prefetch can widen what a channel sees.
       return this.client.query(this.collection, {
         prefetch,
-        query: { fusion: "rrf" },
+        query: { rrf: { k: RRF_K } },
         filter,
         limit: query.limit,
         with_payload: true,

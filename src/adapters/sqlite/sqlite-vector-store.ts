@@ -1,6 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import { AppError } from "../../core/errors.js";
-import { termId } from "../../core/knowledge/sparse.js";
+import { RRF_K, termId } from "../../core/knowledge/sparse.js";
 import type {
   ChunkRecord,
   DocumentScope,
@@ -17,7 +17,7 @@ export interface SqliteVectorStoreOptions {
   k1?: number;
   /** BM25 length normalization. */
   b?: number;
-  /** Reciprocal-rank-fusion constant for hybrid search (60 in the original paper and in Qdrant). */
+  /** Reciprocal-rank-fusion constant for hybrid search; `RRF_K` (shared with the Qdrant store) by default. */
   rrfK?: number;
   /** How many candidates each side (dense, BM25) contributes to the fusion, at least. */
   fusionCandidates?: number;
@@ -117,7 +117,7 @@ export class SqliteVectorStore implements VectorStore {
   constructor(database: Database, options: SqliteVectorStoreOptions = {}) {
     this.k1 = options.k1 ?? DEFAULT_BM25_K1;
     this.b = options.b ?? DEFAULT_BM25_B;
-    this.rrfK = options.rrfK ?? 60;
+    this.rrfK = options.rrfK ?? RRF_K;
     this.fusionCandidates = options.fusionCandidates ?? 100;
     this.statements = guard("open the knowledge index", () => {
       database.exec(SCHEMA);

@@ -8,6 +8,13 @@ import type { SparseVector } from "../ports/vector-store.js";
  * average length, because a distributed store cannot know the corpus average at write time; Qdrant
  * then applies IDF itself (`modifier: idf`). Query weights are 1 per distinct term.
  */
+/**
+ * The reciprocal-rank-fusion constant for hybrid (dense + BM25) search, the same in every store.
+ * 60 is the original paper's value; Qdrant's own default is 2, which lets the top few ranks of one
+ * list dominate, so the Qdrant store passes this constant explicitly.
+ */
+export const RRF_K = 60;
+
 export const BM25_K1 = 1.2;
 export const BM25_B = 0.75;
 export const BM25_AVERAGE_LENGTH = 256;
