@@ -157,3 +157,70 @@ describe("assistant with tools (agent loop)", () => {
     expect(sink.text).toContain("Okay, I did not save it.");
   });
 });
+
+describe("a docs-only channel where nothing matched (tools on, general knowledge off)", () => {
+  const documentsButNoMatch: Retriever = { hasDocuments: async () => true, retrieve: async () => [] };
+
+  function setupDocsOnly(script: (request: ChatRequest) => ScriptedReply | string) {
+    const tools = createToolRegistry();
+    const approvals = createInMemoryApprovalGate({ timeoutMs: 5_000 });
+    const context = createTestAssistant(script, {
+      retriever: documentsButNoMatch,
+      allowGeneralKnowledge: false,
+      agent: { tools, approvals, budgets: { maxSteps: 4, maxTokens: 50_000, maxMilliseconds: 20_000 } },
+    });
+    for (const tool of createBuiltInTools({ retriever: documentsButNoMatch, memory: context.store })) {
+      tools.register(tool);
+    }
+    cleanups.push(context.close);
+    return context;
+  }
+
+  it("never shows a general-knowledge answer: a reply that used no tool becomes the not-found sentence", async () => {
+    const { assistant, llm } = setupDocsOnly((request) =>
+      String(request.messages[0]?.content).startsWith("Rewrite") ? "capital of Mongolia?" : "Ulaanbaatar.",
+    );
+    const sink = new RecordingSink();
+    await assistant.handle(inbound({ text: "what is the capital of Mongolia?" }), sink);
+    expect(sink.text).toContain("I found nothing about that in the indexed docs.");
+    expect(sink.text).not.toContain("Ulaanbaatar");
+    const answerRequest = llm?.requests.find((request) => (request.tools?.length ?? 0) > 0);
+    expect(String(answerRequest?.messages[0]?.content)).toContain("this channel answers only from them");
+  });
+
+  it("still lets the model act through a tool (here a write that waits for approval)", async () => {
+    const { assistant, store } = setupDocsOnly((request) =>
+      lastIsTool(request)
+        ? "Saved the note."
+        : { toolCalls: [{ id: "call_w", name: "remember", arguments: '{"text":"retro is on Thursday"}' }] },
+    );
+    const sink = new ApprovalSink();
+    const answering = assistant.handle(
+      inbound({ text: "please keep in mind that retro is on Thursday" }),
+      sink,
+    );
+    await expect.poll(() => sink.prompts.length).toBe(1);
+    await assistant.handleAction(
+      {
+        platform: "slack",
+        workspaceId: "T1",
+        channelId: "C1",
+        userId: "U1",
+        userName: "Alice",
+        isAdmin: false,
+        action: "approve-tool",
+        value: sink.prompts[0]?.approvalId ?? "",
+        eventId: "click-docs-only",
+      },
+      new RecordingSink(),
+    );
+    await answering;
+    expect(sink.text).toContain("Saved the note.");
+    expect(sink.text).not.toContain("I found nothing");
+    expect(
+      (await store.listNotes({ platform: "slack", workspaceId: "T1", channelId: "C1" })).map(
+        (note) => note.text,
+      ),
+    ).toEqual(["retro is on Thursday"]);
+  });
+});

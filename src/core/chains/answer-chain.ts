@@ -13,7 +13,7 @@ import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ToolRegistry } from "../tools/tool-registry.js";
-import type { ChannelRef, InboundMessage, Source } from "../types.js";
+import type { ApprovalPrompt, ChannelRef, InboundMessage, ReplySink, Source } from "../types.js";
 import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
 
 export interface AnswerChainInput {
@@ -131,6 +131,7 @@ export class AnswerChain {
     input: AnswerChainInput,
     passages: Passage[],
     generalKnowledgeFallback: boolean,
+    documentsOnlyMiss = false,
   ): { messages: ChatMessage[]; passages: Passage[] } {
     const { budget, memory } = this.options;
     const now = this.options.now?.() ?? new Date();
@@ -146,6 +147,7 @@ export class AnswerChain {
         turns,
         passages: kept,
         generalKnowledgeFallback,
+        documentsOnlyMiss,
         question,
         askerId: input.message.userId,
         askerName: input.message.userName,
@@ -178,32 +180,36 @@ export class AnswerChain {
       standaloneQuestion = await this.condense(input, signal);
       passages = await retriever.retrieve(standaloneQuestion, scope, signal);
       logger.debug({ passages: passages.length }, "retrieved passages");
-      if (passages.length === 0 && !allowGeneral) {
-        const text =
-          "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer.";
-        await input.reply.append(text);
-        return this.result({
-          text,
-          passages: [],
-          standaloneQuestion,
-          promptTokens: 0,
-          startedAt,
-          model: "none",
-        });
-      }
     }
-    const generalKnowledgeFallback = hasDocuments && passages.length === 0;
+    const agent = this.options.agent;
+    const tools = agent ? (agent.toolsFor?.(input.message) ?? agent.tools) : undefined;
+    const canAct = agent !== undefined && tools !== undefined && tools.definitions().length > 0;
+    const missed = hasDocuments && passages.length === 0;
+    if (missed && !allowGeneral && !canAct) {
+      await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
+      return this.result({
+        text: NOT_FOUND_IN_DOCUMENTS,
+        passages: [],
+        standaloneQuestion,
+        promptTokens: 0,
+        startedAt,
+        model: "none",
+      });
+    }
+    const documentsOnlyMiss = missed && !allowGeneral;
+    const generalKnowledgeFallback = missed && allowGeneral;
     if (generalKnowledgeFallback) {
       await input.reply.append(
         "_Nothing in the indexed docs matched, so this answer is from general knowledge._\n\n",
       );
     }
 
-    const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback);
+    const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback, documentsOnlyMiss);
     const promptTokens = messageTokens(prompt.messages);
-    const agent = this.options.agent;
-    const tools = agent ? (agent.toolsFor?.(input.message) ?? agent.tools) : undefined;
-    if (agent && tools && tools.definitions().length > 0) {
+    if (agent && tools && canAct) {
+      // In a docs-only channel with nothing found, the model may act through a tool; a reply that
+      // used none is replaced by the plain not-found sentence, so no general-knowledge answer leaks.
+      const held = documentsOnlyMiss ? new HeldTextSink(input.reply) : undefined;
       const outcome = await runAgent({
         llm,
         messages: prompt.messages,
@@ -216,13 +222,25 @@ export class AnswerChain {
           logger,
           signal,
         },
-        sink: input.reply,
+        sink: held ?? input.reply,
         budgets: agent.budgets,
         approvals: agent.approvals,
         passages: prompt.passages,
         model: input.settings.model,
         temperature: input.settings.temperature,
       });
+      if (held && outcome.trace.toolCalls.length === 0) {
+        await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
+        return this.result({
+          text: NOT_FOUND_IN_DOCUMENTS,
+          passages: [],
+          standaloneQuestion,
+          promptTokens,
+          startedAt,
+          model: outcome.model,
+        });
+      }
+      if (held) await input.reply.append(held.text);
       if (outcome.text.trim().length === 0) throw emptyAnswer();
       return {
         text: outcome.text,
@@ -349,6 +367,35 @@ export class AnswerChain {
         passageExcerpts: input.passages.map((passage) => passage.text.slice(0, 300)),
       },
     };
+  }
+}
+
+export const NOT_FOUND_IN_DOCUMENTS =
+  "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer.";
+
+/**
+ * Holds the model's text back while passing status lines and approval requests through at once,
+ * so the chain can decide after the run whether the text may be shown.
+ */
+class HeldTextSink implements ReplySink {
+  text = "";
+  readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
+
+  constructor(private readonly reply: ReplyGuard) {
+    const requestApproval = reply.requestApproval;
+    if (requestApproval) this.requestApproval = (prompt) => requestApproval(prompt);
+  }
+
+  async start(): Promise<void> {}
+  async append(text: string): Promise<void> {
+    this.text += text;
+  }
+  status(line: string): Promise<void> {
+    return this.reply.status(line);
+  }
+  async finish(): Promise<void> {}
+  fail(message: string): Promise<void> {
+    return this.reply.fail(message);
   }
 }
 
