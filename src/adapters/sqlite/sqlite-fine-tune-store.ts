@@ -106,7 +106,7 @@ export class SqliteFineTuneStore implements FineTuneStore {
     return this.database
       .prepare<[string, string, string], { thread_id: string }>(
         `SELECT thread_id FROM fine_tune_marked_threads WHERE platform = ? AND workspace_id = ? AND channel_id = ?
-         ORDER BY marked_at, thread_id`,
+         ORDER BY thread_id`,
       )
       .all(channel.platform, channel.workspaceId, channel.channelId)
       .map((row) => row.thread_id);

@@ -44,6 +44,7 @@ export interface FineTuneStore {
   latestRun(channel: ChannelRef): Promise<FineTuneRun | undefined>;
   /** Adds a thread an admin curated for training (idempotent). */
   markThread(thread: ConversationRef & { threadId: string }, markedBy: string): Promise<void>;
+  /** The channel's marked thread ids, sorted (Slack `ts` and Discord snowflakes of equal length sort by time). */
   listMarkedThreads(channel: ChannelRef): Promise<string[]>;
   close(): Promise<void>;
 }
