@@ -600,7 +600,10 @@ export class DiscordStandIn {
     }
 
     // Rate limits per route bucket (template + top-level resource), as Discord sends them.
-    const majorParameter = record.path.split("/")[2] ?? "";
+    // Top-level resources per the rate-limits doc: channel_id, guild_id, and for webhooks
+    // webhook_id + webhook_token (so each interaction's token has its own bucket).
+    const parts = record.path.split("/");
+    const majorParameter = parts[1] === "webhooks" ? `${parts[2] ?? ""}/${parts[3] ?? ""}` : (parts[2] ?? "");
     const bucketKey = `${method} ${template} ${majorParameter}`;
     const now = Date.now();
     let bucket = this.buckets.get(bucketKey);
