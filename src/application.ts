@@ -150,7 +150,8 @@ export async function createApplication(
   // --- jobs and fine-tuning (end) ---
 
   let agent: AgentSetup | undefined;
-  if (config.ENABLE_TOOLS && llm) {
+  // The worker answers no messages, so it starts no tools (and no MCP server processes).
+  if (config.ENABLE_TOOLS && llm && options.runJobWorkers !== true) {
     const tools = createToolRegistry();
     for (const tool of createBuiltInTools({
       retriever,
