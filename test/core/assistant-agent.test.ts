@@ -39,16 +39,36 @@ function lastIsTool(request: ChatRequest): boolean {
   return request.messages.at(-1)?.role === "tool";
 }
 
-function setup(script: (request: ChatRequest) => ScriptedReply | string, approvalTimeoutMs = 5_000) {
+const CHANNEL = { platform: "slack" as const, workspaceId: "T1", channelId: "C1" };
+
+function setup(script: (request: ChatRequest) => ScriptedReply | string, knowledge: Retriever = retriever) {
   const tools = createToolRegistry();
-  const approvals = createInMemoryApprovalGate({ timeoutMs: approvalTimeoutMs });
+  const approvals = createInMemoryApprovalGate({ timeoutMs: 5_000 });
   const context = createTestAssistant(script, {
-    retriever,
+    retriever: knowledge,
+    allowGeneralKnowledge: false,
     agent: { tools, approvals, budgets: { maxSteps: 4, maxTokens: 50_000, maxMilliseconds: 20_000 } },
   });
-  for (const tool of createBuiltInTools({ retriever, memory: context.store })) tools.register(tool);
+  for (const tool of createBuiltInTools({ retriever: knowledge, memory: context.store }))
+    tools.register(tool);
   cleanups.push(context.close);
   return context;
+}
+
+/** A click on an approval button in CHANNEL; returns what the clicker was told. */
+async function click(
+  assistant: ReturnType<typeof setup>["assistant"],
+  action: "approve-tool" | "deny-tool",
+  approvalId: string,
+  eventId: string,
+  clicker = { userId: "U1", userName: "Alice" },
+): Promise<RecordingSink> {
+  const sink = new RecordingSink();
+  await assistant.handleAction(
+    { ...CHANNEL, ...clicker, isAdmin: false, action, value: approvalId, eventId },
+    sink,
+  );
+  return sink;
 }
 
 describe("assistant with tools (agent loop)", () => {
@@ -92,40 +112,19 @@ describe("assistant with tools (agent loop)", () => {
     const sink = new ApprovalSink();
     const answering = assistant.handle(inbound({ text: "please remember the retro is on Thursday" }), sink);
     await expect.poll(() => sink.prompts.length).toBe(1);
-    const channel = { platform: "slack" as const, workspaceId: "T1", channelId: "C1" };
-    expect(await store.listNotes(channel)).toEqual([]);
+    expect(await store.listNotes(CHANNEL)).toEqual([]);
     const prompt = sink.prompts[0] as ApprovalPrompt;
     expect(prompt.buttons.map((button) => button.action)).toEqual(["approve-tool", "deny-tool"]);
 
-    const stranger = new RecordingSink();
-    await assistant.handleAction(
-      {
-        ...channel,
-        userId: "U-stranger",
-        userName: "Eve",
-        isAdmin: false,
-        action: "approve-tool",
-        value: prompt.approvalId,
-        eventId: "click-1",
-      },
-      stranger,
-    );
-    expect(await store.listNotes(channel)).toEqual([]);
+    await click(assistant, "approve-tool", prompt.approvalId, "click-1", {
+      userId: "U-stranger",
+      userName: "Eve",
+    });
+    expect(await store.listNotes(CHANNEL)).toEqual([]);
 
-    await assistant.handleAction(
-      {
-        ...channel,
-        userId: "U1",
-        userName: "Alice",
-        isAdmin: false,
-        action: "approve-tool",
-        value: prompt.approvalId,
-        eventId: "click-2",
-      },
-      new RecordingSink(),
-    );
+    await click(assistant, "approve-tool", prompt.approvalId, "click-2");
     await answering;
-    expect((await store.listNotes(channel)).map((note) => note.text)).toEqual(["retro is on Thursday"]);
+    expect((await store.listNotes(CHANNEL)).map((note) => note.text)).toEqual(["retro is on Thursday"]);
     expect(sink.text).toContain("Saved.");
   });
 
@@ -138,22 +137,9 @@ describe("assistant with tools (agent loop)", () => {
     const sink = new ApprovalSink();
     const answering = assistant.handle(inbound({ text: "could you keep the secret plan in mind" }), sink);
     await expect.poll(() => sink.prompts.length).toBe(1);
-    await assistant.handleAction(
-      {
-        platform: "slack",
-        workspaceId: "T1",
-        channelId: "C1",
-        userId: "U1",
-        userName: "Alice",
-        isAdmin: false,
-        action: "deny-tool",
-        value: sink.prompts[0]?.approvalId ?? "",
-        eventId: "click-deny",
-      },
-      new RecordingSink(),
-    );
+    await click(assistant, "deny-tool", sink.prompts[0]?.approvalId ?? "", "click-deny");
     await answering;
-    expect(await store.listNotes({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual([]);
+    expect(await store.listNotes(CHANNEL)).toEqual([]);
     expect(sink.text).toContain("Okay, I did not save it.");
   });
 });
@@ -161,24 +147,11 @@ describe("assistant with tools (agent loop)", () => {
 describe("a docs-only channel where nothing matched (tools on, general knowledge off)", () => {
   const documentsButNoMatch: Retriever = { hasDocuments: async () => true, retrieve: async () => [] };
 
-  function setupDocsOnly(script: (request: ChatRequest) => ScriptedReply | string) {
-    const tools = createToolRegistry();
-    const approvals = createInMemoryApprovalGate({ timeoutMs: 5_000 });
-    const context = createTestAssistant(script, {
-      retriever: documentsButNoMatch,
-      allowGeneralKnowledge: false,
-      agent: { tools, approvals, budgets: { maxSteps: 4, maxTokens: 50_000, maxMilliseconds: 20_000 } },
-    });
-    for (const tool of createBuiltInTools({ retriever: documentsButNoMatch, memory: context.store })) {
-      tools.register(tool);
-    }
-    cleanups.push(context.close);
-    return context;
-  }
-
   it("never shows a general-knowledge answer: a reply that used no tool becomes the not-found sentence", async () => {
-    const { assistant, llm } = setupDocsOnly((request) =>
-      String(request.messages[0]?.content).startsWith("Rewrite") ? "capital of Mongolia?" : "Ulaanbaatar.",
+    const { assistant, llm } = setup(
+      (request) =>
+        String(request.messages[0]?.content).startsWith("Rewrite") ? "capital of Mongolia?" : "Ulaanbaatar.",
+      documentsButNoMatch,
     );
     const sink = new RecordingSink();
     await assistant.handle(inbound({ text: "what is the capital of Mongolia?" }), sink);
@@ -189,10 +162,12 @@ describe("a docs-only channel where nothing matched (tools on, general knowledge
   });
 
   it("still lets the model act through a tool (here a write that waits for approval)", async () => {
-    const { assistant, store } = setupDocsOnly((request) =>
-      lastIsTool(request)
-        ? "Saved the note."
-        : { toolCalls: [{ id: "call_w", name: "remember", arguments: '{"text":"retro is on Thursday"}' }] },
+    const { assistant, store } = setup(
+      (request) =>
+        lastIsTool(request)
+          ? "Saved the note."
+          : { toolCalls: [{ id: "call_w", name: "remember", arguments: '{"text":"retro is on Thursday"}' }] },
+      documentsButNoMatch,
     );
     const sink = new ApprovalSink();
     const answering = assistant.handle(
@@ -200,27 +175,10 @@ describe("a docs-only channel where nothing matched (tools on, general knowledge
       sink,
     );
     await expect.poll(() => sink.prompts.length).toBe(1);
-    await assistant.handleAction(
-      {
-        platform: "slack",
-        workspaceId: "T1",
-        channelId: "C1",
-        userId: "U1",
-        userName: "Alice",
-        isAdmin: false,
-        action: "approve-tool",
-        value: sink.prompts[0]?.approvalId ?? "",
-        eventId: "click-docs-only",
-      },
-      new RecordingSink(),
-    );
+    await click(assistant, "approve-tool", sink.prompts[0]?.approvalId ?? "", "click-docs-only");
     await answering;
     expect(sink.text).toContain("Saved the note.");
     expect(sink.text).not.toContain("I found nothing");
-    expect(
-      (await store.listNotes({ platform: "slack", workspaceId: "T1", channelId: "C1" })).map(
-        (note) => note.text,
-      ),
-    ).toEqual(["retro is on Thursday"]);
+    expect((await store.listNotes(CHANNEL)).map((note) => note.text)).toEqual(["retro is on Thursday"]);
   });
 });
