@@ -1,64 +1,152 @@
-import { Tiktoken } from "js-tiktoken/lite";
-import o200kBase from "js-tiktoken/ranks/o200k_base";
+import { countTokens as countWithTokenizer, setMergeCacheSize } from "gpt-tokenizer/encoding/o200k_base";
+import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 
 /**
- * Token counting with a real tokenizer (o200k_base, the GPT-4o/4.1 family encoding). Other
- * OpenAI-compatible models tokenize differently, so budgets keep a margin; o200k is a close
- * enough estimate for Llama/Qwen-class vocabularies too. The ranks ship inside the npm package,
- * so nothing is downloaded at run time.
+ * Token counting with a real tokenizer (o200k_base, the GPT-4o/4.1 family encoding, from
+ * gpt-tokenizer, whose ranks ship inside the npm package). Other OpenAI-compatible models tokenize
+ * differently, so budgets keep a margin; o200k is a close enough estimate for Llama/Qwen-class
+ * vocabularies too.
+ *
+ * Any text a person can type is countable: special tokens such as `<|endoftext|>` are ordinary text
+ * here (nothing this project sends is meant to contain a control token).
  */
-let encoder: Tiktoken | undefined;
 
-function getEncoder(): Tiktoken {
-  encoder ??= new Tiktoken(o200kBase);
-  return encoder;
+/** Special tokens are counted as the characters they are made of. */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
+// A tokenizer splits text into pre-tokens with one regular expression and byte-pair-merges each one on its
+// own, so the count of a text is the sum of the counts of its pre-tokens. Splitting here with the same
+// expression lets a count be remembered per pre-token: natural text repeats its words, and a cache hit
+// costs one map look-up instead of a merge (gpt-tokenizer's own cache is an LRU whose bookkeeping costs
+// more than the look-up; ours is cleared when full, so its memory stays bounded without it).
+const PRE_TOKEN = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
+const CACHE_LIMIT = 100_000;
+const cache = new Map<string, number>();
+setMergeCacheSize(0);
+
+// Every byte-pair merge in JavaScript (gpt-tokenizer, js-tiktoken) is quadratic in the length of a
+// pre-token: 12,000 `!` or 4,000 random Hangul syllables without a space take seconds. Pre-tokens that long
+// are not words (a pasted blob, a line of punctuation, a script written without spaces), so they are
+// encoded in short slices. Slicing only adds tokens at the cuts, so budgets stay on the safe side.
+const LONGEST_WHOLE_PIECE = 64;
+const SLICE = 32;
+// gpt-tokenizer merges non-ASCII bytes through a UTF-8 decoder call per candidate pair, about 20 µs per
+// character of random Hangul or CJK: 40,000 such characters would hold the event loop for most of a second.
+// So each count encodes at most this many characters of long non-ASCII runs exactly (a sentence of Thai or
+// Chinese, which has no spaces, is far shorter); past it, a slice costs its length in UTF-8 bytes, which no
+// count can exceed (every token stands for at least one byte), so this too errs on the safe side.
+const EXACT_LONG_RUN_CHARACTERS = 512;
+
+/** `text` cut after at most `SLICE` UTF-16 units, never inside a surrogate pair. */
+function* slices(text: string): Generator<string> {
+  let offset = 0;
+  while (offset < text.length) {
+    let end = Math.min(text.length, offset + SLICE);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+    yield text.slice(offset, end);
+    offset = end;
+  }
 }
 
-// js-tiktoken's byte-pair merge is quadratic in the length of a run without spaces or punctuation
-// (2,000 Hangul characters, or a pasted base64 blob, take seconds), so such runs are encoded in
-// short slices. Slicing can only add tokens at the cuts, so budgets stay on the safe side.
-const LONG_RUN = /[^\s\p{P}]{64,}/gu;
-const SLICE = 32;
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
+}
 
-/** The text in pieces that are each cheap to encode, in order; concatenated they are the text. */
-function pieces(text: string): string[] {
-  const result: string[] = [];
-  let last = 0;
-  for (const match of text.matchAll(LONG_RUN)) {
-    const start = match.index;
-    if (start > last) result.push(text.slice(last, start));
-    for (let offset = 0; offset < match[0].length; offset += SLICE) {
-      result.push(match[0].slice(offset, offset + SLICE));
-    }
-    last = start + match[0].length;
+function countPiece(piece: string): number {
+  const cached = cache.get(piece);
+  if (cached !== undefined) return cached;
+  const count = countWithTokenizer(piece, AS_TEXT);
+  if (cache.size >= CACHE_LIMIT) cache.clear();
+  // A matched piece may be a view into the whole text; a copy keeps the cache from holding documents alive.
+  cache.set(` ${piece}`.slice(1), count);
+  return count;
+}
+
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    // A surrogate pair is one 4-byte character: 2 bytes for each half.
+    bytes += code <= 0x7f ? 1 : code <= 0x7ff ? 2 : code >= 0xd800 && code <= 0xdfff ? 2 : 3;
   }
-  if (last < text.length) result.push(text.slice(last));
-  return result;
+  return bytes;
+}
+
+/**
+ * Calls `visit` with each piece of `text` that is counted on its own and its token count, in order;
+ * concatenated, the pieces are the text. Stops when `visit` returns false.
+ */
+function walk(text: string, visit: (piece: string, tokens: number) => boolean): void {
+  let exactAllowance = EXACT_LONG_RUN_CHARACTERS;
+  PRE_TOKEN.lastIndex = 0;
+  for (let match = PRE_TOKEN.exec(text); match !== null; match = PRE_TOKEN.exec(text)) {
+    const piece = match[0];
+    if (piece.length <= LONGEST_WHOLE_PIECE) {
+      if (!visit(piece, countPiece(piece))) return;
+      continue;
+    }
+    for (const slice of slices(piece)) {
+      let tokens = cache.get(slice);
+      if (tokens === undefined) {
+        const ascii = isAscii(slice);
+        if (ascii || exactAllowance > 0) {
+          if (!ascii) exactAllowance -= slice.length;
+          tokens = countPiece(slice);
+        } else {
+          tokens = utf8Length(slice);
+        }
+      }
+      if (!visit(slice, tokens)) return;
+    }
+  }
 }
 
 export function countTokens(text: string): number {
-  if (text.length === 0) return 0;
   let total = 0;
-  for (const piece of pieces(text)) total += getEncoder().encode(piece).length;
+  walk(text, (_piece, tokens) => {
+    total += tokens;
+    return true;
+  });
   return total;
 }
 
 /** Every chat message costs a few tokens of framing on top of its content. */
 export const MESSAGE_OVERHEAD_TOKENS = 4;
 
-/** Cuts text to at most `maxTokens` tokens, on a token boundary. */
+/** The longest prefix of a short piece that costs at most `budget` tokens, never cut inside a surrogate pair. */
+function fittingPrefix(piece: string, budget: number): string {
+  // A binary search over lengths; the piece is at most a slice or a pre-token long, so this is a few counts.
+  // (Decoding a prefix of the piece's tokens instead would need a decoder that drops a half character,
+  // and gpt-tokenizer's keeps that half for its next call.)
+  let fits = 0;
+  let tooLong = piece.length;
+  while (tooLong - fits > 1) {
+    let middle = Math.floor((fits + tooLong) / 2);
+    const code = piece.charCodeAt(middle - 1);
+    if (code >= 0xd800 && code <= 0xdbff) middle -= 1;
+    if (middle <= fits) break;
+    if (countWithTokenizer(piece.slice(0, middle), AS_TEXT) <= budget) fits = middle;
+    else tooLong = middle;
+  }
+  return piece.slice(0, fits);
+}
+
+/** Cuts text to at most `maxTokens` tokens. Work stops at the cut, whatever the text's length. */
 export function truncateToTokens(text: string, maxTokens: number): string {
   const budget = Math.max(0, maxTokens);
   let used = 0;
-  let kept = "";
-  for (const piece of pieces(text)) {
-    const tokens = getEncoder().encode(piece);
-    if (used + tokens.length <= budget) {
-      kept += piece;
-      used += tokens.length;
-      continue;
+  let keptLength = 0;
+  let cut: string | undefined;
+  walk(text, (piece, tokens) => {
+    if (used + tokens > budget) {
+      cut = text.slice(0, keptLength) + fittingPrefix(piece, budget - used);
+      return false;
     }
-    return kept + getEncoder().decode(tokens.slice(0, budget - used));
-  }
-  return kept;
+    keptLength += piece.length;
+    used += tokens;
+    return true;
+  });
+  return cut ?? text;
 }

@@ -1,27 +1,72 @@
+import { Tiktoken } from "js-tiktoken/lite";
+import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { describe, expect, it } from "vitest";
 import { countTokens, truncateToTokens } from "../../src/core/tokens.js";
 
+// js-tiktoken is the reference port of OpenAI's tiktoken; the counts here must be its counts.
+const reference = new Tiktoken(o200kBase);
+const referenceCount = (text: string) => reference.encode(text, [], []).length;
+
+const REAL_TEXT = [
+  "Every employee gets sixteen weeks of paid parental leave, to be taken within the first year.",
+  "Alterations of the architecture of cerebral white matter in the developing human brain can affect " +
+    "cortical development and result in functional disabilities. A line scan diffusion-weighted MRI " +
+    "sequence with diffusion tensor analysis was applied to measure the apparent diffusion coefficient.",
+  "고엽제 후유의증 수당 대상은 월남참전자 및 국내 DMZ 근무자 중 고엽제후유의증 장애 판정을 받은 사람입니다.\n\n" +
+    "고도의 경우 111만 9,000원 , 중등도의 경우 82만 5,000원, 경도의 경우 54만 1,000원이 지급됩니다.",
+  "## Setup\n\n```ts\nconst answer = await client.chat.completions.create({ model: 'gpt-4o' });\n```\n\n" +
+    "| col | value |\n|---|---|\n| a | 1 |\n\nDon't forget: it's   spaced\t\tout   \n\n\n",
+  "東京は日本の首都です。人口は約1400万人で、世界有数の大都市圏を形成しています。",
+  "Emoji 👍🏽 and 👨‍👩‍👧‍👦 families, accents déjà vu, Ünïcödé, and numbers 1234567890 3.14159.",
+];
+
 describe("token counting", () => {
-  it("counts ordinary text like the tokenizer does", () => {
+  it("counts real text exactly like js-tiktoken, word caches warm or cold", () => {
     expect(countTokens("")).toBe(0);
     expect(countTokens("hello world")).toBe(2);
+    for (const text of REAL_TEXT) {
+      expect(countTokens(text)).toBe(referenceCount(text));
+      expect(countTokens(text)).toBe(referenceCount(text));
+    }
   });
 
-  it("encodes long runs without spaces in 32-character slices (whole-run encoding is quadratic)", () => {
+  it("counts text that holds special tokens as the characters they are made of", () => {
+    const question = "why does my model print <|endoftext|> and <|fim_prefix|> at the end?";
+    expect(countTokens(question)).toBe(referenceCount(question));
+    expect(countTokens("<|endoftext|>")).toBeGreaterThan(1);
+    expect(truncateToTokens(question, 1000)).toBe(question);
+  });
+
+  it("counts what a hostile member can paste (12,000 `!`, 40,000 random syllables, 40,000 spaces) in slices", () => {
+    // On the old tokenizer the first of these took 30-40 s; each now costs about as much as its length.
+    const bangs = "!".repeat(12_000);
+    expect(countTokens(bangs)).toBeGreaterThan(0);
+    expect(countTokens(bangs)).toBeLessThanOrEqual(12_000);
+    let syllables = "";
+    for (let index = 0; index < 40_000; index += 1) syllables += String.fromCharCode(0xac00 + ((index * 7919) % 11_172));
+    // Slicing only adds tokens at the cuts: never fewer than a whole-run encoding would give.
+    const sample = syllables.slice(0, 600);
+    expect(countTokens(sample)).toBeGreaterThanOrEqual(referenceCount(sample));
+    expect(countTokens(syllables)).toBeGreaterThan(40_000);
+    expect(countTokens(" ".repeat(40_000))).toBeGreaterThan(0);
+    expect(countTokens("🙂".repeat(20_000))).toBeGreaterThan(0);
+  });
+
+  it("truncates to the budget, keeping a prefix, and does no work past the cut", () => {
+    expect(truncateToTokens("one two three four five", 2)).toBe("one two");
+    expect(truncateToTokens("short", 100)).toBe("short");
+    expect(truncateToTokens("anything", 0)).toBe("");
     const blob = "가나다라마바사아자차카타파하".repeat(300) + "Qm9vbXMgYW5kIGJsb2Jz".repeat(300);
-    let sliced = 0;
-    for (let offset = 0; offset < blob.length; offset += 32)
-      sliced += countTokens(blob.slice(offset, offset + 32));
-    expect(countTokens(blob)).toBe(sliced);
     const truncated = truncateToTokens(blob, 500);
     expect(countTokens(truncated)).toBeLessThanOrEqual(500);
     expect(countTokens(truncated)).toBeGreaterThan(480);
     expect(blob.startsWith(truncated)).toBe(true);
-  });
-
-  it("truncates on a token boundary and leaves short text alone", () => {
-    expect(truncateToTokens("one two three four five", 2)).toBe("one two");
-    expect(truncateToTokens("short", 100)).toBe("short");
-    expect(truncateToTokens("anything", 0)).toBe("");
+    // A cut inside a multi-byte character or a surrogate pair keeps only whole characters.
+    for (let budget = 0; budget < 12; budget += 1) {
+      const cut = truncateToTokens("똠방각하 👨‍👩‍👧‍👦 끝", budget);
+      expect(cut).not.toContain("\uFFFD");
+      expect(countTokens(cut)).toBeLessThanOrEqual(budget);
+      expect(/[\uD800-\uDBFF]$/.test(cut)).toBe(false);
+    }
   });
 });
