@@ -43,7 +43,8 @@ describe("token counting", () => {
     expect(countTokens(bangs)).toBeGreaterThan(0);
     expect(countTokens(bangs)).toBeLessThanOrEqual(12_000);
     let syllables = "";
-    for (let index = 0; index < 40_000; index += 1) syllables += String.fromCharCode(0xac00 + ((index * 7919) % 11_172));
+    for (let index = 0; index < 40_000; index += 1)
+      syllables += String.fromCharCode(0xac00 + ((index * 7919) % 11_172));
     // Slicing only adds tokens at the cuts: never fewer than a whole-run encoding would give.
     const sample = syllables.slice(0, 600);
     expect(countTokens(sample)).toBeGreaterThanOrEqual(referenceCount(sample));
