@@ -76,7 +76,9 @@ interface Section {
   blocks: Block[];
 }
 
-const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$/;
+// Linear: the title runs greedily to the end of the line and its trailing blanks and `#`s are cut by hand
+// (`(.*?)[ \t#]*$` rescans the blanks after every character of the title: quadratic on a hostile line).
+const HEADING = /^ {0,3}(#{1,6})[ \t]+(.*)$/;
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 // A sentence ends at . ! ? (or their CJK forms) followed by space, or at a CJK full stop.
 const SENTENCE_END = /(?<=[.!?])\s+|(?<=[。！？])/u;
@@ -140,6 +142,7 @@ function parseMarkdown(text: string): Section[] {
     }
     const heading = HEADING.exec(line);
     if (heading?.[1] && heading[2] !== undefined) {
+      heading[2] = withoutClosingSequence(heading[2]);
       flushParagraph();
       if (current.blocks.length > 0) sections.push(current);
       const level = heading[1].length;
@@ -156,6 +159,16 @@ function parseMarkdown(text: string): Section[] {
   if (fence) current.blocks.push({ text: fence.lines.join("\n"), code: true });
   if (current.blocks.length > 0) sections.push(current);
   return sections;
+}
+
+/** A heading's text without the blanks and `#`s at its end. */
+function withoutClosingSequence(title: string): string {
+  let end = title.length;
+  for (let code = title.charCodeAt(end - 1); code === 0x20 || code === 0x09 || code === 0x23; ) {
+    end -= 1;
+    code = title.charCodeAt(end - 1);
+  }
+  return title.slice(0, end);
 }
 
 function parsePlainText(text: string): Section[] {
@@ -232,10 +245,14 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
   if (unit.tokens <= maxTokens) return [unit];
   const pieces: Unit[] = [];
   const budget = maxTokens - 2;
-  let rest = unit.text;
-  while (rest.length > 0) {
+  // Each piece is measured in a window of the text a few chunks long, never in the whole rest: counting
+  // the rest for every piece made a paragraph of n tokens cost n²/budget (a 1 MB CSV took minutes).
+  const window = budget * 32;
+  let start = 0;
+  while (start < unit.text.length) {
+    const rest = unit.text.slice(start, start + window);
     const restTokens = countTokens(rest);
-    if (restTokens <= budget) {
+    if (restTokens <= budget && start + rest.length >= unit.text.length) {
       pieces.push({ text: rest, tokens: restTokens, separator: "\n" });
       break;
     }
@@ -254,7 +271,8 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
       headTokens = countTokens(head);
     }
     pieces.push({ text: head, tokens: headTokens, separator: "\n" });
-    rest = rest.slice(head.length).replace(/^\s+/, "");
+    start += head.length;
+    while (start < unit.text.length && /\s/.test(unit.text[start] ?? "")) start += 1;
   }
   if (pieces[0]) pieces[0].separator = unit.separator;
   return pieces;
