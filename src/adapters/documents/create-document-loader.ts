@@ -2,7 +2,8 @@ import { open, realpath } from "node:fs/promises";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { AppError } from "../../core/errors.js";
 import type { DocumentLoader, DocumentReference, LoadedDocument } from "../../core/ports/document-loader.js";
-import { extractDocument } from "../extract/extract-document.js";
+import type { RawDocument } from "../extract/extract-document.js";
+import { sharedExtractionPool } from "../extract/extraction-pool.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
 
 export interface DocumentLoaderOptions {
@@ -12,6 +13,8 @@ export interface DocumentLoaderOptions {
   baseDirectory: string;
   /** Largest local file read. Default 25 MiB. */
   maxFileBytes?: number;
+  /** Turns raw content into text; by default in the process's extraction pool, off the main thread. */
+  extract?: (raw: RawDocument, signal: AbortSignal | undefined) => Promise<LoadedDocument>;
 }
 
 function isInside(directory: string, target: string): boolean {
@@ -65,20 +68,24 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     options.fetcher instanceof SafeHttpFetcher ? options.fetcher : new SafeHttpFetcher(options.fetcher ?? {});
   const maxFileBytes = options.maxFileBytes ?? 25 * 1024 * 1024;
   const configuredBase = resolve(options.baseDirectory);
+  const extractDocument = options.extract ?? ((raw, signal) => sharedExtractionPool().extract(raw, signal));
 
   async function loadUrl(
     reference: Extract<DocumentReference, { kind: "url" }>,
     signal: AbortSignal | undefined,
   ): Promise<LoadedDocument> {
     const resource = await fetcher.fetch({ url: reference.url, headers: reference.headers, signal });
-    return extractDocument({
-      body: resource.body,
-      mediaType: resource.mediaType,
-      charset: resource.charset,
-      fileName: reference.name ?? resource.fileName,
-      source: reference.url,
-      baseUrl: resource.finalUrl,
-    });
+    return extractDocument(
+      {
+        body: resource.body,
+        mediaType: resource.mediaType,
+        charset: resource.charset,
+        fileName: reference.name ?? resource.fileName,
+        source: reference.url,
+        baseUrl: resource.finalUrl,
+      },
+      signal,
+    );
   }
 
   async function loadPath(path: string, signal: AbortSignal | undefined): Promise<LoadedDocument> {
@@ -103,13 +110,10 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     if (!isInside(base, real)) throw outsideBase(path);
     const body = await readLimited(real, maxFileBytes);
     signal?.throwIfAborted();
-    return extractDocument({
-      body,
-      mediaType: undefined,
-      charset: undefined,
-      fileName: basename(real),
-      source: path,
-    });
+    return extractDocument(
+      { body, mediaType: undefined, charset: undefined, fileName: basename(real), source: path },
+      signal,
+    );
   }
 
   return {

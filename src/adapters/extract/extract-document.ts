@@ -5,6 +5,7 @@ import { detectDocumentFormat, MEDIA_TYPE_OF_FORMAT } from "./detect-document-fo
 import { extractHtml } from "./html-extractor.js";
 import { type ExtractedText, extractMarkdown } from "./markdown-extractor.js";
 import { extractPdf } from "./pdf-extractor.js";
+import { normalizeNewlines, trimLineEnds } from "./text-cleanup.js";
 
 /** Raw content and what is known about it. */
 export interface RawDocument {
@@ -35,11 +36,7 @@ function htmlCharset(body: Uint8Array): string | undefined {
 }
 
 function plainText(source: string): ExtractedText {
-  const text = source
-    .replace(/\r\n?/g, "\n")
-    .replace(/[ \t]+$/gm, "")
-    .trim();
-  return { title: undefined, text };
+  return { title: undefined, text: trimLineEnds(normalizeNewlines(source)).trim() };
 }
 
 function titleFromName(fileName: string | undefined, source: string): string {
@@ -66,7 +63,7 @@ export async function extractDocument(raw: RawDocument): Promise<LoadedDocument>
   let extracted: ExtractedText;
   switch (format) {
     case "pdf":
-      extracted = await extractPdf(raw.body);
+      extracted = await extractPdf(raw.body, raw.fileName ?? raw.source);
       break;
     case "html":
       extracted = extractHtml(decoderFor(raw.charset ?? htmlCharset(raw.body)).decode(raw.body), {

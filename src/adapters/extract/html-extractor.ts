@@ -1,5 +1,7 @@
 import { convert, type FormatCallback, type HtmlToTextOptions, type SelectorDefinition } from "html-to-text";
+import { limitHtmlDepth } from "./limit-html-depth.js";
 import type { ExtractedText } from "./markdown-extractor.js";
+import { trimLineEnds } from "./text-cleanup.js";
 
 // Headings become Markdown `#` lines so the chunker sees the same structure as in a Markdown file.
 const markdownHeading: FormatCallback = (element, walk, builder, formatOptions) => {
@@ -77,9 +79,9 @@ function textOf(html: string, selector: string): string | undefined {
  * resolved against the page's URL, lists with `- `, scripts, styles, navigation and images dropped.
  * The title is the page's `<title>`, else its first `<h1>`.
  */
-export function extractHtml(html: string, options: { baseUrl?: string | undefined } = {}): ExtractedText {
-  const text = convert(html, bodyOptions(options.baseUrl))
-    .replace(/[ \t]+$/gm, "")
+export function extractHtml(page: string, options: { baseUrl?: string | undefined } = {}): ExtractedText {
+  const html = limitHtmlDepth(page);
+  const text = trimLineEnds(convert(html, bodyOptions(options.baseUrl)))
     .replace(/\n{3,}/g, "\n\n")
     .trim();
   return { title: textOf(html, "title") ?? textOf(html, "h1"), text };

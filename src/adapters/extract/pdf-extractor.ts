@@ -1,6 +1,8 @@
 import { extractText, getDocumentProxy, getMeta } from "unpdf";
 import { AppError } from "../../core/errors.js";
 import type { ExtractedText } from "./markdown-extractor.js";
+import { inflatesPast, MAX_PDF_INFLATED_BYTES } from "./pdf-inflation-check.js";
+import { trimLineEnds } from "./text-cleanup.js";
 
 function unreadable(cause: unknown): AppError {
   const password = (cause as { name?: string } | undefined)?.name === "PasswordException";
@@ -15,9 +17,16 @@ function unreadable(cause: unknown): AppError {
 
 /**
  * PDF to plain text with unpdf (PDF.js): one block per page, pages separated by a blank line.
- * The title comes from the document information dictionary when the author set one.
+ * The title comes from the document information dictionary when the author set one. A file whose
+ * streams inflate past `MAX_PDF_INFLATED_BYTES` is refused before PDF.js reads it; `name` names it then.
  */
-export async function extractPdf(body: Uint8Array): Promise<ExtractedText> {
+export async function extractPdf(body: Uint8Array, name = "That PDF"): Promise<ExtractedText> {
+  if (inflatesPast(body)) {
+    throw new AppError("input_too_large", `PDF inflates past ${MAX_PDF_INFLATED_BYTES} bytes`, {
+      category: "user",
+      userMessage: `${name} unpacks to more than ${MAX_PDF_INFLATED_BYTES / (1024 * 1024)} MB of content, more than I read from one document; it may be a decompression bomb.`,
+    });
+  }
   // PDF.js may take ownership of the buffer it is given, so it gets a copy; its console warnings stay off.
   const document = await getDocumentProxy(body.slice(), { verbosity: 0 }).catch((error: unknown) => {
     throw unreadable(error);
@@ -29,7 +38,7 @@ export async function extractPdf(body: Uint8Array): Promise<ExtractedText> {
     ]);
     const title = typeof meta.info.Title === "string" ? meta.info.Title.trim() : "";
     const text = pages
-      .map((page) => page.replace(/[ \t]+$/gm, "").trim())
+      .map((page) => trimLineEnds(page).trim())
       .filter((page) => page !== "")
       .join("\n\n");
     return { title: title === "" ? undefined : title, text };

@@ -1,0 +1,172 @@
+import { Piscina } from "piscina";
+import { AppError } from "../../core/errors.js";
+import type { LoadedDocument } from "../../core/ports/document-loader.js";
+import type { RawDocument } from "./extract-document.js";
+import type { ExtractionOutcome } from "./extraction-thread.js";
+
+export interface ExtractionPoolOptions {
+  /** Threads reading documents at once. Default 1: the memory watch can then name the document at fault. */
+  maxThreads?: number;
+  /** Longest a document may take, waiting in line included. Default 20 s. */
+  timeoutMs?: number;
+  /** V8 heap of a thread (strings, arrays). Default 384 MB. */
+  maxHeapMb?: number;
+  /**
+   * Growth of the whole process's resident memory, over what it was when the document started, at which
+   * the document is stopped. It covers what the heap limit does not: ArrayBuffers (PDF.js's inflated
+   * streams live there). Default 512 MiB.
+   */
+  maxMemoryGrowthBytes?: number;
+  /** Documents waiting for a thread before new ones are refused. Default 32. */
+  maxQueue?: number;
+}
+
+const MEBIBYTE = 1024 * 1024;
+const WATCH_INTERVAL_MS = 20;
+
+interface Running {
+  /** Resident memory when the document reached a thread; unset while it waits in line. */
+  baselineRss: number | undefined;
+  stop(reason: "memory"): void;
+}
+
+function tooBusy(name: string): AppError {
+  return new AppError("input_too_large", "extraction queue full", {
+    category: "user",
+    retryable: true,
+    userMessage: `I'm reading too many documents right now to start on ${name}; try again in a minute.`,
+  });
+}
+
+/**
+ * Document extraction (PDF, HTML, Markdown, text) off the main thread, in a Piscina worker pool, so no
+ * document can hold the event loop that answers everyone. Each document gets a time limit, a heap limit,
+ * and a watch on the process's memory (checked every 20 ms from the main thread, which stays free while a
+ * thread works) that stops the thread of a document growing it past the limit. A document stopped this
+ * way, or one whose thread crashed, fails with a sentence naming it; the pool starts a fresh thread.
+ */
+export class ExtractionPool {
+  private readonly pool: Piscina;
+  private readonly timeoutMs: number;
+  private readonly maxMemoryGrowthBytes: number;
+  private readonly maxQueue: number;
+  private readonly maxThreads: number;
+  /** Documents in the pool, oldest first: Piscina runs them in this order, so the first `maxThreads` run. */
+  private readonly running = new Set<Running>();
+  private watch: NodeJS.Timeout | undefined;
+
+  constructor(options: ExtractionPoolOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 20_000;
+    this.maxMemoryGrowthBytes = options.maxMemoryGrowthBytes ?? 512 * MEBIBYTE;
+    this.maxQueue = options.maxQueue ?? 32;
+    this.maxThreads = options.maxThreads ?? 1;
+    this.pool = new Piscina({
+      filename: new URL("./extraction-thread-entry.mjs", import.meta.url).href,
+      // Threads start on demand and leave when idle: a bot that indexes nothing pays for none.
+      minThreads: 0,
+      maxThreads: this.maxThreads,
+      idleTimeout: 30_000,
+      resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 384 },
+    });
+  }
+
+  /** Extracts a document in a worker thread; fails with an `AppError` whose sentence names the document. */
+  async extract(raw: RawDocument, signal?: AbortSignal): Promise<LoadedDocument> {
+    const name = raw.fileName ?? raw.source;
+    signal?.throwIfAborted();
+    if (this.pool.queueSize >= this.maxQueue) throw tooBusy(name);
+    const controller = new AbortController();
+    let stoppedFor: "time" | "memory" | undefined;
+    const onCallerAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const timer = setTimeout(() => {
+      stoppedFor = "time";
+      controller.abort();
+    }, this.timeoutMs);
+    const entry: Running = {
+      baselineRss: this.running.size < this.maxThreads ? process.memoryUsage.rss() : undefined,
+      stop(reason) {
+        stoppedFor ??= reason;
+        controller.abort();
+      },
+    };
+    this.running.add(entry);
+    this.startWatch();
+    // The body is copied once into a buffer of its own and moved, not copied again, to the thread.
+    const body = raw.body.slice();
+    try {
+      const outcome = (await this.pool.run(
+        { ...raw, body },
+        { signal: controller.signal, transferList: [body.buffer] },
+      )) as ExtractionOutcome;
+      if (outcome.ok) return outcome.document;
+      const { code, message, category, userMessage } = outcome.failure;
+      throw new AppError(code, message, { category, ...(userMessage ? { userMessage } : {}) });
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (signal?.aborted && stoppedFor === undefined) throw signal.reason;
+      throw this.failure(name, stoppedFor, error);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onCallerAbort);
+      this.running.delete(entry);
+      if (this.running.size === 0) this.stopWatch();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopWatch();
+    await this.pool.destroy();
+  }
+
+  private failure(name: string, stoppedFor: "time" | "memory" | undefined, cause: unknown): AppError {
+    const outOfHeap = (cause as NodeJS.ErrnoException | undefined)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+    if (stoppedFor === "memory" || outOfHeap) {
+      return new AppError("input_too_large", `extraction of ${name} stopped: memory limit`, {
+        cause,
+        category: "user",
+        userMessage: `I stopped reading ${name}: it needed more memory than one document may use, so I left it out.`,
+      });
+    }
+    if (stoppedFor === "time") {
+      return new AppError("input_too_large", `extraction of ${name} stopped: ${this.timeoutMs} ms`, {
+        cause,
+        category: "user",
+        userMessage: `I stopped reading ${name}: it took longer than ${Math.round(this.timeoutMs / 1000)} seconds, so I left it out.`,
+      });
+    }
+    return new AppError("unsupported_content", `extraction of ${name} failed: ${String(cause)}`, {
+      cause,
+      category: "user",
+      userMessage: `I couldn't read ${name}: reading it failed.`,
+    });
+  }
+
+  private startWatch(): void {
+    if (this.watch) return;
+    this.watch = setInterval(() => {
+      const rss = process.memoryUsage.rss();
+      let position = 0;
+      for (const entry of this.running) {
+        if (position++ >= this.maxThreads) break;
+        entry.baselineRss ??= rss;
+        if (rss - entry.baselineRss > this.maxMemoryGrowthBytes) entry.stop("memory");
+      }
+    }, WATCH_INTERVAL_MS);
+    // The watch alone never keeps the process alive.
+    this.watch.unref();
+  }
+
+  private stopWatch(): void {
+    clearInterval(this.watch);
+    this.watch = undefined;
+  }
+}
+
+let shared: ExtractionPool | undefined;
+
+/** The process's extraction pool, made on first use; its idle threads never keep the process alive. */
+export function sharedExtractionPool(): ExtractionPool {
+  shared ??= new ExtractionPool();
+  return shared;
+}

@@ -1,0 +1,14 @@
+// Worker threads start without the parent's TypeScript loader when the parent is a test runner (vitest
+// transforms in-process and passes no loader to threads); `npm start` runs under tsx, whose loader threads
+// inherit. So the thread loads its TypeScript body directly when it can, and registers tsx first when not.
+let thread;
+try {
+  thread = await import("./extraction-thread.ts");
+} catch (error) {
+  if (error?.code !== "ERR_UNKNOWN_FILE_EXTENSION") throw error;
+  const { register } = await import("tsx/esm/api");
+  register();
+  // A failed import stays cached under its URL, so the retry asks for the module under another one.
+  thread = await import("./extraction-thread.ts?with-tsx");
+}
+export default thread.default;
