@@ -30,7 +30,7 @@ function atxTitle(line: string): string | undefined {
   if (!opening) return undefined;
   let end = trimBlankEnd(line).length;
   while (end > opening[0].length && line.charCodeAt(end - 1) === 0x23) end -= 1;
-  return line.slice(opening[0].length, end).trim() || undefined;
+  return line.slice(opening[0].length, end).replace(/\s+/g, " ").trim() || undefined;
 }
 
 /** A setext underline of a level-one heading: up to three spaces, `=` signs, blanks. */
@@ -51,7 +51,8 @@ function firstHeading(lines: readonly string[]): string | undefined {
     const atx = atxTitle(line);
     if (atx) return atx;
     // Setext: a line of text underlined with `===`.
-    if (line.trim() !== "" && isSetextUnderline(lines[index + 1] ?? "")) return line.trim();
+    if (line.trim() !== "" && isSetextUnderline(lines[index + 1] ?? ""))
+      return line.replace(/\s+/g, " ").trim();
   }
   return undefined;
 }
