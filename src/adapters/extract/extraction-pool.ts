@@ -1,7 +1,8 @@
 import { Piscina } from "piscina";
 import { AppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
-import type { RawDocument } from "./extract-document.js";
+import { detectDocumentFormat } from "./detect-document-format.js";
+import { extractDocument, type RawDocument } from "./extract-document.js";
 import type { ExtractionOutcome } from "./extraction-thread.js";
 
 export interface ExtractionPoolOptions {
@@ -22,6 +23,12 @@ export interface ExtractionPoolOptions {
 }
 
 const MEBIBYTE = 1024 * 1024;
+/**
+ * Plain text and Markdown up to this size are read on the calling thread: their extraction is a decode
+ * and linear clean-ups, well under a millisecond here, while a round trip to a thread costs more than that
+ * (it capped end-to-end ingestion of small documents). PDF and HTML always go to a thread.
+ */
+const INLINE_TEXT_BYTES = 64 * 1024;
 const WATCH_INTERVAL_MS = 20;
 
 interface Running {
@@ -74,6 +81,10 @@ export class ExtractionPool {
   async extract(raw: RawDocument, signal?: AbortSignal): Promise<LoadedDocument> {
     const name = raw.fileName ?? raw.source;
     signal?.throwIfAborted();
+    if (raw.body.length <= INLINE_TEXT_BYTES) {
+      const format = detectDocumentFormat(raw);
+      if (format === "text" || format === "markdown") return extractDocument(raw);
+    }
     if (this.pool.queueSize >= this.maxQueue) throw tooBusy(name);
     const controller = new AbortController();
     let stoppedFor: "time" | "memory" | undefined;
