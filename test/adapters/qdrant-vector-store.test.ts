@@ -171,6 +171,19 @@ describe("QdrantVectorStore on the stand-in", () => {
     standIn.assertNoViolations();
   });
 
+  it("answers whether a scope holds chunks with one count request under the scope filter, never a scroll", async () => {
+    const store = new QdrantVectorStore({ url: standIn.url, collection });
+    await store.replaceDocument("guide", channelScope, chunks("guide", channelScope, ["deploy", "helm"]));
+    const before = standIn.requests.length;
+
+    expect(await store.hasChunks(askFromA1)).toBe(true);
+
+    const asked = standIn.requests.slice(before);
+    expect(asked.map((request) => request.operationId)).toEqual(["count_points"]);
+    expect(asked[0]?.body).toEqual({ filter: expectedScopeFilter, exact: true });
+    standIn.assertNoViolations();
+  });
+
   it("stores workspace-wide documents under the explicit channel marker", async () => {
     const store = new QdrantVectorStore({ url: standIn.url, collection });
     await store.replaceDocument("guide", workspaceScope, chunks("guide", workspaceScope, ["deploy"]));

@@ -229,6 +229,26 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
       expect(await store.search(query(askA1, "invoices folder"))).toHaveLength(1);
     });
 
+    it("says whether any chunk is visible from a scope, within workspace, channel and platform", async () => {
+      expect(await store.hasChunks(askA1)).toBe(false);
+      await index(store, {
+        documentId: "channel-notes",
+        title: "Channel notes",
+        scope: channelA1,
+        texts: ["First note."],
+      });
+      expect(await store.hasChunks(askA1)).toBe(true);
+      expect(await store.hasChunks(askA2)).toBe(false);
+      expect(await store.hasChunks(askB1)).toBe(false);
+      expect(await store.hasChunks(askDiscordA1)).toBe(false);
+      await index(store, filler);
+      expect(await store.hasChunks(askA2)).toBe(true);
+      await store.deleteDocument(workspaceA, "handbook");
+      await store.deleteDocument(workspaceA, "channel-notes");
+      expect(await store.hasChunks(askA1)).toBe(false);
+      expect(await store.hasChunks(askA2)).toBe(false);
+    });
+
     it("lists the visible documents with their chunk counts", async () => {
       await index(store, filler);
       await index(store, {

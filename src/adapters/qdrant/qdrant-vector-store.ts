@@ -304,6 +304,19 @@ export class QdrantVectorStore implements VectorStore {
       .sort((a, b) => a.title.localeCompare(b.title) || a.documentId.localeCompare(b.documentId));
   }
 
+  /**
+   * Qdrant's count API under the scope filter: answered from the payload indexes (`workspace` is the
+   * tenant key), so its cost does not grow with what a workspace holds, unlike scrolling the points.
+   */
+  async hasChunks(scope: QueryScope): Promise<boolean> {
+    const filter = scopeFilter(scope);
+    await this.prepare();
+    return this.call("count chunks", async () => {
+      const { count } = await this.client.count(this.collection, { filter, exact: true });
+      return count > 0;
+    });
+  }
+
   /** The REST client keeps no open resources beyond idle keep-alive sockets, which close on their own. */
   async close(): Promise<void> {
     this.closed = true;

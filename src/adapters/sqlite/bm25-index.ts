@@ -1,93 +1,584 @@
 /**
- * An in-memory inverted index over one scope's chunks, built from the forward index stored in SQLite
- * (`knowledge_chunks.term_frequencies`) and scored with BM25 (Lucene's IDF, which stays positive).
+ * The embedded BM25 index of one scope, as parts that each hold the postings of a run of chunks:
+ * sealed segments (immutable typed arrays, persisted in SQLite as blobs, loaded at start instead of
+ * rebuilt) and one growable tail for the chunks added since the last seal. Removing a chunk only sets
+ * its tombstone and adjusts the counts of its own terms, so adding, replacing or forgetting a document
+ * touches its own postings and nothing else.
  *
- * Posting lists hold chunk slots (0..n-1) rather than rowids, so scoring accumulates into a dense
- * Float64Array; growable plain arrays of small integers stay compact in V8.
+ * Written by hand because no maintained JavaScript library offers an inverted index that updates in
+ * place, persists as typed arrays and scores with exact top-k pruning; MiniSearch, Lunr, wink-bm25 and
+ * Orama all rebuild or hold plain objects (measured in issue 14 and `npm run bench -- retrieval`).
+ *
+ * Scoring is BM25 with Lucene's IDF (which stays positive), term at a time over typed arrays, with
+ * MaxScore pruning (Turtle & Flood, 1995): lists are visited from the highest score bound down; once
+ * the bounds of the lists left cannot lift an unseen chunk to the current k-th score, only the chunks
+ * already seen are completed, by galloping search into the remaining lists. The pruning is exact: the
+ * same chunks with the same scores as visiting every posting in the same order (tested).
  */
-export class Bm25Index {
-  /** Chunk slot → SQLite rowid. Removals rebuild the index instead (re-indexing is rare next to adding). */
-  private readonly rowids: number[] = [];
-  private readonly lengths: number[] = [];
-  private readonly postings = new Map<number, { slots: number[]; frequencies: number[] }>();
-  private liveCount = 0;
-  private liveLength = 0;
 
-  get chunkCount(): number {
-    return this.liveCount;
+/** Chunk slots of a segment are 16-bit: at most this many chunks per segment. */
+export const MAXIMUM_SEGMENT_CHUNKS = 0xffff;
+
+const FORMAT_VERSION = 1;
+const HEADER_BYTES = 16;
+// A bound computed in another order than the contribution it bounds may round below it.
+const BOUND_SLACK = 1 + 1e-9;
+
+export interface QueryTerm {
+  termId: number;
+  /** Per-term weight of the query (1 per distinct term). */
+  weight: number;
+}
+
+export interface Bm25Statistics {
+  documentCount: number;
+  averageLength: number;
+  k1: number;
+  b: number;
+}
+
+/** One posting list as the scorer reads it. */
+interface PostingList {
+  slots: ArrayLike<number>;
+  frequencies: ArrayLike<number>;
+  start: number;
+  end: number;
+  maximumFrequency: number;
+  minimumLength: number;
+}
+
+/** What the scorer needs of a part: its postings, lengths, rowids and tombstones. */
+export interface IndexPart {
+  readonly size: number;
+  list(termId: number): PostingList | undefined;
+  lengthOf(slot: number): number;
+  rowidOf(slot: number): number;
+  isDeleted(slot: number): boolean;
+  /** Live chunks of this part containing the term. */
+  documentFrequency(termId: number): number;
+}
+
+/** Distinct term ids then their frequencies, as stored with each chunk (`term_frequencies`). */
+export type TermFrequencies = Uint32Array;
+
+interface Tombstones {
+  deleted: Uint8Array;
+  deletedFrequency: Map<number, number>;
+}
+
+function markDeleted(tombstones: Tombstones, slot: number, termFrequencies: TermFrequencies): void {
+  tombstones.deleted[slot] = 1;
+  const distinct = termFrequencies.length / 2;
+  for (let index = 0; index < distinct; index++) {
+    const termId = termFrequencies[index] as number;
+    tombstones.deletedFrequency.set(termId, (tombstones.deletedFrequency.get(termId) ?? 0) + 1);
+  }
+}
+
+/** Index of `rowid` in an ascending array, or -1. */
+function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): number {
+  let low = 0;
+  let high = count - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = rowids[middle] as number;
+    if (value === rowid) return middle;
+    if (value < rowid) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
+/**
+ * An immutable run of chunks in typed arrays. Layout of the serialized form (little-endian, every
+ * array aligned to its element size): a 16-byte header (format, chunks, terms, postings), rowids
+ * (Float64), lengths (Uint32), term ids ascending (Uint32), list offsets (Uint32, terms + 1), minimum
+ * length per list (Uint32), slots (Uint16), frequencies (Uint16), maximum frequency per list (Uint16).
+ */
+export class SealedSegment implements IndexPart {
+  private readonly tombstones: Tombstones;
+  private deletedLength = 0;
+  private deletedCount = 0;
+
+  private constructor(
+    readonly bytes: Uint8Array,
+    private readonly rowids: Float64Array,
+    private readonly lengths: Uint32Array,
+    private readonly termIds: Uint32Array,
+    private readonly offsets: Uint32Array,
+    private readonly minimumLengths: Uint32Array,
+    private readonly slots: Uint16Array,
+    private readonly frequencies: Uint16Array,
+    private readonly maximumFrequencies: Uint16Array,
+    private readonly totalLength: number,
+  ) {
+    this.tombstones = { deleted: new Uint8Array(rowids.length), deletedFrequency: new Map() };
   }
 
-  get totalLength(): number {
-    return this.liveLength;
-  }
-
-  add(rowid: number, length: number, termFrequencies: Uint32Array): void {
-    const slot = this.rowids.length;
-    this.rowids.push(rowid);
-    this.lengths.push(length);
-    this.liveCount++;
-    this.liveLength += length;
-    const distinct = termFrequencies.length / 2;
-    for (let index = 0; index < distinct; index++) {
-      const termId = termFrequencies[index] as number;
-      let list = this.postings.get(termId);
-      if (!list) {
-        list = { slots: [], frequencies: [] };
-        this.postings.set(termId, list);
-      }
-      list.slots.push(slot);
-      list.frequencies.push(termFrequencies[distinct + index] as number);
+  /** Builds a segment from chunks in ascending rowid order. */
+  static build(
+    chunks: Array<{ rowid: number; length: number; termFrequencies: TermFrequencies }>,
+  ): SealedSegment {
+    if (chunks.length > MAXIMUM_SEGMENT_CHUNKS) {
+      throw new RangeError(`a segment holds at most ${MAXIMUM_SEGMENT_CHUNKS} chunks`);
     }
+    const listSizes = new Map<number, number>();
+    let postingCount = 0;
+    for (const chunk of chunks) {
+      const distinct = chunk.termFrequencies.length / 2;
+      postingCount += distinct;
+      for (let index = 0; index < distinct; index++) {
+        const termId = chunk.termFrequencies[index] as number;
+        listSizes.set(termId, (listSizes.get(termId) ?? 0) + 1);
+      }
+    }
+    const termIds = Uint32Array.from(listSizes.keys()).sort();
+    const chunkCount = chunks.length;
+    const termCount = termIds.length;
+    const bytes = new Uint8Array(SealedSegment.byteLength(chunkCount, termCount, postingCount));
+    const segment = SealedSegment.view(bytes, chunkCount, termCount, postingCount);
+    const { offsets, slots, frequencies, minimumLengths, maximumFrequencies } = segment;
+    segment.termIds.set(termIds);
+    const termIndex = new Map<number, number>();
+    let offset = 0;
+    for (let index = 0; index < termCount; index++) {
+      const termId = termIds[index] as number;
+      termIndex.set(termId, index);
+      offsets[index] = offset;
+      offset += listSizes.get(termId) as number;
+    }
+    offsets[termCount] = offset;
+    minimumLengths.fill(0xffffffff);
+    const cursors = offsets.slice(0, termCount);
+    const header = new Uint32Array(bytes.buffer, 0, 4);
+    header.set([FORMAT_VERSION, chunkCount, termCount, postingCount]);
+    chunks.forEach((chunk, slot) => {
+      segment.rowids[slot] = chunk.rowid;
+      segment.lengths[slot] = chunk.length;
+      const distinct = chunk.termFrequencies.length / 2;
+      for (let index = 0; index < distinct; index++) {
+        const list = termIndex.get(chunk.termFrequencies[index] as number) as number;
+        const frequency = Math.min(0xffff, chunk.termFrequencies[distinct + index] as number);
+        const position = cursors[list] as number;
+        cursors[list] = position + 1;
+        slots[position] = slot;
+        frequencies[position] = frequency;
+        if (frequency > (maximumFrequencies[list] as number)) maximumFrequencies[list] = frequency;
+        if (chunk.length < (minimumLengths[list] as number)) minimumLengths[list] = chunk.length;
+      }
+    });
+    return SealedSegment.view(bytes, chunkCount, termCount, postingCount);
+  }
+
+  /** Reads a serialized segment (copied, so the views are aligned whatever the source buffer). */
+  static load(data: Uint8Array): SealedSegment {
+    const bytes = new Uint8Array(data.byteLength);
+    bytes.set(data);
+    const [format, chunkCount, termCount, postingCount] = new Uint32Array(bytes.buffer, 0, 4);
+    if (format !== FORMAT_VERSION || chunkCount === undefined || termCount === undefined) {
+      throw new Error(`unknown index segment format ${String(format)}`);
+    }
+    const expected = SealedSegment.byteLength(chunkCount, termCount, postingCount as number);
+    if (expected !== bytes.byteLength) throw new Error("truncated index segment");
+    return SealedSegment.view(bytes, chunkCount, termCount, postingCount as number);
+  }
+
+  private static byteLength(chunks: number, terms: number, postings: number): number {
+    const unaligned = HEADER_BYTES + chunks * 12 + terms * 4 * 3 + 4 + postings * 4 + terms * 2;
+    return Math.ceil(unaligned / 8) * 8;
+  }
+
+  private static view(bytes: Uint8Array, chunks: number, terms: number, postings: number): SealedSegment {
+    const buffer = bytes.buffer;
+    let offset = HEADER_BYTES;
+    const take = <T>(make: (offset: number) => T, byteLength: number): T => {
+      const array = make(offset);
+      offset += byteLength;
+      return array;
+    };
+    const rowids = take((at) => new Float64Array(buffer, at, chunks), chunks * 8);
+    const lengths = take((at) => new Uint32Array(buffer, at, chunks), chunks * 4);
+    const termIds = take((at) => new Uint32Array(buffer, at, terms), terms * 4);
+    const offsets = take((at) => new Uint32Array(buffer, at, terms + 1), (terms + 1) * 4);
+    const minimumLengths = take((at) => new Uint32Array(buffer, at, terms), terms * 4);
+    const slots = take((at) => new Uint16Array(buffer, at, postings), postings * 2);
+    const frequencies = take((at) => new Uint16Array(buffer, at, postings), postings * 2);
+    const maximumFrequencies = take((at) => new Uint16Array(buffer, at, terms), terms * 2);
+    let totalLength = 0;
+    for (let slot = 0; slot < chunks; slot++) totalLength += lengths[slot] as number;
+    return new SealedSegment(
+      bytes,
+      rowids,
+      lengths,
+      termIds,
+      offsets,
+      minimumLengths,
+      slots,
+      frequencies,
+      maximumFrequencies,
+      totalLength,
+    );
+  }
+
+  get size(): number {
+    return this.rowids.length;
+  }
+
+  get firstRowid(): number {
+    return this.rowids[0] ?? 0;
+  }
+
+  get lastRowid(): number {
+    return this.rowids[this.rowids.length - 1] ?? 0;
+  }
+
+  get liveCount(): number {
+    return this.rowids.length - this.deletedCount;
+  }
+
+  get liveLength(): number {
+    return this.totalLength - this.deletedLength;
+  }
+
+  /** Tombstones a chunk of this segment; false when it is not here or already gone. */
+  remove(rowid: number, termFrequencies: TermFrequencies): boolean {
+    const slot = findRowid(this.rowids, this.rowids.length, rowid);
+    if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
+    markDeleted(this.tombstones, slot, termFrequencies);
+    this.deletedCount++;
+    this.deletedLength += this.lengths[slot] as number;
+    return true;
+  }
+
+  list(termId: number): PostingList | undefined {
+    const index = findRowid(this.termIds, this.termIds.length, termId);
+    if (index < 0) return undefined;
+    return {
+      slots: this.slots,
+      frequencies: this.frequencies,
+      start: this.offsets[index] as number,
+      end: this.offsets[index + 1] as number,
+      maximumFrequency: this.maximumFrequencies[index] as number,
+      minimumLength: this.minimumLengths[index] as number,
+    };
   }
 
   documentFrequency(termId: number): number {
-    return this.postings.get(termId)?.slots.length ?? 0;
+    const index = findRowid(this.termIds, this.termIds.length, termId);
+    if (index < 0) return 0;
+    const listed = (this.offsets[index + 1] as number) - (this.offsets[index] as number);
+    return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
 
-  /**
-   * Adds this index's BM25 contributions for the query to `into` (rowid → score). Corpus statistics
-   * (`documentCount`, `averageLength`, document frequencies) are those of everything the asker sees,
-   * which may span several indexes.
-   */
+  lengthOf(slot: number): number {
+    return this.lengths[slot] as number;
+  }
+
+  rowidOf(slot: number): number {
+    return this.rowids[slot] as number;
+  }
+
+  isDeleted(slot: number): boolean {
+    return this.tombstones.deleted[slot] === 1;
+  }
+}
+
+/** The chunks added since the last seal, in growable arrays (at most one segment's worth). */
+export class TailPart implements IndexPart {
+  private readonly rowids: number[] = [];
+  private readonly lengths: number[] = [];
+  private readonly postings = new Map<
+    number,
+    { slots: number[]; frequencies: number[]; maximumFrequency: number; minimumLength: number }
+  >();
+  private tombstones: Tombstones = { deleted: new Uint8Array(256), deletedFrequency: new Map() };
+  private deletedCount = 0;
+  private deletedLength = 0;
+  private totalLength = 0;
+
+  get size(): number {
+    return this.rowids.length;
+  }
+
+  get lastRowid(): number {
+    return this.rowids[this.rowids.length - 1] ?? 0;
+  }
+
+  get liveCount(): number {
+    return this.rowids.length - this.deletedCount;
+  }
+
+  get liveLength(): number {
+    return this.totalLength - this.deletedLength;
+  }
+
+  /** Appends a chunk; rowids must ascend. */
+  add(rowid: number, length: number, termFrequencies: TermFrequencies): void {
+    const slot = this.rowids.length;
+    this.rowids.push(rowid);
+    this.lengths.push(length);
+    this.totalLength += length;
+    if (slot >= this.tombstones.deleted.length) {
+      const grown = new Uint8Array(this.tombstones.deleted.length * 2);
+      grown.set(this.tombstones.deleted);
+      this.tombstones = { ...this.tombstones, deleted: grown };
+    }
+    const distinct = termFrequencies.length / 2;
+    for (let index = 0; index < distinct; index++) {
+      const termId = termFrequencies[index] as number;
+      const frequency = termFrequencies[distinct + index] as number;
+      let list = this.postings.get(termId);
+      if (!list) {
+        list = { slots: [], frequencies: [], maximumFrequency: 0, minimumLength: length };
+        this.postings.set(termId, list);
+      }
+      list.slots.push(slot);
+      list.frequencies.push(frequency);
+      if (frequency > list.maximumFrequency) list.maximumFrequency = frequency;
+      if (length < list.minimumLength) list.minimumLength = length;
+    }
+  }
+
+  remove(rowid: number, termFrequencies: TermFrequencies): boolean {
+    const slot = findRowid(this.rowids, this.rowids.length, rowid);
+    if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
+    markDeleted(this.tombstones, slot, termFrequencies);
+    this.deletedCount++;
+    this.deletedLength += this.lengths[slot] as number;
+    return true;
+  }
+
+  list(termId: number): PostingList | undefined {
+    const list = this.postings.get(termId);
+    if (!list) return undefined;
+    return { ...list, start: 0, end: list.slots.length };
+  }
+
+  documentFrequency(termId: number): number {
+    const listed = this.postings.get(termId)?.slots.length ?? 0;
+    return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
+  }
+
+  lengthOf(slot: number): number {
+    return this.lengths[slot] as number;
+  }
+
+  rowidOf(slot: number): number {
+    return this.rowids[slot] as number;
+  }
+
+  isDeleted(slot: number): boolean {
+    return this.tombstones.deleted[slot] === 1;
+  }
+}
+
+interface WeightedList extends PostingList {
+  termWeight: number;
+  bound: number;
+}
+
+/**
+ * Scores parts that share corpus statistics into one top-k. Scratch arrays are kept between queries
+ * so a query allocates little.
+ */
+export class Bm25Scorer {
+  private accumulators = new Float64Array(1024);
+  private touched = new Int32Array(1024);
+
+  constructor(
+    /** Off: every posting is visited (the reference the pruning is tested against). */
+    private readonly pruning = true,
+  ) {}
+
   score(
-    query: Array<{ termId: number; weight: number; documentFrequency: number }>,
-    statistics: { documentCount: number; averageLength: number; k1: number; b: number },
-    limit: number,
-  ): Array<[number, number]> {
+    parts: readonly IndexPart[],
+    query: readonly QueryTerm[],
+    statistics: Bm25Statistics,
+    best: TopEntries,
+  ): void {
     const { documentCount, averageLength, k1, b } = statistics;
-    const scores = new Float64Array(this.rowids.length);
-    const touched: number[] = [];
+    if (documentCount === 0) return;
+    // Clamped so a damaged deletion log can never turn an IDF negative.
+    const documentFrequencies = query.map(({ termId }) =>
+      Math.min(
+        documentCount,
+        parts.reduce((sum, part) => sum + part.documentFrequency(termId), 0),
+      ),
+    );
     const lengthWeight = (b * k1) / averageLength;
     const constantWeight = (1 - b) * k1;
-    for (const { termId, weight, documentFrequency } of query) {
-      const list = this.postings.get(termId);
-      if (!list || documentFrequency === 0) continue;
-      const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
-      const termWeight = idf * weight * (k1 + 1);
-      const { slots, frequencies } = list;
-      for (let index = 0; index < slots.length; index++) {
-        const slot = slots[index] as number;
-        const frequency = frequencies[index] as number;
-        if (scores[slot] === 0) touched.push(slot);
-        scores[slot] =
-          (scores[slot] as number) +
-          (termWeight * frequency) /
-            (frequency + constantWeight + lengthWeight * (this.lengths[slot] as number));
+    for (const part of parts) {
+      const lists: WeightedList[] = [];
+      query.forEach(({ termId, weight }, index) => {
+        const documentFrequency = documentFrequencies[index] as number;
+        const list = documentFrequency > 0 ? part.list(termId) : undefined;
+        if (!list || list.end === list.start) return;
+        const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
+        const termWeight = idf * weight * (k1 + 1);
+        const bound =
+          ((termWeight * list.maximumFrequency) /
+            (list.maximumFrequency + constantWeight + lengthWeight * list.minimumLength)) *
+          BOUND_SLACK;
+        lists.push({ ...list, termWeight, bound });
+      });
+      if (lists.length === 0) continue;
+      this.scorePart(part, lists, constantWeight, lengthWeight, best);
+    }
+  }
+
+  private scorePart(
+    part: IndexPart,
+    lists: WeightedList[],
+    constantWeight: number,
+    lengthWeight: number,
+    best: TopEntries,
+  ): void {
+    if (this.accumulators.length < part.size) {
+      const size = Math.max(part.size, this.accumulators.length * 2);
+      this.accumulators = new Float64Array(size);
+      this.touched = new Int32Array(size);
+    }
+    const accumulators = this.accumulators;
+    const touched = this.touched;
+    let touchedCount = 0;
+    lists.sort((left, right) => right.bound - left.bound);
+    const remaining = new Float64Array(lists.length + 1);
+    for (let index = lists.length - 1; index >= 0; index--) {
+      remaining[index] = (remaining[index + 1] as number) + (lists[index] as WeightedList).bound;
+    }
+
+    let next = 0;
+    let threshold = best.threshold();
+    for (; next < lists.length; next++) {
+      const list = lists[next] as WeightedList;
+      if (this.pruning && next > 0) {
+        // Finding the local k-th score costs a pass over the chunks seen; pay it only before a list
+        // at least as long, so pruning never costs more than the postings it may skip.
+        if (list.end - list.start >= touchedCount) {
+          threshold = Math.max(threshold, kthLargest(accumulators, touched, touchedCount, best.limit));
+        }
+        if ((remaining[next] as number) < threshold) break;
+      }
+      const { slots, frequencies, termWeight, end } = list;
+      for (let position = list.start; position < end; position++) {
+        const slot = slots[position] as number;
+        if (part.isDeleted(slot)) continue;
+        const frequency = frequencies[position] as number;
+        const current = accumulators[slot] as number;
+        if (current === 0) touched[touchedCount++] = slot;
+        accumulators[slot] =
+          current +
+          (termWeight * frequency) / (frequency + constantWeight + lengthWeight * part.lengthOf(slot));
       }
     }
-    const best = new TopEntries(limit);
-    for (const slot of touched) {
-      best.offer(this.rowids[slot] as number, scores[slot] as number);
+
+    if (next < lists.length) {
+      // Only chunks already seen can still reach the top k: complete their scores.
+      let candidates: number[] = [];
+      for (let index = 0; index < touchedCount; index++) {
+        const slot = touched[index] as number;
+        if ((accumulators[slot] as number) + (remaining[next] as number) >= threshold) candidates.push(slot);
+      }
+      candidates.sort((left, right) => left - right);
+      for (let index = next; index < lists.length && candidates.length > 0; index++) {
+        const list = lists[index] as WeightedList;
+        const { slots, frequencies, termWeight, end } = list;
+        let position = list.start;
+        for (const slot of candidates) {
+          position = gallop(slots, position, end, slot);
+          if (position >= end) break;
+          if (slots[position] === slot) {
+            const frequency = frequencies[position] as number;
+            accumulators[slot] =
+              (accumulators[slot] as number) +
+              (termWeight * frequency) / (frequency + constantWeight + lengthWeight * part.lengthOf(slot));
+          }
+        }
+        const bound = remaining[index + 1] as number;
+        const candidateArray = Int32Array.from(candidates);
+        threshold = Math.max(
+          threshold,
+          kthLargest(accumulators, candidateArray, candidateArray.length, best.limit),
+        );
+        candidates = candidates.filter((slot) => (accumulators[slot] as number) + bound >= threshold);
+      }
+      for (const slot of candidates) best.offer(part.rowidOf(slot), accumulators[slot] as number);
+    } else {
+      for (let index = 0; index < touchedCount; index++) {
+        const slot = touched[index] as number;
+        best.offer(part.rowidOf(slot), accumulators[slot] as number);
+      }
     }
-    return best.sorted();
+    for (let index = 0; index < touchedCount; index++) accumulators[touched[index] as number] = 0;
   }
+}
+
+/** First position in [from, end) whose slot is ≥ target (slots ascend within a list). */
+function gallop(slots: ArrayLike<number>, from: number, end: number, target: number): number {
+  if (from >= end || (slots[from] as number) >= target) return from;
+  let step = 1;
+  let low = from;
+  let high = from + 1;
+  while (high < end && (slots[high] as number) < target) {
+    low = high;
+    step *= 2;
+    high = from + step;
+  }
+  if (high > end) high = end;
+  // Invariant: slots[low] < target, and slots[high] ≥ target or high = end.
+  while (high - low > 1) {
+    const middle = (low + high) >>> 1;
+    if ((slots[middle] as number) < target) low = middle;
+    else high = middle;
+  }
+  return high;
+}
+
+/** The k-th largest accumulator among the given slots, or 0 when there are fewer than k. */
+function kthLargest(values: Float64Array, slots: Int32Array, count: number, k: number): number {
+  if (k <= 0 || count < k) return 0;
+  // A min-heap of the k largest values seen.
+  const heap = new Float64Array(k);
+  let size = 0;
+  for (let index = 0; index < count; index++) {
+    const value = values[slots[index] as number] as number;
+    if (size < k) {
+      let position = size++;
+      heap[position] = value;
+      while (position > 0) {
+        const parent = (position - 1) >> 1;
+        if ((heap[parent] as number) <= (heap[position] as number)) break;
+        [heap[parent], heap[position]] = [heap[position] as number, heap[parent] as number];
+        position = parent;
+      }
+    } else if (value > (heap[0] as number)) {
+      heap[0] = value;
+      let position = 0;
+      for (;;) {
+        const left = position * 2 + 1;
+        const right = left + 1;
+        let smallest = position;
+        if (left < k && (heap[left] as number) < (heap[smallest] as number)) smallest = left;
+        if (right < k && (heap[right] as number) < (heap[smallest] as number)) smallest = right;
+        if (smallest === position) break;
+        [heap[smallest], heap[position]] = [heap[position] as number, heap[smallest] as number];
+        position = smallest;
+      }
+    }
+  }
+  return heap[0] as number;
 }
 
 /** Keeps the `limit` highest scores seen (a binary min-heap on score); ties prefer the lower rowid. */
 export class TopEntries {
   private readonly heap: Array<[number, number]> = [];
 
-  constructor(private readonly limit: number) {}
+  constructor(readonly limit: number) {}
+
+  /** The score a new entry must reach to enter (0 until the heap is full). */
+  threshold(): number {
+    return this.heap.length < this.limit ? 0 : (this.heap[0] as [number, number])[1];
+  }
 
   offer(rowid: number, score: number): void {
     if (this.limit <= 0) return;

@@ -10,7 +10,8 @@ import type {
   VectorQuery,
   VectorStore,
 } from "../../core/ports/vector-store.js";
-import { Bm25Index, TopEntries } from "./bm25-index.js";
+import { Bm25Scorer, MAXIMUM_SEGMENT_CHUNKS, SealedSegment, TailPart, TopEntries } from "./bm25-index.js";
+import { migrateSqliteSchema, type SqliteMigration } from "./migrate-sqlite-schema.js";
 
 export interface SqliteVectorStoreOptions {
   /** BM25 term-frequency saturation. */
@@ -21,6 +22,10 @@ export interface SqliteVectorStoreOptions {
   rrfK?: number;
   /** How many candidates each side (dense, BM25) contributes to the fusion, at least. */
   fusionCandidates?: number;
+  /** Chunks per sealed index segment (`DEFAULT_SEGMENT_CHUNKS`); small values let tests seal often. */
+  segmentChunks?: number;
+  /** Score every posting instead of pruning: the reference the pruned scoring must equal (tests, bench). */
+  exhaustiveScoring?: boolean;
 }
 
 /**
@@ -30,7 +35,10 @@ export interface SqliteVectorStoreOptions {
 export const DEFAULT_BM25_K1 = 1.2;
 export const DEFAULT_BM25_B = 0.75;
 
-const SCHEMA = `
+/** How many chunks a sealed index segment holds; the tail of newer chunks stays below it. */
+export const DEFAULT_SEGMENT_CHUNKS = 32_768;
+
+const KNOWLEDGE_TABLES_V1 = `
 CREATE TABLE IF NOT EXISTS knowledge_scopes (
   id INTEGER PRIMARY KEY,
   platform TEXT NOT NULL,
@@ -61,6 +69,70 @@ CREATE TABLE IF NOT EXISTS knowledge_chunks (
 CREATE INDEX IF NOT EXISTS knowledge_chunks_by_document ON knowledge_chunks (scope_id, document_id);
 `;
 
+/**
+ * Version 2: the inverted index is persisted and updated in place.
+ * - Rowids never come back (AUTOINCREMENT), so "rows after the last one this process has seen" is a
+ *   complete list of additions, whichever process wrote them.
+ * - `knowledge_segments` holds sealed index segments (see `bm25-index.ts`): each covers a rowid range
+ *   of one scope as it was when sealed; `deletion_sequence` is the last deletion it already reflects.
+ * - `knowledge_deletions` logs every removed chunk with its terms, so an index that holds it (in any
+ *   process) can tombstone it and correct its term counts without a rebuild.
+ * - Scopes count the chunks not yet sealed, so a write knows when to seal without counting rows.
+ */
+const KNOWLEDGE_TABLES_V2 = `
+CREATE TABLE knowledge_chunks_next (
+  rowid INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope_id INTEGER NOT NULL,
+  document_id TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  chunk_id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  heading_path TEXT NOT NULL,
+  source TEXT NOT NULL,
+  text TEXT NOT NULL,
+  length INTEGER NOT NULL,
+  term_frequencies BLOB NOT NULL,
+  dense BLOB
+) STRICT;
+INSERT INTO knowledge_chunks_next
+  SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, length,
+         term_frequencies, dense
+    FROM knowledge_chunks;
+DROP TABLE knowledge_chunks;
+ALTER TABLE knowledge_chunks_next RENAME TO knowledge_chunks;
+CREATE INDEX knowledge_chunks_by_document ON knowledge_chunks (scope_id, document_id);
+CREATE INDEX knowledge_chunks_by_scope ON knowledge_chunks (scope_id);
+ALTER TABLE knowledge_scopes ADD COLUMN sealed_through INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE knowledge_scopes ADD COLUMN unsealed_chunks INTEGER NOT NULL DEFAULT 0;
+UPDATE knowledge_scopes SET
+  unsealed_chunks = (SELECT count(*) FROM knowledge_chunks WHERE scope_id = knowledge_scopes.id),
+  generation = generation + 1;
+CREATE TABLE knowledge_segments (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope_id INTEGER NOT NULL,
+  first_rowid INTEGER NOT NULL,
+  last_rowid INTEGER NOT NULL,
+  chunk_count INTEGER NOT NULL,
+  deleted_chunks INTEGER NOT NULL DEFAULT 0,
+  deletion_sequence INTEGER NOT NULL,
+  data BLOB NOT NULL
+) STRICT;
+CREATE INDEX knowledge_segments_by_scope ON knowledge_segments (scope_id, first_rowid);
+CREATE TABLE knowledge_deletions (
+  sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope_id INTEGER NOT NULL,
+  chunk_rowid INTEGER NOT NULL,
+  term_frequencies BLOB NOT NULL
+) STRICT;
+CREATE INDEX knowledge_deletions_by_scope ON knowledge_deletions (scope_id, sequence);
+CREATE INDEX knowledge_deletions_by_chunk ON knowledge_deletions (scope_id, chunk_rowid);
+`;
+
+const MIGRATIONS: readonly SqliteMigration[] = [
+  (database) => database.exec(KNOWLEDGE_TABLES_V1),
+  (database) => database.exec(KNOWLEDGE_TABLES_V2),
+];
+
 // Channel id stored for workspace-wide documents: SQLite UNIQUE treats NULLs as distinct.
 const WORKSPACE_WIDE = "";
 
@@ -82,50 +154,92 @@ interface ScopeRow {
   workspace_id: string;
   channel_id: string;
   generation: number;
+  sealed_through: number;
+  unsealed_chunks: number;
 }
 
-interface CachedIndex {
-  generation: number;
-  index: Bm25Index;
+interface SegmentRow {
+  id: number;
+  first_rowid: number;
+  last_rowid: number;
+  chunk_count: number;
+  deleted_chunks: number;
+  deletion_sequence: number;
 }
+
+/** What this process holds of one scope's index, and how far it has read the tables. */
+interface ScopeIndex {
+  scopeId: number;
+  /** The scope's generation this index reflects; -1 before the first load. */
+  generation: number;
+  /** Sealed segments by id, ascending by rowid range. */
+  segments: Map<number, SealedSegment>;
+  /** Highest rowid the segments cover; the tail holds later chunks. */
+  sealedThrough: number;
+  tail: TailPart;
+  /** Last deletion (sequence) applied. */
+  deletionCursor: number;
+  /** A catch-up under way, which a concurrent search waits for. */
+  pending?: Promise<void> | undefined;
+}
+
+// Rows read between two yields to the event loop while an index loads or catches up.
+const ROWS_PER_STEP = 4_096;
+// Dense vectors scored between two yields.
+const DENSE_ROWS_PER_STEP = 2_048;
 
 /**
  * The embedded knowledge index: chunks with their analyzed-term frequencies and dense vectors in the
  * SQLite file the memory store also uses (`knowledge_*` tables).
  *
- * BM25 runs over an in-memory inverted index per scope, built on first use from the forward index
- * stored with each chunk and kept current by this instance's own writes; a `generation` per scope in
- * SQLite tells it when another connection or instance changed the scope, and it rebuilds. This beats
- * FTS5 here on every count that matters: FTS5's `bm25()` fixes k1/b at 1.2/0.75, computes document
- * frequencies across all tenants instead of the asker's scope, and an OR query over a long question
- * costs milliseconds; storing one row per chunk keeps ingestion fast. SQLite stays the only source of
- * truth, the index a cache.
+ * BM25 runs over an inverted index per scope (`bm25-index.ts`) kept in memory and persisted in SQLite:
+ * every `segmentChunks` chunks of a scope are sealed, within the write's own transaction, into a
+ * segment blob that a restart loads as typed arrays instead of re-reading every chunk. Newer chunks and
+ * removals reach the index incrementally: chunks after the last rowid it has seen, and the deletion
+ * log after the last sequence it has applied; a `generation` per scope says when to look. So a write
+ * costs in proportion to the document written, another process's writes are picked up the same way,
+ * and loading or catching up yields to the event loop between bounded steps. SQLite stays the only
+ * source of truth: an index can always be rebuilt from `knowledge_chunks` (the segments are derived).
  *
- * Dense vectors are unit-normalized Float32 blobs scored by cosine in JavaScript over the scope's rows.
- * sqlite-vec is not a dependency: an exact scan over one workspace's chunks costs a few milliseconds at
- * team-document sizes and keeps the scope filter exact (no approximate pre-filtering).
+ * This beats FTS5 here on every count that matters: FTS5's `bm25()` fixes k1/b at 1.2/0.75, computes
+ * document frequencies across all tenants instead of the asker's scope, and an OR query over a long
+ * question costs milliseconds.
+ *
+ * Dense vectors are unit-normalized Float32 blobs scored by cosine in JavaScript over the scope's rows,
+ * in steps that yield to the event loop. sqlite-vec is not a dependency: an exact scan over one
+ * workspace's chunks keeps the scope filter exact (no approximate pre-filtering).
  */
 export class SqliteVectorStore implements VectorStore {
   private readonly k1: number;
   private readonly b: number;
   private readonly rrfK: number;
   private readonly fusionCandidates: number;
+  private readonly segmentChunks: number;
   private readonly statements: ReturnType<typeof prepareStatements>;
-  private readonly indexes = new Map<number, CachedIndex>();
-  private readonly replaceTransaction: <T>(work: () => T) => T;
+  private readonly indexes = new Map<number, ScopeIndex>();
+  private readonly scorer: Bm25Scorer;
+  private readonly writeTransaction: <T>(work: () => T) => T;
+  private readonly readTransaction: <T>(work: () => T) => T;
 
   constructor(database: Database, options: SqliteVectorStoreOptions = {}) {
     this.k1 = options.k1 ?? DEFAULT_BM25_K1;
     this.b = options.b ?? DEFAULT_BM25_B;
     this.rrfK = options.rrfK ?? RRF_K;
     this.fusionCandidates = options.fusionCandidates ?? 100;
+    this.segmentChunks = Math.min(
+      MAXIMUM_SEGMENT_CHUNKS,
+      Math.max(1, options.segmentChunks ?? DEFAULT_SEGMENT_CHUNKS),
+    );
+    this.scorer = new Bm25Scorer(options.exhaustiveScoring !== true);
     this.statements = guard("open the knowledge index", () => {
-      database.exec(SCHEMA);
+      migrateSqliteSchema(database, "knowledge", MIGRATIONS);
       return prepareStatements(database);
     });
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
     const transaction = database.transaction((work: () => unknown) => work());
-    this.replaceTransaction = <T>(work: () => T) => transaction.immediate(work) as T;
+    this.writeTransaction = <T>(work: () => T) => transaction.immediate(work) as T;
+    // One read snapshot for statements that must agree with each other.
+    this.readTransaction = <T>(work: () => T) => transaction.deferred(work) as T;
   }
 
   async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void> {
@@ -137,12 +251,35 @@ export class SqliteVectorStore implements VectorStore {
     documentId: string,
   ): Promise<number> {
     return guard("delete a document", () =>
-      this.replaceTransaction(() => this.removeDocument(scope, documentId)),
+      this.writeTransaction(() => this.removeDocument(scope, documentId)),
     );
   }
 
   async search(query: VectorQuery): Promise<ScoredChunk[]> {
-    return guard("search the knowledge index", () => this.searchNow(query));
+    return guardAsync("search the knowledge index", () => this.searchNow(query));
+  }
+
+  async hasChunks(scope: QueryScope): Promise<boolean> {
+    return guard("look for documents", () => {
+      const row = this.statements.anyChunk.get(
+        scope.platform,
+        scope.workspaceId,
+        WORKSPACE_WIDE,
+        scope.channelId,
+      ) as { present: number };
+      return row.present === 1;
+    });
+  }
+
+  /**
+   * Loads every scope's index ahead of the first question (the bot calls it at start-up without
+   * waiting): segments are read one at a time with the event loop free in between.
+   */
+  async warmUp(): Promise<void> {
+    await guardAsync("load the knowledge index", async () => {
+      const scopes = this.statements.allScopes.all() as ScopeRow[];
+      for (const scopeRow of scopes) await this.indexFor(scopeRow);
+    });
   }
 
   async listDocuments(scope: QueryScope): Promise<DocumentSummary[]> {
@@ -179,56 +316,109 @@ export class SqliteVectorStore implements VectorStore {
 
   private replaceNow(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): void {
     const statements = this.statements;
-    const rows = chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms), rowid: 0 }));
-    const scopeRow = this.replaceTransaction(() => {
+    const rows = chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms) }));
+    this.writeTransaction(() => {
       this.removeDocument(scope, documentId);
       const target = statements.touchScope.get(
         scope.platform,
         scope.workspaceId,
         scope.channelId ?? WORKSPACE_WIDE,
       ) as ScopeRow;
-      for (const row of rows) {
-        const { chunk, termFrequencies } = row;
-        row.rowid = Number(
-          statements.insertChunk.run(
-            target.id,
-            documentId,
-            chunk.position,
-            chunk.id,
-            chunk.title,
-            JSON.stringify(chunk.headingPath),
-            chunk.source,
-            chunk.text,
-            chunk.terms.length,
-            Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
-            chunk.dense ? denseBlob(chunk.dense) : null,
-          ).lastInsertRowid,
+      for (const { chunk, termFrequencies } of rows) {
+        statements.insertChunk.run(
+          target.id,
+          documentId,
+          chunk.position,
+          chunk.id,
+          chunk.title,
+          JSON.stringify(chunk.headingPath),
+          chunk.source,
+          chunk.text,
+          chunk.terms.length,
+          Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
+          chunk.dense ? denseBlob(chunk.dense) : null,
         );
       }
-      return target;
+      statements.countUnsealed.run(rows.length, target.id);
+      this.sealFullSegments(target.id);
     });
-    // Extend the cached index only if it was current just before this write; otherwise the next search
-    // rebuilds it from SQLite.
-    const cached = this.indexes.get(scopeRow.id);
-    if (cached && cached.generation === scopeRow.generation - 1) {
-      for (const row of rows) cached.index.add(row.rowid, row.chunk.terms.length, row.termFrequencies);
-      cached.generation = scopeRow.generation;
-    }
   }
 
+  /** Within a write transaction: deletes, logs the deletions, keeps segment counts, compacts. */
   private removeDocument(scope: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): number {
-    const deleted = this.statements.deleteDocumentChunks.all(
+    const statements = this.statements;
+    const deleted = statements.deleteDocumentChunks.all(
       documentId,
       scope.platform,
       scope.workspaceId,
-    ) as Array<{
-      scope_id: number;
-    }>;
-    for (const scopeId of new Set(deleted.map((row) => row.scope_id))) {
-      this.statements.bumpGeneration.run(scopeId);
-      this.indexes.delete(scopeId);
+    ) as Array<{ scope_id: number; rowid: number; term_frequencies: Buffer }>;
+    const touchedScopes = new Map<number, ScopeRow>();
+    for (const row of deleted) {
+      statements.logDeletion.run(row.scope_id, row.rowid, row.term_frequencies);
+      let scopeRow = touchedScopes.get(row.scope_id);
+      if (!scopeRow) {
+        scopeRow = statements.bumpGeneration.get(row.scope_id) as ScopeRow;
+        touchedScopes.set(row.scope_id, scopeRow);
+      }
+      if (row.rowid > scopeRow.sealed_through) statements.countUnsealed.run(-1, row.scope_id);
+      else statements.countSegmentDeletion.run(row.scope_id, row.rowid, row.rowid);
     }
+    for (const scopeId of touchedScopes.keys()) this.compactSegments(scopeId);
     return deleted.length;
+  }
+
+  /** Seals the oldest unsealed chunks of a scope while a full segment's worth is waiting. */
+  private sealFullSegments(scopeId: number): void {
+    const statements = this.statements;
+    for (;;) {
+      const scopeRow = statements.scopeById.get(scopeId) as ScopeRow;
+      if (scopeRow.unsealed_chunks < this.segmentChunks) return;
+      const rows = statements.unsealedRows.all(scopeId, scopeRow.sealed_through, this.segmentChunks) as Array<
+        [number, number, Buffer]
+      >;
+      const last = rows.at(-1);
+      if (!last) {
+        statements.resetUnsealed.run(scopeId);
+        return;
+      }
+      this.writeSegment(scopeId, rows);
+      statements.markSealed.run(last[0], rows.length, scopeId);
+    }
+  }
+
+  /**
+   * Rewrites the segments of a scope of which at least half the chunks are gone, from the live rows
+   * of their range. Each rewrite costs one segment's worth, never the whole scope.
+   */
+  private compactSegments(scopeId: number): void {
+    const statements = this.statements;
+    for (const segment of statements.segmentsToCompact.all(scopeId) as SegmentRow[]) {
+      statements.deleteSegment.run(segment.id);
+      const rows = statements.rowsInRange.all(scopeId, segment.first_rowid, segment.last_rowid) as Array<
+        [number, number, Buffer]
+      >;
+      if (rows.length > 0) this.writeSegment(scopeId, rows, segment.first_rowid, segment.last_rowid);
+    }
+  }
+
+  private writeSegment(
+    scopeId: number,
+    rows: Array<[number, number, Buffer]>,
+    firstRowid = rows[0]?.[0] ?? 0,
+    lastRowid = rows.at(-1)?.[0] ?? 0,
+  ): void {
+    const segment = SealedSegment.build(
+      rows.map(([rowid, length, blob]) => ({ rowid, length, termFrequencies: termFrequenciesOf(blob) })),
+    );
+    const { sequence } = this.statements.lastDeletion.get() as { sequence: number };
+    this.statements.insertSegment.run(
+      scopeId,
+      firstRowid,
+      lastRowid,
+      rows.length,
+      sequence,
+      Buffer.from(segment.bytes.buffer, segment.bytes.byteOffset, segment.bytes.byteLength),
+    );
   }
 
   private visibleScopes(scope: QueryScope): ScopeRow[] {
@@ -240,72 +430,177 @@ export class SqliteVectorStore implements VectorStore {
     ) as ScopeRow[];
   }
 
-  private indexFor(scopeRow: ScopeRow): Bm25Index {
-    const cached = this.indexes.get(scopeRow.id);
-    if (cached && cached.generation === scopeRow.generation) return cached.index;
-    const index = new Bm25Index();
-    for (const row of this.statements.forwardIndex.iterate(scopeRow.id) as Iterable<unknown[]>) {
-      const blob = row[2] as Buffer;
-      index.add(
-        row[0] as number,
-        row[1] as number,
-        new Uint32Array(blob.buffer, blob.byteOffset, blob.byteLength / Uint32Array.BYTES_PER_ELEMENT),
-      );
+  /** This process's index of a scope, brought up to the scope's current generation. */
+  private async indexFor(scopeRow: ScopeRow): Promise<ScopeIndex> {
+    let index = this.indexes.get(scopeRow.id);
+    if (!index) {
+      index = {
+        scopeId: scopeRow.id,
+        generation: -1,
+        segments: new Map(),
+        sealedThrough: 0,
+        tail: new TailPart(),
+        deletionCursor: -1,
+      };
+      this.indexes.set(scopeRow.id, index);
     }
-    this.indexes.set(scopeRow.id, { generation: scopeRow.generation, index });
+    while (index.generation !== scopeRow.generation) {
+      if (!index.pending) {
+        const target = index;
+        target.pending = this.catchUp(target).finally(() => {
+          target.pending = undefined;
+        });
+      }
+      await index.pending;
+      // Another write may have landed meanwhile; the scope row says which generation to reach.
+      scopeRow = (this.statements.scopeById.get(scopeRow.id) as ScopeRow | undefined) ?? scopeRow;
+    }
     return index;
   }
 
-  private searchNow(query: VectorQuery): ScoredChunk[] {
+  /**
+   * Brings an index up to date with the tables: segments sealed or rewritten since, chunks added
+   * after the last rowid seen, deletions logged after the last sequence applied. Each step is
+   * idempotent, so a write from another process in between is simply picked up by the next call
+   * (its generation bump makes sure there is one). Yields between bounded steps.
+   */
+  private async catchUp(index: ScopeIndex): Promise<void> {
+    const statements = this.statements;
+    const { generation, segments, lastSequence } = this.readTransaction(() => ({
+      generation: (statements.scopeById.get(index.scopeId) as ScopeRow).generation,
+      segments: statements.segmentsOfScope.all(index.scopeId) as SegmentRow[],
+      lastSequence: (statements.lastDeletion.get() as { sequence: number }).sequence,
+    }));
+    // A fresh index needs no deletion older than now: segments replay their own, the tail is read live.
+    if (index.deletionCursor < 0) index.deletionCursor = lastSequence;
+
+    let segmentsChanged = false;
+    const listed = new Set(segments.map((segment) => segment.id));
+    for (const id of [...index.segments.keys()]) {
+      if (!listed.has(id)) {
+        index.segments.delete(id);
+        segmentsChanged = true;
+      }
+    }
+    for (const row of segments) {
+      if (index.segments.has(row.id)) continue;
+      await yieldToEventLoop();
+      const loaded = this.readTransaction(() => {
+        const data = statements.segmentData.get(row.id) as { data: Buffer } | undefined;
+        if (!data) return undefined;
+        const segment = SealedSegment.load(data.data);
+        for (const [rowid, blob] of statements.deletionsInRange.iterate(
+          index.scopeId,
+          row.first_rowid,
+          row.last_rowid,
+          row.deletion_sequence,
+        ) as Iterable<[number, Buffer]>) {
+          segment.remove(rowid, termFrequenciesOf(blob));
+        }
+        return segment;
+      });
+      // Rewritten between the listing and this read: the next catch-up sees the new one.
+      if (!loaded) continue;
+      index.segments.set(row.id, loaded);
+      segmentsChanged = true;
+    }
+    if (segmentsChanged) {
+      const ordered = [...index.segments].sort((left, right) => left[1].firstRowid - right[1].firstRowid);
+      index.segments = new Map(ordered);
+      index.sealedThrough = segments.reduce((highest, row) => Math.max(highest, row.last_rowid), 0);
+      // The tail may now overlap a new segment: read it again (at most a segment's worth of rows).
+      index.tail = new TailPart();
+    }
+
+    for (;;) {
+      const after = Math.max(index.sealedThrough, index.tail.lastRowid);
+      const rows = statements.rowsAfter.all(index.scopeId, after, ROWS_PER_STEP) as Array<
+        [number, number, Buffer]
+      >;
+      for (const [rowid, length, blob] of rows) index.tail.add(rowid, length, termFrequenciesOf(blob));
+      if (rows.length < ROWS_PER_STEP) break;
+      await yieldToEventLoop();
+    }
+
+    for (const [sequence, rowid, blob] of statements.deletionsSince.iterate(
+      index.scopeId,
+      index.deletionCursor,
+    ) as Iterable<[number, number, Buffer]>) {
+      index.deletionCursor = sequence;
+      const termFrequencies = termFrequenciesOf(blob);
+      if (rowid > index.sealedThrough) {
+        index.tail.remove(rowid, termFrequencies);
+        continue;
+      }
+      for (const segment of index.segments.values()) {
+        if (rowid >= segment.firstRowid && rowid <= segment.lastRowid) {
+          segment.remove(rowid, termFrequencies);
+          break;
+        }
+      }
+    }
+    index.generation = generation;
+  }
+
+  private async searchNow(query: VectorQuery): Promise<ScoredChunk[]> {
     const scopes = this.visibleScopes(query.scope);
     if (scopes.length === 0 || query.limit <= 0) return [];
+    const indexes: ScopeIndex[] = [];
+    for (const scopeRow of scopes) indexes.push(await this.indexFor(scopeRow));
     const candidates = query.dense ? Math.max(query.limit, this.fusionCandidates) : query.limit;
-    const sparse = this.bm25(scopes, query.terms, candidates);
+    const sparse = this.bm25(indexes, query.terms, candidates);
     if (!query.dense) return this.materialize(scopes, sparse);
-    const dense = this.denseSearch(scopes, query.dense, candidates);
+    const dense = await this.denseSearch(scopes, query.dense, candidates);
     return this.materialize(scopes, fuse([sparse, dense], this.rrfK, query.limit));
   }
 
-  private bm25(scopes: ScopeRow[], terms: string[], limit: number): Array<[number, number]> {
-    const indexes = scopes.map((scopeRow) => this.indexFor(scopeRow));
+  private bm25(indexes: ScopeIndex[], terms: string[], limit: number): Array<[number, number]> {
+    const parts: Array<SealedSegment | TailPart> = [];
+    for (const index of indexes) parts.push(...index.segments.values(), index.tail);
     let documentCount = 0;
     let totalLength = 0;
-    for (const index of indexes) {
-      documentCount += index.chunkCount;
-      totalLength += index.totalLength;
+    for (const part of parts) {
+      documentCount += part.liveCount;
+      totalLength += part.liveLength;
     }
     if (documentCount === 0 || terms.length === 0) return [];
     // Each distinct query term counts once, as in the sparse query vectors of other stores; repeating
     // a term in the question scored slightly worse on both train splits.
-    const query = [...new Set(terms.map(termId))].map((id) => ({
-      termId: id,
-      weight: 1,
-      documentFrequency: indexes.reduce((sum, index) => sum + index.documentFrequency(id), 0),
-    }));
+    const query = [...new Set(terms.map(termId))].map((id) => ({ termId: id, weight: 1 }));
     const statistics = { documentCount, averageLength: totalLength / documentCount, k1: this.k1, b: this.b };
     const best = new TopEntries(limit);
-    for (const index of indexes) {
-      for (const [rowid, score] of index.score(query, statistics, limit)) best.offer(rowid, score);
-    }
+    this.scorer.score(parts, query, statistics, best);
     return best.sorted();
   }
 
-  private denseSearch(scopes: ScopeRow[], vector: number[], limit: number): Array<[number, number]> {
+  private async denseSearch(
+    scopes: ScopeRow[],
+    vector: number[],
+    limit: number,
+  ): Promise<Array<[number, number]>> {
     const query = normalize(vector);
     const best = new TopEntries(limit);
     for (const scopeRow of scopes) {
-      for (const row of this.statements.denseVectors.iterate(scopeRow.id) as Iterable<unknown[]>) {
-        const blob = row[1] as Buffer;
-        const stored = new Float32Array(
-          blob.buffer,
-          blob.byteOffset,
-          blob.byteLength / Float32Array.BYTES_PER_ELEMENT,
-        );
-        if (stored.length !== query.length) continue;
-        let dot = 0;
-        for (let index = 0; index < stored.length; index++)
-          dot += (stored[index] as number) * (query[index] as number);
-        best.offer(row[0] as number, dot);
+      let after = 0;
+      for (;;) {
+        const rows = this.statements.denseVectors.all(scopeRow.id, after, DENSE_ROWS_PER_STEP) as Array<
+          [number, Buffer]
+        >;
+        for (const [rowid, blob] of rows) {
+          const stored = new Float32Array(
+            blob.buffer,
+            blob.byteOffset,
+            blob.byteLength / Float32Array.BYTES_PER_ELEMENT,
+          );
+          if (stored.length !== query.length) continue;
+          let dot = 0;
+          for (let index = 0; index < stored.length; index++)
+            dot += (stored[index] as number) * (query[index] as number);
+          best.offer(rowid, dot);
+        }
+        if (rows.length < DENSE_ROWS_PER_STEP) break;
+        after = (rows.at(-1) as [number, Buffer])[0];
+        await yieldToEventLoop();
       }
     }
     return best.sorted();
@@ -341,6 +636,18 @@ export class SqliteVectorStore implements VectorStore {
   }
 }
 
+function termFrequenciesOf(blob: Buffer): Uint32Array {
+  // Blobs from SQLite need not be 4-byte aligned; copy those that are not.
+  if (blob.byteOffset % Uint32Array.BYTES_PER_ELEMENT === 0) {
+    return new Uint32Array(blob.buffer, blob.byteOffset, blob.byteLength / Uint32Array.BYTES_PER_ELEMENT);
+  }
+  return new Uint32Array(Uint8Array.from(blob).buffer);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Distinct term ids followed by their frequencies, as stored in `term_frequencies`. */
 function countTerms(terms: string[]): Uint32Array {
   const frequencies = new Map<number, number>();
@@ -365,10 +672,28 @@ function prepareStatements(database: Database) {
       `INSERT INTO knowledge_scopes (platform, workspace_id, channel_id, generation) VALUES (?, ?, ?, 1)
          ON CONFLICT DO UPDATE SET generation = generation + 1 RETURNING *`,
     ),
+    scopeById: database.prepare("SELECT * FROM knowledge_scopes WHERE id = ?"),
+    allScopes: database.prepare("SELECT * FROM knowledge_scopes"),
     visibleScopes: database.prepare(
       "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id IN (?, ?)",
     ),
-    bumpGeneration: database.prepare("UPDATE knowledge_scopes SET generation = generation + 1 WHERE id = ?"),
+    anyChunk: database.prepare(
+      `SELECT EXISTS (
+         SELECT 1 FROM knowledge_chunks WHERE scope_id IN (
+           SELECT id FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id IN (?, ?))
+       ) AS present`,
+    ),
+    bumpGeneration: database.prepare(
+      "UPDATE knowledge_scopes SET generation = generation + 1 WHERE id = ? RETURNING *",
+    ),
+    countUnsealed: database.prepare(
+      "UPDATE knowledge_scopes SET unsealed_chunks = max(0, unsealed_chunks + ?) WHERE id = ?",
+    ),
+    resetUnsealed: database.prepare("UPDATE knowledge_scopes SET unsealed_chunks = 0 WHERE id = ?"),
+    markSealed: database.prepare(
+      `UPDATE knowledge_scopes SET sealed_through = ?, unsealed_chunks = max(0, unsealed_chunks - ?)
+         WHERE id = ?`,
+    ),
     insertChunk: database.prepare(
       `INSERT INTO knowledge_chunks
          (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_frequencies, dense)
@@ -377,15 +702,66 @@ function prepareStatements(database: Database) {
     deleteDocumentChunks: database.prepare(
       `DELETE FROM knowledge_chunks WHERE document_id = ?
          AND scope_id IN (SELECT id FROM knowledge_scopes WHERE platform = ? AND workspace_id = ?)
-       RETURNING scope_id`,
+       RETURNING scope_id, rowid, term_frequencies`,
     ),
-    forwardIndex: raw(
+    logDeletion: database.prepare(
+      "INSERT INTO knowledge_deletions (scope_id, chunk_rowid, term_frequencies) VALUES (?, ?, ?)",
+    ),
+    lastDeletion: database.prepare("SELECT coalesce(max(sequence), 0) AS sequence FROM knowledge_deletions"),
+    deletionsSince: raw(
       database.prepare(
-        "SELECT rowid, length, term_frequencies FROM knowledge_chunks WHERE scope_id = ? ORDER BY rowid",
+        `SELECT sequence, chunk_rowid, term_frequencies FROM knowledge_deletions
+           WHERE scope_id = ? AND sequence > ? ORDER BY sequence`,
+      ),
+    ),
+    deletionsInRange: raw(
+      database.prepare(
+        `SELECT chunk_rowid, term_frequencies FROM knowledge_deletions
+           WHERE scope_id = ? AND chunk_rowid BETWEEN ? AND ? AND sequence > ?`,
+      ),
+    ),
+    countSegmentDeletion: database.prepare(
+      `UPDATE knowledge_segments SET deleted_chunks = deleted_chunks + 1
+         WHERE scope_id = ? AND first_rowid <= ? AND last_rowid >= ?`,
+    ),
+    segmentsOfScope: database.prepare(
+      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
+         FROM knowledge_segments WHERE scope_id = ? ORDER BY first_rowid`,
+    ),
+    segmentsToCompact: database.prepare(
+      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
+         FROM knowledge_segments WHERE scope_id = ? AND deleted_chunks * 2 >= chunk_count`,
+    ),
+    segmentData: database.prepare("SELECT data FROM knowledge_segments WHERE id = ?"),
+    insertSegment: database.prepare(
+      `INSERT INTO knowledge_segments
+         (scope_id, first_rowid, last_rowid, chunk_count, deletion_sequence, data)
+       VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    deleteSegment: database.prepare("DELETE FROM knowledge_segments WHERE id = ?"),
+    unsealedRows: raw(
+      database.prepare(
+        `SELECT rowid, length, term_frequencies FROM knowledge_chunks
+           WHERE scope_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+    ),
+    rowsAfter: raw(
+      database.prepare(
+        `SELECT rowid, length, term_frequencies FROM knowledge_chunks
+           WHERE scope_id = ? AND rowid > ? ORDER BY rowid LIMIT ?`,
+      ),
+    ),
+    rowsInRange: raw(
+      database.prepare(
+        `SELECT rowid, length, term_frequencies FROM knowledge_chunks
+           WHERE scope_id = ? AND rowid BETWEEN ? AND ? ORDER BY rowid`,
       ),
     ),
     denseVectors: raw(
-      database.prepare("SELECT rowid, dense FROM knowledge_chunks WHERE scope_id = ? AND dense IS NOT NULL"),
+      database.prepare(
+        `SELECT rowid, dense FROM knowledge_chunks
+           WHERE scope_id = ? AND rowid > ? AND dense IS NOT NULL ORDER BY rowid LIMIT ?`,
+      ),
     ),
     chunksByRowid: database.prepare(
       `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text
@@ -436,11 +812,23 @@ function guard<T>(action: string, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError("store_unavailable", `Could not ${action}: ${(error as Error).message}`, {
-      cause: error,
-      retryable: (error as { code?: string }).code === "SQLITE_BUSY",
-      userMessage: "The knowledge index is not available right now.",
-    });
+    throw storeError(action, error);
   }
+}
+
+async function guardAsync<T>(action: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw storeError(action, error);
+  }
+}
+
+function storeError(action: string, error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return new AppError("store_unavailable", `Could not ${action}: ${(error as Error).message}`, {
+    cause: error,
+    retryable: (error as { code?: string }).code === "SQLITE_BUSY",
+    userMessage: "The knowledge index is not available right now.",
+  });
 }

@@ -66,7 +66,7 @@ export function createRetriever(options: RetrieverOptions): Retriever {
 
   return {
     async hasDocuments(scope: QueryScope): Promise<boolean> {
-      return (await store.listDocuments(scope)).length > 0;
+      return store.hasChunks(scope);
     },
 
     async retrieve(question: string, scope: QueryScope, signal?: AbortSignal): Promise<Passage[]> {

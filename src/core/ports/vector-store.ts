@@ -74,5 +74,10 @@ export interface VectorStore {
   search(query: VectorQuery): Promise<ScoredChunk[]>;
   /** Documents visible from a query scope, with chunk counts. */
   listDocuments(scope: QueryScope): Promise<DocumentSummary[]>;
+  /**
+   * Whether any chunk is visible from a query scope. Asked before every question, so it must cost the
+   * same whatever the corpus holds: a count or an existence probe, never a listing.
+   */
+  hasChunks(scope: QueryScope): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -43,6 +43,7 @@ function scriptedStore(results: ScoredChunk[]): VectorStore & { queries: VectorQ
       return results.slice(0, query.limit);
     },
     listDocuments: async () => [],
+    hasChunks: async () => results.length > 0,
     close: async () => {},
   };
 }

@@ -1,0 +1,299 @@
+/**
+ * The embedded store's inverted index: updated in place, persisted in segments that a restart loads,
+ * kept current across instances (and processes) through the deletion log, and pruned scoring equal to
+ * visiting every posting.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openSqliteDatabase } from "../../src/adapters/sqlite/open-sqlite-database.js";
+import { SqliteVectorStore } from "../../src/adapters/sqlite/sqlite-vector-store.js";
+import { analyze } from "../../src/core/knowledge/analyzer.js";
+import { chunkId } from "../../src/core/knowledge/chunker.js";
+import { termId } from "../../src/core/knowledge/sparse.js";
+import type { ChunkRecord, DocumentScope, QueryScope } from "../../src/core/ports/vector-store.js";
+
+const scope: DocumentScope = { platform: "local", workspaceId: "index-test" };
+const ask: QueryScope = { ...scope, channelId: "general" };
+
+function records(documentId: string, texts: string[], documentScope: DocumentScope = scope): ChunkRecord[] {
+  return texts.map((text, position) => ({
+    id: chunkId(documentId, position),
+    documentId,
+    position,
+    title: documentId,
+    headingPath: [],
+    source: `${documentId}.txt`,
+    text,
+    scope: documentScope,
+    terms: analyze(text),
+  }));
+}
+
+/** A small deterministic generator, so a failing sequence can be replayed. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+}
+
+const VOCABULARY = [
+  "deploy",
+  "billing",
+  "kubernetes",
+  "helm",
+  "rollback",
+  "incident",
+  "payroll",
+  "laptop",
+  "invoice",
+  "holiday",
+  "coffee",
+  "standup",
+  "database",
+  "staging",
+  "release",
+  "exporter",
+  "crash",
+  "vault",
+  "password",
+  "cluster",
+  "quarterly",
+  "budget",
+  "onboarding",
+  "retention",
+];
+
+function sentence(next: () => number, words: number): string {
+  const picked: string[] = [];
+  // Skewed choice: early words are common, later ones rare, as in real text.
+  for (let index = 0; index < words; index++) {
+    picked.push(VOCABULARY[Math.floor(next() ** 2 * VOCABULARY.length)] as string);
+  }
+  return picked.join(" ");
+}
+
+/**
+ * BM25 written plainly from the formula (Lucene's IDF, k1 1.2, b 0.75) over live chunks, as an
+ * independent reference: chunk id → score of the chunks sharing a term with the question.
+ */
+function referenceScores(chunks: Map<string, string[]>, question: string): Map<string, number> {
+  const queryTerms = [...new Set(analyze(question))];
+  const count = chunks.size;
+  let totalLength = 0;
+  for (const terms of chunks.values()) totalLength += terms.length;
+  const averageLength = totalLength / count;
+  const scores = new Map<string, number>();
+  for (const term of queryTerms) {
+    let documentFrequency = 0;
+    for (const terms of chunks.values()) if (terms.includes(term)) documentFrequency++;
+    if (documentFrequency === 0) continue;
+    const idf = Math.log(1 + (count - documentFrequency + 0.5) / (documentFrequency + 0.5));
+    for (const [id, terms] of chunks) {
+      const frequency = terms.filter((candidate) => candidate === term).length;
+      if (frequency === 0) continue;
+      const norm = frequency + 1.2 * (1 - 0.75 + (0.75 * terms.length) / averageLength);
+      scores.set(id, (scores.get(id) ?? 0) + (idf * frequency * 2.2) / norm);
+    }
+  }
+  return scores;
+}
+
+function expectReference(
+  got: Array<{ id: string; score: number }>,
+  reference: Map<string, number>,
+  limit: number,
+): void {
+  expect(got).toHaveLength(Math.min(limit, reference.size));
+  for (const { id, score } of got) expect(score).toBeCloseTo(reference.get(id) ?? Number.NaN, 9);
+  // Whatever was left out scores no higher than the last one returned.
+  const last = got.at(-1)?.score ?? Number.POSITIVE_INFINITY;
+  const returned = new Set(got.map((entry) => entry.id));
+  for (const [id, score] of reference) if (!returned.has(id)) expect(score).toBeLessThanOrEqual(last + 1e-9);
+}
+
+async function ranking(store: SqliteVectorStore, question: string, limit = 10) {
+  return (await store.search({ scope: ask, terms: analyze(question), limit })).map((result) => ({
+    id: result.chunk.id,
+    score: result.score,
+  }));
+}
+
+describe("SqliteVectorStore index", () => {
+  let directory: string;
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), "teammate-index-"));
+  });
+
+  afterEach(() => {
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("pruned scoring returns exactly the chunks and scores of visiting every posting", async () => {
+    const database = new Database(":memory:");
+    const pruned = new SqliteVectorStore(database, { segmentChunks: 50 });
+    const exhaustive = new SqliteVectorStore(database, { segmentChunks: 50, exhaustiveScoring: true });
+    const next = random(7);
+    const live = new Map<string, string[]>();
+    for (let document = 0; document < 120; document++) {
+      const texts = Array.from({ length: 1 + Math.floor(next() * 4) }, () =>
+        sentence(next, 3 + Math.floor(next() * 30)),
+      );
+      const chunks = records(`doc-${document}`, texts);
+      for (const chunk of chunks) live.set(chunk.id, chunk.terms);
+      await pruned.replaceDocument(`doc-${document}`, scope, chunks);
+    }
+    for (let query = 0; query < 60; query++) {
+      const question = sentence(next, 1 + Math.floor(next() * 8));
+      for (const limit of [1, 5, 20]) {
+        const got = await ranking(pruned, question, limit);
+        expect(got).toEqual(await ranking(exhaustive, question, limit));
+        expectReference(got, referenceScores(live, question), limit);
+      }
+    }
+    database.close();
+  });
+
+  it("a restart answers from the persisted segments without reading the chunks they cover", async () => {
+    const path = join(directory, "teammate.sqlite");
+    const writerDatabase = openSqliteDatabase(path);
+    const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 4 });
+    for (let document = 0; document < 5; document++) {
+      await writer.replaceDocument(
+        `doc-${document}`,
+        scope,
+        records(`doc-${document}`, [`kubernetes cluster ${document}`, `payroll runs ${document}`]),
+      );
+    }
+    const before = await ranking(writer, "kubernetes payroll");
+    expect(before).toHaveLength(10);
+    writerDatabase.close();
+
+    // Damage the forward index of every sealed chunk: a store that rebuilt from the chunks would no
+    // longer find them; one that loads its segments still does.
+    const damage = new Database(path);
+    const { sealed } = damage.prepare("SELECT max(sealed_through) AS sealed FROM knowledge_scopes").get() as {
+      sealed: number;
+    };
+    expect(sealed).toBeGreaterThan(0);
+    damage.prepare("UPDATE knowledge_chunks SET term_frequencies = X'' WHERE rowid <= ?").run(sealed);
+    damage.close();
+
+    const database = openSqliteDatabase(path);
+    const restarted = new SqliteVectorStore(database, { segmentChunks: 4 });
+    await restarted.warmUp();
+    expect(await ranking(restarted, "kubernetes payroll")).toEqual(before);
+    database.close();
+  });
+
+  it("re-indexing one document reads only that document's chunks, not the rest of the scope", async () => {
+    const path = join(directory, "teammate.sqlite");
+    const database = openSqliteDatabase(path);
+    const store = new SqliteVectorStore(database, { segmentChunks: 1_000 });
+    for (let document = 0; document < 20; document++) {
+      await store.replaceDocument(
+        `doc-${document}`,
+        scope,
+        records(`doc-${document}`, [`helm chart ${document}`]),
+      );
+    }
+    expect(await ranking(store, "helm chart", 50)).toHaveLength(20);
+
+    // Every other document's chunks lose their forward index: a rebuild would lose them all.
+    database.prepare("UPDATE knowledge_chunks SET term_frequencies = X'' WHERE document_id != 'doc-3'").run();
+    await store.replaceDocument("doc-3", scope, records("doc-3", ["helm rollback steps"]));
+
+    const after = await ranking(store, "helm chart", 50);
+    expect(after).toHaveLength(20);
+    expect(after.map((entry) => entry.id)).toContain(chunkId("doc-3", 0));
+    expect(await ranking(store, "rollback")).toEqual([
+      { id: chunkId("doc-3", 0), score: expect.any(Number) },
+    ]);
+    database.close();
+  });
+
+  it("another instance on the same file follows adds, replacements, deletions, seals and compactions", async () => {
+    const path = join(directory, "teammate.sqlite");
+    const writerDatabase = openSqliteDatabase(path);
+    const readerDatabase = openSqliteDatabase(path);
+    const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 3 });
+    const reader = new SqliteVectorStore(readerDatabase, { segmentChunks: 3 });
+    const next = random(11);
+    const questions = Array.from({ length: 8 }, () => sentence(next, 3));
+    const documents = new Map<string, ChunkRecord[]>();
+    for (let step = 0; step < 80; step++) {
+      const documentId = `doc-${Math.floor(next() * 12)}`;
+      if (next() < 0.25) {
+        await writer.deleteDocument(scope, documentId);
+        documents.delete(documentId);
+      } else {
+        const texts = Array.from({ length: 1 + Math.floor(next() * 3) }, () => sentence(next, 6));
+        documents.set(documentId, records(documentId, texts));
+        await writer.replaceDocument(documentId, scope, records(documentId, texts));
+      }
+      const live = new Map(
+        [...documents.values()].flat().map((chunk) => [chunk.id, chunk.terms] as [string, string[]]),
+      );
+      if (step % 4 !== 3) continue;
+      const fresh = new SqliteVectorStore(writerDatabase, { segmentChunks: 3, exhaustiveScoring: true });
+      for (const question of questions) {
+        const expected = await ranking(fresh, question);
+        const seen = await ranking(reader, question);
+        expectReference(seen, referenceScores(live, question), 10);
+        expect(seen.map((entry) => entry.id)).toEqual(expected.map((entry) => entry.id));
+        seen.forEach((entry, rank) => {
+          expect(entry.score).toBeCloseTo(expected[rank]?.score ?? 0, 9);
+        });
+      }
+    }
+    const segments = writerDatabase.prepare("SELECT count(*) AS count FROM knowledge_segments").get() as {
+      count: number;
+    };
+    expect(segments.count).toBeGreaterThan(0);
+    writerDatabase.close();
+    readerDatabase.close();
+  });
+
+  it("opens a database written before the index was persisted and keeps its chunks", async () => {
+    const path = join(directory, "teammate.sqlite");
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE knowledge_scopes (id INTEGER PRIMARY KEY, platform TEXT NOT NULL, workspace_id TEXT NOT NULL,
+        channel_id TEXT NOT NULL, generation INTEGER NOT NULL DEFAULT 0, UNIQUE (platform, workspace_id, channel_id)) STRICT;
+      CREATE TABLE knowledge_chunks (rowid INTEGER PRIMARY KEY, scope_id INTEGER NOT NULL, document_id TEXT NOT NULL,
+        position INTEGER NOT NULL, chunk_id TEXT NOT NULL, title TEXT NOT NULL, heading_path TEXT NOT NULL,
+        source TEXT NOT NULL, text TEXT NOT NULL, length INTEGER NOT NULL, term_frequencies BLOB NOT NULL, dense BLOB) STRICT;
+      CREATE INDEX knowledge_chunks_by_document ON knowledge_chunks (scope_id, document_id);
+    `);
+    const terms = analyze("vault password rotation");
+    const ids = [...new Set(terms.map(termId))];
+    const forward = Uint32Array.from([
+      ...ids,
+      ...ids.map((id) => terms.filter((term) => termId(term) === id).length),
+    ]);
+    old
+      .prepare(
+        "INSERT INTO knowledge_scopes (platform, workspace_id, channel_id, generation) VALUES (?, ?, '', 1)",
+      )
+      .run(scope.platform, scope.workspaceId);
+    old
+      .prepare(
+        `INSERT INTO knowledge_chunks (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_frequencies)
+         VALUES (1, 'legacy', 0, ?, 'legacy', '[]', 'legacy.txt', 'vault password rotation', ?, ?)`,
+      )
+      .run(chunkId("legacy", 0), terms.length, Buffer.from(forward.buffer));
+    old.close();
+
+    const database = openSqliteDatabase(path);
+    const store = new SqliteVectorStore(database);
+    expect((await ranking(store, "vault password")).map((entry) => entry.id)).toEqual([chunkId("legacy", 0)]);
+    await store.replaceDocument("legacy", scope, records("legacy", ["vault moved"]));
+    expect(await ranking(store, "password")).toEqual([]);
+    database.close();
+  });
+});
