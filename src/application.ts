@@ -19,6 +19,7 @@ import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
 import type { AgentSetup } from "./core/chains/answer-chain.js";
 import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
+import { AppError, toAppError } from "./core/errors.js";
 import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
@@ -74,6 +75,25 @@ export function createLlm(config: Config, logger: Logger): LlmProvider | undefin
   });
 }
 
+/**
+ * The embedding size: `EMBEDDING_DIMENSIONS`, or what the endpoint returns for one probe text. Either
+ * way a store then refuses vectors of another size instead of mixing them.
+ */
+async function embeddingDimensions(config: Config, llm: LlmProvider): Promise<number> {
+  if (config.EMBEDDING_DIMENSIONS !== undefined) return config.EMBEDDING_DIMENSIONS;
+  try {
+    const [vector] = await llm.embed(["dimension probe"]);
+    if (!vector || vector.length === 0) throw new Error("the endpoint returned no vector");
+    return vector.length;
+  } catch (error) {
+    throw new AppError(
+      "config_invalid",
+      `Could not learn the size of ${config.EMBEDDING_MODEL ?? "the embedding model"}'s vectors from the endpoint (${toAppError(error).message}); set EMBEDDING_DIMENSIONS or check OPENAI_BASE_URL`,
+      { cause: error },
+    );
+  }
+}
+
 export async function createApplication(
   config: Config,
   logger: Logger,
@@ -103,18 +123,49 @@ export async function createApplication(
   const plainLlm = createLlm(config, logger);
   const llm = plainLlm && instrumentLlm(plainLlm, metrics);
 
+  // --- knowledge index (begin) ---
   let vectors: VectorStore;
+  let denseDimensions: number | undefined;
+  try {
+    denseDimensions = llm?.embeddingModel ? await embeddingDimensions(config, llm) : undefined;
+  } catch (error) {
+    for (const close of closers.reverse()) await close();
+    throw error;
+  }
   if (config.QDRANT_URL) {
-    vectors = new QdrantVectorStore({
+    const qdrant = new QdrantVectorStore({
       url: config.QDRANT_URL,
       apiKey: config.QDRANT_API_KEY,
       collection: config.QDRANT_COLLECTION,
+      denseDimensions,
       logger: logger.child({ component: "qdrant" }),
     });
+    // At start-up, so a collection made for another embedding size stops the process with one line
+    // instead of failing every question.
+    try {
+      await qdrant.ensureCollection();
+    } catch (error) {
+      for (const close of closers.reverse()) await close();
+      throw error;
+    }
+    vectors = qdrant;
   } else {
-    vectors = new SqliteVectorStore(database);
+    let embedded: SqliteVectorStore;
+    try {
+      embedded = new SqliteVectorStore(database, { denseDimensions });
+    } catch (error) {
+      for (const close of closers.reverse()) await close();
+      throw error;
+    }
+    // The index loads in the background, yielding between segments; a question that needs it waits.
+    const warming = embedded.warmUp().catch((error: unknown) => {
+      logger.warn({ err: error }, "knowledge index warm-up failed; it loads on the first question");
+    });
+    closers.push(() => warming);
+    vectors = embedded;
   }
   closers.push(() => vectors.close());
+  // --- knowledge index (end) ---
   const loader = createDocumentLoader({
     baseDirectory: process.cwd(),
     maxFileBytes: config.MAX_DOCUMENT_BYTES,

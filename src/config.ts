@@ -63,6 +63,14 @@ export const environmentSchema = z.object({
   LLM_MODEL: z.string().trim().min(1).default("gpt-4.1-mini"),
   /** No embedding model → BM25-only retrieval. */
   EMBEDDING_MODEL: optionalString,
+  /**
+   * Size of the embedding model's vectors. Unset → learned from the endpoint at start-up with one
+   * embedding request; set it to skip that request. Qdrant collections are created with it.
+   */
+  EMBEDDING_DIMENSIONS: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.coerce.number().int().min(1).max(65_536).optional(),
+  ),
   /** Per-request timeout for the LLM, in milliseconds. */
   LLM_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
   LLM_MAX_RETRIES: integer(2, 0, 10),

@@ -11,7 +11,7 @@ import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
-import { loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
+import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
 
 interface Running {
   stop(): Promise<void>;
@@ -110,7 +110,7 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const bot = await startBot(config, logger);
+  const bot = await startBot(config, logger).catch(exitOnStartupFailure);
   stopOnSignals(() => bot.stop(), logger, "bot");
 }
 

@@ -13,6 +13,15 @@ export function loadConfigOrExit(): Config {
 }
 
 /**
+ * A start-up that cannot go on (a Qdrant collection made for another embedding size, an endpoint that
+ * cannot tell its embedding size) ends the process with its one-line reason instead of a stack trace.
+ */
+export function exitOnStartupFailure(error: unknown): never {
+  process.stderr.write(`teammate could not start: ${isAppError(error) ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+
+/**
  * On SIGTERM or SIGINT, runs `stop` once (stop taking work, let running work finish, close
  * connections), then exits 0, or 1 if stopping failed. Shared by the bot and the worker.
  */

@@ -5,7 +5,7 @@
  */
 import { createLogger } from "../src/adapters/pino/create-logger.js";
 import { createApplication } from "../src/application.js";
-import { loadConfigOrExit, stopOnSignals } from "../src/process-lifecycle.js";
+import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "../src/process-lifecycle.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -16,7 +16,9 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const application = await createApplication(config, logger, { runJobWorkers: true });
+  const application = await createApplication(config, logger, { runJobWorkers: true }).catch(
+    exitOnStartupFailure,
+  );
   logger.info("worker started");
   stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
 }

@@ -296,4 +296,20 @@ describe("SqliteVectorStore index", () => {
     expect(await ranking(store, "password")).toEqual([]);
     database.close();
   });
+
+  it("remembers the size of its dense vectors: another size is refused, and so is opening it for another model", async () => {
+    const database = new Database(":memory:");
+    const store = new SqliteVectorStore(database, { denseDimensions: 3 });
+    const withDense = (dense: number[]) =>
+      records("doc", ["payroll schedule"]).map((chunk) => ({ ...chunk, dense }));
+    await store.replaceDocument("doc", scope, withDense([1, 0, 0]));
+    await expect(store.replaceDocument("other", scope, withDense([1, 0]))).rejects.toMatchObject({
+      code: "input_invalid",
+    });
+    expect(() => new SqliteVectorStore(database, { denseDimensions: 4 })).toThrow(/3-dimensional.*gives 4/);
+    const reopened = new SqliteVectorStore(database, { denseDimensions: 3 });
+    const found = await reopened.search({ scope: ask, terms: [], dense: [0.9, 0.1, 0], limit: 5 });
+    expect(found.map((result) => result.chunk.documentId)).toEqual(["doc"]);
+    database.close();
+  });
 });

@@ -24,6 +24,12 @@ export interface SqliteVectorStoreOptions {
   fusionCandidates?: number;
   /** Chunks per sealed index segment (`DEFAULT_SEGMENT_CHUNKS`); small values let tests seal often. */
   segmentChunks?: number;
+  /**
+   * Size of the embedding model's vectors. The index remembers the size of the first vectors it
+   * stores; opening it with another size is a configuration error, and vectors of another size are
+   * refused, so two models' vectors are never compared.
+   */
+  denseDimensions?: number | undefined;
   /** Score every posting instead of pruning: the reference the pruned scoring must equal (tests, bench). */
   exhaustiveScoring?: boolean;
 }
@@ -126,6 +132,8 @@ CREATE TABLE knowledge_deletions (
 ) STRICT;
 CREATE INDEX knowledge_deletions_by_scope ON knowledge_deletions (scope_id, sequence);
 CREATE INDEX knowledge_deletions_by_chunk ON knowledge_deletions (scope_id, chunk_rowid);
+-- Facts about the whole index, such as the size of its dense vectors (dense_dimensions).
+CREATE TABLE knowledge_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 `;
 
 const MIGRATIONS: readonly SqliteMigration[] = [
@@ -235,6 +243,13 @@ export class SqliteVectorStore implements VectorStore {
       migrateSqliteSchema(database, "knowledge", MIGRATIONS);
       return prepareStatements(database);
     });
+    const stored = this.storedDenseDimensions();
+    if (options.denseDimensions !== undefined && stored !== undefined && stored !== options.denseDimensions) {
+      throw new AppError(
+        "config_invalid",
+        `The embedded knowledge index holds ${stored}-dimensional vectors but the embedding model gives ${options.denseDimensions}; forget and re-index the documents, or use another DATA_DIR`,
+      );
+    }
     // IMMEDIATE takes the write lock up front, so a concurrent writer waits instead of failing mid-way.
     const transaction = database.transaction((work: () => unknown) => work());
     this.writeTransaction = <T>(work: () => T) => transaction.immediate(work) as T;
@@ -314,10 +329,26 @@ export class SqliteVectorStore implements VectorStore {
     this.indexes.clear();
   }
 
+  private storedDenseDimensions(): number | undefined {
+    const row = this.statements.denseDimensions.get() as { value: number } | undefined;
+    return row?.value;
+  }
+
   private replaceNow(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): void {
     const statements = this.statements;
     const rows = chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms) }));
+    const sizes = new Set(chunks.flatMap((chunk) => (chunk.dense ? [chunk.dense.length] : [])));
     this.writeTransaction(() => {
+      if (sizes.size > 0) {
+        const expected = this.storedDenseDimensions() ?? [...sizes][0];
+        if (sizes.size > 1 || !sizes.has(expected as number)) {
+          throw new AppError(
+            "input_invalid",
+            `Dense vectors of ${[...sizes].join(", ")} dimensions; the knowledge index holds ${expected}`,
+          );
+        }
+        statements.rememberDenseDimensions.run(expected);
+      }
       this.removeDocument(scope, documentId);
       const target = statements.touchScope.get(
         scope.platform,
@@ -673,6 +704,10 @@ function prepareStatements(database: Database) {
          ON CONFLICT DO UPDATE SET generation = generation + 1 RETURNING *`,
     ),
     scopeById: database.prepare("SELECT * FROM knowledge_scopes WHERE id = ?"),
+    denseDimensions: database.prepare("SELECT value FROM knowledge_settings WHERE name = 'dense_dimensions'"),
+    rememberDenseDimensions: database.prepare(
+      "INSERT INTO knowledge_settings (name, value) VALUES ('dense_dimensions', ?) ON CONFLICT DO NOTHING",
+    ),
     allScopes: database.prepare("SELECT * FROM knowledge_scopes"),
     visibleScopes: database.prepare(
       "SELECT * FROM knowledge_scopes WHERE platform = ? AND workspace_id = ? AND channel_id IN (?, ?)",

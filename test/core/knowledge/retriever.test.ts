@@ -110,6 +110,16 @@ describe("createRetriever", () => {
     database.close();
   });
 
+  it("asks the store whether chunks exist, never for a listing of every document", async () => {
+    const store = {
+      ...scriptedStore([scored("a", 0, "payroll runs monthly", 1)]),
+      listDocuments: async () => {
+        throw new Error("a listing costs in proportion to the corpus");
+      },
+    };
+    expect(await createRetriever({ store }).hasDocuments(scope)).toBe(true);
+  });
+
   it("sends the question's embedding for hybrid search when an embedder is configured", async () => {
     const store = scriptedStore([scored("a", 0, "payroll runs monthly", 1)]);
     const embedded: string[][] = [];
