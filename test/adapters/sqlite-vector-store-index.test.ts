@@ -251,10 +251,12 @@ describe("SqliteVectorStore index", () => {
         });
       }
     }
-    const segments = writerDatabase.prepare("SELECT count(*) AS count FROM knowledge_segments").get() as {
-      count: number;
-    };
+    // Segments were sealed, and merged into larger ones on the way.
+    const segments = writerDatabase
+      .prepare("SELECT count(*) AS count, max(chunk_count) AS largest FROM knowledge_segments")
+      .get() as { count: number; largest: number };
     expect(segments.count).toBeGreaterThan(0);
+    expect(segments.largest).toBeGreaterThan(3);
     writerDatabase.close();
     readerDatabase.close();
   });

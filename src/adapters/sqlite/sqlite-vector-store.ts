@@ -41,8 +41,14 @@ export interface SqliteVectorStoreOptions {
 export const DEFAULT_BM25_K1 = 1.2;
 export const DEFAULT_BM25_B = 0.75;
 
-/** How many chunks a sealed index segment holds; the tail of newer chunks stays below it. */
-export const DEFAULT_SEGMENT_CHUNKS = 32_768;
+/**
+ * Chunks per newly sealed index segment: the tail of newer chunks, which a restart or another process
+ * reads row by row, stays below it. Sealed segments merge in tiers (`MERGE_FACTOR` of one size make
+ * one of the next: 1,000 → 8,000 → 64,000, which still fits 16-bit slots), so a scope of 500k chunks
+ * has about twenty segments and every chunk is rewritten about three times.
+ */
+export const DEFAULT_SEGMENT_CHUNKS = 1_000;
+const MERGE_FACTOR = 8;
 
 const KNOWLEDGE_TABLES_V1 = `
 CREATE TABLE IF NOT EXISTS knowledge_scopes (
@@ -414,6 +420,42 @@ export class SqliteVectorStore implements VectorStore {
       }
       this.writeSegment(scopeId, rows);
       statements.markSealed.run(last[0], rows.length, scopeId);
+      this.mergeNewestSegments(scopeId);
+    }
+  }
+
+  /**
+   * Tiered merging (as Lucene's log merge policy): while the newest segments include `MERGE_FACTOR`
+   * smaller than the next tier's size, they become one, rebuilt from their live rows. A merge costs at
+   * most one largest segment's worth of rows, whatever the scope holds.
+   */
+  private mergeNewestSegments(scopeId: number): void {
+    const statements = this.statements;
+    for (let tier = this.segmentChunks * MERGE_FACTOR; ; tier *= MERGE_FACTOR) {
+      const segments = statements.segmentsOfScope.all(scopeId) as SegmentRow[];
+      const run: SegmentRow[] = [];
+      for (let index = segments.length - 1; index >= 0; index--) {
+        const segment = segments[index] as SegmentRow;
+        if (segment.chunk_count >= tier) break;
+        run.unshift(segment);
+      }
+      if (run.length < MERGE_FACTOR) return;
+      const group: SegmentRow[] = [];
+      let total = 0;
+      for (const segment of run) {
+        const live = segment.chunk_count - segment.deleted_chunks;
+        if (total + live > MAXIMUM_SEGMENT_CHUNKS) break;
+        group.push(segment);
+        total += live;
+      }
+      const first = group[0];
+      const last = group.at(-1);
+      if (group.length < 2 || !first || !last) return;
+      for (const segment of group) statements.deleteSegment.run(segment.id);
+      const rows = statements.rowsInRange.all(scopeId, first.first_rowid, last.last_rowid) as Array<
+        [number, number, Buffer]
+      >;
+      if (rows.length > 0) this.writeSegment(scopeId, rows, first.first_rowid, last.last_rowid);
     }
   }
 

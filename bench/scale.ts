@@ -1,0 +1,351 @@
+/**
+ * `npm run bench -- scale --dataset <beir-folder> --chunks <N>`: the figures of issue 14 for the
+ * embedded store at N chunks (the data set's chunks replicated under new document ids up to N), in one
+ * run, each beside its goal and the load average:
+ *
+ * - end-to-end ingest (extract + chunk + analyze + index) of the data set itself, chunks/s;
+ * - first query after re-indexing one document (index already loaded), ms;
+ * - process start to first answer: a new `node` process runs the real `createApplication` on the
+ *   same SQLite file and answers one question through the assistant (LLM: the OpenAI stand-in), ms;
+ * - query p50 / p99 with pruning and, side by side, visiting every posting; whether both return the
+ *   same chunks; nDCG@10 of both with replicas folded back to their original document;
+ * - RSS of that restarted process after its first answer (the index loaded, as a bot holds it), MiB;
+ * - core time per message in one long thread with an instant in-process LLM and retrieval, ms.
+ *
+ * Ends with one JSON line. `--queries` caps the questions timed (all of the split by default).
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { extractDocument } from "../src/adapters/extract/extract-document.js";
+import { openSqliteDatabase } from "../src/adapters/sqlite/open-sqlite-database.js";
+import { SqliteMemoryStore } from "../src/adapters/sqlite/sqlite-memory-store.js";
+import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js";
+import { createAssistant } from "../src/core/assistant.js";
+import { analyze } from "../src/core/knowledge/analyzer.js";
+import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
+import { createRetriever } from "../src/core/knowledge/retriever.js";
+import type { ChatRequest } from "../src/core/ports/llm-provider.js";
+import { silentLogger } from "../src/core/ports/logger.js";
+import type { ChunkRecord, DocumentScope, QueryScope } from "../src/core/ports/vector-store.js";
+import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
+import { RecordingSink } from "../test/support/recording-sink.js";
+import { ScriptedLlm } from "../test/support/scripted-llm.js";
+import { evaluateRankings, loadBeirDataset } from "./_beir.js";
+
+const scope: DocumentScope = { platform: "local", workspaceId: "bench" };
+const askScope: QueryScope = { ...scope, channelId: "bench" };
+// The retriever asks the store for 4 × topK = 20 candidates.
+const QUERY_LIMIT = 20;
+const REPLICA_SEPARATOR = "~r";
+
+function percentile(sorted: number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
+}
+
+function originalId(documentId: string): string {
+  const at = documentId.indexOf(REPLICA_SEPARATOR);
+  return at < 0 ? documentId : documentId.slice(0, at);
+}
+
+function replicate(records: ChunkRecord[], replica: number): { documentId: string; chunks: ChunkRecord[] } {
+  const base = records[0]?.documentId ?? "";
+  const documentId = replica === 0 ? base : `${base}${REPLICA_SEPARATOR}${replica}`;
+  return {
+    documentId,
+    chunks:
+      replica === 0
+        ? records
+        : records.map((record) => ({ ...record, documentId, id: `${documentId}#${record.position}` })),
+  };
+}
+
+async function timeQueries(
+  store: SqliteVectorStore,
+  questions: Array<{ id: string; terms: string[] }>,
+): Promise<{ sorted: number[]; rankings: Map<string, string[]>; chunkIds: Map<string, string[]> }> {
+  for (const question of questions.slice(0, 10)) {
+    await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
+  }
+  const latencies: number[] = [];
+  const rankings = new Map<string, string[]>();
+  const chunkIds = new Map<string, string[]>();
+  for (const question of questions) {
+    const start = performance.now();
+    const results = await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
+    latencies.push(performance.now() - start);
+    chunkIds.set(
+      question.id,
+      results.map((result) => result.chunk.id),
+    );
+    rankings.set(question.id, [...new Set(results.map((result) => originalId(result.chunk.documentId)))]);
+  }
+  return { sorted: latencies.sort((left, right) => left - right), rankings, chunkIds };
+}
+
+/** Starts `bench/_scale-restart.ts` in a new process and waits for its one JSON line. */
+async function restartAndAnswer(
+  dataDirectory: string,
+  openAiBaseUrl: string,
+  question: string,
+): Promise<{ milliseconds: number; rssMiB: number; sources: number }> {
+  const started = Date.now();
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(import.meta.dirname, "_scale-restart.ts"),
+      dataDirectory,
+      openAiBaseUrl,
+      question,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let output = "";
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (data: string) => {
+    output += data;
+  });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  const line = output.trim().split("\n").at(-1) ?? "";
+  if (code !== 0 || !line.startsWith("{")) throw new Error(`restarted process failed (${code}): ${output}`);
+  const result = JSON.parse(line) as { answeredAt: number; rssMiB: number; sources: number };
+  return { milliseconds: result.answeredAt - started, rssMiB: result.rssMiB, sources: result.sources };
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      dataset: { type: "string", default: "../shared/data/scifact" },
+      split: { type: "string", default: "test" },
+      chunks: { type: "string", default: "100000" },
+      queries: { type: "string" },
+      messages: { type: "string", default: "200" },
+    },
+  });
+  const datasetPath = values.dataset;
+  if (!existsSync(join(datasetPath, "corpus.jsonl"))) {
+    console.log(`scale: skipped, no BEIR data set at ${datasetPath}`);
+    return;
+  }
+  const target = Math.max(1, Number(values.chunks) || 100_000);
+  const dataset = loadBeirDataset(datasetPath, values.split);
+  const questions = dataset.queries
+    .slice(0, values.queries ? Number(values.queries) : undefined)
+    .map((query) => ({ id: query.id, text: query.text, terms: analyze(query.text) }));
+  const directory = mkdtempSync(join(tmpdir(), "teammate-bench-scale-"));
+  const loadAtStart = loadavg()[0] ?? Number.NaN;
+
+  // 1. End to end on the data set itself: extract + chunk + analyze, then index, into the file store.
+  const database = openSqliteDatabase(join(directory, "teammate.sqlite"));
+  const store = new SqliteVectorStore(database);
+  const base: ChunkRecord[][] = [];
+  let started = performance.now();
+  for (const document of dataset.corpus) {
+    const extracted = await extractDocument({
+      body: Buffer.from(document.text, "utf8"),
+      mediaType: "text/plain",
+      charset: "utf-8",
+      fileName: `${document.id}.txt`,
+      source: document.id,
+    });
+    const chunks = chunkDocument({
+      id: document.id,
+      title: document.title,
+      text: extracted.text,
+      format: "text",
+      source: document.id,
+    });
+    const records = toChunkRecords(chunks, scope);
+    if (records.length > 0) base.push(records);
+  }
+  const chunkSeconds = (performance.now() - started) / 1000;
+  started = performance.now();
+  let indexed = 0;
+  for (const records of base) {
+    await store.replaceDocument(records[0]?.documentId ?? "", scope, records);
+    indexed += records.length;
+  }
+  const baseIndexSeconds = (performance.now() - started) / 1000;
+  const baseChunks = indexed;
+  const ingestEndToEnd = baseChunks / (chunkSeconds + baseIndexSeconds);
+
+  // 2. Replicas up to the target.
+  started = performance.now();
+  for (let replica = 1; indexed < target; replica++) {
+    for (const records of base) {
+      if (indexed >= target) break;
+      const { documentId, chunks } = replicate(records, replica);
+      await store.replaceDocument(documentId, scope, chunks);
+      indexed += chunks.length;
+    }
+  }
+  const replicaSeconds = (performance.now() - started) / 1000;
+  const indexOnlyRate = (indexed - baseChunks) / Math.max(replicaSeconds, 1e-9);
+  await store.warmUp();
+
+  // 3. Queries, pruned and exhaustive side by side, on the same loaded index.
+  const exhaustiveStore = new SqliteVectorStore(database, { exhaustiveScoring: true });
+  await exhaustiveStore.warmUp();
+  const pruned = await timeQueries(store, questions);
+  const exhaustive = await timeQueries(exhaustiveStore, questions);
+  let identical = 0;
+  for (const question of questions) {
+    if (
+      JSON.stringify(pruned.chunkIds.get(question.id)) ===
+      JSON.stringify(exhaustive.chunkIds.get(question.id))
+    ) {
+      identical++;
+    }
+  }
+  const evaluated = { ...dataset, queries: questions };
+  const prunedNdcg = evaluateRankings(evaluated, pruned.rankings)["ndcg@10"];
+  const exhaustiveNdcg = evaluateRankings(evaluated, exhaustive.rankings)["ndcg@10"];
+
+  // 4. First query after re-indexing one document, five times (different documents).
+  const reindexTimes: number[] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const records = base[(attempt * 97) % base.length] as ChunkRecord[];
+    await store.replaceDocument(records[0]?.documentId ?? "", scope, records);
+    const question = questions[attempt % questions.length];
+    const start = performance.now();
+    await store.search({ scope: askScope, terms: question?.terms ?? [], limit: QUERY_LIMIT });
+    reindexTimes.push(performance.now() - start);
+  }
+  const reindexFirstQuery = Math.max(...reindexTimes);
+
+  // 5. Core time per message in one long thread (instant LLM, retrieval on this index).
+  const isSummary = (request: ChatRequest) =>
+    String(request.messages[0]?.content).startsWith("You maintain the running memory");
+  const llm = new ScriptedLlm((request) =>
+    isSummary(request)
+      ? String(request.messages[1]?.content).slice(0, 1_500)
+      : "Here is a helpful answer of moderate length that explains the point in two or three sentences [1].",
+  );
+  const assistant = createAssistant({
+    store: new SqliteMemoryStore(database),
+    llm,
+    retriever: createRetriever({ store }),
+    logger: silentLogger,
+    promptTokenBudget: 6_000,
+    allowGeneralKnowledge: false,
+  });
+  const messageCount = Math.max(20, Number(values.messages) || 200);
+  const coreTimes: number[] = [];
+  for (let turn = 0; turn < messageCount; turn++) {
+    const sink = new RecordingSink();
+    const question = questions[turn % questions.length];
+    const start = process.hrtime.bigint();
+    await assistant.handle(
+      {
+        ...askScope,
+        threadId: "long-thread",
+        userId: `U${turn % 3}`,
+        userName: ["Alice", "Bob", "Carol"][turn % 3] ?? "Alice",
+        text: question?.text ?? "What is known?",
+        attachments: [],
+        isAdmin: false,
+        eventId: `scale-${turn}`,
+      },
+      sink,
+    );
+    coreTimes.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  // The first messages pay for warm caches (analyzer, statements); the thread is long after them.
+  const steady = coreTimes.slice(10).sort((left, right) => left - right);
+  const messageCoreP50 = percentile(steady, 0.5);
+  const messageCoreP99 = percentile(steady, 0.99);
+  database.close();
+
+  // 6. A new process on the same file: start to first answer, and its RSS.
+  const openai = await startOpenAiStandIn({ apiKey: "sk-bench" });
+  openai.setResponder(() => ({ kind: "text", text: "From the passages [1]." }));
+  const restart = await restartAndAnswer(directory, openai.baseUrl, questions[0]?.text ?? "What is known?");
+  await openai.close();
+  rmSync(directory, { recursive: true, force: true });
+
+  const loadAtEnd = loadavg()[0] ?? Number.NaN;
+  console.log(
+    `${datasetPath} [${values.split}]: ${dataset.corpus.length} documents → ${baseChunks} chunks, replicated to ${indexed} chunks; ${questions.length} questions`,
+  );
+  console.log(
+    `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadAtEnd.toFixed(2)} on ${2} shared cores`,
+  );
+  console.log(
+    `ingest: extract + chunk ${(baseChunks / chunkSeconds).toFixed(0)} chunks/s; index ${(baseChunks / baseIndexSeconds).toFixed(0)} chunks/s (data set), ${indexOnlyRate.toFixed(0)} chunks/s (replicas)`,
+  );
+  console.log(
+    `re-index then first query, 5 documents: ${reindexTimes.map((time) => time.toFixed(1)).join(", ")} ms`,
+  );
+  console.log(
+    `pruned and exhaustive scoring return the same chunks in the same order for ${identical}/${questions.length} questions`,
+  );
+  console.log(`restarted process cited ${restart.sources} source(s) in its first answer`);
+  const rows: Array<[string, string, string, string]> = [
+    [
+      "any",
+      "end-to-end ingest (extract + chunk + index), BM25 path",
+      `${ingestEndToEnd.toFixed(0)} chunks/s`,
+      "≥ 5,000 chunks/s",
+    ],
+    [
+      `${indexed}`,
+      "first query after re-indexing one document (worst of 5)",
+      `${reindexFirstQuery.toFixed(1)} ms`,
+      "≤ 20 ms at 100k",
+    ],
+    [
+      `${indexed}`,
+      "process start to first answer (new process)",
+      `${restart.milliseconds.toFixed(0)} ms`,
+      "≤ 2,000 ms at 500k",
+    ],
+    [
+      `${indexed}`,
+      "query p50 / p99, pruned (exhaustive beside it)",
+      `${percentile(pruned.sorted, 0.5).toFixed(2)} / ${percentile(pruned.sorted, 0.99).toFixed(2)} ms (${percentile(exhaustive.sorted, 0.5).toFixed(2)} / ${percentile(exhaustive.sorted, 0.99).toFixed(2)} ms; ${(percentile(exhaustive.sorted, 0.5) / percentile(pruned.sorted, 0.5)).toFixed(1)}× at p50)`,
+      "≤ 2 / ≤ 8 ms at 500k",
+    ],
+    [
+      `${indexed}`,
+      "nDCG@10, replicas folded to their original, pruned / exhaustive",
+      `${prunedNdcg.toFixed(4)} / ${exhaustiveNdcg.toFixed(4)}`,
+      "the same",
+    ],
+    [
+      `${indexed}`,
+      "RSS of the restarted process after its first answer",
+      `${restart.rssMiB.toFixed(0)} MiB`,
+      "≤ 614 MiB (0.6 GB) at 500k",
+    ],
+    [
+      `${indexed}`,
+      `core time per message, instant LLM, one thread of ${messageCount} messages, p50 / p99`,
+      `${messageCoreP50.toFixed(2)} / ${messageCoreP99.toFixed(2)} ms`,
+      "≤ 2 / ≤ 5 ms at 100k",
+    ],
+  ];
+  console.log("| chunks | figure | measured | goal |");
+  console.log("|---|---|---:|---|");
+  for (const row of rows) console.log(`| ${row.join(" | ")} |`);
+  console.log(
+    JSON.stringify({
+      chunks: indexed,
+      ingestEndToEndChunksPerSecond: Math.round(ingestEndToEnd),
+      reindexFirstQueryMs: Number(reindexFirstQuery.toFixed(2)),
+      restartFirstAnswerMs: restart.milliseconds,
+      queryP50Ms: Number(percentile(pruned.sorted, 0.5).toFixed(3)),
+      queryP99Ms: Number(percentile(pruned.sorted, 0.99).toFixed(3)),
+      rssMiB: Math.round(restart.rssMiB),
+      messageCoreP99Ms: Number(messageCoreP99.toFixed(3)),
+      messageCoreP50Ms: Number(messageCoreP50.toFixed(3)),
+      exhaustiveQueryP50Ms: Number(percentile(exhaustive.sorted, 0.5).toFixed(3)),
+      ndcgAt10: Number(prunedNdcg.toFixed(4)),
+      loadAverage: Number(loadAtEnd.toFixed(2)),
+    }),
+  );
+}
