@@ -14,6 +14,7 @@ import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
 import type { MemoryStore, NewTurn } from "./ports/memory-store.js";
 import { ReplyGuard } from "./reply-guard.js";
+import { TokenCache } from "./token-cache.js";
 import type {
   AssistantHandler,
   ConversationRef,
@@ -71,7 +72,9 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const retriever = options.retriever ?? noKnowledge;
   const now = options.now ?? Date.now;
   const budget = splitPromptBudget(options.promptTokenBudget);
-  const memory = new ConversationMemory({ store, llm, budget, logger, now });
+  // One cache of token counts for memory and the answer chain: each text is encoded once.
+  const tokens = new TokenCache();
+  const memory = new ConversationMemory({ store, llm, budget, logger, now, tokens });
   const chain = llm
     ? new AnswerChain({
         llm,
@@ -81,6 +84,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         allowGeneralKnowledgeByDefault: options.allowGeneralKnowledge,
         logger,
         agent: options.agent,
+        tokens,
       })
     : undefined;
   const commands: readonly Command[] = [

@@ -11,6 +11,7 @@ import type { Logger } from "../ports/logger.js";
 import type { ChannelSettings, Conversation, Note } from "../ports/memory-store.js";
 import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
+import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ToolRegistry } from "../tools/tool-registry.js";
 import type { ApprovalPrompt, ChannelRef, InboundMessage, ReplySink, Source } from "../types.js";
@@ -62,6 +63,8 @@ export interface AnswerChainOptions {
   logger: Logger;
   agent?: AgentSetup | undefined;
   now?: () => Date;
+  /** Token counts shared with memory, so each text is encoded once (`TokenCache`). */
+  tokens?: TokenCache | undefined;
 }
 
 export function messageTokens(messages: ChatMessage[]): number {
@@ -77,11 +80,12 @@ export function scopeOf(message: InboundMessage): QueryScope {
 }
 
 /** Keeps passages within their share of the budget, best first. */
-function fitPassages(passages: Passage[], budget: number): Passage[] {
+function fitPassages(passages: Passage[], budget: number, tokens: TokenCache): Passage[] {
   const kept: Passage[] = [];
   let used = 0;
   for (const passage of passages) {
-    const cost = countTokens(passage.text) + 40;
+    if (passage.tokens !== undefined) tokens.remember(passage.text, passage.tokens);
+    const cost = tokens.count(passage.text) + 40;
     if (used + cost > budget) break;
     kept.push(passage);
     used += cost;
@@ -107,7 +111,11 @@ export function citedSources(text: string, passages: Passage[]): Source[] {
  * something to retrieve), retrieve, then answer with persona, notes and memory, streamed to the reply.
  */
 export class AnswerChain {
-  constructor(private readonly options: AnswerChainOptions) {}
+  private readonly tokens: TokenCache;
+
+  constructor(private readonly options: AnswerChainOptions) {
+    this.tokens = options.tokens ?? new TokenCache();
+  }
 
   async condense(input: AnswerChainInput, signal?: AbortSignal): Promise<string> {
     const { llm, memory } = this.options;
@@ -132,11 +140,16 @@ export class AnswerChain {
     passages: Passage[],
     generalKnowledgeFallback: boolean,
     documentsOnlyMiss = false,
-  ): { messages: ChatMessage[]; passages: Passage[] } {
+  ): { messages: ChatMessage[]; passages: Passage[]; tokens: number } {
     const { budget, memory } = this.options;
     const now = this.options.now?.() ?? new Date();
-    const question = truncateToTokens(input.question, Math.floor(budget.total * 0.15));
-    let kept = fitPassages(passages, budget.passages);
+    const questionLimit = Math.floor(budget.total * 0.15);
+    // Most questions fit: counting them (once, cached for their turn) is cheaper than truncating.
+    const question =
+      this.tokens.count(input.question) <= questionLimit
+        ? input.question
+        : truncateToTokens(input.question, questionLimit);
+    let kept = fitPassages(passages, budget.passages, this.tokens);
     let turns = memory.window(input.conversation);
     let notes = input.notes;
     const build = () =>
@@ -154,16 +167,18 @@ export class AnswerChain {
         now,
       });
     let messages = build();
+    let tokens = this.tokens.messages(messages);
     // The shares keep us within budget in practice; a very long persona or many notes can still
     // overflow, so shed the least valuable material until the prompt fits.
-    while (messageTokens(messages) > budget.total) {
+    while (tokens > budget.total) {
       if (turns.length > 0) turns = turns.slice(1);
       else if (kept.length > 0) kept = kept.slice(0, -1);
       else if (notes.length > 0) notes = notes.slice(1);
       else break;
       messages = build();
+      tokens = this.tokens.messages(messages);
     }
-    return { messages, passages: kept };
+    return { messages, passages: kept, tokens };
   }
 
   async run(input: AnswerChainInput, signal?: AbortSignal): Promise<AnswerChainResult> {
@@ -205,7 +220,7 @@ export class AnswerChain {
     }
 
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback, documentsOnlyMiss);
-    const promptTokens = messageTokens(prompt.messages);
+    const promptTokens = prompt.tokens;
     if (agent && tools && canAct) {
       // In a docs-only channel with nothing found, the model may act through a tool; a reply that
       // used none is replaced by the plain not-found sentence, so no general-knowledge answer leaks.
@@ -320,7 +335,7 @@ export class AnswerChain {
     const totalMilliseconds = Date.now() - input.startedAt;
     const usage = input.usage ?? {
       promptTokens: input.promptTokens,
-      completionTokens: countTokens(input.text),
+      completionTokens: this.tokens.count(input.text),
     };
     const steps =
       input.model === "none"

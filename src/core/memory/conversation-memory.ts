@@ -2,6 +2,7 @@ import { summarizePrompt } from "../chains/prompt-templates.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { Conversation, MemoryStore, NewTurn, Turn } from "../ports/memory-store.js";
+import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ConversationRef } from "../types.js";
 
@@ -50,6 +51,8 @@ export interface ConversationMemoryOptions {
   budget: PromptBudget;
   logger: Logger;
   now?: () => number;
+  /** Shared with the answer chain, so a text counted for the prompt is not encoded again for its turn. */
+  tokens?: TokenCache | undefined;
 }
 
 /**
@@ -62,8 +65,10 @@ export class ConversationMemory {
   private readonly budget: PromptBudget;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly tokens: TokenCache;
 
   constructor(options: ConversationMemoryOptions) {
+    this.tokens = options.tokens ?? new TokenCache();
     this.store = options.store;
     this.llm = options.llm;
     this.budget = options.budget;
@@ -77,13 +82,13 @@ export class ConversationMemory {
 
   /** Builds a turn with its token count, computed once here. */
   newTurn(role: Turn["role"], speakerId: string, speakerName: string, text: string): NewTurn {
-    return { role, speakerId, speakerName, text, tokens: countTokens(text), at: this.now() };
+    return { role, speakerId, speakerName, text, tokens: this.tokens.count(text), at: this.now() };
   }
 
   /** The turns that fit next to the summary in the history share of the budget. */
   window(conversation: Conversation): Turn[] {
     const summaryCost = conversation.summary
-      ? countTokens(conversation.summary) + MESSAGE_OVERHEAD_TOKENS
+      ? this.tokens.count(conversation.summary) + MESSAGE_OVERHEAD_TOKENS
       : 0;
     return recentWindow(conversation.turns, Math.max(0, this.budget.history - summaryCost));
   }

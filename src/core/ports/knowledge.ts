@@ -8,6 +8,8 @@ export interface Passage {
   headingPath: string[];
   text: string;
   score: number;
+  /** Tokens of `text` when the store kept the count, so the prompt need not encode it again. */
+  tokens?: number | undefined;
 }
 
 /**

@@ -1,0 +1,52 @@
+import type { ChatMessage } from "./ports/llm-provider.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./tokens.js";
+
+/** Distinct texts remembered; past it the oldest are forgotten (a map keeps insertion order). */
+const REMEMBERED_TEXTS = 4_096;
+// Texts longer than this are counted every time rather than kept (a pasted log would crowd the rest).
+const LONGEST_REMEMBERED = 16_384;
+
+/**
+ * Token counts of texts seen recently, so a message encodes only its new text: the question is
+ * counted once for truncation and for its stored turn, the answer once for usage and for its turn,
+ * and a prompt's history lines, persona, notes and summary come from the cache on every later message.
+ * Counts already known (a turn's or a chunk's stored count) can be handed in with `remember`.
+ */
+export class TokenCache {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly encodeAndCount: (text: string) => number = countTokens) {}
+
+  count(text: string): number {
+    const known = this.counts.get(text);
+    if (known !== undefined) return known;
+    const counted = this.encodeAndCount(text);
+    this.remember(text, counted);
+    return counted;
+  }
+
+  remember(text: string, tokens: number): void {
+    if (text.length > LONGEST_REMEMBERED || this.counts.has(text)) return;
+    if (this.counts.size >= REMEMBERED_TEXTS) {
+      const oldest = this.counts.keys().next().value;
+      if (oldest !== undefined) this.counts.delete(oldest);
+    }
+    this.counts.set(text, tokens);
+  }
+
+  /**
+   * An upper bound of the tokens of chat messages: each message's lines are counted apiece (most come
+   * from the cache) plus the newlines between them. Byte-pair encoding never merges across a cut into
+   * fewer tokens than the pieces, so the sum is never below the real count and budgets stay safe.
+   */
+  messages(messages: readonly ChatMessage[]): number {
+    const newline = this.count("\n");
+    let total = 0;
+    for (const message of messages) {
+      const lines = (message.content ?? "").split("\n");
+      total += MESSAGE_OVERHEAD_TOKENS + newline * (lines.length - 1);
+      for (const line of lines) if (line.length > 0) total += this.count(line);
+    }
+    return total;
+  }
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from "vitest";
+import { messageTokens } from "../../src/core/chains/answer-chain.js";
+import type { ChatMessage } from "../../src/core/ports/llm-provider.js";
+import { TokenCache } from "../../src/core/token-cache.js";
+import { countTokens } from "../../src/core/tokens.js";
+
+describe("TokenCache", () => {
+  it("encodes each text once, and not at all when its count is already known", () => {
+    const encoded: string[] = [];
+    const cache = new TokenCache((text) => {
+      encoded.push(text);
+      return countTokens(text);
+    });
+    expect(cache.count("How do we deploy billing?")).toBe(countTokens("How do we deploy billing?"));
+    expect(cache.count("How do we deploy billing?")).toBe(countTokens("How do we deploy billing?"));
+    cache.remember("a stored chunk text", 5);
+    expect(cache.count("a stored chunk text")).toBe(5);
+    expect(encoded).toEqual(["How do we deploy billing?"]);
+  });
+
+  it("counts a long thread's prompt again by encoding only the lines it has not seen", () => {
+    const encoded: string[] = [];
+    const cache = new TokenCache((text) => {
+      encoded.push(text);
+      return countTokens(text);
+    });
+    const history: ChatMessage[] = Array.from({ length: 30 }, (_, turn) => ({
+      role: turn % 2 === 0 ? "user" : "assistant",
+      content: `Turn ${turn}: the release plan moves to Thursday.\nOwners stay the same.`,
+    }));
+    const prompt = (question: string): ChatMessage[] => [
+      { role: "system", content: "You are teammate.\n\nAnswer from the passages." },
+      ...history,
+      { role: "user", content: question },
+    ];
+    const first = prompt("Who owns the release?");
+    expect(cache.messages(first)).toBeGreaterThanOrEqual(messageTokens(first));
+    encoded.length = 0;
+    const second = prompt("When does it ship?");
+    const estimate = cache.messages(second);
+    expect(encoded).toEqual(["When does it ship?"]);
+    // Never below the real count, so a prompt within the estimate is within the budget.
+    expect(estimate).toBeGreaterThanOrEqual(messageTokens(second));
+    expect(estimate).toBeLessThanOrEqual(messageTokens(second) * 1.2);
+  });
+});
