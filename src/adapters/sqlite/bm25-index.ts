@@ -37,23 +37,38 @@ export interface Bm25Statistics {
   b: number;
 }
 
-/** One posting list as the scorer reads it. */
+/** One posting list as the scorer reads it (typed arrays only, so its loops stay monomorphic). */
 interface PostingList {
-  slots: ArrayLike<number>;
-  frequencies: ArrayLike<number>;
+  slots: Uint16Array;
+  frequencies: Uint16Array;
   start: number;
   end: number;
   maximumFrequency: number;
   minimumLength: number;
+  /**
+   * The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage): with the corpus
+   * average at `referenceAverage` no posting scores more. At another average A it bounds the list
+   * by itself times max(1, A / referenceAverage) (the denominator shrinks by at most that factor).
+   */
+  maximumImpact?: number | undefined;
+  referenceAverage?: number | undefined;
+}
+
+/** BM25 parameters a segment computes its score bounds with. */
+export interface Bm25Parameters {
+  k1: number;
+  b: number;
 }
 
 /** What the scorer needs of a part: its postings, lengths, rowids and tombstones. */
 export interface IndexPart {
   readonly size: number;
   list(termId: number): PostingList | undefined;
-  lengthOf(slot: number): number;
+  /** Length per slot (terms in the chunk). */
+  readonly lengths: Uint32Array;
+  /** 1 per removed slot. */
+  readonly deleted: Uint8Array;
   rowidOf(slot: number): number;
-  isDeleted(slot: number): boolean;
   /** Live chunks of this part containing the term. */
   documentFrequency(termId: number): number;
 }
@@ -103,7 +118,7 @@ export class SealedSegment implements IndexPart {
   private constructor(
     readonly bytes: Uint8Array,
     private readonly rowids: Float64Array,
-    private readonly lengths: Uint32Array,
+    readonly lengths: Uint32Array,
     private readonly termIds: Uint32Array,
     private readonly offsets: Uint32Array,
     private readonly minimumLengths: Uint32Array,
@@ -111,6 +126,8 @@ export class SealedSegment implements IndexPart {
     private readonly frequencies: Uint16Array,
     private readonly maximumFrequencies: Uint16Array,
     private readonly totalLength: number,
+    private readonly maximumImpacts: Float64Array,
+    private readonly referenceAverage: number,
   ) {
     this.tombstones = { deleted: new Uint8Array(rowids.length), deletedFrequency: new Map() };
   }
@@ -118,6 +135,7 @@ export class SealedSegment implements IndexPart {
   /** Builds a segment from chunks in ascending rowid order. */
   static build(
     chunks: Array<{ rowid: number; length: number; termFrequencies: TermFrequencies }>,
+    parameters: Bm25Parameters,
   ): SealedSegment {
     if (chunks.length > MAXIMUM_SEGMENT_CHUNKS) {
       throw new RangeError(`a segment holds at most ${MAXIMUM_SEGMENT_CHUNKS} chunks`);
@@ -136,7 +154,7 @@ export class SealedSegment implements IndexPart {
     const chunkCount = chunks.length;
     const termCount = termIds.length;
     const bytes = new Uint8Array(SealedSegment.byteLength(chunkCount, termCount, postingCount));
-    const segment = SealedSegment.view(bytes, chunkCount, termCount, postingCount);
+    const segment = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters);
     const { offsets, slots, frequencies, minimumLengths, maximumFrequencies } = segment;
     segment.termIds.set(termIds);
     const termIndex = new Map<number, number>();
@@ -167,11 +185,11 @@ export class SealedSegment implements IndexPart {
         if (chunk.length < (minimumLengths[list] as number)) minimumLengths[list] = chunk.length;
       }
     });
-    return SealedSegment.view(bytes, chunkCount, termCount, postingCount);
+    return SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters);
   }
 
   /** Reads a serialized segment (copied, so the views are aligned whatever the source buffer). */
-  static load(data: Uint8Array): SealedSegment {
+  static load(data: Uint8Array, parameters: Bm25Parameters): SealedSegment {
     const bytes = new Uint8Array(data.byteLength);
     bytes.set(data);
     const [format, chunkCount, termCount, postingCount] = new Uint32Array(bytes.buffer, 0, 4);
@@ -180,7 +198,7 @@ export class SealedSegment implements IndexPart {
     }
     const expected = SealedSegment.byteLength(chunkCount, termCount, postingCount as number);
     if (expected !== bytes.byteLength) throw new Error("truncated index segment");
-    return SealedSegment.view(bytes, chunkCount, termCount, postingCount as number);
+    return SealedSegment.view(bytes, chunkCount, termCount, postingCount as number, parameters);
   }
 
   private static byteLength(chunks: number, terms: number, postings: number): number {
@@ -188,7 +206,13 @@ export class SealedSegment implements IndexPart {
     return Math.ceil(unaligned / 8) * 8;
   }
 
-  private static view(bytes: Uint8Array, chunks: number, terms: number, postings: number): SealedSegment {
+  private static view(
+    bytes: Uint8Array,
+    chunks: number,
+    terms: number,
+    postings: number,
+    parameters: Bm25Parameters,
+  ): SealedSegment {
     const buffer = bytes.buffer;
     let offset = HEADER_BYTES;
     const take = <T>(make: (offset: number) => T, byteLength: number): T => {
@@ -206,6 +230,23 @@ export class SealedSegment implements IndexPart {
     const maximumFrequencies = take((at) => new Uint16Array(buffer, at, terms), terms * 2);
     let totalLength = 0;
     for (let slot = 0; slot < chunks; slot++) totalLength += lengths[slot] as number;
+    // Tight score bounds for pruning, one pass over the postings (derived, so not stored).
+    const referenceAverage = chunks > 0 && totalLength > 0 ? totalLength / chunks : 1;
+    const constantWeight = parameters.k1 * (1 - parameters.b);
+    const lengthWeight = (parameters.k1 * parameters.b) / referenceAverage;
+    const maximumImpacts = new Float64Array(terms);
+    for (let term = 0; term < terms; term++) {
+      let highest = 0;
+      const end = offsets[term + 1] as number;
+      for (let position = offsets[term] as number; position < end; position++) {
+        const frequency = frequencies[position] as number;
+        const impact =
+          frequency /
+          (frequency + constantWeight + lengthWeight * (lengths[slots[position] as number] as number));
+        if (impact > highest) highest = impact;
+      }
+      maximumImpacts[term] = highest;
+    }
     return new SealedSegment(
       bytes,
       rowids,
@@ -217,6 +258,8 @@ export class SealedSegment implements IndexPart {
       frequencies,
       maximumFrequencies,
       totalLength,
+      maximumImpacts,
+      referenceAverage,
     );
   }
 
@@ -260,6 +303,8 @@ export class SealedSegment implements IndexPart {
       end: this.offsets[index + 1] as number,
       maximumFrequency: this.maximumFrequencies[index] as number,
       minimumLength: this.minimumLengths[index] as number,
+      maximumImpact: this.maximumImpacts[index] as number,
+      referenceAverage: this.referenceAverage,
     };
   }
 
@@ -270,26 +315,29 @@ export class SealedSegment implements IndexPart {
     return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
 
-  lengthOf(slot: number): number {
-    return this.lengths[slot] as number;
+  get deleted(): Uint8Array {
+    return this.tombstones.deleted;
   }
 
   rowidOf(slot: number): number {
     return this.rowids[slot] as number;
-  }
-
-  isDeleted(slot: number): boolean {
-    return this.tombstones.deleted[slot] === 1;
   }
 }
 
 /** The chunks added since the last seal, in growable arrays (at most one segment's worth). */
 export class TailPart implements IndexPart {
   private readonly rowids: number[] = [];
-  private readonly lengths: number[] = [];
+  private lengthArray = new Uint32Array(256);
   private readonly postings = new Map<
     number,
-    { slots: number[]; frequencies: number[]; maximumFrequency: number; minimumLength: number }
+    {
+      slots: number[];
+      frequencies: number[];
+      maximumFrequency: number;
+      minimumLength: number;
+      /** Typed copies for the scorer, made on first use after a change. */
+      typed?: PostingList | undefined;
+    }
   >();
   private tombstones: Tombstones = { deleted: new Uint8Array(256), deletedFrequency: new Map() };
   private deletedCount = 0;
@@ -312,17 +360,29 @@ export class TailPart implements IndexPart {
     return this.totalLength - this.deletedLength;
   }
 
+  get lengths(): Uint32Array {
+    return this.lengthArray;
+  }
+
+  get deleted(): Uint8Array {
+    return this.tombstones.deleted;
+  }
+
   /** Appends a chunk; rowids must ascend. */
   add(rowid: number, length: number, termFrequencies: TermFrequencies): void {
     const slot = this.rowids.length;
+    if (slot >= MAXIMUM_SEGMENT_CHUNKS) throw new RangeError("the index tail outgrew a segment");
     this.rowids.push(rowid);
-    this.lengths.push(length);
-    this.totalLength += length;
-    if (slot >= this.tombstones.deleted.length) {
-      const grown = new Uint8Array(this.tombstones.deleted.length * 2);
-      grown.set(this.tombstones.deleted);
-      this.tombstones = { ...this.tombstones, deleted: grown };
+    if (slot >= this.lengthArray.length) {
+      const lengths = new Uint32Array(this.lengthArray.length * 2);
+      lengths.set(this.lengthArray);
+      this.lengthArray = lengths;
+      const deleted = new Uint8Array(this.lengthArray.length);
+      deleted.set(this.tombstones.deleted);
+      this.tombstones = { ...this.tombstones, deleted };
     }
+    this.lengthArray[slot] = length;
+    this.totalLength += length;
     const distinct = termFrequencies.length / 2;
     for (let index = 0; index < distinct; index++) {
       const termId = termFrequencies[index] as number;
@@ -333,8 +393,9 @@ export class TailPart implements IndexPart {
         this.postings.set(termId, list);
       }
       list.slots.push(slot);
-      list.frequencies.push(frequency);
-      if (frequency > list.maximumFrequency) list.maximumFrequency = frequency;
+      list.frequencies.push(Math.min(0xffff, frequency));
+      list.typed = undefined;
+      if (frequency > list.maximumFrequency) list.maximumFrequency = Math.min(0xffff, frequency);
       if (length < list.minimumLength) list.minimumLength = length;
     }
   }
@@ -344,14 +405,22 @@ export class TailPart implements IndexPart {
     if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
     markDeleted(this.tombstones, slot, termFrequencies);
     this.deletedCount++;
-    this.deletedLength += this.lengths[slot] as number;
+    this.deletedLength += this.lengthArray[slot] as number;
     return true;
   }
 
   list(termId: number): PostingList | undefined {
     const list = this.postings.get(termId);
     if (!list) return undefined;
-    return { ...list, start: 0, end: list.slots.length };
+    list.typed ??= {
+      slots: Uint16Array.from(list.slots),
+      frequencies: Uint16Array.from(list.frequencies),
+      start: 0,
+      end: list.slots.length,
+      maximumFrequency: list.maximumFrequency,
+      minimumLength: list.minimumLength,
+    };
+    return list.typed;
   }
 
   documentFrequency(termId: number): number {
@@ -359,16 +428,8 @@ export class TailPart implements IndexPart {
     return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
 
-  lengthOf(slot: number): number {
-    return this.lengths[slot] as number;
-  }
-
   rowidOf(slot: number): number {
     return this.rowids[slot] as number;
-  }
-
-  isDeleted(slot: number): boolean {
-    return this.tombstones.deleted[slot] === 1;
   }
 }
 
@@ -415,10 +476,13 @@ export class Bm25Scorer {
         if (!list || list.end === list.start) return;
         const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
         const termWeight = idf * weight * (k1 + 1);
-        const bound =
-          ((termWeight * list.maximumFrequency) /
-            (list.maximumFrequency + constantWeight + lengthWeight * list.minimumLength)) *
-          BOUND_SLACK;
+        let impact =
+          list.maximumFrequency /
+          (list.maximumFrequency + constantWeight + lengthWeight * list.minimumLength);
+        if (list.maximumImpact !== undefined && list.referenceAverage !== undefined) {
+          impact = Math.min(impact, list.maximumImpact * Math.max(1, averageLength / list.referenceAverage));
+        }
+        const bound = termWeight * impact * BOUND_SLACK;
         lists.push({ ...list, termWeight, bound });
       });
       if (lists.length === 0) continue;
@@ -440,6 +504,7 @@ export class Bm25Scorer {
     }
     const accumulators = this.accumulators;
     const touched = this.touched;
+    const { lengths, deleted } = part;
     let touchedCount = 0;
     lists.sort((left, right) => right.bound - left.bound);
     const remaining = new Float64Array(lists.length + 1);
@@ -462,13 +527,13 @@ export class Bm25Scorer {
       const { slots, frequencies, termWeight, end } = list;
       for (let position = list.start; position < end; position++) {
         const slot = slots[position] as number;
-        if (part.isDeleted(slot)) continue;
+        if (deleted[slot] === 1) continue;
         const frequency = frequencies[position] as number;
         const current = accumulators[slot] as number;
         if (current === 0) touched[touchedCount++] = slot;
         accumulators[slot] =
           current +
-          (termWeight * frequency) / (frequency + constantWeight + lengthWeight * part.lengthOf(slot));
+          (termWeight * frequency) / (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
       }
     }
 
@@ -483,15 +548,22 @@ export class Bm25Scorer {
       for (let index = next; index < lists.length && candidates.length > 0; index++) {
         const list = lists[index] as WeightedList;
         const { slots, frequencies, termWeight, end } = list;
+        // Few candidates against a long list: gallop to each; many: walk both in step.
+        const walk = candidates.length * 16 >= end - list.start;
         let position = list.start;
         for (const slot of candidates) {
-          position = gallop(slots, position, end, slot);
+          if (walk) {
+            while (position < end && (slots[position] as number) < slot) position++;
+          } else {
+            position = gallop(slots, position, end, slot);
+          }
           if (position >= end) break;
           if (slots[position] === slot) {
             const frequency = frequencies[position] as number;
             accumulators[slot] =
               (accumulators[slot] as number) +
-              (termWeight * frequency) / (frequency + constantWeight + lengthWeight * part.lengthOf(slot));
+              (termWeight * frequency) /
+                (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
           }
         }
         const bound = remaining[index + 1] as number;
@@ -514,7 +586,7 @@ export class Bm25Scorer {
 }
 
 /** First position in [from, end) whose slot is ≥ target (slots ascend within a list). */
-function gallop(slots: ArrayLike<number>, from: number, end: number, target: number): number {
+function gallop(slots: Uint16Array, from: number, end: number, target: number): number {
   if (from >= end || (slots[from] as number) >= target) return from;
   let step = 1;
   let low = from;

@@ -482,6 +482,7 @@ export class SqliteVectorStore implements VectorStore {
   ): void {
     const segment = SealedSegment.build(
       rows.map(([rowid, length, blob]) => ({ rowid, length, termFrequencies: termFrequenciesOf(blob) })),
+      { k1: this.k1, b: this.b },
     );
     const { sequence } = this.statements.lastDeletion.get() as { sequence: number };
     this.statements.insertSegment.run(
@@ -561,7 +562,7 @@ export class SqliteVectorStore implements VectorStore {
       const loaded = this.readTransaction(() => {
         const data = statements.segmentData.get(row.id) as { data: Buffer } | undefined;
         if (!data) return undefined;
-        const segment = SealedSegment.load(data.data);
+        const segment = SealedSegment.load(data.data, { k1: this.k1, b: this.b });
         for (const [rowid, blob] of statements.deletionsInRange.iterate(
           index.scopeId,
           row.first_rowid,
