@@ -116,6 +116,38 @@ async function restartAndAnswer(
   return { milliseconds: result.answeredAt - started, rssMiB: result.rssMiB, sources: result.sources };
 }
 
+/**
+ * How fast this machine runs a plain typed-array scoring loop right now, in ns per posting: shared
+ * cores under load slow every figure here alike, and this puts them in context.
+ */
+function calibrate(): number {
+  const chunks = 65_535;
+  const postings = 1_000_000;
+  const slots = new Uint16Array(postings);
+  const frequencies = new Uint16Array(postings);
+  const lengths = new Uint32Array(chunks);
+  const accumulators = new Float64Array(chunks);
+  for (let index = 0; index < postings; index++) {
+    slots[index] = (index * 7_919) % chunks;
+    frequencies[index] = 1 + (index % 3);
+  }
+  for (let slot = 0; slot < chunks; slot++) lengths[slot] = 50 + (slot % 100);
+  const rounds: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    accumulators.fill(0);
+    const start = performance.now();
+    for (let index = 0; index < postings; index++) {
+      const slot = slots[index] as number;
+      const frequency = frequencies[index] as number;
+      accumulators[slot] =
+        (accumulators[slot] as number) +
+        (2.2 * frequency) / (frequency + 0.3 + 0.009 * (lengths[slot] as number));
+    }
+    rounds.push(((performance.now() - start) * 1e6) / postings);
+  }
+  return Math.min(...rounds);
+}
+
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
@@ -269,11 +301,15 @@ export async function main(args: string[]): Promise<void> {
   rmSync(directory, { recursive: true, force: true });
 
   const loadAtEnd = loadavg()[0] ?? Number.NaN;
+  const nanosecondsPerPosting = calibrate();
   console.log(
     `${datasetPath} [${values.split}]: ${dataset.corpus.length} documents → ${baseChunks} chunks, replicated to ${indexed} chunks; ${questions.length} questions`,
   );
   console.log(
     `load average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadAtEnd.toFixed(2)} on ${2} shared cores`,
+  );
+  console.log(
+    `calibration: a plain typed-array scoring loop runs at ${nanosecondsPerPosting.toFixed(1)} ns per posting on this machine now (best of 5)`,
   );
   console.log(
     `ingest: extract + chunk ${(baseChunks / chunkSeconds).toFixed(0)} chunks/s; index ${(baseChunks / baseIndexSeconds).toFixed(0)} chunks/s (data set), ${indexOnlyRate.toFixed(0)} chunks/s (replicas)`,
@@ -346,6 +382,7 @@ export async function main(args: string[]): Promise<void> {
       exhaustiveQueryP50Ms: Number(percentile(exhaustive.sorted, 0.5).toFixed(3)),
       ndcgAt10: Number(prunedNdcg.toFixed(4)),
       loadAverage: Number(loadAtEnd.toFixed(2)),
+      calibrationNanosecondsPerPosting: Number(nanosecondsPerPosting.toFixed(1)),
     }),
   );
 }
