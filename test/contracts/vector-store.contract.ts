@@ -115,6 +115,20 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
       }
     });
 
+    it("keeps a chunk's token count, so prompts need not encode its text again", async () => {
+      const [counted, uncounted] = records({
+        documentId: "counted",
+        title: "Counted",
+        scope: workspaceA,
+        texts: ["The billing export runs nightly.", "The billing export has a retry."],
+      });
+      await store.replaceDocument("counted", workspaceA, [{ ...counted!, tokens: 7 }, uncounted!]);
+      const results = await store.search(query(askA1, "billing export nightly retry"));
+      const byPosition = new Map(results.map((result) => [result.chunk.position, result.chunk]));
+      expect(byPosition.get(0)?.tokens).toBe(7);
+      expect(byPosition.get(1)?.tokens).toBeUndefined();
+    });
+
     it("returns nothing for a question that shares no term with any chunk", async () => {
       await index(store, filler);
       expect(await store.search(query(askA1, "quantum chromodynamics lattice"))).toEqual([]);

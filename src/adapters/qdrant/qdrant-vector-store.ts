@@ -53,6 +53,7 @@ interface ChunkPayload {
   heading_path: string[];
   source: string;
   text: string;
+  tokens?: number;
 }
 
 type Filter = Schemas["Filter"];
@@ -170,6 +171,7 @@ export class QdrantVectorStore implements VectorStore {
         heading_path: chunk.headingPath,
         source: chunk.source,
         text: chunk.text,
+        ...(chunk.tokens === undefined ? {} : { tokens: chunk.tokens }),
       };
       const vector: Record<string, number[] | Schemas["SparseVector"]> = {
         [SPARSE_VECTOR]: documentSparseVector(chunk.terms),
@@ -495,6 +497,7 @@ function chunkFromPayload(payload: Record<string, unknown> | null | undefined): 
     source: String(data.source),
     text: String(data.text),
     scope: scopeFromPayload(data),
+    ...(typeof data.tokens === "number" ? { tokens: data.tokens } : {}),
   };
 }
 

@@ -142,9 +142,13 @@ CREATE INDEX knowledge_deletions_by_chunk ON knowledge_deletions (scope_id, chun
 CREATE TABLE knowledge_settings (name TEXT PRIMARY KEY, value INTEGER NOT NULL) STRICT;
 `;
 
+/** Version 3: tokens of each chunk's text, when the chunker counted them (prompt budgets use it). */
+const KNOWLEDGE_TABLES_V3 = "ALTER TABLE knowledge_chunks ADD COLUMN tokens INTEGER";
+
 const MIGRATIONS: readonly SqliteMigration[] = [
   (database) => database.exec(KNOWLEDGE_TABLES_V1),
   (database) => database.exec(KNOWLEDGE_TABLES_V2),
+  (database) => database.exec(KNOWLEDGE_TABLES_V3),
 ];
 
 // Channel id stored for workspace-wide documents: SQLite UNIQUE treats NULLs as distinct.
@@ -160,6 +164,7 @@ interface ChunkRow {
   heading_path: string;
   source: string;
   text: string;
+  tokens: number | null;
 }
 
 interface ScopeRow {
@@ -374,6 +379,7 @@ export class SqliteVectorStore implements VectorStore {
           chunk.terms.length,
           Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
           chunk.dense ? denseBlob(chunk.dense) : null,
+          chunk.tokens ?? null,
         );
       }
       statements.countUnsealed.run(rows.length, target.id);
@@ -702,6 +708,7 @@ export class SqliteVectorStore implements VectorStore {
           source: row.source,
           text: row.text,
           scope: toDocumentScope(scopeRow),
+          ...(row.tokens === null ? {} : { tokens: row.tokens }),
         },
         score,
       });
@@ -774,8 +781,8 @@ function prepareStatements(database: Database) {
     ),
     insertChunk: database.prepare(
       `INSERT INTO knowledge_chunks
-         (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_frequencies, dense)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         (scope_id, document_id, position, chunk_id, title, heading_path, source, text, length, term_frequencies, dense, tokens)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deleteDocumentChunks: database.prepare(
       `DELETE FROM knowledge_chunks WHERE document_id = ?
@@ -842,7 +849,7 @@ function prepareStatements(database: Database) {
       ),
     ),
     chunksByRowid: database.prepare(
-      `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text
+      `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens
          FROM knowledge_chunks WHERE rowid IN (SELECT value FROM json_each(?))`,
     ),
     listDocuments: database.prepare(

@@ -30,6 +30,8 @@ export interface DocumentChunk {
   headingPath: string[];
   source: string;
   text: string;
+  /** Tokens of `text`, when the chunker knows them; stored with the chunk for prompt budgets. */
+  tokens?: number | undefined;
 }
 
 /**

@@ -98,6 +98,7 @@ export function createRetriever(options: RetrieverOptions): Retriever {
           headingPath: result.chunk.headingPath,
           text: result.chunk.text,
           score: result.score,
+          tokens: result.chunk.tokens,
         });
       }
       return passages;

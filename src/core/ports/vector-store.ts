@@ -39,6 +39,8 @@ export interface ChunkRecord {
   terms: string[];
   /** Dense embedding, when an embedding model is configured. */
   dense?: number[] | undefined;
+  /** Tokens of `text`, when the chunker counted them: stored, so a prompt never encodes it again. */
+  tokens?: number | undefined;
 }
 
 export interface ScoredChunk {
