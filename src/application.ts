@@ -158,10 +158,13 @@ export async function createApplication(
       throw error;
     }
     // The index loads in the background, yielding between segments; a question that needs it waits.
-    const warming = embedded.warmUp().catch((error: unknown) => {
-      logger.warn({ err: error }, "knowledge index warm-up failed; it loads on the first question");
-    });
-    closers.push(() => warming);
+    // The worker only writes, so it never holds the index in memory.
+    if (options.runJobWorkers !== true) {
+      const warming = embedded.warmUp().catch((error: unknown) => {
+        logger.warn({ err: error }, "knowledge index warm-up failed; it loads on the first question");
+      });
+      closers.push(() => warming);
+    }
     vectors = embedded;
   }
   closers.push(() => vectors.close());
