@@ -445,6 +445,7 @@ interface WeightedList extends PostingList {
 export class Bm25Scorer {
   private accumulators = new Float64Array(1024);
   private touched = new Int32Array(1024);
+  private candidateSlots = new Int32Array(1024);
 
   constructor(
     /** Off: every posting is visited (the reference the pruning is tested against). */
@@ -488,6 +489,11 @@ export class Bm25Scorer {
       if (lists.length === 0) continue;
       this.scorePart(part, lists, constantWeight, lengthWeight, best);
     }
+  }
+
+  private candidates(size: number): Int32Array {
+    if (this.candidateSlots.length < size) this.candidateSlots = new Int32Array(size);
+    return this.candidateSlots;
   }
 
   private scorePart(
@@ -539,19 +545,24 @@ export class Bm25Scorer {
 
     if (next < lists.length) {
       // Only chunks already seen can still reach the top k: complete their scores.
-      let candidates: number[] = [];
+      threshold = Math.max(threshold, kthLargest(accumulators, touched, touchedCount, best.limit));
+      const candidates = this.candidates(part.size);
+      let candidateCount = 0;
       for (let index = 0; index < touchedCount; index++) {
         const slot = touched[index] as number;
-        if ((accumulators[slot] as number) + (remaining[next] as number) >= threshold) candidates.push(slot);
+        if ((accumulators[slot] as number) + (remaining[next] as number) >= threshold) {
+          candidates[candidateCount++] = slot;
+        }
       }
-      candidates.sort((left, right) => left - right);
-      for (let index = next; index < lists.length && candidates.length > 0; index++) {
+      candidates.subarray(0, candidateCount).sort();
+      for (let index = next; index < lists.length && candidateCount > 0; index++) {
         const list = lists[index] as WeightedList;
         const { slots, frequencies, termWeight, end } = list;
         // Few candidates against a long list: gallop to each; many: walk both in step.
-        const walk = candidates.length * 16 >= end - list.start;
+        const walk = candidateCount * 16 >= end - list.start;
         let position = list.start;
-        for (const slot of candidates) {
+        for (let candidate = 0; candidate < candidateCount; candidate++) {
+          const slot = candidates[candidate] as number;
           if (walk) {
             while (position < end && (slots[position] as number) < slot) position++;
           } else {
@@ -567,14 +578,19 @@ export class Bm25Scorer {
           }
         }
         const bound = remaining[index + 1] as number;
-        const candidateArray = Int32Array.from(candidates);
-        threshold = Math.max(
-          threshold,
-          kthLargest(accumulators, candidateArray, candidateArray.length, best.limit),
-        );
-        candidates = candidates.filter((slot) => (accumulators[slot] as number) + bound >= threshold);
+        threshold = Math.max(threshold, kthLargest(accumulators, candidates, candidateCount, best.limit));
+        // Keep, in order, the candidates the lists left can still lift to the threshold.
+        let kept = 0;
+        for (let candidate = 0; candidate < candidateCount; candidate++) {
+          const slot = candidates[candidate] as number;
+          if ((accumulators[slot] as number) + bound >= threshold) candidates[kept++] = slot;
+        }
+        candidateCount = kept;
       }
-      for (const slot of candidates) best.offer(part.rowidOf(slot), accumulators[slot] as number);
+      for (let candidate = 0; candidate < candidateCount; candidate++) {
+        const slot = candidates[candidate] as number;
+        best.offer(part.rowidOf(slot), accumulators[slot] as number);
+      }
     } else {
       for (let index = 0; index < touchedCount; index++) {
         const slot = touched[index] as number;
