@@ -9,6 +9,8 @@ import { silentLogger } from "../src/core/ports/logger.js";
 import { RecordingSink } from "../test/support/recording-sink.js";
 
 const [dataDirectory, openAiBaseUrl, question] = process.argv.slice(2);
+// Modules are loaded (tsx transpiles them) by the time this line runs.
+const modulesLoadedAt = Date.now();
 const application = await createApplication(
   loadConfig({
     DATA_DIR: dataDirectory,
@@ -19,6 +21,7 @@ const application = await createApplication(
   }),
   silentLogger,
 );
+const applicationReadyAt = Date.now();
 const sink = new RecordingSink();
 await application.assistant.handle(
   {
@@ -38,4 +41,12 @@ const answeredAt = Date.now();
 if (sink.failed) throw new Error(`the first answer failed: ${sink.failed}`);
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
 await application.close();
-console.log(JSON.stringify({ answeredAt, rssMiB, sources: sink.finished?.sources.length ?? 0 }));
+console.log(
+  JSON.stringify({
+    modulesLoadedAt,
+    applicationReadyAt,
+    answeredAt,
+    rssMiB,
+    sources: sink.finished?.sources.length ?? 0,
+  }),
+);
