@@ -25,6 +25,9 @@ function progressBar(done: number, total: number): string {
   return `${"▓".repeat(filled)}${"░".repeat(width - filled)} ${total > 0 ? Math.round((done / total) * 100) : 0}%`;
 }
 
+/** `--workspace` or `--channel` at the end of `index …`. */
+const SCOPE_FLAG = /(?:^|\s+)--(workspace|channel)\s*$/;
+
 function referencesFrom(message: InboundMessage, args: string): DocumentReference[] | string {
   const target =
     args
@@ -57,14 +60,16 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
  */
 export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?: IndexEnqueuer): Command[] {
   async function indexCommand({ message, args, reply }: CommandContext): Promise<void> {
-    const references = referencesFrom(message, args);
+    // The flag comes off before the target is read, or it would become part of the URL.
+    const flag = SCOPE_FLAG.exec(args)?.[1];
+    const references = referencesFrom(message, args.replace(SCOPE_FLAG, "").trim());
     if (typeof references === "string") {
       await reply.say(references, "asker");
       return;
     }
-    const channelOnly = /\s--channel$/.test(args);
+    const channelOnly = flag === "channel";
     // Documents indexed from a channel are for that channel; `--workspace` shares them workspace-wide.
-    const workspaceWide = /\s--workspace$/.test(args) || message.platform === "local";
+    const workspaceWide = flag === "workspace" || message.platform === "local";
     const scope: DocumentScope = {
       platform: message.platform,
       workspaceId: message.workspaceId,

@@ -126,6 +126,30 @@ describe("index with workers elsewhere: the bot posts a status message and only 
     expect(JSON.stringify(job?.data)).not.toContain(TOKEN);
   });
 
+  it("`--workspace` and `--channel` come off the target: the URL is queued as typed, in the scope asked for", async () => {
+    const queue = new RecordingJobQueue();
+    const { assistant } = setUp(queue);
+    await assistant.handle(
+      inbound({ text: "index https://example.com/guide --workspace", isAdmin: true, eventId: "Ev-flag-1" }),
+      new RecordingSink(),
+    );
+    await assistant.handle(
+      inbound({ text: "index <https://example.com/faq> --channel", isAdmin: true, eventId: "Ev-flag-2" }),
+      new RecordingSink(),
+    );
+    expect(queue.added.map((job) => job.data)).toMatchObject([
+      {
+        scope: { platform: "slack", workspaceId: "T1" },
+        references: [{ kind: "url", url: "https://example.com/guide" }],
+      },
+      {
+        scope: { platform: "slack", workspaceId: "T1", channelId: "C1" },
+        references: [{ kind: "url", url: "https://example.com/faq" }],
+      },
+    ]);
+    expect((queue.added[0]?.data as { scope: object }).scope).not.toHaveProperty("channelId");
+  });
+
   it("a non-admin is refused and nothing is posted or queued", async () => {
     const queue = new RecordingJobQueue();
     const { assistant, notifier } = setUp(queue);
