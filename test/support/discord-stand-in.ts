@@ -122,6 +122,8 @@ export class DiscordStandIn {
   /** Paths of CDN files that were downloaded, in order. */
   readonly downloads: string[] = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
+  /** Interaction tokens whose webhook calls fail as if the token had expired (10015). */
+  private readonly refusedTokens = new Set<string>();
   private readonly sockets = new Set<WebSocket>();
   private readonly server = createServer((request, response) => {
     this.handle(request, response).catch((error: unknown) => {
@@ -192,6 +194,11 @@ export class DiscordStandIn {
       proxy_url: url,
       content_type: contentType,
     };
+  }
+
+  /** Makes every webhook call with this interaction token fail with 404 Unknown Webhook, as an expired token does. */
+  refuseWebhooks(interactionToken: string): void {
+    this.refusedTokens.add(interactionToken);
   }
 
   /** Requests matching a method and a spec template, in arrival order. */
@@ -368,34 +375,51 @@ export class DiscordStandIn {
     permissions?: bigint;
     channelId?: string;
     attachments?: Record<string, unknown>;
+    /** Another guild than the stand-in's own (an attacker's server the bot is also in). */
+    guildId?: string;
+    /** A DM with the bot: no guild, no member, a `user` and a DM channel (type 1). */
+    directMessage?: boolean;
   }): APIChatInputApplicationCommandInteraction {
     const example = readFixture<Record<string, unknown>>("interaction.application_command.docs_example.json");
     const member = example.member as Record<string, unknown>;
     const user = { ...(member.user as Record<string, unknown>), id: options.userId ?? snowflake() };
     const id = snowflake();
-    const token = `interaction-token-${id}`;
+    // Shaped like Discord's: base64 of "interaction:<id>:<secret>", so redaction is tested on the real shape.
+    const token = `aW50ZXJhY3Rpb246${Buffer.from(`${id}:${snowflake()}${Math.random().toString(36).slice(2)}`).toString("base64url")}`;
     const channelId = options.channelId ?? this.channelId;
+    const guildId = options.directMessage ? undefined : (options.guildId ?? this.guildId);
+    const { member: _member, guild_id: _guild, ...withoutGuild } = example;
+    const place = guildId
+      ? {
+          guild_id: guildId,
+          channel: { id: channelId, type: channelId === this.threadId ? 11 : 0, guild_id: guildId },
+          guild: { id: guildId, locale: "en-US", features: [] },
+          authorizing_integration_owners: { "0": guildId },
+          context: 0,
+          member: {
+            ...member,
+            user,
+            roles: [],
+            permissions: String(options.permissions ?? (1n << 10n) | (1n << 11n)),
+            flags: 0,
+          },
+        }
+      : {
+          channel: { id: channelId, type: 1, recipients: [user] },
+          authorizing_integration_owners: { "0": this.applicationId },
+          context: 1,
+          user,
+        };
     const interaction = {
-      ...example,
+      ...withoutGuild,
       id,
       token,
       application_id: this.applicationId,
-      guild_id: this.guildId,
       channel_id: channelId,
-      channel: { id: channelId, type: channelId === this.threadId ? 11 : 0, guild_id: this.guildId },
-      guild: { id: this.guildId, locale: "en-US", features: [] },
       version: 1,
       entitlements: [],
-      authorizing_integration_owners: { "0": this.guildId },
-      context: 0,
       attachment_size_limit: 10_485_760,
-      member: {
-        ...member,
-        user,
-        roles: [],
-        permissions: String(options.permissions ?? (1n << 10n) | (1n << 11n)),
-        flags: 0,
-      },
+      ...place,
       data: {
         id: snowflake(),
         type: 1,
@@ -409,7 +433,7 @@ export class DiscordStandIn {
       token,
       dispatchedAt: 0,
       channelId,
-      guildId: this.guildId,
+      guildId,
       ephemeral: false,
     });
     return interaction;
@@ -420,17 +444,26 @@ export class DiscordStandIn {
     customId: string;
     messageId: string;
     userId?: string;
+    /** Where the click comes from; by default the stand-in's guild and channel. */
+    guildId?: string;
+    channelId?: string;
+    directMessage?: boolean;
+    permissions?: bigint;
   }): APIMessageComponentButtonInteraction {
     const command = this.slashCommand({
       name: "unused",
       ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.guildId ? { guildId: options.guildId } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+      ...(options.directMessage ? { directMessage: true } : {}),
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
     });
     const message = this.messages.get(options.messageId);
     return {
       ...command,
       type: 3,
       data: { custom_id: options.customId, component_type: 2 },
-      message: message ?? { id: options.messageId, channel_id: this.channelId },
+      message: message ?? { id: options.messageId, channel_id: options.channelId ?? this.channelId },
     } as unknown as APIMessageComponentButtonInteraction;
   }
 
@@ -667,6 +700,8 @@ export class DiscordStandIn {
         if (state.dispatchedAt > 0 && Date.now() - state.dispatchedAt > 3000) {
           return reject(404, 10062, "Unknown interaction (not acknowledged within 3 seconds)");
         }
+        const callbackData = (body.data ?? {}) as Record<string, unknown>;
+        this.checkLinkPreviews(record.path, callbackData.content, callbackData.flags, callbackData.embeds);
         state.acknowledgedAs = Number(body.type);
         state.ephemeral =
           ((Number((body.data as Record<string, unknown> | undefined)?.flags) || 0) & 64) !== 0;
@@ -689,9 +724,14 @@ export class DiscordStandIn {
           return reject(404, 10015, "Unknown Webhook");
         const state = [...this.interactions.values()].find((interaction) => interaction.token === third);
         if (!state) return reject(401, 50027, "Invalid Webhook Token");
+        if (this.refusedTokens.has(state.token)) {
+          record.status = 404;
+          return send(404, { code: 10015, message: "Unknown Webhook" });
+        }
         if (state.acknowledgedAs === undefined)
           return reject(404, 10015, "Unknown Webhook (not acknowledged yet)");
         if (method === "POST") {
+          this.checkLinkPreviews(record.path, body.content, body.flags, body.embeds);
           const message = this.storeMessage({
             channelId: state.channelId,
             via: "webhook",
@@ -707,14 +747,17 @@ export class DiscordStandIn {
           this.messages.delete(targetId);
           return ok();
         }
+        this.checkEditPreviews(record.path, existing, body);
         return ok(this.editMessage(existing, body));
       }
       case "POST /channels/{channel_id}/messages": {
+        this.checkLinkPreviews(record.path, body.content, body.flags, body.embeds);
         return ok(this.storeMessage({ channelId: second ?? "", via: "channel", body }), 200);
       }
       case "PATCH /channels/{channel_id}/messages/{message_id}": {
         const existing = this.messages.get(fourth ?? "");
         if (!existing || existing.channel_id !== second) return reject(404, 10008, "Unknown Message");
+        this.checkEditPreviews(record.path, existing, body);
         return ok(this.editMessage(existing, body));
       }
       case "GET /channels/{channel_id}/messages/{message_id}": {
@@ -785,7 +828,35 @@ export class DiscordStandIn {
     return message;
   }
 
+  /**
+   * Discord fetches every link in a message's content to build a preview embed, unless the message
+   * carries SUPPRESS_EMBEDS or the link is wrapped in `<…>`: the fetch would reach whatever server the
+   * link names with no click. A message showing such a link is recorded as a problem, and so is
+   * SUPPRESS_EMBEDS on a message with embeds of its own (Discord would hide them too).
+   */
+  private checkLinkPreviews(path: string, content: unknown, flags: unknown, embeds: unknown): void {
+    const suppressed = (Number(flags ?? 0) & SUPPRESS_EMBEDS) !== 0;
+    if (suppressed && Array.isArray(embeds) && embeds.length > 0) {
+      this.problems.push(`${path}: SUPPRESS_EMBEDS on a message with its own embeds hides them`);
+    }
+    if (typeof content !== "string" || suppressed) return;
+    const previewed = previewedLinks(content);
+    if (previewed.length > 0) {
+      this.problems.push(`${path}: link preview not suppressed for ${previewed.join(", ")}`);
+    }
+  }
+
+  private checkEditPreviews(path: string, existing: StandInMessage, body: Record<string, unknown>): void {
+    this.checkLinkPreviews(
+      path,
+      typeof body.content === "string" ? body.content : existing.content,
+      body.flags === undefined || body.flags === null ? existing.flags : body.flags,
+      Array.isArray(body.embeds) ? body.embeds : existing.embeds,
+    );
+  }
+
   private editMessage(existing: StandInMessage, body: Record<string, unknown>): StandInMessage {
+    if (typeof body.flags === "number") existing.flags = body.flags;
     if (typeof body.content === "string") existing.content = body.content;
     if (Array.isArray(body.embeds)) existing.embeds = body.embeds;
     if (Array.isArray(body.components)) existing.components = body.components;
@@ -803,6 +874,23 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+const SUPPRESS_EMBEDS = 1 << 2;
+
+/**
+ * The links Discord would preview in message content: http(s) URLs outside code spans and blocks that
+ * are not wrapped in `<…>` (also inside a masked link's parentheses).
+ */
+export function previewedLinks(content: string): string[] {
+  const withoutCode = content.replace(/```[\s\S]*?```/g, " ").replace(/`[^`\n]*`/g, " ");
+  const links: string[] = [];
+  for (const match of withoutCode.matchAll(/https?:\/\/[^\s<>()]+/gi)) {
+    const before = withoutCode[(match.index ?? 0) - 1];
+    if (before === "<") continue;
+    links.push(match[0]);
+  }
+  return links;
 }
 
 const COMMAND_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;

@@ -1,3 +1,5 @@
+import { Writable } from "node:stream";
+import { createLogger } from "../../src/adapters/pino/create-logger.js";
 import type { Logger } from "../../src/core/ports/logger.js";
 
 /** Polls `check` until it holds; fails with what was awaited once `timeoutMilliseconds` pass. */
@@ -20,4 +22,28 @@ export function recordingLogger(entries: Array<Record<string, unknown>>): Logger
   };
   const logger: Logger = { debug: log, info: log, warn: log, error: log, child: () => logger };
   return logger;
+}
+
+/**
+ * The production pino logger (`createLogger`, as `npm start` builds it) writing into memory, so a test
+ * sees the exact log lines the bot would print, secrets and all, and can look up entries by message.
+ */
+export function capturedPinoLogger(level = "debug"): {
+  logger: Logger;
+  lines: string[];
+  entries: () => Array<Record<string, unknown>>;
+} {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      lines.push(chunk.toString());
+      callback();
+    },
+  });
+  const logger = createLogger({ level, destination });
+  const entries = () =>
+    lines
+      .flatMap((line) => line.split("\n").filter(Boolean))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { logger, lines, entries };
 }

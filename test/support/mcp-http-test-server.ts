@@ -31,7 +31,7 @@ export async function startMcpHttpServer(): Promise<McpHttpTestServer> {
         {
           description: "Multiplies two numbers.",
           inputSchema: { a: z.number(), b: z.number() },
-          annotations: { readOnlyHint: true },
+          annotations: { readOnlyHint: true, openWorldHint: false },
         },
         async ({ a, b }) => ({ content: [{ type: "text", text: String(a * b) }] }),
       );

@@ -24,6 +24,10 @@ export interface StandInUser {
   isAdmin?: boolean;
   isOwner?: boolean;
   isBot?: boolean;
+  /** The member's home workspace; another organisation's team for a Slack Connect guest. Default: the stand-in's team. */
+  teamId?: string;
+  /** Set by Slack for members of another organisation whose profile is restricted (Slack Connect). */
+  isStranger?: boolean;
 }
 
 export interface RecordedSlackCall {
@@ -298,6 +302,16 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     }
   };
 
+  // Slack unfurls links in a bot's message unless it says not to; an unfurl fetches the URL, so a link
+  // the model wrote would reach its server with no click. Every posted message must turn both off.
+  const checkLinkPreviews = (method: string, args: Record<string, unknown>) => {
+    const shown = `${String(args.text ?? "")} ${JSON.stringify(args.blocks ?? [])}`;
+    if (!/https?:\/\//i.test(shown)) return;
+    if (String(args.unfurl_links) !== "false" || String(args.unfurl_media) !== "false") {
+      violations.push(`${method}: a link without unfurl_links=false and unfurl_media=false`);
+    }
+  };
+
   const methods: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
     "auth.test": () => ({
       url: "https://stand-in.slack.test/",
@@ -313,7 +327,8 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
       return {
         user: {
           id: user.id,
-          team_id: teamId,
+          team_id: user.teamId ?? teamId,
+          ...(user.isStranger ? { is_stranger: true } : {}),
           name: user.name,
           real_name: user.realName ?? user.name,
           is_admin: user.isAdmin ?? false,
@@ -332,6 +347,7 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     },
     "chat.postMessage": (args) => {
       checkContent("chat.postMessage", args);
+      checkLinkPreviews("chat.postMessage", args);
       const channel = requireString(args, "channel");
       const message: StoredMessage = {
         channel,
