@@ -14,7 +14,7 @@ import { withSlackFileCredentials } from "./adapters/slack/slack-file-credential
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
-import { type Config, hasLlm } from "./config.js";
+import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
 import type { AgentSetup } from "./core/chains/answer-chain.js";
@@ -29,6 +29,7 @@ import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
 import type { VectorStore } from "./core/ports/vector-store.js";
+import { redactingLogger } from "./core/redaction.js";
 import { countTokens } from "./core/tokens.js";
 import { createToolRegistry } from "./core/tools/tool-registry.js";
 import { createJobServices, type JobServices } from "./job-services.js";
@@ -96,9 +97,11 @@ async function embeddingDimensions(config: Config, llm: LlmProvider): Promise<nu
 
 export async function createApplication(
   config: Config,
-  logger: Logger,
+  givenLogger: Logger,
   options: ApplicationOptions = {},
 ): Promise<Application> {
+  // Every line logged below, by any component, goes through the one redaction function.
+  const logger = redactingLogger(givenLogger, secretsOf(config));
   // Loading the tokenizer's ranks takes a second or two; pay it at start-up, not on the first message.
   countTokens("warm up");
   const closers: Array<() => Promise<void> | void> = [];
@@ -113,7 +116,7 @@ export async function createApplication(
     closers.push(async () => {
       await redis.quit();
     });
-    store = new RedisMemoryStore({ client: redis });
+    store = new RedisMemoryStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
   } else {
     store = new SqliteMemoryStore(database);
   }
@@ -174,11 +177,18 @@ export async function createApplication(
     maxFileBytes: config.MAX_DOCUMENT_BYTES,
     fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_DOCUMENT_BYTES },
   });
-  // Indexing (in the bot or in a worker) may download Slack files, whose token never travels in job
-  // data; the answer tools' fetcher stays without it, so a prompt cannot make it read private files.
+  // Indexing (in the bot or in a worker) may download Slack files that arrived in a Slack event; the
+  // token is added at download time and never travels through core or job data.
   const indexingLoader = config.SLACK_BOT_TOKEN
     ? withSlackFileCredentials(loader, { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
     : loader;
+  // fetch_url has a loader of its own: the private hosts admins opened for indexing stay closed to a
+  // URL the model picked, and no platform credential is ever added.
+  const toolLoader = createDocumentLoader({
+    baseDirectory: process.cwd(),
+    maxFileBytes: config.MAX_DOCUMENT_BYTES,
+    fetcher: { allowedHosts: config.TOOL_FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_DOCUMENT_BYTES },
+  });
   const knowledge = new KnowledgeBase({
     store: vectors,
     loader: indexingLoader,
@@ -210,7 +220,7 @@ export async function createApplication(
     for (const tool of createBuiltInTools({
       retriever,
       memory: store,
-      fetchDocument: (url, signal) => loader.load({ kind: "url", url }, signal),
+      fetchDocument: (url, signal) => toolLoader.load({ kind: "url", url }, signal),
     })) {
       tools.register(tool);
     }
@@ -253,6 +263,7 @@ export async function createApplication(
       ...jobs.commands,
     ],
     logger: logger.child({ component: "assistant" }),
+    secrets: secretsOf(config),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
   });

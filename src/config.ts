@@ -55,6 +55,16 @@ const adminIds = z
     ),
   );
 
+const hostList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  );
+
 export const environmentSchema = z.object({
   /** API key for the LLM and embeddings endpoint. Local servers (Ollama, vLLM) accept any value. */
   OPENAI_API_KEY: optionalString,
@@ -92,8 +102,10 @@ export const environmentSchema = z.object({
   /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
   REDIS_URL: optionalRedisUrl,
   /**
-   * BullMQ key prefix, shared by the bot and `npm run worker` (both must use the same one). Lets
-   * several deployments or test runs share one Redis without taking each other's jobs.
+   * The Redis key prefix of this deployment: BullMQ queues, conversation memory, notes, answers,
+   * de-duplication and fine-tuning state all live under it. The bot and `npm run worker` must use
+   * the same one; different ones let several deployments or test runs share one Redis without
+   * reading each other's notes or taking each other's jobs.
    */
   QUEUE_PREFIX: z
     .string()
@@ -117,16 +129,17 @@ export const environmentSchema = z.object({
   PROMPT_TOKEN_BUDGET: integer(6_000, 1_000, 1_000_000),
   /** When no indexed document is relevant, answer from general knowledge (and say so). Per channel via `config`. */
   ALLOW_GENERAL_KNOWLEDGE: boolean(false),
-  /** Hosts or CIDRs that URL indexing may reach although they are private (tests, intranets): `127.0.0.1:8080,10.1.0.0/16`. */
-  FETCH_ALLOWED_HOSTS: z
-    .string()
-    .default("")
-    .transform((value) =>
-      value
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter(Boolean),
-    ),
+  /**
+   * Hosts or CIDRs that admin indexing may reach although they are private (intranets, tests):
+   * `127.0.0.1:8080,10.1.0.0/16`. Only `index` uses them, never the `fetch_url` tool.
+   */
+  FETCH_ALLOWED_HOSTS: hostList,
+  /**
+   * Private hosts or CIDRs the `fetch_url` tool may reach, for every member (the model picks the URL;
+   * one it did not get from the asker still waits for an Approve click). Empty, the safe default,
+   * keeps the tool on public addresses; tests list their loopback servers here.
+   */
+  TOOL_FETCH_ALLOWED_HOSTS: hostList,
   /** Largest document or attachment accepted for indexing, in bytes. */
   MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
   /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
@@ -167,6 +180,32 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     category: "user",
     userMessage: `Invalid configuration:\n${lines.join("\n")}`,
   });
+}
+
+/**
+ * The deployment's secrets by value, for the redaction of logs and chat messages: tokens and keys
+ * are also recognised by shape, but a signing secret or an admin token has none.
+ */
+export function secretsOf(config: Config): string[] {
+  return [
+    config.OPENAI_API_KEY,
+    config.SLACK_BOT_TOKEN,
+    config.SLACK_SIGNING_SECRET,
+    config.SLACK_APP_TOKEN,
+    config.DISCORD_TOKEN,
+    config.QDRANT_API_KEY,
+    config.ADMIN_TOKEN,
+    config.REDIS_URL ? decodeURIComponent(new URL(config.REDIS_URL).password) : undefined,
+  ].filter((secret): secret is string => secret !== undefined && secret !== "");
+}
+
+/**
+ * The key prefix of this deployment's stores (memory, notes, answers, de-duplication, fine-tuning) in
+ * Redis: under `QUEUE_PREFIX`, next to (never inside) BullMQ's `<prefix>:<queue>:…` keys, so
+ * obliterating a queue leaves memory alone.
+ */
+export function storeKeyPrefix(config: Config): string {
+  return `${config.QUEUE_PREFIX}:store:`;
 }
 
 /** Whether an LLM endpoint is configured at all (a key, a base URL, or both). */

@@ -7,7 +7,7 @@ import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
-import { type Config, hasLlm } from "./config.js";
+import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import type { Command } from "./core/commands/command.js";
 import { createFineTuneCommands } from "./core/fine-tuning/fine-tune-commands.js";
 import { registerFineTuneJobs } from "./core/fine-tuning/fine-tune-jobs.js";
@@ -65,15 +65,18 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       })
     : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
 
-  const notifier = createRoutingNotifier({
-    ...(config.SLACK_BOT_TOKEN
-      ? { slack: new SlackNotifier({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }) }
-      : {}),
-    ...(config.DISCORD_TOKEN
-      ? { discord: new DiscordNotifier({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL }) }
-      : {}),
-    local: createLogNotifier(logger.child({ component: "status" })),
-  });
+  const notifier = createRoutingNotifier(
+    {
+      ...(config.SLACK_BOT_TOKEN
+        ? { slack: new SlackNotifier({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }) }
+        : {}),
+      ...(config.DISCORD_TOKEN
+        ? { discord: new DiscordNotifier({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL }) }
+        : {}),
+      local: createLogNotifier(logger.child({ component: "status" })),
+    },
+    secretsOf(config),
+  );
 
   let fineTuneStore: FineTuneStore;
   if (config.REDIS_URL) {
@@ -81,7 +84,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     closers.push(async () => {
       await client.quit();
     });
-    fineTuneStore = new RedisFineTuneStore({ client });
+    fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
   }

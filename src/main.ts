@@ -9,15 +9,18 @@ import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
-import type { Config } from "./config.js";
+import { type Config, secretsOf } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
+import { redactingLogger } from "./core/redaction.js";
 import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
 
 interface Running {
   stop(): Promise<void>;
 }
 
-export async function startBot(config: Config, logger: Logger): Promise<Running> {
+export async function startBot(config: Config, givenLogger: Logger): Promise<Running> {
+  // The adapters log too (tokens in failed requests' URLs, echoed bodies): the same redaction applies.
+  const logger = redactingLogger(givenLogger, secretsOf(config));
   const application = await createApplication(config, logger);
   const running: Running[] = [];
   const routes: Record<string, RouteHandler> = {

@@ -13,6 +13,7 @@ import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js"
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
 import type { MemoryStore, NewTurn } from "./ports/memory-store.js";
+import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
 import type {
@@ -43,6 +44,8 @@ export interface AssistantOptions {
   actions?: Record<string, ActionHandler> | undefined;
   /** How long a delivery id is remembered for de-duplication. Slack retries within minutes. */
   deduplicationSeconds?: number | undefined;
+  /** The deployment's own secrets (tokens, keys), hidden by value in every chat message. */
+  secrets?: readonly string[] | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -94,6 +97,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     ...(options.commands ?? []),
   ];
   const deduplicationSeconds = options.deduplicationSeconds ?? 24 * 60 * 60;
+  const secrets = options.secrets ?? [];
 
   async function searchOnly(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
     const passages: Passage[] = await retriever.retrieve(question, scopeOf(message));
@@ -192,7 +196,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         channel: message.channelId,
         eventId: message.eventId,
       });
-      const reply = new ReplyGuard(sink, log);
+      const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
       try {
         if (!(await claim("event", message, message.eventId))) {
@@ -212,7 +216,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
             await reply.say(`Usage: \`${parsed.command.usage}\` — ${parsed.command.summary}.`, "asker");
             return;
           case "command": {
-            if (parsed.command.adminOnly && !message.isAdmin) {
+            // Checked now, not from a cache: a demoted admin is refused at once.
+            if (parsed.command.adminOnly && !(await hasAdminRights(message))) {
               await reply.say(
                 `Only workspace admins can use \`${parsed.command.name}\`. Ask an admin, or have one add you to ADMIN_USER_IDS.`,
                 "asker",
@@ -247,7 +252,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         channel: action.channelId,
         action: action.action,
       });
-      const reply = new ReplyGuard(sink, log);
+      const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
       try {
         if (!(await claim("action", action, action.eventId))) {
@@ -260,10 +265,12 @@ export function createAssistant(options: AssistantOptions): Assistant {
           action.action === "show-sources"
         ) {
           const record = await store.getAnswer(action.value);
+          // Buttons count only where the answer was shown: an id learned elsewhere opens nothing.
           if (
             !record ||
             record.conversation.platform !== action.platform ||
-            record.conversation.workspaceId !== action.workspaceId
+            record.conversation.workspaceId !== action.workspaceId ||
+            record.conversation.channelId !== action.channelId
           ) {
             await reply.say("I no longer have that answer, so I can't do that.", "asker");
             return;
@@ -288,8 +295,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         if ((action.action === "approve-tool" || action.action === "deny-tool") && options.agent) {
           const decided = await options.agent.approvals.decide(
             action.value,
-            action.userId,
-            action.isAdmin,
+            { userId: action.userId, place: channelOf(action), isAdmin: () => hasAdminRights(action) },
             action.action === "approve-tool",
           );
           await reply.say(

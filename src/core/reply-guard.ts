@@ -1,3 +1,4 @@
+import { neutralizeMentions, OutgoingTextFilter, safeOutgoingText } from "./outgoing-text.js";
 import type { Logger } from "./ports/logger.js";
 import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
 
@@ -5,10 +6,16 @@ import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "./types
  * Enforces the sink's call order for core code: `start` once, then text, then exactly one ending.
  * Core can then `fail` from any point (even before `start`) and the user always gets a sentence,
  * and a second ending is dropped instead of confusing a platform renderer.
+ *
+ * It is also the one door every chat message leaves core through, so it makes all of them safe
+ * (see `outgoing-text.ts`): secrets redacted and mentions neutralised in answers, status lines,
+ * approval requests and failure sentences alike. Streamed text keeps an unfinished last word back
+ * until the next piece, so a mention split across two pieces is still caught.
  */
 export class ReplyGuard implements ReplySink {
   private state: "idle" | "started" | "ended" = "idle";
   private text = "";
+  private readonly filter: OutgoingTextFilter;
 
   /** Present only when the platform can post Approve / Deny buttons mid-answer. */
   readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
@@ -16,13 +23,16 @@ export class ReplyGuard implements ReplySink {
   constructor(
     private readonly sink: ReplySink,
     private readonly logger: Logger,
+    private readonly secrets: readonly string[] = [],
   ) {
+    this.filter = new OutgoingTextFilter(secrets);
     const requestApproval = sink.requestApproval?.bind(sink);
     if (requestApproval) {
       this.requestApproval = async (prompt) => {
         if (this.state === "ended") return;
         await this.start({ visibility: "everyone" });
-        await requestApproval(prompt);
+        await this.flushHeld();
+        await requestApproval({ ...prompt, text: safeOutgoingText(prompt.text, this.secrets) });
       };
     }
   }
@@ -31,7 +41,7 @@ export class ReplyGuard implements ReplySink {
     return this.state === "ended";
   }
 
-  /** Everything appended so far. */
+  /** Everything sent so far (after redaction and neutralisation). */
   get appendedText(): string {
     return this.text;
   }
@@ -45,21 +55,24 @@ export class ReplyGuard implements ReplySink {
   async append(text: string): Promise<void> {
     if (this.state === "ended" || text.length === 0) return;
     await this.start({ visibility: "everyone" });
-    this.text += text;
-    await this.sink.append(text);
+    await this.send(this.filter.push(text));
   }
 
   async status(line: string): Promise<void> {
     if (this.state === "ended") return;
     await this.start({ visibility: "everyone" });
-    await this.sink.status(line);
+    await this.sink.status(safeOutgoingText(line, this.secrets));
   }
 
   async finish(result: ReplyFinish): Promise<void> {
     if (this.state === "ended") return;
     await this.start({ visibility: "everyone" });
+    await this.flushHeld();
     this.state = "ended";
-    await this.sink.finish(result);
+    await this.sink.finish({
+      ...result,
+      sources: result.sources.map((source) => ({ ...source, title: neutralizeMentions(source.title) })),
+    });
   }
 
   /** Sends a complete short reply: start, text, finish. */
@@ -75,7 +88,23 @@ export class ReplyGuard implements ReplySink {
       return;
     }
     await this.start({ visibility: "asker" });
+    try {
+      await this.flushHeld();
+    } catch (error) {
+      // The sentence matters more than the last held word of a broken answer.
+      this.logger.warn({ err: error }, "could not show the end of the partial answer");
+    }
     this.state = "ended";
-    await this.sink.fail(message);
+    await this.sink.fail(safeOutgoingText(message, this.secrets));
+  }
+
+  private async flushHeld(): Promise<void> {
+    await this.send(this.filter.flush());
+  }
+
+  private async send(text: string): Promise<void> {
+    if (text.length === 0) return;
+    this.text += text;
+    await this.sink.append(text);
   }
 }

@@ -13,16 +13,43 @@ export interface ConversationRef extends ChannelRef {
   threadId?: string | undefined;
 }
 
+/** A workspace of one platform (a Slack team, a Discord guild). */
+export interface WorkspaceRef {
+  platform: Platform;
+  workspaceId: string;
+}
+
 export interface Attachment {
   name: string;
   url: string;
   mimeType?: string | undefined;
   sizeBytes?: number | undefined;
   /**
-   * Headers needed to download the file (Slack's `url_private` needs the bot token). Held in memory
-   * only for the download; never logged, never put into a job payload.
+   * The workspace whose event carried the file, set by that platform's adapter (never from text).
+   * The platform's download credentials (Slack's bot token for `url_private`) are added at download
+   * time, by that platform's loader, and only when indexing into this same workspace: core never
+   * holds them.
    */
-  headers?: Record<string, string> | undefined;
+  arrivedIn?: WorkspaceRef | undefined;
+}
+
+/**
+ * Who is acting, as privileges need to know. `isAdmin` may come from a short cache (fine for showing
+ * admin commands in `help`); core calls `isAdminNow` where the privilege is used (an admin command,
+ * an approval, another person's trace), so a demoted admin is refused at once.
+ */
+export interface Actor {
+  userId: string;
+  userName: string;
+  /** The adapter's verdict: workspace admin/owner, Manage Server, or listed in ADMIN_USER_IDS. */
+  isAdmin: boolean;
+  /** Asks the platform again, bypassing any cache; absent where the verdict is fresh per event. */
+  isAdminNow?: (() => Promise<boolean>) | undefined;
+  /**
+   * A member of another organisation (a Slack Connect guest in a shared channel): never an admin,
+   * and sees only the documents scoped to the shared channel itself.
+   */
+  isExternal?: boolean | undefined;
 }
 
 /** An earlier message of a thread that the adapter read on first contact (Slack `conversations.replies`). */
@@ -34,13 +61,9 @@ export interface PriorMessage {
 }
 
 /** One inbound message, normalized by a platform adapter. */
-export interface InboundMessage extends ConversationRef {
-  userId: string;
-  userName: string;
+export interface InboundMessage extends ConversationRef, Actor {
   text: string;
   attachments: Attachment[];
-  /** The adapter's verdict: workspace admin/owner, Manage Server, or listed in ADMIN_USER_IDS. */
-  isAdmin: boolean;
   /** The platform's delivery id (Slack `event_id`, Discord interaction or message id). Duplicates are dropped. */
   eventId: string;
   /** Set when the adapter knows the message is a slash command (Slack `/teammate`, Discord `/ask`). */
@@ -115,11 +138,11 @@ export interface ReplySink {
   requestApproval?(prompt: ApprovalPrompt): Promise<void>;
 }
 
-/** A button click or similar interaction, normalized by a platform adapter. */
-export interface InboundAction extends ConversationRef {
-  userId: string;
-  userName: string;
-  isAdmin: boolean;
+/**
+ * A button click or similar interaction, normalized by a platform adapter. Its platform, workspace
+ * and channel are where the click happened; core honours it only where the button was shown.
+ */
+export interface InboundAction extends ConversationRef, Actor {
   /** The `ReplyButton.action` that was clicked. */
   action: string;
   value: string;

@@ -13,7 +13,8 @@ const input = z.object({
 
 /**
  * `search_docs`: retrieval over the team's indexed documents, always in the asker's scope (their
- * platform, workspace and channel; the model cannot widen it, since the scope is not an argument).
+ * platform, workspace and channel, narrower for a guest from another organisation; the model cannot
+ * widen it, since the scope is not an argument).
  * Passages come back numbered in the answer's shared citation numbering so the model can cite `[n]`.
  */
 export function createSearchDocsTool(
@@ -31,9 +32,8 @@ export function createSearchDocsTool(
     activity: "Searching the docs…",
     async execute({ query }, context) {
       const { platform, workspaceId, channelId } = context.conversation;
-      const passages = (
-        await retriever.retrieve(query, { platform, workspaceId, channelId }, context.signal)
-      ).slice(0, maxPassages);
+      const scope = context.knowledgeScope ?? { platform, workspaceId, channelId };
+      const passages = (await retriever.retrieve(query, scope, context.signal)).slice(0, maxPassages);
       if (passages.length === 0) return "No indexed document matched that query.";
       return {
         text: passages.map((passage) => formatPassage(context.sources.add(passage), passage)).join("\n\n"),

@@ -215,6 +215,40 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
       ]);
     });
 
+    it("with channelDocumentsOnly (a guest from another organisation) shows the channel's documents and no workspace-wide one", async () => {
+      await index(store, {
+        documentId: "workspace-secret",
+        title: "Vault",
+        scope: workspaceA,
+        texts: ["The launch password for workspace alpha is swordfish."],
+      });
+      await index(store, {
+        documentId: "channel-notes",
+        title: "Shared channel",
+        scope: channelA1,
+        texts: ["The launch checklist for the shared channel lives in the pinned message."],
+      });
+      const guest: QueryScope = { ...askA1, channelDocumentsOnly: true };
+      const question = "launch password checklist";
+      expect((await store.search(query(guest, question))).map((result) => result.chunk.documentId)).toEqual([
+        "channel-notes",
+      ]);
+      expect(
+        (await store.search(query(guest, question, 10, [1, 0, 0, 0]))).map(
+          (result) => result.chunk.documentId,
+        ),
+      ).toEqual(["channel-notes"]);
+      expect((await store.listDocuments(guest)).map((document) => document.documentId)).toEqual([
+        "channel-notes",
+      ]);
+      expect(await store.listDocuments({ ...askA2, channelDocumentsOnly: true })).toEqual([]);
+      // Members of the workspace still see both.
+      expect((await store.listDocuments(askA1)).map((document) => document.documentId).sort()).toEqual([
+        "channel-notes",
+        "workspace-secret",
+      ]);
+    });
+
     it("keeps platforms apart even when workspace and channel ids coincide", async () => {
       await index(store, {
         documentId: "slack-only",

@@ -114,6 +114,33 @@ describe("assistant: commands", () => {
     expect(llm?.requests).toHaveLength(1);
   });
 
+  it("forget-note removes one's own notes; someone else's only with admin rights, checked when it runs", async () => {
+    const { assistant } = setup(() => "ok");
+    const noted = await send(assistant, {
+      text: "remember the wifi password rotates on Mondays",
+      userId: "U-ADA",
+    });
+    const id = /`(n\d+)`/.exec(noted.text)?.[1];
+    const refused = await send(assistant, { text: `forget-note ${id}`, userId: "U-EVE" });
+    expect(refused.text).toMatch(/only they, or an admin, can remove it/);
+    // An admin verdict from a stale cache is not enough: the fresh check says no.
+    const stale = await send(assistant, {
+      text: `forget-note ${id}`,
+      userId: "U-EVE",
+      isAdmin: true,
+      isAdminNow: async () => false,
+    });
+    expect(stale.text).toMatch(/only they, or an admin, can remove it/);
+    expect((await send(assistant, { text: "memory show" })).text).toContain("wifi password");
+    const byAdmin = await send(assistant, {
+      text: `forget-note ${id}`,
+      userId: "U-EVE",
+      isAdmin: false,
+      isAdminNow: async () => true,
+    });
+    expect(byAdmin.text).toContain(`Forgot note \`${id}\``);
+  });
+
   it("remember, memory show, forget-note and memory forget", async () => {
     const { assistant, llm } = setup(() => "ok");
     const noted = await send(assistant, { text: "remember that standup is at 9:30" });
@@ -132,7 +159,10 @@ describe("assistant: commands", () => {
     expect(missing.text).toContain("There is no note");
 
     await send(assistant, { text: "remember the office is in Lyon" });
-    await send(assistant, { text: "memory forget" });
+    // Forgetting the whole channel is an admin's call.
+    expect((await send(assistant, { text: "memory forget" })).text).toMatch(/Only workspace admins/);
+    expect((await send(assistant, { text: "memory show" })).text).toContain("office is in Lyon");
+    await send(assistant, { text: "memory forget", isAdmin: true });
     const empty = await send(assistant, { text: "memory show" });
     expect(empty.text).toContain("none");
     expect(empty.text).toContain("Recent messages kept verbatim:** 0");

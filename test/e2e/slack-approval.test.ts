@@ -65,6 +65,8 @@ describe("Slack: a write tool waits for a human click (startBot, real core, Slac
       DATA_DIR: dataDirectory,
       APPROVAL_TIMEOUT_MS: String(APPROVAL_TIMEOUT_MS),
       FETCH_ALLOWED_HOSTS: `127.0.0.1:${page.port}`,
+      // fetch_url reads the asker's page on loopback, which only the tool's own allowlist opens.
+      TOOL_FETCH_ALLOWED_HOSTS: `127.0.0.1:${page.port}`,
     });
     const entries: Array<Record<string, unknown>> = [];
     bot = await startBot(config, recordingLogger(entries));

@@ -176,6 +176,22 @@ describe("fetch_url", () => {
     expect(fetched).toEqual(["https://example.test/a"]);
   });
 
+  it("is a network tool: only the exact URL the asker typed runs without a click", () => {
+    const tool = createFetchUrlTool(async () => ({ title: "t", text: "x" }));
+    expect(tool.risk).toBe("network");
+    const asked = (url: string, text: string) => tool.requestedByAsker?.({ url }, text) === true;
+    expect(asked("https://wiki.example/page", "what does https://wiki.example/page say?")).toBe(true);
+    // Slack's link forms, and sentence punctuation after the link.
+    expect(asked("https://wiki.example/page", "read <https://wiki.example/page|the page>")).toBe(true);
+    expect(asked("https://wiki.example/page", "see https://wiki.example/page.")).toBe(true);
+    // Anything the model changed or added is not what the asker typed.
+    expect(asked("https://wiki.example/page?d=secret", "what does https://wiki.example/page say?")).toBe(
+      false,
+    );
+    expect(asked("https://attacker.example/page", "what does https://wiki.example/page say?")).toBe(false);
+    expect(asked("https://wiki.example/page", "what does the wiki say?")).toBe(false);
+  });
+
   it("passes the loader's refusal (the SSRF guard) back to the model", async () => {
     const tool = createFetchUrlTool(async () => {
       throw new Error("that address is private");

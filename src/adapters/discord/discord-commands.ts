@@ -72,7 +72,7 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
       {
         type: ApplicationCommandOptionType.Subcommand,
         name: "forget",
-        description: "Clear the conversation summary and notes teammate keeps here",
+        description: "Admins: clear the conversation summary and notes teammate keeps here",
       },
     ],
   },

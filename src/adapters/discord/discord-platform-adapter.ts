@@ -49,7 +49,13 @@ export interface DiscordAdapterOptions {
   maxMessagesPerAnswer?: number;
 }
 
-const WORKSPACE_FOR_DIRECT_MESSAGES = "dm";
+/**
+ * A DM has no guild, so it gets a workspace of its own per person: documents indexed "workspace-wide"
+ * in one person's DM, and their answers and buttons, stay theirs.
+ */
+export function directMessageWorkspace(userId: string): string {
+  return `dm-${userId}`;
+}
 const REPLY_CHAIN_DEPTH = 5;
 const THREAD_HISTORY_LIMIT = 20;
 const SEEN_EVENT_LIMIT = 5000;
@@ -248,7 +254,7 @@ export class DiscordPlatformAdapter {
     interaction: ChatInputCommandInteraction | ButtonInteraction,
   ): ConversationRef {
     const channel = interaction.channel;
-    const workspaceId = interaction.guildId ?? WORKSPACE_FOR_DIRECT_MESSAGES;
+    const workspaceId = interaction.guildId ?? directMessageWorkspace(interaction.user.id);
     if (channel?.isThread() && channel.parentId) {
       return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };
     }
@@ -350,7 +356,7 @@ export class DiscordPlatformAdapter {
 }
 
 function messageConversation(message: Message): ConversationRef {
-  const workspaceId = message.guildId ?? WORKSPACE_FOR_DIRECT_MESSAGES;
+  const workspaceId = message.guildId ?? directMessageWorkspace(message.author.id);
   const channel = message.channel;
   if (channel.isThread() && channel.parentId) {
     return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };

@@ -9,19 +9,28 @@ import {
 import type { Logger } from "../../core/ports/logger.js";
 import type { ReplyVisibility } from "../../core/types.js";
 import type { DiscordOutgoingMessage, DiscordReplyTarget } from "./discord-reply-sink.js";
+import { withoutLinkPreviews } from "./link-previews.js";
 
 // Answers never ping @everyone, roles or users by accident; the asker is pinged by the reply itself.
 const NO_MENTIONS = { parse: [] as [] };
 
+/**
+ * One outgoing message as discord.js options, with no link preview (see `link-previews.ts`): the
+ * SUPPRESS_EMBEDS flag when the message has no embed of its own, otherwise its links wrapped in
+ * `<…>`. The flag is always sent, also as 0, so an edit that adds the sources embed clears it.
+ */
 function toOptions(message: DiscordOutgoingMessage) {
+  const hasEmbeds = (message.embeds?.length ?? 0) > 0;
   return {
-    content: message.content,
+    content: hasEmbeds ? withoutLinkPreviews(message.content) : message.content,
     ...(message.embeds ? { embeds: message.embeds } : {}),
     ...(message.components ? { components: message.components } : {}),
     ...(message.files
       ? { files: message.files.map((file) => ({ attachment: file.data, name: file.name })) }
       : {}),
     allowedMentions: NO_MENTIONS,
+    // An empty list is flags 0: sent as such, it clears SUPPRESS_EMBEDS from a message being edited.
+    flags: (hasEmbeds ? [] : [MessageFlags.SuppressEmbeds]) as MessageFlags.SuppressEmbeds[],
   } satisfies MessageCreateOptions;
 }
 
@@ -54,7 +63,11 @@ export function createInteractionReplyTarget(
   let deferral: Promise<unknown> = Promise.resolve();
 
   const expired = () => Date.now() - options.receivedAt >= options.tokenLifetimeMs;
-  const flags = () => (visibility === "asker" ? MessageFlags.Ephemeral : undefined);
+  /** A follow-up's flags: the message's own, plus Ephemeral for a reply meant for the asker alone. */
+  const followUpFlags = (
+    outgoing: ReturnType<typeof toOptions>,
+  ): ReadonlyArray<MessageFlags.SuppressEmbeds | MessageFlags.Ephemeral> =>
+    visibility === "asker" ? [...outgoing.flags, MessageFlags.Ephemeral] : outgoing.flags;
 
   async function sendInChannel(message: DiscordOutgoingMessage, editFirst: boolean): Promise<void> {
     if (visibility === "asker") {
@@ -102,7 +115,8 @@ export function createInteractionReplyTarget(
       await deferral;
       if (expired()) return sendInChannel(message, true);
       if (firstMessageId === undefined) {
-        const sent = await interaction.followUp({ ...toOptions(message), flags: flags() });
+        const outgoing = toOptions(message);
+        const sent = await interaction.followUp({ ...outgoing, flags: followUpFlags(outgoing) });
         firstMessageId = sent.id;
         return;
       }
@@ -112,7 +126,8 @@ export function createInteractionReplyTarget(
     async writeNext(message) {
       await deferral;
       if (expired()) return sendInChannel(message, false);
-      await interaction.followUp({ ...toOptions(message), flags: flags() });
+      const outgoing = toOptions(message);
+      await interaction.followUp({ ...outgoing, flags: followUpFlags(outgoing) });
     },
   };
 }

@@ -11,7 +11,7 @@ import type { Logger } from "../../core/ports/logger.js";
 import type { Tool, ToolRisk, ToolSource } from "../../core/ports/tool.js";
 import type { ChannelRef } from "../../core/types.js";
 
-const riskSchema = z.enum(["read", "write", "dangerous"]);
+const riskSchema = z.enum(["read", "network", "write", "dangerous"]);
 
 const commonServerFields = {
   /** Overrides the risk derived from the server's annotations, per tool (by the server's own tool name). */
@@ -103,9 +103,10 @@ const MAX_DESCRIPTION_CHARACTERS = 1_000;
  * told "The MCP server 'x' is not reachable right now." A read-only call that loses its connection
  * mid-flight is retried once on a fresh one; a write is not, since it may already have happened.
  *
- * Server annotations are hints from the server, not guarantees: `readOnlyHint` makes a tool `read`,
- * `destructiveHint` makes it `dangerous`, anything else is `write` (so it needs approval). The config's
- * `risk` map overrides them for servers you do not trust to label themselves.
+ * Server annotations are hints from the server, not guarantees: `readOnlyHint` with
+ * `openWorldHint: false` makes a tool `read`, `readOnlyHint` alone `network`, `destructiveHint`
+ * `dangerous`, anything else `write`; all but `read` need approval. The config's `risk` map
+ * overrides them for servers you do not trust to label themselves.
  */
 export async function createMcpToolSource(options: McpToolSourceOptions): Promise<McpToolSource> {
   const connections = Object.entries(options.config.servers).map(
@@ -167,7 +168,13 @@ interface ListedTool {
   name: string;
   description?: string | undefined;
   inputSchema: Record<string, unknown>;
-  annotations?: { readOnlyHint?: boolean | undefined; destructiveHint?: boolean | undefined } | undefined;
+  annotations?:
+    | {
+        readOnlyHint?: boolean | undefined;
+        destructiveHint?: boolean | undefined;
+        openWorldHint?: boolean | undefined;
+      }
+    | undefined;
 }
 
 type CallResult = Awaited<ReturnType<Client["callTool"]>>;
@@ -282,7 +289,7 @@ class ServerConnection {
       if (signal.aborted || !this.isConnectionLoss(error)) throw error;
       this.dead = true;
       this.logger.warn({ tool: toolName, error: messageOf(error) }, "MCP connection lost during a call");
-      if (risk !== "read") throw this.unreachable(error);
+      if (risk === "write" || risk === "dangerous") throw this.unreachable(error);
       await this.reconnectOrFail();
       try {
         return await attempt();
@@ -325,9 +332,14 @@ class ServerConnection {
   }
 }
 
+/**
+ * A tool runs without a click only when its server says it both changes nothing (`readOnlyHint`) and
+ * reaches nothing beyond itself (`openWorldHint: false`; the MCP spec's default is open-world): a
+ * read-only tool that queries the web with the model's arguments can still carry data out.
+ */
 function riskFromAnnotations(annotations: ListedTool["annotations"]): ToolRisk {
-  if (annotations?.readOnlyHint === true) return "read";
-  if (annotations?.destructiveHint === true) return "dangerous";
+  if (annotations?.destructiveHint === true && annotations.readOnlyHint !== true) return "dangerous";
+  if (annotations?.readOnlyHint === true) return annotations.openWorldHint === false ? "read" : "network";
   return "write";
 }
 

@@ -1,4 +1,4 @@
-import { REST, Routes } from "discord.js";
+import { MessageFlags, REST, Routes } from "discord.js";
 import { AppError } from "../../core/errors.js";
 import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
 import type { ConversationRef } from "../../core/types.js";
@@ -53,7 +53,12 @@ export class DiscordNotifier implements Notifier {
 
   private body(text: string): Record<string, unknown> {
     // Status lines quote user input (file names, model names): never let them ping anyone.
-    return { content: text.slice(0, MAX_CONTENT), allowed_mentions: { parse: [] } };
+    // No pings, and no link previews: a status line may name a URL someone asked to index.
+    return {
+      content: text.slice(0, MAX_CONTENT),
+      allowed_mentions: { parse: [] },
+      flags: MessageFlags.SuppressEmbeds,
+    };
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {

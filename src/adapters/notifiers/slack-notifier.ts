@@ -36,7 +36,9 @@ export class SlackNotifier implements Notifier {
         channel: where.channelId,
         text: text.slice(0, MAX_TEXT),
         ...(where.threadId ? { thread_ts: where.threadId } : {}),
+        // A status line may name a URL someone asked to index: no preview fetches it.
         unfurl_links: false,
+        unfurl_media: false,
       }),
     );
     if (!result.ts)

@@ -1,5 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "openai";
 import { AppError } from "../../core/errors.js";
+import { redactSecrets } from "../../core/redaction.js";
 
 /**
  * Maps an `openai` SDK failure to the one AppError core understands, once, at the edge. The SDK has
@@ -16,15 +17,13 @@ export interface TranslateContext {
 }
 
 const CONTEXT_TOO_LONG = /maximum context length|context[_ ]length|too many tokens|prompt is too long/i;
-// Keys in the usual shapes (OpenAI `sk-…`, Azure/Groq style), in case a server echoes another key back.
-const KEY_SHAPED = /\b(?:sk|gsk|pk)-[A-Za-z0-9_*-]{8,}/g;
 
+/**
+ * A server's error text may echo anything it was sent or holds (keys, a chat platform's token): it
+ * goes through core's one redaction function, which knows every credential shape and the secrets.
+ */
 export function redact(text: string, secrets: string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
-  }
-  return result.replace(KEY_SHAPED, "[redacted]");
+  return redactSecrets(text, secrets);
 }
 
 function summaryCause(error: unknown, secrets: string[]): Error {

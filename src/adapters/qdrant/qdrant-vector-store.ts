@@ -454,12 +454,13 @@ function documentConditions(workspace: string, documentId: string): Schemas["Con
   ];
 }
 
-/** The asker's workspace, and the asker's channel or workspace-wide documents. */
+/** The asker's workspace, and the asker's channel or (unless left out) workspace-wide documents. */
 function scopeFilter(scope: QueryScope): Filter {
+  const channels = scope.channelDocumentsOnly ? [scope.channelId] : [scope.channelId, WORKSPACE_WIDE_CHANNEL];
   return {
     must: [
       { key: "workspace", match: { value: workspaceKey(scope) } },
-      { key: "channel", match: { any: [scope.channelId, WORKSPACE_WIDE_CHANNEL] } },
+      { key: "channel", match: { any: channels } },
     ],
   };
 }

@@ -13,10 +13,12 @@ export interface SlackFileCredentialsOptions {
 }
 
 /**
- * Wraps a document loader so that Slack file URLs without headers get `Authorization: Bearer <bot
- * token>`. Job data may not hold the token (BullMQ stores it in clear text), so the bot strips it and
- * the worker adds it back here, at download time. Only exact Slack file hosts over https (or the
- * configured API origin) qualify; any other URL goes out without the token.
+ * Wraps a document loader so that a Slack file gets `Authorization: Bearer <bot token>` at download
+ * time, in the bot or in a worker; the token never travels through core or a job payload. Two things
+ * must both hold: the file arrived in a Slack event (the Slack adapter marks it with `arrivedIn`, which
+ * the knowledge base keeps only when indexing into that same workspace; a typed URL never has it), and
+ * the URL is on an exact Slack file host over https (or the configured API origin). Anything else goes
+ * out without the token, so no other platform, and no typed link, can borrow it.
  */
 export function withSlackFileCredentials(
   loader: DocumentLoader,
@@ -37,7 +39,12 @@ export function withSlackFileCredentials(
   };
   return {
     load(reference, signal) {
-      if (reference.kind === "url" && reference.headers === undefined && isSlackFile(reference.url)) {
+      if (
+        reference.kind === "url" &&
+        reference.headers === undefined &&
+        reference.arrivedIn?.platform === "slack" &&
+        isSlackFile(reference.url)
+      ) {
         return loader.load(
           { ...reference, headers: { Authorization: `Bearer ${options.botToken}` } },
           signal,

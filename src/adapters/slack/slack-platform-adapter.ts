@@ -14,7 +14,7 @@ import type {
 } from "../../core/types.js";
 import { createBoltLogger } from "./create-bolt-logger.js";
 import { SlackReplySink, type SlackReplyTarget, type SlackStreamingPolicy } from "./slack-reply-sink.js";
-import { createSlackUserDirectory, type SlackUserDirectory } from "./slack-user-directory.js";
+import { createSlackUserDirectory, type SlackUser, type SlackUserDirectory } from "./slack-user-directory.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
 /** An extra HTTP route served next to `/slack/events` (for example `/healthz`). */
@@ -163,7 +163,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   };
 
-  const attachmentsOf = (event: Json): Attachment[] => {
+  const attachmentsOf = (event: Json, workspaceId: string): Attachment[] => {
     const files = Array.isArray(event.files) ? (event.files as unknown[]) : [];
     return files.flatMap((file): Attachment[] => {
       const entry = record(file);
@@ -175,11 +175,54 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
           url,
           mimeType: text(entry.mimetype),
           sizeBytes: typeof entry.size === "number" ? entry.size : undefined,
-          // Slack serves url_private only with the bot token; core keeps it in memory for the download.
-          headers: { Authorization: `Bearer ${options.botToken}` },
+          // Slack serves url_private only with the bot token. The token stays out of core: the
+          // Slack file loader adds it at download time, for files that arrived here (this mark).
+          arrivedIn: { platform: "slack", workspaceId },
         },
       ];
     });
+  };
+
+  /**
+   * Whether a member belongs to another organisation (a Slack Connect guest in a shared channel):
+   * Slack says so (`is_stranger`), or their home team differs from the workspace the event came
+   * from and no Enterprise Grid organisation joins the two.
+   */
+  const isExternalMember = (
+    member: SlackUser,
+    workspaceId: string,
+    hints: { userTeam?: string | undefined; enterpriseId?: string | undefined },
+  ): boolean => {
+    if (member.isStranger) return true;
+    const homes = [hints.userTeam, member.teamId].filter((team): team is string => team !== undefined);
+    if (homes.every((team) => team === workspaceId)) return false;
+    return !(member.enterpriseId !== undefined && member.enterpriseId === hints.enterpriseId);
+  };
+
+  /** What core needs to know about an acting member: name, admin verdict now and later, organisation. */
+  const actorOf = async (
+    userId: string,
+    workspaceId: string,
+    hints: {
+      userTeam?: string | undefined;
+      enterpriseId?: string | undefined;
+      fallbackName?: string | undefined;
+    },
+  ) => {
+    const member = await users.lookup(userId, hints.fallbackName);
+    const isExternal = isExternalMember(member, workspaceId, hints);
+    return {
+      userId,
+      userName: member.name,
+      // A guest from another organisation is never an admin here, whatever they are at home.
+      isAdmin: member.isAdmin && !isExternal,
+      isAdminNow: async () => !isExternal && (await users.isAdminNow(userId)),
+      isExternal,
+    };
+  };
+
+  const refuseWithoutWorkspace = (what: string, details: Record<string, unknown>): void => {
+    logger.warn(details, `slack ${what} without a workspace id refused`);
   };
 
   const readEarlierThreadMessages = async (
@@ -221,9 +264,14 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   };
 
-  const workspaceOf = (body: Json, event: Json): string => {
+  /**
+   * The workspace an event was delivered for: the envelope's team, or its authorization's. Never the
+   * event's own `team`, which in a shared channel is the sender's organisation. None: the event is
+   * refused, never answered under a made-up workspace where everyone without one would meet.
+   */
+  const workspaceOf = (body: Json): string | undefined => {
     const authorization = record(Array.isArray(body.authorizations) ? body.authorizations[0] : undefined);
-    return text(body.team_id) ?? text(event.team) ?? text(authorization.team_id) ?? "unknown";
+    return text(body.team_id) ?? text(authorization.team_id);
   };
 
   const answerMessage = async (
@@ -235,14 +283,15 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     eventLogger: Logger,
   ): Promise<void> => {
     const userId = text(event.user) ?? "unknown";
-    const user = await users.lookup(userId);
+    const actor = await actorOf(userId, conversation.workspaceId, {
+      userTeam: text(event.user_team),
+      enterpriseId: text(body.enterprise_id),
+    });
     const message: InboundMessage = {
       ...conversation,
-      userId,
-      userName: user.name,
+      ...actor,
       text: normalizeSlackText(text(event.text) ?? "", botUserId),
-      attachments: attachmentsOf(event),
-      isAdmin: user.isAdmin,
+      attachments: attachmentsOf(event, conversation.workspaceId),
       // Re-deliveries (X-Slack-Retry-Num) carry the same event_id; core answers each id once.
       eventId: text(body.event_id) ?? `${conversation.channelId}:${text(event.ts) ?? ""}`,
       ...(priorMessages && priorMessages.length > 0 ? { priorMessages } : {}),
@@ -257,7 +306,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (!channel || !ts || !userId || text(event.bot_id) || userId === botUserId) return;
     // Direct messages arrive as message.im; an app_mention there would be answered twice.
     if (channel.startsWith("D")) return;
-    const workspaceId = workspaceOf(body, event);
+    const workspaceId = workspaceOf(body);
+    if (!workspaceId) return refuseWithoutWorkspace("event", { eventId: body.event_id, channel });
     const threadTs = text(event.thread_ts);
     const rootTs = threadTs ?? ts;
     const eventLogger = logger.child({ eventId: body.event_id, channel });
@@ -296,7 +346,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const threadTs = text(event.thread_ts);
     // A mention in a channel also arrives as app_mention, which answers it.
     if (!isDirectMessage && botUserId && (text(event.text) ?? "").includes(`<@${botUserId}`)) return;
-    const workspaceId = workspaceOf(body, event);
+    const workspaceId = workspaceOf(body);
+    if (!workspaceId) return refuseWithoutWorkspace("event", { eventId: body.event_id, channel });
     const eventLogger = logger.child({ eventId: body.event_id, channel });
     const conversation: ConversationRef = {
       platform: "slack",
@@ -325,19 +376,22 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const channel = text(command.channel_id);
     const userId = text(command.user_id);
     if (!channel || !userId) return;
-    const workspaceId = text(command.team_id) ?? "unknown";
+    const workspaceId = text(command.team_id);
+    if (!workspaceId) return refuseWithoutWorkspace("command", { command: commandName, channel });
     const eventLogger = logger.child({ command: commandName, channel });
-    const user = await users.lookup(userId, text(command.user_name));
+    const actor = await actorOf(userId, workspaceId, {
+      userTeam: text(command.user_team),
+      enterpriseId: text(command.enterprise_id),
+      fallbackName: text(command.user_name),
+    });
     const message: InboundMessage = {
       platform: "slack",
       workspaceId,
       channelId: channel,
       threadId: undefined,
-      userId,
-      userName: user.name,
+      ...actor,
       text: normalizeSlackText(text(command.text) ?? "", botUserId),
       attachments: [],
-      isAdmin: user.isAdmin,
       eventId: `command:${text(command.trigger_id) ?? `${userId}:${Date.now()}`}`,
       isCommand: true,
     };
@@ -363,18 +417,22 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const channel = text(record(body.channel).id) ?? text(container.channel_id);
     const actionId = text(action.action_id);
     if (!userId || !channel || !actionId) return;
-    const workspaceId = text(record(body.team).id) ?? text(user.team_id) ?? "unknown";
+    // The workspace the click happened in; the clicker's own team may differ (a Slack Connect guest).
+    const workspaceId = text(record(body.team).id);
+    if (!workspaceId) return refuseWithoutWorkspace("click", { action: actionId, channel });
     const threadTs = text(clickedMessage.thread_ts) ?? text(container.thread_ts);
     const eventLogger = logger.child({ action: actionId, channel });
-    const member = await users.lookup(userId, text(user.name));
+    const actor = await actorOf(userId, workspaceId, {
+      userTeam: text(user.team_id),
+      enterpriseId: text(record(body.enterprise).id),
+      fallbackName: text(user.name),
+    });
     const inbound: InboundAction = {
       platform: "slack",
       workspaceId,
       channelId: channel,
       threadId: threadTs,
-      userId,
-      userName: member.name,
-      isAdmin: member.isAdmin,
+      ...actor,
       action: actionId,
       value: text(action.value) ?? text(record(action.selected_option).value) ?? "",
       eventId: `action:${text(body.trigger_id) ?? `${userId}:${text(action.action_ts) ?? Date.now()}`}`,

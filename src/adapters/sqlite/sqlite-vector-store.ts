@@ -505,7 +505,8 @@ export class SqliteVectorStore implements VectorStore {
     return this.statements.visibleScopes.all(
       scope.platform,
       scope.workspaceId,
-      WORKSPACE_WIDE,
+      // The channel twice leaves the workspace-wide scope out.
+      scope.channelDocumentsOnly ? scope.channelId : WORKSPACE_WIDE,
       scope.channelId,
     ) as ScopeRow[];
   }

@@ -8,7 +8,8 @@ import type {
   ToolDefinition,
 } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
-import type { ToolContext } from "../ports/tool.js";
+import type { ToolContext, ToolRisk } from "../ports/tool.js";
+import type { QueryScope } from "../ports/vector-store.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../tokens.js";
 import type { PreparedCall, ToolExecution, ToolRegistry } from "../tools/tool-registry.js";
 import { rejectedExecution } from "../tools/tool-registry.js";
@@ -24,6 +25,13 @@ export interface AgentContext {
   askerId: string;
   askerName?: string | undefined;
   isAdmin: boolean;
+  /**
+   * What the asker typed in this message. A risky call it names exactly (a URL they pasted) runs
+   * without a click; anything that first appeared in retrieved or tool text waits for one.
+   */
+  askerText?: string | undefined;
+  /** The documents the asker may see (see `ToolContext.knowledgeScope`). */
+  knowledgeScope?: QueryScope | undefined;
   logger: Logger;
   /** Cancels the whole run (the turn was dropped); tools and the LLM stream are aborted. */
   signal?: AbortSignal | undefined;
@@ -66,6 +74,13 @@ export interface AgentResult {
   model: string;
   trace: AgentTrace;
 }
+
+/** Why a call needs a click, as the approval request says it. */
+const RISK_REASONS: Record<Exclude<ToolRisk, "read">, string> = {
+  network: "it sends a request to an address the model chose, which could carry data out",
+  write: "it changes something",
+  dangerous: "a dangerous action",
+};
 
 /** What a denied or unanswered approval tells the model. */
 export const DENIED_TOOL_RESULT = "The user denied this action.";
@@ -254,7 +269,8 @@ async function executeCall(
   }
   const { tool } = prepared;
   let approval: ApprovalDecision["outcome"] | undefined;
-  if (tool.risk !== "read") {
+  const typedByAsker = tool.requestedByAsker?.(prepared.input, context.askerText ?? "") === true;
+  if (tool.risk !== "read" && !typedByAsker) {
     approval = await askForApproval(prepared, environment);
     if (approval !== "approved") {
       await sink.status(
@@ -282,6 +298,7 @@ async function executeCall(
     askerId: context.askerId,
     askerName: context.askerName,
     isAdmin: context.isAdmin,
+    knowledgeScope: context.knowledgeScope,
     signal: environment.signal,
     logger: context.logger.child({ tool: tool.name }),
     sources: environment.sources,
@@ -297,7 +314,7 @@ async function askForApproval(
 ): Promise<ApprovalDecision["outcome"]> {
   const { tool } = prepared;
   const { context, sink, approvals, wallClock } = environment;
-  const risk = tool.risk === "dangerous" ? "dangerous" : "write";
+  const risk = tool.risk === "read" ? "write" : tool.risk;
   const argumentsPreview = previewArguments(prepared.rawArguments, 500);
   // Only a cancelled turn or a failed post ends the wait early; the wall-time budget is paused, since
   // a human taking a minute to click is not the agent being slow.
@@ -319,7 +336,7 @@ async function askForApproval(
     const prompt: ApprovalPrompt = {
       approvalId: pending.id,
       text:
-        `I want to run ${tool.name} (${risk === "dangerous" ? "a dangerous action" : "it changes something"}) ` +
+        `I want to run ${tool.name} (${RISK_REASONS[risk]}) ` +
         `with ${argumentsPreview}. Only the person who asked or an admin can approve; ` +
         `no decision within ${minutes} minute${minutes === 1 ? "" : "s"} counts as Deny.`,
       buttons: [

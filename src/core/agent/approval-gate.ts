@@ -5,6 +5,20 @@ import type {
   ApprovalRequest,
   DecideResult,
 } from "../ports/approval-gate.js";
+import type { ChannelRef } from "../types.js";
+
+function samePlace(left: ChannelRef, right: ChannelRef): boolean {
+  return (
+    left.platform === right.platform &&
+    left.workspaceId === right.workspaceId &&
+    left.channelId === right.channelId
+  );
+}
+
+const NOT_WAITING: DecideResult = {
+  status: "not_found",
+  message: "This request is no longer waiting for a decision (it was already decided or it expired).",
+};
 
 export interface InMemoryApprovalGateOptions {
   /** How long a request waits for a click before it counts as Deny. Default five minutes. */
@@ -53,21 +67,20 @@ export function createInMemoryApprovalGate(options: InMemoryApprovalGateOptions 
       return { id, expiresAt: now() + timeoutMs, decision };
     },
 
-    async decide(approvalId, deciderId, isAdmin, approve): Promise<DecideResult> {
+    async decide(approvalId, decider, approve): Promise<DecideResult> {
       const entry = waiting.get(approvalId);
-      if (!entry) {
-        return {
-          status: "not_found",
-          message: "This request is no longer waiting for a decision (it was already decided or it expired).",
-        };
-      }
-      if (deciderId !== entry.request.askerId && !isAdmin) {
+      // A click from anywhere but where the request was shown looks exactly like an unknown id, so
+      // a valid id learned elsewhere tells the clicker nothing.
+      if (!entry || !samePlace(entry.request.conversation, decider.place)) return NOT_WAITING;
+      if (decider.userId !== entry.request.askerId && !(await decider.isAdmin())) {
         return {
           status: "forbidden",
           message: "Only the person who asked, or an admin, can approve or deny this action.",
         };
       }
-      entry.settle({ outcome: approve ? "approved" : "denied", deciderId });
+      // The admin check awaited the platform: the request may have been decided meanwhile.
+      if (!waiting.has(approvalId)) return NOT_WAITING;
+      entry.settle({ outcome: approve ? "approved" : "denied", deciderId: decider.userId });
       return approve
         ? { status: "approved", message: `Approved: running ${entry.request.toolName}.` }
         : { status: "denied", message: `Denied: ${entry.request.toolName} will not run.` };

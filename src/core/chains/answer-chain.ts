@@ -74,9 +74,14 @@ export function messageTokens(messages: ChatMessage[]): number {
   );
 }
 
-/** Retrieval is scoped to the asker's channel (and workspace-wide documents). */
+/**
+ * Retrieval is scoped to the asker's channel and the workspace-wide documents; a guest from another
+ * organisation sees the channel's own documents only.
+ */
 export function scopeOf(message: InboundMessage): QueryScope {
-  return channelOf(message);
+  return message.isExternal === true
+    ? { ...channelOf(message), channelDocumentsOnly: true }
+    : channelOf(message);
 }
 
 /** Keeps passages within their share of the budget, best first. */
@@ -233,7 +238,9 @@ export class AnswerChain {
           conversation: input.message,
           askerId: input.message.userId,
           askerName: input.message.userName,
-          isAdmin: input.message.isAdmin,
+          isAdmin: input.message.isAdmin && input.message.isExternal !== true,
+          askerText: input.message.text,
+          knowledgeScope: scope,
           logger,
           signal,
         },

@@ -23,15 +23,29 @@ function historyMessages(turns: Turn[]): ChatMessage[] {
   );
 }
 
+/** An attribute value: quotes and angle brackets escaped, so a title cannot end the tag. */
+function attribute(value: string): string {
+  return value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
+/**
+ * A passage's text with every `<passage` and `</passage` tag (in any case or spacing) defused, so a
+ * document can neither close its own element early nor open one that looks like ours. The rest of
+ * the text stays as written: code samples keep their `<` and `&`.
+ */
+export function escapePassageText(text: string): string {
+  return text.replace(/<(\s*\/?\s*)(passage)/gi, "&lt;$1$2");
+}
+
 /**
  * Retrieved text is untrusted: it is fenced as data and the model is told never to follow
- * instructions found inside it.
+ * instructions found inside it; the fence cannot be broken from inside (see `escapePassageText`).
  */
 export function renderPassages(passages: Passage[]): string {
   return passages
     .map((passage, index) => {
       const heading = passage.headingPath.length > 0 ? ` — ${passage.headingPath.join(" › ")}` : "";
-      return `<passage number="${index + 1}" title="${passage.title}${heading}" source="${passage.location}">\n${passage.text}\n</passage>`;
+      return `<passage number="${index + 1}" title="${attribute(`${passage.title}${heading}`)}" source="${attribute(passage.location)}">\n${escapePassageText(passage.text)}\n</passage>`;
     })
     .join("\n");
 }

@@ -1,6 +1,7 @@
 import { formatTrace } from "../agent/agent-trace.js";
 import type { AnswerTrace } from "../chains/answer-chain.js";
 import { channelOf } from "../channel-of.js";
+import { hasAdminRights } from "../privileges.js";
 import type { Command } from "./command.js";
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
@@ -52,7 +53,7 @@ export const whyCommand: Command = {
       await reply.say("I haven't answered anything here yet.", "asker");
       return;
     }
-    if (last.askerId !== message.userId && !message.isAdmin) {
+    if (last.askerId !== message.userId && !(await hasAdminRights(message))) {
       await reply.say("Only the person who asked (or an admin) can see how that answer was made.", "asker");
       return;
     }

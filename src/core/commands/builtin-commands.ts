@@ -1,4 +1,5 @@
 import { channelOf } from "../channel-of.js";
+import { hasAdminRights } from "../privileges.js";
 import type { Command } from "./command.js";
 
 const MAX_NOTE_CHARACTERS = 1_000;
@@ -72,7 +73,8 @@ export const memoryForgetCommand: Command = {
   name: "memory forget",
   usage: "memory forget",
   summary: "forget this channel's conversations, summary and notes",
-  adminOnly: false,
+  // It erases what everyone in the channel said and noted, so it is not one member's call.
+  adminOnly: true,
   arguments: "none",
   visibility: "everyone",
   async run({ message, reply, services }) {
@@ -112,13 +114,22 @@ export const rememberCommand: Command = {
 export const forgetNoteCommand: Command = {
   name: "forget-note",
   usage: "forget-note <id>",
-  summary: "remove one note (ids are shown by `memory show`)",
+  summary: "remove one of your notes (ids are shown by `memory show`); admins may remove any",
   adminOnly: false,
   arguments: "required",
   visibility: "everyone",
   async run({ message, args, reply, services }) {
     const id = args.replace(/^`|`$/g, "");
-    const removed = await services.store.deleteNote(channelOf(message), id);
+    const channel = channelOf(message);
+    const note = (await services.store.listNotes(channel)).find((candidate) => candidate.id === id);
+    if (note && note.authorId !== message.userId && !(await hasAdminRights(message))) {
+      await reply.say(
+        `Note \`${id}\` is ${note.authorName}'s: only they, or an admin, can remove it.`,
+        "asker",
+      );
+      return;
+    }
+    const removed = await services.store.deleteNote(channel, id);
     await reply.say(
       removed
         ? `Forgot note \`${id}\`.`

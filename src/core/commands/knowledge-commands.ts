@@ -43,7 +43,7 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
       kind: "url" as const,
       url: attachment.url,
       name: attachment.name,
-      ...(attachment.headers ? { headers: attachment.headers } : {}),
+      ...(attachment.arrivedIn ? { arrivedIn: attachment.arrivedIn } : {}),
     }));
   }
   if (/^https?:\/\//i.test(target)) return [{ kind: "url", url: target }];

@@ -12,8 +12,9 @@ export interface IngestEnqueuerDependencies {
 }
 
 /**
- * A reference as it may travel in job data: download headers (Slack's bot token) are dropped, because
- * BullMQ stores payloads in clear text; the worker's loader adds platform credentials back itself.
+ * A reference as it may travel in job data: download headers are dropped, because BullMQ stores
+ * payloads in clear text. Where the file arrived stays (it is no secret): the worker's loader adds
+ * that platform's credentials itself, at download time.
  */
 export function withoutCredentials(reference: DocumentReference): DocumentReference {
   if (reference.kind !== "url") return reference;
@@ -21,6 +22,11 @@ export function withoutCredentials(reference: DocumentReference): DocumentRefere
     kind: "url",
     url: reference.url,
     ...(reference.name === undefined ? {} : { name: reference.name }),
+    ...(reference.arrivedIn === undefined
+      ? {}
+      : {
+          arrivedIn: { platform: reference.arrivedIn.platform, workspaceId: reference.arrivedIn.workspaceId },
+        }),
   };
 }
 

@@ -66,6 +66,12 @@ export function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
         throw invalid(
           `I couldn't index that: ${position} carries download headers, which a job may not hold.`,
         );
+      const arrivedIn = reference.arrivedIn as Partial<NonNullable<typeof reference.arrivedIn>> | undefined;
+      if (
+        arrivedIn !== undefined &&
+        (typeof arrivedIn?.platform !== "string" || typeof arrivedIn.workspaceId !== "string")
+      )
+        throw invalid(`I couldn't index that: ${position} names no workspace it arrived in.`);
     } else if (reference?.kind === "path") {
       if (typeof reference.path !== "string" || reference.path === "")
         throw invalid(`I couldn't index that: ${position} has no path.`);

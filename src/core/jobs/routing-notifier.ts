@@ -1,12 +1,17 @@
 import { AppError } from "../errors.js";
+import { safeOutgoingText } from "../outgoing-text.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 import type { ConversationRef, Platform } from "../types.js";
 
 /**
  * One Notifier over every configured platform: a message goes to the notifier of its platform.
- * A platform without one is a configuration problem, reported as such rather than dropped.
+ * A platform without one is a configuration problem, reported as such rather than dropped. Status
+ * lines are chat messages like any other: secrets redacted, mentions neutralised on the way out.
  */
-export function createRoutingNotifier(byPlatform: Partial<Record<Platform, Notifier>>): Notifier {
+export function createRoutingNotifier(
+  byPlatform: Partial<Record<Platform, Notifier>>,
+  secrets: readonly string[] = [],
+): Notifier {
   const pick = (platform: Platform): Notifier => {
     const notifier = byPlatform[platform];
     if (!notifier) {
@@ -17,7 +22,9 @@ export function createRoutingNotifier(byPlatform: Partial<Record<Platform, Notif
     return notifier;
   };
   return {
-    post: (where: ConversationRef, text: string) => pick(where.platform).post(where, text),
-    edit: (message: PostedMessage, text: string) => pick(message.platform).edit(message, text),
+    post: (where: ConversationRef, text: string) =>
+      pick(where.platform).post(where, safeOutgoingText(text, secrets)),
+    edit: (message: PostedMessage, text: string) =>
+      pick(message.platform).edit(message, safeOutgoingText(text, secrets)),
   };
 }

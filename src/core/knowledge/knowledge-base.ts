@@ -51,7 +51,7 @@ export class KnowledgeBase {
   ): Promise<IndexResult> {
     const source = reference.kind === "url" ? reference.url : reference.path;
     await progress(0, 1, "Downloading");
-    const loaded = await this.options.loader.load(reference, signal);
+    const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
     const documentId = documentIdFor(source, scope);
     const chunks = chunkDocument(
       {
@@ -86,6 +86,22 @@ export class KnowledgeBase {
     await progress(total, total, "Indexed");
     this.options.logger.info({ documentId, chunks: total }, "document indexed");
     return { documentId, title: loaded.title, source: loaded.source, chunks: total };
+  }
+
+  /**
+   * A file that arrived in one workspace's event may be downloaded with that platform's credentials
+   * only when it is indexed into that same workspace; otherwise it is loaded like a typed URL.
+   */
+  private credentialsFor(reference: DocumentReference, scope: DocumentScope): DocumentReference {
+    if (reference.kind !== "url" || reference.arrivedIn === undefined) return reference;
+    const { arrivedIn, ...rest } = reference;
+    if (arrivedIn.platform === scope.platform && arrivedIn.workspaceId === scope.workspaceId)
+      return reference;
+    this.options.logger.warn(
+      { arrivedIn, scope: { platform: scope.platform, workspaceId: scope.workspaceId } },
+      "a file from another workspace is loaded without platform credentials",
+    );
+    return rest;
   }
 
   list(scope: QueryScope): Promise<DocumentSummary[]> {

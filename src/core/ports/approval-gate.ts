@@ -1,4 +1,4 @@
-import type { ConversationRef } from "../types.js";
+import type { ChannelRef, ConversationRef } from "../types.js";
 import type { ToolRisk } from "./tool.js";
 
 /** A tool call waiting for a human. */
@@ -31,6 +31,15 @@ export interface PendingApproval {
 
 export type DecideStatus = "approved" | "denied" | "forbidden" | "not_found";
 
+/** Who clicked, and where. */
+export interface Decider {
+  userId: string;
+  /** Where the click happened (platform, workspace, channel); it counts only where the request was shown. */
+  place: ChannelRef;
+  /** Asked only when the clicker is not the asker: admins of the request's workspace may decide too. */
+  isAdmin: () => Promise<boolean>;
+}
+
 export interface DecideResult {
   status: DecideStatus;
   /** A sentence for the person who clicked (a refusal, or what happened). */
@@ -39,11 +48,12 @@ export interface DecideResult {
 
 /**
  * Human approval of risky tool calls. The agent opens a request, posts the buttons, and waits;
- * the core's `handleAction` calls `decide` when someone clicks. Only the asker or an admin may
- * decide; silence until `expiresAt` counts as Deny. Deliberately leaves out rendering: posting the
- * buttons is the reply sink's job.
+ * the core's `handleAction` calls `decide` when someone clicks. A click counts only in the platform,
+ * workspace and channel the request was shown in, and only from the asker or an admin of that
+ * workspace; silence until `expiresAt` counts as Deny. Deliberately leaves out rendering: posting
+ * the buttons is the reply sink's job.
  */
 export interface ApprovalGate {
   open(request: ApprovalRequest, signal?: AbortSignal): PendingApproval;
-  decide(approvalId: string, deciderId: string, isAdmin: boolean, approve: boolean): Promise<DecideResult>;
+  decide(approvalId: string, decider: Decider, approve: boolean): Promise<DecideResult>;
 }

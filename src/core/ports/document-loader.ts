@@ -1,3 +1,5 @@
+import type { WorkspaceRef } from "../types.js";
+
 /**
  * Where a document to index comes from. URLs cover web pages and chat attachments alike: platform
  * adapters hand attachments in as their download URL plus the headers the download needs.
@@ -7,10 +9,16 @@ export type DocumentReference =
       kind: "url";
       url: string;
       /**
-       * Headers for the download (Slack's `Authorization: Bearer …` for `url_private`). Sent only to
-       * the URL's own origin, never across a redirect to another one; never logged or stored.
+       * Headers for the download, added by a platform's credential loader just before it downloads
+       * (Slack's `Authorization: Bearer …` for `url_private`). Sent only to the URL's own origin, never
+       * across a redirect to another one; never logged or stored, and never set by core.
        */
       headers?: Record<string, string>;
+      /**
+       * The workspace whose event carried this file (a chat attachment); absent for a URL someone
+       * typed. Only such a file may be downloaded with that platform's credentials.
+       */
+      arrivedIn?: WorkspaceRef;
       /** The attachment's file name, a hint for the format when the server says `application/octet-stream`. */
       name?: string;
     }

@@ -2,13 +2,18 @@ import type { z } from "zod";
 import type { ChannelRef, ConversationRef } from "../types.js";
 import type { Passage } from "./knowledge.js";
 import type { Logger } from "./logger.js";
+import type { QueryScope } from "./vector-store.js";
 
 /**
- * How much harm a tool can do. `read` tools run freely; `write` and `dangerous` tools pause the
- * agent until the asker or an admin clicks Approve (see `ApprovalGate`), whoever asked the model
- * to call them — a document or a tool result cannot talk its way past a human.
+ * How much harm a tool can do. `read` tools run freely; every other kind pauses the agent until the
+ * asker or an admin clicks Approve (see `ApprovalGate`), whoever asked the model to call them — a
+ * document or a tool result cannot talk its way past a human:
+ * - `network`: reaches another server with arguments the model chose, so it can carry data out
+ *   (a URL with secrets in its query is all an exfiltration needs), even though it changes nothing;
+ * - `write`: changes something (a note, a ticket);
+ * - `dangerous`: destroys or cannot be undone.
  */
-export type ToolRisk = "read" | "write" | "dangerous";
+export type ToolRisk = "read" | "network" | "write" | "dangerous";
 
 /**
  * Numbers passages for citation across one answer. Every `search_docs` call (and the passages the
@@ -29,6 +34,11 @@ export interface ToolContext {
   /** The asker's display name, when the platform gave one (notes record their author). */
   askerName?: string | undefined;
   isAdmin: boolean;
+  /**
+   * The documents this asker may see; narrower than the conversation's channel for a guest from
+   * another organisation. Absent: the conversation's channel and its workspace-wide documents.
+   */
+  knowledgeScope?: QueryScope | undefined;
   /** Aborted when the tool's timeout passes, the answer's time budget runs out, or the turn is cancelled. */
   signal: AbortSignal;
   logger: Logger;
@@ -56,6 +66,11 @@ export interface Tool<Input = unknown> {
    */
   parameters?: Record<string, unknown> | undefined;
   risk: ToolRisk;
+  /**
+   * For a risky tool: whether this very call is what the asker typed themselves (the exact URL in
+   * their own message), so it needs no click. Text the model read elsewhere never counts.
+   */
+  requestedByAsker?(input: Input, askerText: string): boolean;
   /** Per-tool time limit in milliseconds; the registry's default applies when absent. */
   timeoutMs?: number | undefined;
   /** Per-tool output cap in tokens; the registry's default applies when absent. */

@@ -16,6 +16,11 @@ export interface QueryScope {
   platform: Platform;
   workspaceId: string;
   channelId: string;
+  /**
+   * Only documents scoped to the channel itself, none of the workspace-wide ones: what a guest from
+   * another organisation (Slack Connect) may see in a shared channel.
+   */
+  channelDocumentsOnly?: boolean | undefined;
 }
 
 /** BM25 sparse vector: term ids (from the core analyzer) and weights, same order and length. */

@@ -205,7 +205,8 @@ describe("Discord adapter against the stand-ins", () => {
     const followUp = await discord.waitForRequest(
       (request) => request.method === "POST" && request.path === base,
     );
-    expect(followUp.body).toMatchObject({ content: "Only admins can change the persona.", flags: 64 });
+    // Ephemeral, and (as every message without embeds of its own) without link previews.
+    expect(followUp.body).toMatchObject({ content: "Only admins can change the persona.", flags: 64 | 4 });
     const callbacks = discord.requests.filter((request) =>
       request.path.startsWith(`/interactions/${interaction.id}/`),
     );
@@ -366,9 +367,15 @@ describe("Discord adapter against the stand-ins", () => {
     const assistant = scriptedAssistant();
     const discord = await startAll(assistant.handler);
     const dmChannel = "1200000000000000001";
+    const dmUser = "1300000000000000001";
     discord.dispatch(
       "MESSAGE_CREATE",
-      discord.userMessage({ content: "hello in private", guild: false, channelId: dmChannel }),
+      discord.userMessage({
+        content: "hello in private",
+        guild: false,
+        channelId: dmChannel,
+        userId: dmUser,
+      }),
     );
     await discord.waitForRequest(
       (request) => request.path === `/channels/${dmChannel}/messages` && request.method === "POST",
@@ -381,8 +388,9 @@ describe("Discord adapter against the stand-ins", () => {
     await discord.waitForRequest(
       (request) => request.path === `/channels/${discord.threadId}/messages` && request.method === "POST",
     );
+    // Each person's DMs are a workspace of their own.
     expect(assistant.received[0]).toMatchObject({
-      workspaceId: "dm",
+      workspaceId: `dm-${dmUser}`,
       channelId: dmChannel,
       text: "hello in private",
     });

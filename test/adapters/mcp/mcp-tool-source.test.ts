@@ -74,6 +74,9 @@ describe("MCP tool source over stdio", () => {
       files__fail: "read",
       files__crash: "read",
       files__whoami: "read",
+      files__lookup_ticket: "read",
+      // Read-only but open-world (no `openWorldHint: false`): its arguments leave for other servers.
+      files__search_web: "network",
     });
     const add = registry.definitions().find((definition) => definition.name === "files__add");
     expect(add?.description).toBe("[MCP server files] Adds two numbers.");
@@ -113,7 +116,11 @@ describe("MCP tool source over stdio", () => {
     let contentAtPrompt: string | undefined;
     sink.onApproval = (prompt) => {
       contentAtPrompt = readFileSync(notesFile, "utf8");
-      void approvals.decide(prompt.approvalId, "U1", false, true);
+      void approvals.decide(
+        prompt.approvalId,
+        { userId: "U1", place: conversation, isAdmin: async () => false },
+        true,
+      );
     };
     const llm = new ScriptedLlmProvider([
       { toolCalls: [{ name: "files__write_note", arguments: { text: "standup moved to 10:00" } }] },

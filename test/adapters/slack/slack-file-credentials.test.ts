@@ -6,6 +6,8 @@ import { startLocalHttpServer } from "../../support/local-http-server.js";
 import { startSlackStandIn } from "../../support/slack-stand-in.js";
 
 const TOKEN = "xoxb-file-credentials-test";
+/** What the Slack adapter puts on a file that arrived in one of its events. */
+const FROM_SLACK = { platform: "slack" as const, workspaceId: "T1" };
 
 function recordingLoader() {
   const seen: DocumentReference[] = [];
@@ -19,7 +21,7 @@ function recordingLoader() {
 }
 
 describe("withSlackFileCredentials", () => {
-  it("adds the bot token to Slack file hosts over https, and to the configured API origin", async () => {
+  it("adds the bot token to files that arrived in a Slack event, on Slack file hosts over https or the configured API origin", async () => {
     const { loader, seen } = recordingLoader();
     const wrapped = withSlackFileCredentials(loader, {
       botToken: TOKEN,
@@ -31,7 +33,7 @@ describe("withSlackFileCredentials", () => {
       "https://files.slack-gov.com/files-pri/T1-F3/gov.pdf",
       "http://127.0.0.1:4321/files/stand-in.md",
     ];
-    for (const url of urls) await wrapped.load({ kind: "url", url, name: "file" });
+    for (const url of urls) await wrapped.load({ kind: "url", url, name: "file", arrivedIn: FROM_SLACK });
     expect(seen.map((reference) => (reference.kind === "url" ? reference.headers : undefined))).toEqual(
       urls.map(() => ({ Authorization: `Bearer ${TOKEN}` })),
     );
@@ -46,16 +48,23 @@ describe("withSlackFileCredentials", () => {
       apiUrl: "http://127.0.0.1:4321/api/",
     });
     const references: DocumentReference[] = [
-      { kind: "url", url: "https://files.slack.com.evil.example/x.pdf" },
-      { kind: "url", url: "https://evilfiles.slack.com/x.pdf" },
-      { kind: "url", url: "https://slack.com/files/x.pdf" },
-      { kind: "url", url: "http://files.slack.com/files-pri/T1-F1/x.pdf" },
-      { kind: "url", url: "https://files.slack.com:8443/files-pri/T1-F1/x.pdf" },
-      { kind: "url", url: "https://user:pass@files.slack.com/files-pri/T1-F1/x.pdf" },
-      { kind: "url", url: "http://127.0.0.1:4322/files/other-port.md" },
-      { kind: "url", url: "https://127.0.0.1:4321/files/other-scheme.md" },
-      { kind: "url", url: "not a url" },
+      { kind: "url", url: "https://files.slack.com.evil.example/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "https://evilfiles.slack.com/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "https://slack.com/files/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "http://files.slack.com/files-pri/T1-F1/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "https://files.slack.com:8443/files-pri/T1-F1/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "https://user:pass@files.slack.com/files-pri/T1-F1/x.pdf", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "http://127.0.0.1:4322/files/other-port.md", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "https://127.0.0.1:4321/files/other-scheme.md", arrivedIn: FROM_SLACK },
+      { kind: "url", url: "not a url", arrivedIn: FROM_SLACK },
       { kind: "path", path: "files.slack.com/x.md" },
+      // The right host, but typed by someone (no arrivedIn) or arrived on another platform.
+      { kind: "url", url: "https://files.slack.com/files-pri/T1-F1/typed.pdf" },
+      {
+        kind: "url",
+        url: "https://files.slack.com/files-pri/T1-F1/from-discord.pdf",
+        arrivedIn: { platform: "discord", workspaceId: "G1" },
+      },
     ];
     for (const reference of references) await wrapped.load(reference);
     expect(seen).toEqual(references);
@@ -77,8 +86,13 @@ describe("withSlackFileCredentials", () => {
   it("without SLACK_API_URL only Slack's own file hosts qualify", async () => {
     const { loader, seen } = recordingLoader();
     const wrapped = withSlackFileCredentials(loader, { botToken: TOKEN });
-    await wrapped.load({ kind: "url", url: "http://127.0.0.1:4321/files/stand-in.md" });
-    expect(seen).toEqual([{ kind: "url", url: "http://127.0.0.1:4321/files/stand-in.md" }]);
+    const reference: DocumentReference = {
+      kind: "url",
+      url: "http://127.0.0.1:4321/files/stand-in.md",
+      arrivedIn: FROM_SLACK,
+    };
+    await wrapped.load(reference);
+    expect(seen).toEqual([reference]);
   });
 
   it("downloads a url_private file from the Slack stand-in through the real loader", async () => {
@@ -95,11 +109,16 @@ describe("withSlackFileCredentials", () => {
       // Without the wrapper Slack refuses the download (403); with it, the file arrives.
       await expect(plain.load({ kind: "url", url: fileUrl })).rejects.toThrow();
       const wrapped = withSlackFileCredentials(plain, { botToken: TOKEN, apiUrl: slack.apiUrl });
-      const loaded = await wrapped.load({ kind: "url", url: fileUrl, name: "runbook.md" });
+      const loaded = await wrapped.load({
+        kind: "url",
+        url: fileUrl,
+        name: "runbook.md",
+        arrivedIn: FROM_SLACK,
+      });
       expect(loaded.text).toContain("Press the blue button.");
       expect(slack.downloads).toEqual(["/files/runbook.md"]);
       // A host that is not Slack's never sees the token.
-      await wrapped.load({ kind: "url", url: `${other.origin}/notes.txt` });
+      await wrapped.load({ kind: "url", url: `${other.origin}/notes.txt`, arrivedIn: FROM_SLACK });
       expect(other.requests[0]?.headers.authorization).toBeUndefined();
     } finally {
       await other.close();

@@ -313,7 +313,11 @@ describe("runAgent", () => {
       sink.onApproval = (prompt) => {
         executedAtPrompt = executed.length;
         setTimeout(() => {
-          void approvals.decide(prompt.approvalId, "U-ASKER", false, true);
+          void approvals.decide(
+            prompt.approvalId,
+            { userId: "U-ASKER", place: conversation, isAdmin: async () => false },
+            true,
+          );
         }, 30);
       };
 
@@ -344,7 +348,11 @@ describe("runAgent", () => {
         sink,
       });
       sink.onApproval = (prompt) => {
-        void approvals.decide(prompt.approvalId, "U-ASKER", false, false);
+        void approvals.decide(
+          prompt.approvalId,
+          { userId: "U-ASKER", place: conversation, isAdmin: async () => false },
+          false,
+        );
       };
       const result = await run();
       expect(executed).toEqual([]);
@@ -380,12 +388,24 @@ describe("runAgent", () => {
       const refusals: string[] = [];
       sink.onApproval = (prompt) => {
         void (async () => {
-          const bystander = await approvals.decide(prompt.approvalId, "U-BYSTANDER", false, true);
+          const bystander = await approvals.decide(
+            prompt.approvalId,
+            { userId: "U-BYSTANDER", place: conversation, isAdmin: async () => false },
+            true,
+          );
           refusals.push(`${bystander.status}: ${bystander.message}`);
           expect(executed).toEqual([]);
-          const admin = await approvals.decide(prompt.approvalId, "U-ADMIN", true, true);
+          const admin = await approvals.decide(
+            prompt.approvalId,
+            { userId: "U-ADMIN", place: conversation, isAdmin: async () => true },
+            true,
+          );
           refusals.push(admin.status);
-          const late = await approvals.decide(prompt.approvalId, "U-ASKER", false, false);
+          const late = await approvals.decide(
+            prompt.approvalId,
+            { userId: "U-ASKER", place: conversation, isAdmin: async () => false },
+            false,
+          );
           refusals.push(late.status);
         })();
       };
