@@ -10,6 +10,7 @@ import type {
 import type { Logger } from "../ports/logger.js";
 import type { ToolContext, ToolRisk } from "../ports/tool.js";
 import type { QueryScope } from "../ports/vector-store.js";
+import { redactSecrets } from "../redaction.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../tokens.js";
 import type { PreparedCall, ToolExecution, ToolRegistry } from "../tools/tool-registry.js";
 import { rejectedExecution } from "../tools/tool-registry.js";
@@ -81,6 +82,16 @@ const RISK_REASONS: Record<Exclude<ToolRisk, "read">, string> = {
   write: "it changes something",
   dangerous: "a dangerous action",
 };
+
+/** What a risky call whose arguments hold a token or key tells the model: it never runs. */
+export const CREDENTIAL_TOOL_RESULT =
+  "Refused: the arguments contain a credential (a token or key), which never leaves through a tool.";
+
+/** Whether a call's arguments hold something the redaction recognises as a credential. */
+function carriesCredential(rawArguments: unknown): boolean {
+  const text = typeof rawArguments === "string" ? rawArguments : (JSON.stringify(rawArguments) ?? "");
+  return redactSecrets(text) !== text;
+}
 
 /** What a denied or unanswered approval tells the model. */
 export const DENIED_TOOL_RESULT = "The user denied this action.";
@@ -269,6 +280,21 @@ async function executeCall(
   }
   const { tool } = prepared;
   let approval: ApprovalDecision["outcome"] | undefined;
+  if (tool.risk !== "read" && carriesCredential(prepared.rawArguments)) {
+    // The approval request would show it redacted, so a person could not see what they approve.
+    await sink.status(`${tool.name} was not run: its arguments carry a credential.`);
+    const execution: ToolExecution = {
+      callId: call.id,
+      name: tool.name,
+      ok: false,
+      output: CREDENTIAL_TOOL_RESULT,
+      error: "the arguments carry a credential",
+      durationMs: 0,
+      truncated: false,
+    };
+    record(environment, step, prepared.rawArguments, execution, undefined);
+    return execution;
+  }
   const typedByAsker = tool.requestedByAsker?.(prepared.input, context.askerText ?? "") === true;
   if (tool.risk !== "read" && !typedByAsker) {
     approval = await askForApproval(prepared, environment);
