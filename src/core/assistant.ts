@@ -276,6 +276,12 @@ export function createAssistant(options: AssistantOptions): Assistant {
             return;
           }
           if (action.action === "show-sources") {
+            // A member's answer in a shared channel may cite workspace-wide documents; a guest from
+            // another organisation sees the sources of their own answers only.
+            if (action.isExternal === true && record.askerId !== action.userId) {
+              await reply.say("Only the person who asked can see the sources of that answer.", "asker");
+              return;
+            }
             await reply.say(
               record.sources.length > 0
                 ? `Sources:\n${sourceList(record.sources)}`

@@ -366,6 +366,42 @@ describe("Slack security probes (startBot, Slack and OpenAI stand-ins, attacker 
     });
     expect(docs).toContain("Shared runbook");
 
+    // The member's answer in the shared channel cited the workspace-wide document: its passages and
+    // sources stay the member's, whether the guest asks with `sources` or clicks Show sources.
+    const before = slack.messages.length;
+    await driver.mention({ ...guest, text: "sources", threadTs: memberThread });
+    let passages = "";
+    await waitFor(() => {
+      passages = slack.messages
+        .slice(before)
+        .filter((message) => message.threadTs === memberThread && message.visibleTo === "WEXT")
+        .map((message) => message.text)
+        .join("\n");
+      return passages !== "";
+    }, "the reply to the guest's `sources`");
+    table.record("Slack Connect guest reads a workspace-wide document", {
+      refused: !passages.includes("Compensation"),
+      leaked: passages.includes("Compensation"),
+    });
+    const answerId =
+      slack
+        .visibleMessages("CSHARED", memberThread)
+        .flatMap((message) => buttonsOf(message))
+        .find((button) => button.action_id === "show-sources")?.value ?? "";
+    expect(answerId).not.toBe("");
+    const shown = await driver.click({
+      user: "WEXT",
+      userTeam: "TEXT",
+      actionId: "show-sources",
+      value: answerId,
+      channel: "CSHARED",
+      threadTs: memberThread,
+    });
+    table.record("Slack Connect guest reads a workspace-wide document", {
+      refused: !shown.includes("Compensation"),
+      leaked: shown.includes("Compensation"),
+    });
+
     for (const command of [
       "persona talk like a pirate",
       `index ${site.origin}/docs/compensation.md`,

@@ -20,6 +20,12 @@ export const sourcesCommand: Command = {
   async run({ message, reply, services }) {
     const last = await services.store.lastAnswer(message);
     const trace = storedTrace(last?.trace);
+    // A member's answer in a shared channel may quote workspace-wide documents: a guest from
+    // another organisation sees the passages of their own answers only.
+    if (last && message.isExternal === true && last.askerId !== message.userId) {
+      await reply.say("Only the person who asked can see the passages behind that answer.", "asker");
+      return;
+    }
     if (!last || !trace || trace.passages.length === 0) {
       await reply.say(
         last ? "My last answer here used no documents." : "I haven't answered anything here yet.",
