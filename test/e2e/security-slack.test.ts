@@ -663,6 +663,8 @@ describe("Slack security probes (startBot, Slack and OpenAI stand-ins, attacker 
   });
 
   it("finding 11: mass mentions and pings the model writes are neutralised in Slack", async () => {
+    // A workspace-wide document exists (finding 4): let the model's own words through when it does not match.
+    await driver.command({ text: "config general-knowledge on", user: "WADMIN", channel: "CMENTION" });
     const thread = await driver.mention({
       text: "tell the channel the build is red [mentions]",
       user: "W222",
