@@ -242,6 +242,9 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
         "channel-notes",
       ]);
       expect(await store.listDocuments({ ...askA2, channelDocumentsOnly: true })).toEqual([]);
+      expect(await store.hasChunks({ ...askA2, channelDocumentsOnly: true })).toBe(false);
+      expect(await store.hasChunks(guest)).toBe(true);
+      expect(await store.hasChunks(askA2)).toBe(true);
       // Members of the workspace still see both.
       expect((await store.listDocuments(askA1)).map((document) => document.documentId).sort()).toEqual([
         "channel-notes",

@@ -290,7 +290,8 @@ export class SqliteVectorStore implements VectorStore {
       const row = this.statements.anyChunk.get(
         scope.platform,
         scope.workspaceId,
-        WORKSPACE_WIDE,
+        // The channel twice leaves the workspace-wide scope out (see `visibleScopes`).
+        scope.channelDocumentsOnly ? scope.channelId : WORKSPACE_WIDE,
         scope.channelId,
       ) as { present: number };
       return row.present === 1;
