@@ -207,6 +207,58 @@ describe("OpenAiLlmProvider.stream", () => {
     expect(chatAttempts()).toBe(2);
   });
 
+  it("does not wait out a Retry-After longer than its cap: the rate-limit error comes at once", async () => {
+    standIn.injectFault({ status: 429, times: 5, retryAfterMs: 30_000 });
+    const started = Date.now();
+    const error = await failureOf(collect(provider({ maxRetries: 2, timeoutMs: 60_000 }).stream(ask("hi"))));
+    expect(error.code).toBe("llm_rate_limited");
+    expect(chatAttempts()).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it("waits a short Retry-After, then succeeds", async () => {
+    standIn.injectFault({ status: 429, times: 1, retryAfterMs: 300 });
+    const started = Date.now();
+    const parts = await collect(provider({ maxRetries: 2 }).stream(ask("ping")));
+    expect(parts.at(-1)).toMatchObject({ type: "finish", reason: "stop" });
+    expect(standIn.requests.map((request) => request.status)).toEqual([429, 200]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+  });
+
+  it("ends a wait between retries as soon as the caller aborts", async () => {
+    standIn.injectFault({ status: 503, times: 5, retryAfterMs: 9_000 });
+    const controller = new AbortController();
+    const reason = new Error("the answer's deadline passed");
+    const started = Date.now();
+    const pending = collect(provider({ maxRetries: 3 }).stream({ ...ask("hi"), signal: controller.signal }));
+    setTimeout(() => controller.abort(reason), 200);
+    await expect(pending).rejects.toBe(reason);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(chatAttempts()).toBe(1);
+  });
+
+  it("keeps one deadline for the whole call: retries of a failing server stop at timeoutMs", async () => {
+    standIn.injectFault({ status: 500, times: 50, retryAfterMs: 400 });
+    const started = Date.now();
+    const error = await failureOf(collect(provider({ maxRetries: 10, timeoutMs: 1_000 }).stream(ask("hi"))));
+    expect(error.code).toBe("llm_timeout");
+    expect(error.userMessage).toMatch(/within 1 seconds/);
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
+  it("stops a stream that keeps trickling past timeoutMs, though no single gap is long", async () => {
+    standIn.enqueue({
+      kind: "text",
+      text: "one two three four five six seven eight",
+      deltas: 8,
+      chunkDelayMs: 300,
+    });
+    const started = Date.now();
+    const error = await failureOf(collect(provider({ timeoutMs: 1_000 }).stream(ask("hi"))));
+    expect(error.code).toBe("llm_timeout");
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+
   it("turns a connection cut mid-stream into llm_stream_cut, after the deltas already streamed", async () => {
     standIn.enqueue({
       kind: "text",

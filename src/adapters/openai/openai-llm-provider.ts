@@ -17,6 +17,7 @@ import type {
   ToolCall,
 } from "../../core/ports/llm-provider.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
+import { type RetryPolicy, withRetries } from "./retry-policy.js";
 import { redact, translateOpenAiError } from "./translate-openai-error.js";
 
 export interface OpenAiLlmProviderOptions {
@@ -28,18 +29,24 @@ export interface OpenAiLlmProviderOptions {
   /** Without one, `embed()` refuses and retrieval is BM25 only. */
   embeddingModel?: string | undefined;
   /**
-   * Per attempt, until response headers arrive (the SDK's own timeout); also the longest silence
-   * tolerated between two chunks of a stream. Default 600 000 ms, as in the SDK.
+   * The longest one call may take, every attempt, wait and streamed chunk included: past it the call
+   * fails with `llm_timeout`, whatever the server does. Default 600 000 ms.
    */
   timeoutMs?: number | undefined;
   /** Retries of 408/409/429/5xx and connection errors, with the SDK's backoff. Default 2. */
   maxRetries?: number | undefined;
+  /**
+   * The longest wait before a retry. A server whose `Retry-After` asks for more gets no retry: the
+   * call fails at once with its error rather than sitting silent. Default 10 000 ms.
+   */
+  maxRetryDelayMs?: number | undefined;
   /** Inputs per embeddings request. Default 128, which every common server accepts. */
   embeddingBatchSize?: number | undefined;
   logger?: Logger | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 600_000;
+const DEFAULT_MAX_RETRY_DELAY_MS = 10_000;
 
 const FINISH_REASONS: Record<string, FinishReason> = {
   stop: "stop",
@@ -86,6 +93,14 @@ function toMessageParam(message: ChatMessage): ChatCompletionMessageParam {
   }
 }
 
+interface CallDeadline {
+  /** The caller's signal and the deadline together: what every attempt and wait listens to. */
+  signal: AbortSignal;
+  /** Aborted only when the deadline itself passed. */
+  expired: AbortSignal;
+  dispose(): void;
+}
+
 interface PartialToolCall {
   id: string;
   name: string;
@@ -105,6 +120,7 @@ export class OpenAiLlmProvider implements LlmProvider {
   private readonly secrets: string[];
   private readonly logger: Logger;
   private readonly timeoutMs: number;
+  private readonly retryPolicy: RetryPolicy;
   private readonly embeddingBatchSize: number;
 
   constructor(options: OpenAiLlmProviderOptions) {
@@ -119,6 +135,10 @@ export class OpenAiLlmProvider implements LlmProvider {
     this.secrets = [options.apiKey];
     this.logger = (options.logger ?? silentLogger).child({ component: "openai-llm-provider" });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.retryPolicy = {
+      maxRetries: options.maxRetries ?? 2,
+      maxDelayMs: options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+    };
     this.embeddingBatchSize = Math.max(1, options.embeddingBatchSize ?? 128);
     const sdkLogger = this.logger.child({ source: "openai-sdk" });
     const secrets = this.secrets;
@@ -130,6 +150,8 @@ export class OpenAiLlmProvider implements LlmProvider {
     const clientOptions: ClientOptions = {
       apiKey: options.apiKey,
       timeout: this.timeoutMs,
+      // Retries are ours (`withRetries`): the SDK's sleep ignores the abort signal and any Retry-After.
+      maxRetries: 0,
       logLevel: "info",
       logger: {
         debug: forward("debug"),
@@ -139,14 +161,14 @@ export class OpenAiLlmProvider implements LlmProvider {
       },
     };
     if (options.baseURL) clientOptions.baseURL = options.baseURL;
-    if (options.maxRetries !== undefined) clientOptions.maxRetries = options.maxRetries;
     this.client = new OpenAI(clientOptions);
   }
 
   /**
    * Text deltas as they arrive; tool calls once whole, after the text; one `finish` last. Throws
-   * `llm_stream_cut` if the stream ends or drops before a finish reason, `llm_timeout` if it goes
-   * silent for `timeoutMs`, and the signal's own reason when the caller aborts.
+   * `llm_stream_cut` if the stream ends or drops before a finish reason, `llm_timeout` if the whole
+   * call (retries and chunks included) outlasts `timeoutMs`, and the signal's own reason when the
+   * caller aborts.
    */
   async *stream(request: ChatRequest): AsyncGenerator<ChatStreamPart> {
     const model = request.model ?? this.defaultModel;
@@ -155,26 +177,19 @@ export class OpenAiLlmProvider implements LlmProvider {
       { model, messages: request.messages.length, tools: request.tools?.length ?? 0 },
       "chat stream start",
     );
+    const call = this.callDeadline(request.signal);
     let stream: AsyncIterable<ChatCompletionChunk> & { controller: AbortController };
     try {
-      stream = await this.client.chat.completions.create(
-        { ...this.baseParams(request, model), stream: true, stream_options: { include_usage: true } },
-        { signal: request.signal ?? null },
+      stream = await this.attempt(model, call.signal, () =>
+        this.client.chat.completions.create(
+          { ...this.baseParams(request, model), stream: true, stream_options: { include_usage: true } },
+          { signal: call.signal },
+        ),
       );
     } catch (error) {
-      throw this.translate(error, model, request.signal);
+      call.dispose();
+      throw this.translate(error, model, request.signal, call);
     }
-
-    // The SDK's timeout stops at the response headers; a server that stalls mid-stream would hang forever.
-    let stalled = false;
-    let idleTimer: NodeJS.Timeout | undefined;
-    const armIdleTimer = () => {
-      clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => {
-        stalled = true;
-        stream.controller.abort();
-      }, this.timeoutMs);
-    };
 
     const calls = new Map<number, PartialToolCall>();
     let lastToolIndex = -1;
@@ -182,9 +197,7 @@ export class OpenAiLlmProvider implements LlmProvider {
     let usage: TokenUsage | undefined;
     let responseModel = model;
     try {
-      armIdleTimer();
       for await (const chunk of stream) {
-        armIdleTimer();
         if (chunk.model) responseModel = chunk.model;
         usage = toUsage(chunk.usage) ?? usage;
         // Some servers omit `choices` on their usage chunk.
@@ -209,21 +222,14 @@ export class OpenAiLlmProvider implements LlmProvider {
         }
       }
     } catch (error) {
-      if (request.signal?.aborted) throw request.signal.reason;
+      if (call.signal.aborted) throw this.translate(error, model, request.signal, call);
       // A connection dropped after the finish reason loses only the usage chunk; the answer is whole.
       if (finishReason === undefined) throw this.streamCut(model, error);
       this.logger.warn({ model }, "chat stream ended abruptly after its finish reason; usage unknown");
     } finally {
-      clearTimeout(idleTimer);
+      call.dispose();
     }
-    if (request.signal?.aborted) throw request.signal.reason;
-    if (stalled) {
-      throw new AppError("llm_timeout", `LLM stream from ${model} went silent for ${this.timeoutMs} ms`, {
-        retryable: true,
-        category: "third_party",
-        userMessage: "The language model stopped answering midway; please try again.",
-      });
-    }
+    if (call.signal.aborted) throw this.translate(undefined, model, request.signal, call);
     if (finishReason === undefined) throw this.streamCut(model, undefined);
 
     for (const [index, call] of [...calls.entries()].sort(([left], [right]) => left - right)) {
@@ -243,13 +249,18 @@ export class OpenAiLlmProvider implements LlmProvider {
     const model = request.model ?? this.defaultModel;
     const started = Date.now();
     let response: OpenAI.Chat.Completions.ChatCompletion;
+    const call = this.callDeadline(request.signal);
     try {
-      response = await this.client.chat.completions.create(
-        { ...this.baseParams(request, model), stream: false },
-        { signal: request.signal ?? null },
+      response = await this.attempt(model, call.signal, () =>
+        this.client.chat.completions.create(
+          { ...this.baseParams(request, model), stream: false },
+          { signal: call.signal },
+        ),
       );
     } catch (error) {
-      throw this.translate(error, model, request.signal);
+      throw this.translate(error, model, request.signal, call);
+    } finally {
+      call.dispose();
     }
     const choice = response.choices[0];
     if (!choice) {
@@ -307,13 +318,18 @@ export class OpenAiLlmProvider implements LlmProvider {
     for (let start = 0; start < texts.length; start += this.embeddingBatchSize) {
       const batch = texts.slice(start, start + this.embeddingBatchSize);
       let response: OpenAI.Embeddings.CreateEmbeddingResponse;
+      const call = this.callDeadline(signal);
       try {
-        response = await this.client.embeddings.create(
-          { model, input: batch, encoding_format: "float" },
-          { signal: signal ?? null },
+        response = await this.attempt(model, call.signal, () =>
+          this.client.embeddings.create(
+            { model, input: batch, encoding_format: "float" },
+            { signal: call.signal },
+          ),
         );
       } catch (error) {
-        throw this.translate(error, model, signal);
+        throw this.translate(error, model, signal, call);
+      } finally {
+        call.dispose();
       }
       if (response.data.length !== batch.length) {
         throw new AppError(
@@ -348,9 +364,40 @@ export class OpenAiLlmProvider implements LlmProvider {
     return params;
   }
 
-  private translate(error: unknown, model: string, signal: AbortSignal | undefined): unknown {
+  /**
+   * One deadline for a whole call: every attempt, every wait between attempts and every streamed
+   * chunk, so a slow, stalled or rate-limiting server can never hold a caller longer than `timeoutMs`.
+   */
+  private callDeadline(callerSignal: AbortSignal | undefined): CallDeadline {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+    const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
+    return { signal, expired: controller.signal, dispose: () => clearTimeout(timer) };
+  }
+
+  private attempt<T>(model: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+    return withRetries(this.retryPolicy, signal, work, ({ retry, delayMs, error }) => {
+      const status = error instanceof APIError ? error.status : undefined;
+      this.logger.warn({ model, retry, delayMs: Math.round(delayMs), status }, "LLM call failed; retrying");
+    });
+  }
+
+  private translate(
+    error: unknown,
+    model: string,
+    signal: AbortSignal | undefined,
+    call: CallDeadline,
+  ): unknown {
     // A caller's abort is not a failure to translate: it goes back as the caller's own reason.
     if (signal?.aborted) return signal.reason;
+    if (call.expired.aborted) {
+      const seconds = Math.round(this.timeoutMs / 1000);
+      return new AppError("llm_timeout", `LLM call to ${model} took longer than ${this.timeoutMs} ms`, {
+        retryable: true,
+        category: "third_party",
+        userMessage: `The language model did not finish answering within ${seconds} seconds; please try again.`,
+      });
+    }
     return translateOpenAiError(error, { secrets: this.secrets, model });
   }
 

@@ -3,9 +3,8 @@ import { AppError } from "../../core/errors.js";
 import { redactSecrets } from "../../core/redaction.js";
 
 /**
- * Maps an `openai` SDK failure to the one AppError core understands, once, at the edge. The SDK has
- * already retried what it retries (408/409/429/5xx/connection errors, `maxRetries` times with
- * backoff) before anything reaches here.
+ * Maps an `openai` SDK failure to the one AppError core understands, once, at the edge. The adapter
+ * has already retried what is worth retrying (`retry-policy.ts`) before anything reaches here.
  *
  * The original SDK error is not kept as `cause`: its message and body are whatever the server sent,
  * and some servers echo the key back. The cause is a redacted summary instead.
