@@ -266,6 +266,8 @@ export async function createApplication(
     secrets: secretsOf(config),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
+    answerTimeoutMs: config.LLM_TIMEOUT_MS,
+    maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
   });
 
   return {

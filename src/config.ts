@@ -81,9 +81,18 @@ export const environmentSchema = z.object({
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
     z.coerce.number().int().min(1).max(65_536).optional(),
   ),
-  /** Per-request timeout for the LLM, in milliseconds. */
+  /**
+   * The longest one answer may take, in milliseconds: its wait in line, every LLM call, retry and
+   * tool included (a person's time to click Approve is not counted). Past it the person gets a
+   * sentence saying so. Each single LLM call is held to it too.
+   */
   LLM_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
   LLM_MAX_RETRIES: integer(2, 0, 10),
+  /**
+   * Answers (and named chains) this process works on at once; later questions wait in line and are
+   * told so. Keeps the process responsive under a burst: acknowledgements never wait for this line.
+   */
+  MAX_CONCURRENT_ANSWERS: integer(8, 1, 1_000),
 
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,

@@ -7,7 +7,8 @@ import { chainCommands } from "./commands/chain-commands.js";
 import type { Command, CommandServices } from "./commands/command.js";
 import { parseInput } from "./commands/command-parser.js";
 import { NO_LLM_MESSAGE } from "./commands/no-llm.js";
-import { describeForUser, toAppError } from "./errors.js";
+import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
+import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
@@ -25,6 +26,7 @@ import type {
   ReplySink,
   Source,
 } from "./types.js";
+import { WorkLine } from "./work-line.js";
 
 /** A handler for a button action that is not built in (approvals, for instance). */
 export type ActionHandler = (action: InboundAction, reply: ReplyGuard) => Promise<void>;
@@ -46,6 +48,15 @@ export interface AssistantOptions {
   deduplicationSeconds?: number | undefined;
   /** The deployment's own secrets (tokens, keys), hidden by value in every chat message. */
   secrets?: readonly string[] | undefined;
+  /**
+   * The longest one answer may take, from its arrival (a wait in line included) to its last word;
+   * past it the person gets a sentence saying so. `LLM_TIMEOUT_MS`; default 60 s.
+   */
+  answerTimeoutMs?: number | undefined;
+  /** Answers worked on at once by this process; the rest wait in line. `MAX_CONCURRENT_ANSWERS`; default 8. */
+  maxConcurrentAnswers?: number | undefined;
+  /** After this long with nothing new shown, the reply says it is still working. Default 5 s. */
+  stillWorkingAfterMs?: number | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -60,6 +71,14 @@ function answerButtons(answerId: string, hasSources: boolean): ReplyButton[] {
   ];
   if (hasSources) buttons.push({ action: "show-sources", label: "Show sources", value: answerId });
   return buttons;
+}
+
+function answerTimedOut(milliseconds: number): AppError {
+  const seconds = Math.round(milliseconds / 1000);
+  return new AppError("answer_timeout", `answer took longer than ${milliseconds} ms`, {
+    category: "system",
+    userMessage: `I couldn't finish this answer within its ${seconds}-second limit, so I stopped. Please try again in a moment.`,
+  });
 }
 
 export interface Assistant extends AssistantHandler {
@@ -98,6 +117,44 @@ export function createAssistant(options: AssistantOptions): Assistant {
   ];
   const deduplicationSeconds = options.deduplicationSeconds ?? 24 * 60 * 60;
   const secrets = options.secrets ?? [];
+  const answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
+  const stillWorkingAfterMs = options.stillWorkingAfterMs ?? 5_000;
+  const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 8);
+
+  /**
+   * Runs LLM work for one reply: a first sign at once (before any wait), a place in the answer line,
+   * one deadline from arrival to the last word, and a "still working" line whenever nothing new has
+   * been shown for a while. Whatever the work does, it ends (or fails) by the deadline.
+   */
+  async function inAnswerLine(reply: ReplyGuard, work: (deadline: Deadline) => Promise<void>): Promise<void> {
+    await reply.start({ visibility: "everyone" });
+    const deadline = createDeadline(answerTimeoutMs, () => answerTimedOut(answerTimeoutMs));
+    const arrivedAt = Date.now();
+    const watch = setInterval(() => {
+      if (reply.ended || Date.now() - reply.lastSignAt < stillWorkingAfterMs) return;
+      const seconds = Math.round((Date.now() - arrivedAt) / 1000);
+      reply.status(`Still working on it (${seconds} s so far)…`).catch((error: unknown) => {
+        logger.debug({ err: error }, "still-working line not shown");
+      });
+    }, 1_000);
+    try {
+      await answerLine.run(() => raceWithSignal(work(deadline), deadline.signal), {
+        signal: deadline.signal,
+        onWait: (ahead) => {
+          const line =
+            ahead === 0
+              ? "Lots of questions right now: yours is next in line…"
+              : `Lots of questions right now: ${ahead} ahead of yours in line…`;
+          reply.status(line).catch((error: unknown) => {
+            logger.debug({ err: error }, "place-in-line status not shown");
+          });
+        },
+      });
+    } finally {
+      clearInterval(watch);
+      deadline.dispose();
+    }
+  }
 
   async function searchOnly(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
     const passages: Passage[] = await retriever.retrieve(question, scopeOf(message));
@@ -127,6 +184,16 @@ export function createAssistant(options: AssistantOptions): Assistant {
       await reply.say(NO_LLM_MESSAGE, "asker");
       return;
     }
+    await inAnswerLine(reply, (deadline) => answerNow(chain, message, question, reply, deadline));
+  }
+
+  async function answerNow(
+    chain: AnswerChain,
+    message: InboundMessage,
+    question: string,
+    reply: ReplyGuard,
+    deadline: Deadline,
+  ): Promise<void> {
     let conversation = await store.loadConversation(message);
     if (message.priorMessages?.length && conversation.turns.length === 0 && !conversation.summary) {
       const prior: NewTurn[] = message.priorMessages.map((prior) =>
@@ -137,8 +204,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     }
     const channel = channelOf(message);
     const [notes, settings] = await Promise.all([store.listNotes(channel), store.getSettings(channel)]);
-    await reply.start({ visibility: "everyone" });
-    const result = await chain.run({ message, question, conversation, notes, settings, reply });
+    const result = await chain.run({ message, question, conversation, notes, settings, reply, deadline });
     const answerId = randomUUID();
     await store.saveAnswer({
       id: answerId,
@@ -168,6 +234,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     llm,
     logger,
     answer,
+    inAnswerLine,
     commands: () => commands,
   };
 

@@ -25,6 +25,8 @@ export type ErrorCode =
   | "fetch_failed"
   | "unsupported_content"
   | "tool_failed"
+  | "budget_exceeded"
+  | "answer_timeout"
   | "job_failed"
   | "internal";
 

@@ -16,6 +16,7 @@ export class ReplyGuard implements ReplySink {
   private state: "idle" | "started" | "ended" = "idle";
   private text = "";
   private readonly filter: OutgoingTextFilter;
+  private lastShownAt = 0;
 
   /** Present only when the platform can post Approve / Deny buttons mid-answer. */
   readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
@@ -41,6 +42,11 @@ export class ReplyGuard implements ReplySink {
     return this.state === "ended";
   }
 
+  /** When the person last saw something happen (a start, text or a status line), in epoch milliseconds. */
+  get lastSignAt(): number {
+    return this.lastShownAt;
+  }
+
   /** Everything sent so far (after redaction and neutralisation). */
   get appendedText(): string {
     return this.text;
@@ -49,18 +55,21 @@ export class ReplyGuard implements ReplySink {
   async start(options: ReplyStart): Promise<void> {
     if (this.state !== "idle") return;
     this.state = "started";
+    this.lastShownAt = Date.now();
     await this.sink.start(options);
   }
 
   async append(text: string): Promise<void> {
     if (this.state === "ended" || text.length === 0) return;
     await this.start({ visibility: "everyone" });
+    this.lastShownAt = Date.now();
     await this.send(this.filter.push(text));
   }
 
   async status(line: string): Promise<void> {
     if (this.state === "ended") return;
     await this.start({ visibility: "everyone" });
+    this.lastShownAt = Date.now();
     await this.sink.status(safeOutgoingText(line, this.secrets));
   }
 

@@ -46,6 +46,7 @@ const EMBED_DESCRIPTION_LIMIT = 4096;
 const EMBED_LINE_LIMIT = 300;
 const CUSTOM_ID_LIMIT = 100;
 const SOURCES_COLOR = 0x5865f2;
+const INTERRUPTED_MARK = "\n\n*… (interrupted: this answer is unfinished)*";
 
 /**
  * Renders core's reply stream on Discord: text streams into the first message by throttled edits,
@@ -151,7 +152,12 @@ export class DiscordReplySink implements ReplySink {
     if (!this.started) await this.start({ visibility: "asker" });
     this.end();
     await this.writes;
-    const [first = message] = splitDiscordMessage(message);
+    // A partial answer stays, marked as cut, above the sentence: never mistaken for a finished answer.
+    const partial = this.text.trim();
+    const room = DISCORD_MESSAGE_LIMIT - message.length - INTERRUPTED_MARK.length - 10;
+    const kept = partial === "" || room < 200 ? "" : (splitDiscordMessage(partial, room)[0] ?? "");
+    const content = kept === "" ? message : `${kept}${INTERRUPTED_MARK}\n\n${message}`;
+    const [first = message] = splitDiscordMessage(content);
     await this.writeFirstThrottled({ content: first });
   }
 

@@ -61,6 +61,8 @@ const RESPONSE_URL_USES = 5;
 const DEFAULT_STREAM_MESSAGE_LIMIT = 11_000;
 const THINKING_REACTION = "eyes";
 const FENCE_CLOSE = "\n```";
+/** Closes a partial answer whose reply failed: the stream ends visibly unfinished. */
+export const INTERRUPTED_MARK = "\n\n_… (interrupted: this answer is unfinished)_";
 
 type Mode = "undecided" | "stream" | "update" | "buffered";
 
@@ -191,6 +193,8 @@ export class SlackReplySink implements ReplySink {
   async fail(message: string): Promise<void> {
     if (this.closed) return;
     this.clearTimer();
+    // A partial answer is marked as cut, so it is never read as a finished one.
+    if (this.received.trim() !== "") this.received += INTERRUPTED_MARK;
     await this.enqueue(async () => {
       // Whatever answer text already arrived is shown first; then the sentence, always.
       this.decideMode();

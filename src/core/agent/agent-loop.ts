@@ -1,3 +1,5 @@
+import { createDeadline, type Deadline } from "../deadline.js";
+import { AppError } from "../errors.js";
 import type { ApprovalDecision, ApprovalGate } from "../ports/approval-gate.js";
 import type { Passage } from "../ports/knowledge.js";
 import type {
@@ -34,8 +36,13 @@ export interface AgentContext {
   /** The documents the asker may see (see `ToolContext.knowledgeScope`). */
   knowledgeScope?: QueryScope | undefined;
   logger: Logger;
-  /** Cancels the whole run (the turn was dropped); tools and the LLM stream are aborted. */
+  /**
+   * Ends the whole run (the answer's deadline passed, or the turn was dropped): tools and the LLM
+   * stream are aborted and the run rejects with the signal's reason.
+   */
   signal?: AbortSignal | undefined;
+  /** The answer's own deadline, paused with the agent's wall clock while a person decides on a tool. */
+  deadline?: Pick<Deadline, "pause" | "resume"> | undefined;
 }
 
 /** Limits for one answer. Whichever is hit first ends the run with a sentence and the best answer so far. */
@@ -65,7 +72,7 @@ export interface RunAgentOptions {
 }
 
 export interface AgentResult {
-  /** Everything appended to the sink, budget sentence included: the answer to store. */
+  /** Everything appended to the sink: the answer to store. */
   text: string;
   finishReason: AgentFinishReason;
   steps: number;
@@ -100,8 +107,10 @@ export const DENIED_TOOL_RESULT = "The user denied this action.";
  * The tool-calling loop: stream the model with the tools' definitions, show its text as it arrives,
  * run the tools it asks for (concurrently, each with its own timeout; `write` and `dangerous` ones
  * only after a human approves), hand the results back fenced as data, and repeat until the model
- * answers or a budget runs out. LLM errors other than budget aborts propagate for the caller to
- * report with `sink.fail`; tool errors never do.
+ * answers or a budget runs out. A budget that runs out rejects with `budget_exceeded`, whose
+ * sentence says which budget (the text shown so far stays shown, but it is no answer to store or
+ * rate); LLM errors propagate the same way for the caller to report with `sink.fail`; tool errors
+ * never do.
  */
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const { llm, tools, context, budgets, approvals } = options;
@@ -110,7 +119,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const startedClock = performance.now();
   const requestedModel = options.model ?? llm.defaultModel;
   const sources = createSourceCollector(options.passages ?? []);
-  const wallClock = createWallClock(budgets.maxMilliseconds);
+  const wallClock = createDeadline(budgets.maxMilliseconds, () => new Error("time budget exceeded"));
   const signal = context.signal ? AbortSignal.any([context.signal, wallClock.signal]) : wallClock.signal;
   const messages = [...options.messages];
   const definitions = tools.definitions();
@@ -213,8 +222,8 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       signal.throwIfAborted();
     }
   } catch (error) {
-    if (context.signal?.aborted) finishReason = "cancelled";
-    else if (wallClock.signal.aborted) finishReason = "max_time";
+    if (context.signal?.aborted) throw context.signal.reason;
+    if (wallClock.signal.aborted) finishReason = "max_time";
     else throw error;
   } finally {
     wallClock.dispose();
@@ -222,7 +231,13 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
 
   const reason = finishReason ?? "stop";
   const budgetSentence = describeBudgetStop(reason, budgets, text.length > 0);
-  if (budgetSentence) await append(`${text.length > 0 ? "\n\n" : ""}${budgetSentence}`);
+  if (budgetSentence) {
+    context.logger.info({ finishReason: reason, steps: steps.length }, "agent stopped by a budget");
+    throw new AppError("budget_exceeded", `agent stopped: ${reason}`, {
+      category: "system",
+      userMessage: budgetSentence,
+    });
+  }
 
   const passages = sources.list();
   const trace: AgentTrace = {
@@ -262,7 +277,7 @@ interface CallEnvironment {
   context: AgentContext;
   signal: AbortSignal;
   sources: ToolContext["sources"];
-  wallClock: WallClock;
+  wallClock: Deadline;
   toolCalls: TraceToolCall[];
 }
 
@@ -347,6 +362,7 @@ async function askForApproval(
   const posting = new AbortController();
   const waitSignal = context.signal ? AbortSignal.any([context.signal, posting.signal]) : posting.signal;
   wallClock.pause();
+  context.deadline?.pause();
   try {
     const pending = approvals.open(
       {
@@ -382,6 +398,7 @@ async function askForApproval(
     return decision.outcome;
   } finally {
     wallClock.resume();
+    context.deadline?.resume();
   }
 }
 
@@ -410,7 +427,7 @@ function describeBudgetStop(
   hasText: boolean,
 ): string | undefined {
   const soFar = hasText
-    ? "What is above is the best answer I have so far."
+    ? "What is above is unfinished; ask again, perhaps in smaller steps."
     : "I could not put an answer together before that.";
   switch (reason) {
     case "max_steps":
@@ -472,41 +489,4 @@ function serializeSink(sink: ReplySink): ReplySink {
   const requestApproval = sink.requestApproval?.bind(sink);
   if (requestApproval) serialized.requestApproval = (prompt) => enqueue(() => requestApproval(prompt));
   return serialized;
-}
-
-interface WallClock {
-  signal: AbortSignal;
-  /** Stops the clock (nested calls allowed: parallel approvals each pause it). */
-  pause(): void;
-  resume(): void;
-  dispose(): void;
-}
-
-function createWallClock(maxMilliseconds: number): WallClock {
-  const controller = new AbortController();
-  let remaining = maxMilliseconds;
-  let runningSince = performance.now();
-  let pauses = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = () => {
-    if (remaining <= 0) controller.abort(new Error("time budget exceeded"));
-    else timer = setTimeout(() => controller.abort(new Error("time budget exceeded")), remaining);
-  };
-  arm();
-  return {
-    signal: controller.signal,
-    pause() {
-      pauses += 1;
-      if (pauses > 1) return;
-      clearTimeout(timer);
-      remaining -= performance.now() - runningSince;
-    },
-    resume() {
-      pauses -= 1;
-      if (pauses > 0 || controller.signal.aborted) return;
-      runningSince = performance.now();
-      arm();
-    },
-    dispose: () => clearTimeout(timer),
-  };
 }

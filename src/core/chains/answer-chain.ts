@@ -1,6 +1,7 @@
 import { type AgentBudgets, runAgent } from "../agent/agent-loop.js";
 import type { AgentTrace } from "../agent/agent-trace.js";
 import { channelOf } from "../channel-of.js";
+import type { Deadline } from "../deadline.js";
 import { AppError } from "../errors.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
 import { recentWindow } from "../memory/conversation-memory.js";
@@ -24,6 +25,8 @@ export interface AnswerChainInput {
   notes: Note[];
   settings: ChannelSettings;
   reply: ReplyGuard;
+  /** The answer's deadline: its signal ends every step, and approvals pause it. */
+  deadline?: Deadline | undefined;
 }
 
 /** The stored trace of an answer: the agent's trace plus what the chain itself decided. */
@@ -186,7 +189,7 @@ export class AnswerChain {
     return { messages, passages: kept, tokens };
   }
 
-  async run(input: AnswerChainInput, signal?: AbortSignal): Promise<AnswerChainResult> {
+  async run(input: AnswerChainInput, signal = input.deadline?.signal): Promise<AnswerChainResult> {
     const { llm, retriever, logger } = this.options;
     const startedAt = Date.now();
     const scope = scopeOf(input.message);
@@ -243,6 +246,7 @@ export class AnswerChain {
           knowledgeScope: scope,
           logger,
           signal,
+          deadline: input.deadline,
         },
         sink: held ?? input.reply,
         budgets: agent.budgets,

@@ -33,15 +33,17 @@ async function stream(context: CommandContext, messages: ChatMessage[]): Promise
     return;
   }
   const settings = await context.services.store.getSettings(context.message);
-  await context.reply.start({ visibility: "everyone" });
-  for await (const part of llm.stream({
-    messages,
-    model: settings.model,
-    temperature: settings.temperature,
-  })) {
-    if (part.type === "text-delta") await context.reply.append(part.text);
-  }
-  await context.reply.finish({ sources: [], buttons: [] });
+  await context.services.inAnswerLine(context.reply, async (deadline) => {
+    for await (const part of llm.stream({
+      messages,
+      model: settings.model,
+      temperature: settings.temperature,
+      signal: deadline.signal,
+    })) {
+      if (part.type === "text-delta") await context.reply.append(part.text);
+    }
+    await context.reply.finish({ sources: [], buttons: [] });
+  });
 }
 
 function nothingToWorkOn(context: CommandContext): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Deadline } from "../deadline.js";
 import type { ConversationMemory } from "../memory/conversation-memory.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
@@ -13,6 +14,11 @@ export interface CommandServices {
   logger: Logger;
   /** Runs the answer chain on a question (the `ask` command and conversation). */
   answer(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void>;
+  /**
+   * Runs LLM work in the process's answer line under one deadline, with a first sign at once and a
+   * "still working" line when nothing new shows for a while (named chains use it like answers do).
+   */
+  inAnswerLine(reply: ReplyGuard, work: (deadline: Deadline) => Promise<void>): Promise<void>;
   /** All registered commands, for `help`. */
   commands(): readonly Command[];
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { INTERRUPTED_MARK } from "../../../src/adapters/slack/slack-reply-sink.js";
 import type { ReplySink } from "../../../src/core/types.js";
 import type { StoredMessage } from "../../support/slack-stand-in.js";
 import { envelope, type Harness, sleep, startHarness, waitFor } from "./slack-test-harness.js";
@@ -249,7 +250,7 @@ describe("SlackReplySink", () => {
     expect(words(message?.text ?? "")).toHaveLength(50);
   });
 
-  it("fail() always posts the sentence, after whatever answer text had arrived", async () => {
+  it("fail() always posts the sentence, after whatever answer text had arrived, marked as interrupted", async () => {
     const { harness, threadTs } = await mentionAndAnswer({}, async (sink) => {
       await sink.start({ visibility: "everyone" });
       await sink.append("Partial answer");
@@ -257,7 +258,7 @@ describe("SlackReplySink", () => {
     });
     const messages = harness.standIn.visibleMessages("C111", threadTs);
     expect(messages.map((message) => message.text)).toEqual([
-      "Partial answer",
+      `Partial answer${INTERRUPTED_MARK}`,
       "The language model stopped responding. Please try again.",
     ]);
     expect(harness.standIn.callsTo("reactions.remove")).toHaveLength(1);

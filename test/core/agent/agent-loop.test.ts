@@ -8,6 +8,7 @@ import {
 } from "../../../src/core/agent/agent-loop.js";
 import { formatTrace } from "../../../src/core/agent/agent-trace.js";
 import { createInMemoryApprovalGate } from "../../../src/core/agent/approval-gate.js";
+import { AppError } from "../../../src/core/errors.js";
 import type { Passage, Retriever } from "../../../src/core/ports/knowledge.js";
 import type { ChatMessage, ChatRequest } from "../../../src/core/ports/llm-provider.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
@@ -241,7 +242,16 @@ describe("runAgent", () => {
     expect(result.text).toBe("Giving up.");
   });
 
-  it("stops a model that keeps calling tools at the step budget, with a clear sentence", async () => {
+  async function budgetFailure(run: () => Promise<unknown>): Promise<AppError> {
+    const error = await run().then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    return error as AppError;
+  }
+
+  it("stops a model that keeps calling tools at the step budget: a failure naming the budget, not an answer", async () => {
     const log: string[] = [];
     const { llm, sink, run } = setup({
       tools: [sleepTool("poll", 1, log)],
@@ -250,18 +260,19 @@ describe("runAgent", () => {
       fallback: { toolCalls: [{ name: "poll", arguments: { label: "again" } }] },
     });
 
-    const result = await run();
+    const error = await budgetFailure(run);
 
     expect(llm.requests).toHaveLength(3);
-    expect(result.steps).toBe(3);
-    expect(result.finishReason).toBe("max_steps");
     // The third step's tool call is not run: the model would never see its result.
     expect(log.filter((line) => line.startsWith("start"))).toHaveLength(2);
-    expect(result.text).toBe(
-      "Checking the build…\n\nI stopped because I reached my limit of 3 steps for one answer. " +
-        "What is above is the best answer I have so far.",
+    expect(error.code).toBe("budget_exceeded");
+    expect(error.category).toBe("system");
+    expect(error.userMessage).toBe(
+      "I stopped because I reached my limit of 3 steps for one answer. " +
+        "What is above is unfinished; ask again, perhaps in smaller steps.",
     );
-    expect(sink.text).toBe(result.text);
+    // The text already shown stays; the sentence is the caller's to deliver as a failure.
+    expect(sink.text).toBe("Checking the build…");
   });
 
   it("stops at the token budget", async () => {
@@ -275,17 +286,17 @@ describe("runAgent", () => {
         usage: { promptTokens: 100, completionTokens: 10 },
       },
     });
-    const result = await run();
+    const error = await budgetFailure(run);
     // 110 tokens per step: after the third step 330 ≥ 250.
     expect(llm.requests).toHaveLength(3);
-    expect(result.finishReason).toBe("max_tokens");
-    expect(result.text).toMatch(
+    expect(error.code).toBe("budget_exceeded");
+    expect(error.userMessage).toMatch(
       /^I stopped because this answer used up its budget of 250 tokens\. I could not/,
     );
   });
 
-  it("stops at the wall-time budget, aborting a slow model, and keeps the text so far", async () => {
-    const { run } = setup({
+  it("stops at the wall-time budget, aborting a slow model; the text so far stays shown", async () => {
+    const { run, sink } = setup({
       budgets: { maxMilliseconds: 150 },
       script: [
         { text: "Partial thought.", toolCalls: [{ name: "nothing", arguments: {} }] },
@@ -293,12 +304,36 @@ describe("runAgent", () => {
       ],
     });
     const started = performance.now();
-    const result = await run();
+    const error = await budgetFailure(run);
     expect(performance.now() - started).toBeLessThan(1_000);
-    expect(result.finishReason).toBe("max_time");
-    expect(result.text).toMatch(
-      /^Partial thought\.\n\nI stopped because this answer took longer than its 150-millisecond limit\./,
+    expect(error.code).toBe("budget_exceeded");
+    expect(error.userMessage).toMatch(
+      /^I stopped because this answer took longer than its 150-millisecond limit\./,
     );
+    expect(sink.text).toBe("Partial thought.");
+  });
+
+  it("ends with the caller's own reason when the answer's deadline passes", async () => {
+    const controller = new AbortController();
+    const reason = new AppError("answer_timeout", "deadline");
+    const llm = new ScriptedLlmProvider([{ delayMs: 5_000, text: "late" }]);
+    setTimeout(() => controller.abort(reason), 100);
+    const pending = runAgent({
+      llm,
+      messages: [{ role: "user", content: "hi" }],
+      tools: createToolRegistry(),
+      context: {
+        conversation,
+        askerId: "U-ASKER",
+        isAdmin: false,
+        logger: silentLogger,
+        signal: controller.signal,
+      },
+      sink: new RecordingReplySink(),
+      budgets: { maxSteps: 5, maxTokens: 100_000, maxMilliseconds: 10_000 },
+      approvals: createInMemoryApprovalGate({ timeoutMs: 2_000 }),
+    });
+    await expect(pending).rejects.toBe(reason);
   });
 
   it("propagates LLM errors that are not budget stops", async () => {
