@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { startBot } from "../../src/main.js";
 import { recordingLogger, waitFor } from "../support/e2e-helpers.js";
+import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
 import {
   type ChatRequestBody,
   lastUserText,
@@ -56,11 +57,25 @@ describe("Slack: every question gets a sign at once and a sentence by its deadli
   let bot: { stop(): Promise<void> };
   let eventsUrl: string;
   let sequence = 0;
+  let documents: LocalHttpServer;
+  /** Held document responses, released by the test. */
+  const held: Array<() => void> = [];
 
   beforeAll(async () => {
     slack = await startSlackStandIn({
       botToken: BOT_TOKEN,
-      users: [{ id: "W222", name: "ada", displayName: "Ada" }],
+      users: [
+        { id: "W222", name: "ada", displayName: "Ada" },
+        { id: "WADMIN", name: "grace", displayName: "Grace", isAdmin: true },
+      ],
+    });
+    documents = await startLocalHttpServer((request, response) => {
+      const send = () =>
+        response
+          .writeHead(200, { "content-type": "text/markdown; charset=utf-8" })
+          .end(`# ${request.url}\n\nRivers and lakes, page ${request.url}.\n`);
+      if (request.url?.includes("held")) held.push(send);
+      else send();
     });
     openai = await startOpenAiStandIn({ apiKey: "sk-e2e" });
     openai.setResponder(model);
@@ -76,6 +91,7 @@ describe("Slack: every question gets a sign at once and a sentence by its deadli
       AGENT_MAX_STEPS: "2",
       PORT: "0",
       DATA_DIR: dataDirectory,
+      FETCH_ALLOWED_HOSTS: `127.0.0.1:${documents.port}`,
     });
     const entries: Array<Record<string, unknown>> = [];
     bot = await startBot(config, recordingLogger(entries));
@@ -87,6 +103,7 @@ describe("Slack: every question gets a sign at once and a sentence by its deadli
     await bot?.stop();
     await slack?.close();
     await openai?.close();
+    await documents?.close();
     rmSync(dataDirectory, { recursive: true, force: true });
   });
 
@@ -233,6 +250,48 @@ describe("Slack: every question gets a sign at once and a sentence by its deadli
       () => !thread(second.ts).some((message) => /in line/.test(message.text)),
       "the place-in-line status to go",
     );
+    expect(slack.violations).toEqual([]);
+  });
+
+  it("embedded indexing runs one document at a time and tells the second admin their place in line", async () => {
+    const index = (text: string, responseId: string) =>
+      postSignedToSlackReceiver({
+        url: eventsUrl,
+        signingSecret: SIGNING_SECRET,
+        contentType: "application/x-www-form-urlencoded",
+        body: new URLSearchParams({
+          team_id: "T111",
+          channel_id: CHANNEL,
+          user_id: "WADMIN",
+          user_name: "grace",
+          command: "/teammate",
+          text,
+          response_url: slack.responseUrl(responseId),
+          trigger_id: `trigger.${responseId}`,
+        }).toString(),
+      });
+    const first = await index(`index ${documents.origin}/held-first.md`, "index-1");
+    expect(first.status).toBe(200);
+    await waitFor(() => held.length === 1, "the first download to begin");
+    const second = await index(`index ${documents.origin}/second.md`, "index-2");
+    expect(second.status).toBe(200);
+    await waitFor(
+      () =>
+        slack
+          .callsTo("chat.postMessage")
+          .some(
+            (call) => call.args.channel === CHANNEL && /yours is next in line/.test(String(call.args.text)),
+          ),
+      "the second request's place in line",
+    );
+    // While the first document is being indexed, the second is not even downloaded.
+    expect(documents.requests.map((request) => request.url)).not.toContain("/second.md");
+    held.shift()?.();
+    const indexed = (name: string) =>
+      slack
+        .visibleMessages(CHANNEL)
+        .some((message) => message.text.includes(`${name}.md`) && /Indexed/.test(message.text));
+    await waitFor(() => indexed("held-first") && indexed("second"), "both documents indexed");
     expect(slack.violations).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@ import type { IndexProgress, KnowledgeBase } from "../knowledge/knowledge-base.j
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { DocumentScope } from "../ports/vector-store.js";
 import type { InboundMessage } from "../types.js";
+import { WorkLine } from "../work-line.js";
 import type { Command, CommandContext } from "./command.js";
 
 /** One `index` request handed to background work: what to index, into which scope, and who asked. */
@@ -59,6 +60,10 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
  * `enqueueIndex` is given, in which case the bot only queues the work for `npm run worker`.
  */
 export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?: IndexEnqueuer): Command[] {
+  // Inline indexing shares the bot's process with every answer: one document at a time keeps it
+  // responsive, and whoever waits is told their place.
+  const indexingLine = new WorkLine(1);
+
   async function indexCommand({ message, args, reply }: CommandContext): Promise<void> {
     // The flag comes off before the target is read, or it would become part of the URL.
     const flag = SCOPE_FLAG.exec(args)?.[1];
@@ -85,22 +90,36 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?:
       );
       return;
     }
-    const lines: string[] = [];
-    for (const reference of references) {
-      const name = reference.kind === "url" ? (reference.name ?? reference.url) : reference.path;
-      let lastReport = 0;
-      const progress: IndexProgress = async (done, total, label) => {
-        const now = Date.now();
-        if (done < total && now - lastReport < 1_000) return;
-        lastReport = now;
-        await reply.status(`${label} ${name}: ${done}/${total} ${progressBar(done, total)}`);
-      };
-      const result = await knowledge.index(reference, scope, progress);
-      lines.push(
-        `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
-          (scope.channelId ? " for this channel." : " for the whole workspace."),
-      );
-    }
+    const lines = await indexingLine.run(
+      async () => {
+        const lines: string[] = [];
+        for (const reference of references) {
+          const name = reference.kind === "url" ? (reference.name ?? reference.url) : reference.path;
+          let lastReport = 0;
+          const progress: IndexProgress = async (done, total, label) => {
+            const now = Date.now();
+            if (done < total && now - lastReport < 1_000) return;
+            lastReport = now;
+            await reply.status(`${label} ${name}: ${done}/${total} ${progressBar(done, total)}`);
+          };
+          const result = await knowledge.index(reference, scope, progress);
+          lines.push(
+            `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
+              (scope.channelId ? " for this channel." : " for the whole workspace."),
+          );
+        }
+        return lines;
+      },
+      {
+        onWait: (ahead) => {
+          const line =
+            ahead === 0
+              ? "Another document is being indexed right now; yours is next in line…"
+              : `Another document is being indexed right now, and ${ahead} request${ahead === 1 ? " is" : "s are"} waiting ahead of yours…`;
+          reply.status(line).catch(() => {});
+        },
+      },
+    );
     await reply.say(lines.join("\n"));
   }
 
