@@ -26,7 +26,7 @@ import type {
   ReplySink,
   Source,
 } from "./types.js";
-import { WorkLine } from "./work-line.js";
+import { type PlaceInLine, WorkLine } from "./work-line.js";
 
 /** A handler for a button action that is not built in (approvals, for instance). */
 export type ActionHandler = (action: InboundAction, reply: ReplyGuard) => Promise<void>;
@@ -130,24 +130,25 @@ export function createAssistant(options: AssistantOptions): Assistant {
     await reply.start({ visibility: "everyone" });
     const deadline = createDeadline(answerTimeoutMs, () => answerTimedOut(answerTimeoutMs));
     const arrivedAt = Date.now();
+    let place: PlaceInLine | undefined;
+    // One line whenever nothing new has been shown for a while: the place in line while waiting (the
+    // 👀 of `start` is the first sign; a status message for every waiter of a burst would only slow
+    // the process that has to acknowledge them), then "still working".
     const watch = setInterval(() => {
       if (reply.ended || Date.now() - reply.lastSignAt < stillWorkingAfterMs) return;
       const seconds = Math.round((Date.now() - arrivedAt) / 1000);
-      reply.status(`Still working on it (${seconds} s so far)…`).catch((error: unknown) => {
+      const line = place?.waiting
+        ? `Lots of questions right now: ${place.ahead === 0 ? "yours is next" : `${place.ahead} ahead of yours`} in line (${seconds} s so far)…`
+        : `Still working on it (${seconds} s so far)…`;
+      reply.status(line).catch((error: unknown) => {
         logger.debug({ err: error }, "still-working line not shown");
       });
     }, 1_000);
     try {
       await answerLine.run(() => raceWithSignal(work(deadline), deadline.signal), {
         signal: deadline.signal,
-        onWait: (ahead) => {
-          const line =
-            ahead === 0
-              ? "Lots of questions right now: yours is next in line…"
-              : `Lots of questions right now: ${ahead} ahead of yours in line…`;
-          reply.status(line).catch((error: unknown) => {
-            logger.debug({ err: error }, "place-in-line status not shown");
-          });
+        onWait: (waiting) => {
+          place = waiting;
         },
       });
     } finally {

@@ -120,7 +120,13 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   let botUserId: string | undefined;
   let botId: string | undefined;
 
-  const track = async (work: Promise<void>): Promise<void> => {
+  /**
+   * Runs one event's work, tracked for `stop()`. It starts on a later turn of the event loop: Bolt has
+   * written the ack already, and the requests that arrived with this one are read and acknowledged
+   * before any of their work begins, so a burst never makes Slack wait (and re-deliver).
+   */
+  const track = async (start: () => Promise<void>): Promise<void> => {
+    const work = new Promise<void>((resolve) => setImmediate(resolve)).then(start);
     inFlight.add(work);
     try {
       await work;
@@ -509,18 +515,18 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       // Each listener awaits its work: Bolt has already acknowledged the request, and awaiting keeps
       // every promise handled (errors land in app.error).
       created.event("app_mention", async ({ body, event }) => {
-        await track(onMention(record(body), record(event)));
+        await track(() => onMention(record(body), record(event)));
       });
       created.event("message", async ({ body, event }) => {
-        await track(onMessage(record(body), record(event)));
+        await track(() => onMessage(record(body), record(event)));
       });
       created.command(commandName, async ({ ack, command }) => {
         await ack();
-        await track(onCommand(record(command)));
+        await track(() => onCommand(record(command)));
       });
       created.action({ type: "block_actions" }, async ({ ack, body, action }) => {
         await ack();
-        await track(onAction(record(body), record(action)));
+        await track(() => onAction(record(body), record(action)));
       });
       created.error(async (error) => {
         logger.error(summarizeSlackError(error), "slack listener failed");

@@ -111,7 +111,7 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?:
         return lines;
       },
       {
-        onWait: (ahead) => {
+        onWait: ({ ahead }) => {
           const line =
             ahead === 0
               ? "Another document is being indexed right now; yours is next in line…"
