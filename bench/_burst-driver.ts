@@ -131,7 +131,7 @@ async function run(go: GoMessage): Promise<BurstResult> {
 
 process.on("message", (message: GoMessage | { type: "stop" }) => {
   if (message.type === "go") {
-    run(message).then(send, (error: unknown) => send({ type: "error", message: String(error) }));
+    void run(message).then(send, (error: unknown) => send({ type: "error", message: String(error) }));
   } else {
     Promise.all([slack.close(), openai.close()]).finally(() => process.exit(0));
   }

@@ -112,9 +112,33 @@ export async function createApplication(
 
   let store: MemoryStore;
   if (config.REDIS_URL) {
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    // While Redis is away, commands fail at once (no offline queue) and a hung server costs at most
+    // two seconds: the message path then answers without memory instead of waiting on it.
+    const redis = new Redis(config.REDIS_URL, {
+      lazyConnect: false,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      commandTimeout: 2_000,
+    });
+    // One line when Redis goes away and one when it is back, not one per reconnection attempt.
+    let redisDown = false;
+    redis.on("error", (error: Error) => {
+      if (redisDown) return;
+      redisDown = true;
+      logger.warn(
+        { err: error },
+        "memory store (Redis) unreachable: answering without memory until it is back",
+      );
+    });
+    redis.on("ready", () => {
+      if (!redisDown) return;
+      redisDown = false;
+      logger.info("memory store (Redis) reachable again");
+    });
     closers.push(async () => {
-      await redis.quit();
+      // Without a connection there is nothing to say goodbye on (and no offline queue to say it later).
+      if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
+      else redis.disconnect();
     });
     store = new RedisMemoryStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
   } else {

@@ -81,6 +81,8 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   let fineTuneStore: FineTuneStore;
   if (config.REDIS_URL) {
     const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
+    // Reported by the memory store's connection; this one stays quiet rather than repeat it.
+    client.on("error", () => {});
     closers.push(async () => {
       await client.quit();
     });

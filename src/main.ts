@@ -3,6 +3,7 @@
  * health checks. Every adapter gets the same core assistant from the composition root.
  */
 
+import { randomUUID } from "node:crypto";
 import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
@@ -25,8 +26,9 @@ export async function startBot(config: Config, givenLogger: Logger): Promise<Run
   const running: Running[] = [];
   const routes: Record<string, RouteHandler> = {
     "/healthz": healthRoute(async () => {
-      // A read that touches the store (SQLite file or Redis) without writing anything.
-      await application.store.getSettings({ platform: "local", workspaceId: "health", channelId: "health" });
+      // A write, because a store that still reads but cannot write (disk full, read-only, locked)
+      // loses every answer: a short-lived claim under a key of its own, swept like any other.
+      await application.store.claimEvent(`health:${randomUUID()}`, 60);
       return { store: true };
     }),
   };

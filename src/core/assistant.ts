@@ -13,7 +13,7 @@ import { ConversationMemory, splitPromptBudget } from "./memory/conversation-mem
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
-import type { MemoryStore, NewTurn } from "./ports/memory-store.js";
+import type { MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
@@ -71,6 +71,14 @@ function answerButtons(answerId: string, hasSources: boolean): ReplyButton[] {
   ];
   if (hasSources) buttons.push({ action: "show-sources", label: "Show sources", value: answerId });
   return buttons;
+}
+
+/** Said above an answer given while the memory store is down. */
+export const MEMORY_DOWN_NOTE =
+  "_My memory is unavailable right now, so I'm answering without this conversation's history, and I won't remember this exchange._";
+
+function isStoreDown(error: unknown): boolean {
+  return toAppError(error).code === "store_unavailable";
 }
 
 function answerTimedOut(milliseconds: number): AppError {
@@ -195,6 +203,77 @@ export function createAssistant(options: AssistantOptions): Assistant {
     reply: ReplyGuard,
     deadline: Deadline,
   ): Promise<void> {
+    const remembered = await recall(message).catch((error: unknown) => {
+      if (!isStoreDown(error)) throw error;
+      logger.warn({ err: error }, "memory store unavailable: answering without memory");
+      return undefined;
+    });
+    if (!remembered) {
+      await reply.append(`${MEMORY_DOWN_NOTE}\n\n`);
+      // Thread messages the platform gave us still serve as context; they are just not kept.
+      const turns: Turn[] = (message.priorMessages ?? []).map((prior, index) => ({
+        ...memory.newTurn(
+          prior.fromAssistant ? "assistant" : "user",
+          prior.userId,
+          prior.userName,
+          prior.text,
+        ),
+        seq: index + 1,
+      }));
+      const result = await chain.run({
+        message,
+        question,
+        conversation: { summary: "", turns },
+        notes: [],
+        settings: {},
+        reply,
+        deadline,
+      });
+      // Nothing was saved, so there is nothing for buttons to refer to.
+      await reply.finish({ sources: result.sources, buttons: [] });
+      return;
+    }
+    const { conversation, notes, settings } = remembered;
+    const result = await chain.run({ message, question, conversation, notes, settings, reply, deadline });
+    const answerId = randomUUID();
+    const saved = await store
+      .saveAnswer({
+        id: answerId,
+        conversation: { ...channelOf(message), threadId: message.threadId },
+        askerId: message.userId,
+        question,
+        answer: result.text,
+        sources: result.sources,
+        model: result.model,
+        at: now(),
+        trace: result.trace,
+      })
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (!isStoreDown(error)) throw error;
+          logger.warn({ err: error }, "answer not saved: the memory store failed");
+          return false;
+        },
+      );
+    await reply.finish(
+      saved
+        ? { sources: result.sources, buttons: answerButtons(answerId, result.sources.length > 0), answerId }
+        : { sources: result.sources, buttons: [] },
+    );
+    // The person has their answer; a store that fails now costs the memory of it, not the reply.
+    await memory
+      .record(message, [
+        memory.newTurn("user", message.userId, message.userName, question),
+        memory.newTurn("assistant", "teammate", "teammate", result.text),
+      ])
+      .catch((error: unknown) => {
+        logger.warn({ err: error }, "conversation turn not remembered");
+      });
+  }
+
+  /** What the answer needs from memory: the conversation (seeded with earlier thread messages), notes, settings. */
+  async function recall(message: InboundMessage) {
     let conversation = await store.loadConversation(message);
     if (message.priorMessages?.length && conversation.turns.length === 0 && !conversation.summary) {
       const prior: NewTurn[] = message.priorMessages.map((prior) =>
@@ -205,28 +284,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     }
     const channel = channelOf(message);
     const [notes, settings] = await Promise.all([store.listNotes(channel), store.getSettings(channel)]);
-    const result = await chain.run({ message, question, conversation, notes, settings, reply, deadline });
-    const answerId = randomUUID();
-    await store.saveAnswer({
-      id: answerId,
-      conversation: { ...channelOf(message), threadId: message.threadId },
-      askerId: message.userId,
-      question,
-      answer: result.text,
-      sources: result.sources,
-      model: result.model,
-      at: now(),
-      trace: result.trace,
-    });
-    await reply.finish({
-      sources: result.sources,
-      buttons: answerButtons(answerId, result.sources.length > 0),
-      answerId,
-    });
-    await memory.record(message, [
-      memory.newTurn("user", message.userId, message.userName, question),
-      memory.newTurn("assistant", "teammate", "teammate", result.text),
-    ]);
+    return { conversation, notes, settings };
   }
 
   const services: CommandServices = {
@@ -251,8 +309,21 @@ export function createAssistant(options: AssistantOptions): Assistant {
     }
   }
 
-  async function claim(kind: string, ref: ConversationRef, eventId: string): Promise<boolean> {
-    return store.claimEvent(`${kind}:${ref.platform}:${ref.workspaceId}:${eventId}`, deduplicationSeconds);
+  /**
+   * Claims a delivery. With the store down nothing can be de-duplicated, and answering a rare
+   * re-delivery twice is better than answering nobody: the message goes through.
+   */
+  async function claim(kind: string, ref: ConversationRef, eventId: string, log: Logger): Promise<boolean> {
+    try {
+      return await store.claimEvent(
+        `${kind}:${ref.platform}:${ref.workspaceId}:${eventId}`,
+        deduplicationSeconds,
+      );
+    } catch (error) {
+      if (!isStoreDown(error)) throw error;
+      log.warn({ err: error }, "memory store unavailable: handling the delivery without de-duplication");
+      return true;
+    }
   }
 
   return {
@@ -267,7 +338,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
       try {
-        if (!(await claim("event", message, message.eventId))) {
+        if (!(await claim("event", message, message.eventId, log))) {
           duplicate = true;
           log.debug("duplicate delivery dropped");
           return;
@@ -323,7 +394,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
       try {
-        if (!(await claim("action", action, action.eventId))) {
+        if (!(await claim("action", action, action.eventId, log))) {
           duplicate = true;
           return;
         }

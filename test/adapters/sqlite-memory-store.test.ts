@@ -128,3 +128,31 @@ describe("SqliteMemoryStore on a file", () => {
     });
   });
 });
+
+describe("SqliteMemoryStore errors an admin can act on", () => {
+  it("names the file and the cause in one line when the database is full", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "teammate-memory-full-"));
+    const path = join(directory, "teammate.sqlite");
+    const database = openSqliteDatabase(path);
+    const store = new SqliteMemoryStore(database, { ownsDatabase: true });
+    try {
+      // A page limit reached is SQLite's own SQLITE_FULL, exactly what a full disk gives.
+      const pages = Number(database.pragma("page_count", { simple: true }));
+      database.pragma(`max_page_count = ${pages}`);
+      const channel = { platform: "slack" as const, workspaceId: "T1", channelId: "C1" };
+      const error = await store
+        .addNote(channel, { text: "x".repeat(200_000), authorId: "U1", authorName: "Ada", at: 1 })
+        .then(
+          () => undefined,
+          (caught: unknown) => caught as Error,
+        );
+      expect(error?.message).toBe(
+        `SQLite memory store could not add a note: ${path}: the disk is full (SQLITE_FULL)`,
+      );
+      expect(error?.message).not.toContain("\n");
+    } finally {
+      await store.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});

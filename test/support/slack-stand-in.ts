@@ -341,9 +341,22 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     "conversations.replies": (args) => {
       const channel = requireString(args, "channel");
       const ts = requireString(args, "ts");
-      const seeded = threads.get(`${channel}/${ts}`);
-      if (!seeded) throw new SlackFailure("thread_not_found");
-      return { messages: seeded, has_more: false };
+      const seeded = threads.get(`${channel}/${ts}`) ?? [];
+      // The bot's own replies are in the thread too, as in Slack.
+      const posted = messages
+        .filter((message) => message.channel === channel && message.threadTs === ts)
+        .filter((message) => !message.deleted && message.kind !== "ephemeral")
+        .map((message) => ({
+          type: "message",
+          ts: message.ts,
+          thread_ts: ts,
+          text: message.text,
+          user: message.user,
+          bot_id: botId,
+        }));
+      if (seeded.length === 0 && posted.length === 0) throw new SlackFailure("thread_not_found");
+      const all = [...seeded, ...posted].sort((left, right) => Number(left.ts) - Number(right.ts));
+      return { messages: all, has_more: false };
     },
     "chat.postMessage": (args) => {
       checkContent("chat.postMessage", args);

@@ -195,6 +195,8 @@ export class BullMqJobQueue implements JobQueue {
 
   private connect(options: { enableOfflineQueue?: boolean; maxRetriesPerRequest: number | null }): Redis {
     const connection = new Redis(this.options.redisUrl, options);
+    // The queue, worker and events objects report connection errors themselves (see their listeners).
+    connection.on("error", () => {});
     this.connections.push(connection);
     return connection;
   }

@@ -271,6 +271,40 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   };
 
   /**
+   * Whether teammate takes part in a thread. Core knows from its memory; when the memory store is
+   * down, the thread itself tells: a reply of teammate's own in it. Either way the follow-up is
+   * answered (core then says it answers without memory) instead of silently dropped.
+   */
+  const isEngaged = async (
+    conversation: ConversationRef,
+    channel: string,
+    rootTs: string,
+    eventLogger: Logger,
+  ): Promise<boolean> => {
+    try {
+      return await options.assistant.isEngaged(conversation);
+    } catch (error) {
+      eventLogger.warn(
+        { err: error },
+        "memory unavailable: reading the thread to see whether teammate is in it",
+      );
+      try {
+        const response = await client.conversations.replies({ channel, ts: rootTs, limit: 200 });
+        return (response.messages ?? [])
+          .map(record)
+          .some(
+            (message) =>
+              (botUserId !== undefined && text(message.user) === botUserId) ||
+              (botId !== undefined && text(message.bot_id) === botId),
+          );
+      } catch (threadError) {
+        eventLogger.warn(summarizeSlackError(threadError), "slack could not read the thread either");
+        return false;
+      }
+    }
+  };
+
+  /**
    * The workspace an event was delivered for: the envelope's team, or its authorization's. Never the
    * event's own `team`, which in a shared channel is the sender's organisation. None: the event is
    * refused, never answered under a made-up workspace where everyone without one would meet.
@@ -326,7 +360,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     // First contact with a thread that already has a conversation: read it, so the answer has context.
     const isExistingThread = threadTs !== undefined && threadTs !== ts;
     const priorMessages =
-      isExistingThread && !(await options.assistant.isEngaged(conversation))
+      isExistingThread && !(await isEngaged(conversation, channel, rootTs, eventLogger))
         ? await readEarlierThreadMessages(channel, rootTs, ts, eventLogger)
         : undefined;
     const target: SlackReplyTarget = {
@@ -364,7 +398,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     if (!isDirectMessage) {
       // Outside DMs, only follow-ups in threads teammate already takes part in are answered unprompted.
       if (threadTs === undefined || threadTs === ts) return;
-      if (!(await options.assistant.isEngaged(conversation))) return;
+      if (!(await isEngaged(conversation, channel, threadTs, eventLogger))) return;
     }
     const target: SlackReplyTarget = {
       channel,

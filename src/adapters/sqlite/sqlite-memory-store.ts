@@ -182,7 +182,7 @@ export class SqliteMemoryStore implements MemoryStore {
       migrateSqliteSchema(database, "memory", MIGRATIONS);
       this.#statements = this.#prepare();
     } catch (error) {
-      throw translateError("prepare the memory tables", error);
+      throw translateError("prepare the memory tables", error, database.name);
     }
   }
 
@@ -461,7 +461,7 @@ export class SqliteMemoryStore implements MemoryStore {
     try {
       return work();
     } catch (error) {
-      throw translateError(operation, error);
+      throw translateError(operation, error, this.#database.name);
     }
   }
 }
@@ -475,17 +475,28 @@ function answerNotFound(answerId: string): AppError {
 
 const RETRYABLE_SQLITE_CODES = new Set(["SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_IOERR", "SQLITE_FULL"]);
 
-function translateError(operation: string, error: unknown): AppError {
+/** What an admin should look at, for the SQLite result codes a full or unwritable disk produces. */
+const SQLITE_CAUSES: Record<string, string> = {
+  SQLITE_FULL: "the disk is full",
+  SQLITE_READONLY: "the file or its directory is read-only",
+  SQLITE_CANTOPEN: "the file cannot be opened (missing directory or no permission)",
+  SQLITE_IOERR: "the disk reported an I/O error",
+  SQLITE_BUSY: "another process holds the database lock",
+  SQLITE_LOCKED: "another connection holds the database lock",
+  SQLITE_CORRUPT: "the file is damaged",
+};
+
+/** One line naming the file and the cause (`…: /data/teammate.sqlite: the disk is full (SQLITE_FULL)`). */
+function translateError(operation: string, error: unknown, path?: string): AppError {
   if (error instanceof AppError) return error;
   const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
   const prefix = code.split("_").slice(0, 2).join("_");
-  return new AppError(
-    "store_unavailable",
-    `SQLite memory store could not ${operation}${code ? ` (${code})` : ""}`,
-    {
-      cause: error,
-      retryable: RETRYABLE_SQLITE_CODES.has(prefix),
-      userMessage: "My memory is not available right now.",
-    },
-  );
+  const cause = SQLITE_CAUSES[prefix];
+  const where = path ? `: ${path}` : "";
+  const why = cause ? `: ${cause} (${code})` : code ? ` (${code})` : "";
+  return new AppError("store_unavailable", `SQLite memory store could not ${operation}${where}${why}`, {
+    cause: error,
+    retryable: RETRYABLE_SQLITE_CODES.has(prefix),
+    userMessage: "My memory is not available right now.",
+  });
 }
