@@ -133,6 +133,6 @@ process.on("message", (message: GoMessage | { type: "stop" }) => {
   if (message.type === "go") {
     void run(message).then(send, (error: unknown) => send({ type: "error", message: String(error) }));
   } else {
-    Promise.all([slack.close(), openai.close()]).finally(() => process.exit(0));
+    void Promise.allSettled([slack.close(), openai.close()]).then(() => process.exit(0));
   }
 });
