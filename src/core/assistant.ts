@@ -49,6 +49,12 @@ export interface AssistantOptions {
   /** The deployment's own secrets (tokens, keys), hidden by value in every chat message. */
   secrets?: readonly string[] | undefined;
   /**
+   * How long a delivery's claim outlives its handler: renewed while the handler works, so after a
+   * crash the delivery is claimable again this long later. Default 30 s (Slack re-delivers after
+   * about one and five minutes).
+   */
+  deliveryLeaseSeconds?: number | undefined;
+  /**
    * The longest one answer may take, from its arrival (a wait in line included) to its last word;
    * past it the person gets a sentence saying so. `LLM_TIMEOUT_MS`; default 60 s.
    */
@@ -125,6 +131,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
   ];
   const deduplicationSeconds = options.deduplicationSeconds ?? 24 * 60 * 60;
   const secrets = options.secrets ?? [];
+  const leaseSeconds = options.deliveryLeaseSeconds ?? 30;
   const answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
   const stillWorkingAfterMs = options.stillWorkingAfterMs ?? 5_000;
   const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 8);
@@ -310,20 +317,35 @@ export function createAssistant(options: AssistantOptions): Assistant {
   }
 
   /**
-   * Claims a delivery. With the store down nothing can be de-duplicated, and answering a rare
-   * re-delivery twice is better than answering nobody: the message goes through.
+   * Claims a delivery as a lease: short while the handler works (renewed on a heartbeat), long once
+   * it is done. A handler that dies (a crash, a kill) stops renewing, so Slack's next re-delivery is
+   * answered; a live or finished one is dropped as a duplicate. With the store down nothing can be
+   * de-duplicated, and answering a rare re-delivery twice is better than answering nobody.
+   * Returns undefined for a duplicate, else a function that settles the claim.
    */
-  async function claim(kind: string, ref: ConversationRef, eventId: string, log: Logger): Promise<boolean> {
+  async function claim(
+    kind: string,
+    ref: ConversationRef,
+    eventId: string,
+    log: Logger,
+  ): Promise<(() => Promise<void>) | undefined> {
+    const key = `${kind}:${ref.platform}:${ref.workspaceId}:${eventId}`;
     try {
-      return await store.claimEvent(
-        `${kind}:${ref.platform}:${ref.workspaceId}:${eventId}`,
-        deduplicationSeconds,
-      );
+      if (!(await store.claimEvent(key, leaseSeconds))) return undefined;
     } catch (error) {
       if (!isStoreDown(error)) throw error;
       log.warn({ err: error }, "memory store unavailable: handling the delivery without de-duplication");
-      return true;
+      return async () => {};
     }
+    const extend = (seconds: number) =>
+      store.extendEvent(key, seconds).catch((error: unknown) => {
+        log.debug({ err: error }, "delivery claim not extended");
+      });
+    const heartbeat = setInterval(() => void extend(leaseSeconds), (leaseSeconds * 1000) / 3);
+    return async () => {
+      clearInterval(heartbeat);
+      await extend(deduplicationSeconds);
+    };
   }
 
   return {
@@ -337,8 +359,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
       });
       const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
+      let settle: (() => Promise<void>) | undefined;
       try {
-        if (!(await claim("event", message, message.eventId, log))) {
+        settle = await claim("event", message, message.eventId, log);
+        if (!settle) {
           duplicate = true;
           log.debug("duplicate delivery dropped");
           return;
@@ -382,6 +406,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         await fail(reply, error, log);
       } finally {
         if (!reply.ended && !duplicate) await fail(reply, new Error("reply ended without an answer"), log);
+        await settle?.();
       }
     },
 
@@ -393,8 +418,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
       });
       const reply = new ReplyGuard(sink, log, secrets);
       let duplicate = false;
+      let settle: (() => Promise<void>) | undefined;
       try {
-        if (!(await claim("action", action, action.eventId, log))) {
+        settle = await claim("action", action, action.eventId, log);
+        if (!settle) {
           duplicate = true;
           return;
         }
@@ -459,6 +486,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         await fail(reply, error, log);
       } finally {
         if (!reply.ended && !duplicate) await fail(reply, new Error("action ended without a reply"), log);
+        await settle?.();
       }
     },
 

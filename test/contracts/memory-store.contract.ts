@@ -476,6 +476,21 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
         expect(await store.claimEvent("slack:short-lived", 1)).toBe(true);
         expect(await store.claimEvent("slack:short-lived", 1)).toBe(false);
       });
+
+      it("is a lease: extended while held it stays taken; left to lapse it is free again", async () => {
+        expect(await store.claimEvent("slack:leased", 0.6)).toBe(true);
+        await sleep(400);
+        await store.extendEvent("slack:leased", 60);
+        await sleep(400);
+        // 800 ms after a 600 ms lease: held only because it was extended.
+        expect(await store.claimEvent("slack:leased", 0.6)).toBe(false);
+
+        expect(await store.claimEvent("slack:lapsed", 0.3)).toBe(true);
+        await sleep(500);
+        // Extending a lease that already lapsed does not bring it back.
+        await store.extendEvent("slack:lapsed", 60);
+        expect(await store.claimEvent("slack:lapsed", 60)).toBe(true);
+      });
     });
   });
 }

@@ -350,6 +350,16 @@ export class RedisMemoryStore implements MemoryStore {
     });
   }
 
+  async extendEvent(eventKey: string, ttlSeconds: number): Promise<void> {
+    await this.#run("extend an event claim", async () => {
+      // PEXPIRE leaves a key that already expired (a lease that lapsed) alone.
+      await this.#client.pexpire(
+        `${this.#prefix}event:${escapeKeyPart(eventKey)}`,
+        Math.max(1, Math.ceil(ttlSeconds * 1000)),
+      );
+    });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -272,6 +272,9 @@ export class SqliteMemoryStore implements MemoryStore {
          ORDER BY vote.at DESC, vote.rowid DESC`,
       ),
       deleteExpiredEvents: database.prepare<[number]>("DELETE FROM memory_events WHERE expires_at <= ?"),
+      extendEvent: database.prepare<[number, string, number]>(
+        "UPDATE memory_events SET expires_at = ? WHERE event_key = ? AND expires_at > ?",
+      ),
       insertEvent: database.prepare<[string, number]>(
         "INSERT INTO memory_events (event_key, expires_at) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING",
       ),
@@ -449,6 +452,13 @@ export class SqliteMemoryStore implements MemoryStore {
         return this.#statements.insertEvent.run(eventKey, now + ttlSeconds * 1000).changes === 1;
       })(),
     );
+  }
+
+  async extendEvent(eventKey: string, ttlSeconds: number): Promise<void> {
+    this.#run("extend an event claim", () => {
+      const now = Date.now();
+      this.#statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
+    });
   }
 
   async close(): Promise<void> {

@@ -101,6 +101,12 @@ export interface MemoryStore {
    * for every later delivery, also across processes sharing the same store.
    */
   claimEvent(eventKey: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Sets a claimed id's time to live to `ttlSeconds` from now; no effect on an id no longer held. A
+   * claim is a lease: its holder extends it while it works and once more, for long, when done, so a
+   * delivery whose handler died is claimable again soon after, while a finished one stays dropped.
+   */
+  extendEvent(eventKey: string, ttlSeconds: number): Promise<void>;
 
   close(): Promise<void>;
 }
