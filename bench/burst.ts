@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- burst [--events 200] [--unbounded]`: 200 signed Slack events arrive at once at
+ * `npm run bench -- burst [--events 200] [--concurrency 32] [--unbounded]`: 200 signed Slack events arrive at once at
  * `startBot` (Slack over HTTP, embedded SQLite, OpenAI stand-in). Slack wants every event acknowledged
  * within 3 s and re-delivers it otherwise, so the figures are: acks within 3 s, p50/p99 ack time, and
  * answers delivered (each event answered once, no duplicates). The stand-ins and the event sender run
@@ -110,8 +110,9 @@ function report(label: string, events: number, result: BurstResult): void {
 
 export async function main(args: string[]): Promise<void> {
   const events = option(args, "events", 200);
-  const bounded = await round(events, "8");
-  report(`${events} concurrent app_mention events, MAX_CONCURRENT_ANSWERS=8 (the default)`, events, bounded);
+  const concurrency = String(option(args, "concurrency", 32));
+  const bounded = await round(events, concurrency);
+  report(`${events} concurrent app_mention events, MAX_CONCURRENT_ANSWERS=${concurrency}`, events, bounded);
   if (args.includes("--unbounded")) {
     const unbounded = await round(events, "1000");
     report(`the same burst with no answer line (MAX_CONCURRENT_ANSWERS=1000)`, events, unbounded);

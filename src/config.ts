@@ -92,7 +92,7 @@ export const environmentSchema = z.object({
    * Answers (and named chains) this process works on at once; later questions wait in line and are
    * told so. Keeps the process responsive under a burst: acknowledgements never wait for this line.
    */
-  MAX_CONCURRENT_ANSWERS: integer(8, 1, 1_000),
+  MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
 
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,

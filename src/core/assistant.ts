@@ -59,7 +59,7 @@ export interface AssistantOptions {
    * past it the person gets a sentence saying so. `LLM_TIMEOUT_MS`; default 60 s.
    */
   answerTimeoutMs?: number | undefined;
-  /** Answers worked on at once by this process; the rest wait in line. `MAX_CONCURRENT_ANSWERS`; default 8. */
+  /** Answers worked on at once by this process; the rest wait in line. `MAX_CONCURRENT_ANSWERS`; default 32. */
   maxConcurrentAnswers?: number | undefined;
   /** After this long with nothing new shown, the reply says it is still working. Default 5 s. */
   stillWorkingAfterMs?: number | undefined;
@@ -134,7 +134,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const leaseSeconds = options.deliveryLeaseSeconds ?? 30;
   const answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
   const stillWorkingAfterMs = options.stillWorkingAfterMs ?? 5_000;
-  const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 8);
+  const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 32);
 
   /**
    * Runs LLM work for one reply: a first sign at once (before any wait), a place in the answer line,
