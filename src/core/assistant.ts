@@ -25,6 +25,7 @@ import type {
   ReplySink,
   Source,
 } from "./types.js";
+import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 
 /** A handler for a button action that is not built in (approvals, for instance). */
 export type ActionHandler = (action: InboundAction, reply: ReplyGuard) => Promise<void>;
@@ -42,6 +43,8 @@ export interface AssistantOptions {
   /** Commands added by other modules (knowledge, tools, fine-tuning), routed like the built-ins. */
   commands?: readonly Command[] | undefined;
   actions?: Record<string, ActionHandler> | undefined;
+  /** Counts every LLM call per workspace, channel and person, and refuses requests past a limit. */
+  usage?: UsageMeter | undefined;
   /** How long a delivery id is remembered for de-duplication. Slack retries within minutes. */
   deduplicationSeconds?: number | undefined;
   /** The deployment's own secrets (tokens, keys), hidden by value in every chat message. */
@@ -121,10 +124,21 @@ export function createAssistant(options: AssistantOptions): Assistant {
     await reply.finish({ sources, buttons: [] });
   }
 
-  async function answer(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
+  async function answer(
+    message: InboundMessage,
+    question: string,
+    reply: ReplyGuard,
+    metered?: MeteredRequest,
+  ): Promise<void> {
     if (!chain) {
       if (await retriever.hasDocuments(scopeOf(message))) return searchOnly(message, question, reply);
       await reply.say(NO_LLM_MESSAGE, "asker");
+      return;
+    }
+    // Before anything that could reach the endpoint (condensing, embeddings, the answer itself).
+    const refusal = await metered?.refusal();
+    if (refusal) {
+      await reply.say(refusal, "asker");
       return;
     }
     let conversation = await store.loadConversation(message);
@@ -138,7 +152,15 @@ export function createAssistant(options: AssistantOptions): Assistant {
     const channel = channelOf(message);
     const [notes, settings] = await Promise.all([store.listNotes(channel), store.getSettings(channel)]);
     await reply.start({ visibility: "everyone" });
-    const result = await chain.run({ message, question, conversation, notes, settings, reply });
+    const result = await chain.run({
+      message,
+      question,
+      conversation,
+      notes,
+      settings,
+      reply,
+      llm: metered?.llm,
+    });
     const answerId = randomUUID();
     await store.saveAnswer({
       id: answerId,
@@ -156,10 +178,14 @@ export function createAssistant(options: AssistantOptions): Assistant {
       buttons: answerButtons(answerId, result.sources.length > 0),
       answerId,
     });
-    await memory.record(message, [
-      memory.newTurn("user", message.userId, message.userName, question),
-      memory.newTurn("assistant", "teammate", "teammate", result.text),
-    ]);
+    await memory.record(
+      message,
+      [
+        memory.newTurn("user", message.userId, message.userName, question),
+        memory.newTurn("assistant", "teammate", "teammate", result.text),
+      ],
+      metered?.llm,
+    );
   }
 
   const services: CommandServices = {
@@ -170,6 +196,20 @@ export function createAssistant(options: AssistantOptions): Assistant {
     answer,
     commands: () => commands,
   };
+
+  /** One request's LLM: its calls counted for its asker, its limits checked once. */
+  function meter(message: InboundMessage): MeteredRequest | undefined {
+    return llm && options.usage ? options.usage.forRequest(llm, requesterOf(message)) : undefined;
+  }
+
+  function requestServices(metered: MeteredRequest | undefined): CommandServices {
+    if (!metered) return services;
+    return {
+      ...services,
+      llm: metered.llm,
+      answer: (inner, question, reply) => answer(inner, question, reply, metered),
+    };
+  }
 
   async function fail(reply: ReplyGuard, error: unknown, log: Logger): Promise<void> {
     const appError = toAppError(error);
@@ -225,8 +265,20 @@ export function createAssistant(options: AssistantOptions): Assistant {
               return;
             }
             log.info({ command: parsed.command.name }, "command");
+            const metered = meter(message);
+            // Before the reply starts in public: a refusal is for the asker alone.
+            const refusal = parsed.command.usesLlm ? await metered?.refusal() : undefined;
+            if (refusal) {
+              await reply.say(refusal, "asker");
+              return;
+            }
             await reply.start({ visibility: parsed.command.visibility });
-            await parsed.command.run({ message, args: parsed.args, reply, services });
+            await parsed.command.run({
+              message,
+              args: parsed.args,
+              reply,
+              services: requestServices(metered),
+            });
             return;
           }
           case "conversation": {
@@ -235,7 +287,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
               return;
             }
             log.info("question");
-            await answer(message, parsed.text, reply);
+            await answer(message, parsed.text, reply, meter(message));
             return;
           }
         }

@@ -24,6 +24,8 @@ export interface AnswerChainInput {
   notes: Note[];
   settings: ChannelSettings;
   reply: ReplyGuard;
+  /** This request's view of the LLM (its calls counted for the asker); the chain's own when absent. */
+  llm?: LlmProvider | undefined;
 }
 
 /** The stored trace of an answer: the agent's trace plus what the chain itself decided. */
@@ -123,7 +125,8 @@ export class AnswerChain {
   }
 
   async condense(input: AnswerChainInput, signal?: AbortSignal): Promise<string> {
-    const { llm, memory } = this.options;
+    const { memory } = this.options;
+    const llm = input.llm ?? this.options.llm;
     const window = memory.window(input.conversation);
     if (window.length === 0) return input.question;
     const completion = await llm.complete({
@@ -187,7 +190,8 @@ export class AnswerChain {
   }
 
   async run(input: AnswerChainInput, signal?: AbortSignal): Promise<AnswerChainResult> {
-    const { llm, retriever, logger } = this.options;
+    const { retriever, logger } = this.options;
+    const llm = input.llm ?? this.options.llm;
     const startedAt = Date.now();
     const scope = scopeOf(input.message);
     const allowGeneral = input.settings.allowGeneralKnowledge ?? this.options.allowGeneralKnowledgeByDefault;
@@ -288,6 +292,7 @@ export class AnswerChain {
     let finishReason: FinishReason = "stop";
     let usage: TokenUsage | undefined;
     let model = input.settings.model ?? llm.defaultModel;
+    let endpoint: string | undefined;
     for await (const part of llm.stream({
       messages: prompt.messages,
       model: input.settings.model,
@@ -301,6 +306,7 @@ export class AnswerChain {
         finishReason = part.reason;
         usage = part.usage;
         model = part.model || model;
+        endpoint = part.endpoint;
       }
     }
     if (finishReason === "length") {
@@ -321,6 +327,7 @@ export class AnswerChain {
       promptTokens,
       startedAt,
       model,
+      endpoint,
       finishReason,
       usage,
     });
@@ -334,9 +341,11 @@ export class AnswerChain {
     promptTokens: number;
     startedAt: number;
     model: string;
+    endpoint?: string | undefined;
     finishReason?: FinishReason;
     usage?: TokenUsage | undefined;
   }): AnswerChainResult {
+    const endpoint = input.endpoint === undefined ? {} : { endpoint: input.endpoint };
     const finishReason = input.finishReason ?? "stop";
     const sources = input.passages.length > 0 ? citedSources(input.text, input.passages) : [];
     const totalMilliseconds = Date.now() - input.startedAt;
@@ -351,6 +360,7 @@ export class AnswerChain {
             {
               step: 1,
               model: input.model,
+              ...endpoint,
               promptTokens: usage.promptTokens,
               completionTokens: usage.completionTokens,
               estimatedUsage: input.usage === undefined,
@@ -369,6 +379,7 @@ export class AnswerChain {
       promptTokens: input.promptTokens,
       trace: {
         model: input.model,
+        ...endpoint,
         startedAt: input.startedAt,
         totalMilliseconds,
         finishReason: finishReason === "tool_calls" ? "stop" : finishReason,

@@ -57,6 +57,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "optional",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       if (!Number.isFinite(count) || count < 1) {
@@ -75,6 +76,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const match = /^([^:]+?)(?::\s*([\s\S]*))?$/.exec(context.args);
       const language = match?.[1]?.replace(/^(to|into)\s+/i, "").trim() ?? "";
@@ -98,6 +100,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "optional",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       const found = await material(
@@ -115,6 +118,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const labels = (separator >= 0 ? context.args.slice(0, separator) : context.args)
@@ -141,6 +145,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const kind = (separator >= 0 ? context.args.slice(0, separator) : context.args).trim();
