@@ -5,13 +5,19 @@ import type { ChatRequest, ChatStreamPart, LlmProvider } from "../../../src/core
 import { silentLogger } from "../../../src/core/ports/logger.js";
 
 /** An endpoint that fails before its first part, or after it, as told; it records what it was asked. */
-function endpoint(behaviour: { failBefore?: AppError; failAfterFirst?: AppError; text?: string }) {
+function endpoint(behaviour: {
+  failBefore?: AppError;
+  failAfterFirst?: AppError;
+  text?: string;
+  onRequest?: () => void;
+}) {
   const requests: ChatRequest[] = [];
   const provider: LlmProvider = {
     defaultModel: "model",
     embeddingModel: undefined,
     async *stream(request): AsyncIterable<ChatStreamPart> {
       requests.push(request);
+      behaviour.onRequest?.();
       if (behaviour.failBefore) throw behaviour.failBefore;
       yield { type: "text-delta", text: behaviour.text ?? "partial " };
       if (behaviour.failAfterFirst) throw behaviour.failAfterFirst;
@@ -99,12 +105,8 @@ describe("FallbackLlmProvider", () => {
   it("does not move on when the caller cancelled: the caller's reason comes back", async () => {
     const controller = new AbortController();
     const reason = new Error("turn dropped");
-    const first = endpoint({});
-    first.provider.stream = async function* (request) {
-      first.requests.push(request);
-      controller.abort(reason);
-      throw request.signal?.reason;
-    };
+    // The endpoint fails in a way that would switch, but only because the turn was dropped meanwhile.
+    const first = endpoint({ failBefore: rateLimited, onRequest: () => controller.abort(reason) });
     const second = endpoint({});
     await expect(
       collect(fallback(first, second).stream({ messages: [], signal: controller.signal })),
