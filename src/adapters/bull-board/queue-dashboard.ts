@@ -16,6 +16,14 @@ export interface QueueDashboardOptions {
 type NodeHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /**
+ * Board actions that write job data: adding a job and editing one. Job data decides which workspace
+ * a job writes into and what it fetches, so it only ever comes from the bot's own code; retry,
+ * promote, clean and remove stay available.
+ */
+// Case-insensitive and with an optional trailing slash, as Express matches routes by default.
+const WRITES_JOB_DATA = [/^\/api\/queues\/[^/]+\/add\/?$/i, /^\/api\/queues\/[^/]+\/[^/]+\/update-data\/?$/i];
+
+/**
  * Bull Board for the job queue: failed jobs with their errors and stack traces, retry, promote,
  * clean. Bull Board has no adapter for plain `node:http`, so its Express adapter (Express 5 is in the
  * tree already, through Bolt and the MCP SDK) serves as a request handler mounted under `basePath`
@@ -46,7 +54,14 @@ export function createQueueDashboard(options: QueueDashboardOptions): NodeHandle
     const queryAt = url.indexOf("?");
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
     const rest = path.slice(basePath.length);
-    request.url = `${rest.startsWith("/") ? rest : `/${rest}`}${queryAt === -1 ? "" : url.slice(queryAt)}`;
+    const relative = rest.startsWith("/") ? rest : `/${rest}`;
+    if (request.method !== "GET" && WRITES_JOB_DATA.some((pattern) => pattern.test(relative))) {
+      response
+        .writeHead(403, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: "Adding or editing job data from the board is turned off." }));
+      return;
+    }
+    request.url = `${relative}${queryAt === -1 ? "" : url.slice(queryAt)}`;
     board(request, response);
   };
 }
