@@ -1,4 +1,4 @@
-import { context, SpanKind } from "@opentelemetry/api";
+import { context, SpanKind, trace } from "@opentelemetry/api";
 import {
   ATTR_GEN_AI_DATA_SOURCE_ID,
   ATTR_GEN_AI_OPERATION_NAME,
@@ -32,7 +32,10 @@ export function traceRetriever(retriever: Retriever, tracing: Tracing, dataSourc
         context.active(),
       );
       try {
-        const passages = await retriever.retrieve(question, scope, signal);
+        // Active, so the question's embedding call nests under the retrieval.
+        const passages = await context.with(trace.setSpan(context.active(), span), () =>
+          retriever.retrieve(question, scope, signal),
+        );
         span.setAttribute("teammate.retrieval.passages", passages.length);
         return passages;
       } catch (error) {

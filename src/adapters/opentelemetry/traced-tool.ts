@@ -1,4 +1,4 @@
-import { context, SpanKind } from "@opentelemetry/api";
+import { context, SpanKind, trace } from "@opentelemetry/api";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
@@ -39,7 +39,10 @@ export function traceTool<Input>(tool: Tool<Input>, tracing: Tracing): Tool<Inpu
         context.active(),
       );
       try {
-        const output = await tool.execute(input, toolContext);
+        // Active, so what the tool does (a search of the docs, an MCP call) nests under it.
+        const output = await context.with(trace.setSpan(context.active(), span), () =>
+          tool.execute(input, toolContext),
+        );
         if (captureContent) span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, outputText(output));
         return output;
       } catch (error) {
