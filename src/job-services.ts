@@ -15,6 +15,7 @@ import { registerFineTuneJobs } from "./core/fine-tuning/fine-tune-jobs.js";
 import { registerIngestJobs } from "./core/jobs/ingest-documents-job.js";
 import { createLogNotifier } from "./core/jobs/log-notifier.js";
 import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
+import { createStalledJobAlert } from "./core/jobs/stalled-job-alert.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { type Alerter, createAlerter } from "./core/operations/alerts.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
@@ -71,17 +72,6 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   const { config, logger } = options;
   const closers: Array<() => Promise<void>> = [];
 
-  const queue: BullMqJobQueue | InProcessJobQueue = config.REDIS_URL
-    ? new BullMqJobQueue({
-        redisUrl: config.REDIS_URL,
-        prefix: config.QUEUE_PREFIX,
-        logger: logger.child({ component: "jobs" }),
-        runWorkers: options.runWorkers,
-        onJobEvent: options.onJobEvent,
-      })
-    : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
-  const jobs = options.decorateQueue ? options.decorateQueue(queue) : queue;
-
   const notifier = createRoutingNotifier(
     {
       ...(config.SLACK_BOT_TOKEN
@@ -111,6 +101,22 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
   }
+
+  const queue: BullMqJobQueue | InProcessJobQueue = config.REDIS_URL
+    ? new BullMqJobQueue({
+        redisUrl: config.REDIS_URL,
+        prefix: config.QUEUE_PREFIX,
+        logger: logger.child({ component: "jobs" }),
+        runWorkers: options.runWorkers,
+        onJobEvent: options.onJobEvent,
+        onJobStalled: createStalledJobAlert({
+          alerts,
+          fineTuneStore,
+          logger: logger.child({ component: "jobs" }),
+        }),
+      })
+    : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
+  const jobs = options.decorateQueue ? options.decorateQueue(queue) : queue;
 
   registerIngestJobs(jobs, {
     knowledge: options.knowledge,
