@@ -10,12 +10,7 @@ import {
   PrometheusMetrics,
 } from "./adapters/metrics/prometheus-metrics.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
-import { traceAssistant } from "./adapters/opentelemetry/traced-assistant.js";
-import { traceJobQueue } from "./adapters/opentelemetry/traced-job-queue.js";
-import { traceLlm } from "./adapters/opentelemetry/traced-llm-provider.js";
-import { traceRetriever } from "./adapters/opentelemetry/traced-retriever.js";
-import { traceTool } from "./adapters/opentelemetry/traced-tool.js";
-import { startTracing, type Tracing } from "./adapters/opentelemetry/tracing.js";
+import { type Instrumentation, startTracing } from "./adapters/opentelemetry/tracing.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
@@ -73,7 +68,7 @@ export interface Application {
   usage: UsageStore;
   meter: UsageMeter;
   /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (or a tracer provider was given); undefined means nothing is traced. */
-  tracing: Tracing | undefined;
+  tracing: Instrumentation | undefined;
   close(): Promise<void>;
 }
 
@@ -89,7 +84,11 @@ export interface ApplicationOptions {
  * request moves along when one is rate-limited, failing or silent before its first token. With
  * tracing on, each endpoint's calls get their own spans, so a failed attempt shows in the trace.
  */
-export function createLlm(config: Config, logger: Logger, tracing?: Tracing): LlmProvider | undefined {
+export function createLlm(
+  config: Config,
+  logger: Logger,
+  tracing?: Instrumentation,
+): LlmProvider | undefined {
   if (!hasLlm(config)) return undefined;
   const endpoint = (options: {
     apiKey: string | undefined;
@@ -107,7 +106,7 @@ export function createLlm(config: Config, logger: Logger, tracing?: Tracing): Ll
       maxRetries: config.LLM_MAX_RETRIES,
       logger: logger.child({ component: "llm" }),
     });
-    return tracing ? traceLlm(provider, tracing, { baseUrl: options.baseUrl }) : provider;
+    return tracing ? tracing.llm(provider, options.baseUrl) : provider;
   };
   const primary = endpoint({
     apiKey: config.OPENAI_API_KEY,
@@ -168,7 +167,7 @@ export async function createApplication(
   // Loading the tokenizer's ranks takes a second or two; pay it at start-up, not on the first message.
   countTokens("warm up");
   const closers: Array<() => Promise<void> | void> = [];
-  const tracing = startTracing(config, { tracerProvider: options.tracerProvider });
+  const tracing = await startTracing(config, { tracerProvider: options.tracerProvider });
   if (tracing) closers.push(() => tracing.shutdown());
   const database = openSqliteDatabase(join(config.DATA_DIR, "teammate.sqlite"));
   closers.push(() => {
@@ -269,7 +268,7 @@ export async function createApplication(
     logger: logger.child({ component: "retriever" }),
   });
   const retriever = tracing
-    ? traceRetriever(plainRetriever, tracing, config.QDRANT_URL ? "qdrant" : "sqlite")
+    ? tracing.retriever(plainRetriever, config.QDRANT_URL ? "qdrant" : "sqlite")
     : plainRetriever;
 
   // --- jobs and fine-tuning (begin) ---
@@ -280,7 +279,7 @@ export async function createApplication(
     knowledge,
     alertChannels: usage,
     claimOnce: (key, ttlSeconds) => store.claimEvent(key, ttlSeconds),
-    decorateQueue: tracing ? (queue) => traceJobQueue(queue, tracing) : undefined,
+    decorateQueue: tracing ? (queue) => tracing.jobs(queue) : undefined,
     runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
   });
   closers.push(() => jobs.close());
@@ -299,7 +298,7 @@ export async function createApplication(
   // The worker answers no messages, so it starts no tools (and no MCP server processes).
   if (config.ENABLE_TOOLS && llm && options.runJobWorkers !== true) {
     const tools = createToolRegistry();
-    const traced = (tool: Tool) => (tracing ? traceTool(tool, tracing) : tool);
+    const traced = (tool: Tool) => (tracing ? tracing.tool(tool) : tool);
     for (const tool of createBuiltInTools({
       retriever,
       memory: store,
@@ -361,7 +360,7 @@ export async function createApplication(
   return {
     config,
     logger,
-    assistant: tracing ? traceAssistant(measured, tracing) : measured,
+    assistant: tracing ? tracing.assistant(measured) : measured,
     store,
     llm,
     vectors,

@@ -4,7 +4,6 @@
  */
 
 import type { TracerProvider } from "@opentelemetry/api";
-import { createQueueDashboard } from "./adapters/bull-board/queue-dashboard.js";
 import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
@@ -47,6 +46,8 @@ export async function startBot(
   routes["/metrics"] = application.metrics.route();
   // Bull Board needs the BullMQ queue; in the embedded mode jobs run in-process and `/metrics` has their counts.
   if (config.ADMIN_TOKEN && application.jobs.bullQueue) {
+    // Loaded only here: Bull Board's UI and Express adapter are not on a bot's path otherwise.
+    const { createQueueDashboard } = await import("./adapters/bull-board/queue-dashboard.js");
     routes[`${DASHBOARD_PATH}/*`] = createQueueDashboard({
       queue: application.jobs.bullQueue,
       basePath: DASHBOARD_PATH,

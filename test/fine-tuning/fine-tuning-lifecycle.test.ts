@@ -234,6 +234,8 @@ describe("fine-tuning from chat, end to end (BullMQ on real Redis, OpenAI and Sl
     const shown = slack.messages.find((message) => message.ts === statusTs)?.text ?? "";
     expect(shown).toContain(`✅ Fine-tuning finished: the new model is \`${model}\``);
     expect(shown).toContain(`finetune use ${model}`);
+    // The alert follows the status message's final edit.
+    await waitFor(() => slack.visibleMessages("C-ADMIN").length > 0, 5_000);
     expect(slack.visibleMessages("C-ADMIN").map((message) => message.text)).toEqual([
       `🎓 Fine-tuning for <#C42> finished: the new model is \`${model}\`. \`finetune use ${model}\` in that channel switches it over.`,
     ]);

@@ -1,7 +1,7 @@
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import type { Assistant } from "../../core/assistant.js";
 import type { InboundAction, InboundMessage } from "../../core/types.js";
-import { definedAttributes, recordFailure, type Tracing } from "./tracing.js";
+import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
 
 function scopeAttributes(event: InboundMessage | InboundAction) {
   return {

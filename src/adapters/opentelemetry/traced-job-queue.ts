@@ -1,6 +1,6 @@
 import { context, SpanKind, trace } from "@opentelemetry/api";
 import type { JobProcessor, JobQueue, JobTypeOptions } from "../../core/ports/job-queue.js";
-import { recordFailure, type Tracing } from "./tracing.js";
+import { recordFailure, type Tracing } from "./span-tools.js";
 
 /**
  * The field of job data that carries the W3C trace context (`traceparent`, `tracestate`) of the

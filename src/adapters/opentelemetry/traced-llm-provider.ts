@@ -26,7 +26,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from "../../core/ports/llm-provider.js";
-import { definedAttributes, recordFailure, type Tracing } from "./tracing.js";
+import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
 
 export interface TracedLlmOptions {
   /** The endpoint's base URL, for `server.address` / `server.port` (never its key). */

@@ -6,7 +6,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_RETRIEVAL,
 } from "@opentelemetry/semantic-conventions/incubating";
 import type { Retriever } from "../../core/ports/knowledge.js";
-import { definedAttributes, recordFailure, type Tracing } from "./tracing.js";
+import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
 
 /**
  * A `retrieval <store>` span per search of the team's documents (the answer chain's and the

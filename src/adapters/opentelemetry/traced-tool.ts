@@ -8,7 +8,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
 } from "@opentelemetry/semantic-conventions/incubating";
 import type { Tool, ToolOutput } from "../../core/ports/tool.js";
-import { definedAttributes, recordFailure, type Tracing } from "./tracing.js";
+import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
 
 function outputText(output: ToolOutput): string {
   return typeof output === "string" ? output : output.text;

@@ -9,7 +9,13 @@ import type {
 } from "../ports/usage-store.js";
 import type { ChannelRef, InboundMessage } from "../types.js";
 import { formatUsd } from "./model-prices.js";
-import { formatAmount, formatLimit, requesterOf, type UsageMeter } from "./usage-meter.js";
+import {
+  formatAmount,
+  formatLimit,
+  QUOTA_WARNING_SHARE,
+  requesterOf,
+  type UsageMeter,
+} from "./usage-meter.js";
 import { describeRange, describeReset, type UsageRange } from "./usage-periods.js";
 
 export interface UsageCommandsOptions {
@@ -199,7 +205,7 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       });
       await reply.say(
         `Limit set: ${describeSubject(subject.kind, subject.id)} may use ${formatLimit(parsed)}. ` +
-          `A request past it gets a sentence instead of an answer until the limit resets, and the alert channel hears at ${Math.round(0.8 * 100)} %.`,
+          `A request past it gets a sentence instead of an answer until the limit resets, and the alert channel hears at ${Math.round(QUOTA_WARNING_SHARE * 100)} %.`,
         "asker",
       );
     },

@@ -1,8 +1,6 @@
 import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { InProcessJobQueue } from "../../../src/adapters/in-process/in-process-job-queue.js";
-import { traceJobQueue } from "../../../src/adapters/opentelemetry/traced-job-queue.js";
-import { traceLlm } from "../../../src/adapters/opentelemetry/traced-llm-provider.js";
 import { startTracing } from "../../../src/adapters/opentelemetry/tracing.js";
 import { loadConfig } from "../../../src/config.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
@@ -14,19 +12,19 @@ describe("tracing adapters", () => {
   provider.register();
   afterAll(() => provider.shutdown());
 
-  it("is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: nothing to wrap", () => {
-    expect(startTracing(loadConfig({}))).toBeUndefined();
-    expect(startTracing(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "" }))).toBeUndefined();
+  it("is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set: nothing to wrap", async () => {
+    expect(await startTracing(loadConfig({}))).toBeUndefined();
+    expect(await startTracing(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: "" }))).toBeUndefined();
   });
 
   it("puts prompts and answers on LLM spans only with OTEL_CAPTURE_CONTENT=true", async () => {
     for (const capture of ["false", "true"]) {
       exporter.reset();
-      const tracing = startTracing(loadConfig({ OTEL_CAPTURE_CONTENT: capture }), {
+      const tracing = await startTracing(loadConfig({ OTEL_CAPTURE_CONTENT: capture }), {
         tracerProvider: provider,
       });
       if (!tracing) throw new Error("tracing expected with a provider");
-      const llm = traceLlm(new ScriptedLlmProvider([{ text: "The secret plan is ready." }]), tracing);
+      const llm = tracing.llm(new ScriptedLlmProvider([{ text: "The secret plan is ready." }]), undefined);
       for await (const _part of llm.stream({
         messages: [{ role: "user", content: "tell me the secret plan" }],
       })) {
@@ -47,7 +45,7 @@ describe("tracing adapters", () => {
   });
 
   it("hands a job its data back without the trace context, which holds only W3C trace fields", async () => {
-    const tracing = startTracing(loadConfig({}), { tracerProvider: provider });
+    const tracing = await startTracing(loadConfig({}), { tracerProvider: provider });
     if (!tracing) throw new Error("tracing expected with a provider");
     const inner = new InProcessJobQueue({ logger: silentLogger });
     const seen: unknown[] = [];
@@ -63,7 +61,7 @@ describe("tracing adapters", () => {
         return inner.enqueue(name, data);
       },
     };
-    const queue = traceJobQueue(spy, tracing);
+    const queue = tracing.jobs(spy);
     queue.register("ping", async (data) => {
       seen.push(data);
     });

@@ -1,0 +1,31 @@
+import { type Attributes, type Span, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import type { W3CTraceContextPropagator } from "@opentelemetry/core";
+import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
+import { isAppError } from "../../core/errors.js";
+
+/** What the span-making decorators share: the tracer, whether content may go on spans, the propagator. */
+export interface Tracing {
+  tracer: Tracer;
+  /** Whether prompts, answers and tool arguments may go on spans (`OTEL_CAPTURE_CONTENT=true`). */
+  captureContent: boolean;
+  /** W3C `traceparent`/`tracestate` only: baggage could carry anything, so it never enters job data. */
+  propagator: W3CTraceContextPropagator;
+}
+
+/** Marks a span failed with the error's code (`AppError[llm_rate_limited]` → `llm_rate_limited`). */
+export function recordFailure(span: Span, error: unknown): void {
+  const type = isAppError(error) ? error.code : error instanceof Error ? error.name : "unknown";
+  span.setAttribute(ATTR_ERROR_TYPE, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+  // The code, not the message: messages can quote what a user or a server sent.
+  span.recordException({ name: type, message: type });
+}
+
+/** Drops attributes whose value is undefined, which the API would otherwise reject one by one. */
+export function definedAttributes(
+  attributes: Record<string, string | number | boolean | string[] | undefined>,
+): Attributes {
+  return Object.fromEntries(
+    Object.entries(attributes).filter(([, value]) => value !== undefined),
+  ) as Attributes;
+}
