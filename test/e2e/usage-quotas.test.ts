@@ -5,12 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
+import { runSlashCommand } from "../support/discord-e2e-driver.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../support/discord-stand-in.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 import { type SlackBot, slackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
 import { type SlackStandIn, startSlackStandIn } from "../support/slack-stand-in.js";
-
-const EPHEMERAL = 1 << 6;
 
 /** The token counts the OpenAI stand-in reported in the usage chunks of its streams, summed. */
 function reportedUsage(openai: OpenAiStandIn): { prompt: number; completion: number } {
@@ -153,27 +152,8 @@ describe("usage and limits on Discord (startBot, real core, Discord and OpenAI s
     rmSync(dataDirectory, { recursive: true, force: true });
   });
 
-  /** Runs a slash command and returns the final `@original` content and whether it was ephemeral. */
-  async function slash(name: string, options: unknown[], expectText: RegExp) {
-    const interaction = discord.slashCommand({ name, options, userId: MEMBER_ID });
-    discord.dispatchInteraction(interaction);
-    const callback = await discord.waitForRequest((request) =>
-      request.path.startsWith(`/interactions/${interaction.id}/`),
-    );
-    const original = `/webhooks/${discord.applicationId}/${interaction.token}/messages/@original`;
-    const final = await discord.waitForRequest(
-      (request) =>
-        request.method === "PATCH" &&
-        request.path === original &&
-        expectText.test(String((request.body as { content?: string }).content)),
-      20_000,
-    );
-    const flags = Number((callback.body as { data?: { flags?: number } }).data?.flags ?? 0);
-    return {
-      content: String((final.body as { content?: string }).content),
-      ephemeral: (flags & EPHEMERAL) !== 0,
-    };
-  }
+  const slash = (name: string, options: unknown[], expectText: RegExp) =>
+    runSlashCommand(discord, { name, options, userId: MEMBER_ID, expect: expectText });
 
   it("shows the tokens the endpoint reported, then refuses /ask past the limit before any LLM call", async () => {
     await slash("ask", [{ type: 3, name: "question", value: "where do rivers go?" }], /Rivers carry water/);

@@ -1,4 +1,12 @@
-import { type Attributes, type Span, SpanStatusCode, type Tracer } from "@opentelemetry/api";
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
 import type { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { ATTR_ERROR_TYPE } from "@opentelemetry/semantic-conventions";
 import { isAppError } from "../../core/errors.js";
@@ -28,4 +36,25 @@ export function definedAttributes(
   return Object.fromEntries(
     Object.entries(attributes).filter(([, value]) => value !== undefined),
   ) as Attributes;
+}
+
+/**
+ * Runs `work` with `span` active (what it starts becomes the span's children, through the
+ * AsyncLocalStorage context), marks a failure on the span, and ends it however the work went.
+ */
+export function withinSpan<Result>(
+  span: Span,
+  work: () => Promise<Result>,
+  parent: Context = context.active(),
+): Promise<Result> {
+  return context.with(trace.setSpan(parent, span), async () => {
+    try {
+      return await work();
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
 }

@@ -1,7 +1,7 @@
-import { context, SpanKind, trace } from "@opentelemetry/api";
+import { SpanKind } from "@opentelemetry/api";
 import type { Assistant } from "../../core/assistant.js";
 import type { InboundAction, InboundMessage } from "../../core/types.js";
-import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
+import { definedAttributes, type Tracing, withinSpan } from "./span-tools.js";
 
 function scopeAttributes(event: InboundMessage | InboundAction) {
   return {
@@ -35,16 +35,7 @@ export function traceAssistant(assistant: Assistant, tracing: Tracing): Assistan
           "teammate.message.text": tracing.captureContent ? message.text : undefined,
         }),
       });
-      return context.with(trace.setSpan(context.active(), span), async () => {
-        try {
-          await assistant.handle(message, sink);
-        } catch (error) {
-          recordFailure(span, error);
-          throw error;
-        } finally {
-          span.end();
-        }
-      });
+      return withinSpan(span, () => assistant.handle(message, sink));
     },
     handleAction(action, sink) {
       const span = tracer.startSpan(`${action.platform} action`, {
@@ -52,16 +43,7 @@ export function traceAssistant(assistant: Assistant, tracing: Tracing): Assistan
         root: true,
         attributes: definedAttributes({ ...scopeAttributes(action), "teammate.action": action.action }),
       });
-      return context.with(trace.setSpan(context.active(), span), async () => {
-        try {
-          await assistant.handleAction(action, sink);
-        } catch (error) {
-          recordFailure(span, error);
-          throw error;
-        } finally {
-          span.end();
-        }
-      });
+      return withinSpan(span, () => assistant.handleAction(action, sink));
     },
     isEngaged: (conversation) => assistant.isEngaged(conversation),
   };

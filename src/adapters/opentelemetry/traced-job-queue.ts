@@ -1,6 +1,6 @@
-import { context, SpanKind, trace } from "@opentelemetry/api";
+import { context, SpanKind } from "@opentelemetry/api";
 import type { JobProcessor, JobQueue, JobTypeOptions } from "../../core/ports/job-queue.js";
-import { recordFailure, type Tracing } from "./span-tools.js";
+import { type Tracing, withinSpan } from "./span-tools.js";
 
 /**
  * The field of job data that carries the W3C trace context (`traceparent`, `tracestate`) of the
@@ -49,16 +49,7 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
             },
             parent,
           );
-          return context.with(trace.setSpan(parent, span), async () => {
-            try {
-              return await processor(payload, jobContext);
-            } catch (error) {
-              recordFailure(span, error);
-              throw error;
-            } finally {
-              span.end();
-            }
-          });
+          return withinSpan(span, () => processor(payload, jobContext), parent);
         },
         options,
       );
@@ -70,11 +61,11 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
         { kind: SpanKind.PRODUCER, attributes: { "teammate.job.name": name } },
         context.active(),
       );
-      try {
+      return withinSpan(span, async () => {
         let payload = data;
         if (isPlainObject(data)) {
           const carrier: Record<string, string> = {};
-          propagator.inject(trace.setSpan(context.active(), span), carrier, {
+          propagator.inject(context.active(), carrier, {
             set: (target, key, value) => {
               target[key] = value;
             },
@@ -84,12 +75,7 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
         const jobId = await queue.enqueue(name, payload, options);
         span.setAttribute("teammate.job.id", jobId);
         return jobId;
-      } catch (error) {
-        recordFailure(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
+      });
     },
     counts: () => queue.counts(),
     close: () => queue.close(),

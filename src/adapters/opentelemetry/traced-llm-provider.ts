@@ -26,7 +26,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from "../../core/ports/llm-provider.js";
-import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
+import { definedAttributes, recordFailure, type Tracing, withinSpan } from "./span-tools.js";
 
 export interface TracedLlmOptions {
   /** The endpoint's base URL, for `server.address` / `server.port` (never its key). */
@@ -163,7 +163,7 @@ export function traceLlm(llm: LlmProvider, tracing: Tracing, options: TracedLlmO
     },
     async complete(request: ChatRequest) {
       const span = startChat(request, false);
-      try {
+      return withinSpan(span, async () => {
         const completion = await llm.complete(request);
         finish(span, {
           model: completion.model,
@@ -173,12 +173,7 @@ export function traceLlm(llm: LlmProvider, tracing: Tracing, options: TracedLlmO
           calls: completion.toolCalls,
         });
         return completion;
-      } catch (error) {
-        recordFailure(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
+      });
     },
     async embed(texts: string[], signal?: AbortSignal) {
       const model = llm.embeddingModel ?? "none";
@@ -196,14 +191,7 @@ export function traceLlm(llm: LlmProvider, tracing: Tracing, options: TracedLlmO
         },
         context.active(),
       );
-      try {
-        return await llm.embed(texts, signal);
-      } catch (error) {
-        recordFailure(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
+      return withinSpan(span, () => llm.embed(texts, signal));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { context, SpanKind, trace } from "@opentelemetry/api";
+import { context, SpanKind } from "@opentelemetry/api";
 import {
   ATTR_GEN_AI_DATA_SOURCE_ID,
   ATTR_GEN_AI_OPERATION_NAME,
@@ -6,7 +6,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_RETRIEVAL,
 } from "@opentelemetry/semantic-conventions/incubating";
 import type { Retriever } from "../../core/ports/knowledge.js";
-import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
+import { definedAttributes, type Tracing, withinSpan } from "./span-tools.js";
 
 /**
  * A `retrieval <store>` span per search of the team's documents (the answer chain's and the
@@ -31,19 +31,12 @@ export function traceRetriever(retriever: Retriever, tracing: Tracing, dataSourc
         },
         context.active(),
       );
-      try {
-        // Active, so the question's embedding call nests under the retrieval.
-        const passages = await context.with(trace.setSpan(context.active(), span), () =>
-          retriever.retrieve(question, scope, signal),
-        );
+      // Active, so the question's embedding call nests under the retrieval.
+      return withinSpan(span, async () => {
+        const passages = await retriever.retrieve(question, scope, signal);
         span.setAttribute("teammate.retrieval.passages", passages.length);
         return passages;
-      } catch (error) {
-        recordFailure(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
+      });
     },
   };
 }

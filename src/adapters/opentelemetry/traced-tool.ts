@@ -1,4 +1,4 @@
-import { context, SpanKind, trace } from "@opentelemetry/api";
+import { context, SpanKind } from "@opentelemetry/api";
 import {
   ATTR_GEN_AI_OPERATION_NAME,
   ATTR_GEN_AI_TOOL_CALL_ARGUMENTS,
@@ -8,7 +8,7 @@ import {
   GEN_AI_OPERATION_NAME_VALUE_EXECUTE_TOOL,
 } from "@opentelemetry/semantic-conventions/incubating";
 import type { Tool, ToolOutput } from "../../core/ports/tool.js";
-import { definedAttributes, recordFailure, type Tracing } from "./span-tools.js";
+import { definedAttributes, type Tracing, withinSpan } from "./span-tools.js";
 
 function outputText(output: ToolOutput): string {
   return typeof output === "string" ? output : output.text;
@@ -38,19 +38,12 @@ export function traceTool<Input>(tool: Tool<Input>, tracing: Tracing): Tool<Inpu
         },
         context.active(),
       );
-      try {
-        // Active, so what the tool does (a search of the docs, an MCP call) nests under it.
-        const output = await context.with(trace.setSpan(context.active(), span), () =>
-          tool.execute(input, toolContext),
-        );
+      // Active, so what the tool does (a search of the docs, an MCP call) nests under it.
+      return withinSpan(span, async () => {
+        const output = await tool.execute(input, toolContext);
         if (captureContent) span.setAttribute(ATTR_GEN_AI_TOOL_CALL_RESULT, outputText(output));
         return output;
-      } catch (error) {
-        recordFailure(span, error);
-        throw error;
-      } finally {
-        span.end();
-      }
+      });
     },
   };
 }
