@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { waitFor } from "../support/e2e-helpers.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
-import { type SlackBot, slackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
+import { type SlackBot, SlackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
 import { type SlackStandIn, startSlackStandIn } from "../support/slack-stand-in.js";
 
 const SIGNING_SECRET = "fallback-signing-secret";
@@ -19,7 +19,7 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
   let backup: OpenAiStandIn;
   let dataDirectory: string;
   let bot: SlackBot;
-  let driver: ReturnType<typeof slackDriver>;
+  let driver: SlackDriver;
 
   beforeAll(async () => {
     slack = await startSlackStandIn({
@@ -46,7 +46,7 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
         DATA_DIR: dataDirectory,
       }),
     );
-    driver = slackDriver({ slack, origin: bot.origin, signingSecret: SIGNING_SECRET, channel: CHANNEL });
+    driver = new SlackDriver(slack, `${bot.origin}/slack/events`, SIGNING_SECRET, "fallback");
   });
 
   afterAll(async () => {
@@ -59,12 +59,15 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
 
   /** Asks in a new thread; returns the thread's visible messages and what `why` says there. */
   async function askAndExplain(question: string) {
-    const thread = await driver.mention(question, "W222");
-    await driver.threadText(thread, "endpoint answered.");
+    const thread = await driver.mention({ text: question, user: "W222", channel: CHANNEL });
+    await waitFor(
+      () => driver.answered(CHANNEL, thread, "endpoint answered."),
+      `the answer to "${question}"`,
+    );
     const replies = slack.visibleMessages(CHANNEL, thread).map((message) => message.text);
     const ephemerals = () => slack.messages.filter((message) => message.kind === "ephemeral");
     const before = ephemerals().length;
-    await driver.mention("why", "W222", thread);
+    await driver.mention({ text: "why", user: "W222", channel: CHANNEL, threadTs: thread });
     await waitFor(() => ephemerals().length > before, "the answer to `why`");
     return { replies, explanation: ephemerals().at(-1)?.text ?? "" };
   }

@@ -19,7 +19,7 @@ import { obliterateQueue, REDIS_URL } from "../support/bullmq-test-queue.js";
 import { waitFor } from "../support/e2e-helpers.js";
 import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
-import { type SlackBot, slackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
+import { type SlackBot, SlackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
 import { type SlackStandIn, startSlackStandIn } from "../support/slack-stand-in.js";
 
 const SIGNING_SECRET = "tracing-signing-secret";
@@ -43,7 +43,7 @@ describe("OpenTelemetry: one trace per message, jobs continue it (startBot + wor
   let dataDirectory: string;
   let bot: SlackBot;
   let worker: Application;
-  let driver: ReturnType<typeof slackDriver>;
+  let driver: SlackDriver;
 
   beforeAll(async () => {
     // The AsyncLocalStorage context manager, as `startTracing` registers it in production.
@@ -83,13 +83,7 @@ describe("OpenTelemetry: one trace per message, jobs continue it (startBot + wor
     bot = await startSlackBot(config, { tracerProvider: provider });
     // The worker: the same composition root as `npm run worker`, its jobs taken from Redis.
     worker = await createApplication(config, silentLogger, { runJobWorkers: true, tracerProvider: provider });
-    driver = slackDriver({
-      slack,
-      origin: bot.origin,
-      signingSecret: SIGNING_SECRET,
-      teamId,
-      channel: CHANNEL,
-    });
+    driver = new SlackDriver(slack, `${bot.origin}/slack/events`, SIGNING_SECRET, "tracing");
   });
 
   afterAll(async () => {
@@ -122,7 +116,12 @@ describe("OpenTelemetry: one trace per message, jobs continue it (startBot + wor
 
   it("traces the index command into the worker's job, and the question through retrieval, each LLM call and the tool", async () => {
     // 1. An admin asks to index a page: the bot queues the job, the worker runs it.
-    const indexTs = await driver.mention(`index ${documents.origin}/runbook.md`, "WADMIN");
+    const indexTs = await driver.mention({
+      text: `index ${documents.origin}/runbook.md`,
+      user: "WADMIN",
+      channel: CHANNEL,
+      team: teamId,
+    });
     await waitFor(
       () => slack.messages.some((message) => message.text.startsWith("✅ Indexed 1 of 1 documents")),
       "the indexing job to finish on the worker",
@@ -130,8 +129,8 @@ describe("OpenTelemetry: one trace per message, jobs continue it (startBot + wor
     );
 
     // 2. Someone asks; the answer uses the indexed page and the calculator.
-    const questionTs = await driver.mention(QUESTION, "W222");
-    await driver.threadText(questionTs, "six times seven is 42");
+    const questionTs = await driver.mention({ text: QUESTION, user: "W222", channel: CHANNEL, team: teamId });
+    await waitFor(() => driver.answered(CHANNEL, questionTs, "six times seven is 42"), "the answer");
     await waitFor(
       () => exporter.getFinishedSpans().filter((span) => span.name === "slack message").length >= 2,
       "both root spans to end",

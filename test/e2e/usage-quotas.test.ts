@@ -7,8 +7,9 @@ import { silentLogger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
 import { runSlashCommand } from "../support/discord-e2e-driver.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../support/discord-stand-in.js";
+import { waitFor } from "../support/e2e-helpers.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
-import { type SlackBot, slackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
+import { type SlackBot, SlackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
 import { type SlackStandIn, startSlackStandIn } from "../support/slack-stand-in.js";
 
 /** The token counts the OpenAI stand-in reported in the usage chunks of its streams, summed. */
@@ -40,7 +41,7 @@ describe("usage and limits on Slack (startBot, real core, Slack and OpenAI stand
   let openai: OpenAiStandIn;
   let dataDirectory: string;
   let bot: SlackBot;
-  let driver: ReturnType<typeof slackDriver>;
+  let driver: SlackDriver;
 
   beforeAll(async () => {
     slack = await startSlackStandIn({
@@ -68,7 +69,7 @@ describe("usage and limits on Slack (startBot, real core, Slack and OpenAI stand
         DATA_DIR: dataDirectory,
       }),
     );
-    driver = slackDriver({ slack, origin: bot.origin, signingSecret: SIGNING_SECRET, channel: "C111" });
+    driver = new SlackDriver(slack, `${bot.origin}/slack/events`, SIGNING_SECRET, "usage");
   });
 
   afterAll(async () => {
@@ -79,35 +80,45 @@ describe("usage and limits on Slack (startBot, real core, Slack and OpenAI stand
   });
 
   it("shows the tokens the endpoint reported, then refuses past the channel's limit before any LLM call", async () => {
-    const thread = await driver.mention("when do we deploy?", "W222");
-    await driver.threadText(thread, "Tuesdays and Thursdays");
+    const thread = await driver.mention({ text: "when do we deploy?", user: "W222", channel: "C111" });
+    await waitFor(() => driver.answered("C111", thread, "Tuesdays and Thursdays"), "the answer");
     expect(openai.chatRequests()).toHaveLength(1);
     const reported = reportedUsage(openai);
     expect(reported.prompt).toBeGreaterThan(0);
 
-    expect(await driver.command("usage", "W222")).toContain(
+    expect(await driver.command({ text: "usage", user: "W222", channel: "C111" })).toContain(
       `Usage for you today (UTC): ${usageLine(reported, 1)}`,
     );
-    expect(await driver.command("usage channel week", "W222")).toContain(
+    expect(await driver.command({ text: "usage channel week", user: "W222", channel: "C111" })).toContain(
       `Usage for this channel in the last 7 days: ${usageLine(reported, 1)}`,
     );
 
-    expect(await driver.command("config quota channel 10/day", "W222")).toMatch(/Only workspace admins/);
-    expect(await driver.command("config quota channel 10/day", "WADMIN")).toContain(
-      "Limit set: <#C111> may use 10 tokens/day",
-    );
+    expect(
+      await driver.command({ text: "config quota channel 10/day", user: "W222", channel: "C111" }),
+    ).toMatch(/Only workspace admins/);
+    expect(
+      await driver.command({ text: "config quota channel 10/day", user: "WADMIN", channel: "C111" }),
+    ).toContain("Limit set: <#C111> may use 10 tokens/day");
     const requestsBefore = openai.requests.length;
 
-    await driver.mention("and what about hotfixes?", "W222");
-    const shown = await driver.ephemeral("W222", "This channel has used");
+    await driver.mention({ text: "and what about hotfixes?", user: "W222", channel: "C111" });
+    await waitFor(
+      () => driver.ephemeralTexts("C111", "W222").some((text) => text.includes("This channel has used")),
+      "the refusal, privately",
+    );
+    const shown = driver.ephemeralTexts("C111", "W222");
     expect(shown.at(-1)).toMatch(
       new RegExp(
         `^This channel has used ${(reported.prompt + reported.completion).toLocaleString("en-US")} tokens of its limit of 10 tokens for today, ` +
           "so I won't ask the language model until it resets at 00:00 UTC \\(in \\d+ (h|min)",
       ),
     );
-    expect(await driver.command("ask what about hotfixes?", "W222")).toMatch(/^This channel has used/);
-    expect(await driver.command("summarize", "W222")).toMatch(/^This channel has used/);
+    expect(await driver.command({ text: "ask what about hotfixes?", user: "W222", channel: "C111" })).toMatch(
+      /^This channel has used/,
+    );
+    expect(await driver.command({ text: "summarize", user: "W222", channel: "C111" })).toMatch(
+      /^This channel has used/,
+    );
 
     // The stand-in's request log: nothing reached the endpoint for the three refused requests.
     expect(openai.requests.length).toBe(requestsBefore);

@@ -232,6 +232,16 @@ export class SlackDriver {
     return found;
   }
 
+  /** What one person was shown privately (ephemeral messages) in a channel, oldest first. */
+  ephemeralTexts(channel: string, user: string): string[] {
+    return this.slack.messages
+      .filter(
+        (message) =>
+          message.kind === "ephemeral" && message.channel === channel && message.visibleTo === user,
+      )
+      .map((message) => message.text);
+  }
+
   /** Every visible and private text of a thread, for "was it said?" checks. */
   threadText(channel: string, threadTs: string): string {
     return this.slack.messages
@@ -271,119 +281,4 @@ export async function startSlackBot(config: Config, options: StartBotOptions = {
   const port = logs.find((entry) => entry.message === "slack listening")?.port;
   if (typeof port !== "number") throw new Error("the bot did not log its Slack port");
   return { stop: () => bot.stop(), origin: `http://127.0.0.1:${port}`, logs };
-}
-
-export interface SlackDriverOptions {
-  slack: SlackStandIn;
-  origin: string;
-  signingSecret: string;
-  teamId?: string;
-  channel: string;
-}
-
-/**
- * A person in a Slack channel, as the bot sees them: signed `app_mention` events and `/teammate`
- * commands posted to the bot's receiver, replies read back from what the Slack stand-in stored.
- */
-export function slackDriver(options: SlackDriverOptions) {
-  const { slack, signingSecret, channel } = options;
-  const teamId = options.teamId ?? "T111";
-  const url = `${options.origin}/slack/events`;
-  let sequence = 0;
-
-  const post = async (body: string, contentType?: "application/x-www-form-urlencoded") => {
-    const response = await postSignedToSlackReceiver({
-      url,
-      signingSecret,
-      body,
-      ...(contentType ? { contentType } : {}),
-    });
-    if (response.status !== 200) throw new Error(`the receiver answered ${response.status}`);
-  };
-
-  return {
-    /** Mentions the bot at the top of the channel, or in a thread; returns the message's ts. */
-    async mention(text: string, userId: string, threadTs?: string): Promise<string> {
-      sequence += 1;
-      const ts = `17100${String(10_000 + sequence)}.000100`;
-      await post(
-        JSON.stringify({
-          token: "verification_token",
-          team_id: teamId,
-          api_app_id: "A111",
-          event: {
-            type: "app_mention",
-            user: userId,
-            text: `<@UBOT> ${text}`,
-            ts,
-            channel,
-            event_ts: ts,
-            ...(threadTs ? { thread_ts: threadTs } : {}),
-          },
-          type: "event_callback",
-          event_id: `EvDriver${sequence}-${Date.now()}`,
-          event_time: Math.floor(Date.now() / 1000),
-          authorizations: [{ team_id: teamId, user_id: "UBOT", is_bot: true, is_enterprise_install: false }],
-        }),
-      );
-      return ts;
-    },
-
-    /** `/teammate <text>`; resolves with what the bot posted to the command's response_url. */
-    async command(text: string, userId: string): Promise<string> {
-      sequence += 1;
-      const responseId = `driver-${sequence}`;
-      await post(
-        new URLSearchParams({
-          token: "verification_token",
-          team_id: teamId,
-          team_domain: "stand-in",
-          channel_id: channel,
-          channel_name: "general",
-          user_id: userId,
-          user_name: userId.toLowerCase(),
-          command: "/teammate",
-          text,
-          response_url: slack.responseUrl(responseId),
-          trigger_id: `trigger.${responseId}`,
-        }).toString(),
-        "application/x-www-form-urlencoded",
-      );
-      await waitFor(
-        () => slack.responseUrlPosts.some((entry) => entry.id === responseId),
-        `the reply to /teammate ${text}`,
-      );
-      return slack.responseUrlPosts
-        .filter((entry) => entry.id === responseId)
-        .map((entry) => String(entry.body.text))
-        .join("\n");
-    },
-
-    /** Everything visible in a thread, once `fragment` shows and no stream is open any more. */
-    async threadText(threadTs: string, fragment: string): Promise<string> {
-      const text = () =>
-        slack
-          .visibleMessages(channel, threadTs)
-          .map((message) => message.text)
-          .join("\n");
-      await waitFor(
-        () => text().includes(fragment) && !slack.messages.some((message) => message.streaming),
-        `"${fragment}" in thread ${threadTs}`,
-      );
-      return text();
-    },
-
-    /** The ephemeral messages one person was shown in the channel, once one contains `fragment`. */
-    async ephemeral(userId: string, fragment: string): Promise<string[]> {
-      const shown = () =>
-        slack.messages
-          .filter(
-            (message) =>
-              message.kind === "ephemeral" && message.visibleTo === userId && message.channel === channel,
-          )
-          .map((message) => message.text);
-      await waitFor(() => shown().some((text) => text.includes(fragment)), `an ephemeral "${fragment}"`);
-      return shown();
-    },
-  };
 }
