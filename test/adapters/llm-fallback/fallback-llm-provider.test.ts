@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FallbackLlmProvider } from "../../../src/adapters/llm-fallback/fallback-llm-provider.js";
+import { loadConfig, secretsOf } from "../../../src/config.js";
 import { AppError } from "../../../src/core/errors.js";
 import type { ChatRequest, ChatStreamPart, LlmProvider } from "../../../src/core/ports/llm-provider.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
@@ -118,5 +119,31 @@ describe("FallbackLlmProvider", () => {
     const first = endpoint({});
     const embedded = await fallback(first, endpoint({})).embed(["a", "b"]);
     expect(embedded).toEqual([[1], [1]]);
+  });
+});
+
+describe("LLM_FALLBACKS configuration", () => {
+  it("counts the fallbacks' keys as secrets, and never echoes a bad value in the start-up error", () => {
+    const config = loadConfig({
+      LLM_FALLBACKS: JSON.stringify([
+        { baseUrl: "https://backup.example/v1", apiKey: "sk-fallback-secret-1234", model: "backup-model" },
+      ]),
+    });
+    expect(secretsOf(config)).toContain("sk-fallback-secret-1234");
+
+    for (const bad of [
+      'not json: "sk-fallback-secret-1234"',
+      JSON.stringify([{ baseUrl: "ftp://sk-fallback-secret-1234", model: "m" }]),
+      JSON.stringify([{ baseUrl: "https://backup.example/v1", apiKey: "sk-fallback-secret-1234" }]),
+    ]) {
+      let message = "";
+      try {
+        loadConfig({ LLM_FALLBACKS: bad });
+      } catch (error) {
+        message = error instanceof Error ? error.message : String(error);
+      }
+      expect(message).toMatch(/LLM_FALLBACKS/);
+      expect(message).not.toContain("sk-fallback-secret-1234");
+    }
   });
 });
