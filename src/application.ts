@@ -1,6 +1,8 @@
 import { join } from "node:path";
+import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
+import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
 import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
   instrumentAssistant,
@@ -8,11 +10,14 @@ import {
   PrometheusMetrics,
 } from "./adapters/metrics/prometheus-metrics.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
+import { type Instrumentation, startTracing } from "./adapters/opentelemetry/tracing.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
+import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
+import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
@@ -28,10 +33,15 @@ import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { Tool } from "./core/ports/tool.js";
+import type { UsageStore } from "./core/ports/usage-store.js";
 import type { VectorStore } from "./core/ports/vector-store.js";
 import { redactingLogger } from "./core/redaction.js";
 import { countTokens } from "./core/tokens.js";
 import { createToolRegistry } from "./core/tools/tool-registry.js";
+import { DEFAULT_MODEL_PRICES, type PriceTable } from "./core/usage/model-prices.js";
+import { createUsageCommands } from "./core/usage/usage-commands.js";
+import { UsageMeter } from "./core/usage/usage-meter.js";
 import { createJobServices, type JobServices } from "./job-services.js";
 import { createBuiltInTools } from "./tools/built-in-tools.js";
 
@@ -54,26 +64,78 @@ export interface Application {
   jobs: JobServices;
   /** Prometheus metrics of this process, served at `/metrics`. */
   metrics: PrometheusMetrics;
+  /** Usage per workspace, channel and user, the limits on it, and each workspace's alert channel. */
+  usage: UsageStore;
+  meter: UsageMeter;
+  /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (or a tracer provider was given); undefined means nothing is traced. */
+  tracing: Instrumentation | undefined;
   close(): Promise<void>;
 }
 
 export interface ApplicationOptions {
   /** Run job processors in this process: `npm run worker` does; the bot does only without REDIS_URL. */
   runJobWorkers?: boolean | undefined;
+  /** A tracer provider the caller set up (tests, with an in-memory exporter); otherwise the environment decides. */
+  tracerProvider?: TracerProvider | undefined;
 }
 
-export function createLlm(config: Config, logger: Logger): LlmProvider | undefined {
+/**
+ * The LLM: the configured endpoint, or with `LLM_FALLBACKS` an ordered list of endpoints that a
+ * request moves along when one is rate-limited, failing or silent before its first token. With
+ * tracing on, each endpoint's calls get their own spans, so a failed attempt shows in the trace.
+ */
+export function createLlm(
+  config: Config,
+  logger: Logger,
+  tracing?: Instrumentation,
+): LlmProvider | undefined {
   if (!hasLlm(config)) return undefined;
-  return new OpenAiLlmProvider({
-    // Local servers (Ollama, vLLM, llama.cpp) ignore the key but the SDK insists on one.
-    apiKey: config.OPENAI_API_KEY ?? "not-needed",
-    baseURL: config.OPENAI_BASE_URL,
+  const endpoint = (options: {
+    apiKey: string | undefined;
+    baseUrl: string | undefined;
+    model: string;
+    embeddingModel?: string | undefined;
+  }) => {
+    const provider = new OpenAiLlmProvider({
+      // Local servers (Ollama, vLLM, llama.cpp) ignore the key but the SDK insists on one.
+      apiKey: options.apiKey ?? "not-needed",
+      baseURL: options.baseUrl,
+      model: options.model,
+      embeddingModel: options.embeddingModel,
+      timeoutMs: config.LLM_TIMEOUT_MS,
+      maxRetries: config.LLM_MAX_RETRIES,
+      logger: logger.child({ component: "llm" }),
+    });
+    return tracing ? tracing.llm(provider, options.baseUrl) : provider;
+  };
+  const primary = endpoint({
+    apiKey: config.OPENAI_API_KEY,
+    baseUrl: config.OPENAI_BASE_URL,
     model: config.LLM_MODEL,
     embeddingModel: config.EMBEDDING_MODEL,
-    timeoutMs: config.LLM_TIMEOUT_MS,
-    maxRetries: config.LLM_MAX_RETRIES,
-    logger: logger.child({ component: "llm" }),
   });
+  const fallbacks = config.LLM_FALLBACKS ?? [];
+  if (fallbacks.length === 0) return primary;
+  return new FallbackLlmProvider({
+    endpoints: [
+      { label: `primary (${endpointHost(config.OPENAI_BASE_URL)})`, provider: primary },
+      ...fallbacks.map((fallback, index) => ({
+        label: `fallback ${index + 1} (${fallback.name ?? endpointHost(fallback.baseUrl)})`,
+        provider: endpoint({ apiKey: fallback.apiKey, baseUrl: fallback.baseUrl, model: fallback.model }),
+      })),
+    ],
+    firstPartTimeoutMs: config.LLM_FALLBACK_AFTER_MS,
+    logger: logger.child({ component: "llm-fallback" }),
+  });
+}
+
+/** The built-in price table with `LLM_PRICES` laid over it. */
+export function priceTable(config: Config): PriceTable {
+  const configured = Object.entries(config.LLM_PRICES ?? {}).map(([model, price]) => [
+    model,
+    { inputUsdPerMillion: price.input, outputUsdPerMillion: price.output },
+  ]);
+  return { ...DEFAULT_MODEL_PRICES, ...Object.fromEntries(configured) };
 }
 
 /**
@@ -105,12 +167,15 @@ export async function createApplication(
   // Loading the tokenizer's ranks takes a second or two; pay it at start-up, not on the first message.
   countTokens("warm up");
   const closers: Array<() => Promise<void> | void> = [];
+  const tracing = await startTracing(config, { tracerProvider: options.tracerProvider });
+  if (tracing) closers.push(() => tracing.shutdown());
   const database = openSqliteDatabase(join(config.DATA_DIR, "teammate.sqlite"));
   closers.push(() => {
     database.close();
   });
 
   let store: MemoryStore;
+  let usage: UsageStore;
   if (config.REDIS_URL) {
     // While Redis is away, commands fail at once (no offline queue) and a hung server costs at most
     // two seconds: the message path then answers without memory instead of waiting on it.
@@ -141,13 +206,15 @@ export async function createApplication(
       else redis.disconnect();
     });
     store = new RedisMemoryStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
+    usage = new RedisUsageStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
   } else {
     store = new SqliteMemoryStore(database);
+    usage = new SqliteUsageStore(database);
   }
 
   // Metrics wrap the LLM (tokens) and the assistant (messages, latency); the jobs gauge reads the queue.
   const metrics = new PrometheusMetrics();
-  const plainLlm = createLlm(config, logger);
+  const plainLlm = createLlm(config, logger, tracing);
   const llm = plainLlm && instrumentLlm(plainLlm, metrics);
 
   // --- knowledge index (begin) ---
@@ -219,11 +286,14 @@ export async function createApplication(
     llm,
     logger: logger.child({ component: "knowledge" }),
   });
-  const retriever: Retriever = createRetriever({
+  const plainRetriever: Retriever = createRetriever({
     store: vectors,
     embed: llm?.embeddingModel ? (texts, signal) => llm.embed(texts, signal) : undefined,
     logger: logger.child({ component: "retriever" }),
   });
+  const retriever = tracing
+    ? tracing.retriever(plainRetriever, config.QDRANT_URL ? "qdrant" : "sqlite")
+    : plainRetriever;
 
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
@@ -231,22 +301,34 @@ export async function createApplication(
     logger,
     database,
     knowledge,
+    alertChannels: usage,
+    claimOnce: (key, ttlSeconds) => store.claimEvent(key, ttlSeconds),
+    decorateQueue: tracing ? (queue) => tracing.jobs(queue) : undefined,
     runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
   });
   closers.push(() => jobs.close());
   metrics.watchJobs(jobs.jobs);
   // --- jobs and fine-tuning (end) ---
 
+  const meter = new UsageMeter({
+    store: usage,
+    prices: priceTable(config),
+    alerts: jobs.alerts,
+    logger: logger.child({ component: "usage" }),
+  });
+  const notifier = jobs.notifier;
+
   let agent: AgentSetup | undefined;
   // The worker answers no messages, so it starts no tools (and no MCP server processes).
   if (config.ENABLE_TOOLS && llm && options.runJobWorkers !== true) {
     const tools = createToolRegistry();
+    const traced = (tool: Tool) => (tracing ? tracing.tool(tool) : tool);
     for (const tool of createBuiltInTools({
       retriever,
       memory: store,
       fetchDocument: (url, signal) => toolLoader.load({ kind: "url", url }, signal),
     })) {
-      tools.register(tool);
+      tools.register(traced(tool));
     }
     const mcp = await createMcpToolSource({
       config: await readMcpConfig(config.MCP_CONFIG_PATH),
@@ -254,7 +336,7 @@ export async function createApplication(
     });
     closers.push(() => mcp.close());
     const builtIn = new Set(tools.list().map((tool) => tool.name));
-    for (const tool of mcp.tools()) tools.register(tool);
+    for (const tool of mcp.tools()) tools.register(traced(tool));
     agent = {
       tools,
       toolsFor: (channel) => tools.select((tool) => builtIn.has(tool.name) || mcp.allows(channel, tool.name)),
@@ -285,7 +367,13 @@ export async function createApplication(
           : undefined,
       ),
       ...jobs.commands,
+      ...createUsageCommands({
+        meter,
+        store: usage,
+        verifyChannel: (channel) => notifier.verifyChannel?.(channel) ?? Promise.resolve(true),
+      }),
     ],
+    usage: meter,
     logger: logger.child({ component: "assistant" }),
     secrets: secretsOf(config),
     promptTokenBudget: config.PROMPT_TOKEN_BUDGET,
@@ -294,10 +382,11 @@ export async function createApplication(
     maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
   });
 
+  const measured = instrumentAssistant(assistant, metrics);
   return {
     config,
     logger,
-    assistant: instrumentAssistant(assistant, metrics),
+    assistant: tracing ? tracing.assistant(measured) : measured,
     store,
     llm,
     vectors,
@@ -306,8 +395,12 @@ export async function createApplication(
     retriever,
     jobs,
     metrics,
+    usage,
+    meter,
+    tracing,
     async close() {
       await store.close();
+      await usage.close();
       for (const close of closers.reverse()) await close();
     },
   };

@@ -35,6 +35,48 @@ const boolean = (fallback: boolean) =>
     .default(fallback ? "true" : "false")
     .transform((value) => ["true", "1", "yes"].includes(value));
 
+/**
+ * A variable holding JSON. The parse error is replaced by a fixed sentence: JSON.parse quotes the
+ * input back, and these values may hold keys.
+ */
+const jsonText = <Schema extends z.ZodType>(schema: Schema) =>
+  z
+    .string()
+    .trim()
+    .transform((value, context): unknown => {
+      if (value === "") return undefined;
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        context.addIssue({ code: "custom", message: "is not valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema.optional())
+    .optional();
+
+const modelPrices = z.record(
+  z.string().min(1),
+  z.strictObject({
+    /** US dollars per million prompt tokens. */
+    input: z.number().min(0).max(10_000),
+    /** US dollars per million completion tokens. */
+    output: z.number().min(0).max(10_000),
+  }),
+);
+
+const fallbackEndpoints = z
+  .array(
+    z.strictObject({
+      /** Shown by `why` when this endpoint answered; the base URL's host when absent. */
+      name: z.string().trim().min(1).max(60).optional(),
+      baseUrl: z.url({ protocol: /^https?$/ }),
+      apiKey: z.string().optional(),
+      model: z.string().trim().min(1),
+    }),
+  )
+  .max(5);
+
 const adminIds = z
   .string()
   .default("")
@@ -93,6 +135,18 @@ export const environmentSchema = z.object({
    * told so. Keeps the process responsive under a burst: acknowledgements never wait for this line.
    */
   MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
+  /**
+   * Further endpoints tried in order when the one before fails with a rate limit, a 5xx or a timeout
+   * before its first token: `[{"baseUrl":"https://…/v1","apiKey":"…","model":"…","name":"backup"}]`.
+   */
+  LLM_FALLBACKS: jsonText(fallbackEndpoints),
+  /** With fallbacks: how long an endpoint may stay silent before the first token until the next one is tried. */
+  LLM_FALLBACK_AFTER_MS: integer(15_000, 100, 600_000),
+  /**
+   * Estimated prices added to (or replacing) the built-in table, in US dollars per million tokens:
+   * `{"my-model": {"input": 0.5, "output": 1.5}}`. Unknown models cost 0; tokens are counted anyway.
+   */
+  LLM_PRICES: jsonText(modelPrices),
 
   SLACK_BOT_TOKEN: optionalString,
   SLACK_SIGNING_SECRET: optionalString,
@@ -163,6 +217,16 @@ export const environmentSchema = z.object({
   APPROVAL_TIMEOUT_MS: integer(300_000, 1_000, 86_400_000),
   /** Protects Bull Board at /admin/queues; unset → the board is off. */
   ADMIN_TOKEN: optionalString,
+
+  /**
+   * OTLP/HTTP (protobuf) collector, e.g. http://localhost:4318: each message becomes one trace. Unset →
+   * no tracing at all (nothing is wrapped, nothing is exported). `OTEL_EXPORTER_OTLP_HEADERS` and the
+   * other standard OTEL_* variables are read by the exporter itself.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: z.string().trim().min(1).default("teammate"),
+  /** Put prompts and answers on LLM spans (`gen_ai.input.messages` / `gen_ai.output.messages`). Off by default. */
+  OTEL_CAPTURE_CONTENT: boolean(false),
 });
 
 export type Config = z.infer<typeof environmentSchema>;
@@ -205,6 +269,7 @@ export function secretsOf(config: Config): string[] {
     config.QDRANT_API_KEY,
     config.ADMIN_TOKEN,
     config.REDIS_URL ? decodeURIComponent(new URL(config.REDIS_URL).password) : undefined,
+    ...(config.LLM_FALLBACKS ?? []).map((fallback) => fallback.apiKey),
   ].filter((secret): secret is string => secret !== undefined && secret !== "");
 }
 

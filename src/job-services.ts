@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import type { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { BullMqJobQueue, type JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
 import { InProcessJobQueue } from "./adapters/in-process/in-process-job-queue.js";
@@ -14,19 +15,29 @@ import { registerFineTuneJobs } from "./core/fine-tuning/fine-tune-jobs.js";
 import { registerIngestJobs } from "./core/jobs/ingest-documents-job.js";
 import { createLogNotifier } from "./core/jobs/log-notifier.js";
 import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
+import { createStalledJobAlert } from "./core/jobs/stalled-job-alert.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
+import { type Alerter, createAlerter } from "./core/operations/alerts.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { Notifier } from "./core/ports/notifier.js";
+import type { UsageStore } from "./core/ports/usage-store.js";
 
 /** The base model `finetune start` uses when none is named (OpenAI's cheapest tunable chat model). */
 export const DEFAULT_FINE_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18";
 
 export interface JobServices {
   jobs: JobQueue;
+  /** The BullMQ queue behind `jobs`, for Bull Board; absent for the in-process queue. */
+  bullQueue: Queue | undefined;
   notifier: Notifier;
   fineTuneStore: FineTuneStore;
+  /**
+   * Posts one message to a workspace's alert channel (`config alerts`). Failing syncs, stalled
+   * workers, limits at 80 % and finished fine-tunes go through it; so may any other job.
+   */
+  alerts: Alerter;
   /** `finetune …` commands for `createAssistant({ commands })`; empty without an LLM endpoint. */
   commands: Command[];
   close(): Promise<void>;
@@ -38,11 +49,17 @@ export interface JobServicesOptions {
   /** The embedded SQLite file (fine-tune state lives there without REDIS_URL). */
   database: Database;
   knowledge: KnowledgeBase;
+  /** Where each workspace's alert channel is kept. */
+  alertChannels: Pick<UsageStore, "getAlertChannel">;
+  /** Claims a key once across processes (the memory store's `claimEvent`), so an alert is posted once. */
+  claimOnce: (key: string, ttlSeconds: number) => Promise<boolean>;
   /**
    * Whether this process runs the processors: the worker (`npm run worker`) does; the bot does only
    * in the embedded mode (no REDIS_URL), where there is no separate worker.
    */
   runWorkers: boolean;
+  /** Wraps the queue before any processor is registered (tracing: jobs continue the message's trace). */
+  decorateQueue?: ((queue: JobQueue) => JobQueue) | undefined;
   onJobEvent?: ((event: JobEvent) => void) | undefined;
 }
 
@@ -54,16 +71,6 @@ export interface JobServicesOptions {
 export function createJobServices(options: JobServicesOptions): JobServices {
   const { config, logger } = options;
   const closers: Array<() => Promise<void>> = [];
-
-  const jobs: JobQueue = config.REDIS_URL
-    ? new BullMqJobQueue({
-        redisUrl: config.REDIS_URL,
-        prefix: config.QUEUE_PREFIX,
-        logger: logger.child({ component: "jobs" }),
-        runWorkers: options.runWorkers,
-        onJobEvent: options.onJobEvent,
-      })
-    : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
 
   const notifier = createRoutingNotifier(
     {
@@ -77,6 +84,12 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     },
     secretsOf(config),
   );
+  const alerts = createAlerter({
+    channels: options.alertChannels,
+    notifier,
+    claimOnce: options.claimOnce,
+    logger: logger.child({ component: "alerts" }),
+  });
 
   let fineTuneStore: FineTuneStore;
   if (config.REDIS_URL) {
@@ -90,6 +103,22 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
   }
+
+  const queue: BullMqJobQueue | InProcessJobQueue = config.REDIS_URL
+    ? new BullMqJobQueue({
+        redisUrl: config.REDIS_URL,
+        prefix: config.QUEUE_PREFIX,
+        logger: logger.child({ component: "jobs" }),
+        runWorkers: options.runWorkers,
+        onJobEvent: options.onJobEvent,
+        onJobStalled: createStalledJobAlert({
+          alerts,
+          fineTuneStore,
+          logger: logger.child({ component: "jobs" }),
+        }),
+      })
+    : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
+  const jobs = options.decorateQueue ? options.decorateQueue(queue) : queue;
 
   registerIngestJobs(jobs, {
     knowledge: options.knowledge,
@@ -108,6 +137,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       fineTuneStore,
       provider,
       notifier,
+      alerts,
       logger: logger.child({ component: "fine-tuning" }),
     });
     commands = createFineTuneCommands({
@@ -122,8 +152,10 @@ export function createJobServices(options: JobServicesOptions): JobServices {
 
   return {
     jobs,
+    bullQueue: queue instanceof BullMqJobQueue ? queue.bullQueue : undefined,
     notifier,
     fineTuneStore,
+    alerts,
     commands,
     async close() {
       await jobs.close();

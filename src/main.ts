@@ -4,9 +4,9 @@
  */
 
 import { randomUUID } from "node:crypto";
+import type { TracerProvider } from "@opentelemetry/api";
 import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
-import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
@@ -19,10 +19,22 @@ interface Running {
   stop(): Promise<void>;
 }
 
-export async function startBot(config: Config, givenLogger: Logger): Promise<Running> {
+export interface StartBotOptions {
+  /** A tracer provider the caller set up (tests); otherwise OTEL_EXPORTER_OTLP_ENDPOINT decides. */
+  tracerProvider?: TracerProvider | undefined;
+}
+
+/** Where Bull Board is mounted; the route `/admin/queues/*` serves it and everything below it. */
+const DASHBOARD_PATH = "/admin/queues";
+
+export async function startBot(
+  config: Config,
+  givenLogger: Logger,
+  options: StartBotOptions = {},
+): Promise<Running> {
   // The adapters log too (tokens in failed requests' URLs, echoed bodies): the same redaction applies.
   const logger = redactingLogger(givenLogger, secretsOf(config));
-  const application = await createApplication(config, logger);
+  const application = await createApplication(config, logger, { tracerProvider: options.tracerProvider });
   const running: Running[] = [];
   const routes: Record<string, RouteHandler> = {
     "/healthz": healthRoute(async () => {
@@ -32,11 +44,19 @@ export async function startBot(config: Config, givenLogger: Logger): Promise<Run
       return { store: true };
     }),
   };
-  // --- operations: metrics and queue view (begin) ---
+  // --- operations: metrics and queue dashboard (begin) ---
   routes["/metrics"] = application.metrics.route();
-  if (config.ADMIN_TOKEN)
-    routes["/admin/queues"] = adminQueuesRoute(application.jobs.jobs, config.ADMIN_TOKEN);
-  // --- operations: metrics and queue view (end) ---
+  // Bull Board needs the BullMQ queue; in the embedded mode jobs run in-process and `/metrics` has their counts.
+  if (config.ADMIN_TOKEN && application.jobs.bullQueue) {
+    // Loaded only here: Bull Board's UI and Express adapter are not on a bot's path otherwise.
+    const { createQueueDashboard } = await import("./adapters/bull-board/queue-dashboard.js");
+    routes[`${DASHBOARD_PATH}/*`] = createQueueDashboard({
+      queue: application.jobs.bullQueue,
+      basePath: DASHBOARD_PATH,
+      token: config.ADMIN_TOKEN,
+    });
+  }
+  // --- operations: metrics and queue dashboard (end) ---
   const platforms: string[] = [];
   let httpServedByPlatform = false;
 
@@ -54,8 +74,9 @@ export async function startBot(config: Config, givenLogger: Logger): Promise<Run
       logger,
       // /healthz is served by Bolt's receiver on the same PORT (in Socket Mode by its small HTTP server).
       customRoutes: Object.entries(routes).map(([path, handler]) => ({
-        path,
-        method: ["GET", "HEAD"],
+        // Bolt matches with path-to-regexp: `{/*rest}` is an optional tail, like the health server's `/*`.
+        path: path.endsWith("/*") ? `${path.slice(0, -2)}{/*rest}` : path,
+        method: path.endsWith("/*") ? ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"] : ["GET", "HEAD"],
         handler: (request, response) => {
           void Promise.resolve(handler(request, response)).catch(() => {
             if (!response.headersSent) response.writeHead(500).end();

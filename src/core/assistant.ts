@@ -26,6 +26,7 @@ import type {
   ReplySink,
   Source,
 } from "./types.js";
+import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 import { type PlaceInLine, WorkLine } from "./work-line.js";
 
 /** A handler for a button action that is not built in (approvals, for instance). */
@@ -44,6 +45,8 @@ export interface AssistantOptions {
   /** Commands added by other modules (knowledge, tools, fine-tuning), routed like the built-ins. */
   commands?: readonly Command[] | undefined;
   actions?: Record<string, ActionHandler> | undefined;
+  /** Counts every LLM call per workspace, channel and person, and refuses requests past a limit. */
+  usage?: UsageMeter | undefined;
   /** How long a delivery id is remembered for de-duplication. Slack retries within minutes. */
   deduplicationSeconds?: number | undefined;
   /** The deployment's own secrets (tokens, keys), hidden by value in every chat message. */
@@ -194,13 +197,24 @@ export function createAssistant(options: AssistantOptions): Assistant {
     await reply.finish({ sources, buttons: [] });
   }
 
-  async function answer(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
+  async function answer(
+    message: InboundMessage,
+    question: string,
+    reply: ReplyGuard,
+    metered?: MeteredRequest,
+  ): Promise<void> {
     if (!chain) {
       if (await retriever.hasDocuments(scopeOf(message))) return searchOnly(message, question, reply);
       await reply.say(NO_LLM_MESSAGE, "asker");
       return;
     }
-    await inAnswerLine(reply, (deadline) => answerNow(chain, message, question, reply, deadline));
+    // Before anything that could reach the endpoint (condensing, embeddings, the answer itself).
+    const refusal = await metered?.refusal();
+    if (refusal) {
+      await reply.say(refusal, "asker");
+      return;
+    }
+    await inAnswerLine(reply, (deadline) => answerNow(chain, message, question, reply, deadline, metered));
   }
 
   async function answerNow(
@@ -209,6 +223,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     question: string,
     reply: ReplyGuard,
     deadline: Deadline,
+    metered: MeteredRequest | undefined,
   ): Promise<void> {
     const remembered = await recall(message).catch((error: unknown) => {
       if (!isStoreDown(error)) throw error;
@@ -235,13 +250,23 @@ export function createAssistant(options: AssistantOptions): Assistant {
         settings: {},
         reply,
         deadline,
+        llm: metered?.llm,
       });
       // Nothing was saved, so there is nothing for buttons to refer to.
       await reply.finish({ sources: result.sources, buttons: [] });
       return;
     }
     const { conversation, notes, settings } = remembered;
-    const result = await chain.run({ message, question, conversation, notes, settings, reply, deadline });
+    const result = await chain.run({
+      message,
+      question,
+      conversation,
+      notes,
+      settings,
+      reply,
+      deadline,
+      llm: metered?.llm,
+    });
     const answerId = randomUUID();
     const saved = await store
       .saveAnswer({
@@ -270,10 +295,14 @@ export function createAssistant(options: AssistantOptions): Assistant {
     );
     // The person has their answer; a store that fails now costs the memory of it, not the reply.
     await memory
-      .record(message, [
-        memory.newTurn("user", message.userId, message.userName, question),
-        memory.newTurn("assistant", "teammate", "teammate", result.text),
-      ])
+      .record(
+        message,
+        [
+          memory.newTurn("user", message.userId, message.userName, question),
+          memory.newTurn("assistant", "teammate", "teammate", result.text),
+        ],
+        metered?.llm,
+      )
       .catch((error: unknown) => {
         logger.warn({ err: error }, "conversation turn not remembered");
       });
@@ -303,6 +332,20 @@ export function createAssistant(options: AssistantOptions): Assistant {
     inAnswerLine,
     commands: () => commands,
   };
+
+  /** One request's LLM: its calls counted for its asker, its limits checked once. */
+  function meter(message: InboundMessage): MeteredRequest | undefined {
+    return llm && options.usage ? options.usage.forRequest(llm, requesterOf(message)) : undefined;
+  }
+
+  function requestServices(metered: MeteredRequest | undefined): CommandServices {
+    if (!metered) return services;
+    return {
+      ...services,
+      llm: metered.llm,
+      answer: (inner, question, reply) => answer(inner, question, reply, metered),
+    };
+  }
 
   async function fail(reply: ReplyGuard, error: unknown, log: Logger): Promise<void> {
     const appError = toAppError(error);
@@ -388,8 +431,20 @@ export function createAssistant(options: AssistantOptions): Assistant {
               return;
             }
             log.info({ command: parsed.command.name }, "command");
+            const metered = meter(message);
+            // Before the reply starts in public: a refusal is for the asker alone.
+            const refusal = parsed.command.usesLlm ? await metered?.refusal() : undefined;
+            if (refusal) {
+              await reply.say(refusal, "asker");
+              return;
+            }
             await reply.start({ visibility: parsed.command.visibility });
-            await parsed.command.run({ message, args: parsed.args, reply, services });
+            await parsed.command.run({
+              message,
+              args: parsed.args,
+              reply,
+              services: requestServices(metered),
+            });
             return;
           }
           case "conversation": {
@@ -398,7 +453,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
               return;
             }
             log.info("question");
-            await answer(message, parsed.text, reply);
+            await answer(message, parsed.text, reply, meter(message));
             return;
           }
         }

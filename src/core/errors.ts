@@ -20,6 +20,7 @@ export type ErrorCode =
   | "llm_stream_cut"
   | "llm_bad_request"
   | "llm_auth_failed"
+  | "quota_exceeded"
   | "store_unavailable"
   | "fetch_refused"
   | "fetch_failed"

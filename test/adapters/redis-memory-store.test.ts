@@ -3,27 +3,10 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisMemoryStore } from "../../src/adapters/redis/redis-memory-store.js";
 import { runMemoryStoreContract } from "../contracts/memory-store.contract.js";
-
-const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+import { deleteKeysUnder, keysUnder, REDIS_URL } from "../support/redis-keys.js";
 
 function uniquePrefix(): string {
   return `teammate-test:${randomUUID()}:`;
-}
-
-async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== "0");
-  return found;
-}
-
-async function deleteUnder(client: Redis, prefix: string): Promise<void> {
-  const keys = await keysUnder(client, prefix);
-  if (keys.length > 0) await client.del(...keys);
 }
 
 runMemoryStoreContract("RedisMemoryStore", async () => {
@@ -34,7 +17,7 @@ runMemoryStoreContract("RedisMemoryStore", async () => {
     store,
     cleanup: async () => {
       await store.close();
-      await deleteUnder(client, keyPrefix);
+      await deleteKeysUnder(client, keyPrefix);
       await client.quit();
     },
   };
@@ -58,7 +41,7 @@ describe("RedisMemoryStore across processes", () => {
 
   afterEach(async () => {
     const [first] = clients;
-    if (first) for (const created of prefixes.splice(0)) await deleteUnder(first, created);
+    if (first) for (const created of prefixes.splice(0)) await deleteKeysUnder(first, created);
     await Promise.all(clients.splice(0).map((client) => client.quit()));
   });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
+import { runSlashCommand } from "../support/discord-e2e-driver.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../support/discord-stand-in.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 
@@ -66,7 +67,7 @@ describe("Discord /index (in-process startBot, embedded mode, Discord and OpenAI
     options?: unknown[];
     expect: RegExp;
   }) {
-    const interaction = discord.slashCommand({
+    return runSlashCommand(discord, {
       name: options.name,
       ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
       options: [
@@ -74,21 +75,8 @@ describe("Discord /index (in-process startBot, embedded mode, Discord and OpenAI
         ...(options.attachment ? [{ type: 11, name: "attachment", value: options.attachment.id }] : []),
       ],
       ...(options.attachment ? { attachments: { [options.attachment.id]: options.attachment } } : {}),
+      expect: options.expect,
     });
-    discord.dispatchInteraction(interaction);
-    const callback = await discord.waitForRequest((request) =>
-      request.path.startsWith(`/interactions/${interaction.id}/`),
-    );
-    const original = `/webhooks/${discord.applicationId}/${interaction.token}/messages/@original`;
-    const final = await discord.waitForRequest(
-      (request) =>
-        request.method === "PATCH" &&
-        request.path === original &&
-        options.expect.test(String((request.body as { content?: string }).content)),
-      20_000,
-    );
-    const flags = Number((callback.body as { data?: { flags?: number } }).data?.flags ?? 0);
-    return { callback, flags, content: String((final.body as { content?: string }).content) };
   }
 
   it("refuses /index to a member without Manage Server, privately, and downloads nothing", async () => {

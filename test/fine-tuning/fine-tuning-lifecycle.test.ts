@@ -6,9 +6,11 @@ import { OpenAiLlmProvider } from "../../src/adapters/openai/openai-llm-provider
 import { openSqliteDatabase } from "../../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteFineTuneStore } from "../../src/adapters/sqlite/sqlite-fine-tune-store.js";
 import { SqliteMemoryStore } from "../../src/adapters/sqlite/sqlite-memory-store.js";
+import { SqliteUsageStore } from "../../src/adapters/sqlite/sqlite-usage-store.js";
 import { createAssistant } from "../../src/core/assistant.js";
 import { createFineTuneCommands } from "../../src/core/fine-tuning/fine-tune-commands.js";
 import { registerFineTuneJobs } from "../../src/core/fine-tuning/fine-tune-jobs.js";
+import { createAlerter } from "../../src/core/operations/alerts.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
 import type { InboundMessage } from "../../src/core/types.js";
 import { waitFor } from "../contracts/job-queue.contract.js";
@@ -72,10 +74,20 @@ describe("fine-tuning from chat, end to end (BullMQ on real Redis, OpenAI and Sl
     });
     const notifier = new SlackNotifier({ botToken: BOT_TOKEN, apiUrl: slack.apiUrl });
     queue = new BullMqJobQueue({ redisUrl: REDIS_URL, logger: silentLogger, runWorkers: true, ...names });
+    // The workspace's admins chose an alert channel: they hear about the finished model there too.
+    const usage = new SqliteUsageStore(database);
+    await usage.setAlertChannel(channel, "C-ADMIN");
+    const alerts = createAlerter({
+      channels: usage,
+      notifier,
+      claimOnce: (key, ttl) => store.claimEvent(key, ttl),
+      logger: silentLogger,
+    });
     registerFineTuneJobs(queue, {
       fineTuneStore,
       provider,
       notifier,
+      alerts,
       logger: silentLogger,
       pollIntervalMs: 100,
     });
@@ -222,6 +234,11 @@ describe("fine-tuning from chat, end to end (BullMQ on real Redis, OpenAI and Sl
     const shown = slack.messages.find((message) => message.ts === statusTs)?.text ?? "";
     expect(shown).toContain(`✅ Fine-tuning finished: the new model is \`${model}\``);
     expect(shown).toContain(`finetune use ${model}`);
+    // The alert follows the status message's final edit.
+    await waitFor(() => slack.visibleMessages("C-ADMIN").length > 0, 5_000);
+    expect(slack.visibleMessages("C-ADMIN").map((message) => message.text)).toEqual([
+      `🎓 Fine-tuning for <#C42> finished: the new model is \`${model}\`. \`finetune use ${model}\` in that channel switches it over.`,
+    ]);
     expect(slack.violations).toEqual([]);
     expect(await say("finetune status")).toContain("succeeded");
 

@@ -1,4 +1,6 @@
-import { waitFor } from "./e2e-helpers.js";
+import type { Config } from "../../src/config.js";
+import { type StartBotOptions, startBot } from "../../src/main.js";
+import { recordingLogger, waitFor } from "./e2e-helpers.js";
 import { postSignedToSlackReceiver } from "./slack-signing.js";
 import type { SlackStandIn, StoredMessage } from "./slack-stand-in.js";
 
@@ -230,6 +232,16 @@ export class SlackDriver {
     return found;
   }
 
+  /** What one person was shown privately (ephemeral messages) in a channel, oldest first. */
+  ephemeralTexts(channel: string, user: string): string[] {
+    return this.slack.messages
+      .filter(
+        (message) =>
+          message.kind === "ephemeral" && message.channel === channel && message.visibleTo === user,
+      )
+      .map((message) => message.text);
+  }
+
   /** Every visible and private text of a thread, for "was it said?" checks. */
   threadText(channel: string, threadTs: string): string {
     return this.slack.messages
@@ -253,4 +265,20 @@ export class SlackDriver {
     const found = typeof fragment === "string" ? text.includes(fragment) : fragment.test(text);
     return found && !this.slack.messages.some((message) => message.streaming);
   }
+}
+
+export interface SlackBot {
+  stop(): Promise<void>;
+  /** `http://127.0.0.1:<port>`: Bolt's receiver, with `/slack/events` and the custom routes. */
+  origin: string;
+  logs: Array<Record<string, unknown>>;
+}
+
+/** `startBot` in Slack HTTP mode on a free port, and where it listens. */
+export async function startSlackBot(config: Config, options: StartBotOptions = {}): Promise<SlackBot> {
+  const logs: Array<Record<string, unknown>> = [];
+  const bot = await startBot(config, recordingLogger(logs), options);
+  const port = logs.find((entry) => entry.message === "slack listening")?.port;
+  if (typeof port !== "number") throw new Error("the bot did not log its Slack port");
+  return { stop: () => bot.stop(), origin: `http://127.0.0.1:${port}`, logs };
 }

@@ -41,6 +41,11 @@ export interface BullMqJobQueueOptions {
   shutdownTimeoutMs?: number | undefined;
   /** Called for every completed or failed job of the queue, from any worker (through QueueEvents). */
   onJobEvent?: ((event: JobEvent) => void) | undefined;
+  /**
+   * Called when this process's worker finds a job whose worker stopped renewing its lock (BullMQ's
+   * stalled-job check); the job goes back to waiting and runs again.
+   */
+  onJobStalled?: ((job: { id: string; name: string; data: unknown }) => Promise<void>) | undefined;
 }
 
 interface JobType {
@@ -111,7 +116,15 @@ export class BullMqJobQueue implements JobQueue {
       autorun: false,
     });
     worker.on("error", (error) => this.logger.warn({ err: error }, "worker connection error"));
-    worker.on("stalled", (jobId) => this.logger.warn({ jobId }, "job stalled; it will run again"));
+    worker.on("stalled", (jobId) => {
+      this.logger.warn({ jobId }, "job stalled; it will run again");
+      const hook = this.options.onJobStalled;
+      if (!hook) return;
+      this.queue
+        .getJob(jobId)
+        .then((job) => (job ? hook({ id: jobId, name: job.name, data: job.data }) : undefined))
+        .catch((error: unknown) => this.logger.warn({ err: error, jobId }, "could not report a stalled job"));
+    });
     worker.on("failed", (job, error) => {
       this.logger.warn(
         { err: error, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade },

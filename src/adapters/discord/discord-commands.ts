@@ -120,6 +120,34 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
       },
     ],
   },
+  {
+    name: "usage",
+    description: "Tokens and estimated cost of teammate's LLM calls, for you, this channel or the server",
+    options: [
+      {
+        type: ApplicationCommandOptionType.String,
+        name: "for",
+        description: "Whose usage (default: you)",
+        required: false,
+        choices: [
+          { name: "me", value: "me" },
+          { name: "this channel", value: "channel" },
+          { name: "the whole server (admins)", value: "workspace" },
+        ],
+      },
+      {
+        type: ApplicationCommandOptionType.String,
+        name: "period",
+        description: "Which period (default: today, UTC)",
+        required: false,
+        choices: [
+          { name: "today", value: "today" },
+          { name: "last 7 days", value: "week" },
+          { name: "this month", value: "month" },
+        ],
+      },
+    ],
+  },
   { name: "help", description: "What teammate can do and how to ask" },
 ];
 

@@ -9,8 +9,23 @@ export interface HealthServer {
 }
 
 /**
- * A small HTTP server for `/healthz` (and later `/metrics`), used when no platform adapter already
- * serves HTTP on PORT. Slack's HTTP mode mounts the same routes on Bolt's receiver instead.
+ * The handler for a path: an exact route, or a prefix route written `/base/*`, which serves `/base`
+ * and everything below it (the queue dashboard's pages, assets and API).
+ */
+export function findRoute(routes: Record<string, RouteHandler>, path: string): RouteHandler | undefined {
+  const exact = routes[path];
+  if (exact) return exact;
+  for (const [key, handler] of Object.entries(routes)) {
+    if (!key.endsWith("/*")) continue;
+    const base = key.slice(0, -2);
+    if (path === base || path.startsWith(`${base}/`)) return handler;
+  }
+  return undefined;
+}
+
+/**
+ * A small HTTP server for `/healthz`, `/metrics` and the queue dashboard, used when no platform
+ * adapter already serves HTTP on PORT. Slack's HTTP mode mounts the same routes on Bolt's receiver instead.
  */
 export async function startHealthServer(
   port: number,
@@ -19,7 +34,7 @@ export async function startHealthServer(
 ): Promise<HealthServer> {
   const server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0] ?? "/";
-    const handler = routes[path];
+    const handler = findRoute(routes, path);
     if (!handler) {
       response.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
       return;

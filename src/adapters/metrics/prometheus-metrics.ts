@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Assistant } from "../../core/assistant.js";
@@ -117,47 +116,5 @@ export function instrumentLlm(llm: LlmProvider, metrics: PrometheusMetrics): Llm
       return completion;
     },
     embed: (texts, signal) => llm.embed(texts, signal),
-  };
-}
-
-/** Whether a request carries the admin token, as `Authorization: Bearer <token>` or Basic auth's password. */
-export function hasAdminToken(request: IncomingMessage, token: string): boolean {
-  const header = request.headers.authorization ?? "";
-  let offered = "";
-  if (header.startsWith("Bearer ")) offered = header.slice(7);
-  else if (header.startsWith("Basic ")) {
-    const decoded = Buffer.from(header.slice(6), "base64").toString("utf8");
-    offered = decoded.slice(decoded.indexOf(":") + 1);
-  }
-  const expected = Buffer.from(token);
-  const given = Buffer.from(offered);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/**
- * `/admin/queues`: a read-only view of the job queue (counts by state) as JSON or a small HTML
- * page, behind ADMIN_TOKEN. Used instead of Bull Board, whose Express adapter would add Express 5
- * and a UI bundle to a bot that serves everything else with node:http; it also works for the
- * in-process queue.
- */
-export function adminQueuesRoute(jobs: JobQueue, token: string) {
-  return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    if (!hasAdminToken(request, token)) {
-      response
-        .writeHead(401, { "www-authenticate": 'Basic realm="teammate admin"', "content-type": "text/plain" })
-        .end("admin token required");
-      return;
-    }
-    const counts = await jobs.counts();
-    if ((request.headers.accept ?? "").includes("text/html")) {
-      const rows = JOB_STATES.map((state) => `<tr><th>${state}</th><td>${counts[state]}</td></tr>`).join("");
-      response
-        .writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
-        .end(`<!doctype html><title>teammate queues</title><h1>Jobs</h1><table>${rows}</table>`);
-      return;
-    }
-    response
-      .writeHead(200, { "content-type": "application/json", "cache-control": "no-store" })
-      .end(JSON.stringify({ jobs: counts }));
   };
 }

@@ -1,7 +1,7 @@
 import { MessageFlags, REST, Routes } from "discord.js";
 import { AppError } from "../../core/errors.js";
 import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
-import type { ConversationRef } from "../../core/types.js";
+import type { ChannelRef, ConversationRef } from "../../core/types.js";
 
 export interface DiscordNotifierOptions {
   botToken: string;
@@ -49,6 +49,19 @@ export class DiscordNotifier implements Notifier {
     await this.call("edit a status message", () =>
       this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: this.body(text) }),
     );
+  }
+
+  /**
+   * One bot token reaches every guild the bot is in, so a channel id an admin of one guild names may
+   * belong to another: `GET /channels/{id}` says whose it is. Unknown or unreachable counts as not theirs.
+   */
+  async verifyChannel(channel: ChannelRef): Promise<boolean> {
+    try {
+      const found = (await this.rest.get(Routes.channel(channel.channelId))) as { guild_id?: unknown };
+      return found.guild_id === channel.workspaceId;
+    } catch {
+      return false;
+    }
   }
 
   private body(text: string): Record<string, unknown> {

@@ -128,6 +128,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   let text = "";
   let finishReason: AgentFinishReason | undefined;
   let model: string | undefined;
+  let endpoint: string | undefined;
 
   const append = async (delta: string) => {
     text += delta;
@@ -144,6 +145,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
       let reason: FinishReason = "stop";
       let usage: { promptTokens: number; completionTokens: number } | undefined;
       let stepModel = requestedModel;
+      let stepEndpoint: string | undefined;
 
       for await (const part of llm.stream({
         messages,
@@ -167,15 +169,20 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
           reason = part.reason;
           usage = part.usage;
           stepModel = part.model || requestedModel;
+          stepEndpoint = part.endpoint;
         }
       }
-      model ??= stepModel;
+      if (model === undefined) {
+        model = stepModel;
+        endpoint = stepEndpoint;
+      }
 
       const estimated = usage === undefined;
       const counted = usage ?? estimateUsage(messages, definitions, stepText, calls);
       steps.push({
         step: stepNumber,
         model: stepModel,
+        ...(stepEndpoint === undefined ? {} : { endpoint: stepEndpoint }),
         promptTokens: counted.promptTokens,
         completionTokens: counted.completionTokens,
         estimatedUsage: estimated,
@@ -242,6 +249,7 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const passages = sources.list();
   const trace: AgentTrace = {
     model: model ?? requestedModel,
+    ...(endpoint === undefined ? {} : { endpoint }),
     startedAt,
     totalMilliseconds: Math.round(performance.now() - startedClock),
     finishReason: reason,

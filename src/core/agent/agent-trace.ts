@@ -6,6 +6,8 @@
 export type AgentTrace = {
   /** The model the first step ran on (the endpoint's answer, or the requested name). */
   model: string;
+  /** The endpoint the first step ran on, when fallbacks are configured (`LLM_FALLBACKS`). */
+  endpoint?: string;
   startedAt: number;
   totalMilliseconds: number;
   finishReason: AgentFinishReason;
@@ -35,6 +37,8 @@ export type TracePassage = {
 export type TraceStep = {
   step: number;
   model: string;
+  /** Which endpoint answered this step, when fallbacks are configured. */
+  endpoint?: string;
   promptTokens: number;
   completionTokens: number;
   /** True when the endpoint reported no usage and the counts were estimated with the tokenizer. */
@@ -64,7 +68,7 @@ export type TraceToolCall = {
 export function formatTrace(trace: AgentTrace): string {
   const totalTokens = trace.totals.promptTokens + trace.totals.completionTokens;
   const lines = [
-    `Model ${trace.model} · ${plural(trace.steps.length, "step")} · ${formatNumber(totalTokens)} tokens ` +
+    `Model ${trace.model}${via(trace.endpoint)} · ${plural(trace.steps.length, "step")} · ${formatNumber(totalTokens)} tokens ` +
       `(${formatNumber(trace.totals.promptTokens)} prompt + ${formatNumber(trace.totals.completionTokens)} completion)` +
       ` · ${formatSeconds(trace.totalMilliseconds)} · ended: ${describeFinish(trace.finishReason)}`,
   ];
@@ -91,11 +95,15 @@ export function formatTrace(trace: AgentTrace): string {
   for (const step of trace.steps) {
     const estimate = step.estimatedUsage ? " (estimated)" : "";
     lines.push(
-      `${step.step}. ${step.model} · ${formatNumber(step.promptTokens)} prompt + ` +
+      `${step.step}. ${step.model}${via(step.endpoint)} · ${formatNumber(step.promptTokens)} prompt + ` +
         `${formatNumber(step.completionTokens)} completion tokens${estimate} · ${step.milliseconds} ms · ${step.finishReason}`,
     );
   }
   return lines.join("\n");
+}
+
+function via(endpoint: string | undefined): string {
+  return endpoint ? ` via ${endpoint}` : "";
 }
 
 function describeFinish(reason: AgentFinishReason): string {

@@ -27,6 +27,8 @@ export interface AnswerChainInput {
   reply: ReplyGuard;
   /** The answer's deadline: its signal ends every step, and approvals pause it. */
   deadline?: Deadline | undefined;
+  /** This request's view of the LLM (its calls counted for the asker); the chain's own when absent. */
+  llm?: LlmProvider | undefined;
 }
 
 /** The stored trace of an answer: the agent's trace plus what the chain itself decided. */
@@ -126,7 +128,8 @@ export class AnswerChain {
   }
 
   async condense(input: AnswerChainInput, signal?: AbortSignal): Promise<string> {
-    const { llm, memory } = this.options;
+    const { memory } = this.options;
+    const llm = input.llm ?? this.options.llm;
     const window = memory.window(input.conversation);
     if (window.length === 0) return input.question;
     const completion = await llm.complete({
@@ -190,7 +193,8 @@ export class AnswerChain {
   }
 
   async run(input: AnswerChainInput, signal = input.deadline?.signal): Promise<AnswerChainResult> {
-    const { llm, retriever, logger } = this.options;
+    const { retriever, logger } = this.options;
+    const llm = input.llm ?? this.options.llm;
     const startedAt = Date.now();
     const scope = scopeOf(input.message);
     const allowGeneral = input.settings.allowGeneralKnowledge ?? this.options.allowGeneralKnowledgeByDefault;
@@ -292,6 +296,7 @@ export class AnswerChain {
     let finishReason: FinishReason = "stop";
     let usage: TokenUsage | undefined;
     let model = input.settings.model ?? llm.defaultModel;
+    let endpoint: string | undefined;
     for await (const part of llm.stream({
       messages: prompt.messages,
       model: input.settings.model,
@@ -305,6 +310,7 @@ export class AnswerChain {
         finishReason = part.reason;
         usage = part.usage;
         model = part.model || model;
+        endpoint = part.endpoint;
       }
     }
     if (finishReason === "length") {
@@ -325,6 +331,7 @@ export class AnswerChain {
       promptTokens,
       startedAt,
       model,
+      endpoint,
       finishReason,
       usage,
     });
@@ -338,9 +345,11 @@ export class AnswerChain {
     promptTokens: number;
     startedAt: number;
     model: string;
+    endpoint?: string | undefined;
     finishReason?: FinishReason;
     usage?: TokenUsage | undefined;
   }): AnswerChainResult {
+    const endpoint = input.endpoint === undefined ? {} : { endpoint: input.endpoint };
     const finishReason = input.finishReason ?? "stop";
     const sources = input.passages.length > 0 ? citedSources(input.text, input.passages) : [];
     const totalMilliseconds = Date.now() - input.startedAt;
@@ -355,6 +364,7 @@ export class AnswerChain {
             {
               step: 1,
               model: input.model,
+              ...endpoint,
               promptTokens: usage.promptTokens,
               completionTokens: usage.completionTokens,
               estimatedUsage: input.usage === undefined,
@@ -373,6 +383,7 @@ export class AnswerChain {
       promptTokens: input.promptTokens,
       trace: {
         model: input.model,
+        ...endpoint,
         startedAt: input.startedAt,
         totalMilliseconds,
         finishReason: finishReason === "tool_calls" ? "stop" : finishReason,

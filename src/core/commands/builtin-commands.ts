@@ -36,6 +36,7 @@ export const askCommand: Command = {
   adminOnly: false,
   arguments: "required",
   visibility: "everyone",
+  usesLlm: true,
   async run({ message, args, reply, services }) {
     await services.answer(message, args, reply);
   },

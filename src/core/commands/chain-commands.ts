@@ -59,6 +59,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "optional",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       if (!Number.isFinite(count) || count < 1) {
@@ -77,6 +78,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const match = /^([^:]+?)(?::\s*([\s\S]*))?$/.exec(context.args);
       const language = match?.[1]?.replace(/^(to|into)\s+/i, "").trim() ?? "";
@@ -100,6 +102,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "optional",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       const found = await material(
@@ -117,6 +120,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const labels = (separator >= 0 ? context.args.slice(0, separator) : context.args)
@@ -143,6 +147,7 @@ export const chainCommands: readonly Command[] = [
     adminOnly: false,
     arguments: "required",
     visibility: "everyone",
+    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const kind = (separator >= 0 ? context.args.slice(0, separator) : context.args).trim();

@@ -48,5 +48,10 @@ export interface Command {
   arguments: "none" | "optional" | "required";
   /** Who sees the reply where the platform can tell (Slack ephemeral, Discord ephemeral). */
   visibility: ReplyVisibility;
+  /**
+   * Whether the command asks the language model. Such a command from someone past a usage limit gets
+   * the limit's sentence, privately, before anything is posted or sent to the endpoint.
+   */
+  usesLlm?: boolean | undefined;
   run(context: CommandContext): Promise<void>;
 }

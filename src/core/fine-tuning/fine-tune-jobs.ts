@@ -1,6 +1,7 @@
 import { AppError } from "../errors.js";
 import { withFailureReport } from "../jobs/report-job-failure.js";
 import { StatusMessage } from "../jobs/status-message.js";
+import { type Alerter, NO_ALERTS } from "../operations/alerts.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
 import { type JobContext, type JobQueue, jobIdOf } from "../ports/job-queue.js";
@@ -27,6 +28,8 @@ export interface FineTuneJobDependencies {
   fineTuneStore: FineTuneStore;
   provider: FineTuningProvider;
   notifier: Notifier;
+  /** Told when a model is ready, so the workspace's admins hear it in their alert channel too. */
+  alerts?: Alerter | undefined;
   logger: Logger;
   /** Time between two status polls. Default 30 s (OpenAI jobs take minutes to hours). */
   pollIntervalMs?: number | undefined;
@@ -67,6 +70,7 @@ export function modelSuffix(run: Pick<FineTuneRun, "channel">): string {
  */
 export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobDependencies): void {
   const { fineTuneStore, provider, notifier, logger } = dependencies;
+  const alerts = dependencies.alerts ?? NO_ALERTS;
   const pollIntervalMs = dependencies.pollIntervalMs ?? 30_000;
   const maxPolls = dependencies.maxPolls ?? 2_880;
 
@@ -190,6 +194,14 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
             `✅ Fine-tuning finished: the new model is \`${model}\`${job.trainedTokens ? ` (${job.trainedTokens} trained tokens)` : ""}. ` +
               `An admin can switch this channel to it with \`finetune use ${model}\`.`,
           );
+          await alerts.alert({
+            kind: "fine_tune_finished",
+            workspace: { platform: run.channel.platform, workspaceId: run.channel.workspaceId },
+            text:
+              `Fine-tuning for <#${run.channel.channelId}> finished: the new model is \`${model}\`. ` +
+              `\`finetune use ${model}\` in that channel switches it over.`,
+            onceKey: `fine-tune:${run.id}`,
+          });
           return;
         }
         if (job.status === "failed") {

@@ -1,7 +1,7 @@
 import { AppError } from "../errors.js";
 import { safeOutgoingText } from "../outgoing-text.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
-import type { ConversationRef, Platform } from "../types.js";
+import type { ChannelRef, ConversationRef, Platform } from "../types.js";
 
 /**
  * One Notifier over every configured platform: a message goes to the notifier of its platform.
@@ -26,5 +26,9 @@ export function createRoutingNotifier(
       pick(where.platform).post(where, safeOutgoingText(text, secrets)),
     edit: (message: PostedMessage, text: string) =>
       pick(message.platform).edit(message, safeOutgoingText(text, secrets)),
+    async verifyChannel(channel: ChannelRef): Promise<boolean> {
+      const notifier = pick(channel.platform);
+      return notifier.verifyChannel ? notifier.verifyChannel(channel) : true;
+    },
   };
 }

@@ -93,10 +93,13 @@ export class ConversationMemory {
     return recentWindow(conversation.turns, Math.max(0, this.budget.history - summaryCost));
   }
 
-  /** Saves turns, then folds the oldest ones into the summary if the window overflowed. */
-  async record(conversation: ConversationRef, turns: NewTurn[]): Promise<void> {
+  /**
+   * Saves turns, then folds the oldest ones into the summary if the window overflowed. `llm` is the
+   * request's own view of the model, so the summary call is counted for the person who asked.
+   */
+  async record(conversation: ConversationRef, turns: NewTurn[], llm?: LlmProvider): Promise<void> {
     await this.store.appendTurns(conversation, turns);
-    await this.foldIfNeeded(conversation);
+    await this.foldIfNeeded(conversation, llm);
   }
 
   /**
@@ -104,8 +107,9 @@ export class ConversationMemory {
    * happens every few turns rather than on every turn. A failed summary call leaves the turns in
    * place (the window still bounds the prompt) and is retried on a later turn.
    */
-  async foldIfNeeded(conversation: ConversationRef): Promise<boolean> {
-    if (!this.llm) return false;
+  async foldIfNeeded(conversation: ConversationRef, requestLlm?: LlmProvider): Promise<boolean> {
+    const llm = requestLlm ?? this.llm;
+    if (!llm) return false;
     const current = await this.store.loadConversation(conversation);
     const total = current.turns.reduce((sum, turn) => sum + turnTokens(turn), 0);
     if (total <= this.budget.history) return false;
@@ -114,7 +118,7 @@ export class ConversationMemory {
     const last = folded.at(-1);
     if (!last) return false;
     try {
-      const completion = await this.llm.complete({
+      const completion = await llm.complete({
         messages: summarizePrompt({
           previousSummary: current.summary,
           turns: folded,

@@ -47,7 +47,14 @@ export type ChatStreamPart =
   | { type: "text-delta"; text: string }
   /** Emitted once per call, fully reassembled from its deltas, before `finish`. */
   | { type: "tool-call"; call: ToolCall }
-  | { type: "finish"; reason: FinishReason; usage?: TokenUsage | undefined; model: string };
+  | {
+      type: "finish";
+      reason: FinishReason;
+      usage?: TokenUsage | undefined;
+      model: string;
+      /** Which endpoint answered, when several are configured (`LLM_FALLBACKS`); shown by `why`. */
+      endpoint?: string | undefined;
+    };
 
 export interface ChatCompletion {
   text: string;
@@ -55,6 +62,8 @@ export interface ChatCompletion {
   finishReason: FinishReason;
   usage?: TokenUsage | undefined;
   model: string;
+  /** Which endpoint answered, when several are configured (`LLM_FALLBACKS`). */
+  endpoint?: string | undefined;
 }
 
 export interface LlmProvider {

@@ -1,4 +1,4 @@
-import type { ConversationRef, Platform } from "../types.js";
+import type { ChannelRef, ConversationRef, Platform } from "../types.js";
 
 /**
  * A message the notifier posted and may edit later. Ids only (channel, thread, message), so it can
@@ -22,4 +22,10 @@ export interface PostedMessage {
 export interface Notifier {
   post(where: ConversationRef, text: string): Promise<PostedMessage>;
   edit(message: PostedMessage, text: string): Promise<void>;
+  /**
+   * Whether a channel someone named is one of `channel.workspaceId`'s. Only platforms whose bot token
+   * reaches several workspaces need it (one Discord bot sits in many guilds); absent means the token
+   * reaches one workspace's channels only.
+   */
+  verifyChannel?(channel: ChannelRef): Promise<boolean>;
 }
