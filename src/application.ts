@@ -9,6 +9,7 @@ import {
 } from "./adapters/metrics/prometheus-metrics.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
+import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
@@ -23,6 +24,7 @@ import { AppError, toAppError } from "./core/errors.js";
 import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
+import type { ApprovalGate } from "./core/ports/approval-gate.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
@@ -111,12 +113,14 @@ export async function createApplication(
   });
 
   let store: MemoryStore;
+  let redis: Redis | undefined;
   if (config.REDIS_URL) {
-    const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    const client = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    redis = client;
     closers.push(async () => {
-      await redis.quit();
+      await client.quit();
     });
-    store = new RedisMemoryStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
+    store = new RedisMemoryStore({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     store = new SqliteMemoryStore(database);
   }
@@ -231,10 +235,24 @@ export async function createApplication(
     closers.push(() => mcp.close());
     const builtIn = new Set(tools.list().map((tool) => tool.name));
     for (const tool of mcp.tools()) tools.register(tool);
+    // With REDIS_URL the click may reach any bot process; the one whose agent waits must learn of it.
+    let approvals: ApprovalGate;
+    if (redis) {
+      const shared = new RedisApprovalGate({
+        client: redis,
+        keyPrefix: storeKeyPrefix(config),
+        timeoutMs: config.APPROVAL_TIMEOUT_MS,
+        logger: logger.child({ component: "approvals" }),
+      });
+      closers.push(() => shared.close());
+      approvals = shared;
+    } else {
+      approvals = createInMemoryApprovalGate({ timeoutMs: config.APPROVAL_TIMEOUT_MS });
+    }
     agent = {
       tools,
       toolsFor: (channel) => tools.select((tool) => builtIn.has(tool.name) || mcp.allows(channel, tool.name)),
-      approvals: createInMemoryApprovalGate({ timeoutMs: config.APPROVAL_TIMEOUT_MS }),
+      approvals,
       budgets: {
         maxSteps: config.AGENT_MAX_STEPS,
         maxTokens: config.AGENT_MAX_TOKENS,

@@ -348,7 +348,7 @@ async function askForApproval(
   const waitSignal = context.signal ? AbortSignal.any([context.signal, posting.signal]) : posting.signal;
   wallClock.pause();
   try {
-    const pending = approvals.open(
+    const pending = await approvals.open(
       {
         toolName: tool.name,
         risk,
