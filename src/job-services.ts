@@ -5,6 +5,7 @@ import { InProcessJobQueue } from "./adapters/in-process/in-process-job-queue.js
 import { DiscordNotifier } from "./adapters/notifiers/discord-notifier.js";
 import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
+import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
@@ -15,6 +16,7 @@ import { registerIngestJobs } from "./core/jobs/ingest-documents-job.js";
 import { createLogNotifier } from "./core/jobs/log-notifier.js";
 import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
+import type { EditPacer } from "./core/ports/edit-pacer.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
@@ -79,12 +81,15 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   );
 
   let fineTuneStore: FineTuneStore;
+  // Several workers may edit one status message; one process spaces its own edits without help.
+  let editPacer: EditPacer | undefined;
   if (config.REDIS_URL) {
     const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
     closers.push(async () => {
       await client.quit();
     });
     fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
+    editPacer = new RedisEditPacer({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
   }
@@ -93,6 +98,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     knowledge: options.knowledge,
     notifier,
     logger: logger.child({ component: "ingest" }),
+    editPacer,
   });
 
   let commands: Command[] = [];
@@ -107,6 +113,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       provider,
       notifier,
       logger: logger.child({ component: "fine-tuning" }),
+      editPacer,
     });
     commands = createFineTuneCommands({
       fineTuneStore,

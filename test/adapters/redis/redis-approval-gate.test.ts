@@ -131,12 +131,14 @@ describe("RedisApprovalGate", () => {
       maxRetriesPerRequest: 0,
       retryStrategy: () => null,
     });
-    clients.push(client);
+    // The refused connection is the point; its error event is expected.
+    client.on("error", () => {});
     const broken = new RedisApprovalGate({ client, keyPrefix: uniquePrefix() });
     const error = await broken.open(request).catch((caught: unknown) => caught);
     expect(isAppError(error) && error.code).toBe("store_unavailable");
     expect(isAppError(error) && error.userMessage).toMatch(/approval requests/);
     await broken.close();
+    client.disconnect();
   });
 
   it("ignores an overlong or foreign button value without touching Redis keys of others", async () => {
