@@ -56,6 +56,8 @@ export interface Application {
   jobs: JobServices;
   /** Prometheus metrics of this process, served at `/metrics`. */
   metrics: PrometheusMetrics;
+  /** This process's connection to the deployment's Redis (REDIS_URL), for adapters that coordinate with its other processes. */
+  redis: Redis | undefined;
   close(): Promise<void>;
 }
 
@@ -298,6 +300,7 @@ export async function createApplication(
     retriever,
     jobs,
     metrics,
+    redis,
     async close() {
       await store.close();
       for (const close of closers.reverse()) await close();
