@@ -99,35 +99,26 @@ describe("two bot processes on one Redis (npm start ×2, Slack HTTP, Slack and O
       return approval !== undefined;
     }, "the approval request in the thread");
     const { message, approvalId } = approval as NonNullable<typeof approval>;
+    /** Approve, clicked by `user` on the buttons shown, delivered to the process behind `driver`. */
+    const approve = (driver: SlackDriver, user: string) =>
+      driver.click({
+        user,
+        actionId: "approve-tool",
+        value: approvalId,
+        channel: CHANNEL,
+        team,
+        threadTs: thread,
+        messageTs: message.ts,
+      });
     // The first process asked and waits; nothing is stored yet.
     expect(
       await viaSecond.command({ text: "memory show", user: "W222", channel: CHANNEL, team }),
     ).not.toContain("release train");
 
     // A bystander's click on the other process is refused there and decides nothing.
-    expect(
-      await viaSecond.click({
-        user: "W333",
-        actionId: "approve-tool",
-        value: approvalId,
-        channel: CHANNEL,
-        team,
-        threadTs: thread,
-        messageTs: message.ts,
-      }),
-    ).toMatch(/Only the person who asked, or an admin/);
+    expect(await approve(viaSecond, "W333")).toMatch(/Only the person who asked, or an admin/);
 
-    expect(
-      await viaSecond.click({
-        user: "W222",
-        actionId: "approve-tool",
-        value: approvalId,
-        channel: CHANNEL,
-        team,
-        threadTs: thread,
-        messageTs: message.ts,
-      }),
-    ).toMatch(/^Approved/);
+    expect(await approve(viaSecond, "W222")).toMatch(/^Approved/);
     await waitFor(
       () => viaSecond.threadText(CHANNEL, thread).includes("Approved: running remember."),
       "the approval said in the thread",
@@ -136,17 +127,7 @@ describe("two bot processes on one Redis (npm start ×2, Slack HTTP, Slack and O
     await waitFor(() => viaFirst.answered(CHANNEL, thread, "Saved note"), "the answer after the approval");
 
     // A late click (on either process) finds nothing waiting, and runs nothing again.
-    expect(
-      await viaFirst.click({
-        user: "W222",
-        actionId: "approve-tool",
-        value: approvalId,
-        channel: CHANNEL,
-        team,
-        threadTs: thread,
-        messageTs: message.ts,
-      }),
-    ).toMatch(/no longer waiting/);
+    expect(await approve(viaFirst, "W222")).toMatch(/no longer waiting/);
     const shown = await viaFirst.command({ text: "memory show", user: "W222", channel: CHANNEL, team });
     expect(shown.match(/the release train leaves at four/g)).toHaveLength(1);
     const toolResults = openai

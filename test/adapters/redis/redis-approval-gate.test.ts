@@ -5,6 +5,7 @@ import { RedisApprovalGate } from "../../../src/adapters/redis/redis-approval-ga
 import { isAppError } from "../../../src/core/errors.js";
 import type { ApprovalRequest, Decider } from "../../../src/core/ports/approval-gate.js";
 import { runApprovalGateContract } from "../../contracts/approval-gate.contract.js";
+import { unreachableRedis } from "../../support/unreachable-redis.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -124,15 +125,7 @@ describe("RedisApprovalGate", () => {
   });
 
   it("refuses to open a request it cannot record: a clear error, and the tool never waits on nothing", async () => {
-    // Nothing listens on port 1; no retries, so the failure is immediate.
-    const client = new Redis({
-      port: 1,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    // The refused connection is the point; its error event is expected.
-    client.on("error", () => {});
+    const client = unreachableRedis();
     const broken = new RedisApprovalGate({ client, keyPrefix: uniquePrefix() });
     const error = await broken.open(request).catch((caught: unknown) => caught);
     expect(isAppError(error) && error.code).toBe("store_unavailable");

@@ -8,6 +8,7 @@ import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { PostedMessage } from "../../../src/core/ports/notifier.js";
 import { recordingLogger } from "../../support/e2e-helpers.js";
 import { RecordingNotifier, smallestGap } from "../../support/recording-notifier.js";
+import { unreachableRedis } from "../../support/unreachable-redis.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const INTERVAL_MS = 250;
@@ -90,14 +91,7 @@ describe("RedisEditPacer: edits of one message spaced across processes", () => {
   });
 
   it("still writes every line when Redis cannot be reached, spaced by the worker alone, and says so once per edit", async () => {
-    const client = new Redis({
-      port: 1,
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    // The refused connection is the point; its error event is expected.
-    client.on("error", () => {});
+    const client = unreachableRedis();
     const entries: Array<Record<string, unknown>> = [];
     const logger: Logger = recordingLogger(entries);
     const notifier = new RecordingNotifier();
