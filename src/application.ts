@@ -12,6 +12,7 @@ import {
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import { type Instrumentation, startTracing } from "./adapters/opentelemetry/tracing.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
+import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
@@ -28,6 +29,7 @@ import { AppError, toAppError } from "./core/errors.js";
 import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
+import type { ApprovalGate } from "./core/ports/approval-gate.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
@@ -69,6 +71,8 @@ export interface Application {
   meter: UsageMeter;
   /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (or a tracer provider was given); undefined means nothing is traced. */
   tracing: Instrumentation | undefined;
+  /** This process's connection to the deployment's Redis (REDIS_URL), for adapters that coordinate with its other processes. */
+  redis: Redis | undefined;
   close(): Promise<void>;
 }
 
@@ -176,10 +180,11 @@ export async function createApplication(
 
   let store: MemoryStore;
   let usage: UsageStore;
+  let redis: Redis | undefined;
   if (config.REDIS_URL) {
     // While Redis is away, commands fail at once (no offline queue) and a hung server costs at most
     // two seconds: the message path then answers without memory instead of waiting on it.
-    const redis = new Redis(config.REDIS_URL, {
+    const client = new Redis(config.REDIS_URL, {
       lazyConnect: false,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
@@ -187,7 +192,8 @@ export async function createApplication(
     });
     // One line when Redis goes away and one when it is back, not one per reconnection attempt.
     let redisDown = false;
-    redis.on("error", (error: Error) => {
+    redis = client;
+    client.on("error", (error: Error) => {
       if (redisDown) return;
       redisDown = true;
       logger.warn(
@@ -195,18 +201,18 @@ export async function createApplication(
         "memory store (Redis) unreachable: answering without memory until it is back",
       );
     });
-    redis.on("ready", () => {
+    client.on("ready", () => {
       if (!redisDown) return;
       redisDown = false;
       logger.info("memory store (Redis) reachable again");
     });
     closers.push(async () => {
       // Without a connection there is nothing to say goodbye on (and no offline queue to say it later).
-      if (redis.status === "ready") await redis.quit().catch(() => redis.disconnect());
-      else redis.disconnect();
+      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
     });
-    store = new RedisMemoryStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
-    usage = new RedisUsageStore({ client: redis, keyPrefix: storeKeyPrefix(config) });
+    store = new RedisMemoryStore({ client, keyPrefix: storeKeyPrefix(config) });
+    usage = new RedisUsageStore({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     store = new SqliteMemoryStore(database);
     usage = new SqliteUsageStore(database);
@@ -337,10 +343,24 @@ export async function createApplication(
     closers.push(() => mcp.close());
     const builtIn = new Set(tools.list().map((tool) => tool.name));
     for (const tool of mcp.tools()) tools.register(traced(tool));
+    // With REDIS_URL the click may reach any bot process; the one whose agent waits must learn of it.
+    let approvals: ApprovalGate;
+    if (redis) {
+      const shared = new RedisApprovalGate({
+        client: redis,
+        keyPrefix: storeKeyPrefix(config),
+        timeoutMs: config.APPROVAL_TIMEOUT_MS,
+        logger: logger.child({ component: "approvals" }),
+      });
+      closers.push(() => shared.close());
+      approvals = shared;
+    } else {
+      approvals = createInMemoryApprovalGate({ timeoutMs: config.APPROVAL_TIMEOUT_MS });
+    }
     agent = {
       tools,
       toolsFor: (channel) => tools.select((tool) => builtIn.has(tool.name) || mcp.allows(channel, tool.name)),
-      approvals: createInMemoryApprovalGate({ timeoutMs: config.APPROVAL_TIMEOUT_MS }),
+      approvals,
       budgets: {
         maxSteps: config.AGENT_MAX_STEPS,
         maxTokens: config.AGENT_MAX_TOKENS,
@@ -398,6 +418,7 @@ export async function createApplication(
     usage,
     meter,
     tracing,
+    redis,
     async close() {
       await store.close();
       await usage.close();

@@ -107,127 +107,197 @@ const hostList = z
       .filter(Boolean),
   );
 
-export const environmentSchema = z.object({
-  /** API key for the LLM and embeddings endpoint. Local servers (Ollama, vLLM) accept any value. */
-  OPENAI_API_KEY: optionalString,
-  /** Any OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama. */
-  OPENAI_BASE_URL: optionalUrl,
-  LLM_MODEL: z.string().trim().min(1).default("gpt-4.1-mini"),
-  /** No embedding model → BM25-only retrieval. */
-  EMBEDDING_MODEL: optionalString,
-  /**
-   * Size of the embedding model's vectors. Unset → learned from the endpoint at start-up with one
-   * embedding request; set it to skip that request. Qdrant collections are created with it.
-   */
-  EMBEDDING_DIMENSIONS: z.preprocess(
-    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
-    z.coerce.number().int().min(1).max(65_536).optional(),
-  ),
-  /**
-   * The longest one answer may take, in milliseconds: its wait in line, every LLM call, retry and
-   * tool included (a person's time to click Approve is not counted). Past it the person gets a
-   * sentence saying so. Each single LLM call is held to it too.
-   */
-  LLM_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
-  LLM_MAX_RETRIES: integer(2, 0, 10),
-  /**
-   * Answers (and named chains) this process works on at once; later questions wait in line and are
-   * told so. Keeps the process responsive under a burst: acknowledgements never wait for this line.
-   */
-  MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
-  /**
-   * Further endpoints tried in order when the one before fails with a rate limit, a 5xx or a timeout
-   * before its first token: `[{"baseUrl":"https://…/v1","apiKey":"…","model":"…","name":"backup"}]`.
-   */
-  LLM_FALLBACKS: jsonText(fallbackEndpoints),
-  /** With fallbacks: how long an endpoint may stay silent before the first token until the next one is tried. */
-  LLM_FALLBACK_AFTER_MS: integer(15_000, 100, 600_000),
-  /**
-   * Estimated prices added to (or replacing) the built-in table, in US dollars per million tokens:
-   * `{"my-model": {"input": 0.5, "output": 1.5}}`. Unknown models cost 0; tokens are counted anyway.
-   */
-  LLM_PRICES: jsonText(modelPrices),
+/** `auto` (or empty): as many shards as `GET /gateway/bot` recommends; otherwise a count. */
+const discordShardCount = z
+  .string()
+  .trim()
+  .default("")
+  .transform((value, context): number | "auto" => {
+    if (value === "" || value.toLowerCase() === "auto") return "auto";
+    const count = Number(value);
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) {
+      context.addIssue({ code: "custom", message: "use auto or a whole number of shards (1 or more)" });
+      return z.NEVER;
+    }
+    return count;
+  });
 
-  SLACK_BOT_TOKEN: optionalString,
-  SLACK_SIGNING_SECRET: optionalString,
-  /** Socket Mode instead of HTTP when set. */
-  SLACK_APP_TOKEN: optionalString,
-  /** Slack Web API base URL (GovSlack, proxies, local stand-ins); must end with `/api/`. */
-  SLACK_API_URL: optionalUrl,
+/** `all` (or empty): every shard of the count; otherwise ids and ranges, `0,1` or `0-3`. */
+const discordShardIds = z
+  .string()
+  .trim()
+  .default("")
+  .transform((value, context): number[] | undefined => {
+    if (value === "" || value.toLowerCase() === "all") return undefined;
+    const ids = new Set<number>();
+    for (const part of value.split(",")) {
+      const range = /^\s*(\d{1,6})\s*(?:-\s*(\d{1,6})\s*)?$/.exec(part);
+      const first = Number(range?.[1]);
+      const last = Number(range?.[2] ?? range?.[1]);
+      if (!range || last < first) {
+        context.addIssue({ code: "custom", message: "list shard ids like 0,1 or ranges like 0-3" });
+        return z.NEVER;
+      }
+      for (let id = first; id <= last; id += 1) ids.add(id);
+    }
+    return [...ids].sort((left, right) => left - right);
+  });
 
-  DISCORD_TOKEN: optionalString,
-  DISCORD_APPLICATION_ID: optionalString,
-  /** Discord REST base URL (local stand-ins), e.g. http://127.0.0.1:8080/api. */
-  DISCORD_API_URL: optionalUrl,
-  /** Registers slash commands in one guild (instant, for development) instead of globally. */
-  DISCORD_GUILD_ID: optionalString,
+export const environmentSchema = z
+  .object({
+    /** API key for the LLM and embeddings endpoint. Local servers (Ollama, vLLM) accept any value. */
+    OPENAI_API_KEY: optionalString,
+    /** Any OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 for Ollama. */
+    OPENAI_BASE_URL: optionalUrl,
+    LLM_MODEL: z.string().trim().min(1).default("gpt-4.1-mini"),
+    /** No embedding model → BM25-only retrieval. */
+    EMBEDDING_MODEL: optionalString,
+    /**
+     * Size of the embedding model's vectors. Unset → learned from the endpoint at start-up with one
+     * embedding request; set it to skip that request. Qdrant collections are created with it.
+     */
+    EMBEDDING_DIMENSIONS: z.preprocess(
+      (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+      z.coerce.number().int().min(1).max(65_536).optional(),
+    ),
+    /**
+     * The longest one answer may take, in milliseconds: its wait in line, every LLM call, retry and
+     * tool included (a person's time to click Approve is not counted). Past it the person gets a
+     * sentence saying so. Each single LLM call is held to it too.
+     */
+    LLM_TIMEOUT_MS: integer(60_000, 1_000, 600_000),
+    LLM_MAX_RETRIES: integer(2, 0, 10),
+    /**
+     * Answers (and named chains) this process works on at once; later questions wait in line and are
+     * told so. Keeps the process responsive under a burst: acknowledgements never wait for this line.
+     */
+    MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
+    /**
+     * Further endpoints tried in order when the one before fails with a rate limit, a 5xx or a timeout
+     * before its first token: `[{"baseUrl":"https://…/v1","apiKey":"…","model":"…","name":"backup"}]`.
+     */
+    LLM_FALLBACKS: jsonText(fallbackEndpoints),
+    /** With fallbacks: how long an endpoint may stay silent before the first token until the next one is tried. */
+    LLM_FALLBACK_AFTER_MS: integer(15_000, 100, 600_000),
+    /**
+     * Estimated prices added to (or replacing) the built-in table, in US dollars per million tokens:
+     * `{"my-model": {"input": 0.5, "output": 1.5}}`. Unknown models cost 0; tokens are counted anyway.
+     */
+    LLM_PRICES: jsonText(modelPrices),
 
-  /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
-  REDIS_URL: optionalRedisUrl,
-  /**
-   * The Redis key prefix of this deployment: BullMQ queues, conversation memory, notes, answers,
-   * de-duplication and fine-tuning state all live under it. The bot and `npm run worker` must use
-   * the same one; different ones let several deployments or test runs share one Redis without
-   * reading each other's notes or taking each other's jobs.
-   */
-  QUEUE_PREFIX: z
-    .string()
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' or '-' (no ':')")
-    .default("bull"),
-  /** Qdrant vector store; unset → embedded SQLite index. */
-  QDRANT_URL: optionalUrl,
-  QDRANT_API_KEY: optionalString,
-  QDRANT_COLLECTION: z.string().trim().min(1).default("teammate_chunks"),
+    SLACK_BOT_TOKEN: optionalString,
+    SLACK_SIGNING_SECRET: optionalString,
+    /** Socket Mode instead of HTTP when set. */
+    SLACK_APP_TOKEN: optionalString,
+    /** Slack Web API base URL (GovSlack, proxies, local stand-ins); must end with `/api/`. */
+    SLACK_API_URL: optionalUrl,
 
-  /** Where the embedded SQLite file lives. */
-  DATA_DIR: z.string().trim().min(1).default("./data"),
-  /** Extra admins besides workspace admins / Manage Server: `slack:U123,discord:456`. */
-  ADMIN_USER_IDS: adminIds,
-  /** HTTP port: Slack HTTP mode, health, metrics. */
-  PORT: integer(3000, 0, 65_535),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    DISCORD_TOKEN: optionalString,
+    DISCORD_APPLICATION_ID: optionalString,
+    /** Discord REST base URL (local stand-ins), e.g. http://127.0.0.1:8080/api. */
+    DISCORD_API_URL: optionalUrl,
+    /** Registers slash commands in one guild (instant, for development) instead of globally. */
+    DISCORD_GUILD_ID: optionalString,
+    /**
+     * Gateway shards of the whole bot, across all its processes: `auto` (Discord's recommendation) or
+     * a number. One process runs them all unless DISCORD_SHARDS names a part.
+     */
+    DISCORD_SHARD_COUNT: discordShardCount,
+    /**
+     * The shards this process runs (`0,1` or `0-3`), when several bot processes share the gateway:
+     * every shard in exactly one process, and DISCORD_SHARD_COUNT set to their total.
+     */
+    DISCORD_SHARDS: discordShardIds,
 
-  /** Token budget of a whole prompt (system, notes, summary, recent turns, passages, question). */
-  PROMPT_TOKEN_BUDGET: integer(6_000, 1_000, 1_000_000),
-  /** When no indexed document is relevant, answer from general knowledge (and say so). Per channel via `config`. */
-  ALLOW_GENERAL_KNOWLEDGE: boolean(false),
-  /**
-   * Hosts or CIDRs that admin indexing may reach although they are private (intranets, tests):
-   * `127.0.0.1:8080,10.1.0.0/16`. Only `index` uses them, never the `fetch_url` tool.
-   */
-  FETCH_ALLOWED_HOSTS: hostList,
-  /**
-   * Private hosts or CIDRs the `fetch_url` tool may reach, for every member (the model picks the URL;
-   * one it did not get from the asker still waits for an Approve click). Empty, the safe default,
-   * keeps the tool on public addresses; tests list their loopback servers here.
-   */
-  TOOL_FETCH_ALLOWED_HOSTS: hostList,
-  /** Largest document or attachment accepted for indexing, in bytes. */
-  MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-  /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
-  ENABLE_TOOLS: boolean(true),
-  /** JSON file listing MCP servers (stdio or Streamable HTTP); a missing file means none. */
-  MCP_CONFIG_PATH: z.string().trim().min(1).default("mcp.json"),
-  /** Agent budgets per answer: LLM steps, total tokens, wall time in milliseconds. */
-  AGENT_MAX_STEPS: integer(6, 1, 50),
-  AGENT_MAX_TOKENS: integer(40_000, 1_000, 2_000_000),
-  AGENT_MAX_MILLISECONDS: integer(120_000, 1_000, 3_600_000),
-  /** How long a risky tool waits for Approve before it counts as Deny, in milliseconds. */
-  APPROVAL_TIMEOUT_MS: integer(300_000, 1_000, 86_400_000),
-  /** Protects Bull Board at /admin/queues; unset → the board is off. */
-  ADMIN_TOKEN: optionalString,
+    /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
+    REDIS_URL: optionalRedisUrl,
+    /**
+     * The Redis key prefix of this deployment: BullMQ queues, conversation memory, notes, answers,
+     * de-duplication and fine-tuning state all live under it. The bot and `npm run worker` must use
+     * the same one; different ones let several deployments or test runs share one Redis without
+     * reading each other's notes or taking each other's jobs.
+     */
+    QUEUE_PREFIX: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '.', '_' or '-' (no ':')")
+      .default("bull"),
+    /** Qdrant vector store; unset → embedded SQLite index. */
+    QDRANT_URL: optionalUrl,
+    QDRANT_API_KEY: optionalString,
+    QDRANT_COLLECTION: z.string().trim().min(1).default("teammate_chunks"),
 
-  /**
-   * OTLP/HTTP (protobuf) collector, e.g. http://localhost:4318: each message becomes one trace. Unset →
-   * no tracing at all (nothing is wrapped, nothing is exported). `OTEL_EXPORTER_OTLP_HEADERS` and the
-   * other standard OTEL_* variables are read by the exporter itself.
-   */
-  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
-  OTEL_SERVICE_NAME: z.string().trim().min(1).default("teammate"),
-  /** Put prompts and answers on LLM spans (`gen_ai.input.messages` / `gen_ai.output.messages`). Off by default. */
-  OTEL_CAPTURE_CONTENT: boolean(false),
-});
+    /** Where the embedded SQLite file lives. */
+    DATA_DIR: z.string().trim().min(1).default("./data"),
+    /** Extra admins besides workspace admins / Manage Server: `slack:U123,discord:456`. */
+    ADMIN_USER_IDS: adminIds,
+    /** HTTP port: Slack HTTP mode, health, metrics. */
+    PORT: integer(3000, 0, 65_535),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+    /** Token budget of a whole prompt (system, notes, summary, recent turns, passages, question). */
+    PROMPT_TOKEN_BUDGET: integer(6_000, 1_000, 1_000_000),
+    /** When no indexed document is relevant, answer from general knowledge (and say so). Per channel via `config`. */
+    ALLOW_GENERAL_KNOWLEDGE: boolean(false),
+    /**
+     * Hosts or CIDRs that admin indexing may reach although they are private (intranets, tests):
+     * `127.0.0.1:8080,10.1.0.0/16`. Only `index` uses them, never the `fetch_url` tool.
+     */
+    FETCH_ALLOWED_HOSTS: hostList,
+    /**
+     * Private hosts or CIDRs the `fetch_url` tool may reach, for every member (the model picks the URL;
+     * one it did not get from the asker still waits for an Approve click). Empty, the safe default,
+     * keeps the tool on public addresses; tests list their loopback servers here.
+     */
+    TOOL_FETCH_ALLOWED_HOSTS: hostList,
+    /** Largest document or attachment accepted for indexing, in bytes. */
+    MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
+    ENABLE_TOOLS: boolean(true),
+    /** JSON file listing MCP servers (stdio or Streamable HTTP); a missing file means none. */
+    MCP_CONFIG_PATH: z.string().trim().min(1).default("mcp.json"),
+    /** Agent budgets per answer: LLM steps, total tokens, wall time in milliseconds. */
+    AGENT_MAX_STEPS: integer(6, 1, 50),
+    AGENT_MAX_TOKENS: integer(40_000, 1_000, 2_000_000),
+    AGENT_MAX_MILLISECONDS: integer(120_000, 1_000, 3_600_000),
+    /** How long a risky tool waits for Approve before it counts as Deny, in milliseconds. */
+    APPROVAL_TIMEOUT_MS: integer(300_000, 1_000, 86_400_000),
+    /** Protects Bull Board at /admin/queues; unset → the board is off. */
+    ADMIN_TOKEN: optionalString,
+
+    /**
+     * OTLP/HTTP (protobuf) collector, e.g. http://localhost:4318: each message becomes one trace. Unset →
+     * no tracing at all (nothing is wrapped, nothing is exported). `OTEL_EXPORTER_OTLP_HEADERS` and the
+     * other standard OTEL_* variables are read by the exporter itself.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+    OTEL_SERVICE_NAME: z.string().trim().min(1).default("teammate"),
+    /** Put prompts and answers on LLM spans (`gen_ai.input.messages` / `gen_ai.output.messages`). Off by default. */
+    OTEL_CAPTURE_CONTENT: boolean(false),
+  })
+  .superRefine((config, context) => {
+    // Checked together: a part of the shards only means something against a fixed total.
+    const ids = config.DISCORD_SHARDS;
+    const count = config.DISCORD_SHARD_COUNT;
+    if (ids === undefined) return;
+    if (count === "auto") {
+      context.addIssue({
+        code: "custom",
+        path: ["DISCORD_SHARDS"],
+        message:
+          "set DISCORD_SHARD_COUNT to the total number of shards when DISCORD_SHARDS names some of them",
+      });
+      return;
+    }
+    const outside = ids.filter((id) => id >= count);
+    if (outside.length > 0) {
+      context.addIssue({
+        code: "custom",
+        path: ["DISCORD_SHARDS"],
+        message: `shard ids go from 0 to ${count - 1} (DISCORD_SHARD_COUNT - 1); ${outside.join(", ")} is outside`,
+      });
+    }
+  });
 
 export type Config = z.infer<typeof environmentSchema>;
 

@@ -6,6 +6,7 @@ import { InProcessJobQueue } from "./adapters/in-process/in-process-job-queue.js
 import { DiscordNotifier } from "./adapters/notifiers/discord-notifier.js";
 import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
+import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
@@ -18,6 +19,7 @@ import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
 import { createStalledJobAlert } from "./core/jobs/stalled-job-alert.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { type Alerter, createAlerter } from "./core/operations/alerts.js";
+import type { EditPacer } from "./core/ports/edit-pacer.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
@@ -92,6 +94,8 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   });
 
   let fineTuneStore: FineTuneStore;
+  // Several workers may edit one status message; one process spaces its own edits without help.
+  let editPacer: EditPacer | undefined;
   if (config.REDIS_URL) {
     const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
     // Reported by the memory store's connection; this one stays quiet rather than repeat it.
@@ -100,6 +104,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       await client.quit();
     });
     fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
+    editPacer = new RedisEditPacer({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
   }
@@ -124,6 +129,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     knowledge: options.knowledge,
     notifier,
     logger: logger.child({ component: "ingest" }),
+    editPacer,
   });
 
   let commands: Command[] = [];
@@ -139,6 +145,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       notifier,
       alerts,
       logger: logger.child({ component: "fine-tuning" }),
+      editPacer,
     });
     commands = createFineTuneCommands({
       fineTuneStore,

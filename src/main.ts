@@ -6,11 +6,12 @@
 import { randomUUID } from "node:crypto";
 import type { TracerProvider } from "@opentelemetry/api";
 import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
+import { RedisIdentifyThrottler } from "./adapters/discord/redis-identify-throttler.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
-import { type Config, secretsOf } from "./config.js";
+import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
 import { redactingLogger } from "./core/redaction.js";
 import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
@@ -95,6 +96,7 @@ export async function startBot(
   // --- platform: discord (begin) ---
   // The gateway needs no inbound HTTP, so /healthz stays on the health server.
   if (config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID) {
+    const redis = application.redis;
     const discord = createDiscordAdapter({
       token: config.DISCORD_TOKEN,
       applicationId: config.DISCORD_APPLICATION_ID,
@@ -103,6 +105,12 @@ export async function startBot(
       adminUserIds: config.ADMIN_USER_IDS,
       assistant: application.assistant,
       logger,
+      shards: { count: config.DISCORD_SHARD_COUNT, ids: config.DISCORD_SHARDS },
+      // Bot processes splitting the shards take turns to IDENTIFY, as Discord requires of one bot.
+      identifyThrottler: redis
+        ? (maxConcurrency) =>
+            new RedisIdentifyThrottler({ client: redis, keyPrefix: storeKeyPrefix(config), maxConcurrency })
+        : undefined,
     });
     await discord.start();
     running.push(discord);

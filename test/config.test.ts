@@ -40,6 +40,34 @@ describe("config", () => {
     expect(config.ALLOW_GENERAL_KNOWLEDGE).toBe(true);
   });
 
+  it("reads Discord sharding: auto by default, a total, and this process's part of it", () => {
+    expect(loadConfig({})).toMatchObject({ DISCORD_SHARD_COUNT: "auto", DISCORD_SHARDS: undefined });
+    expect(loadConfig({ DISCORD_SHARD_COUNT: "4", DISCORD_SHARDS: "3, 0-1" })).toMatchObject({
+      DISCORD_SHARD_COUNT: 4,
+      DISCORD_SHARDS: [0, 1, 3],
+    });
+    expect(loadConfig({ DISCORD_SHARD_COUNT: "2", DISCORD_SHARDS: "all" }).DISCORD_SHARDS).toBeUndefined();
+    const problems = (environment: Record<string, string>) => {
+      try {
+        loadConfig(environment);
+        return "";
+      } catch (error) {
+        return (error as AppError).message;
+      }
+    };
+    expect(problems({ DISCORD_SHARD_COUNT: "zero" })).toContain(
+      "- DISCORD_SHARD_COUNT: use auto or a whole number",
+    );
+    expect(problems({ DISCORD_SHARD_COUNT: "0" })).toContain("- DISCORD_SHARD_COUNT");
+    expect(problems({ DISCORD_SHARDS: "1" })).toContain("- DISCORD_SHARDS: set DISCORD_SHARD_COUNT");
+    expect(problems({ DISCORD_SHARD_COUNT: "2", DISCORD_SHARDS: "1-2" })).toContain(
+      "- DISCORD_SHARDS: shard ids go from 0 to 1 (DISCORD_SHARD_COUNT - 1); 2 is outside",
+    );
+    expect(problems({ DISCORD_SHARD_COUNT: "2", DISCORD_SHARDS: "1,x" })).toContain(
+      "- DISCORD_SHARDS: list shard ids like 0,1",
+    );
+  });
+
   it(".env.example names exactly the schema's variables", () => {
     const example = readFileSync(join(import.meta.dirname, "../.env.example"), "utf8");
     const names = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((match) => match[1]);

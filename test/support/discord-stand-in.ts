@@ -18,7 +18,10 @@ import { OpenApiValidator, SPECS_DIR } from "./openapi-validator.js";
  * gets wrong (content ≤ 2000, embeds ≤ 6000 in total, command names ≤ 32 and descriptions ≤ 100);
  * a bad request gets Discord's 400 and lands in `problems`. Responses carry `X-RateLimit-*` headers
  * and a bucket overrun gets a real 429. Interactions behave like Discord's: one acknowledgement,
- * within 3 s, before any webhook call.
+ * within 3 s, before any webhook call. The gateway shards as Discord does: `GET /gateway/bot`
+ * recommends a shard count and a `max_concurrency`, each connection IDENTIFYs with `shard: [i, n]`
+ * (one per bucket every 5 s, or it is a problem), and a guild's events reach only the connection of
+ * shard `(guild_id >> 22) % n`; DMs go to shard 0.
  */
 
 const BASE_PATH = "/api/v10";
@@ -86,6 +89,29 @@ export interface DiscordStandInOptions {
   /** Close the gateway with 4014 when IDENTIFY asks for the Message Content intent (not enabled in the portal). */
   refuseMessageContent?: boolean;
   applicationId?: string;
+  /** The shard count `GET /gateway/bot` recommends. Default 1. */
+  recommendedShards?: number;
+  /** `session_start_limit.max_concurrency`: IDENTIFY buckets per 5 s. Default 1, as for most bots. */
+  maxConcurrency?: number;
+  /**
+   * Puts the stand-in's guild on this shard of that many (its id is picked so that
+   * `(guild_id >> 22) % count === index`), so a test knows which connection its events take.
+   */
+  guildShard?: { index: number; count: number };
+}
+
+/** Which shard of `count` receives a guild's events; DMs (no guild) go to shard 0. */
+export function shardOf(guildId: string | undefined, count: number): number {
+  return guildId === undefined ? 0 : Number((BigInt(guildId) >> 22n) % BigInt(count));
+}
+
+/** Discord allows one IDENTIFY per bucket (`shard_id % max_concurrency`) every five seconds. */
+const IDENTIFY_WINDOW_MS = 5_000;
+
+interface GatewaySession {
+  shard: [number, number];
+  /** Each connection numbers its own dispatches. */
+  sequence: number;
 }
 
 let snowflakeCounter = 0n;
@@ -101,7 +127,7 @@ function readFixture<T>(name: string): T {
 
 export class DiscordStandIn {
   readonly applicationId: string;
-  readonly guildId = snowflake();
+  readonly guildId: string;
   readonly channelId = snowflake();
   readonly threadId = snowflake();
   readonly ownerId = snowflake();
@@ -112,7 +138,9 @@ export class DiscordStandIn {
   readonly requests: RecordedDiscordRequest[] = [];
   /** Every request that would have been rejected in production, with the reason. */
   readonly problems: string[] = [];
-  readonly identifies: Array<{ intents: number; token: string }> = [];
+  readonly identifies: Array<{ intents: number; token: string; shard: [number, number]; at: number }> = [];
+  /** Every dispatch sent, with the shards whose connections received it. */
+  readonly dispatched: Array<{ type: string; shards: number[] }> = [];
   /** The commands last registered by bulk overwrite, by scope (`global` or a guild id). */
   readonly commands = new Map<string, unknown[]>();
   readonly messages = new Map<string, StandInMessage>();
@@ -125,6 +153,9 @@ export class DiscordStandIn {
   /** Interaction tokens whose webhook calls fail as if the token had expired (10015). */
   private readonly refusedTokens = new Set<string>();
   private readonly sockets = new Set<WebSocket>();
+  /** Identified connections and the shard each one runs. */
+  private readonly sessions = new Map<WebSocket, GatewaySession>();
+  private readonly lastIdentifyByBucket = new Map<number, number>();
   private readonly server = createServer((request, response) => {
     this.handle(request, response).catch((error: unknown) => {
       this.problems.push(`stand-in crashed on ${request.method} ${request.url}: ${String(error)}`);
@@ -134,11 +165,14 @@ export class DiscordStandIn {
   private readonly gateway = new WebSocketServer({ server: this.server });
   private readonly validator = new OpenApiValidator("discord/openapi.json", BASE_PATH);
   private readonly options: DiscordStandInOptions;
-  private sequence = 0;
   private port = 0;
 
   constructor(options: DiscordStandInOptions = {}) {
     this.options = options;
+    const onShard = options.guildShard;
+    let guildId = snowflake();
+    while (onShard && shardOf(guildId, onShard.count) !== onShard.index) guildId = snowflake();
+    this.guildId = guildId;
     this.applicationId = options.applicationId ?? snowflake();
     this.botUser = {
       id: this.applicationId,
@@ -231,48 +265,98 @@ export class DiscordStandIn {
 
   // ---- gateway ----
 
-  /** Sends a dispatch (op 0) to every connected client; `resend` repeats the same payload (a re-delivery). */
+  /**
+   * Sends a dispatch (op 0) as Discord routes it: to the connection running the shard of its guild
+   * (shard 0 for DMs), on every connection that identified for that shard. Sending the same payload
+   * again is a re-delivery.
+   */
   dispatch(type: string, data: unknown): void {
-    const payload = JSON.stringify({ op: 0, t: type, s: ++this.sequence, d: data });
-    for (const socket of this.sockets) socket.send(payload);
+    const guildId = (data as { guild_id?: unknown } | null)?.guild_id;
+    const shards: number[] = [];
+    for (const [socket, session] of this.sessions) {
+      const [index, count] = session.shard;
+      if (shardOf(typeof guildId === "string" ? guildId : undefined, count) !== index) continue;
+      socket.send(JSON.stringify({ op: 0, t: type, s: ++session.sequence, d: data }));
+      shards.push(index);
+    }
+    this.dispatched.push({ type, shards });
   }
 
   private onGatewayConnection(socket: WebSocket): void {
     this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      this.sessions.delete(socket);
+    });
     socket.send(JSON.stringify({ op: 10, d: { heartbeat_interval: 41_250 }, s: null, t: null }));
     socket.on("message", (raw) => {
       const payload = JSON.parse(String(raw)) as { op: number; d: unknown };
       if (payload.op === 1) {
         socket.send(JSON.stringify({ op: 11, d: null, s: null, t: null }));
       } else if (payload.op === 2) {
-        const identify = payload.d as { intents: number; token: string };
-        this.identifies.push({ intents: identify.intents, token: identify.token });
+        const identify = payload.d as { intents: number; token: string; shard?: [number, number] };
+        const shard = identify.shard ?? [0, 1];
+        const at = Date.now();
+        this.identifies.push({ intents: identify.intents, token: identify.token, shard, at });
         if (identify.token !== this.token) {
           socket.close(4004, "Authentication failed.");
           return;
         }
+        const [index, count] = shard;
+        if (
+          !Number.isInteger(index) ||
+          !Number.isInteger(count) ||
+          index < 0 ||
+          count < 1 ||
+          index >= count
+        ) {
+          socket.close(4010, "Invalid shard.");
+          this.problems.push(`IDENTIFY with an invalid shard ${JSON.stringify(shard)}`);
+          return;
+        }
+        const bucket = index % this.maxConcurrency;
+        const previous = this.lastIdentifyByBucket.get(bucket);
+        if (previous !== undefined && at - previous < IDENTIFY_WINDOW_MS) {
+          // Discord invalidates the sessions of a bot that identifies too fast.
+          this.problems.push(
+            `IDENTIFY for shard ${index} came ${at - previous} ms after the last one in bucket ${bucket} (max_concurrency ${this.maxConcurrency}: one per bucket every 5 s)`,
+          );
+        }
+        this.lastIdentifyByBucket.set(bucket, at);
         if (this.options.refuseMessageContent && (identify.intents & MESSAGE_CONTENT_INTENT) !== 0) {
           socket.close(4014, "Disallowed intent(s).");
           return;
         }
-        this.sendReady(socket);
+        const session: GatewaySession = { shard: [index, count], sequence: 0 };
+        this.sessions.set(socket, session);
+        this.sendReady(socket, session);
       }
     });
   }
 
-  private sendReady(socket: WebSocket): void {
+  private get maxConcurrency(): number {
+    return this.options.maxConcurrency ?? 1;
+  }
+
+  /** READY names the shard and only its guilds; the guild's GUILD_CREATE follows on its own shard. */
+  private sendReady(socket: WebSocket, session: GatewaySession): void {
+    const [index, count] = session.shard;
+    const ownsGuild = shardOf(this.guildId, count) === index;
     const ready = {
       v: 10,
       user: this.botUser,
-      guilds: [{ id: this.guildId, unavailable: true }],
+      guilds: ownsGuild ? [{ id: this.guildId, unavailable: true }] : [],
       session_id: `session-${snowflake()}`,
       resume_gateway_url: this.gatewayUrl,
       application: { id: this.applicationId, flags: 0 },
-      shard: [0, 1],
+      shard: session.shard,
     };
-    socket.send(JSON.stringify({ op: 0, t: "READY", s: ++this.sequence, d: ready }));
-    socket.send(JSON.stringify({ op: 0, t: "GUILD_CREATE", s: ++this.sequence, d: this.guildPayload() }));
+    socket.send(JSON.stringify({ op: 0, t: "READY", s: ++session.sequence, d: ready }));
+    if (ownsGuild) {
+      socket.send(
+        JSON.stringify({ op: 0, t: "GUILD_CREATE", s: ++session.sequence, d: this.guildPayload() }),
+      );
+    }
   }
 
   private guildPayload(): Record<string, unknown> {
@@ -669,8 +753,13 @@ export class DiscordStandIn {
       case "GET /gateway/bot":
         return ok({
           url: this.gatewayUrl,
-          shards: 1,
-          session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
+          shards: this.options.recommendedShards ?? 1,
+          session_start_limit: {
+            total: 1000,
+            remaining: 999,
+            reset_after: 14_400_000,
+            max_concurrency: this.maxConcurrency,
+          },
         });
       case "GET /users/@me":
         return ok(this.botUser);

@@ -2,11 +2,13 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
+  type ClientOptions,
   type CloseEvent,
   DiscordAPIError,
   Events,
   GatewayCloseCodes,
   GatewayIntentBits,
+  type IIdentifyThrottler,
   type Interaction,
   type Message,
   Partials,
@@ -47,6 +49,34 @@ export interface DiscordAdapterOptions {
   acknowledgeAfterMs?: number;
   /** Answers needing more messages than this are attached as a Markdown file. Default 4. */
   maxMessagesPerAnswer?: number;
+  /**
+   * Gateway shards: the bot's total (`auto`: Discord's recommendation) and, when several processes
+   * share the gateway, the ids this one runs. Default: every recommended shard in this process.
+   */
+  shards?: DiscordShards | undefined;
+  /**
+   * Spaces IDENTIFYs with the other bot processes of this deployment (see `RedisIdentifyThrottler`);
+   * without it discord.js spaces only this process's own shards.
+   */
+  identifyThrottler?: ((maxConcurrency: number) => IIdentifyThrottler) | undefined;
+}
+
+export interface DiscordShards {
+  count: number | "auto";
+  /** This process's shards; all of `count` when absent. */
+  ids?: number[] | undefined;
+}
+
+/**
+ * discord.js's own sharding inside this process (the client's `shards` / `shardCount` options), not
+ * its ShardingManager: the bot process also serves Slack, health and metrics, so forking one full
+ * bot per shard would duplicate all of that, and what shards must share (approvals, de-duplication,
+ * memory) is in Redis already, not in the manager's IPC. Several bot processes split the shards
+ * between them with `ids`.
+ */
+function shardingOptions(shards: DiscordShards | undefined): Pick<ClientOptions, "shards" | "shardCount"> {
+  if (!shards || shards.count === "auto") return { shards: "auto" };
+  return shards.ids ? { shards: shards.ids, shardCount: shards.count } : { shardCount: shards.count };
 }
 
 /**
@@ -88,6 +118,7 @@ export class DiscordPlatformAdapter {
   }
 
   async start(): Promise<void> {
+    const identifyThrottler = this.options.identifyThrottler;
     const client = new Client({
       intents: [
         GatewayIntentBits.Guilds,
@@ -98,6 +129,17 @@ export class DiscordPlatformAdapter {
       // DM channels are not cached before their first message arrives.
       partials: [Partials.Channel],
       ...(this.options.apiUrl ? { rest: { api: this.options.apiUrl } } : {}),
+      ...shardingOptions(this.options.shards),
+      ...(identifyThrottler
+        ? {
+            ws: {
+              buildIdentifyThrottler: async (manager) =>
+                identifyThrottler(
+                  (await manager.fetchGatewayInformation()).session_start_limit.max_concurrency,
+                ),
+            },
+          }
+        : {}),
     });
     this.client = client;
     let closeCode: number | undefined;
@@ -121,7 +163,15 @@ export class DiscordPlatformAdapter {
       this.client = undefined;
       throw translateStartError(error, closeCode);
     }
-    this.logger.info({ user: client.user?.id, guilds: client.guilds.cache.size }, "discord adapter started");
+    this.logger.info(
+      {
+        user: client.user?.id,
+        guilds: client.guilds.cache.size,
+        shards: client.options.shards,
+        shardCount: client.options.shardCount,
+      },
+      "discord adapter started",
+    );
   }
 
   async stop(): Promise<void> {

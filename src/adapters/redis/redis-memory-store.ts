@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { ChainableCommander, Redis } from "ioredis";
 import { AppError } from "../../core/errors.js";
 import type {
@@ -13,6 +12,7 @@ import type {
   Vote,
 } from "../../core/ports/memory-store.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
+import { defineScript, escapeKeyPart, evaluateScript, type RedisScript } from "./redis-script.js";
 
 export interface RedisMemoryStoreOptions {
   client: Redis;
@@ -23,15 +23,6 @@ export interface RedisMemoryStoreOptions {
    * whoever created it closes it.
    */
   ownsClient?: boolean | undefined;
-}
-
-interface RedisScript {
-  source: string;
-  sha: string;
-}
-
-function defineScript(source: string): RedisScript {
-  return { source, sha: createHash("sha1").update(source).digest("hex") };
 }
 
 // Seqs come from one counter per conversation, and turns are stored under their seq, so concurrent
@@ -70,14 +61,6 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 `);
-
-/**
- * Escapes one scope part so that joined keys cannot collide: `%` and `:` are the only characters
- * with a meaning in a key, so workspace `a:b` + channel `c` never meets workspace `a` + channel `b:c`.
- */
-function escapeKeyPart(part: string): string {
-  return part.replaceAll("%", "%25").replaceAll(":", "%3A");
-}
 
 type StoredTurn = Omit<Turn, "seq">;
 type StoredNote = Omit<Note, "id">;
@@ -366,14 +349,8 @@ export class RedisMemoryStore implements MemoryStore {
     if (this.#ownsClient) await this.#run("close the connection", () => this.#client.quit());
   }
 
-  async #evaluate(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.#client.evalsha(script.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      // The script cache is empty after a restart or a SCRIPT FLUSH; EVAL loads it again.
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      return this.#client.eval(script.source, keys.length, ...keys, ...args);
-    }
+  #evaluate(script: RedisScript, keys: string[], args: string[]): Promise<unknown> {
+    return evaluateScript(this.#client, script, keys, args);
   }
 
   /** Runs a MULTI or pipeline and fails if any of its commands failed. */

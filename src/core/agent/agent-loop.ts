@@ -372,7 +372,7 @@ async function askForApproval(
   wallClock.pause();
   context.deadline?.pause();
   try {
-    const pending = approvals.open(
+    const pending = await approvals.open(
       {
         toolName: tool.name,
         risk,

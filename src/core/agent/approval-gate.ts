@@ -7,18 +7,35 @@ import type {
 } from "../ports/approval-gate.js";
 import type { ChannelRef } from "../types.js";
 
-function samePlace(left: ChannelRef, right: ChannelRef): boolean {
+/**
+ * What a click is told, the same from every implementation. A click from anywhere but where the
+ * request was shown gets `NOT_WAITING` too, exactly like an unknown id, so a valid id learned
+ * elsewhere tells the clicker nothing.
+ */
+export const NOT_WAITING: DecideResult = {
+  status: "not_found",
+  message: "This request is no longer waiting for a decision (it was already decided or it expired).",
+};
+
+export const NOT_ALLOWED: DecideResult = {
+  status: "forbidden",
+  message: "Only the person who asked, or an admin, can approve or deny this action.",
+};
+
+export function decidedResult(toolName: string, approve: boolean): DecideResult {
+  return approve
+    ? { status: "approved", message: `Approved: running ${toolName}.` }
+    : { status: "denied", message: `Denied: ${toolName} will not run.` };
+}
+
+/** Whether a click happened where the request was shown (same platform, workspace and channel). */
+export function samePlace(left: ChannelRef, right: ChannelRef): boolean {
   return (
     left.platform === right.platform &&
     left.workspaceId === right.workspaceId &&
     left.channelId === right.channelId
   );
 }
-
-const NOT_WAITING: DecideResult = {
-  status: "not_found",
-  message: "This request is no longer waiting for a decision (it was already decided or it expired).",
-};
 
 export interface InMemoryApprovalGateOptions {
   /** How long a request waits for a click before it counts as Deny. Default five minutes. */
@@ -35,9 +52,9 @@ interface Waiting {
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 /**
- * Approvals held in this process's memory, keyed by approval id. Enough for one bot process: the
- * button click comes back to the process whose agent is waiting. Several bot processes would need a
- * shared store and a notification channel (Redis pub/sub), which this deliberately leaves out.
+ * Approvals held in this process's memory, keyed by approval id. Enough for one bot process (the
+ * embedded mode): the button click comes back to the process whose agent is waiting. Several bot
+ * processes use `RedisApprovalGate` instead; both pass `test/contracts/approval-gate.contract.ts`.
  */
 export function createInMemoryApprovalGate(options: InMemoryApprovalGateOptions = {}): ApprovalGate {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -46,7 +63,7 @@ export function createInMemoryApprovalGate(options: InMemoryApprovalGateOptions 
   const waiting = new Map<string, Waiting>();
 
   return {
-    open(request, signal) {
+    async open(request, signal) {
       const id = createId();
       let resolveDecision!: (decision: ApprovalDecision) => void;
       const decision = new Promise<ApprovalDecision>((resolve) => {
@@ -69,21 +86,12 @@ export function createInMemoryApprovalGate(options: InMemoryApprovalGateOptions 
 
     async decide(approvalId, decider, approve): Promise<DecideResult> {
       const entry = waiting.get(approvalId);
-      // A click from anywhere but where the request was shown looks exactly like an unknown id, so
-      // a valid id learned elsewhere tells the clicker nothing.
       if (!entry || !samePlace(entry.request.conversation, decider.place)) return NOT_WAITING;
-      if (decider.userId !== entry.request.askerId && !(await decider.isAdmin())) {
-        return {
-          status: "forbidden",
-          message: "Only the person who asked, or an admin, can approve or deny this action.",
-        };
-      }
+      if (decider.userId !== entry.request.askerId && !(await decider.isAdmin())) return NOT_ALLOWED;
       // The admin check awaited the platform: the request may have been decided meanwhile.
       if (!waiting.has(approvalId)) return NOT_WAITING;
       entry.settle({ outcome: approve ? "approved" : "denied", deciderId: decider.userId });
-      return approve
-        ? { status: "approved", message: `Approved: running ${entry.request.toolName}.` }
-        : { status: "denied", message: `Denied: ${entry.request.toolName} will not run.` };
+      return decidedResult(entry.request.toolName, approve);
     },
   };
 }

@@ -2,6 +2,7 @@ import { AppError } from "../errors.js";
 import { withFailureReport } from "../jobs/report-job-failure.js";
 import { StatusMessage } from "../jobs/status-message.js";
 import { type Alerter, NO_ALERTS } from "../operations/alerts.js";
+import type { EditPacer } from "../ports/edit-pacer.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
 import { type JobContext, type JobQueue, jobIdOf } from "../ports/job-queue.js";
@@ -35,6 +36,8 @@ export interface FineTuneJobDependencies {
   pollIntervalMs?: number | undefined;
   /** Least time between two edits of a status message. Default 1 s. */
   statusIntervalMs?: number | undefined;
+  /** Spaces status edits across worker processes: submission and each poll may run on another worker. */
+  editPacer?: EditPacer | undefined;
   /** Polls before giving up following a job (it keeps running at OpenAI). Default 2880 (a day at 30 s). */
   maxPolls?: number | undefined;
 }
@@ -80,6 +83,7 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
           notifier,
           message: run.statusMessage,
           logger: logger.child({ runId: run.id }),
+          pacer: dependencies.editPacer,
           ...(dependencies.statusIntervalMs === undefined
             ? {}
             : { minIntervalMs: dependencies.statusIntervalMs }),

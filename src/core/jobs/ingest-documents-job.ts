@@ -1,6 +1,7 @@
 import { AppError, isAppError } from "../errors.js";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { DocumentReference } from "../ports/document-loader.js";
+import type { EditPacer } from "../ports/edit-pacer.js";
 import type { JobContext, JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
@@ -26,6 +27,8 @@ export interface IngestJobDependencies {
   logger: Logger;
   /** Least time between two edits of a status message. Default 1 s. */
   statusIntervalMs?: number | undefined;
+  /** Spaces status edits across worker processes (a retried job may report while the first attempt still does). */
+  editPacer?: EditPacer | undefined;
 }
 
 /** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
@@ -100,6 +103,7 @@ export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDepen
             notifier: dependencies.notifier,
             message,
             logger: log,
+            pacer: dependencies.editPacer,
             ...(dependencies.statusIntervalMs === undefined
               ? {}
               : { minIntervalMs: dependencies.statusIntervalMs }),

@@ -1,3 +1,4 @@
+import type { EditPacer } from "../ports/edit-pacer.js";
 import type { Logger } from "../ports/logger.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 
@@ -8,6 +9,11 @@ export interface StatusMessageOptions {
   logger: Logger;
   /** Least time between two writes to the message. Default 1000 ms (Slack and Discord both ask for it). */
   minIntervalMs?: number;
+  /**
+   * Spaces writes to the message from other processes too (workers on one Redis). Without one, only
+   * this object's own writes are spaced, which is all one process needs.
+   */
+  pacer?: EditPacer | undefined;
   now?: () => number;
 }
 
@@ -32,6 +38,7 @@ export class StatusMessage {
   private readonly message: PostedMessage;
   private readonly logger: Logger;
   private readonly minIntervalMs: number;
+  private readonly pacer: EditPacer | undefined;
   private readonly now: () => number;
   private lastWriteAt: number;
   private pending: string | undefined;
@@ -44,6 +51,7 @@ export class StatusMessage {
     this.message = options.message;
     this.logger = options.logger;
     this.minIntervalMs = options.minIntervalMs ?? 1_000;
+    this.pacer = options.pacer;
     this.now = options.now ?? Date.now;
     // The message was just posted (or was edited by an earlier attempt): count that as a write.
     this.lastWriteAt = this.now();
@@ -105,7 +113,7 @@ export class StatusMessage {
 
   private enqueueWrite(text: string): void {
     this.chain = this.chain.then(async () => {
-      const wait = this.lastWriteAt + this.minIntervalMs - this.now();
+      const wait = await this.slot(Math.max(0, this.lastWriteAt + this.minIntervalMs - this.now()));
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       try {
         await this.notifier.edit(this.message, text);
@@ -118,5 +126,17 @@ export class StatusMessage {
         this.lastWriteAt = this.now();
       }
     });
+  }
+
+  /** How long to wait before the next write: this object's own spacing, and the other processes'. */
+  private async slot(ownWait: number): Promise<number> {
+    if (!this.pacer) return ownWait;
+    try {
+      return Math.max(ownWait, await this.pacer.reserve(this.message, this.minIntervalMs, ownWait));
+    } catch (error) {
+      // Pacing across processes is a courtesy to the platform; the line still goes out, spaced locally.
+      this.logger.warn({ err: error, messageId: this.message.messageId }, "could not reserve an edit slot");
+      return ownWait;
+    }
   }
 }

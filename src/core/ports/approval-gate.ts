@@ -50,10 +50,18 @@ export interface DecideResult {
  * Human approval of risky tool calls. The agent opens a request, posts the buttons, and waits;
  * the core's `handleAction` calls `decide` when someone clicks. A click counts only in the platform,
  * workspace and channel the request was shown in, and only from the asker or an admin of that
- * workspace; silence until `expiresAt` counts as Deny. Deliberately leaves out rendering: posting
- * the buttons is the reply sink's job.
+ * workspace; silence until `expiresAt` counts as Deny. Each request settles exactly once, however
+ * many clicks race for it. Deliberately leaves out rendering: posting the buttons is the reply
+ * sink's job.
+ *
+ * Implementations: in this process's memory (one bot process), or in Redis, where the click may reach
+ * any bot process sharing `REDIS_URL` and the one whose agent waits learns the decision.
  */
 export interface ApprovalGate {
-  open(request: ApprovalRequest, signal?: AbortSignal): PendingApproval;
+  /**
+   * Opens a request. Resolves once it is recorded, so a click on buttons posted afterwards finds it
+   * from any process; rejects when it cannot be recorded (the tool then does not run).
+   */
+  open(request: ApprovalRequest, signal?: AbortSignal): Promise<PendingApproval>;
   decide(approvalId: string, decider: Decider, approve: boolean): Promise<DecideResult>;
 }

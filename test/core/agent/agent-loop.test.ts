@@ -9,6 +9,7 @@ import {
 import { formatTrace } from "../../../src/core/agent/agent-trace.js";
 import { createInMemoryApprovalGate } from "../../../src/core/agent/approval-gate.js";
 import { AppError } from "../../../src/core/errors.js";
+import type { ApprovalGate } from "../../../src/core/ports/approval-gate.js";
 import type { Passage, Retriever } from "../../../src/core/ports/knowledge.js";
 import type { ChatMessage, ChatRequest } from "../../../src/core/ports/llm-provider.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
@@ -81,6 +82,7 @@ interface Setup {
   isAdmin?: boolean;
   passages?: Passage[];
   askerText?: string;
+  approvals?: ApprovalGate;
 }
 
 function setup(options: Setup) {
@@ -88,7 +90,8 @@ function setup(options: Setup) {
   const tools = createToolRegistry();
   for (const tool of options.tools ?? []) tools.register(tool);
   const sink = options.sink ?? new RecordingReplySink();
-  const approvals = createInMemoryApprovalGate({ timeoutMs: options.approvalTimeoutMs ?? 2_000 });
+  const approvals =
+    options.approvals ?? createInMemoryApprovalGate({ timeoutMs: options.approvalTimeoutMs ?? 2_000 });
   const messages: ChatMessage[] = [
     { role: "system", content: "You are teammate." },
     { role: "user", content: "When do releases ship?" },
@@ -347,6 +350,26 @@ describe("runAgent", () => {
     function followUp(request: ChatRequest) {
       return { text: `Outcome: ${lastToolMessages(request).at(-1)?.content.split("\n")[2]}` };
     }
+
+    it("runs nothing when the request cannot be recorded, and the answer ends with that error", async () => {
+      const executed: string[] = [];
+      const unavailable = new AppError("store_unavailable", "Redis approval gate could not open", {
+        userMessage: "I cannot reach the store that keeps approval requests right now.",
+      });
+      const { run, sink } = setup({
+        tools: [writeTool(executed)],
+        script: [deleteCall, followUp],
+        approvals: {
+          open: async () => {
+            throw unavailable;
+          },
+          decide: async () => ({ status: "not_found", message: "" }),
+        },
+      });
+      await expect(run()).rejects.toBe(unavailable);
+      expect(executed).toEqual([]);
+      expect(sink.approvals).toEqual([]);
+    });
 
     it("does not run a write tool before Approve, and runs it after the asker approves", async () => {
       const executed: string[] = [];
