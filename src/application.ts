@@ -10,6 +10,7 @@ import {
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
+import { closeRedis, logRedisErrorsOnce } from "./adapters/redis/wait-for-redis.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
@@ -110,9 +111,8 @@ export async function createApplication(
   let store: MemoryStore;
   if (config.REDIS_URL) {
     const redis = new Redis(config.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 3 });
-    closers.push(async () => {
-      await redis.quit();
-    });
+    logRedisErrorsOnce(redis, logger, "memory store");
+    closers.push(() => closeRedis(redis));
     store = new RedisMemoryStore({ client: redis });
   } else {
     store = new SqliteMemoryStore(database);

@@ -6,6 +6,7 @@ import { DiscordNotifier } from "./adapters/notifiers/discord-notifier.js";
 import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
+import { closeRedis, logRedisErrorsOnce } from "./adapters/redis/wait-for-redis.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { type Config, hasLlm } from "./config.js";
 import type { Command } from "./core/commands/command.js";
@@ -78,9 +79,8 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   let fineTuneStore: FineTuneStore;
   if (config.REDIS_URL) {
     const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-    closers.push(async () => {
-      await client.quit();
-    });
+    logRedisErrorsOnce(client, logger, "fine-tune store");
+    closers.push(() => closeRedis(client));
     fineTuneStore = new RedisFineTuneStore({ client });
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);

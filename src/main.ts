@@ -7,11 +7,19 @@ import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapte
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { adminQueuesRoute } from "./adapters/metrics/prometheus-metrics.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
+import { waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import type { Config } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
-import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
+import { halfConfiguredPlatforms } from "./platform-setup.js";
+import {
+  abortOnStopSignals,
+  exitOnStartupFailure,
+  isEntryPoint,
+  loadConfigOrExit,
+  stopOnSignals,
+} from "./process-lifecycle.js";
 
 interface Running {
   stop(): Promise<void>;
@@ -21,10 +29,10 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
   const application = await createApplication(config, logger);
   const running: Running[] = [];
   const routes: Record<string, RouteHandler> = {
-    "/healthz": healthRoute(async () => {
+    "/healthz": healthRoute({
       // A read that touches the store (SQLite file or Redis) without writing anything.
-      await application.store.getSettings({ platform: "local", workspaceId: "health", channelId: "health" });
-      return { store: true };
+      store: () =>
+        application.store.getSettings({ platform: "local", workspaceId: "health", channelId: "health" }),
     }),
   };
   // --- operations: metrics and queue view (begin) ---
@@ -89,7 +97,9 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
     running.push({ stop: () => health.close() });
     logger.info({ port: health.port }, "health server listening");
   }
-  if (platforms.length === 0) {
+  const halfConfigured = halfConfiguredPlatforms(config);
+  for (const problem of halfConfigured) logger.warn(problem);
+  if (platforms.length === 0 && halfConfigured.length === 0) {
     logger.warn(
       "no chat platform configured: set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for Slack, " +
         "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
@@ -110,10 +120,22 @@ export async function startBot(config: Config, logger: Logger): Promise<Running>
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const bot = await startBot(config, logger).catch(exitOnStartupFailure);
+  const startUp = abortOnStopSignals();
+  if (config.REDIS_URL && !(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+    process.exit(0);
+  }
+  let bot: Running;
+  try {
+    bot = await startBot(config, logger);
+  } catch (error) {
+    // One or two sentences with the cause and the fix; the stack only at LOG_LEVEL=debug.
+    logger.debug({ err: error }, "start-up failed");
+    exitOnStartupFailure(error);
+  }
+  startUp.dispose();
   stopOnSignals(() => bot.stop(), logger, "bot");
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   await main();
 }

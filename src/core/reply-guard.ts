@@ -1,5 +1,5 @@
 import type { Logger } from "./ports/logger.js";
-import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
+import type { ApprovalPrompt, ProgressUpdate, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
 
 /**
  * Enforces the sink's call order for core code: `start` once, then text, then exactly one ending.
@@ -53,6 +53,17 @@ export class ReplyGuard implements ReplySink {
     if (this.state === "ended") return;
     await this.start({ visibility: "everyone" });
     await this.sink.status(line);
+  }
+
+  /**
+   * Passes progress to a sink that draws it; returns false (and does nothing) when the sink has no
+   * progress display, so the caller falls back to throttled status lines.
+   */
+  async showProgress(update: ProgressUpdate): Promise<boolean> {
+    if (this.state === "ended" || !this.sink.progress) return false;
+    await this.start({ visibility: "everyone" });
+    await this.sink.progress(update);
+    return true;
   }
 
   async finish(result: ReplyFinish): Promise<void> {

@@ -68,6 +68,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly events: QueueEvents | undefined;
   private worker: Worker | undefined;
   private closing: Promise<void> | undefined;
+  private lastConnectionError: string | undefined;
 
   constructor(options: BullMqJobQueueOptions) {
     this.options = options;
@@ -77,7 +78,7 @@ export class BullMqJobQueue implements JobQueue {
     // Producers fail fast when Redis is away instead of queueing commands in memory.
     const queueConnection = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 3 });
     this.queue = new Queue(this.queueName, { connection: queueConnection, prefix: this.prefix });
-    this.queue.on("error", (error) => this.logger.warn({ err: error }, "job queue connection error"));
+    this.queue.on("error", this.connectionError("job queue connection error"));
     if (options.onJobEvent) {
       const listener = options.onJobEvent;
       this.events = new QueueEvents(this.queueName, {
@@ -88,7 +89,7 @@ export class BullMqJobQueue implements JobQueue {
       this.events.on("failed", ({ jobId, failedReason }) =>
         listener({ jobId, state: "failed", failedReason }),
       );
-      this.events.on("error", (error) => this.logger.warn({ err: error }, "queue events error"));
+      this.events.on("error", this.connectionError("queue events error"));
     }
   }
 
@@ -110,7 +111,7 @@ export class BullMqJobQueue implements JobQueue {
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       autorun: false,
     });
-    worker.on("error", (error) => this.logger.warn({ err: error }, "worker connection error"));
+    worker.on("error", this.connectionError("worker connection error"));
     worker.on("stalled", (jobId) => this.logger.warn({ jobId }, "job stalled; it will run again"));
     worker.on("failed", (job, error) => {
       this.logger.warn(
@@ -195,8 +196,24 @@ export class BullMqJobQueue implements JobQueue {
 
   private connect(options: { enableOfflineQueue?: boolean; maxRetriesPerRequest: number | null }): Redis {
     const connection = new Redis(this.options.redisUrl, options);
+    connection.on("ready", () => {
+      this.lastConnectionError = undefined;
+    });
     this.connections.push(connection);
     return connection;
+  }
+
+  /**
+   * Logs a connection error once, not on every reconnection attempt: with Redis away, each client
+   * retries several times a second, and a log full of the same line hides everything else. The next
+   * different error, or the same one after a successful reconnect, is logged again.
+   */
+  private connectionError(what: string): (error: Error) => void {
+    return (error) => {
+      if (error.message === this.lastConnectionError) return;
+      this.lastConnectionError = error.message;
+      this.logger.warn({ err: error }, `${what} (repeats are not logged until Redis answers again)`);
+    };
   }
 
   private async process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {

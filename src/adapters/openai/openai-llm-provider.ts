@@ -103,6 +103,7 @@ export class OpenAiLlmProvider implements LlmProvider {
   readonly embeddingModel: string | undefined;
   private readonly client: OpenAI;
   private readonly secrets: string[];
+  private readonly baseUrl: string | undefined;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly embeddingBatchSize: number;
@@ -117,6 +118,7 @@ export class OpenAiLlmProvider implements LlmProvider {
     this.defaultModel = options.model;
     this.embeddingModel = options.embeddingModel || undefined;
     this.secrets = [options.apiKey];
+    this.baseUrl = withoutCredentials(options.baseURL);
     this.logger = (options.logger ?? silentLogger).child({ component: "openai-llm-provider" });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.embeddingBatchSize = Math.max(1, options.embeddingBatchSize ?? 128);
@@ -351,7 +353,7 @@ export class OpenAiLlmProvider implements LlmProvider {
   private translate(error: unknown, model: string, signal: AbortSignal | undefined): unknown {
     // A caller's abort is not a failure to translate: it goes back as the caller's own reason.
     if (signal?.aborted) return signal.reason;
-    return translateOpenAiError(error, { secrets: this.secrets, model });
+    return translateOpenAiError(error, { secrets: this.secrets, model, baseUrl: this.baseUrl });
   }
 
   private streamCut(model: string, error: unknown): AppError {
@@ -367,5 +369,18 @@ export class OpenAiLlmProvider implements LlmProvider {
       userMessage:
         "My answer was cut off because the connection to the language model dropped; please ask again.",
     });
+  }
+}
+
+/** The endpoint as it may appear in a log line: no user name or password. */
+function withoutCredentials(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return undefined;
   }
 }
