@@ -10,6 +10,8 @@ import { closeRedis, logRedisErrorsOnce } from "./adapters/redis/wait-for-redis.
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { type Config, hasLlm } from "./config.js";
 import type { Command } from "./core/commands/command.js";
+import { NO_LLM_MESSAGE_SHORT } from "./core/commands/no-llm.js";
+import { AppError } from "./core/errors.js";
 import { createFineTuneCommands } from "./core/fine-tuning/fine-tune-commands.js";
 import { registerFineTuneJobs } from "./core/fine-tuning/fine-tune-jobs.js";
 import { registerIngestJobs } from "./core/jobs/ingest-documents-job.js";
@@ -17,6 +19,7 @@ import { createLogNotifier } from "./core/jobs/log-notifier.js";
 import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
+import type { FineTuningProvider } from "./core/ports/fine-tuning.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { Notifier } from "./core/ports/notifier.js";
@@ -28,7 +31,7 @@ export interface JobServices {
   jobs: JobQueue;
   notifier: Notifier;
   fineTuneStore: FineTuneStore;
-  /** `finetune …` commands for `createAssistant({ commands })`; empty without an LLM endpoint. */
+  /** `finetune …` commands for `createAssistant({ commands })`; those needing the API say so without an endpoint. */
   commands: Command[];
   close(): Promise<void>;
 }
@@ -92,27 +95,30 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     logger: logger.child({ component: "ingest" }),
   });
 
-  let commands: Command[] = [];
+  // Without an LLM endpoint the `finetune` commands still exist (help lists them, `dataset` and
+  // `mark` work); the ones that need the API say so (`needsLlm`), so this provider is never reached.
+  const provider: FineTuningProvider = hasLlm(config)
+    ? new OpenAiFineTuningProvider({
+        apiKey: config.OPENAI_API_KEY ?? "not-needed",
+        baseURL: config.OPENAI_BASE_URL,
+        maxRetries: config.LLM_MAX_RETRIES,
+      })
+    : unconfiguredFineTuningProvider();
   if (hasLlm(config)) {
-    const provider = new OpenAiFineTuningProvider({
-      apiKey: config.OPENAI_API_KEY ?? "not-needed",
-      baseURL: config.OPENAI_BASE_URL,
-      maxRetries: config.LLM_MAX_RETRIES,
-    });
     registerFineTuneJobs(jobs, {
       fineTuneStore,
       provider,
       notifier,
       logger: logger.child({ component: "fine-tuning" }),
     });
-    commands = createFineTuneCommands({
-      fineTuneStore,
-      jobs,
-      notifier,
-      provider,
-      defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
-    });
   }
+  const commands: Command[] = createFineTuneCommands({
+    fineTuneStore,
+    jobs,
+    notifier,
+    provider,
+    defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
+  });
   jobs.start();
 
   return {
@@ -125,5 +131,23 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       await fineTuneStore.close();
       for (const close of closers) await close();
     },
+  };
+}
+
+function unconfiguredFineTuningProvider(): FineTuningProvider {
+  const refuse = async (): Promise<never> => {
+    throw new AppError("llm_not_configured", "fine-tuning needs OPENAI_API_KEY or OPENAI_BASE_URL", {
+      category: "user",
+      userMessage: NO_LLM_MESSAGE_SHORT,
+    });
+  };
+  return {
+    uploadTrainingFile: refuse,
+    waitUntilProcessed: refuse,
+    createJob: refuse,
+    findJob: refuse,
+    getJob: refuse,
+    listEvents: refuse,
+    cancelJob: refuse,
   };
 }

@@ -6,7 +6,6 @@ import {
   DiscordAPIError,
   Events,
   GatewayCloseCodes,
-  GatewayIntentBits,
   type Interaction,
   type Message,
   Partials,
@@ -24,6 +23,7 @@ import type {
   InboundMessage,
   PriorMessage,
 } from "../../core/types.js";
+import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
 import { DISCORD_COMMANDS, toCommandLine } from "./discord-commands.js";
 import { DiscordReplySink } from "./discord-reply-sink.js";
 import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
@@ -83,12 +83,7 @@ export class DiscordPlatformAdapter {
 
   async start(): Promise<void> {
     const client = new Client({
-      intents: [
-        GatewayIntentBits.Guilds,
-        GatewayIntentBits.GuildMessages,
-        GatewayIntentBits.MessageContent,
-        GatewayIntentBits.DirectMessages,
-      ],
+      intents: [...DISCORD_GATEWAY_INTENTS],
       // DM channels are not cached before their first message arrives.
       partials: [Partials.Channel],
       ...(this.options.apiUrl ? { rest: { api: this.options.apiUrl } } : {}),
