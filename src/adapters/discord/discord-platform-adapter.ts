@@ -362,10 +362,17 @@ function memberPermissions(message: Message): Readonly<PermissionsBitField> | un
   }
 }
 
-function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
+/**
+ * The message without the bot's mention. Spaces left by the mention collapse; line breaks stay, so
+ * a pasted list or code block reaches the model (and commands like `classify a, b: text`) intact.
+ */
+export function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
   let text = content.replace(new RegExp(`<@!?${botId}>`, "g"), " ");
   if (botRoleId) text = text.replace(new RegExp(`<@&${botRoleId}>`, "g"), " ");
-  return text.replace(/\s+/g, " ").trim();
+  return text
+    .replace(/[^\S\n]+/g, " ")
+    .replace(/ *\n */g, "\n")
+    .trim();
 }
 
 function translateStartError(error: unknown, closeCode: number | undefined): AppError {
