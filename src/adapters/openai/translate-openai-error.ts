@@ -18,10 +18,16 @@ export interface TranslateContext {
 }
 
 function connectionDetail(error: APIConnectionError, detail: string): string {
-  // The SDK says only "Connection error."; the reason (ECONNREFUSED, ENOTFOUND…) is on its cause.
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const code = typeof cause?.code === "string" ? cause.code : undefined;
-  return code ? `${detail.replace(/\.$/, "")} (${code})` : detail;
+  // The SDK says only "Connection error."; the reason (ECONNREFUSED, ENOTFOUND, "bad port"…) sits
+  // on fetch's cause chain.
+  let cause: unknown = (error as { cause?: unknown }).cause;
+  let reason: string | undefined;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    reason = typeof code === "string" ? code : cause.message;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return reason ? `${detail.replace(/\.$/, "")} (${reason})` : detail;
 }
 
 const CONTEXT_TOO_LONG = /maximum context length|context[_ ]length|too many tokens|prompt is too long/i;
