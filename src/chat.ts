@@ -67,7 +67,8 @@ async function main(): Promise<number> {
   }
 
   const user = userInfo().username || "you";
-  const columns = process.stdout.columns ?? 80;
+  // A pseudo-terminal without a size reports 0 columns.
+  const columns = process.stdout.columns || 80;
   const sink = new TerminalReplySink({
     output: process.stdout,
     statusOutput: process.stderr,

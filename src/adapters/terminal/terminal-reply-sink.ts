@@ -89,7 +89,9 @@ export class TerminalReplySink implements ReplySink {
 
   async start(_options: ReplyStart): Promise<void> {
     this.pending = "";
-    this.write(this.options.colors ? "\x1b[1;36mteammate>\x1b[0m " : "teammate> ");
+    // Rendered answers are blocks as wide as the terminal, so the label gets a line of its own.
+    if (this.rendering) this.write("\x1b[1;36mteammate>\x1b[0m\n");
+    else this.write(this.options.colors ? "\x1b[1;36mteammate>\x1b[0m " : "teammate> ");
   }
 
   async append(text: string): Promise<void> {
