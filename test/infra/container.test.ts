@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -195,6 +195,22 @@ describe.runIf(process.platform === "linux")("the image's start command, in a cl
       } finally {
         bot.child.kill("SIGKILL");
       }
+    },
+    180_000,
+  );
+
+  it.runIf(canIsolateNetwork)(
+    "the compiled code indexes an HTML document offline (extraction runs in its worker thread)",
+    async () => {
+      writeFileSync(
+        join(directory, "handbook.html"),
+        "<html><head><title>Handbook</title></head><body><h1>Deploys</h1><p>We deploy on Tuesdays.</p></body></html>",
+      );
+      const chat = start(["node", "dist/src/chat.js"], directory, environment({}), true);
+      chat.child.stdin?.end("index handbook.html\ndocs\n");
+      expect(await chat.exited, chat.output()).toBe(0);
+      expect(chat.output()).toContain("Indexed **Handbook**");
+      expect(chat.output()).toContain("handbook.html (1 chunks");
     },
     180_000,
   );

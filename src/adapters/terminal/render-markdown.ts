@@ -11,5 +11,7 @@ export function createMarkdownRenderer(width: number): (markdown: string) => str
     // @types/marked-terminal lags the package's extension type; the runtime value is a MarkedExtension.
     markedTerminal({ width: Math.max(40, width), reflowText: true, tab: 2 }) as Parameters<Marked["use"]>[0],
   );
+  // A single line break is a line break, as in Slack and Discord (help and lists of `•` lines rely on it).
+  marked.use({ breaks: true, gfm: true });
   return (markdown) => marked.parse(markdown, { async: false });
 }

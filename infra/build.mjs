@@ -1,0 +1,24 @@
+// `npm run build`: compiles src/ and workers/ to dist/ with tsc, then copies the plain JavaScript
+// modules tsc does not emit (the extraction pool's thread entry, an .mjs loaded by Piscina by path).
+// Usage: node infra/build.mjs [outDir]   (default dist; the container test builds into a temp folder)
+import { execFileSync } from "node:child_process";
+import { cpSync, readdirSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = resolve(process.argv[2] ?? join(root, "dist"));
+execFileSync(
+  join(root, "node_modules/.bin/tsc"),
+  ["-p", join(root, "tsconfig.build.json"), "--outDir", outDir],
+  {
+    stdio: "inherit",
+  },
+);
+for (const top of ["src", "workers"]) {
+  for (const entry of readdirSync(join(root, top), { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith(".mjs")) continue;
+    const source = join(entry.parentPath ?? entry.path, entry.name);
+    cpSync(source, join(outDir, relative(root, source)));
+  }
+}
