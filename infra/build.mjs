@@ -15,10 +15,13 @@ execFileSync(
     stdio: "inherit",
   },
 );
-for (const top of ["src", "workers"]) {
-  for (const entry of readdirSync(join(root, top), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(".mjs")) continue;
-    const source = join(entry.parentPath ?? entry.path, entry.name);
-    cpSync(source, join(outDir, relative(root, source)));
+// A plain walk: Node 20's recursive readdir with file types has dropped entries in some releases.
+function copyModules(directory) {
+  for (const entry of readdirSync(directory, { withFileTypes: true })) {
+    const source = join(directory, entry.name);
+    if (entry.isDirectory()) copyModules(source);
+    else if (entry.isFile() && entry.name.endsWith(".mjs"))
+      cpSync(source, join(outDir, relative(root, source)));
   }
 }
+for (const top of ["src", "workers"]) copyModules(join(root, top));

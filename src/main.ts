@@ -132,8 +132,11 @@ async function main(): Promise<void> {
     logger.debug({ err: error }, "start-up failed");
     exitOnStartupFailure(error);
   }
-  startUp.dispose();
+  // The shutdown handler is in place before the start-up one goes; a signal that came while starting
+  // (after "teammate started" was logged, say) is honoured now.
   stopOnSignals(() => bot.stop(), logger, "bot");
+  startUp.dispose();
+  if (startUp.signal.aborted) process.emit("SIGTERM", "SIGTERM");
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -30,9 +30,11 @@ async function main(): Promise<void> {
   const application = await createApplication(config, logger, { runJobWorkers: true }).catch(
     exitOnStartupFailure,
   );
-  startUp.dispose();
-  logger.info("worker started");
+  // The shutdown handler is in place before the start-up one goes, so no signal finds neither.
   stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
+  startUp.dispose();
+  if (startUp.signal.aborted) process.emit("SIGTERM", "SIGTERM");
+  logger.info("worker started");
 }
 
 await main();

@@ -154,15 +154,11 @@ describe.runIf(process.platform === "linux")("the image's start command, in a cl
       join(directory, "node_modules/better-sqlite3/build"),
       { recursive: true },
     );
-    // The image's build stage.
-    execFileSync(
-      join(ROOT, "node_modules/.bin/tsc"),
-      ["-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(directory, "dist")],
-      {
-        cwd: ROOT,
-        stdio: "ignore",
-      },
-    );
+    // The image's build stage (`npm run build`).
+    execFileSync("node", [join(ROOT, "infra/build.mjs"), join(directory, "dist")], {
+      cwd: ROOT,
+      stdio: "ignore",
+    });
     // Nothing that compiles TypeScript at run time: the image runs dist/ with node.
     expect(existsSync(join(directory, "node_modules/tsx"))).toBe(false);
     expect(existsSync(join(directory, "node_modules/vitest"))).toBe(false);
