@@ -6,7 +6,9 @@ let thread;
 try {
   thread = await import("./extraction-thread.js");
 } catch (error) {
-  if (error?.code !== "ERR_MODULE_NOT_FOUND") throw error;
+  // Only the compiled body's own absence sends us to the TypeScript one; a missing dependency is real.
+  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("extraction-thread.js"))
+    throw error;
 }
 try {
   thread ??= await import("./extraction-thread.ts");
