@@ -2,8 +2,8 @@
  * BEIR-format data sets (`corpus.jsonl`, `queries.jsonl`, `qrels/<split>.tsv`) and the trec_eval-style
  * metrics the evaluation and the retrieval benchmark report.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 export interface BeirDocument {
   id: string;
@@ -19,14 +19,42 @@ export interface BeirDataset {
   qrels: Map<string, Map<string, number>>;
 }
 
+/** Where to get the data set the benchmarks were measured on, for the one-line skip and error messages. */
+export const BEIR_DATASET_HINT =
+  "get SciFact in BEIR format from https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/scifact.zip, unzip it and pass --dataset <folder>";
+
+/**
+ * Why a folder cannot be read as a BEIR data set (one sentence naming the missing file), or
+ * undefined when the three files are there.
+ */
+export function beirDatasetProblem(directory: string | undefined, split: string): string | undefined {
+  if (!directory) return "no --dataset given";
+  const folder = resolve(directory);
+  if (!existsSync(folder)) return `${folder} does not exist`;
+  for (const file of ["corpus.jsonl", "queries.jsonl", join("qrels", `${split}.tsv`)]) {
+    if (!existsSync(join(folder, file))) return `${folder} has no ${file}, so it is not a BEIR data set`;
+  }
+  return undefined;
+}
+
 function readJsonLines(path: string): Array<Record<string, unknown>> {
-  return readFileSync(path, "utf8")
+  const rows: Array<Record<string, unknown>> = [];
+  readFileSync(path, "utf8")
     .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
+    .forEach((line, index) => {
+      if (line.trim() === "") return;
+      try {
+        rows.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        throw new Error(`${path} line ${index + 1} is not JSON; a BEIR file has one JSON object per line`);
+      }
+    });
+  return rows;
 }
 
 export function loadBeirDataset(directory: string, split: string): BeirDataset {
+  const problem = beirDatasetProblem(directory, split);
+  if (problem) throw new Error(`${problem}; ${BEIR_DATASET_HINT}`);
   const corpus = readJsonLines(join(directory, "corpus.jsonl")).map((row) => ({
     id: String(row._id),
     title: typeof row.title === "string" ? row.title : "",

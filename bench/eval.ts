@@ -14,7 +14,14 @@ import {
 import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import type { DocumentScope, QueryScope } from "../src/core/ports/vector-store.js";
-import { type BeirDataset, evaluateRankings, loadBeirDataset, type Metrics } from "./_beir.js";
+import {
+  BEIR_DATASET_HINT,
+  type BeirDataset,
+  beirDatasetProblem,
+  evaluateRankings,
+  loadBeirDataset,
+  type Metrics,
+} from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "eval" };
 const askScope: QueryScope = { platform: "local", workspaceId: "eval", channelId: "eval" };
@@ -73,8 +80,12 @@ async function main(): Promise<void> {
       b: { type: "string" },
     },
   });
-  if (!values.dataset) {
-    console.error("usage: npm run eval -- --dataset <beir-folder> [--split test]");
+  const problem = beirDatasetProblem(values.dataset, values.split);
+  if (problem || !values.dataset) {
+    // One sentence and the fix, not a stack: this is the first thing someone trying eval sees.
+    console.error(
+      `eval: ${problem}. Usage: npm run eval -- --dataset <beir-folder> [--split test]; ${BEIR_DATASET_HINT}.`,
+    );
     process.exit(2);
   }
   const options: SqliteVectorStoreOptions = {};
@@ -95,4 +106,10 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(rounded));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await main().catch((error: unknown) => {
+    console.error(`eval: ${error instanceof Error ? error.message : String(error)}`);
+    if (process.env.LOG_LEVEL === "debug" && error instanceof Error) console.error(error.stack);
+    process.exit(1);
+  });
+}

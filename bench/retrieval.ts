@@ -15,7 +15,7 @@ import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js
 import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, type DocumentChunk, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import type { DocumentScope } from "../src/core/ports/vector-store.js";
-import { evaluateRankings, loadBeirDataset } from "./_beir.js";
+import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "bench" };
 const askScope = { ...scope, channelId: "bench" };
@@ -65,11 +65,16 @@ export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      dataset: { type: "string", default: "../shared/data/scifact" },
+      dataset: { type: "string" },
       split: { type: "string", default: "test" },
       rounds: { type: "string", default: "3" },
     },
   });
+  const problem = beirDatasetProblem(values.dataset, values.split);
+  if (problem || !values.dataset) {
+    console.log(`retrieval: skipped (${problem}); ${BEIR_DATASET_HINT}`);
+    return;
+  }
   const dataset = loadBeirDataset(values.dataset, values.split);
   const rounds = Math.max(1, Number(values.rounds) || 1);
 

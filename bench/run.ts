@@ -15,4 +15,11 @@ if (!name || !available.includes(name)) {
 }
 
 const module = (await import(`./${name}.ts`)) as { main: (args: string[]) => Promise<void> };
-await module.main(args);
+try {
+  await module.main(args);
+} catch (error) {
+  // A person reads this: the cause in a sentence; the stack only when asked for.
+  console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  if (process.env.LOG_LEVEL === "debug" && error instanceof Error) console.error(error.stack);
+  process.exit(1);
+}

@@ -15,7 +15,7 @@
  * Ends with one JSON line. `--queries` caps the questions timed (all of the split by default).
  */
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -33,7 +33,7 @@ import type { ChunkRecord, DocumentScope, QueryScope } from "../src/core/ports/v
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { RecordingSink } from "../test/support/recording-sink.js";
 import { ScriptedLlm } from "../test/support/scripted-llm.js";
-import { evaluateRankings, loadBeirDataset } from "./_beir.js";
+import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "bench" };
 const askScope: QueryScope = { ...scope, channelId: "bench" };
@@ -170,7 +170,7 @@ export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      dataset: { type: "string", default: "../shared/data/scifact" },
+      dataset: { type: "string" },
       split: { type: "string", default: "test" },
       chunks: { type: "string", default: "100000" },
       queries: { type: "string" },
@@ -178,8 +178,9 @@ export async function main(args: string[]): Promise<void> {
     },
   });
   const datasetPath = values.dataset;
-  if (!existsSync(join(datasetPath, "corpus.jsonl"))) {
-    console.log(`scale: skipped, no BEIR data set at ${datasetPath}`);
+  const problem = beirDatasetProblem(datasetPath, values.split);
+  if (problem || !datasetPath) {
+    console.log(`scale: skipped (${problem}); ${BEIR_DATASET_HINT}`);
     return;
   }
   const target = Math.max(1, Number(values.chunks) || 100_000);

@@ -8,9 +8,12 @@ import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
+import { closeRedis } from "./adapters/redis/wait-for-redis.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import type { Command } from "./core/commands/command.js";
+import { NO_LLM_MESSAGE_SHORT } from "./core/commands/no-llm.js";
+import { AppError } from "./core/errors.js";
 import { createFineTuneCommands } from "./core/fine-tuning/fine-tune-commands.js";
 import { registerFineTuneJobs } from "./core/fine-tuning/fine-tune-jobs.js";
 import { registerIngestJobs } from "./core/jobs/ingest-documents-job.js";
@@ -21,6 +24,7 @@ import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { type Alerter, createAlerter } from "./core/operations/alerts.js";
 import type { EditPacer } from "./core/ports/edit-pacer.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
+import type { FineTuningProvider } from "./core/ports/fine-tuning.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { Notifier } from "./core/ports/notifier.js";
@@ -40,7 +44,7 @@ export interface JobServices {
    * workers, limits at 80 % and finished fine-tunes go through it; so may any other job.
    */
   alerts: Alerter;
-  /** `finetune …` commands for `createAssistant({ commands })`; empty without an LLM endpoint. */
+  /** `finetune …` commands for `createAssistant({ commands })`; those needing the API say so without an endpoint. */
   commands: Command[];
   close(): Promise<void>;
 }
@@ -100,9 +104,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
     // Reported by the memory store's connection; this one stays quiet rather than repeat it.
     client.on("error", () => {});
-    closers.push(async () => {
-      await client.quit();
-    });
+    closers.push(() => closeRedis(client));
     fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
     editPacer = new RedisEditPacer({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
@@ -132,13 +134,16 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     editPacer,
   });
 
-  let commands: Command[] = [];
+  // Without an LLM endpoint the `finetune` commands still exist (help lists them, `dataset` and
+  // `mark` work); the ones that need the API say so (`needsLlm`), so this provider is never reached.
+  const provider: FineTuningProvider = hasLlm(config)
+    ? new OpenAiFineTuningProvider({
+        apiKey: config.OPENAI_API_KEY ?? "not-needed",
+        baseURL: config.OPENAI_BASE_URL,
+        maxRetries: config.LLM_MAX_RETRIES,
+      })
+    : unconfiguredFineTuningProvider();
   if (hasLlm(config)) {
-    const provider = new OpenAiFineTuningProvider({
-      apiKey: config.OPENAI_API_KEY ?? "not-needed",
-      baseURL: config.OPENAI_BASE_URL,
-      maxRetries: config.LLM_MAX_RETRIES,
-    });
     registerFineTuneJobs(jobs, {
       fineTuneStore,
       provider,
@@ -147,14 +152,14 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       logger: logger.child({ component: "fine-tuning" }),
       editPacer,
     });
-    commands = createFineTuneCommands({
-      fineTuneStore,
-      jobs,
-      notifier,
-      provider,
-      defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
-    });
   }
+  const commands: Command[] = createFineTuneCommands({
+    fineTuneStore,
+    jobs,
+    notifier,
+    provider,
+    defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
+  });
   jobs.start();
 
   return {
@@ -169,5 +174,23 @@ export function createJobServices(options: JobServicesOptions): JobServices {
       await fineTuneStore.close();
       for (const close of closers) await close();
     },
+  };
+}
+
+function unconfiguredFineTuningProvider(): FineTuningProvider {
+  const refuse = async (): Promise<never> => {
+    throw new AppError("llm_not_configured", "fine-tuning needs OPENAI_API_KEY or OPENAI_BASE_URL", {
+      category: "user",
+      userMessage: NO_LLM_MESSAGE_SHORT,
+    });
+  };
+  return {
+    uploadTrainingFile: refuse,
+    waitUntilProcessed: refuse,
+    createJob: refuse,
+    findJob: refuse,
+    getJob: refuse,
+    listEvents: refuse,
+    cancelJob: refuse,
   };
 }

@@ -9,12 +9,20 @@ import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapte
 import { RedisIdentifyThrottler } from "./adapters/discord/redis-identify-throttler.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
+import { waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
 import type { Logger } from "./core/ports/logger.js";
 import { redactingLogger } from "./core/redaction.js";
-import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "./process-lifecycle.js";
+import { halfConfiguredPlatforms } from "./platform-setup.js";
+import {
+  abortOnStopSignals,
+  exitOnStartupFailure,
+  isEntryPoint,
+  loadConfigOrExit,
+  stopOnSignals,
+} from "./process-lifecycle.js";
 
 interface Running {
   stop(): Promise<void>;
@@ -38,11 +46,10 @@ export async function startBot(
   const application = await createApplication(config, logger, { tracerProvider: options.tracerProvider });
   const running: Running[] = [];
   const routes: Record<string, RouteHandler> = {
-    "/healthz": healthRoute(async () => {
+    "/healthz": healthRoute({
       // A write, because a store that still reads but cannot write (disk full, read-only, locked)
       // loses every answer: a short-lived claim under a key of its own, swept like any other.
-      await application.store.claimEvent(`health:${randomUUID()}`, 60);
-      return { store: true };
+      store: () => application.store.claimEvent(`health:${randomUUID()}`, 60),
     }),
   };
   // --- operations: metrics and queue dashboard (begin) ---
@@ -123,7 +130,9 @@ export async function startBot(
     running.push({ stop: () => health.close() });
     logger.info({ port: health.port }, "health server listening");
   }
-  if (platforms.length === 0) {
+  const halfConfigured = halfConfiguredPlatforms(config);
+  for (const problem of halfConfigured) logger.warn(problem);
+  if (platforms.length === 0 && halfConfigured.length === 0) {
     logger.warn(
       "no chat platform configured: set SLACK_BOT_TOKEN + SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for Slack, " +
         "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
@@ -144,10 +153,25 @@ export async function startBot(
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
-  const bot = await startBot(config, logger).catch(exitOnStartupFailure);
+  const startUp = abortOnStopSignals();
+  if (config.REDIS_URL && !(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+    process.exit(0);
+  }
+  let bot: Running;
+  try {
+    bot = await startBot(config, logger);
+  } catch (error) {
+    // One or two sentences with the cause and the fix; the stack only at LOG_LEVEL=debug.
+    logger.debug({ err: error }, "start-up failed");
+    exitOnStartupFailure(error);
+  }
+  // The shutdown handler is in place before the start-up one goes; a signal that came while starting
+  // (after "teammate started" was logged, say) is honoured now.
   stopOnSignals(() => bot.stop(), logger, "bot");
+  startUp.dispose();
+  if (startUp.signal.aborted) process.emit("SIGTERM", "SIGTERM");
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isEntryPoint(import.meta.url)) {
   await main();
 }

@@ -4,8 +4,14 @@
  * stops taking jobs, lets the running ones finish, then exits, so no job is left stuck active.
  */
 import { createLogger } from "../src/adapters/pino/create-logger.js";
+import { waitForRedis } from "../src/adapters/redis/wait-for-redis.js";
 import { createApplication } from "../src/application.js";
-import { exitOnStartupFailure, loadConfigOrExit, stopOnSignals } from "../src/process-lifecycle.js";
+import {
+  abortOnStopSignals,
+  exitOnStartupFailure,
+  loadConfigOrExit,
+  stopOnSignals,
+} from "../src/process-lifecycle.js";
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -16,11 +22,19 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
+  const startUp = abortOnStopSignals();
+  if (!(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+    logger.info("worker stopped before Redis answered");
+    process.exit(0);
+  }
   const application = await createApplication(config, logger, { runJobWorkers: true }).catch(
     exitOnStartupFailure,
   );
-  logger.info("worker started");
+  // The shutdown handler is in place before the start-up one goes, so no signal finds neither.
   stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
+  startUp.dispose();
+  if (startUp.signal.aborted) process.emit("SIGTERM", "SIGTERM");
+  logger.info("worker started");
 }
 
 await main();

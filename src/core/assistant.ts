@@ -6,7 +6,7 @@ import { builtinCommands } from "./commands/builtin-commands.js";
 import { chainCommands } from "./commands/chain-commands.js";
 import type { Command, CommandServices } from "./commands/command.js";
 import { parseInput } from "./commands/command-parser.js";
-import { NO_LLM_MESSAGE } from "./commands/no-llm.js";
+import { NO_LLM_MESSAGE, NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
@@ -178,7 +178,11 @@ export function createAssistant(options: AssistantOptions): Assistant {
   async function searchOnly(message: InboundMessage, question: string, reply: ReplyGuard): Promise<void> {
     const passages: Passage[] = await retriever.retrieve(question, scopeOf(message));
     if (passages.length === 0) {
-      await reply.say(`I found nothing about that in the indexed docs.\n\n${NO_LLM_MESSAGE}`);
+      // One message: the search found nothing, and answering anyway needs the model that is missing.
+      await reply.say(
+        "No language model is configured, so I can only search the indexed docs, and they have nothing about that. Set OPENAI_API_KEY or OPENAI_BASE_URL (Ollama: http://localhost:11434/v1) for real answers.",
+        "asker",
+      );
       return;
     }
     const top = passages.slice(0, 3);
@@ -428,6 +432,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
                 `Only workspace admins can use \`${parsed.command.name}\`. Ask an admin, or have one add you to ADMIN_USER_IDS.`,
                 "asker",
               );
+              return;
+            }
+            if (parsed.command.needsLlm && !llm) {
+              await reply.say(NO_LLM_MESSAGE_SHORT, "asker");
               return;
             }
             log.info({ command: parsed.command.name }, "command");

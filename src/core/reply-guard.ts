@@ -1,6 +1,6 @@
 import { neutralizeMentions, OutgoingTextFilter, safeOutgoingText } from "./outgoing-text.js";
 import type { Logger } from "./ports/logger.js";
-import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
+import type { ApprovalPrompt, ProgressUpdate, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
 
 /**
  * Enforces the sink's call order for core code: `start` once, then text, then exactly one ending.
@@ -71,6 +71,17 @@ export class ReplyGuard implements ReplySink {
     await this.start({ visibility: "everyone" });
     this.lastShownAt = Date.now();
     await this.sink.status(safeOutgoingText(line, this.secrets));
+  }
+
+  /**
+   * Passes progress to a sink that draws it; returns false (and does nothing) when the sink has no
+   * progress display, so the caller falls back to throttled status lines.
+   */
+  async showProgress(update: ProgressUpdate): Promise<boolean> {
+    if (this.state === "ended" || !this.sink.progress) return false;
+    await this.start({ visibility: "everyone" });
+    await this.sink.progress(update);
+    return true;
   }
 
   async finish(result: ReplyFinish): Promise<void> {

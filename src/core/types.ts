@@ -118,6 +118,16 @@ export interface ApprovalPrompt {
   expiresAt: number;
 }
 
+/** One step of long work: `Embedding docs/guide.md 64/120`. */
+export interface ProgressUpdate {
+  /** What is happening now: `Reading`, `Chunking`, `Embedding`, `Indexed`. */
+  label: string;
+  /** What it happens to (a file, a URL, a folder). */
+  item: string;
+  done: number;
+  total: number;
+}
+
 /**
  * Where core writes a reply. Each platform renders it within its own limits (Slack streaming or
  * throttled `chat.update`; Discord deferred reply + edits; the terminal prints as text arrives).
@@ -128,6 +138,11 @@ export interface ReplySink {
   append(text: string): Promise<void>;
   /** A short status line (tool activity, "searching the docs…"); not part of the answer text. */
   status(line: string): Promise<void>;
+  /**
+   * Progress of long work (indexing), for sinks that can draw a bar in place (the terminal). Optional:
+   * without it the work reports through `status` lines, throttled for chat platforms.
+   */
+  progress?(update: ProgressUpdate): Promise<void>;
   finish(result: ReplyFinish): Promise<void>;
   /** Ends the reply with a sentence for the user instead of an answer. */
   fail(message: string): Promise<void>;

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   OpenAiLlmProvider,
@@ -491,5 +493,34 @@ describe("OpenAiLlmProvider.embed", () => {
     expect(empty.code).toBe("input_invalid");
     expect(empty.message).toContain("input 1");
     expect(await provider().embed([])).toEqual([]);
+  });
+});
+
+describe("OpenAiLlmProvider: a server that is not there", () => {
+  it("names the endpoint, the reason and the variable to check", async () => {
+    // A port that was just free: nothing listens there.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const provider = new OpenAiLlmProvider({
+      apiKey: "sk-unreachable-test",
+      baseURL: `http://127.0.0.1:${port}/v1`,
+      model: "gpt-4o-mini",
+      maxRetries: 0,
+    });
+    const error = await (async () => {
+      for await (const _part of provider.stream({ messages: [{ role: "user", content: "hi" }] })) {
+        // nothing arrives
+      }
+    })().then(
+      () => undefined,
+      (reason: unknown) => reason as AppError,
+    );
+    expect(error).toBeInstanceOf(AppError);
+    expect(error?.code).toBe("llm_unavailable");
+    expect(error?.message).toContain(`LLM server unreachable at http://127.0.0.1:${port}/v1`);
+    expect(error?.message).toContain("ECONNREFUSED");
+    expect(error?.message).toContain("OPENAI_BASE_URL");
   });
 });

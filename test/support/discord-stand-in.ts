@@ -14,7 +14,7 @@ import { OpenApiValidator, SPECS_DIR } from "./openapi-validator.js";
 /**
  * A local Discord for tests: a REST server the real discord.js client reaches through `rest.api`,
  * and a gateway over WebSocket that it finds through `GET /gateway/bot`. Every REST request is
- * checked against `shared/specs/discord/openapi.json` plus the documented limits the preview spec
+ * checked against `test/fixtures/specs/discord/openapi.subset.json` plus the documented limits the preview spec
  * gets wrong (content ≤ 2000, embeds ≤ 6000 in total, command names ≤ 32 and descriptions ≤ 100);
  * a bad request gets Discord's 400 and lands in `problems`. Responses carry `X-RateLimit-*` headers
  * and a bucket overrun gets a real 429. Interactions behave like Discord's: one acknowledgement,
@@ -163,7 +163,7 @@ export class DiscordStandIn {
     });
   });
   private readonly gateway = new WebSocketServer({ server: this.server });
-  private readonly validator = new OpenApiValidator("discord/openapi.json", BASE_PATH);
+  private readonly validator = new OpenApiValidator("discord/openapi.subset.json", BASE_PATH);
   private readonly options: DiscordStandInOptions;
   private port = 0;
 
@@ -674,7 +674,7 @@ export class DiscordStandIn {
     const template = this.validator.matchPath(pathname);
     record.template = template;
     if (!template || !this.validator.hasOperation(template, method)) {
-      return reject(404, 0, `no ${method} ${record.path} in the spec`);
+      return reject(404, 0, `no ${method} ${record.path} in the spec subset (test/fixtures/specs/discord)`);
     }
     const isInteractionRoute = template.startsWith("/interactions/") || template.startsWith("/webhooks/");
     if (!isInteractionRoute && request.headers.authorization !== `Bot ${this.token}`) {

@@ -5,7 +5,7 @@ import { SPECS_DIR } from "./openapi-validator.js";
 /**
  * The files and fine-tuning half of the OpenAI stand-in: an in-memory file store and fine-tuning jobs
  * that move through OpenAI's statuses one step per poll, so lifecycle tests are deterministic and need
- * no timers. Job and file objects start from the schema-valid fixtures in `shared/specs/openai/fixtures/`.
+ * no timers. Job and file objects start from the schema-valid fixtures in `test/fixtures/specs/openai/fixtures/`.
  */
 export type FineTuningStatus =
   | "validating_files"

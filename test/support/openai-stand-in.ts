@@ -7,7 +7,7 @@ import { OpenApiValidator, SPECS_DIR } from "./openapi-validator.js";
 
 /**
  * A local OpenAI-compatible server for tests: the real `openai` SDK talks to it over HTTP through its
- * `baseURL`. Every request body is validated against `shared/specs/openai/openapi.subset.json`, every
+ * `baseURL`. Every request body is validated against `test/fixtures/specs/openai/openapi.subset.json`, every
  * response it serves is checked against the same spec, and replies are scripted (queue, responder or
  * a deterministic echo) so tests assert on what the server received, not on mocks.
  */
@@ -40,7 +40,7 @@ export type StandInReply = ReplyTiming &
         omitFinish?: boolean;
       }
     | { kind: "tool-calls"; calls: ScriptedToolCall[]; text?: string }
-    /** A recorded stream from `shared/specs/openai/fixtures/chat-stream.<name>.sse`, e.g. `parallel-tool-calls`. */
+    /** A recorded stream from `test/fixtures/specs/openai/fixtures/chat-stream.<name>.sse`, e.g. `parallel-tool-calls`. */
     | { kind: "fixture"; name: string }
     /**
      * SSE `data:` payloads served verbatim and not checked against the spec: they imitate servers

@@ -5,12 +5,13 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 
 /**
- * Validates what the protocol stand-ins receive (and serve) against the official OpenAPI specs in
- * `../shared/specs/`, so a test fails when a request would be rejected in production.
+ * Validates what the protocol stand-ins receive (and serve) against the official OpenAPI specs (the
+ * subsets the tests use) in `test/fixtures/specs/`, so a test fails when a request would be rejected in production.
  * Written here because no maintained validator handles OpenAPI 3.0's `nullable` and the mixed
  * 3.0/3.1 dialects of these particular specs; the conversion follows `specs/tools/validate_fixtures.mjs`.
  */
-export const SPECS_DIR = join(import.meta.dirname, "../../../shared/specs");
+/** Where the specs and fixtures live; their sources and licences are in its README. */
+export const SPECS_DIR = join(import.meta.dirname, "../fixtures/specs");
 
 type Json = unknown;
 
@@ -67,7 +68,7 @@ export class OpenApiValidator {
   private readonly basePath: string;
 
   /**
-   * @param specFile path under `shared/specs/`, e.g. `openai/openapi.subset.json`
+   * @param specFile path under `test/fixtures/specs/`, e.g. `openai/openapi.subset.json`
    * @param basePath prefix the client puts before spec paths (`/v1` for OpenAI, `/api/v10` for Discord)
    */
   constructor(specFile: string, basePath = "") {

@@ -72,7 +72,7 @@ export interface QdrantStandInOptions {
   apiKey?: string;
 }
 
-const SPEC = "qdrant/openapi-v1.19.x.json";
+const SPEC = "qdrant/openapi-v1.19.x.subset.json";
 const VERSION = "1.19.0";
 /** Qdrant's `DEFAULT_RRF_K` (lib/segment/src/common/reciprocal_rank_fusion.rs). */
 const DEFAULT_RRF_K = 2;

@@ -9,7 +9,7 @@ import { SPECS_DIR } from "./openapi-validator.js";
  * A local Slack Web API for tests: the real `@slack/web-api` client (inside Bolt) talks to it over
  * HTTP through `slackApiUrl`. It decodes form or JSON bodies (nested arguments such as `blocks` and
  * `chunks` arrive JSON-stringified inside form fields), checks the bearer token, checks each call's
- * required arguments against Slack's own method docs in `shared/specs/slack/method-metadata/` and the
+ * required arguments against Slack's own method docs in `test/fixtures/specs/slack/method-metadata/` and the
  * documented size limits, records every call and keeps the messages it "posted", so tests assert on
  * what Slack would have shown. Anything that would fail in production is answered with Slack's error
  * and listed in `violations`.

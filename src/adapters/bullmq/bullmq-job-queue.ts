@@ -73,6 +73,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly events: QueueEvents | undefined;
   private worker: Worker | undefined;
   private closing: Promise<void> | undefined;
+  private lastConnectionError: string | undefined;
 
   constructor(options: BullMqJobQueueOptions) {
     this.options = options;
@@ -82,7 +83,7 @@ export class BullMqJobQueue implements JobQueue {
     // Producers fail fast when Redis is away instead of queueing commands in memory.
     const queueConnection = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 3 });
     this.queue = new Queue(this.queueName, { connection: queueConnection, prefix: this.prefix });
-    this.queue.on("error", (error) => this.logger.warn({ err: error }, "job queue connection error"));
+    this.queue.on("error", this.connectionError("job queue connection error"));
     if (options.onJobEvent) {
       const listener = options.onJobEvent;
       this.events = new QueueEvents(this.queueName, {
@@ -93,7 +94,7 @@ export class BullMqJobQueue implements JobQueue {
       this.events.on("failed", ({ jobId, failedReason }) =>
         listener({ jobId, state: "failed", failedReason }),
       );
-      this.events.on("error", (error) => this.logger.warn({ err: error }, "queue events error"));
+      this.events.on("error", this.connectionError("queue events error"));
     }
   }
 
@@ -115,7 +116,7 @@ export class BullMqJobQueue implements JobQueue {
       stalledInterval: this.options.stalledIntervalMs ?? 30_000,
       autorun: false,
     });
-    worker.on("error", (error) => this.logger.warn({ err: error }, "worker connection error"));
+    worker.on("error", this.connectionError("worker connection error"));
     worker.on("stalled", (jobId) => {
       this.logger.warn({ jobId }, "job stalled; it will run again");
       const hook = this.options.onJobStalled;
@@ -210,8 +211,24 @@ export class BullMqJobQueue implements JobQueue {
     const connection = new Redis(this.options.redisUrl, options);
     // The queue, worker and events objects report connection errors themselves (see their listeners).
     connection.on("error", () => {});
+    connection.on("ready", () => {
+      this.lastConnectionError = undefined;
+    });
     this.connections.push(connection);
     return connection;
+  }
+
+  /**
+   * Logs a connection error once, not on every reconnection attempt: with Redis away, each client
+   * retries several times a second, and a log full of the same line hides everything else. The next
+   * different error, or the same one after a successful reconnect, is logged again.
+   */
+  private connectionError(what: string): (error: Error) => void {
+    return (error) => {
+      if (error.message === this.lastConnectionError) return;
+      this.lastConnectionError = error.message;
+      this.logger.warn({ err: error }, `${what} (repeats are not logged until Redis answers again)`);
+    };
   }
 
   private async process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {

@@ -107,19 +107,8 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
     description: "Summarize the recent conversation in this channel or thread",
   },
   { name: "sources", description: "Show the passages teammate's last answer here was based on" },
-  {
-    name: "feedback",
-    description: "Tell the team how teammate is doing",
-    options: [
-      {
-        type: ApplicationCommandOptionType.String,
-        name: "text",
-        description: "Your feedback",
-        required: true,
-        max_length: 1000,
-      },
-    ],
-  },
+  // Core's `feedback` takes no words: it shows the channel's 👍/👎 counts to admins.
+  { name: "feedback", description: "👍/👎 counts for this channel and the latest 👎 answers (admins)" },
   {
     name: "usage",
     description: "Tokens and estimated cost of teammate's LLM calls, for you, this channel or the server",

@@ -7,7 +7,6 @@ import {
   DiscordAPIError,
   Events,
   GatewayCloseCodes,
-  GatewayIntentBits,
   type IIdentifyThrottler,
   type Interaction,
   type Message,
@@ -26,6 +25,7 @@ import type {
   InboundMessage,
   PriorMessage,
 } from "../../core/types.js";
+import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
 import { DISCORD_COMMANDS, toCommandLine } from "./discord-commands.js";
 import { DiscordReplySink } from "./discord-reply-sink.js";
 import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
@@ -120,12 +120,7 @@ export class DiscordPlatformAdapter {
   async start(): Promise<void> {
     const identifyThrottler = this.options.identifyThrottler;
     const client = new Client({
-      intents: [
-        GatewayIntentBits.Guilds,
-        GatewayIntentBits.GuildMessages,
-        GatewayIntentBits.MessageContent,
-        GatewayIntentBits.DirectMessages,
-      ],
+      intents: [...DISCORD_GATEWAY_INTENTS],
       // DM channels are not cached before their first message arrives.
       partials: [Partials.Channel],
       ...(this.options.apiUrl ? { rest: { api: this.options.apiUrl } } : {}),
@@ -423,10 +418,17 @@ function memberPermissions(message: Message): Readonly<PermissionsBitField> | un
   }
 }
 
-function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
+/**
+ * The message without the bot's mention. Spaces left by the mention collapse; line breaks stay, so
+ * a pasted list or code block reaches the model (and commands like `classify a, b: text`) intact.
+ */
+export function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
   let text = content.replace(new RegExp(`<@!?${botId}>`, "g"), " ");
   if (botRoleId) text = text.replace(new RegExp(`<@&${botRoleId}>`, "g"), " ");
-  return text.replace(/\s+/g, " ").trim();
+  return text
+    .replace(/[^\S\n]+/g, " ")
+    .replace(/ *\n */g, "\n")
+    .trim();
 }
 
 function translateStartError(error: unknown, closeCode: number | undefined): AppError {

@@ -5,6 +5,7 @@ import type { DocumentLoader, DocumentReference, LoadedDocument } from "../../co
 import type { RawDocument } from "../extract/extract-document.js";
 import { sharedExtractionPool } from "../extract/extraction-pool.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
+import { listFolderDocuments } from "./list-folder-documents.js";
 
 export interface DocumentLoaderOptions {
   /** Limits and allowlist for URLs, or a ready fetcher. */
@@ -15,6 +16,8 @@ export interface DocumentLoaderOptions {
   maxFileBytes?: number;
   /** Turns raw content into text; by default in the process's extraction pool, off the main thread. */
   extract?: (raw: RawDocument, signal: AbortSignal | undefined) => Promise<LoadedDocument>;
+  /** Most documents `index <folder>` takes at once. Default 1000. */
+  maxFolderFiles?: number;
 }
 
 function isInside(directory: string, target: string): boolean {
@@ -119,6 +122,19 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
   return {
     load(reference, signal) {
       return reference.kind === "url" ? loadUrl(reference, signal) : loadPath(reference.path, signal);
+    },
+    async listFolder(path, signal) {
+      const base = await realpath(configuredBase);
+      const requested = resolve(base, path);
+      // The base itself may be listed (`index .`); anything else must lie inside it.
+      if (requested !== base && !isInside(base, requested)) throw outsideBase(path);
+      const real = await realpath(requested).catch(() => undefined);
+      if (real === undefined) return undefined;
+      if (real !== base && !isInside(base, real)) throw outsideBase(path);
+      return listFolderDocuments(real, path, {
+        maxFiles: options.maxFolderFiles ?? 1_000,
+        signal,
+      });
     },
   };
 }

@@ -56,10 +56,25 @@ export async function startHealthServer(
   };
 }
 
-export function healthRoute(checks: () => Promise<Record<string, boolean>>): RouteHandler {
+/**
+ * `/healthz`: runs each named check; 200 `{"status":"ok","checks":{"store":"ok"}}` when all pass,
+ * 503 with each failing check's reason in a sentence (`{"store":"failed: connect ECONNREFUSED …"}`)
+ * otherwise, so whoever reads it learns which part is down and why.
+ */
+export function healthRoute(checks: Record<string, () => Promise<unknown>>): RouteHandler {
   return async (_request, response) => {
-    const results = await checks().catch(() => ({ checks: false }));
-    const ok = Object.values(results).every(Boolean);
+    const results: Record<string, string> = {};
+    await Promise.all(
+      Object.entries(checks).map(async ([name, check]) => {
+        try {
+          await check();
+          results[name] = "ok";
+        } catch (error) {
+          results[name] = `failed: ${error instanceof Error ? error.message : String(error)}`;
+        }
+      }),
+    );
+    const ok = Object.values(results).every((result) => result === "ok");
     response
       .writeHead(ok ? 200 : 503, { "content-type": "application/json" })
       .end(JSON.stringify({ status: ok ? "ok" : "degraded", checks: results }));

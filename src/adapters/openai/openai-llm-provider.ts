@@ -118,6 +118,7 @@ export class OpenAiLlmProvider implements LlmProvider {
   readonly embeddingModel: string | undefined;
   private readonly client: OpenAI;
   private readonly secrets: string[];
+  private readonly baseUrl: string | undefined;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly retryPolicy: RetryPolicy;
@@ -133,6 +134,7 @@ export class OpenAiLlmProvider implements LlmProvider {
     this.defaultModel = options.model;
     this.embeddingModel = options.embeddingModel || undefined;
     this.secrets = [options.apiKey];
+    this.baseUrl = withoutCredentials(options.baseURL);
     this.logger = (options.logger ?? silentLogger).child({ component: "openai-llm-provider" });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.retryPolicy = {
@@ -398,7 +400,7 @@ export class OpenAiLlmProvider implements LlmProvider {
         userMessage: `The language model did not finish answering within ${seconds} seconds; please try again.`,
       });
     }
-    return translateOpenAiError(error, { secrets: this.secrets, model });
+    return translateOpenAiError(error, { secrets: this.secrets, model, baseUrl: this.baseUrl });
   }
 
   private streamCut(model: string, error: unknown): AppError {
@@ -414,5 +416,18 @@ export class OpenAiLlmProvider implements LlmProvider {
       userMessage:
         "My answer was cut off because the connection to the language model dropped; please ask again.",
     });
+  }
+}
+
+/** The endpoint as it may appear in a log line: no user name or password. */
+function withoutCredentials(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString().replace(/\/$/, "");
+  } catch {
+    return undefined;
   }
 }

@@ -13,6 +13,21 @@ export interface TranslateContext {
   /** Every occurrence of these strings is replaced before a message leaves the adapter. */
   secrets: string[];
   model: string;
+  /** The endpoint, named in connection failures so the log says which server could not be reached. */
+  baseUrl?: string | undefined;
+}
+
+function connectionDetail(error: APIConnectionError, detail: string): string {
+  // The SDK says only "Connection error."; the reason (ECONNREFUSED, ENOTFOUND, "bad port"…) sits
+  // on fetch's cause chain.
+  let cause: unknown = (error as { cause?: unknown }).cause;
+  let reason: string | undefined;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth += 1) {
+    const code = (cause as { code?: unknown }).code;
+    reason = typeof code === "string" ? code : cause.message;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return reason ? `${detail.replace(/\.$/, "")} (${reason})` : detail;
 }
 
 const CONTEXT_TOO_LONG = /maximum context length|context[_ ]length|too many tokens|prompt is too long/i;
@@ -47,12 +62,17 @@ export function translateOpenAiError(error: unknown, context: TranslateContext):
     });
   }
   if (error instanceof APIConnectionError) {
-    return new AppError("llm_unavailable", `LLM server unreachable: ${detail}`, {
-      cause,
-      retryable: true,
-      category: "third_party",
-      userMessage: "I cannot reach the language model right now; please try again shortly.",
-    });
+    const where = context.baseUrl ?? "https://api.openai.com/v1";
+    return new AppError(
+      "llm_unavailable",
+      `LLM server unreachable at ${where}: ${connectionDetail(error, detail)}; check that it runs and that OPENAI_BASE_URL points at it`,
+      {
+        cause,
+        retryable: true,
+        category: "third_party",
+        userMessage: "I cannot reach the language model right now; please try again shortly.",
+      },
+    );
   }
   if (!(error instanceof APIError)) {
     return new AppError("llm_unavailable", `LLM call failed: ${detail}`, {

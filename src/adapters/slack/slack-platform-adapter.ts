@@ -525,15 +525,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       try {
         identity = record(await client.auth.test());
       } catch (error) {
-        const code = slackErrorCode(error);
-        throw new AppError(
-          "config_invalid",
-          `Slack refused the bot token at start-up (${code ?? "unreachable"})`,
-          {
-            category: code === "invalid_auth" || code === "not_authed" ? "user" : "third_party",
-            cause: new Error(String(summarizeSlackError(error).message)),
-          },
-        );
+        throw slackStartError(error, options.apiUrl);
       }
       botUserId = text(identity.user_id);
       botId = text(identity.bot_id);
@@ -597,4 +589,41 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       listeningPort = undefined;
     },
   };
+}
+
+const TOKEN_REJECTED = new Set([
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+]);
+
+/**
+ * Why `auth.test` failed at start-up, in a sentence with the fix: a token Slack rejected is a
+ * configuration problem; anything without a Slack error code is the network (DNS, proxy, firewall,
+ * SLACK_API_URL), and blaming the token for it sent people the wrong way.
+ */
+export function slackStartError(error: unknown, apiUrl: string | undefined): AppError {
+  const code = slackErrorCode(error);
+  const cause = new Error(String(summarizeSlackError(error).message));
+  if (code && TOKEN_REJECTED.has(code)) {
+    return new AppError(
+      "config_invalid",
+      `Slack rejected SLACK_BOT_TOKEN (${code}): copy the Bot User OAuth Token (xoxb-…) from your app's OAuth & Permissions page, and reinstall the app to the workspace if you changed its scopes.`,
+      { category: "user", cause },
+    );
+  }
+  if (code) {
+    return new AppError("config_invalid", `Slack refused auth.test at start-up (${code}).`, {
+      category: "third_party",
+      cause,
+    });
+  }
+  const where = apiUrl ?? "https://slack.com/api/";
+  return new AppError(
+    "config_invalid",
+    `Cannot reach Slack at ${where} (${cause.message}): check the network or proxy, or SLACK_API_URL if you set it.`,
+    { category: "third_party", cause },
+  );
 }

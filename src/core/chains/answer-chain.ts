@@ -225,10 +225,13 @@ export class AnswerChain {
     }
     const documentsOnlyMiss = missed && !allowGeneral;
     const generalKnowledgeFallback = missed && allowGeneral;
+    // The policy, stated in the answer whenever it decides where the answer comes from: with nothing
+    // indexed here yet every answer is general knowledge; with documents, a miss is answered from
+    // general knowledge only where the channel allows it (and refused with the reason otherwise).
     if (generalKnowledgeFallback) {
-      await input.reply.append(
-        "_Nothing in the indexed docs matched, so this answer is from general knowledge._\n\n",
-      );
+      await input.reply.append(GENERAL_KNOWLEDGE_NOTE);
+    } else if (!hasDocuments) {
+      await input.reply.append(NO_DOCUMENTS_NOTE);
     }
 
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback, documentsOnlyMiss);
@@ -408,7 +411,14 @@ export class AnswerChain {
 }
 
 export const NOT_FOUND_IN_DOCUMENTS =
-  "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer.";
+  "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer. " +
+  "(This channel answers only from its documents; an admin can allow general knowledge with `config general-knowledge on`.)";
+
+export const GENERAL_KNOWLEDGE_NOTE =
+  "_Nothing in the indexed docs matched, so this answer is from general knowledge._\n\n";
+
+export const NO_DOCUMENTS_NOTE =
+  "_No documents are indexed here yet, so this answer is from general knowledge; `index` teaches me yours._\n\n";
 
 /**
  * Holds the model's text back while passing status lines and approval requests through at once,

@@ -13,13 +13,23 @@ export const helpCommand: Command = {
   arguments: "none",
   visibility: "asker",
   async run({ reply, services, message }) {
+    const withoutLlm = services.llm === undefined;
     const lines = services
       .commands()
       .filter((command) => !command.adminOnly || message.isAdmin)
-      .map((command) => `• \`${command.usage}\` — ${command.summary}${command.adminOnly ? " (admins)" : ""}`);
+      .map(
+        (command) =>
+          `• \`${command.usage}\` — ${command.summary}${command.adminOnly ? " (admins)" : ""}${withoutLlm && command.needsLlm ? " — needs a language model" : ""}`,
+      );
     await reply.say(
       [
         "I'm teammate. Ask me anything here: I answer from the team's indexed documents with sources, and I remember this conversation.",
+        ...(withoutLlm
+          ? [
+              "",
+              "No language model is configured yet: questions and the commands marked below need one (set OPENAI_API_KEY or OPENAI_BASE_URL); the others work now.",
+            ]
+          : []),
         "",
         "Commands:",
         ...lines,
@@ -32,6 +42,7 @@ export const helpCommand: Command = {
 export const askCommand: Command = {
   name: "ask",
   usage: "ask <question>",
+  needsLlm: true,
   summary: "ask a question (the same as just talking to me)",
   adminOnly: false,
   arguments: "required",

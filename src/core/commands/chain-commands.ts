@@ -54,6 +54,7 @@ function nothingToWorkOn(context: CommandContext): Promise<void> {
 export const chainCommands: readonly Command[] = [
   {
     name: "summarize",
+    needsLlm: true,
     usage: "summarize [N]",
     summary: "summarize this thread, or the channel's last N messages",
     adminOnly: false,
@@ -73,6 +74,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "translate",
+    needsLlm: true,
     usage: "translate <language> [: text]",
     summary: "translate a text, or the last message here, into a language",
     adminOnly: false,
@@ -97,6 +99,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "actions",
+    needsLlm: true,
     usage: "actions [N]",
     summary: "the action items in this thread (or the last N messages), with owners",
     adminOnly: false,
@@ -115,6 +118,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "classify",
+    needsLlm: true,
     usage: "classify <label, label, …>: <text>",
     summary: "pick one of your labels for a text",
     adminOnly: false,
@@ -142,6 +146,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "draft",
+    needsLlm: true,
     usage: "draft <kind> [: brief]",
     summary: "draft an announcement, a listing, release notes… from a brief and this conversation",
     adminOnly: false,

@@ -46,6 +46,11 @@ export interface Command {
    * conversation; `required`: a missing argument gets the usage line.
    */
   arguments: "none" | "optional" | "required";
+  /**
+   * Needs a language model to do anything: without one configured, core answers with the sentence
+   * that says how to configure it, and `help` marks the command.
+   */
+  needsLlm?: boolean;
   /** Who sees the reply where the platform can tell (Slack ephemeral, Discord ephemeral). */
   visibility: ReplyVisibility;
   /**

@@ -1,4 +1,5 @@
 import { scopeOf } from "../chains/answer-chain.js";
+import { isAppError } from "../errors.js";
 import type { IndexProgress, KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { DocumentScope } from "../ports/vector-store.js";
@@ -29,9 +30,25 @@ function progressBar(done: number, total: number): string {
 /** `--workspace` or `--channel` at the end of `index …`. */
 const SCOPE_FLAG = /(?:^|\s+)--(workspace|channel)\s*$/;
 
+/**
+ * Progress for one indexing run: drawn in place where the sink can (the terminal's bar), otherwise
+ * as status lines at most once a second (chat platforms edit a message for each).
+ */
+function progressReporter(reply: CommandContext["reply"], item: string): IndexProgress {
+  let lastReport = 0;
+  return async (done, total, label) => {
+    if (await reply.showProgress({ label, item, done, total })) return;
+    const now = Date.now();
+    if (done < total && now - lastReport < 1_000) return;
+    lastReport = now;
+    await reply.status(`${label} ${item}: ${done}/${total} ${progressBar(done, total)}`);
+  };
+}
+
 function referencesFrom(message: InboundMessage, args: string): DocumentReference[] | string {
   const target =
     args
+      .replace(/\s+--(?:workspace|channel)$/, "")
       .replace(/^<(.+)>$/, "$1")
       .split("|")[0]
       ?.trim() ?? "";
@@ -90,22 +107,20 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?:
       );
       return;
     }
+    const where = scope.channelId ? "for this channel" : "for the whole workspace";
     const lines = await indexingLine.run(
       async () => {
         const lines: string[] = [];
         for (const reference of references) {
+          const folderFiles = await knowledge.documentsInFolder(reference);
+          if (folderFiles !== undefined && reference.kind === "path") {
+            lines.push(await indexFolder(reference.path, folderFiles, scope, reply, where));
+            continue;
+          }
           const name = reference.kind === "url" ? (reference.name ?? reference.url) : reference.path;
-          let lastReport = 0;
-          const progress: IndexProgress = async (done, total, label) => {
-            const now = Date.now();
-            if (done < total && now - lastReport < 1_000) return;
-            lastReport = now;
-            await reply.status(`${label} ${name}: ${done}/${total} ${progressBar(done, total)}`);
-          };
-          const result = await knowledge.index(reference, scope, progress);
+          const result = await knowledge.index(reference, scope, progressReporter(reply, name));
           lines.push(
-            `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source}` +
-              (scope.channelId ? " for this channel." : " for the whole workspace."),
+            `Indexed **${result.title}** (\`${result.documentId}\`, ${result.chunks} chunk${result.chunks === 1 ? "" : "s"}) from ${result.source} ${where}.`,
           );
         }
         return lines;
@@ -123,10 +138,49 @@ export function createKnowledgeCommands(knowledge: KnowledgeBase, enqueueIndex?:
     await reply.say(lines.join("\n"));
   }
 
+  /**
+   * `index <folder>`: every document file under it, one after the other, with one progress bar over
+   * the files. A file the loader refuses (too large, unreadable format) is skipped and named in the
+   * summary; anything else (the store or the embedding model failing) stops the run with its error.
+   */
+  async function indexFolder(
+    folder: string,
+    files: string[],
+    scope: DocumentScope,
+    reply: CommandContext["reply"],
+    where: string,
+  ): Promise<string> {
+    if (files.length === 0) {
+      return `\`${folder}\` has no documents I can read (Markdown, text, HTML or PDF files).`;
+    }
+    const report = progressReporter(reply, folder);
+    const skipped: string[] = [];
+    let indexed = 0;
+    let chunks = 0;
+    for (const [position, file] of files.entries()) {
+      await report(position, files.length, "Indexing");
+      try {
+        const result = await knowledge.index({ kind: "path", path: file }, scope);
+        indexed += 1;
+        chunks += result.chunks;
+      } catch (error) {
+        if (!isAppError(error) || error.category !== "user") throw error;
+        skipped.push(`${file} (${error.userMessage ?? error.message})`);
+      }
+    }
+    await report(files.length, files.length, "Indexed");
+    const summary = `Indexed ${indexed} document${indexed === 1 ? "" : "s"} (${chunks} chunks) from \`${folder}\` ${where}.`;
+    if (skipped.length === 0) return `${summary} \`docs\` lists them.`;
+    const shown = skipped.slice(0, 10).map((entry) => `• ${entry}`);
+    if (skipped.length > 10) shown.push(`• … and ${skipped.length - 10} more`);
+    return `${summary}\nSkipped ${skipped.length}:\n${shown.join("\n")}`;
+  }
+
   return [
     {
       name: "index",
-      usage: "index <url> | index this (with a file attached) [--workspace]",
+      usage:
+        "index <url> | index this (with a file attached) | index <file or folder> (terminal) [--workspace]",
       summary: "add a document to what I answer from",
       adminOnly: true,
       // Optional: an attachment alone (Discord's `/index` with only a file) is a complete request;

@@ -117,6 +117,7 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
 
   const startCommand: Command = {
     name: "finetune start",
+    needsLlm: true,
     usage: "finetune start [base-model]",
     summary: "fine-tune a model on this channel's training set",
     adminOnly: true,
@@ -189,6 +190,7 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
 
   const cancelCommand: Command = {
     name: "finetune cancel",
+    needsLlm: true,
     usage: "finetune cancel",
     summary: "cancel this channel's running fine-tuning run",
     adminOnly: true,

@@ -50,7 +50,8 @@ export class KnowledgeBase {
     signal?: AbortSignal,
   ): Promise<IndexResult> {
     const source = reference.kind === "url" ? reference.url : reference.path;
-    await progress(0, 1, "Downloading");
+    // A file on this machine is read, not downloaded.
+    await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
     const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
     const documentId = documentIdFor(source, scope);
     const chunks = chunkDocument(
@@ -102,6 +103,15 @@ export class KnowledgeBase {
       "a file from another workspace is loaded without platform credentials",
     );
     return rest;
+  }
+
+  /**
+   * The documents a local `path` reference stands for when it names a folder (sorted paths), or
+   * undefined when it is a single file, a URL, or the loader has no folders.
+   */
+  async documentsInFolder(reference: DocumentReference, signal?: AbortSignal): Promise<string[] | undefined> {
+    if (reference.kind !== "path" || !this.options.loader.listFolder) return undefined;
+    return this.options.loader.listFolder(reference.path, signal);
   }
 
   list(scope: QueryScope): Promise<DocumentSummary[]> {

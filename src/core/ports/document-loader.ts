@@ -50,4 +50,9 @@ export interface LoadedDocument {
  */
 export interface DocumentLoader {
   load(reference: DocumentReference, signal?: AbortSignal): Promise<LoadedDocument>;
+  /**
+   * The document files in a local folder, as `path` references' paths, sorted; undefined when `path`
+   * is not a folder. Optional: only a loader that reads local paths has folders.
+   */
+  listFolder?(path: string, signal?: AbortSignal): Promise<string[] | undefined>;
 }

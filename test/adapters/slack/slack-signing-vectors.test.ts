@@ -21,7 +21,7 @@ const vectors = (
   }
 ).cases;
 
-describe("Slack request signing vectors (shared/specs/slack/fixtures/signing_vectors.json)", () => {
+describe("Slack request signing vectors (test/fixtures/specs/slack/fixtures/signing_vectors.json)", () => {
   it("has the seven published and computed cases", () => {
     expect(vectors).toHaveLength(7);
   });

@@ -1,0 +1,93 @@
+import { Redis } from "ioredis";
+import type { Logger } from "../../core/ports/logger.js";
+
+/** `redis://host:port/db` without the user name or password, for log lines and messages. */
+export function describeRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    return "the configured REDIS_URL";
+  }
+}
+
+export interface WaitForRedisOptions {
+  logger: Logger;
+  /** Aborted on SIGTERM/SIGINT: stop waiting and return false. */
+  signal: AbortSignal;
+  /** Pause between attempts. */
+  retryMilliseconds?: number;
+}
+
+/**
+ * Waits until Redis answers PING, before the queues and stores connect. Without it, a wrong
+ * REDIS_URL meant every ioredis client and BullMQ worker logged each reconnection attempt (several
+ * lines a second, forever) and shutdown waited on connections that never came. Here the first
+ * failure is logged once, as one sentence with the fix, the retries are quiet, and an abort ends the
+ * wait at once. Returns true when Redis answered, false when aborted.
+ */
+export async function waitForRedis(url: string, options: WaitForRedisOptions): Promise<boolean> {
+  const retryMilliseconds = options.retryMilliseconds ?? 2_000;
+  let reported = false;
+  while (!options.signal.aborted) {
+    const client = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 5_000,
+    });
+    // Errors surface through connect() below; this listener keeps ioredis from printing them again.
+    client.on("error", () => {});
+    try {
+      await client.connect();
+      await client.ping();
+      client.disconnect();
+      if (reported) options.logger.info({ redis: describeRedisUrl(url) }, "Redis answers now; starting");
+      return true;
+    } catch (error) {
+      client.disconnect();
+      if (!reported) {
+        reported = true;
+        options.logger.error(
+          `Cannot reach Redis at ${describeRedisUrl(url)} (${error instanceof Error ? error.message : String(error)}): start Redis or fix REDIS_URL. Retrying quietly every ${retryMilliseconds / 1000} s; Ctrl-C or SIGTERM stops.`,
+        );
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, retryMilliseconds);
+      function done() {
+        clearTimeout(timer);
+        options.signal.removeEventListener("abort", done);
+        resolve();
+      }
+      options.signal.addEventListener("abort", done, { once: true });
+    });
+  }
+  return false;
+}
+
+/**
+ * Logs a long-lived client's connection error once until it is ready again (ioredis retries several
+ * times a second and would otherwise print "Unhandled error event" for each attempt).
+ */
+export function logRedisErrorsOnce(client: Redis, logger: Logger, what: string): void {
+  let last: string | undefined;
+  client.on("ready", () => {
+    last = undefined;
+  });
+  client.on("error", (error: Error) => {
+    if (error.message === last) return;
+    last = error.message;
+    logger.warn(
+      { err: error },
+      `${what}: Redis connection error (repeats are not logged until it answers again)`,
+    );
+  });
+}
+
+/** QUIT when connected; otherwise drop the connection, since QUIT would wait for a reconnect that may never come. */
+export async function closeRedis(client: Redis): Promise<void> {
+  if (client.status === "ready") await client.quit();
+  else client.disconnect();
+}
