@@ -161,6 +161,20 @@ async function embeddingDimensions(config: Config, llm: LlmProvider): Promise<nu
   }
 }
 
+/**
+ * Qdrant unreachable at start-up, in the one line `npm start` prints: the adapter's sentence (the
+ * address and the socket's reason) with the variable to check. Refusals already name QDRANT_API_KEY,
+ * and a collection of another size says what to do; those stay as they are.
+ */
+function qdrantStartError(error: unknown): unknown {
+  const appError = toAppError(error);
+  if (appError.code !== "store_unavailable" || appError.message.includes("QDRANT_")) return error;
+  return new AppError("config_invalid", `${appError.message}: start Qdrant or fix QDRANT_URL.`, {
+    cause: error,
+    category: "third_party",
+  });
+}
+
 export async function createApplication(
   config: Config,
   givenLogger: Logger,
@@ -246,7 +260,7 @@ export async function createApplication(
       await qdrant.ensureCollection();
     } catch (error) {
       for (const close of closers.reverse()) await close();
-      throw error;
+      throw qdrantStartError(error);
     }
     vectors = qdrant;
   } else {

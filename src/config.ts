@@ -212,6 +212,11 @@ export const environmentSchema = z
     /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
     REDIS_URL: optionalRedisUrl,
     /**
+     * How long `npm start` and `npm run worker` wait at start-up for Redis to answer (compose may start
+     * it a moment later) before they stop with one line naming REDIS_URL and the cause. 0 waits forever.
+     */
+    REDIS_STARTUP_WAIT_MS: integer(60_000, 0, 86_400_000),
+    /**
      * The Redis key prefix of this deployment: BullMQ queues, conversation memory, notes, answers,
      * de-duplication and fine-tuning state all live under it. The bot and `npm run worker` must use
      * the same one; different ones let several deployments or test runs share one Redis without

@@ -154,7 +154,14 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   const startUp = abortOnStopSignals();
-  if (config.REDIS_URL && !(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+  if (
+    config.REDIS_URL &&
+    !(await waitForRedis(config.REDIS_URL, {
+      logger,
+      signal: startUp.signal,
+      giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
+    }).catch(exitOnStartupFailure))
+  ) {
     process.exit(0);
   }
   let bot: Running;
