@@ -36,6 +36,9 @@ class RecordingJobQueue implements JobQueue {
   async counts(): Promise<Record<JobState, number>> {
     return { waiting: this.added.length, active: 0, delayed: 0, completed: 0, failed: 0 };
   }
+  async stateOf(jobId: string): Promise<{ state: JobState | "missing" }> {
+    return { state: this.added.some((job) => job.options.jobId === jobId) ? "waiting" : "missing" };
+  }
   async close(): Promise<void> {}
 }
 
