@@ -27,6 +27,7 @@ import type { AgentSetup } from "./core/chains/answer-chain.js";
 import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
 import { AppError, toAppError } from "./core/errors.js";
 import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
+import { sweepJobStatuses } from "./core/jobs/job-status-watch.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
 import type { ApprovalGate } from "./core/ports/approval-gate.js";
@@ -71,6 +72,11 @@ export interface Application {
   meter: UsageMeter;
   /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (or a tracer provider was given); undefined means nothing is traced. */
   tracing: Instrumentation | undefined;
+  /**
+   * Ends unfinished work whose owner is gone (jobs that failed for good or were lost); the bot runs it
+   * at start-up and every OPEN_WORK_CHECK_MS. Returns how many were ended.
+   */
+  sweepOpenWork(): Promise<number>;
   /** This process's connection to the deployment's Redis (REDIS_URL), for adapters that coordinate with its other processes. */
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -323,6 +329,7 @@ export async function createApplication(
     knowledge,
     alertChannels: usage,
     claimOnce: (key, ttlSeconds) => store.claimEvent(key, ttlSeconds),
+    openWork: store,
     decorateQueue: tracing ? (queue) => tracing.jobs(queue) : undefined,
     runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
   });
@@ -397,6 +404,8 @@ export async function createApplication(
               jobs: jobs.jobs,
               notifier: jobs.notifier,
               logger: logger.child({ component: "index" }),
+              openWork: store,
+              watchGraceMs: config.OPEN_WORK_CHECK_MS,
             })
           : undefined,
       ),
@@ -433,6 +442,13 @@ export async function createApplication(
     meter,
     tracing,
     redis,
+    sweepOpenWork: () =>
+      sweepJobStatuses({
+        store,
+        jobs: jobs.jobs,
+        notifier,
+        logger: logger.child({ component: "open-work" }),
+      }),
     async close() {
       await store.close();
       await usage.close();

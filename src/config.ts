@@ -173,6 +173,12 @@ export const environmentSchema = z
      */
     MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
     /**
+     * How often the bot looks for unfinished work whose owner is gone (a job that failed for good or
+     * was lost from the queue, a reply whose process died) and ends it with a sentence. A queued job
+     * is first looked at this long after it was queued.
+     */
+    OPEN_WORK_CHECK_MS: integer(60_000, 100, 3_600_000),
+    /**
      * Further endpoints tried in order when the one before fails with a rate limit, a 5xx or a timeout
      * before its first token: `[{"baseUrl":"https://…/v1","apiKey":"…","model":"…","name":"backup"}]`.
      */

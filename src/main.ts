@@ -138,6 +138,33 @@ export async function startBot(
         "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
     );
   }
+  // Work left unfinished by a process or a job that is gone gets its last sentence: now (a restart
+  // after a crash) and from time to time (a job that stalls out of its attempts, or is lost).
+  const sweepLog = logger.child({ component: "open-work" });
+  let sweeping: Promise<void> | undefined;
+  const sweep = () => {
+    // One sweep at a time: a slow store never stacks them up.
+    if (sweeping) return;
+    sweeping = application
+      .sweepOpenWork()
+      .then(
+        () => undefined,
+        (error: unknown) => sweepLog.warn({ err: error }, "could not look for unfinished work"),
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+  sweep();
+  const sweepTimer = setInterval(sweep, config.OPEN_WORK_CHECK_MS);
+  sweepTimer.unref();
+  // Stopped first (the list stops in reverse), before the platforms and the stores it uses.
+  running.push({
+    stop: async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
+    },
+  });
   logger.info(
     { platforms, llm: application.llm ? application.llm.defaultModel : "none" },
     "teammate started",

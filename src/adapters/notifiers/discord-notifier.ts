@@ -1,6 +1,6 @@
 import { MessageFlags, REST, Routes } from "discord.js";
 import { AppError } from "../../core/errors.js";
-import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
+import type { Notifier, PostedMessage, PostOptions } from "../../core/ports/notifier.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
 
 export interface DiscordNotifierOptions {
@@ -28,10 +28,10 @@ export class DiscordNotifier implements Notifier {
     );
   }
 
-  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+  async post(where: ConversationRef, text: string, options: PostOptions = {}): Promise<PostedMessage> {
     const channelId = where.threadId ?? where.channelId;
     const created = (await this.call("post a status message", () =>
-      this.rest.post(Routes.channelMessages(channelId), { body: this.body(text) }),
+      this.rest.post(Routes.channelMessages(channelId), { body: this.body(text, options.notify) }),
     )) as { id?: unknown };
     if (typeof created.id !== "string")
       throw new AppError("tool_failed", "Discord returned no message id", { category: "third_party" });
@@ -64,12 +64,12 @@ export class DiscordNotifier implements Notifier {
     }
   }
 
-  private body(text: string): Record<string, unknown> {
-    // Status lines quote user input (file names, model names): never let them ping anyone.
-    // No pings, and no link previews: a status line may name a URL someone asked to index.
+  private body(text: string, notify?: string): Record<string, unknown> {
+    // Status lines quote user input (file names, model names): never let them ping anyone but the
+    // one person a message is for. No link previews: a status line may name a URL someone asked to index.
     return {
-      content: text.slice(0, MAX_CONTENT),
-      allowed_mentions: { parse: [] },
+      content: `${notify ? `<@${notify}> ` : ""}${text}`.slice(0, MAX_CONTENT),
+      allowed_mentions: notify ? { parse: [], users: [notify] } : { parse: [] },
       flags: MessageFlags.SuppressEmbeds,
     };
   }

@@ -1,6 +1,6 @@
 import { WebClient } from "@slack/web-api";
 import { AppError } from "../../core/errors.js";
-import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
+import type { Notifier, PostedMessage, PostOptions } from "../../core/ports/notifier.js";
 import type { ConversationRef } from "../../core/types.js";
 
 export interface SlackNotifierOptions {
@@ -30,11 +30,12 @@ export class SlackNotifier implements Notifier {
     });
   }
 
-  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+  async post(where: ConversationRef, text: string, options: PostOptions = {}): Promise<PostedMessage> {
+    const mention = options.notify ? `<@${options.notify}> ` : "";
     const result = await this.call("post a status message", () =>
       this.client.chat.postMessage({
         channel: where.channelId,
-        text: text.slice(0, MAX_TEXT),
+        text: `${mention}${text}`.slice(0, MAX_TEXT),
         ...(where.threadId ? { thread_ts: where.threadId } : {}),
         // A status line may name a URL someone asked to index: no preview fetches it.
         unfurl_links: false,

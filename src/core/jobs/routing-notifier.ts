@@ -1,6 +1,6 @@
 import { AppError } from "../errors.js";
 import { safeOutgoingText } from "../outgoing-text.js";
-import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import type { Notifier, PostedMessage, PostOptions } from "../ports/notifier.js";
 import type { ChannelRef, ConversationRef, Platform } from "../types.js";
 
 /**
@@ -22,8 +22,8 @@ export function createRoutingNotifier(
     return notifier;
   };
   return {
-    post: (where: ConversationRef, text: string) =>
-      pick(where.platform).post(where, safeOutgoingText(text, secrets)),
+    post: (where: ConversationRef, text: string, options?: PostOptions) =>
+      pick(where.platform).post(where, safeOutgoingText(text, secrets), options),
     edit: (message: PostedMessage, text: string) =>
       pick(message.platform).edit(message, safeOutgoingText(text, secrets)),
     async verifyChannel(channel: ChannelRef): Promise<boolean> {

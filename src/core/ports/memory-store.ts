@@ -75,6 +75,8 @@ export interface OpenWork {
   where: ConversationRef;
   /** Who asked for it, to be told how it ended. */
   askerId: string;
+  /** What it is, in a word or two for the closing sentence (`indexing`). */
+  label?: string | undefined;
   /** The job whose status message this is (`kind: "job"`). */
   jobId?: string | undefined;
   /** The platform's ids of what is shown (status message, the asker's message with 👀, a stream). */

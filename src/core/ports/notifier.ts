@@ -19,8 +19,17 @@ export interface PostedMessage {
  * gone (Slack streams close after about five minutes, Discord interaction tokens after fifteen).
  * Throttling and wording live in core (`StatusMessage`), not here.
  */
+/** How a posted message addresses people. */
+export interface PostOptions {
+  /**
+   * The one person this message pings (the asker of a job that ended badly), by platform user id.
+   * Every other mention in a notifier's text stays neutralised.
+   */
+  notify?: string | undefined;
+}
+
 export interface Notifier {
-  post(where: ConversationRef, text: string): Promise<PostedMessage>;
+  post(where: ConversationRef, text: string, options?: PostOptions): Promise<PostedMessage>;
   edit(message: PostedMessage, text: string): Promise<void>;
   /**
    * Whether a channel someone named is one of `channel.workspaceId`'s. Only platforms whose bot token

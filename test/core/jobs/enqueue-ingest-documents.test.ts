@@ -130,6 +130,8 @@ describe("index with workers elsewhere: the bot posts a status message and only 
         threadId: "1700000000.000100",
         messageId: notifier.writes[0]?.messageId,
       },
+      // Who asked, so a job that fails for good can tell them (an id, no secret).
+      askerId: "U1",
     });
     expect(JSON.stringify(job?.data)).not.toContain(TOKEN);
   });
