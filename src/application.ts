@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
@@ -30,6 +31,7 @@ import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
 import { sweepJobStatuses } from "./core/jobs/job-status-watch.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
+import { sweepOpenReplies } from "./core/open-replies.js";
 import type { ApprovalGate } from "./core/ports/approval-gate.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
@@ -76,7 +78,7 @@ export interface Application {
    * Ends unfinished work whose owner is gone (jobs that failed for good or were lost); the bot runs it
    * at start-up and every OPEN_WORK_CHECK_MS. Returns how many were ended.
    */
-  sweepOpenWork(): Promise<number>;
+  sweepOpenWork(options?: { atStartUp?: boolean }): Promise<number>;
   /** This process's connection to the deployment's Redis (REDIS_URL), for adapters that coordinate with its other processes. */
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -390,6 +392,8 @@ export async function createApplication(
     };
   }
 
+  // This process, for the replies it records as open (see `sweepOpenWork`).
+  const owner = randomUUID();
   const assistant = createAssistant({
     store,
     llm,
@@ -423,6 +427,7 @@ export async function createApplication(
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
     answerTimeoutMs: config.LLM_TIMEOUT_MS,
     maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
+    owner,
   });
 
   const measured = instrumentAssistant(assistant, metrics);
@@ -442,13 +447,18 @@ export async function createApplication(
     meter,
     tracing,
     redis,
-    sweepOpenWork: () =>
-      sweepJobStatuses({
+    async sweepOpenWork({ atStartUp = false } = {}) {
+      const log = logger.child({ component: "open-work" });
+      const replies = await sweepOpenReplies({
         store,
-        jobs: jobs.jobs,
         notifier,
-        logger: logger.child({ component: "open-work" }),
-      }),
+        logger: log,
+        // One process per SQLite file: at its start, every reply another process left open is a dead one's.
+        endOthersOf: atStartUp && !config.REDIS_URL ? owner : undefined,
+      });
+      const statuses = await sweepJobStatuses({ store, jobs: jobs.jobs, notifier, logger: log });
+      return replies + statuses;
+    },
     async close() {
       await store.close();
       await usage.close();

@@ -142,11 +142,11 @@ export async function startBot(
   // after a crash) and from time to time (a job that stalls out of its attempts, or is lost).
   const sweepLog = logger.child({ component: "open-work" });
   let sweeping: Promise<void> | undefined;
-  const sweep = () => {
+  const sweep = (atStartUp = false) => {
     // One sweep at a time: a slow store never stacks them up.
     if (sweeping) return;
     sweeping = application
-      .sweepOpenWork()
+      .sweepOpenWork({ atStartUp })
       .then(
         () => undefined,
         (error: unknown) => sweepLog.warn({ err: error }, "could not look for unfinished work"),
@@ -155,8 +155,8 @@ export async function startBot(
         sweeping = undefined;
       });
   };
-  sweep();
-  const sweepTimer = setInterval(sweep, config.OPEN_WORK_CHECK_MS);
+  sweep(true);
+  const sweepTimer = setInterval(() => sweep(), config.OPEN_WORK_CHECK_MS);
   sweepTimer.unref();
   // Stopped first (the list stops in reverse), before the platforms and the stores it uses.
   running.push({

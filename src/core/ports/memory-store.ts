@@ -81,6 +81,8 @@ export interface OpenWork {
   jobId?: string | undefined;
   /** The platform's ids of what is shown (status message, the asker's message with 👀, a stream). */
   messages: Record<string, string>;
+  /** The process that shows it (an id per process start), for a restart to know its own from its predecessor's. */
+  owner?: string | undefined;
   /** Until when (epoch ms) its owner vouches for it; renewed while it works. Past it, the owner is gone. */
   leaseUntil: number;
 }

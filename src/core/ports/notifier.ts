@@ -1,4 +1,5 @@
 import type { ChannelRef, ConversationRef, Platform } from "../types.js";
+import type { OpenWork } from "./memory-store.js";
 
 /**
  * A message the notifier posted and may edit later. Ids only (channel, thread, message), so it can
@@ -31,6 +32,12 @@ export interface PostOptions {
 export interface Notifier {
   post(where: ConversationRef, text: string, options?: PostOptions): Promise<PostedMessage>;
   edit(message: PostedMessage, text: string): Promise<void>;
+  /**
+   * Ends a reply whose process died before it did: takes down what it showed (its 👀, an open stream,
+   * a status line; ids in `reply.messages`) and posts `sentence` where it was asked. Optional: without
+   * it the sentence is just posted.
+   */
+  endAbandonedReply?(reply: OpenWork, sentence: string): Promise<void>;
   /**
    * Whether a channel someone named is one of `channel.workspaceId`'s. Only platforms whose bot token
    * reaches several workspaces need it (one Discord bot sits in many guilds); absent means the token
