@@ -1,7 +1,9 @@
 import { MessageFlags, REST, Routes } from "discord.js";
 import { AppError } from "../../core/errors.js";
+import type { OpenWork } from "../../core/ports/memory-store.js";
 import type { Notifier, PostedMessage, PostOptions } from "../../core/ports/notifier.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
+import { INTERRUPTED_MARK } from "../discord/discord-reply-sink.js";
 
 export interface DiscordNotifierOptions {
   botToken: string;
@@ -48,6 +50,34 @@ export class DiscordNotifier implements Notifier {
     const channelId = message.threadId ?? message.channelId;
     await this.call("edit a status message", () =>
       this.rest.patch(Routes.channelMessage(channelId, message.messageId), { body: this.body(text) }),
+    );
+  }
+
+  /**
+   * Ends a reply whose process died: its first message, if it had one, is marked as cut (an answer
+   * left half-written must never read as a whole one), then the sentence goes as a reply to the
+   * asker's message, pinging them. A message already gone is skipped.
+   */
+  async endAbandonedReply(reply: OpenWork, sentence: string): Promise<void> {
+    const channelId = reply.where.threadId ?? reply.where.channelId;
+    const { asker, reply: first } = reply.messages;
+    if (first) {
+      try {
+        const shown = (await this.rest.get(Routes.channelMessage(channelId, first))) as { content?: unknown };
+        const content = typeof shown.content === "string" ? shown.content : "";
+        const marked = `${content.slice(0, MAX_CONTENT - INTERRUPTED_MARK.length)}${INTERRUPTED_MARK}`;
+        await this.rest.patch(Routes.channelMessage(channelId, first), {
+          body: { content: marked, allowed_mentions: { parse: [] } },
+        });
+      } catch {
+        // Deleted, or no longer reachable: the sentence below still tells the asker.
+      }
+    }
+    const body = this.body(sentence, reply.askerId);
+    await this.call("post a sentence", () =>
+      this.rest.post(Routes.channelMessages(channelId), {
+        body: asker ? { ...body, message_reference: { message_id: asker, fail_if_not_exists: false } } : body,
+      }),
     );
   }
 
