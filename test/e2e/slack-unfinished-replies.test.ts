@@ -38,8 +38,21 @@ describe("unfinished replies from before a crash are ended at start-up (npm star
       ],
     });
     openai = await startOpenAiStandIn({ apiKey: "sk-e2e" });
-    // The model never answers, so the first process is mid-answer whenever it is killed.
-    openai.setResponder(() => ({ kind: "text", text: "never sent", delayMs: 120_000 }));
+    // The model sends its first words and then nothing more, so the first process is mid-answer
+    // (its stream open) whenever it is killed.
+    const chunk = (content: string) =>
+      JSON.stringify({
+        id: "chatcmpl-unfinished",
+        object: "chat.completion.chunk",
+        created: 1_700_000_800,
+        model: "gpt-4.1-mini",
+        choices: [{ index: 0, delta: { role: "assistant", content }, finish_reason: null }],
+      });
+    openai.setResponder(() => ({
+      kind: "raw",
+      events: [chunk("Rivers start in the hills "), chunk("and then they wander down to the sea."), "[DONE]"],
+      chunkDelayMs: 110_000,
+    }));
     // Every document download hangs, so the indexing is mid-way too.
     documents = await startLocalHttpServer(() => {});
     dataDirectory = mkdtempSync(join(tmpdir(), "teammate-unfinished-"));
