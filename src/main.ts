@@ -13,6 +13,7 @@ import { waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
+import { toAppError } from "./core/errors.js";
 import type { Logger } from "./core/ports/logger.js";
 import { redactingLogger } from "./core/redaction.js";
 import { halfConfiguredPlatforms } from "./platform-setup.js";
@@ -149,7 +150,11 @@ export async function startBot(
       .sweepOpenWork({ atStartUp })
       .then(
         () => undefined,
-        (error: unknown) => sweepLog.warn({ err: error }, "could not look for unfinished work"),
+        (error: unknown) => {
+          // A store that is down says so once itself; the sweep just tries again next time.
+          const level = toAppError(error).code === "store_unavailable" ? "debug" : "warn";
+          sweepLog[level]({ err: error }, "could not look for unfinished work");
+        },
       )
       .finally(() => {
         sweeping = undefined;
