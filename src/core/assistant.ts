@@ -10,6 +10,7 @@ import { NO_LLM_MESSAGE, NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
+import { OpenReply } from "./open-replies.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
@@ -66,6 +67,11 @@ export interface AssistantOptions {
   maxConcurrentAnswers?: number | undefined;
   /** After this long with nothing new shown, the reply says it is still working. Default 5 s. */
   stillWorkingAfterMs?: number | undefined;
+  /**
+   * This process (an id per start): every reply in progress is recorded as open work under it, with
+   * the delivery lease, so that a reply left unfinished by a crash is ended by the next sweep.
+   */
+  owner?: string | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -138,6 +144,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
   const stillWorkingAfterMs = options.stillWorkingAfterMs ?? 5_000;
   const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 32);
+  const owner = options.owner ?? randomUUID();
 
   /**
    * Runs LLM work for one reply: a first sign at once (before any wait), a place in the answer line,
@@ -404,7 +411,17 @@ export function createAssistant(options: AssistantOptions): Assistant {
         channel: message.channelId,
         eventId: message.eventId,
       });
-      const reply = new ReplyGuard(sink, log, secrets);
+      const open = new OpenReply({
+        store,
+        id: `reply-${message.platform}-${message.workspaceId}-${message.eventId}`,
+        where: { ...channelOf(message), threadId: message.threadId },
+        askerId: message.userId,
+        sink,
+        owner,
+        leaseMs: leaseSeconds * 1000,
+        logger: log,
+      });
+      const reply = new ReplyGuard(sink, log, secrets, open.shown);
       let duplicate = false;
       let settle: (() => Promise<void>) | undefined;
       try {
@@ -469,6 +486,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         await fail(reply, error, log);
       } finally {
         if (!reply.ended && !duplicate) await fail(reply, new Error("reply ended without an answer"), log);
+        await open.close();
         await settle?.();
       }
     },

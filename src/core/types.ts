@@ -147,6 +147,12 @@ export interface ReplySink {
   /** Ends the reply with a sentence for the user instead of an answer. */
   fail(message: string): Promise<void>;
   /**
+   * The platform's ids of what this reply shows while unfinished (the asker's message carrying the
+   * 👀, an open stream, a status line), kept with the open reply so that another process can end it
+   * with a sentence if this one dies. Optional: without it the sentence is simply posted.
+   */
+  shownMessages?(): Record<string, string>;
+  /**
    * Posts Approve / Deny buttons while the answer is still open (optional: a sink without it gets
    * the prompt as a status line, and an undecided request times out as Deny).
    */

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
@@ -16,7 +17,7 @@ import {
   Routes,
   type SendableChannels,
 } from "discord.js";
-import { AppError, toAppError } from "../../core/errors.js";
+import { AppError, describeForUser, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   AssistantHandler,
@@ -254,9 +255,9 @@ export class DiscordPlatformAdapter {
         if (action) await this.options.assistant.handleAction(action, sink);
       }
     } catch (error) {
-      const appError = toAppError(error);
-      logger.error({ err: appError }, "assistant failed on a discord interaction");
-      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+      const referenceId = randomUUID().slice(0, 8);
+      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord interaction");
+      await sink.fail(describeForUser(new AppError("internal", "discord interaction failed"), referenceId));
     } finally {
       clearTimeout(timer);
       await acknowledging;
@@ -329,10 +330,10 @@ export class DiscordPlatformAdapter {
     if (!mentioned) {
       // Inside a thread teammate already takes part in, a follow-up needs no new mention.
       if (conversation.threadId === undefined) return;
-      engaged = await this.options.assistant.isEngaged(conversation);
+      engaged = await this.isEngaged(conversation, message, botId);
       if (!engaged) return;
     }
-    engaged ??= await this.options.assistant.isEngaged(conversation);
+    engaged ??= await this.isEngaged(conversation, message, botId);
 
     const text = stripMentions(message.content, botId, botRoleId);
     const inbound: InboundMessage = {
@@ -368,8 +369,36 @@ export class DiscordPlatformAdapter {
     try {
       await this.options.assistant.handle(inbound, sink);
     } catch (error) {
-      logger.error({ err: toAppError(error) }, "assistant failed on a discord message");
-      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+      const referenceId = randomUUID().slice(0, 8);
+      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord message");
+      await sink.fail(describeForUser(new AppError("internal", "discord message failed"), referenceId));
+    }
+  }
+
+  /**
+   * Whether teammate takes part in a conversation. Core knows from its memory; when the memory store
+   * is down, the thread itself tells: an earlier message of teammate's own in it. Either way the
+   * message is answered (core then says it answers without memory) instead of silently dropped.
+   */
+  private async isEngaged(conversation: ConversationRef, message: Message, botId: string): Promise<boolean> {
+    try {
+      return await this.options.assistant.isEngaged(conversation);
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        "memory unavailable: reading the thread to see whether teammate is in it",
+      );
+      if (!message.channel.isThread()) return false;
+      try {
+        const history = await message.channel.messages.fetch({
+          limit: THREAD_HISTORY_LIMIT,
+          before: message.id,
+        });
+        return history.some((earlier) => earlier.author.id === botId);
+      } catch (threadError) {
+        this.logger.warn({ err: threadError }, "discord could not read the thread either");
+        return false;
+      }
     }
   }
 

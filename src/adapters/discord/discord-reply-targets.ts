@@ -140,6 +140,9 @@ export function createMessageReplyTarget(message: Message, logger: Logger): Disc
   let sent: Message | undefined;
   let typing = false;
   return {
+    shownMessages() {
+      return { asker: message.id, ...(sent ? { reply: sent.id } : {}) };
+    },
     async acknowledge() {
       if (typing || !message.channel.isSendable()) return;
       typing = true;

@@ -78,6 +78,7 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
       });
     },
     counts: () => queue.counts(),
+    stateOf: (jobId) => queue.stateOf(jobId),
     close: () => queue.close(),
   };
 }
