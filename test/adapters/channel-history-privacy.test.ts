@@ -62,10 +62,23 @@ afterAll(async () => {
   await discord.close();
 });
 
+// One client per bot token, as in the app: Discord's rate limits are per token, and a second REST
+// client would not know what the first one spent.
+let slackInstance: SlackChannelConnector | undefined;
+let discordInstance: DiscordChannelConnector | undefined;
+const slackConnector = () => {
+  slackInstance ??= new SlackChannelConnector({ botToken: SLACK_TOKEN, apiUrl: slack.apiUrl });
+  return slackInstance;
+};
+const discordConnector = () => {
+  discordInstance ??= new DiscordChannelConnector({ botToken: discord.token, apiUrl: discord.apiUrl });
+  return discordInstance;
+};
+
 const platforms: PlatformCase[] = [
   {
     name: "slack",
-    connector: () => new SlackChannelConnector({ botToken: SLACK_TOKEN, apiUrl: slack.apiUrl }),
+    connector: () => slackConnector(),
     workspaceId: () => slack.teamId,
     publicChannel: () => "<#CPUBLIC|general>",
     privateChannel: () => "<#GPRIVATE|leadership>",
@@ -80,7 +93,7 @@ const platforms: PlatformCase[] = [
   },
   {
     name: "discord",
-    connector: () => new DiscordChannelConnector({ botToken: discord.token, apiUrl: discord.apiUrl }),
+    connector: () => discordConnector(),
     workspaceId: () => discord.guildId,
     publicChannel: () => `<#${discordIds.public}>`,
     privateChannel: () => `<#${discordIds.private}>`,
@@ -185,7 +198,7 @@ describe.each(platforms)("channel history privacy on $name", (platform) => {
 
 describe("channel history privacy, platform specifics", () => {
   it("Slack: a private channel the bot was never invited to (Slack says channel_not_found) is refused with the invite sentence", async () => {
-    const connector = new SlackChannelConnector({ botToken: SLACK_TOKEN, apiUrl: slack.apiUrl });
+    const connector = slackConnector();
     const refused = await refusal(
       connector.resolve({
         target: "<#GHIDDEN|hr>",
@@ -201,7 +214,7 @@ describe("channel history privacy, platform specifics", () => {
   });
 
   it("Slack: a channel of another workspace is refused", async () => {
-    const connector = new SlackChannelConnector({ botToken: SLACK_TOKEN, apiUrl: slack.apiUrl });
+    const connector = slackConnector();
     const refused = await refusal(
       connector.resolve({
         target: "<#CPUBLIC>",
@@ -217,7 +230,7 @@ describe("channel history privacy, platform specifics", () => {
   });
 
   it("Discord: a channel the bot sees but may not read the history of is refused", async () => {
-    const connector = new DiscordChannelConnector({ botToken: discord.token, apiUrl: discord.apiUrl });
+    const connector = discordConnector();
     const refused = await refusal(
       connector.resolve({
         target: `<#${discordIds.noHistory}>`,
@@ -233,7 +246,7 @@ describe("channel history privacy, platform specifics", () => {
   });
 
   it("Discord: a channel of another server is refused", async () => {
-    const connector = new DiscordChannelConnector({ botToken: discord.token, apiUrl: discord.apiUrl });
+    const connector = discordConnector();
     const refused = await refusal(
       connector.resolve({
         target: `<#${discordIds.public}>`,

@@ -885,6 +885,10 @@ export class DiscordStandIn {
       );
     }
     const ok = (body?: unknown, status = body === undefined ? 204 : 200) => send(status, body, rateHeaders);
+    // A refusal Discord gives a well-formed request (no access to that channel): an answer, not a
+    // problem with the request, and it carries the bucket's headers like any other.
+    const deny = (status: number, code: number, message: string) =>
+      send(status, { code, message }, rateHeaders);
     const [, first, second, third, fourth, fifth] = record.path.split("/");
     const body = (record.body ?? {}) as Record<string, unknown>;
 
@@ -997,8 +1001,8 @@ export class DiscordStandIn {
         const query = this.validator.validateQueryParameters(template, method, url.searchParams);
         if (!query.ok) return reject(400, 50035, `Invalid Form Body: ${query.errors}`);
         const known = this.channels.get(second ?? "");
-        if (known && known.botCanView === false) return reject(403, 50001, "Missing Access");
-        if (known && known.botCanReadHistory === false) return reject(403, 50013, "Missing Permissions");
+        if (known && known.botCanView === false) return deny(403, 50001, "Missing Access");
+        if (known && known.botCanReadHistory === false) return deny(403, 50013, "Missing Permissions");
         const before = url.searchParams.get("before");
         const after = url.searchParams.get("after");
         const limit = Number(url.searchParams.get("limit") ?? 50);
@@ -1027,7 +1031,7 @@ export class DiscordStandIn {
       case "GET /channels/{channel_id}": {
         const known = this.channels.get(second ?? "");
         if (known) {
-          if (known.botCanView === false) return reject(403, 50001, "Missing Access");
+          if (known.botCanView === false) return deny(403, 50001, "Missing Access");
           const VIEW_CHANNEL = 1 << 10;
           const channel =
             known.type === 1
