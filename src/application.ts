@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
+import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
 import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
@@ -20,6 +21,7 @@ import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
+import { WebsiteSourceConnector } from "./adapters/website/website-source-connector.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
@@ -35,6 +37,7 @@ import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { Tool } from "./core/ports/tool.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
 import type { VectorStore } from "./core/ports/vector-store.js";
@@ -81,6 +84,8 @@ export interface ApplicationOptions {
   runJobWorkers?: boolean | undefined;
   /** A tracer provider the caller set up (tests, with an in-memory exporter); otherwise the environment decides. */
   tracerProvider?: TracerProvider | undefined;
+  /** Source connectors besides websites (checked first): the team's channels, repositories. */
+  sourceConnectors?: readonly SourceConnector[] | undefined;
 }
 
 /**
@@ -301,8 +306,19 @@ export async function createApplication(
     ? tracing.retriever(plainRetriever, config.QDRANT_URL ? "qdrant" : "sqlite")
     : plainRetriever;
 
+  // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, and the
+  // XML and robots.txt types a crawl reads (per request, so pages still take only document types).
+  const websites = new WebsiteSourceConnector({
+    fetcher: createSafeHttpFetcher({
+      allowedHosts: config.FETCH_ALLOWED_HOSTS,
+      maxBytes: config.MAX_DOCUMENT_BYTES,
+    }),
+    defaultMaxPages: config.SYNC_DEFAULT_MAX_PAGES,
+  });
+
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
+    connectors: [...(options.sourceConnectors ?? []), websites],
     config,
     logger,
     database,
@@ -385,6 +401,7 @@ export async function createApplication(
               logger: logger.child({ component: "index" }),
             })
           : undefined,
+        jobs.sources,
       ),
       ...jobs.commands,
       ...createUsageCommands({

@@ -272,6 +272,12 @@ export const environmentSchema = z
     TOOL_FETCH_ALLOWED_HOSTS: hostList,
     /** Largest document or attachment accepted for indexing, in bytes. */
     MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    /** Shortest `index … --every` interval accepted, in milliseconds (default 15 minutes; tests go lower). */
+    SYNC_MIN_INTERVAL_MS: integer(15 * 60_000, 1_000, 7 * 86_400_000),
+    /** Base of a failing sync's retry backoff, in milliseconds: retry n waits base · 2^(n−1). */
+    SYNC_RETRY_BACKOFF_MS: integer(30_000, 10, 3_600_000),
+    /** Pages `index <url> --crawl` takes when `--max` is not given. */
+    SYNC_DEFAULT_MAX_PAGES: integer(200, 1, 5_000),
     /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
     ENABLE_TOOLS: boolean(true),
     /** JSON file listing MCP servers (stdio or Streamable HTTP); a missing file means none. */

@@ -39,11 +39,17 @@ export interface SourceRecord {
   nextRunAt?: number | undefined;
   /** The connector's cursor after the last good sync. */
   cursor?: string | undefined;
-  /** The status message the current (or last) sync edits. */
+  /** The status message the current (or last) sync edits, and the job that posted it (a retry reuses it). */
   statusMessage?: PostedMessage | undefined;
+  statusJobId?: string | undefined;
 }
 
-export type SourcePatch = Partial<Omit<SourceRecord, "id" | "kind" | "target" | "scope" | "createdAt">>;
+/** Fields to change; a field given as `undefined` is cleared (`sync stop` clears `everyMs`). */
+export type SourcePatch = {
+  [Field in keyof Omit<SourceRecord, "id" | "kind" | "target" | "scope" | "createdAt">]?:
+    | SourceRecord[Field]
+    | undefined;
+};
 
 /** What the last good sync knew of one item. */
 export interface SourceItemState {
@@ -74,6 +80,11 @@ export interface SourceStore {
   updateSource(workspace: WorkspaceRef, id: string, patch: SourcePatch): Promise<SourceRecord | undefined>;
   /** Every source of a workspace, oldest first. */
   listSources(workspace: WorkspaceRef): Promise<SourceRecord[]>;
+  /**
+   * Every source with a schedule, across workspaces: the embedded mode re-arms its timers from these
+   * at start (BullMQ keeps its job schedulers in Redis by itself).
+   */
+  listScheduledSources(): Promise<SourceRecord[]>;
   /** Deletes the source and its item states; true when it existed. */
   deleteSource(workspace: WorkspaceRef, id: string): Promise<boolean>;
   listItems(workspace: WorkspaceRef, sourceId: string): Promise<SourceItemState[]>;

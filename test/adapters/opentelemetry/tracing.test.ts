@@ -56,6 +56,8 @@ describe("tracing adapters", () => {
       start: inner.start.bind(inner),
       counts: inner.counts.bind(inner),
       close: inner.close.bind(inner),
+      schedule: inner.schedule.bind(inner),
+      unschedule: inner.unschedule.bind(inner),
       enqueue: async (name: string, data: unknown) => {
         enqueued = data;
         return inner.enqueue(name, data);
