@@ -16,7 +16,7 @@ const CHANNEL = "CHIST";
 
 /**
  * The whole path through the real app for the team's own Slack channel and a GitHub repository as
- * synced sources: `index <#C…|name>` / `index github:owner/repo/path` from Slack, the sync job
+ * synced sources: `/teammate index #history` / `index github:owner/repo/path` from Slack, the sync job
  * in-process (no REDIS_URL), the Slack, GitHub and OpenAI stand-ins; then one document changes and
  * one is removed at the source, `sync <id>`, and the next answer uses the new text with its citation
  * and never cites the removed one.
@@ -120,7 +120,7 @@ describe("Slack: the team's own channel and a GitHub repository as synced source
 
   it("indexes the channel's threads, each cited by its permalink, leaving the bot's own posts out", async () => {
     const said = await driver.command({
-      text: `index <#${CHANNEL}|history>`,
+      text: "index #history",
       user: "WADMIN",
       channel: CHANNEL,
       until: /Added source/,

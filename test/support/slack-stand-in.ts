@@ -153,6 +153,7 @@ interface MethodMetadata {
 // The methods whose answers the stand-in checks against their `output.required` (the ones added for
 // channel history; the older methods answer only what the bot reads).
 const OUTPUT_CHECKED: Record<string, true> = {
+  "conversations.list": true,
   "conversations.history": true,
   "conversations.info": true,
   "chat.getPermalink": true,
@@ -481,6 +482,27 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
           context_team_id: teamId,
           ...(channel.isIm ? { user: "U0PERSON" } : {}),
         },
+      };
+    },
+    "conversations.list": (args) => {
+      // What the bot can see: every public channel, and private ones and DMs it is a member of.
+      const types = String(args.types ?? "public_channel").split(",");
+      const listed = [...channels.values()].filter((channel) => {
+        const type = channel.isIm ? "im" : channel.isPrivate ? "private_channel" : "public_channel";
+        if (!types.includes(type)) return false;
+        return type === "public_channel" || channel.isMember !== false;
+      });
+      const { slice, nextCursor } = page(listed, args);
+      return {
+        channels: slice.map((channel) => ({
+          id: channel.id,
+          ...(channel.isIm ? {} : { name: channel.name }),
+          is_channel: !channel.isIm && !channel.isPrivate,
+          is_private: Boolean(channel.isPrivate || channel.isIm),
+          is_im: Boolean(channel.isIm),
+          is_member: channel.isMember !== false,
+        })),
+        response_metadata: { next_cursor: nextCursor },
       };
     },
     "conversations.history": (args) => {

@@ -44,6 +44,11 @@ interface SlackMessage {
 
 /** `<#C123>` or `<#C123|general>`, as Slack writes a channel mention. */
 const CHANNEL_MENTION = /^<#([CGD][A-Z0-9]{2,})(?:\|([^>]*))?>$/;
+/**
+ * `#general` as plain text: what a slash command carries (Slack escapes mentions there only when the
+ * command is set to), looked up by name among the channels the bot can see.
+ */
+const CHANNEL_NAME = /^#([a-z0-9][a-z0-9._-]{0,79})$/;
 
 // People's messages, file shares and other apps' posts are knowledge; joins, topic changes and the
 // like are noise. The bot's own answers are left out entirely: model-written text must not come
@@ -95,15 +100,17 @@ export class SlackChannelConnector implements SourceConnector {
   }
 
   recognizes(target: string, request: Pick<SourceRequest, "platform" | "crawl">): boolean {
-    return request.platform === "slack" && CHANNEL_MENTION.test(target.trim());
+    const trimmed = target.trim();
+    return request.platform === "slack" && (CHANNEL_MENTION.test(trimmed) || CHANNEL_NAME.test(trimmed));
   }
 
   async resolve(request: SourceRequest): Promise<ResolvedSource> {
-    const match = CHANNEL_MENTION.exec(request.target.trim());
+    const trimmed = request.target.trim();
+    const match = CHANNEL_MENTION.exec(trimmed) ?? (await this.findByName(trimmed));
     if (!match?.[1]) {
       throw new AppError("input_invalid", "not a Slack channel mention", {
         category: "user",
-        userMessage: "Name the channel as a mention, like `index #general`.",
+        userMessage: `I can't see a channel ${trimmed}. If it is private, invite me there (\`/invite @teammate\`) and ask again.`,
       });
     }
     const identity = await this.whoAmI();
@@ -220,6 +227,29 @@ export class SlackChannelConnector implements SourceConnector {
       status: "fetched",
       document: { title: item.title, text: lines.join("\n").trim(), format: "markdown" },
     };
+  }
+
+  /** `#name` → the same shape as a mention's match, from the channels the bot can see. */
+  private async findByName(target: string): Promise<[string, string, string] | undefined> {
+    const name = CHANNEL_NAME.exec(target)?.[1];
+    if (!name) return undefined;
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await this.call("list the channels", () =>
+        this.client.conversations.list({
+          types: "public_channel,private_channel",
+          exclude_archived: true,
+          limit: 1000,
+          ...(cursor ? { cursor } : {}),
+        }),
+      );
+      const found = page.channels?.find((channel) => channel.name === name);
+      if (found?.id) return [target, found.id, name];
+      cursor = page.response_metadata?.next_cursor || undefined;
+      pages += 1;
+    } while (cursor && pages < 50);
+    return undefined;
   }
 
   private async readThread(channel: string, ts: string, signal?: AbortSignal): Promise<SlackMessage[]> {

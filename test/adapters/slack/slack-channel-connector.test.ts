@@ -73,7 +73,22 @@ describe("SlackChannelConnector", () => {
     expect(connector.recognizes("<#CDEPLOY|deploys>", { platform: "slack", crawl: false })).toBe(true);
     expect(connector.recognizes("<#CDEPLOY>", { platform: "slack", crawl: false })).toBe(true);
     expect(connector.recognizes("<#CDEPLOY>", { platform: "discord", crawl: false })).toBe(false);
+    expect(connector.recognizes("#deploys", { platform: "slack", crawl: false })).toBe(true);
     expect(connector.recognizes("https://example.com", { platform: "slack", crawl: false })).toBe(false);
+  });
+
+  it("resolves a plain #name (what a slash command carries) among the channels it can see", async () => {
+    const resolved = await connector.resolve(request("#deploys"));
+    expect(resolved).toMatchObject({ target: "CDEPLOY", name: "#deploys", scope: { channelId: "CDEPLOY" } });
+    expect(standIn.callsTo("conversations.list")[0]?.args).toMatchObject({
+      types: "public_channel,private_channel",
+    });
+    // A private channel the bot is not in is not listed to it: the sentence says to invite it.
+    standIn.addChannel({ id: "GSECRET", name: "secret", isPrivate: true, isMember: false });
+    await expect(connector.resolve(request("#secret"))).rejects.toMatchObject({
+      category: "user",
+      userMessage: expect.stringMatching(/can't see a channel #secret.*\/invite @teammate/),
+    });
   });
 
   it("resolves <#C…|name> to the channel, named and scoped to it", async () => {
