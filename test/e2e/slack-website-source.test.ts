@@ -184,6 +184,37 @@ describe("Slack: a website indexed as a synced source, changed, re-synced and an
     expect(afterSync).not.toContain(`${site.origin}/docs/metrics`);
   });
 
+  it("a channel's source is out of reach from another channel: not listed, not synced, not forgotten", async () => {
+    const docs = await driver.command({
+      text: "docs",
+      user: "WADMIN",
+      channel: "C999",
+      until: /No documents|Sources/,
+    });
+    expect(docs).not.toContain(sourceId);
+    const sync = await driver.command({
+      text: `sync ${sourceId}`,
+      user: "WADMIN",
+      channel: "C999",
+      until: /no source/,
+    });
+    expect(sync).toContain(`There is no source \`${sourceId}\` here`);
+    const forget = await driver.command({
+      text: `forget-doc ${sourceId}`,
+      user: "WADMIN",
+      channel: "C999",
+      until: /no source/,
+    });
+    expect(forget).toContain("There is no source");
+    const refused = await driver.command({
+      text: `sync ${sourceId}`,
+      user: "W515",
+      channel: CHANNEL,
+      until: /Only workspace admins/,
+    });
+    expect(refused).toContain("`sync`");
+  });
+
   it("`sync stop` drops the schedule and `forget-doc <source>` removes every chunk it produced", async () => {
     const stopped = await driver.command({
       text: `sync stop ${sourceId}`,
