@@ -46,26 +46,7 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
       },
     ],
   },
-  { name: "docs", description: "List the documents and synced sources teammate answers from here" },
-  {
-    name: "sync",
-    description: "Admins: sync a source now, or stop its schedule",
-    options: ["now", "stop"].map((name) => ({
-      type: ApplicationCommandOptionType.Subcommand as const,
-      name,
-      description:
-        name === "now" ? "Sync a source now" : "Stop a source's scheduled syncs (its documents stay)",
-      options: [
-        {
-          type: ApplicationCommandOptionType.String as const,
-          name: "source",
-          description: "The source id, as shown by /docs",
-          required: true,
-          max_length: 200,
-        },
-      ],
-    })),
-  },
+  { name: "docs", description: "List the documents teammate has indexed, with chunk counts" },
   {
     name: "forget-doc",
     description: "Admins: remove an indexed document and all its chunks",
