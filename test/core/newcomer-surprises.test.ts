@@ -57,7 +57,10 @@ describe("without a language model (the whole application, as `npm run chat` bui
     const sink = await say("what is the capital of Mongolia?");
     expect(sink.visible).toContain("No language model is configured, so I can only search the indexed docs");
     expect(sink.visible).not.toContain("I can't answer questions yet");
-    expect(sink.events.filter((event) => event.type === "append")).toHaveLength(1);
+    // One message (one start, one finish), however its text is streamed out.
+    expect(sink.events.filter((event) => event.type === "start")).toHaveLength(1);
+    expect(sink.events.filter((event) => event.type === "finish" || event.type === "fail")).toHaveLength(1);
+    expect(sink.visible.match(/No language model is configured/g)).toHaveLength(1);
   });
 });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { NO_DOCUMENTS_NOTE } from "../../src/core/chains/answer-chain.js";
 import { waitFor } from "../support/e2e-helpers.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
 import { type SlackBot, SlackDriver, startSlackBot } from "../support/slack-e2e-driver.js";
@@ -76,7 +77,7 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
 
   it("answers from the primary while it is healthy, and `why` names it", async () => {
     const { replies, explanation } = await askAndExplain("healthy day?");
-    expect(replies).toEqual(["The primary endpoint answered."]);
+    expect(replies).toEqual([`${NO_DOCUMENTS_NOTE}The primary endpoint answered.`]);
     expect(explanation).toContain(`via primary (${primaryHost()})`);
     expect(backup.chatRequests()).toHaveLength(0);
   });
@@ -92,7 +93,7 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
       primary.injectFault({ status, times: 3, path: "/chat/completions" });
       const { replies, explanation } = await askAndExplain(`what happens on ${status}?`);
 
-      expect(replies).toEqual(["The backup endpoint answered."]);
+      expect(replies).toEqual([`${NO_DOCUMENTS_NOTE}The backup endpoint answered.`]);
       expect(explanation).toMatch(/^Why that answer/);
       expect(explanation).toContain("Model backup-model via fallback 1 (backup)");
       expect(backup.chatRequests().length).toBe(backupBefore + 1);
@@ -107,7 +108,7 @@ describe("LLM_FALLBACKS on Slack (startBot, real core, two OpenAI stand-ins)", (
     const started = Date.now();
     const { replies, explanation } = await askAndExplain("are you there?");
 
-    expect(replies).toEqual(["The backup endpoint answered."]);
+    expect(replies).toEqual([`${NO_DOCUMENTS_NOTE}The backup endpoint answered.`]);
     expect(explanation).toContain("Model backup-model via fallback 1 (backup)");
     expect(backup.chatRequests().length).toBe(backupBefore + 1);
     // It waited for the primary's silence, not for the primary's whole 60 s delay.

@@ -15,7 +15,15 @@ import type { ReplyGuard } from "../reply-guard.js";
 import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ToolRegistry } from "../tools/tool-registry.js";
-import type { ApprovalPrompt, ChannelRef, InboundMessage, ReplySink, Source } from "../types.js";
+import type {
+  ApprovalPrompt,
+  ChannelRef,
+  InboundMessage,
+  ReplyFinish,
+  ReplySink,
+  ReplyStart,
+  Source,
+} from "../types.js";
 import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
 
 export interface AnswerChainInput {
@@ -228,11 +236,14 @@ export class AnswerChain {
     // The policy, stated in the answer whenever it decides where the answer comes from: with nothing
     // indexed here yet every answer is general knowledge; with documents, a miss is answered from
     // general knowledge only where the channel allows it (and refused with the reason otherwise).
-    if (generalKnowledgeFallback) {
-      await input.reply.append(GENERAL_KNOWLEDGE_NOTE);
-    } else if (!hasDocuments) {
-      await input.reply.append(NO_DOCUMENTS_NOTE);
-    }
+    // The note goes out with the model's first words, not before them: a model that fails before
+    // answering leaves only its failure sentence, not a note for an answer that never came.
+    const originNote = generalKnowledgeFallback
+      ? GENERAL_KNOWLEDGE_NOTE
+      : hasDocuments
+        ? undefined
+        : NO_DOCUMENTS_NOTE;
+    const out: ReplySink = originNote ? new NoteBeforeFirstText(input.reply, originNote) : input.reply;
 
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback, documentsOnlyMiss);
     const promptTokens = prompt.tokens;
@@ -255,7 +266,7 @@ export class AnswerChain {
           signal,
           deadline: input.deadline,
         },
-        sink: held ?? input.reply,
+        sink: held ?? out,
         budgets: agent.budgets,
         approvals: agent.approvals,
         passages: prompt.passages,
@@ -273,7 +284,7 @@ export class AnswerChain {
           model: outcome.model,
         });
       }
-      if (held) await input.reply.append(held.text);
+      if (held) await out.append(held.text);
       if (outcome.text.trim().length === 0) throw emptyAnswer();
       return {
         text: outcome.text,
@@ -308,7 +319,7 @@ export class AnswerChain {
     })) {
       if (part.type === "text-delta") {
         text += part.text;
-        await input.reply.append(part.text);
+        await out.append(part.text);
       } else if (part.type === "finish") {
         finishReason = part.reason;
         usage = part.usage;
@@ -319,7 +330,7 @@ export class AnswerChain {
     if (finishReason === "length") {
       const note = "\n\n_(The answer hit the model's length limit and stops here.)_";
       text += note;
-      await input.reply.append(note);
+      await out.append(note);
     } else if (finishReason === "content_filter") {
       throw new AppError("llm_bad_request", "content filter stopped the answer", {
         category: "user",
@@ -441,6 +452,38 @@ class HeldTextSink implements ReplySink {
     return this.reply.status(line);
   }
   async finish(): Promise<void> {}
+  fail(message: string): Promise<void> {
+    return this.reply.fail(message);
+  }
+}
+
+/** Passes everything through, with a note put before the first non-empty text. */
+class NoteBeforeFirstText implements ReplySink {
+  readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
+  private noted = false;
+
+  constructor(
+    private readonly reply: ReplyGuard,
+    private readonly note: string,
+  ) {
+    const requestApproval = reply.requestApproval;
+    if (requestApproval) this.requestApproval = (prompt) => requestApproval(prompt);
+  }
+
+  start(options: ReplyStart): Promise<void> {
+    return this.reply.start(options);
+  }
+  append(text: string): Promise<void> {
+    if (this.noted || text.length === 0) return this.reply.append(text);
+    this.noted = true;
+    return this.reply.append(this.note + text);
+  }
+  status(line: string): Promise<void> {
+    return this.reply.status(line);
+  }
+  finish(result: ReplyFinish): Promise<void> {
+    return this.reply.finish(result);
+  }
   fail(message: string): Promise<void> {
     return this.reply.fail(message);
   }

@@ -356,7 +356,8 @@ export function createKnowledgeCommands(
           arguments: "required",
           visibility: "everyone",
           async run({ message, args, reply }) {
-            const id = args.replace(/^`|`$/g, "");
+            // Discord's `/sync now source:<id>` arrives as `sync now <id>`.
+            const id = args.replace(/^now\s+/i, "").replace(/^`|`$/g, "");
             const source = await sources.find(scopeOf(message), id);
             if (!source) {
               await reply.say(`There is no source \`${id}\` here. \`docs\` lists them.`, "asker");

@@ -1,13 +1,13 @@
-import Database from "better-sqlite3";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ApplicationCommandOptionType } from "discord.js";
 import { describe, expect, it } from "vitest";
 import { DISCORD_COMMANDS } from "../../../src/adapters/discord/discord-commands.js";
 import { stripMentions } from "../../../src/adapters/discord/discord-platform-adapter.js";
-import { SqliteMemoryStore } from "../../../src/adapters/sqlite/sqlite-memory-store.js";
-import { createAssistant } from "../../../src/core/assistant.js";
+import { createApplication } from "../../../src/application.js";
+import { loadConfig } from "../../../src/config.js";
 import { parseInput } from "../../../src/core/commands/command-parser.js";
-import { createKnowledgeCommands } from "../../../src/core/commands/knowledge-commands.js";
-import type { KnowledgeBase } from "../../../src/core/knowledge/knowledge-base.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 
 describe("Discord text and commands", () => {
@@ -20,17 +20,14 @@ describe("Discord text and commands", () => {
     expect(text).toBe("summarize this:\n- first point\n- second point\n\n```\ncode\n```");
   });
 
-  it("every slash command without required options is a complete core command (no usage line)", () => {
-    const database = new Database(":memory:");
-    const assistant = createAssistant({
-      store: new SqliteMemoryStore(database),
-      llm: undefined,
-      logger: silentLogger,
-      promptTokenBudget: 6000,
-      allowGeneralKnowledge: false,
-      // Only names and argument rules are read here; no command runs.
-      commands: createKnowledgeCommands({} as KnowledgeBase),
-    });
+  it("every slash command without required options is a complete core command (no usage line)", async () => {
+    // The whole application's command list, as the bot builds it (usage, sources and all).
+    const directory = mkdtempSync(join(tmpdir(), "teammate-discord-commands-"));
+    const application = await createApplication(
+      loadConfig({ DATA_DIR: directory, ENABLE_TOOLS: "false" }),
+      silentLogger,
+    );
+    const assistant = application.assistant;
     const checked: string[] = [];
     type Option = { type: number; name: string; required?: boolean; options?: Option[] };
     const lines = (prefix: string, options: Option[]): string[] => {
@@ -51,6 +48,8 @@ describe("Discord text and commands", () => {
       }
     }
     expect(checked).toContain("feedback");
-    database.close();
+    expect(checked).toContain("usage");
+    await application.close();
+    rmSync(directory, { recursive: true, force: true });
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { extractDocument } from "../../../src/adapters/extract/extract-document.js";
 import { createSafeHttpFetcher } from "../../../src/adapters/http/safe-http-fetcher.js";
@@ -59,8 +62,11 @@ interface Harness {
 
 const where = { platform: "slack" as const, workspaceId: "T1", channelId: "C1" };
 
-async function setUp(site: WebsiteStandIn, options: { attempts?: number } = {}): Promise<Harness> {
-  const database = openSqliteDatabase(":memory:");
+async function setUp(
+  site: WebsiteStandIn,
+  options: { attempts?: number; databasePath?: string } = {},
+): Promise<Harness> {
+  const database = openSqliteDatabase(options.databasePath ?? ":memory:");
   const store = new SqliteVectorStore(database, { denseDimensions: 3 });
   const chunkWrites = { count: 0 };
   const vectors: VectorStore = {
@@ -123,7 +129,7 @@ async function setUp(site: WebsiteStandIn, options: { attempts?: number } = {}):
   };
 }
 
-async function createSite(harness: Harness, maxItems?: number): Promise<SourceRecord> {
+async function createSite(harness: Harness, maxItems?: number, everyMs?: number): Promise<SourceRecord> {
   const { source } = await harness.service.create(
     {
       target: `${harness.site.origin}/docs/`,
@@ -133,7 +139,7 @@ async function createSite(harness: Harness, maxItems?: number): Promise<SourceRe
       crawl: true,
       maxItems,
     },
-    undefined,
+    everyMs,
     where,
   );
   return source;
@@ -369,6 +375,39 @@ describe("sync-source: failures in a row", () => {
     } finally {
       await harness.close();
       await site.close();
+    }
+  });
+});
+
+describe("embedded mode: a source's schedule is an in-process timer, re-armed from SQLite at start", () => {
+  it("fires on its interval, fires again after a restart, and stops with `sync stop`", async () => {
+    const directory = mkdtempSync(join(tmpdir(), "teammate-schedule-"));
+    const databasePath = join(directory, "teammate.sqlite");
+    const site = await startWebsiteStandIn({});
+    site.pages.set("/docs/a", { html: page("A", "Alpha."), lastModified: "2026-01-01" });
+    let harness = await setUp(site, { databasePath });
+    try {
+      const source = await createSite(harness, undefined, 300);
+      const sitemapReads = () => site.requestsFor("/sitemap.xml");
+      await waitFor(() => sitemapReads() >= 2, "two scheduled syncs");
+      expect((await harness.sourceStore.getSource(source.scope, source.id))?.lastSync?.ok).toBe(true);
+      await harness.close();
+      const afterClose = sitemapReads();
+
+      harness = await setUp(site, { databasePath });
+      expect(await harness.service.restoreSchedules()).toBe(1);
+      await waitFor(() => sitemapReads() >= afterClose + 1, "a scheduled sync after the restart");
+      const stored = await harness.sourceStore.getSource(source.scope, source.id);
+      if (!stored) throw new Error("source gone");
+      await harness.service.stop(stored);
+      expect(await harness.sourceStore.listScheduledSources()).toEqual([]);
+      await harness.close();
+      harness = await setUp(site, { databasePath });
+      expect(await harness.service.restoreSchedules()).toBe(0);
+    } finally {
+      await harness.close();
+      await site.close();
+      rmSync(directory, { recursive: true, force: true });
     }
   });
 });

@@ -3,6 +3,7 @@ import { openSqliteDatabase } from "../../../src/adapters/sqlite/open-sqlite-dat
 import { SqliteMemoryStore } from "../../../src/adapters/sqlite/sqlite-memory-store.js";
 import { SqliteUsageStore } from "../../../src/adapters/sqlite/sqlite-usage-store.js";
 import { createAssistant } from "../../../src/core/assistant.js";
+import { NO_DOCUMENTS_NOTE } from "../../../src/core/chains/answer-chain.js";
 import { createAlerter } from "../../../src/core/operations/alerts.js";
 import type { LlmProvider } from "../../../src/core/ports/llm-provider.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
@@ -141,7 +142,9 @@ describe("UsageMeter and the usage commands (core, SQLite stores, scripted LLM)"
     expect(llm.requests).toHaveLength(0);
 
     // Another channel of the workspace is not held back by this channel's limit.
-    expect((await say("hello there", { channelId: "C2" })).visible).toBe("should not be asked");
+    expect((await say("hello there", { channelId: "C2" })).visible).toBe(
+      `${NO_DOCUMENTS_NOTE}should not be asked`,
+    );
     expect(llm.requests).toHaveLength(1);
   });
 
@@ -155,7 +158,7 @@ describe("UsageMeter and the usage commands (core, SQLite stores, scripted LLM)"
       "You have used 500 tokens of your personal limit of 500 tokens for this month, so I won't ask the language model " +
         "until it resets on 1 April at 00:00 UTC (in 17 days). An admin can change the limit with `config quota user <amount>/month`.",
     );
-    expect((await say("hi from someone else", { userId: "U2" })).visible).toBe("fine");
+    expect((await say("hi from someone else", { userId: "U2" })).visible).toBe(`${NO_DOCUMENTS_NOTE}fine`);
 
     await say("config quota user off", { isAdmin: true });
     await say("config quota workspace $0.001/day", { isAdmin: true });
