@@ -248,7 +248,7 @@ export class SlackChannelConnector implements SourceConnector {
       if (found?.id) return [target, found.id, name];
       cursor = page.response_metadata?.next_cursor || undefined;
       pages += 1;
-    } while (cursor && pages < 50);
+    } while (cursor && pages < 10);
     return undefined;
   }
 
