@@ -187,7 +187,7 @@ export class GitHubConnector implements SourceConnector {
       items.push({
         key: entry.path,
         title: entry.path,
-        url: `${htmlUrl}/blob/${encodeURIComponent(ref)}/${entry.path.split("/").map(encodeURIComponent).join("/")}`,
+        url: `${htmlUrl}/blob/${encodePath(ref)}/${encodePath(entry.path)}`,
         version: entry.sha,
       });
     }
@@ -313,5 +313,8 @@ function translateGitHubError(error: unknown, what: string): AppError {
     userMessage: `GitHub answered ${status} when I tried to ${what}.`,
   });
 }
+
+/** Each segment percent-encoded, the slashes kept: GitHub's web paths (`blob/release/2.0/docs/a b.md`). */
+const encodePath = (path: string) => path.split("/").map(encodeURIComponent).join("/");
 
 const signalOption = (signal: AbortSignal | undefined) => (signal ? { signal } : {});

@@ -153,6 +153,17 @@ describe("GitHubConnector", () => {
     expect(github.requests.every((recorded) => recorded.authorization === `token ${TOKEN}`)).toBe(true);
   });
 
+  it("builds blob URLs for a ref with a slash and paths with spaces the way GitHub's web paths read", async () => {
+    github.commit("acme", "handbook", { "docs/on call.md": "# On call" }, "release/2.0");
+    const instance = connector();
+    const source = await descriptor("github:acme/handbook/docs@release/2.0", instance);
+    expect(source.target).toBe("github:acme/handbook/docs@release/2.0");
+    const listing = await instance.list(source, undefined);
+    expect(listing.items.map((item) => item.url)).toEqual([
+      `${github.webUrl}/acme/handbook/blob/release/2.0/docs/on%20call.md`,
+    ]);
+  });
+
   it("re-syncs by tree SHA: nothing read when the folder's tree is unchanged, only changed blobs otherwise", async () => {
     const instance = connector();
     const source = await descriptor("github:acme/handbook/docs", instance);
