@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { DiscordAPIError, REST, Routes } from "discord.js";
 import { AppError, isAppError } from "../../core/errors.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
@@ -141,19 +142,12 @@ export class DiscordChannelConnector implements SourceConnector {
     const guildId = source.scope.workspaceId;
     const items: SourceItem[] = [];
     for (const [rootId, conversation] of conversations) {
-      const members = [conversation.root, ...conversation.replies];
       items.push({
         key: rootId,
         title: titleOf(conversation.root, facts.name),
         url: `https://discord.com/channels/${guildId}/${source.target}/${rootId}`,
-        version: [
-          members
-            .map((member) => `${member.id}${member.edited_timestamp ? `@${member.edited_timestamp}` : ""}`)
-            .join(","),
-          conversation.root.thread
-            ? `thread:${conversation.root.thread.last_message_id ?? ""}:${conversation.root.thread.message_count ?? 0}`
-            : "",
-        ].join("|"),
+        // Hashed: a long conversation would otherwise store every member id in its version.
+        version: createHash("sha256").update(versionOf(conversation)).digest("base64url").slice(0, 32),
       });
     }
     const newest = messages.reduce<string | undefined>(
@@ -362,6 +356,15 @@ function groupConversations(messages: DiscordMessage[]): Map<string, Conversatio
     else conversations.get(rootId)?.replies.push(message);
   }
   return conversations;
+}
+
+/** Members, their edits and the thread's last message: any reply, edit, deletion or thread post changes it. */
+function versionOf(conversation: Conversation): string {
+  const members = [conversation.root, ...conversation.replies]
+    .map((member) => `${member.id}${member.edited_timestamp ? `@${member.edited_timestamp}` : ""}`)
+    .join(",");
+  const thread = conversation.root.thread;
+  return `${members}|${thread ? `thread:${thread.last_message_id ?? ""}:${thread.message_count ?? 0}` : ""}`;
 }
 
 function titleOf(message: DiscordMessage, channelName: string): string {
