@@ -184,7 +184,11 @@ describe.each(platforms)("channel history privacy on $name", (platform) => {
       expect((await connector.list(source, undefined)).items.length).toBeGreaterThan(0);
       platform.makePublicPrivate();
       // Complete and empty: every thread already shared workspace-wide is removed by the sync.
-      expect(await connector.list(source, undefined)).toEqual({ items: [], complete: true });
+      expect(await connector.list(source, undefined)).toEqual({
+        items: [],
+        complete: true,
+        withdrawn: expect.stringMatching(/no longer public/),
+      });
       platform.restorePublic();
       platform.removeBotFromPublic();
       const refused = await refusal(connector.list(source, undefined));

@@ -44,6 +44,8 @@ describe("Slack: the team's own channel and a GitHub repository as synced source
     threads.garage = slack.postAsUser(CHANNEL, "W515", "Where is the garage entrance?");
     slack.postAsUser(CHANNEL, "WADMIN", "The garage entrance is on Walrus Street.", threads.garage);
     threads.coffee = slack.postAsUser(CHANNEL, "WADMIN", "The coffee machine is descaled on Mondays.");
+    slack.addChannel({ id: "CANNOUNCE", name: "announcements" });
+    threads.offsite = slack.postAsUser("CANNOUNCE", "WADMIN", "The offsite is at the narwhal lodge in May.");
 
     github = await startGitHubStandIn({ token: GITHUB_TOKEN });
     github.addRepository("acme", "handbook", {
@@ -207,5 +209,36 @@ describe("Slack: the team's own channel and a GitHub repository as synced source
     expect(JSON.stringify(openai.requests ?? [])).not.toContain(GITHUB_TOKEN);
     expect(JSON.stringify(bot.logs)).not.toContain(GITHUB_TOKEN);
     expect(github.problems).toEqual([]);
+  });
+  it("shares a public channel workspace-wide with --workspace, and withdraws it at the next sync once the channel turns private", async () => {
+    const refused = await driver.command({
+      text: "index <#GSECRET|secret> --workspace",
+      user: "WADMIN",
+      channel: CHANNEL,
+      until: /invite|private/i,
+    });
+    expect(refused).toMatch(/I'm not in|Invite me/);
+    const said = await driver.command({
+      text: "index #announcements --workspace",
+      user: "WADMIN",
+      channel: CHANNEL,
+      until: /Added source/,
+    });
+    expect(said).toContain("for the whole workspace");
+    const sourceId = /`(s[0-9a-f]{10})`/.exec(said)?.[1] ?? "";
+    await waitFor(
+      () => botLines().some((text) => /Synced #announcements: 0 changed, 1 new, 0 removed/.test(text)),
+      "the announcements sync",
+      20_000,
+    );
+    // Asked in another channel: workspace-wide, so it is seen here.
+    const where = await ask("where is the offsite?");
+    expect(where).toContain(slack.permalink("CANNOUNCE", threads.offsite ?? ""));
+
+    slack.updateChannel("CANNOUNCE", { isPrivate: true });
+    await syncAndWait(sourceId, /Synced #announcements: 0 changed, 0 new, 1 removed, 0 unchanged/);
+    const after = await ask("where is the offsite?");
+    expect(after).not.toContain(slack.permalink("CANNOUNCE", threads.offsite ?? ""));
+    expect(after).not.toContain("narwhal lodge [1]");
   });
 });

@@ -54,6 +54,8 @@ const KEPT_TYPES = new Set([0, 19, 21]);
 /** Text and announcement channels; DMs and group DMs count as direct conversations. */
 const TEXT_CHANNEL_TYPES = new Set([0, 5]);
 const DIRECT_CHANNEL_TYPES = new Set([1, 3]);
+/** Why a channel's threads leave a workspace-wide source (the privacy rule, checked at every sync). */
+const WITHDRAWN = "the channel is no longer public, so its threads stay in it";
 const PAGE_SIZE = 100;
 
 /** One document: a root message, the replies that chain to it, and the thread started from it. */
@@ -128,7 +130,7 @@ export class DiscordChannelConnector implements SourceConnector {
     if (recheckChannelHistoryScope(facts, source.scope) === "withdraw") {
       this.logger.warn({ sourceId: source.id }, "channel no longer fits the source's scope; listing nothing");
       this.lastListing.delete(source.id);
-      return { items: [], complete: true };
+      return { items: [], complete: true, withdrawn: WITHDRAWN };
     }
     const botUserId = await this.whoAmI();
     const maxMessages =

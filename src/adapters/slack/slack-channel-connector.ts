@@ -55,6 +55,8 @@ const CHANNEL_NAME = /^#([a-z0-9][a-z0-9._-]{0,79})$/;
 // back as a cited source.
 const KEPT_SUBTYPES = new Set([undefined, "thread_broadcast", "file_share", "bot_message", "me_message"]);
 
+/** Why a channel's threads leave a workspace-wide source (the privacy rule, checked at every sync). */
+const WITHDRAWN = "the channel is no longer public, so its threads stay in it";
 const PAGE_SIZE = 200;
 const MAX_USER_NAMES = 5_000;
 
@@ -153,7 +155,7 @@ export class SlackChannelConnector implements SourceConnector {
       recheckChannelHistoryScope(facts, source.scope) === "withdraw"
     ) {
       this.logger.warn({ sourceId: source.id }, "channel no longer fits the source's scope; listing nothing");
-      return { items: [], complete: true };
+      return { items: [], complete: true, withdrawn: WITHDRAWN };
     }
     const maxThreads =
       typeof source.settings.maxItems === "number" ? source.settings.maxItems : this.defaultMaxThreads;
