@@ -290,12 +290,19 @@ export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependenc
           status?.progress(`Syncing ${source.name}`, done, total),
         );
         const line = syncLine(source.name, counts, now() - started);
-        await dependencies.sources.updateSource(workspace, source.id, {
+        const updated = await dependencies.sources.updateSource(workspace, source.id, {
           lastSync: { at: now(), ok: true, line },
           consecutiveFailures: 0,
           cursor: cursor ?? source.cursor,
           ...(data.scheduled && source.everyMs !== undefined ? { nextRunAt: now() + source.everyMs } : {}),
         });
+        if (!updated) {
+          // `forget-doc` ran while this sync was writing: take back what it wrote after the forget.
+          await removeOrphans(dependencies, workspace, source.id);
+          if (status)
+            await status.finish(`🗑️ ${source.name} was removed while it synced; nothing of it is kept.`);
+          return { skipped: "source forgotten during the sync" };
+        }
         if (status) await status.finish(`✅ ${line}`);
         log.info({ ...counts, skipped: counts.skipped.length }, "source synced");
         return { ...counts, skipped: counts.skipped.length };
@@ -332,6 +339,13 @@ export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependenc
     },
     { attempts: dependencies.attempts ?? 3, backoffMs: dependencies.backoffMs ?? 30_000 },
   );
+}
+
+async function removeOrphans(dependencies: SyncJobDependencies, workspace: WorkspaceRef, sourceId: string) {
+  for (const item of await dependencies.sources.listItems(workspace, sourceId)) {
+    await dependencies.knowledge.remove(workspace, item.documentId);
+    await dependencies.sources.deleteItem(workspace, sourceId, item.key);
+  }
 }
 
 /**

@@ -153,7 +153,7 @@ async function syncAndWait(harness: Harness, source: SourceRecord): Promise<stri
   if (!status) throw new Error("no status message");
   await harness.service.enqueueSync(source, `request-${syncCounter}`, status);
   await waitFor(
-    () => /^(✅|❌)/.test(harness.notifier.texts.get(status.messageId) ?? ""),
+    () => /^(✅|❌|🗑️)/u.test(harness.notifier.texts.get(status.messageId) ?? ""),
     "the sync's final line",
     15_000,
   );
@@ -291,6 +291,27 @@ describe("sync-source: a crawled website kept in step", () => {
     const stored = await harness.sourceStore.getSource(source.scope, source.id);
     expect(stored?.consecutiveFailures).toBe(2);
     expect(stored?.lastSync?.ok).toBe(false);
+  });
+
+  it("a source forgotten while it syncs keeps nothing: what the sync wrote afterwards is taken back", async () => {
+    const source = await createSite(harness);
+    const { vectors } = harness;
+    const original = vectors.replaceDocument.bind(vectors);
+    let forgotten = false;
+    vectors.replaceDocument = async (...args) => {
+      await original(...args);
+      if (!forgotten) {
+        forgotten = true;
+        const stored = await harness.sourceStore.getSource(source.scope, source.id);
+        if (stored) await harness.service.forget(stored);
+      }
+    };
+    const line = await syncAndWait(harness, source);
+    expect(line).toMatch(/^🗑️ 127\.0\.0\.1:\d+\/docs was removed while it synced; nothing of it is kept\.$/u);
+    expect(await harness.sourceStore.listItems(source.scope, source.id)).toEqual([]);
+    expect(await vectors.listDocuments({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual(
+      [],
+    );
   });
 
   it("a sync interrupted half-way and run again leaves every page exactly once", async () => {
