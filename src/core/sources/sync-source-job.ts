@@ -285,6 +285,7 @@ export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependenc
       if (!source) return { skipped: "source gone" };
       const status = await statusFor(dependencies, source, data, context.jobId, log);
       const started = now();
+      status?.update(`🔄 Syncing ${source.name}: checking what changed…`);
       try {
         const { counts, cursor } = await runSync(dependencies, source, context, (done, total) =>
           status?.progress(`Syncing ${source.name}`, done, total),
