@@ -166,16 +166,17 @@ export class WebsiteSourceConnector implements SourceConnector {
     previous: PreviousItemVersion | undefined,
     signal?: AbortSignal,
   ): Promise<FetchedItem> {
+    const request = { url: item.url, validators: decodeValidators(previous?.validator), signal };
     let resource: Awaited<ReturnType<SafeHttpFetcher["fetch"]>>;
     try {
-      resource = await this.options.fetcher.fetch({
-        url: item.url,
-        validators: decodeValidators(previous?.validator),
-        signal,
-      });
+      resource = await this.options.fetcher.fetch(request);
     } catch (error) {
       if (isGone(error)) return { status: "gone" };
-      throw error;
+      // A kept-alive connection the server closed just as it was reused fails without an answer;
+      // one more try on a fresh one tells that apart from a site that is really down.
+      if (!(isAppError(error) && error.retryable && !(error instanceof HttpStatusError))) throw error;
+      signal?.throwIfAborted();
+      resource = await this.options.fetcher.fetch(request);
     }
     const validator = encodeValidators(resource.validators);
     if (resource.notModified) return { status: "unchanged", validator };

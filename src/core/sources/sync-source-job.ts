@@ -34,7 +34,7 @@ export interface SyncJobDependencies {
   editPacer?: EditPacer | undefined;
   /** Least time between two edits of the status message. Default 1 s. */
   statusIntervalMs?: number | undefined;
-  /** Items fetched at the same time. Default 4. */
+  /** Items fetched at the same time (a re-sync is mostly conditional requests waiting on the site). Default 8. */
   concurrency?: number | undefined;
   /** Attempts per sync (the first included) and the base of their exponential backoff. */
   attempts?: number | undefined;
@@ -183,7 +183,7 @@ export async function runSync(
     counts.removed += 1;
   };
 
-  await forEachLimited(items, dependencies.concurrency ?? 4, async (item) => {
+  await forEachLimited(items, dependencies.concurrency ?? 8, async (item) => {
     signal.throwIfAborted();
     const previous = stored.get(item.key);
     try {

@@ -159,6 +159,31 @@ describe("WebsiteSourceConnector", () => {
     expect(internal.requests).toHaveLength(0);
   });
 
+  it("tries a page once more when the connection drops without an answer, and no more", async () => {
+    let attempts = 0;
+    let alwaysDrop = false;
+    const flaky = await startLocalHttpServer((_request, response) => {
+      attempts += 1;
+      if (attempts === 1 || alwaysDrop) {
+        response.socket?.destroy();
+        return;
+      }
+      response.writeHead(200, { "content-type": "text/html" }).end(page("Flaky", "Back again."));
+    });
+    servers.push(flaky);
+    const connector = connectorFor(flaky);
+    const source = await descriptorOf(connector, request(`${flaky.origin}/docs/page`, { crawl: false }));
+    const [item] = (await connector.list(source, undefined)).items;
+    if (!item) throw new Error("no item");
+    const fetched = await connector.fetch(source, item, undefined);
+    expect(fetched.status).toBe("fetched");
+    expect(attempts).toBe(2);
+    alwaysDrop = true;
+    attempts = 0;
+    await expect(connector.fetch(source, item, undefined)).rejects.toMatchObject({ code: "fetch_failed" });
+    expect(attempts).toBe(2);
+  });
+
   it("fails the listing when robots.txt answers with a server error (RFC 9309: assume disallowed)", async () => {
     const website = await site({});
     website.pages.set("/docs/a", { html: page("A", "Alpha.") });
