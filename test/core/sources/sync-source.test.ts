@@ -266,6 +266,19 @@ describe("sync-source: a crawled website kept in step", () => {
     );
   });
 
+  it("indexing the same target again updates the one source and keeps its schedule unless given a new one", async () => {
+    const first = await createSite(harness, undefined, 3_600_000);
+    const again = await createSite(harness);
+    expect(again.id).toBe(first.id);
+    expect(again.everyMs).toBe(3_600_000);
+    expect(again.nextRunAt).toBe(first.nextRunAt);
+    const faster = await createSite(harness, undefined, 1_800_000);
+    expect(faster.everyMs).toBe(1_800_000);
+    const scheduled = await harness.sourceStore.listScheduledSources();
+    expect(scheduled.map((source) => [source.id, source.everyMs])).toEqual([[first.id, 1_800_000]]);
+    expect(await harness.sourceStore.listSources(first.scope)).toHaveLength(1);
+  });
+
   it("takes at most --max pages", async () => {
     const source = await createSite(harness, 2);
     const line = await syncAndWait(harness, source);
