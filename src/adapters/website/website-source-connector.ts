@@ -117,9 +117,14 @@ export class WebsiteSourceConnector implements SourceConnector {
     return urlOf(target) !== undefined;
   }
 
-  async resolve(request: SourceRequest): Promise<ResolvedSource> {
+  async resolve(request: SourceRequest, signal?: AbortSignal): Promise<ResolvedSource> {
     const url = urlOf(request.target);
     if (!url) throw invalidTarget("I can only sync http and https URLs.");
+    // The guard's verdict now, not at the first sync: an address it refuses never becomes a source.
+    // (robots.txt is where a crawl starts anyway; any other trouble is the sync's to report.)
+    await this.robotsFor(url, signal).catch((error: unknown) => {
+      if (isAppError(error) && error.code === "fetch_refused") throw error;
+    });
     const maxItems = request.crawl ? (request.maxItems ?? this.options.defaultMaxPages ?? 200) : 1;
     const name = request.crawl
       ? `${url.host}${basePathOf(url) === "/" ? "" : basePathOf(url).replace(/\/$/, "")}`

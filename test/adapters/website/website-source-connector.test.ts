@@ -140,8 +140,9 @@ describe("WebsiteSourceConnector", () => {
     servers.push(internal);
     const website = await site({});
     website.pages.set("/docs/a", { html: page("A", "Alpha.") });
-    const redirector = await startLocalHttpServer((_request, response) => {
-      response.writeHead(302, { location: `http://127.0.0.1:${internal?.port}/admin` }).end();
+    const redirector = await startLocalHttpServer((incoming, response) => {
+      if (incoming.url === "/robots.txt") response.writeHead(404).end();
+      else response.writeHead(302, { location: `http://127.0.0.1:${internal?.port}/admin` }).end();
     });
     servers.push(redirector);
     // Only the site is allowed; the internal service behind the redirect is not.
@@ -182,6 +183,22 @@ describe("WebsiteSourceConnector", () => {
     attempts = 0;
     await expect(connector.fetch(source, item, undefined)).rejects.toMatchObject({ code: "fetch_failed" });
     expect(attempts).toBe(2);
+  });
+
+  it("refuses an address the guard refuses when the source is added, before anything is stored", async () => {
+    const internal = await startLocalHttpServer((_request, response) => response.end("internal"));
+    servers.push(internal);
+    const connector = connectorFor();
+    await expect(connector.resolve(request(`${internal.origin}/docs/`))).rejects.toMatchObject({
+      code: "fetch_refused",
+      category: "user",
+    });
+    await expect(
+      connector.resolve(request("http://169.254.169.254/latest/", { crawl: false })),
+    ).rejects.toMatchObject({
+      code: "fetch_refused",
+    });
+    expect(internal.requests).toHaveLength(0);
   });
 
   it("fails the listing when robots.txt answers with a server error (RFC 9309: assume disallowed)", async () => {
