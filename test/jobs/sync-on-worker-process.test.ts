@@ -106,7 +106,11 @@ describe("sync-source on a worker process killed mid-sync", () => {
     const notifier = new SlackNotifier({ botToken: BOT_TOKEN, apiUrl: slack.apiUrl });
     const service = new SourceService({
       sources,
-      connectors: [new WebsiteSourceConnector({ fetcher: createSafeHttpFetcher() })],
+      connectors: [
+        new WebsiteSourceConnector({
+          fetcher: createSafeHttpFetcher({ allowedHosts: [`127.0.0.1:${site.port}`] }),
+        }),
+      ],
       jobs: producer,
       knowledge: new KnowledgeBase({
         store: new SqliteVectorStore(openSqliteDatabase(":memory:")),
