@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import robotsModule from "robots-parser";
 import { AppError, isAppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
@@ -85,6 +86,10 @@ function decodeValidators(value: string | undefined): ResourceValidators | undef
   } catch {
     return undefined;
   }
+}
+
+function bodyHash(body: Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex").slice(0, 32);
 }
 
 function isGone(error: unknown): boolean {
@@ -290,7 +295,9 @@ export class WebsiteSourceConnector implements SourceConnector {
       let html: string;
       try {
         const resource = await this.options.fetcher.fetch({ url: next, signal });
-        items.push({ key: next, title: next, url: next });
+        // The crawl had to read the page to find its links anyway: its hash is the version, so an
+        // unchanged page is not read a second time, nor extracted or embedded.
+        items.push({ key: next, title: next, url: next, version: `sha256:${bodyHash(resource.body)}` });
         if (!HTML_TYPES.includes(resource.mediaType)) continue;
         html = new TextDecoder().decode(resource.body);
       } catch (error) {

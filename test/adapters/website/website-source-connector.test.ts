@@ -102,6 +102,14 @@ describe("WebsiteSourceConnector", () => {
     ]);
     expect(website.requestsFor("/docs/secret-plans")).toBe(0);
     expect(website.requestsFor("/blog/elsewhere")).toBe(0);
+    // Pages read to find links carry their hash as version: the same page gives the same version.
+    const again = await connector.list(source, undefined);
+    expect(again.items.map((item) => item.version)).toEqual(listing.items.map((item) => item.version));
+    expect(listing.items[1]?.version).toMatch(/^sha256:[0-9a-f]{32}$/);
+    website.pages.set("/docs/guide", { html: page("Guide", "The guide, revised.", ["/docs/deep/page"]) });
+    const changed = await connector.list(source, undefined);
+    expect(changed.items[1]?.version).not.toBe(listing.items[1]?.version);
+    expect(changed.items[2]?.version).toBe(listing.items[2]?.version);
     const limited = await connector.list(
       await descriptorOf(connector, request(`${origin}/docs/`, { maxItems: 2 })),
       undefined,
