@@ -376,6 +376,33 @@ describe("sync-source: a crawled website kept in step", () => {
   });
 });
 
+describe("sync-source: a site without a sitemap, crawled by its links", () => {
+  it("re-syncs an unchanged site reading each page once (to find its links), with no embedding and no write", async () => {
+    const site = await startWebsiteStandIn({ sitemap: false });
+    site.pages.set("/docs/", { html: page("Home", "Start with the otter guide.", ["guide", "faq"]) });
+    site.pages.set("/docs/guide", { html: page("Guide", "The otter guide.", ["/docs/"]) });
+    site.pages.set("/docs/faq", { html: page("FAQ", "Ask the badger.") });
+    const harness = await setUp(site);
+    try {
+      const source = await createSite(harness);
+      expect(await syncAndWait(harness, source)).toMatch(/: 0 changed, 3 new, 0 removed, 0 unchanged /);
+      const embeddings = harness.embedder.calls;
+      const writes = harness.chunkWrites.count;
+      const guideReads = site.requestsFor("/docs/guide");
+      expect(await syncAndWait(harness, source)).toMatch(/: 0 changed, 0 new, 0 removed, 3 unchanged /);
+      expect(site.requestsFor("/docs/guide")).toBe(guideReads + 1);
+      expect(harness.embedder.calls).toBe(embeddings);
+      expect(harness.chunkWrites.count).toBe(writes);
+      site.pages.set("/docs/faq", { html: page("FAQ", "Ask the heron now.") });
+      expect(await syncAndWait(harness, source)).toMatch(/: 1 changed, 0 new, 0 removed, 2 unchanged /);
+      expect((await searchText(harness, "heron"))[0]?.chunk.source).toBe(`${site.origin}/docs/faq`);
+    } finally {
+      await harness.close();
+      await site.close();
+    }
+  });
+});
+
 describe("sync-source: failures in a row", () => {
   it("tells the admin who created the source after the third failed sync in a row", async () => {
     const site = await startWebsiteStandIn({});
