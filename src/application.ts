@@ -336,12 +336,14 @@ export async function createApplication(
     ? tracing.retriever(plainRetriever, config.QDRANT_URL ? "qdrant" : "sqlite")
     : plainRetriever;
 
-  // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, and the
-  // XML and robots.txt types a crawl reads (per request, so pages still take only document types).
+  // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, the XML and
+  // robots.txt types a crawl reads (per request, so pages still take only document types), and
+  // connections kept alive across a site's pages.
   const websites = new WebsiteSourceConnector({
     fetcher: createSafeHttpFetcher({
       allowedHosts: config.FETCH_ALLOWED_HOSTS,
       maxBytes: config.MAX_DOCUMENT_BYTES,
+      keepAlive: true,
     }),
     defaultMaxPages: config.SYNC_DEFAULT_MAX_PAGES,
   });

@@ -137,8 +137,9 @@ describe("npm start + npm run worker: a source's sync schedule lives in Redis", 
     });
     const sourceId = /`(s[0-9a-f]{10})`/.exec(said)?.[1] ?? "";
     expect(said).toContain("synced every 2s");
-    // No worker yet: the bot only queued the first sync and set the scheduler.
-    expect(site.requests).toHaveLength(0);
+    // No worker yet: the bot only checked the address (robots.txt), queued the first sync and set the scheduler.
+    expect(site.requestsFor("/sitemap.xml")).toBe(0);
+    expect(site.requestsFor("/docs/a")).toBe(0);
     const schedulers = await withTestQueue(queueNames, (queue) => queue.getJobSchedulers());
     expect(schedulers).toHaveLength(1);
     expect(schedulers[0]?.every).toBe(2_000);

@@ -18,6 +18,8 @@ export interface WebsiteStandInOptions {
   sitemap?: boolean | undefined;
   /** Extra `<loc>` entries written into the sitemap as they are (another origin, another folder). */
   extraSitemapLocations?: string[] | undefined;
+  /** Each page answers after this many milliseconds (a slow site, so a test can stop a sync mid-way). */
+  pageDelayMs?: number | undefined;
 }
 
 /**
@@ -90,7 +92,10 @@ export async function startWebsiteStandIn(options: WebsiteStandInOptions = {}): 
       response.writeHead(304, { etag }).end();
       return;
     }
-    response.writeHead(200, { "content-type": "text/html; charset=utf-8", etag }).end(entry.html);
+    const send = () =>
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", etag }).end(entry.html);
+    if (options.pageDelayMs) setTimeout(send, options.pageDelayMs);
+    else send();
   };
   const server = await startLocalHttpServer(handler);
   origin = server.origin;

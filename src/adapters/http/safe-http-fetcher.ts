@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
+import { finished } from "node:stream/promises";
 import { isIP, type LookupFunction } from "node:net";
 import { AppError } from "../../core/errors.js";
 import { classifyAddress, describeAddressClass } from "./address-class.js";
@@ -34,6 +35,14 @@ export interface SafeHttpFetcherOptions {
   /** PEM certificates that replace Node's trust store for https (a private CA; tests). Default: Node's store. */
   certificateAuthorities?: readonly string[];
   userAgent?: string;
+  /**
+   * Reuse connections (keep-alive, at most 8 per host) instead of opening one per request: a crawler
+   * re-checking a thousand pages of one site spends most of its time on connection set-up otherwise.
+   * Safe with the address guard: a connection is only ever opened to an address that passed the
+   * check (the pinned lookup), every request still checks its host's current answers before it is
+   * sent, and pooled connections are keyed by host name and port. Off by default.
+   */
+  keepAlive?: boolean;
 }
 
 export interface FetchRequest {
@@ -312,6 +321,7 @@ export class SafeHttpFetcher {
   private readonly lookup: HostLookup;
   private readonly userAgent: string;
   private readonly certificateAuthorities: string[] | undefined;
+  private readonly agents: { http: http.Agent; https: https.Agent } | undefined;
 
   constructor(options: SafeHttpFetcherOptions = {}) {
     this.maxBytes = options.maxBytes ?? 25 * 1024 * 1024;
@@ -324,6 +334,18 @@ export class SafeHttpFetcher {
     this.certificateAuthorities = options.certificateAuthorities
       ? [...options.certificateAuthorities]
       : undefined;
+    this.agents = options.keepAlive
+      ? {
+          http: new http.Agent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 }),
+          https: new https.Agent({ keepAlive: true, maxSockets: 8, maxFreeSockets: 8 }),
+        }
+      : undefined;
+  }
+
+  /** Closes pooled connections (a fetcher made with `keepAlive`); idle ones never hold the process open. */
+  close(): void {
+    this.agents?.http.destroy();
+    this.agents?.https.destroy();
   }
 
   async fetch(request: FetchRequest): Promise<FetchedResource> {
@@ -358,7 +380,9 @@ export class SafeHttpFetcher {
           continue;
         }
         if (status === 304 && request.validators !== undefined) {
-          response.destroy();
+          // A 304 has no body: reading to its end hands a kept-alive connection back to the pool.
+          response.resume();
+          await finished(response);
           return {
             finalUrl: url.href,
             mediaType: "application/octet-stream",
@@ -438,8 +462,9 @@ export class SafeHttpFetcher {
           path: `${url.pathname}${url.search}`,
           method: "GET",
           headers: outgoing,
-          // A fresh connection per hop: a pooled socket could have been opened to another pinned address.
-          agent: false,
+          // Without keep-alive, a fresh connection per hop. With it, a pooled connection for this host
+          // name and port was opened to an address that passed the same check (see `keepAlive`).
+          agent: this.agents ? (url.protocol === "https:" ? this.agents.https : this.agents.http) : false,
           lookup: pinnedLookup(target),
           // The certificate is verified against the URL's host name, not the pinned address.
           servername: isIP(target.hostname) ? undefined : target.hostname,

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import robotsModule from "robots-parser";
 import { AppError, isAppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
@@ -87,6 +88,10 @@ function decodeValidators(value: string | undefined): ResourceValidators | undef
   }
 }
 
+function bodyHash(body: Uint8Array): string {
+  return createHash("sha256").update(body).digest("hex").slice(0, 32);
+}
+
 function isGone(error: unknown): boolean {
   return error instanceof HttpStatusError && (error.status === 404 || error.status === 410);
 }
@@ -117,9 +122,14 @@ export class WebsiteSourceConnector implements SourceConnector {
     return urlOf(target) !== undefined;
   }
 
-  async resolve(request: SourceRequest): Promise<ResolvedSource> {
+  async resolve(request: SourceRequest, signal?: AbortSignal): Promise<ResolvedSource> {
     const url = urlOf(request.target);
     if (!url) throw invalidTarget("I can only sync http and https URLs.");
+    // The guard's verdict now, not at the first sync: an address it refuses never becomes a source.
+    // (robots.txt is where a crawl starts anyway; any other trouble is the sync's to report.)
+    await this.robotsFor(url, signal).catch((error: unknown) => {
+      if (isAppError(error) && error.code === "fetch_refused") throw error;
+    });
     const maxItems = request.crawl ? (request.maxItems ?? this.options.defaultMaxPages ?? 200) : 1;
     const name = request.crawl
       ? `${url.host}${basePathOf(url) === "/" ? "" : basePathOf(url).replace(/\/$/, "")}`
@@ -166,16 +176,17 @@ export class WebsiteSourceConnector implements SourceConnector {
     previous: PreviousItemVersion | undefined,
     signal?: AbortSignal,
   ): Promise<FetchedItem> {
+    const request = { url: item.url, validators: decodeValidators(previous?.validator), signal };
     let resource: Awaited<ReturnType<SafeHttpFetcher["fetch"]>>;
     try {
-      resource = await this.options.fetcher.fetch({
-        url: item.url,
-        validators: decodeValidators(previous?.validator),
-        signal,
-      });
+      resource = await this.options.fetcher.fetch(request);
     } catch (error) {
       if (isGone(error)) return { status: "gone" };
-      throw error;
+      // A kept-alive connection the server closed just as it was reused fails without an answer;
+      // one more try on a fresh one tells that apart from a site that is really down.
+      if (!(isAppError(error) && error.retryable && !(error instanceof HttpStatusError))) throw error;
+      signal?.throwIfAborted();
+      resource = await this.options.fetcher.fetch(request);
     }
     const validator = encodeValidators(resource.validators);
     if (resource.notModified) return { status: "unchanged", validator };
@@ -284,7 +295,9 @@ export class WebsiteSourceConnector implements SourceConnector {
       let html: string;
       try {
         const resource = await this.options.fetcher.fetch({ url: next, signal });
-        items.push({ key: next, title: next, url: next });
+        // The crawl had to read the page to find its links anyway: its hash is the version, so an
+        // unchanged page is not read a second time, nor extracted or embedded.
+        items.push({ key: next, title: next, url: next, version: `sha256:${bodyHash(resource.body)}` });
         if (!HTML_TYPES.includes(resource.mediaType)) continue;
         html = new TextDecoder().decode(resource.body);
       } catch (error) {

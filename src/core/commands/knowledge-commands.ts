@@ -340,7 +340,7 @@ export function createKnowledgeCommands(
         ? "for this channel"
         : "for that channel only"
       : "for the whole workspace";
-    const schedule = everyMs === undefined ? "" : `, synced every ${describeInterval(everyMs)}`;
+    const schedule = source.everyMs === undefined ? "" : `, synced every ${describeInterval(source.everyMs)}`;
     await reply.say(
       `${existed ? "Updated" : "Added"} source \`${source.id}\` **${source.name}** (${source.kind}, ${where}${schedule}). Syncing it now${statusMessage ? "; the status message shows the progress" : ""}. \`sync ${source.id}\` syncs it again, \`forget-doc ${source.id}\` removes it and everything it added.`,
     );

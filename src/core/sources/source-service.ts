@@ -62,7 +62,8 @@ export class SourceService {
 
   /**
    * Resolves a target, stores the source (the same target in the same scope updates the existing
-   * one) and sets or drops its schedule. Syncing is a separate step (`enqueueSync`).
+   * one) and sets its schedule when `everyMs` is given (an existing schedule stays otherwise).
+   * Syncing is a separate step (`enqueueSync`).
    */
   async create(
     request: SourceRequest,
@@ -94,8 +95,9 @@ export class SourceService {
       settings: resolved.settings,
       createdBy: existing?.createdBy ?? { platform: request.platform, userId: request.userId },
       reportTo: existing?.reportTo ?? reportTo,
-      everyMs,
-      nextRunAt: undefined,
+      // Indexing a target again without `--every` keeps its schedule; `sync stop` is what drops one.
+      everyMs: everyMs ?? existing?.everyMs,
+      nextRunAt: everyMs === undefined ? existing?.nextRunAt : undefined,
     };
     if (everyMs !== undefined) {
       // Before saving, so a queue that cannot schedule leaves no source claiming a schedule.
@@ -105,8 +107,6 @@ export class SourceService {
         this.scheduledData(source),
         everyMs,
       );
-    } else if (existing?.everyMs !== undefined) {
-      await this.options.jobs.unschedule(schedulerIdOf(source));
     }
     await this.options.sources.saveSource(source);
     return { source, existed: existing !== undefined };

@@ -34,7 +34,7 @@ export interface SyncJobDependencies {
   editPacer?: EditPacer | undefined;
   /** Least time between two edits of the status message. Default 1 s. */
   statusIntervalMs?: number | undefined;
-  /** Items fetched at the same time. Default 4. */
+  /** Items fetched at the same time (a re-sync is mostly conditional requests waiting on the site). Default 8. */
   concurrency?: number | undefined;
   /** Attempts per sync (the first included) and the base of their exponential backoff. */
   attempts?: number | undefined;
@@ -183,7 +183,7 @@ export async function runSync(
     counts.removed += 1;
   };
 
-  await forEachLimited(items, dependencies.concurrency ?? 4, async (item) => {
+  await forEachLimited(items, dependencies.concurrency ?? 8, async (item) => {
     signal.throwIfAborted();
     const previous = stored.get(item.key);
     try {
@@ -285,17 +285,25 @@ export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependenc
       if (!source) return { skipped: "source gone" };
       const status = await statusFor(dependencies, source, data, context.jobId, log);
       const started = now();
+      status?.update(`🔄 Syncing ${source.name}: checking what changed…`);
       try {
         const { counts, cursor } = await runSync(dependencies, source, context, (done, total) =>
           status?.progress(`Syncing ${source.name}`, done, total),
         );
         const line = syncLine(source.name, counts, now() - started);
-        await dependencies.sources.updateSource(workspace, source.id, {
+        const updated = await dependencies.sources.updateSource(workspace, source.id, {
           lastSync: { at: now(), ok: true, line },
           consecutiveFailures: 0,
           cursor: cursor ?? source.cursor,
           ...(data.scheduled && source.everyMs !== undefined ? { nextRunAt: now() + source.everyMs } : {}),
         });
+        if (!updated) {
+          // `forget-doc` ran while this sync was writing: take back what it wrote after the forget.
+          await removeOrphans(dependencies, workspace, source.id);
+          if (status)
+            await status.finish(`🗑️ ${source.name} was removed while it synced; nothing of it is kept.`);
+          return { skipped: "source forgotten during the sync" };
+        }
         if (status) await status.finish(`✅ ${line}`);
         log.info({ ...counts, skipped: counts.skipped.length }, "source synced");
         return { ...counts, skipped: counts.skipped.length };
@@ -332,6 +340,13 @@ export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependenc
     },
     { attempts: dependencies.attempts ?? 3, backoffMs: dependencies.backoffMs ?? 30_000 },
   );
+}
+
+async function removeOrphans(dependencies: SyncJobDependencies, workspace: WorkspaceRef, sourceId: string) {
+  for (const item of await dependencies.sources.listItems(workspace, sourceId)) {
+    await dependencies.knowledge.remove(workspace, item.documentId);
+    await dependencies.sources.deleteItem(workspace, sourceId, item.key);
+  }
 }
 
 /**

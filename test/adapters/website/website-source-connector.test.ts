@@ -102,6 +102,14 @@ describe("WebsiteSourceConnector", () => {
     ]);
     expect(website.requestsFor("/docs/secret-plans")).toBe(0);
     expect(website.requestsFor("/blog/elsewhere")).toBe(0);
+    // Pages read to find links carry their hash as version: the same page gives the same version.
+    const again = await connector.list(source, undefined);
+    expect(again.items.map((item) => item.version)).toEqual(listing.items.map((item) => item.version));
+    expect(listing.items[1]?.version).toMatch(/^sha256:[0-9a-f]{32}$/);
+    website.pages.set("/docs/guide", { html: page("Guide", "The guide, revised.", ["/docs/deep/page"]) });
+    const changed = await connector.list(source, undefined);
+    expect(changed.items[1]?.version).not.toBe(listing.items[1]?.version);
+    expect(changed.items[2]?.version).toBe(listing.items[2]?.version);
     const limited = await connector.list(
       await descriptorOf(connector, request(`${origin}/docs/`, { maxItems: 2 })),
       undefined,
@@ -140,8 +148,9 @@ describe("WebsiteSourceConnector", () => {
     servers.push(internal);
     const website = await site({});
     website.pages.set("/docs/a", { html: page("A", "Alpha.") });
-    const redirector = await startLocalHttpServer((_request, response) => {
-      response.writeHead(302, { location: `http://127.0.0.1:${internal?.port}/admin` }).end();
+    const redirector = await startLocalHttpServer((incoming, response) => {
+      if (incoming.url === "/robots.txt") response.writeHead(404).end();
+      else response.writeHead(302, { location: `http://127.0.0.1:${internal?.port}/admin` }).end();
     });
     servers.push(redirector);
     // Only the site is allowed; the internal service behind the redirect is not.
@@ -155,6 +164,47 @@ describe("WebsiteSourceConnector", () => {
     await expect(connector.fetch(source, item, undefined)).rejects.toMatchObject({
       code: "fetch_refused",
       category: "user",
+    });
+    expect(internal.requests).toHaveLength(0);
+  });
+
+  it("tries a page once more when the connection drops without an answer, and no more", async () => {
+    let attempts = 0;
+    let alwaysDrop = false;
+    const flaky = await startLocalHttpServer((_request, response) => {
+      attempts += 1;
+      if (attempts === 1 || alwaysDrop) {
+        response.socket?.destroy();
+        return;
+      }
+      response.writeHead(200, { "content-type": "text/html" }).end(page("Flaky", "Back again."));
+    });
+    servers.push(flaky);
+    const connector = connectorFor(flaky);
+    const source = await descriptorOf(connector, request(`${flaky.origin}/docs/page`, { crawl: false }));
+    const [item] = (await connector.list(source, undefined)).items;
+    if (!item) throw new Error("no item");
+    const fetched = await connector.fetch(source, item, undefined);
+    expect(fetched.status).toBe("fetched");
+    expect(attempts).toBe(2);
+    alwaysDrop = true;
+    attempts = 0;
+    await expect(connector.fetch(source, item, undefined)).rejects.toMatchObject({ code: "fetch_failed" });
+    expect(attempts).toBe(2);
+  });
+
+  it("refuses an address the guard refuses when the source is added, before anything is stored", async () => {
+    const internal = await startLocalHttpServer((_request, response) => response.end("internal"));
+    servers.push(internal);
+    const connector = connectorFor();
+    await expect(connector.resolve(request(`${internal.origin}/docs/`))).rejects.toMatchObject({
+      code: "fetch_refused",
+      category: "user",
+    });
+    await expect(
+      connector.resolve(request("http://169.254.169.254/latest/", { crawl: false })),
+    ).rejects.toMatchObject({
+      code: "fetch_refused",
     });
     expect(internal.requests).toHaveLength(0);
   });

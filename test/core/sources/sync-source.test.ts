@@ -153,7 +153,7 @@ async function syncAndWait(harness: Harness, source: SourceRecord): Promise<stri
   if (!status) throw new Error("no status message");
   await harness.service.enqueueSync(source, `request-${syncCounter}`, status);
   await waitFor(
-    () => /^(✅|❌)/.test(harness.notifier.texts.get(status.messageId) ?? ""),
+    () => /^(✅|❌|🗑️)/u.test(harness.notifier.texts.get(status.messageId) ?? ""),
     "the sync's final line",
     15_000,
   );
@@ -266,6 +266,19 @@ describe("sync-source: a crawled website kept in step", () => {
     );
   });
 
+  it("indexing the same target again updates the one source and keeps its schedule unless given a new one", async () => {
+    const first = await createSite(harness, undefined, 3_600_000);
+    const again = await createSite(harness);
+    expect(again.id).toBe(first.id);
+    expect(again.everyMs).toBe(3_600_000);
+    expect(again.nextRunAt).toBe(first.nextRunAt);
+    const faster = await createSite(harness, undefined, 1_800_000);
+    expect(faster.everyMs).toBe(1_800_000);
+    const scheduled = await harness.sourceStore.listScheduledSources();
+    expect(scheduled.map((source) => [source.id, source.everyMs])).toEqual([[first.id, 1_800_000]]);
+    expect(await harness.sourceStore.listSources(first.scope)).toHaveLength(1);
+  });
+
   it("takes at most --max pages", async () => {
     const source = await createSite(harness, 2);
     const line = await syncAndWait(harness, source);
@@ -291,6 +304,27 @@ describe("sync-source: a crawled website kept in step", () => {
     const stored = await harness.sourceStore.getSource(source.scope, source.id);
     expect(stored?.consecutiveFailures).toBe(2);
     expect(stored?.lastSync?.ok).toBe(false);
+  });
+
+  it("a source forgotten while it syncs keeps nothing: what the sync wrote afterwards is taken back", async () => {
+    const source = await createSite(harness);
+    const { vectors } = harness;
+    const original = vectors.replaceDocument.bind(vectors);
+    let forgotten = false;
+    vectors.replaceDocument = async (...args) => {
+      await original(...args);
+      if (!forgotten) {
+        forgotten = true;
+        const stored = await harness.sourceStore.getSource(source.scope, source.id);
+        if (stored) await harness.service.forget(stored);
+      }
+    };
+    const line = await syncAndWait(harness, source);
+    expect(line).toMatch(/^🗑️ 127\.0\.0\.1:\d+\/docs was removed while it synced; nothing of it is kept\.$/u);
+    expect(await harness.sourceStore.listItems(source.scope, source.id)).toEqual([]);
+    expect(await vectors.listDocuments({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual(
+      [],
+    );
   });
 
   it("a sync interrupted half-way and run again leaves every page exactly once", async () => {
@@ -339,6 +373,33 @@ describe("sync-source: a crawled website kept in step", () => {
     expect(sourcesOfChunks).toHaveLength(16);
     expect(await harness.service.items(source)).toHaveLength(16);
     for (const document of documents) expect(document.chunkCount).toBe(1);
+  });
+});
+
+describe("sync-source: a site without a sitemap, crawled by its links", () => {
+  it("re-syncs an unchanged site reading each page once (to find its links), with no embedding and no write", async () => {
+    const site = await startWebsiteStandIn({ sitemap: false });
+    site.pages.set("/docs/", { html: page("Home", "Start with the otter guide.", ["guide", "faq"]) });
+    site.pages.set("/docs/guide", { html: page("Guide", "The otter guide.", ["/docs/"]) });
+    site.pages.set("/docs/faq", { html: page("FAQ", "Ask the badger.") });
+    const harness = await setUp(site);
+    try {
+      const source = await createSite(harness);
+      expect(await syncAndWait(harness, source)).toMatch(/: 0 changed, 3 new, 0 removed, 0 unchanged /);
+      const embeddings = harness.embedder.calls;
+      const writes = harness.chunkWrites.count;
+      const guideReads = site.requestsFor("/docs/guide");
+      expect(await syncAndWait(harness, source)).toMatch(/: 0 changed, 0 new, 0 removed, 3 unchanged /);
+      expect(site.requestsFor("/docs/guide")).toBe(guideReads + 1);
+      expect(harness.embedder.calls).toBe(embeddings);
+      expect(harness.chunkWrites.count).toBe(writes);
+      site.pages.set("/docs/faq", { html: page("FAQ", "Ask the heron now.") });
+      expect(await syncAndWait(harness, source)).toMatch(/: 1 changed, 0 new, 0 removed, 2 unchanged /);
+      expect((await searchText(harness, "heron"))[0]?.chunk.source).toBe(`${site.origin}/docs/faq`);
+    } finally {
+      await harness.close();
+      await site.close();
+    }
   });
 });
 
