@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
+import { DiscordChannelConnector } from "./adapters/discord/discord-channel-connector.js";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
+import { GitHubConnector } from "./adapters/github/github-connector.js";
+import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
 import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
@@ -16,11 +19,13 @@ import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
+import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
+import { WebsiteSourceConnector } from "./adapters/website/website-source-connector.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { type Assistant, createAssistant } from "./core/assistant.js";
@@ -38,6 +43,7 @@ import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { Tool } from "./core/ports/tool.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
 import type { VectorStore } from "./core/ports/vector-store.js";
@@ -89,6 +95,35 @@ export interface ApplicationOptions {
   runJobWorkers?: boolean | undefined;
   /** A tracer provider the caller set up (tests, with an in-memory exporter); otherwise the environment decides. */
   tracerProvider?: TracerProvider | undefined;
+  /** Source connectors besides websites (checked first): the team's channels, repositories. */
+  sourceConnectors?: readonly SourceConnector[] | undefined;
+}
+
+/**
+ * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
+ * client per token in the process, so each platform's rate limits are counted in one place.
+ */
+function platformSourceConnectors(config: Config, logger: Logger): SourceConnector[] {
+  const connectors: SourceConnector[] = [];
+  if (config.SLACK_BOT_TOKEN) {
+    connectors.push(
+      new SlackChannelConnector({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, logger }),
+    );
+  }
+  if (config.DISCORD_TOKEN) {
+    connectors.push(
+      new DiscordChannelConnector({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL, logger }),
+    );
+  }
+  connectors.push(
+    new GitHubConnector({
+      token: config.GITHUB_TOKEN,
+      apiUrl: config.GITHUB_API_URL,
+      logger,
+      maxFileBytes: config.MAX_DOCUMENT_BYTES,
+    }),
+  );
+  return connectors;
 }
 
 /**
@@ -323,8 +358,21 @@ export async function createApplication(
     ? tracing.retriever(plainRetriever, config.QDRANT_URL ? "qdrant" : "sqlite")
     : plainRetriever;
 
+  // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, the XML and
+  // robots.txt types a crawl reads (per request, so pages still take only document types), and
+  // connections kept alive across a site's pages.
+  const websites = new WebsiteSourceConnector({
+    fetcher: createSafeHttpFetcher({
+      allowedHosts: config.FETCH_ALLOWED_HOSTS,
+      maxBytes: config.MAX_DOCUMENT_BYTES,
+      keepAlive: true,
+    }),
+    defaultMaxPages: config.SYNC_DEFAULT_MAX_PAGES,
+  });
+
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
+    connectors: [...(options.sourceConnectors ?? []), ...platformSourceConnectors(config, logger), websites],
     config,
     logger,
     database,
@@ -412,6 +460,7 @@ export async function createApplication(
               watchGraceMs: config.OPEN_WORK_CHECK_MS,
             })
           : undefined,
+        jobs.sources,
       ),
       ...jobs.commands,
       ...createUsageCommands({

@@ -26,6 +26,13 @@ const optionalRedisUrl = z
   .pipe(z.url({ protocol: /^rediss?$/ }).optional())
   .optional();
 
+/** https anywhere; http only where nothing crosses a network (loopback: tests, a local proxy). */
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === "https:") return true;
+  return url.hostname === "localhost" || url.hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(url.hostname);
+}
+
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -215,6 +222,19 @@ export const environmentSchema = z
      */
     DISCORD_SHARDS: discordShardIds,
 
+    /**
+     * GitHub token for `index github:<owner>/<repo>`: optional (public repositories are read without
+     * one, at GitHub's lower anonymous rate limit). Read-only contents access is all it needs.
+     */
+    GITHUB_TOKEN: optionalString,
+    /**
+     * GitHub REST base URL: GitHub Enterprise Server (`https://<host>/api/v3`) or a local stand-in.
+     * Plain http only to a loopback address, so a token never crosses a network in clear.
+     */
+    GITHUB_API_URL: optionalUrl.refine((value) => value === undefined || isHttpsOrLoopback(value), {
+      message: "use https (plain http only for a loopback address such as 127.0.0.1)",
+    }),
+
     /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
     REDIS_URL: optionalRedisUrl,
     /**
@@ -263,6 +283,12 @@ export const environmentSchema = z
     TOOL_FETCH_ALLOWED_HOSTS: hostList,
     /** Largest document or attachment accepted for indexing, in bytes. */
     MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    /** Shortest `index … --every` interval accepted, in milliseconds (default 15 minutes; tests go lower). */
+    SYNC_MIN_INTERVAL_MS: integer(15 * 60_000, 1_000, 7 * 86_400_000),
+    /** Base of a failing sync's retry backoff, in milliseconds: retry n waits base · 2^(n−1). */
+    SYNC_RETRY_BACKOFF_MS: integer(30_000, 10, 3_600_000),
+    /** Pages `index <url> --crawl` takes when `--max` is not given. */
+    SYNC_DEFAULT_MAX_PAGES: integer(200, 1, 5_000),
     /** Built-in tools (search_docs, remember, calculator, …) and MCP tools for answers; off → plain answers. */
     ENABLE_TOOLS: boolean(true),
     /** JSON file listing MCP servers (stdio or Streamable HTTP); a missing file means none. */
@@ -347,6 +373,7 @@ export function secretsOf(config: Config): string[] {
     config.SLACK_SIGNING_SECRET,
     config.SLACK_APP_TOKEN,
     config.DISCORD_TOKEN,
+    config.GITHUB_TOKEN,
     config.QDRANT_API_KEY,
     config.ADMIN_TOKEN,
     config.REDIS_URL ? decodeURIComponent(new URL(config.REDIS_URL).password) : undefined,

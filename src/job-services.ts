@@ -8,8 +8,10 @@ import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
+import { RedisSourceStore } from "./adapters/redis/redis-source-store.js";
 import { closeRedis } from "./adapters/redis/wait-for-redis.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
+import { SqliteSourceStore } from "./adapters/sqlite/sqlite-source-store.js";
 import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
 import type { Command } from "./core/commands/command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./core/commands/no-llm.js";
@@ -29,7 +31,11 @@ import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { MemoryStore } from "./core/ports/memory-store.js";
 import type { Notifier } from "./core/ports/notifier.js";
+import type { SourceConnector } from "./core/ports/source-connector.js";
+import type { SourceStore } from "./core/ports/source-store.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
+import { SourceService } from "./core/sources/source-service.js";
+import { registerSyncJobs } from "./core/sources/sync-source-job.js";
 
 /** The base model `finetune start` uses when none is named (OpenAI's cheapest tunable chat model). */
 export const DEFAULT_FINE_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18";
@@ -47,6 +53,9 @@ export interface JobServices {
   alerts: Alerter;
   /** `finetune …` commands for `createAssistant({ commands })`; those needing the API say so without an endpoint. */
   commands: Command[];
+  /** Synced sources: what `index <target> --every …`, `docs`, `sync` and `forget-doc` work on. */
+  sources: SourceService;
+  sourceStore: SourceStore;
   close(): Promise<void>;
 }
 
@@ -65,6 +74,8 @@ export interface JobServicesOptions {
    * in the embedded mode (no REDIS_URL), where there is no separate worker.
    */
   runWorkers: boolean;
+  /** Where synced sources come from (websites, channels, repositories). */
+  connectors: readonly SourceConnector[];
   /** Wraps the queue before any processor is registered (tracing: jobs continue the message's trace). */
   decorateQueue?: ((queue: JobQueue) => JobQueue) | undefined;
   onJobEvent?: ((event: JobEvent) => void) | undefined;
@@ -101,6 +112,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   });
 
   let fineTuneStore: FineTuneStore;
+  let sourceStore: SourceStore;
   // Several workers may edit one status message; one process spaces its own edits without help.
   let editPacer: EditPacer | undefined;
   if (config.REDIS_URL) {
@@ -109,9 +121,11 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     client.on("error", () => {});
     closers.push(() => closeRedis(client));
     fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
+    sourceStore = new RedisSourceStore({ client, keyPrefix: storeKeyPrefix(config) });
     editPacer = new RedisEditPacer({ client, keyPrefix: storeKeyPrefix(config) });
   } else {
     fineTuneStore = new SqliteFineTuneStore(options.database);
+    sourceStore = new SqliteSourceStore(options.database);
   }
 
   const queue: BullMqJobQueue | InProcessJobQueue = config.REDIS_URL
@@ -136,6 +150,26 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     logger: logger.child({ component: "ingest" }),
     editPacer,
     openWork: options.openWork,
+  });
+
+  registerSyncJobs(jobs, {
+    sources: sourceStore,
+    connectors: options.connectors,
+    knowledge: options.knowledge,
+    notifier,
+    alerts,
+    logger: logger.child({ component: "sources" }),
+    editPacer,
+    backoffMs: config.SYNC_RETRY_BACKOFF_MS,
+  });
+  const sources = new SourceService({
+    sources: sourceStore,
+    connectors: options.connectors,
+    jobs,
+    knowledge: options.knowledge,
+    notifier,
+    logger: logger.child({ component: "sources" }),
+    minIntervalMs: config.SYNC_MIN_INTERVAL_MS,
   });
 
   // Without an LLM endpoint the `finetune` commands still exist (help lists them, `dataset` and
@@ -165,6 +199,12 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
   });
   jobs.start();
+  // The in-process queue's timers died with the last process; BullMQ keeps its schedulers in Redis.
+  if (!config.REDIS_URL && options.runWorkers) {
+    sources.restoreSchedules().catch((error: unknown) => {
+      logger.error({ err: error }, "could not restore the sources' sync schedules");
+    });
+  }
 
   return {
     jobs,
@@ -173,9 +213,12 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     fineTuneStore,
     alerts,
     commands,
+    sources,
+    sourceStore,
     async close() {
       await jobs.close();
       await fineTuneStore.close();
+      await sourceStore.close();
       for (const close of closers) await close();
     },
   };

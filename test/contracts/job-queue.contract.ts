@@ -202,6 +202,33 @@ export function describeJobQueueContract(label: string, create: () => Promise<Jo
       await waitFor(() => runs === 1);
     });
 
+    it("runs a scheduled job every interval under one scheduler id, replaced by a new schedule, stopped by unschedule", async () => {
+      const runs: Array<{ tag: string; at: number }> = [];
+      fixture.queue.register<{ tag: string }>("sync-source", async (data) => {
+        runs.push({ tag: data.tag, at: Date.now() });
+      });
+      fixture.queue.start();
+      const scheduledAt = Date.now();
+      const firstRunAt = await fixture.queue.schedule("source-s1", "sync-source", { tag: "old" }, 300);
+      expect(firstRunAt).toBeGreaterThanOrEqual(scheduledAt + 300);
+      await waitFor(() => runs.length >= 2);
+      // Nothing runs before the first interval has passed.
+      expect((runs[0]?.at ?? 0) - scheduledAt).toBeGreaterThanOrEqual(290);
+      // The same id replaces the schedule: from now on only the new data runs, never both.
+      await fixture.queue.schedule("source-s1", "sync-source", { tag: "new" }, 200);
+      const before = runs.length;
+      await waitFor(() => runs.slice(before).filter((run) => run.tag === "new").length >= 2);
+      const lastOld = runs.map((run) => run.tag).lastIndexOf("old");
+      expect(runs.slice(lastOld + 1).every((run) => run.tag === "new")).toBe(true);
+      expect(await fixture.queue.unschedule("source-s1")).toBe(true);
+      expect(await fixture.queue.unschedule("source-s1")).toBe(false);
+      // Let a job the schedule added just before it was dropped finish, then nothing more may come.
+      await sleep(100);
+      const settled = runs.length;
+      await sleep(500);
+      expect(runs.length).toBe(settled);
+    });
+
     it("close() lets the running job finish and leaves nothing active", async () => {
       let finished = false;
       let started = false;

@@ -161,6 +161,48 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
+  async schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number> {
+    const type = this.types.get(name);
+    if (!type) throw new AppError("internal", `no job type ${name} is registered`);
+    if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
+    const startAt = Date.now() + everyMs;
+    try {
+      await this.queue.upsertJobScheduler(
+        schedulerId,
+        { every: everyMs, startDate: startAt },
+        {
+          name,
+          data,
+          opts: {
+            attempts: type.options.attempts,
+            backoff: { type: "exponential", delay: type.options.backoffMs },
+            removeOnComplete: { count: type.options.keepCompleted },
+            removeOnFail: { count: type.options.keepFailed },
+          },
+        },
+      );
+      return startAt;
+    } catch (error) {
+      throw new AppError("job_failed", `could not schedule ${name}`, {
+        cause: error,
+        retryable: true,
+        userMessage: "I couldn't set the schedule right now (the job queue is unreachable).",
+      });
+    }
+  }
+
+  async unschedule(schedulerId: string): Promise<boolean> {
+    try {
+      return await this.queue.removeJobScheduler(schedulerId);
+    } catch (error) {
+      throw new AppError("job_failed", `could not remove schedule ${schedulerId}`, {
+        cause: error,
+        retryable: true,
+        userMessage: "I couldn't drop the schedule right now (the job queue is unreachable).",
+      });
+    }
+  }
+
   async counts(): Promise<Record<JobState, number>> {
     const counts = await this.queue.getJobCounts(
       "waiting",

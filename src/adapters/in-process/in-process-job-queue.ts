@@ -53,6 +53,7 @@ export class InProcessJobQueue implements JobQueue {
   private readonly finished: Record<"completed" | "failed", string[]> = { completed: [], failed: [] };
   private readonly running = new Set<Promise<void>>();
   private readonly controller = new AbortController();
+  private readonly schedules = new Map<string, NodeJS.Timeout>();
   private counter = 0;
   private started = false;
   private closing = false;
@@ -104,6 +105,33 @@ export class InProcessJobQueue implements JobQueue {
     return entry.id;
   }
 
+  async schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number> {
+    if (!this.types.has(name)) throw new AppError("internal", `no job type ${name} is registered`);
+    if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
+    clearInterval(this.schedules.get(schedulerId));
+    const copy = JSON.parse(JSON.stringify(data ?? null)) as unknown;
+    let runs = 0;
+    const timer = setInterval(() => {
+      runs += 1;
+      // One id per tick, as BullMQ gives each repetition its own job.
+      this.enqueue(name, copy, { jobId: `${name}-${schedulerId}-${Date.now()}-${runs}` }).catch(
+        (error: unknown) => this.logger.warn({ err: error, schedulerId }, "scheduled job not added"),
+      );
+    }, everyMs);
+    // A schedule alone never keeps the process alive.
+    timer.unref();
+    this.schedules.set(schedulerId, timer);
+    return Date.now() + everyMs;
+  }
+
+  async unschedule(schedulerId: string): Promise<boolean> {
+    const timer = this.schedules.get(schedulerId);
+    if (!timer) return false;
+    clearInterval(timer);
+    this.schedules.delete(schedulerId);
+    return true;
+  }
+
   async counts(): Promise<Record<JobState, number>> {
     const counts: Record<JobState, number> = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
     for (const entry of this.jobs.values()) counts[entry.state] += 1;
@@ -117,6 +145,8 @@ export class InProcessJobQueue implements JobQueue {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const timer of this.schedules.values()) clearInterval(timer);
+    this.schedules.clear();
     for (const entry of this.jobs.values()) clearTimeout(entry.timer);
     const abort = setTimeout(() => this.controller.abort(new Error("shutting down")), this.shutdownTimeoutMs);
     await Promise.allSettled([...this.running]);

@@ -77,6 +77,9 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
         return jobId;
       });
     },
+    // A scheduled job starts a trace of its own on the worker: no message is waiting for it.
+    schedule: (schedulerId, name, data, everyMs) => queue.schedule(schedulerId, name, data, everyMs),
+    unschedule: (schedulerId) => queue.unschedule(schedulerId),
     counts: () => queue.counts(),
     stateOf: (jobId) => queue.stateOf(jobId),
     close: () => queue.close(),

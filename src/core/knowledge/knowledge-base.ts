@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { DocumentLoader, DocumentReference } from "../ports/document-loader.js";
+import type { DocumentLoader, DocumentReference, LoadedDocument } from "../ports/document-loader.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { DocumentScope, DocumentSummary, QueryScope, VectorStore } from "../ports/vector-store.js";
@@ -54,13 +54,28 @@ export class KnowledgeBase {
     await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
     const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
     const documentId = documentIdFor(source, scope);
+    const chunks = await this.indexText(documentId, loaded, scope, progress, signal);
+    return { documentId, title: loaded.title, source: loaded.source, chunks };
+  }
+
+  /**
+   * Chunks, embeds and stores text that is already extracted (a synced source's item), replacing
+   * whatever `documentId` held. Returns the number of chunks written.
+   */
+  async indexText(
+    documentId: string,
+    document: Pick<LoadedDocument, "title" | "text" | "format" | "source">,
+    scope: DocumentScope,
+    progress: IndexProgress = async () => {},
+    signal?: AbortSignal,
+  ): Promise<number> {
     const chunks = chunkDocument(
       {
         id: documentId,
-        title: loaded.title,
-        text: loaded.text,
-        format: loaded.format,
-        source: loaded.source,
+        title: document.title,
+        text: document.text,
+        format: document.format,
+        source: document.source,
       },
       this.options.chunking,
     );
@@ -86,7 +101,7 @@ export class KnowledgeBase {
     await this.options.store.replaceDocument(documentId, scope, records);
     await progress(total, total, "Indexed");
     this.options.logger.info({ documentId, chunks: total }, "document indexed");
-    return { documentId, title: loaded.title, source: loaded.source, chunks: total };
+    return total;
   }
 
   /**
@@ -116,6 +131,11 @@ export class KnowledgeBase {
 
   list(scope: QueryScope): Promise<DocumentSummary[]> {
     return this.options.store.listDocuments(scope);
+  }
+
+  /** Deletes one document's chunks within a workspace (a synced source's item that is gone). */
+  remove(workspace: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): Promise<number> {
+    return this.options.store.deleteDocument(workspace, documentId);
   }
 
   forget(scope: QueryScope, documentId: string): Promise<number> {

@@ -59,6 +59,16 @@ export interface JobQueue {
    */
   start(): void;
   enqueue<Data>(name: string, data: Data, options?: EnqueueOptions): Promise<string>;
+  /**
+   * Adds job `name` with `data` every `everyMs`, under one scheduler id: scheduling the same id again
+   * replaces the schedule instead of adding a second (one per synced source). BullMQ keeps schedulers
+   * in Redis, so they survive restarts and fire on whichever worker is up; the in-process queue keeps
+   * a timer, and its owner re-arms it at start. The first run is `everyMs` from now. Resolves with
+   * that time (epoch ms).
+   */
+  schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number>;
+  /** Drops a schedule; true when there was one. A job it already added still runs. */
+  unschedule(schedulerId: string): Promise<boolean>;
   /** Jobs by state, for metrics and the admin queue view. */
   counts(): Promise<Record<JobState, number>>;
   /**

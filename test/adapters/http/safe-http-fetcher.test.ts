@@ -532,3 +532,70 @@ describe("limits", () => {
     expect(error.category).toBe("user");
   });
 });
+
+describe("keepAlive: connections reused, the guard still checked on every request", () => {
+  let connections = 0;
+  let requests = 0;
+  let keptAlive: import("node:http").Server;
+  let port = 0;
+
+  beforeAll(async () => {
+    const { createServer } = await import("node:http");
+    keptAlive = createServer((request, response) => {
+      requests += 1;
+      if (request.headers["if-none-match"] === '"v1"') {
+        response.writeHead(304, { etag: '"v1"' }).end();
+        return;
+      }
+      response.writeHead(200, { "content-type": "text/plain", etag: '"v1"' }).end("kept alive");
+    });
+    keptAlive.on("connection", () => {
+      connections += 1;
+    });
+    await new Promise<void>((resolve) => keptAlive.listen(0, "127.0.0.1", resolve));
+    port = (keptAlive.address() as import("node:net").AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    keptAlive.closeAllConnections();
+    await new Promise((resolve) => keptAlive.close(resolve));
+  });
+
+  it("sends one request after another over one connection, a 304 included", async () => {
+    const pooled = fetcher({ allowedHosts: [`127.0.0.1:${port}`], keepAlive: true });
+    connections = 0;
+    const first = await pooled.fetch({ url: `http://127.0.0.1:${port}/a` });
+    expect(first.validators).toEqual({ etag: '"v1"' });
+    for (let index = 0; index < 5; index += 1) {
+      const again = await pooled.fetch({ url: `http://127.0.0.1:${port}/a`, validators: first.validators });
+      expect(again.notModified).toBe(true);
+      expect(again.body).toHaveLength(0);
+    }
+    expect(connections).toBe(1);
+    pooled.close();
+  });
+
+  it("refuses a host whose answer turned private even while a pooled connection to it is open", async () => {
+    let calls = 0;
+    const rebinding: HostLookup = async () => {
+      calls += 1;
+      return [{ address: calls === 1 ? "127.0.0.1" : "10.0.0.1", family: 4 }];
+    };
+    const pooled = fetcher({ lookup: rebinding, allowedHosts: [`127.0.0.1:${port}`], keepAlive: true });
+    await pooled.fetch({ url: `http://rebind.test:${port}/a` });
+    const before = requests;
+    const error = await failure(pooled.fetch({ url: `http://rebind.test:${port}/a` }));
+    expect(error.code).toBe("fetch_refused");
+    expect(requests).toBe(before);
+    expect(calls).toBe(2);
+    pooled.close();
+  });
+
+  it("without keepAlive opens a connection per request, as before", async () => {
+    const fresh = fetcher({ allowedHosts: [`127.0.0.1:${port}`] });
+    connections = 0;
+    await fresh.fetch({ url: `http://127.0.0.1:${port}/a` });
+    await fresh.fetch({ url: `http://127.0.0.1:${port}/a` });
+    expect(connections).toBe(2);
+  });
+});

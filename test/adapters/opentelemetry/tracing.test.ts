@@ -57,6 +57,8 @@ describe("tracing adapters", () => {
       counts: inner.counts.bind(inner),
       stateOf: inner.stateOf.bind(inner),
       close: inner.close.bind(inner),
+      schedule: inner.schedule.bind(inner),
+      unschedule: inner.unschedule.bind(inner),
       enqueue: async (name: string, data: unknown) => {
         enqueued = data;
         return inner.enqueue(name, data);

@@ -33,6 +33,12 @@ class RecordingJobQueue implements JobQueue {
     this.added.push({ name, data, options });
     return options.jobId ?? `job-${this.added.length}`;
   }
+  async schedule(): Promise<number> {
+    throw new Error("the ingest enqueuer schedules nothing");
+  }
+  async unschedule(): Promise<boolean> {
+    return false;
+  }
   async counts(): Promise<Record<JobState, number>> {
     return { waiting: this.added.length, active: 0, delayed: 0, completed: 0, failed: 0 };
   }
