@@ -3,7 +3,6 @@ import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
-import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
   instrumentAssistant,
   instrumentLlm,
@@ -336,6 +335,8 @@ export async function createApplication(
     })) {
       tools.register(traced(tool));
     }
+    // The MCP SDK is loaded only by a process that offers tools (a few hundred milliseconds of start-up).
+    const { createMcpToolSource, readMcpConfig } = await import("./adapters/mcp/mcp-tool-source.js");
     const mcp = await createMcpToolSource({
       config: await readMcpConfig(config.MCP_CONFIG_PATH),
       logger: logger.child({ component: "mcp" }),
