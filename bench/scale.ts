@@ -27,12 +27,16 @@ import { createAssistant } from "../src/core/assistant.js";
 import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import { createRetriever } from "../src/core/knowledge/retriever.js";
-import type { ChatRequest } from "../src/core/ports/llm-provider.js";
+import type {
+  ChatCompletion,
+  ChatRequest,
+  ChatStreamPart,
+  LlmProvider,
+} from "../src/core/ports/llm-provider.js";
 import { silentLogger } from "../src/core/ports/logger.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../src/core/ports/vector-store.js";
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { RecordingSink } from "../test/support/recording-sink.js";
-import { ScriptedLlm } from "../test/support/scripted-llm.js";
 import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "bench" };
@@ -40,6 +44,36 @@ const askScope: QueryScope = { ...scope, channelId: "bench" };
 // The retriever asks the store for 4 × topK = 20 candidates.
 const QUERY_LIMIT = 20;
 const REPLICA_SEPARATOR = "~r";
+
+/**
+ * The instant LLM of the per-message figure: answers at once and keeps nothing (the tests' ScriptedLlm
+ * deep-copies every prompt it is asked, which is the test helper's cost, not the core's).
+ */
+class InstantLlm implements LlmProvider {
+  readonly defaultModel = "instant";
+  readonly embeddingModel = undefined;
+
+  constructor(private readonly answer: (request: ChatRequest) => string) {}
+
+  async *stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
+    const text = this.answer(request);
+    for (const piece of text.match(/.{1,24}/gs) ?? []) yield { type: "text-delta", text: piece };
+    yield {
+      type: "finish",
+      reason: "stop",
+      model: this.defaultModel,
+      usage: { promptTokens: 0, completionTokens: 0 },
+    };
+  }
+
+  async complete(request: ChatRequest): Promise<ChatCompletion> {
+    return { text: this.answer(request), toolCalls: [], finishReason: "stop", model: this.defaultModel };
+  }
+
+  async embed(): Promise<number[][]> {
+    throw new Error("the instant LLM has no embeddings");
+  }
+}
 
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
@@ -272,7 +306,7 @@ export async function main(args: string[]): Promise<void> {
   // 5. Core time per message in one long thread (instant LLM, retrieval on this index).
   const isSummary = (request: ChatRequest) =>
     String(request.messages[0]?.content).startsWith("You maintain the running memory");
-  const llm = new ScriptedLlm((request) =>
+  const llm = new InstantLlm((request) =>
     isSummary(request)
       ? String(request.messages[1]?.content).slice(0, 1_500)
       : "Here is a helpful answer of moderate length that explains the point in two or three sentences [1].",
