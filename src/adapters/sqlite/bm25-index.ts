@@ -435,6 +435,8 @@ export class TailPart implements IndexPart {
       end: list.slots.length,
       maximumFrequency: list.maximumFrequency,
       minimumLength: list.minimumLength,
+      maximumImpact: undefined,
+      referenceAverage: undefined,
     };
     return list.typed;
   }
@@ -500,7 +502,20 @@ export class Bm25Scorer {
           impact = Math.min(impact, list.maximumImpact * Math.max(1, averageLength / list.referenceAverage));
         }
         const bound = termWeight * impact * BOUND_SLACK;
-        lists.push({ ...list, termWeight, bound });
+        // Built field by field: a spread copies into a slower object shape (it was the costliest line of a
+        // query), and one shape for every list keeps the scoring loops' property reads monomorphic.
+        lists.push({
+          slots: list.slots,
+          frequencies: list.frequencies,
+          start: list.start,
+          end: list.end,
+          maximumFrequency: list.maximumFrequency,
+          minimumLength: list.minimumLength,
+          maximumImpact: list.maximumImpact,
+          referenceAverage: list.referenceAverage,
+          termWeight,
+          bound,
+        });
       });
       if (lists.length === 0) continue;
       this.scorePart(part, lists, constantWeight, lengthWeight, best);
