@@ -19,7 +19,8 @@
 /** Chunk slots of a segment are 16-bit: at most this many chunks per segment. */
 export const MAXIMUM_SEGMENT_CHUNKS = 0xffff;
 
-const FORMAT_VERSION = 1;
+/** Version 2 adds each list's score bound and the k1, b it was computed with; version 1 still loads. */
+const FORMAT_VERSION = 2;
 const HEADER_BYTES = 16;
 // A bound computed in another order than the contribution it bounds may round below it.
 const BOUND_SLACK = 1 + 1e-9;
@@ -108,7 +109,9 @@ function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): num
  * An immutable run of chunks in typed arrays. Layout of the serialized form (little-endian, every
  * array aligned to its element size): a 16-byte header (format, chunks, terms, postings), rowids
  * (Float64), lengths (Uint32), term ids ascending (Uint32), list offsets (Uint32, terms + 1), minimum
- * length per list (Uint32), slots (Uint16), frequencies (Uint16), maximum frequency per list (Uint16).
+ * length per list (Uint32), slots (Uint16), frequencies (Uint16), maximum frequency per list (Uint16);
+ * from version 2, at the next multiple of 8: k1 and b (Float64) and each list's highest impact
+ * (Float64, see `maximumImpact`), so a restart reads the bounds instead of passing over every posting.
  */
 export class SealedSegment implements IndexPart {
   private readonly tombstones: Tombstones;
@@ -154,8 +157,23 @@ export class SealedSegment implements IndexPart {
     const termIds = Uint32Array.from(listSizes.keys()).sort();
     const chunkCount = chunks.length;
     const termCount = termIds.length;
-    const bytes = new Uint8Array(SealedSegment.byteLength(chunkCount, termCount, postingCount));
-    const segment = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters);
+    const bytes = new Uint8Array(
+      SealedSegment.byteLength(chunkCount, termCount, postingCount, FORMAT_VERSION),
+    );
+    const header = new Uint32Array(bytes.buffer, 0, 4);
+    header.set([FORMAT_VERSION, chunkCount, termCount, postingCount]);
+    // The parameters the bounds are computed with, and the bounds themselves still unknown (-1).
+    const boundsAt = SealedSegment.baseByteLength(chunkCount, termCount, postingCount);
+    new Float64Array(bytes.buffer, boundsAt, 2).set([parameters.k1, parameters.b]);
+    new Float64Array(bytes.buffer, boundsAt + 16, termCount).fill(-1);
+    const segment = SealedSegment.view(
+      bytes,
+      chunkCount,
+      termCount,
+      postingCount,
+      parameters,
+      FORMAT_VERSION,
+    );
     const { offsets, slots, frequencies, minimumLengths, maximumFrequencies } = segment;
     segment.termIds.set(termIds);
     const termIndex = new Map<number, number>();
@@ -169,8 +187,6 @@ export class SealedSegment implements IndexPart {
     offsets[termCount] = offset;
     minimumLengths.fill(0xffffffff);
     const cursors = offsets.slice(0, termCount);
-    const header = new Uint32Array(bytes.buffer, 0, 4);
-    header.set([FORMAT_VERSION, chunkCount, termCount, postingCount]);
     chunks.forEach((chunk, slot) => {
       segment.rowids[slot] = chunk.rowid;
       segment.lengths[slot] = chunk.length;
@@ -186,7 +202,10 @@ export class SealedSegment implements IndexPart {
         if (chunk.length < (minimumLengths[list] as number)) minimumLengths[list] = chunk.length;
       }
     });
-    return SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters);
+    const built = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters, FORMAT_VERSION);
+    // The bounds are stored with the segment: computed here, where every posting is at hand anyway.
+    for (let index = 0; index < termCount; index++) built.maximumImpact(index);
+    return built;
   }
 
   /**
@@ -200,17 +219,23 @@ export class SealedSegment implements IndexPart {
       bytes.set(data);
     }
     const [format, chunkCount, termCount, postingCount] = new Uint32Array(bytes.buffer, bytes.byteOffset, 4);
-    if (format !== FORMAT_VERSION || chunkCount === undefined || termCount === undefined) {
+    if ((format !== 1 && format !== 2) || chunkCount === undefined || termCount === undefined) {
       throw new Error(`unknown index segment format ${String(format)}`);
     }
-    const expected = SealedSegment.byteLength(chunkCount, termCount, postingCount as number);
+    const expected = SealedSegment.byteLength(chunkCount, termCount, postingCount as number, format);
     if (expected !== bytes.byteLength) throw new Error("truncated index segment");
-    return SealedSegment.view(bytes, chunkCount, termCount, postingCount as number, parameters);
+    return SealedSegment.view(bytes, chunkCount, termCount, postingCount as number, parameters, format);
   }
 
-  private static byteLength(chunks: number, terms: number, postings: number): number {
+  /** Bytes of the version 1 arrays, padded to a multiple of 8. */
+  private static baseByteLength(chunks: number, terms: number, postings: number): number {
     const unaligned = HEADER_BYTES + chunks * 12 + terms * 4 * 3 + 4 + postings * 4 + terms * 2;
     return Math.ceil(unaligned / 8) * 8;
+  }
+
+  private static byteLength(chunks: number, terms: number, postings: number, format: number): number {
+    const base = SealedSegment.baseByteLength(chunks, terms, postings);
+    return format === 1 ? base : base + 16 + terms * 8;
   }
 
   private static view(
@@ -219,6 +244,7 @@ export class SealedSegment implements IndexPart {
     terms: number,
     postings: number,
     parameters: Bm25Parameters,
+    format: number,
   ): SealedSegment {
     const buffer = bytes.buffer;
     let offset = bytes.byteOffset + HEADER_BYTES;
@@ -238,9 +264,17 @@ export class SealedSegment implements IndexPart {
     let totalLength = 0;
     for (let slot = 0; slot < chunks; slot++) totalLength += lengths[slot] as number;
     const referenceAverage = chunks > 0 && totalLength > 0 ? totalLength / chunks : 1;
-    // Tight score bounds for pruning are derived (not stored), list by list when a query first asks
-    // for the list: computing them all at load was a pass over every posting (most of a restart).
-    const maximumImpacts = new Float64Array(terms).fill(-1);
+    // Tight score bounds for pruning: stored from version 2 when computed with these k1 and b; else
+    // derived list by list when a query first asks for the list (all at once at load was a pass over
+    // every posting, most of a restart).
+    let maximumImpacts: Float64Array | undefined;
+    if (format >= 2) {
+      const at = bytes.byteOffset + SealedSegment.baseByteLength(chunks, terms, postings);
+      const [k1, b] = new Float64Array(buffer, at, 2);
+      const stored = new Float64Array(buffer, at + 16, terms);
+      if (k1 === parameters.k1 && b === parameters.b) maximumImpacts = stored;
+    }
+    maximumImpacts ??= new Float64Array(terms).fill(-1);
     return new SealedSegment(
       bytes,
       rowids,
@@ -304,7 +338,7 @@ export class SealedSegment implements IndexPart {
   }
 
   /** The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage), computed once. */
-  private maximumImpact(index: number): number {
+  maximumImpact(index: number): number {
     const known = this.maximumImpacts[index] as number;
     if (known >= 0) return known;
     const { k1, b } = this.parameters;
