@@ -612,14 +612,23 @@ export class Bm25Scorer {
       // Only chunks already seen can still reach the top k: complete their scores.
       threshold = Math.max(threshold, kthLargest(accumulators, touched, touchedCount, best.limit));
       const candidates = this.candidates(part.size);
+      const rest = remaining[next] as number;
       let candidateCount = 0;
-      for (let index = 0; index < touchedCount; index++) {
-        const slot = touched[index] as number;
-        if ((accumulators[slot] as number) + (remaining[next] as number) >= threshold) {
-          candidates[candidateCount++] = slot;
+      if (touchedCount * 8 > part.size) {
+        // Many chunks seen: one pass over the part's slots lists them in order (a touched chunk's
+        // score is above 0), cheaper than sorting them (which was a fifth of a query at 500k chunks).
+        const size = part.size;
+        for (let slot = 0; slot < size; slot++) {
+          const score = accumulators[slot] as number;
+          if (score > 0 && score + rest >= threshold) candidates[candidateCount++] = slot;
         }
+      } else {
+        for (let index = 0; index < touchedCount; index++) {
+          const slot = touched[index] as number;
+          if ((accumulators[slot] as number) + rest >= threshold) candidates[candidateCount++] = slot;
+        }
+        candidates.subarray(0, candidateCount).sort();
       }
-      candidates.subarray(0, candidateCount).sort();
       for (let index = next; index < lists.length && candidateCount > 0; index++) {
         const list = lists[index] as WeightedList;
         const { slots, frequencies, termWeight, end } = list;
