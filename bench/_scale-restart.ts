@@ -11,6 +11,11 @@ import { RecordingSink } from "../test/support/recording-sink.js";
 const [dataDirectory, openAiBaseUrl, question] = process.argv.slice(2);
 // Modules are loaded (tsx transpiles them) by the time this line runs.
 const modulesLoadedAt = Date.now();
+const cpuMilliseconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
+const modulesCpuMilliseconds = cpuMilliseconds();
 const application = await createApplication(
   loadConfig({
     DATA_DIR: dataDirectory,
@@ -38,6 +43,7 @@ await application.assistant.handle(
   sink,
 );
 const answeredAt = Date.now();
+const answeredCpuMilliseconds = cpuMilliseconds();
 if (sink.failed) throw new Error(`the first answer failed: ${sink.failed}`);
 const rssMiB = process.memoryUsage().rss / 2 ** 20;
 await application.close();
@@ -48,5 +54,7 @@ console.log(
     answeredAt,
     rssMiB,
     sources: sink.finished?.sources.length ?? 0,
+    cpuMilliseconds: answeredCpuMilliseconds,
+    modulesCpuMilliseconds,
   }),
 );

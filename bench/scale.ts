@@ -75,6 +75,15 @@ class InstantLlm implements LlmProvider {
   }
 }
 
+/**
+ * CPU time this process has used, ms (all its threads). Beside wall-clock figures: on a machine shared
+ * with other work a wall-clock time includes the time the process waited for a core, CPU time does not.
+ */
+function cpuMilliseconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
 }
@@ -99,13 +108,19 @@ function replicate(records: ChunkRecord[], replica: number): { documentId: strin
 async function timeQueries(
   store: SqliteVectorStore,
   questions: Array<{ id: string; terms: string[] }>,
-): Promise<{ sorted: number[]; rankings: Map<string, string[]>; chunkIds: Map<string, string[]> }> {
+): Promise<{
+  sorted: number[];
+  cpuPerQuery: number;
+  rankings: Map<string, string[]>;
+  chunkIds: Map<string, string[]>;
+}> {
   for (const question of questions.slice(0, 10)) {
     await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
   }
   const latencies: number[] = [];
   const rankings = new Map<string, string[]>();
   const chunkIds = new Map<string, string[]>();
+  const cpuAtStart = cpuMilliseconds();
   for (const question of questions) {
     const start = performance.now();
     const results = await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
@@ -116,7 +131,8 @@ async function timeQueries(
     );
     rankings.set(question.id, [...new Set(results.map((result) => originalId(result.chunk.documentId)))]);
   }
-  return { sorted: latencies.sort((left, right) => left - right), rankings, chunkIds };
+  const cpuPerQuery = (cpuMilliseconds() - cpuAtStart) / Math.max(1, questions.length);
+  return { sorted: latencies.sort((left, right) => left - right), cpuPerQuery, rankings, chunkIds };
 }
 
 /** Starts `bench/_scale-restart.ts` in a new process and waits for its one JSON line. */
@@ -130,6 +146,8 @@ async function restartAndAnswer(
   applicationMilliseconds: number;
   rssMiB: number;
   sources: number;
+  cpuMilliseconds: number;
+  modulesCpuMilliseconds: number;
 }> {
   const started = Date.now();
   const child = spawn(
@@ -158,8 +176,12 @@ async function restartAndAnswer(
     answeredAt: number;
     rssMiB: number;
     sources: number;
+    cpuMilliseconds: number;
+    modulesCpuMilliseconds: number;
   };
   return {
+    cpuMilliseconds: result.cpuMilliseconds,
+    modulesCpuMilliseconds: result.modulesCpuMilliseconds,
     milliseconds: result.answeredAt - started,
     modulesMilliseconds: result.modulesLoadedAt - started,
     applicationMilliseconds: result.applicationReadyAt - result.modulesLoadedAt,
@@ -230,6 +252,7 @@ export async function main(args: string[]): Promise<void> {
   const store = new SqliteVectorStore(database);
   const base: ChunkRecord[][] = [];
   let started = performance.now();
+  const ingestCpuAtStart = cpuMilliseconds();
   for (const document of dataset.corpus) {
     const extracted = await extractDocument({
       body: Buffer.from(document.text, "utf8"),
@@ -258,6 +281,7 @@ export async function main(args: string[]): Promise<void> {
   const baseIndexSeconds = (performance.now() - started) / 1000;
   const baseChunks = indexed;
   const ingestEndToEnd = baseChunks / (chunkSeconds + baseIndexSeconds);
+  const ingestCpuSeconds = (cpuMilliseconds() - ingestCpuAtStart) / 1000;
 
   // 2. Replicas up to the target.
   started = performance.now();
@@ -321,10 +345,12 @@ export async function main(args: string[]): Promise<void> {
   });
   const messageCount = Math.max(20, Number(values.messages) || 200);
   const coreTimes: number[] = [];
+  const coreCpuTimes: number[] = [];
   for (let turn = 0; turn < messageCount; turn++) {
     const sink = new RecordingSink();
     const question = questions[turn % questions.length];
     const start = process.hrtime.bigint();
+    const cpuAtStart = cpuMilliseconds();
     await assistant.handle(
       {
         ...askScope,
@@ -339,11 +365,13 @@ export async function main(args: string[]): Promise<void> {
       sink,
     );
     coreTimes.push(Number(process.hrtime.bigint() - start) / 1e6);
+    coreCpuTimes.push(cpuMilliseconds() - cpuAtStart);
   }
   // The first messages pay for warm caches (analyzer, statements); the thread is long after them.
   const steady = coreTimes.slice(10).sort((left, right) => left - right);
   const messageCoreP50 = percentile(steady, 0.5);
   const messageCoreP99 = percentile(steady, 0.99);
+  const steadyCpu = coreCpuTimes.slice(10).sort((left, right) => left - right);
   database.close();
 
   // 6. A new process on the same file: start to first answer, and its RSS.
@@ -363,6 +391,9 @@ export async function main(args: string[]): Promise<void> {
   );
   console.log(
     `calibration: a plain typed-array scoring loop runs at ${nanosecondsPerPosting.toFixed(1)} ns per posting on this machine now (best of 5)`,
+  );
+  console.log(
+    `CPU time beside wall-clock (this process, all threads): ingest ${(baseChunks / ingestCpuSeconds).toFixed(0)} chunks per CPU-second; query ${pruned.cpuPerQuery.toFixed(2)} ms per question pruned, ${exhaustive.cpuPerQuery.toFixed(2)} ms exhaustive (${(exhaustive.cpuPerQuery / pruned.cpuPerQuery).toFixed(1)}×); message p50 / p99 ${percentile(steadyCpu, 0.5).toFixed(2)} / ${percentile(steadyCpu, 0.99).toFixed(2)} ms; restarted process ${restart.cpuMilliseconds.toFixed(0)} ms to its first answer (${restart.modulesCpuMilliseconds.toFixed(0)} ms of it loading modules, tsx's esbuild service not counted)`,
   );
   console.log(
     `ingest: extract + chunk ${(baseChunks / chunkSeconds).toFixed(0)} chunks/s; index ${(baseChunks / baseIndexSeconds).toFixed(0)} chunks/s (data set), ${indexOnlyRate.toFixed(0)} chunks/s (replicas)`,
@@ -438,6 +469,11 @@ export async function main(args: string[]): Promise<void> {
       ndcgAt10: Number(prunedNdcg.toFixed(4)),
       loadAverage: Number(loadAtEnd.toFixed(2)),
       calibrationNanosecondsPerPosting: Number(nanosecondsPerPosting.toFixed(1)),
+      ingestChunksPerCpuSecond: Math.round(baseChunks / ingestCpuSeconds),
+      queryCpuMs: Number(pruned.cpuPerQuery.toFixed(3)),
+      messageCoreCpuP50Ms: Number(percentile(steadyCpu, 0.5).toFixed(3)),
+      messageCoreCpuP99Ms: Number(percentile(steadyCpu, 0.99).toFixed(3)),
+      restartCpuMs: Math.round(restart.cpuMilliseconds),
     }),
   );
 }
