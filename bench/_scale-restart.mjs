@@ -54,7 +54,9 @@ await application.assistant.handle(
   {
     platform: "local",
     workspaceId: "bench",
-    channelId: "bench",
+    // A channel of its own (the documents are workspace-wide): a conversation another restart left
+    // in the channel would turn this question into a follow-up.
+    channelId: `bench-${process.pid}`,
     userId: "U1",
     userName: "Ada",
     text: question ?? "What is known?",
