@@ -7,7 +7,6 @@ import { createDocumentLoader } from "./adapters/documents/create-document-loade
 import { GitHubConnector } from "./adapters/github/github-connector.js";
 import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
-import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
   instrumentAssistant,
   instrumentLlm,
@@ -407,6 +406,8 @@ export async function createApplication(
     })) {
       tools.register(traced(tool));
     }
+    // The MCP SDK is loaded only by a process that offers tools (a few hundred milliseconds of start-up).
+    const { createMcpToolSource, readMcpConfig } = await import("./adapters/mcp/mcp-tool-source.js");
     const mcp = await createMcpToolSource({
       config: await readMcpConfig(config.MCP_CONFIG_PATH),
       logger: logger.child({ component: "mcp" }),
