@@ -41,6 +41,7 @@ describe("Slack split view, App Home and message shortcuts (Bolt over HTTP, real
   let bot: { stop(): Promise<void> };
   let eventsUrl: string;
   let sequence = 0;
+  const entries: Array<Record<string, unknown>> = [];
 
   beforeAll(async () => {
     slack = await startSlackStandIn({
@@ -80,7 +81,6 @@ describe("Slack split view, App Home and message shortcuts (Bolt over HTTP, real
       FETCH_ALLOWED_HOSTS: `127.0.0.1:${documents.port}`,
       ENABLE_TOOLS: "false",
     });
-    const entries: Array<Record<string, unknown>> = [];
     bot = await startBot(config, recordingLogger(entries));
     const port = entries.find((entry) => entry.message === "slack listening")?.port;
     eventsUrl = `http://127.0.0.1:${String(port)}/slack/events`;
@@ -487,6 +487,46 @@ describe("Slack split view, App Home and message shortcuts (Bolt over HTTP, real
       expect(request).toContain("Is May a good month for Lisbon?");
       expect(answerButtonsIn("C222", root)).toEqual(expect.arrayContaining(["feedback-up"]));
       expect(slack.violations).toEqual([]);
+    });
+
+    it("does not answer a submission from another workspace than the one the modal was opened for", async () => {
+      const root = slack.postAsUser("C222", "WEVE", "The vendor contract renews in June");
+      const { trigger } = await shortcut({
+        callbackId: SHORTCUTS.ask,
+        user: "W222",
+        channel: "C222",
+        message: { ts: root, user: "WEVE", text: "The vendor contract renews in June" },
+      });
+      await waitFor(
+        () => slack.callsTo("views.open").some((call) => call.args.trigger_id === trigger),
+        "the modal",
+      );
+      const opened = slack.openedViews.at(-1) as Record<string, unknown>;
+      const refusalsBefore = entries.filter((entry) =>
+        String(entry.message).includes("submission without its message"),
+      ).length;
+      await postInteraction({
+        type: "view_submission",
+        team: { id: "T999", domain: "elsewhere" },
+        user: { id: "W222", username: "ada", name: "ada", team_id: "T999" },
+        trigger_id: slack.issueTrigger(),
+        view: {
+          ...opened,
+          hash: "1700000000.fedcba",
+          state: {
+            values: { question: { question: { type: "plain_text_input", value: "What does it cost?" } } },
+          },
+        },
+      });
+      await waitFor(
+        () =>
+          entries.filter((entry) => String(entry.message).includes("submission without its message")).length >
+          refusalsBefore,
+        "the refusal in the log",
+      );
+      expect(
+        slack.visibleMessages("C222", root).filter((message) => message.user === slack.botUserId),
+      ).toEqual([]);
     });
 
     it("says so, privately, when teammate cannot read the channel the shortcut was used in", async () => {
