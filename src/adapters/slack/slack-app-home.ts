@@ -24,6 +24,12 @@ export const HOME_SECTIONS = [
 
 /** Slack's limit for a home tab. */
 const HOME_BLOCK_LIMIT = 100;
+/**
+ * Characters of one part that are rendered (about 22 sections): a workspace with thousands of
+ * documents gets a bounded amount of conversion work and a tab Slack accepts, plus a pointer to `docs`.
+ */
+const PART_TEXT_LIMIT = 60_000;
+const MORE_NOTE = "More than fits here: message me `help` or `docs` for the rest.";
 
 /**
  * A sink that keeps what core says instead of posting it: the home tab is one view published at the
@@ -53,19 +59,21 @@ export function renderHomeView(parts: Array<{ heading: string; text: string }>):
   blocks: KnownBlock[];
 } {
   const blocks: KnownBlock[] = [];
+  const more: KnownBlock = { type: "context", elements: [{ type: "mrkdwn", text: MORE_NOTE }] };
   for (const [index, part] of parts.entries()) {
     if (index > 0) blocks.push({ type: "divider" });
     blocks.push({ type: "header", text: { type: "plain_text", text: part.heading } });
-    for (const piece of renderMrkdwnPieces(part.text)) {
+    const cut = part.text.length > PART_TEXT_LIMIT ? part.text.lastIndexOf("\n", PART_TEXT_LIMIT) : -1;
+    const shown =
+      part.text.length > PART_TEXT_LIMIT ? part.text.slice(0, cut > 0 ? cut : PART_TEXT_LIMIT) : part.text;
+    for (const piece of renderMrkdwnPieces(shown)) {
       blocks.push({ type: "section", text: { type: "mrkdwn", text: piece } });
     }
+    if (shown.length < part.text.length) blocks.push(more);
   }
   if (blocks.length > HOME_BLOCK_LIMIT) {
     blocks.length = HOME_BLOCK_LIMIT - 1;
-    blocks.push({
-      type: "context",
-      elements: [{ type: "mrkdwn", text: "More than fits here: message me `help` or `docs` for the rest." }],
-    });
+    blocks.push(more);
   }
   return { type: "home", blocks };
 }

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { renderHomeView } from "../../../src/adapters/slack/slack-app-home.js";
+import { suggestedPromptsFor, threadTitleFrom } from "../../../src/adapters/slack/slack-assistant-surface.js";
+
+describe("Slack split view: suggested prompts and titles", () => {
+  it("offers general prompts without a channel context, and a channel's own draft prompt with one", () => {
+    const general = suggestedPromptsFor({});
+    expect(general.prompts.map((prompt) => prompt.message)).toEqual(["help", "docs", "usage me"]);
+    const inChannel = suggestedPromptsFor({ channel_id: "C0123ABC", team_id: "T111" });
+    expect(inChannel.title).toContain("<#C0123ABC>");
+    expect(inChannel.prompts[0]?.message).toBe("draft a short update to post in <#C0123ABC>");
+    // Slack shows at most four prompts.
+    expect(inChannel.prompts.length).toBeLessThanOrEqual(4);
+    // A DM context is not a channel to draft for.
+    expect(suggestedPromptsFor({ channel_id: "D0123ABC" }).prompts).toEqual(general.prompts);
+  });
+
+  it("never writes a context value that is not a channel id into a prompt", () => {
+    for (const channel_id of ["C1> <!channel", "<!here>", "C123|x", "c123", ""]) {
+      const { title, prompts } = suggestedPromptsFor({ channel_id });
+      expect(`${title} ${JSON.stringify(prompts)}`).not.toMatch(/!channel|!here|\|x|c123/);
+    }
+  });
+
+  it("titles a thread with its first question on one line, cut at a word", () => {
+    expect(threadTitleFrom("  How long is\nparental   leave? ")).toBe("How long is parental leave?");
+    const long = threadTitleFrom(`${"word ".repeat(40)}end`);
+    expect(long.length).toBeLessThanOrEqual(80);
+    expect(long.endsWith("word…")).toBe(true);
+  });
+});
+
+describe("Slack App Home view", () => {
+  it("stays within Slack's 100 blocks however long core's answers are, pointing to `docs` for the rest", () => {
+    const longText = Array.from(
+      { length: 4_000 },
+      (_, index) => `• document ${index} ${"x".repeat(60)}`,
+    ).join("\n\n");
+    const view = renderHomeView([
+      { heading: "What I can do", text: "help text" },
+      { heading: "What I answer from", text: longText },
+    ]);
+    expect(view.type).toBe("home");
+    expect(view.blocks.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(view.blocks.at(-1))).toContain("More than fits here");
+    expect(JSON.stringify(view.blocks)).toContain("document 0 ");
+    for (const block of view.blocks) {
+      if (block.type === "section") expect(block.text?.text.length ?? 0).toBeLessThanOrEqual(3000);
+    }
+  });
+});
