@@ -1,7 +1,6 @@
 import { Assistant, type types as slackTypes } from "@slack/bolt";
 import type { Logger } from "../../core/ports/logger.js";
 import type { ConversationRef } from "../../core/types.js";
-import { normalizeSlackText } from "./slack-message-text.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";
 import { slackErrorCode } from "./summarize-slack-error.js";
 
@@ -98,10 +97,7 @@ export function createAssistantSurface(context: SlackSurfaceContext): Assistant 
   ): Promise<void> => {
     const channel = typeof event.channel === "string" ? event.channel : undefined;
     const threadTs = typeof event.thread_ts === "string" ? event.thread_ts : undefined;
-    const question = normalizeSlackText(
-      typeof event.text === "string" ? event.text : "",
-      context.botUserId(),
-    );
+    const question = context.normalizeText(typeof event.text === "string" ? event.text : "");
     if (!channel || !threadTs || question === "") return;
     const workspaceId = context.workspaceOf(body);
     if (!workspaceId) return;

@@ -15,7 +15,6 @@ import type {
 import { createBoltLogger } from "./create-bolt-logger.js";
 import { registerAppHome } from "./slack-app-home.js";
 import { createAssistantSurface } from "./slack-assistant-surface.js";
-import { normalizeSlackText } from "./slack-message-text.js";
 import { SlackReplySink, type SlackReplyTarget, type SlackStreamingPolicy } from "./slack-reply-sink.js";
 import { registerShortcuts } from "./slack-shortcuts.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";
@@ -77,6 +76,23 @@ const record = (value: unknown): Json => (value !== null && typeof value === "ob
 const PERSON_SUBTYPES = new Set([undefined, "file_share", "thread_broadcast"]);
 const PRIOR_MESSAGE_LIMIT = 50;
 const STOP_GRACE_MILLISECONDS = 15_000;
+
+/**
+ * Removes teammate's own mention and Slack's HTML escaping, so core sees what the person typed.
+ * Other mentions and links stay in Slack's `<…>` form.
+ */
+export function normalizeSlackText(raw: string, botUserId: string | undefined): string {
+  let result = raw;
+  if (botUserId) result = result.replace(new RegExp(`<@${botUserId}(\\|[^>]*)?>`, "g"), " ");
+  // Line breaks stay: people paste code and lists.
+  return result
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&")
+    .replace(/[ \t]+/g, " ")
+    .replace(/ *\n */g, "\n")
+    .trim();
+}
 
 /**
  * `SlackPlatformAdapter`: teammate in a Slack workspace over Bolt. Transport only: verifies (Bolt's
@@ -550,6 +566,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         isEngaged,
         onMessage,
         botUserId: () => botUserId,
+        normalizeText: (raw) => normalizeSlackText(raw, botUserId),
       };
       // The split view's events, and the DM-thread messages it routes back to onMessage (Bolt's
       // Assistant middleware takes those before the message listener below).

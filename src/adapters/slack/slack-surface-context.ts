@@ -52,5 +52,6 @@ export interface SlackSurfaceContext {
   /** The adapter's own `message` handling (DMs, engaged threads), for messages the split view routes. */
   onMessage(body: Record<string, unknown>, event: Record<string, unknown>): Promise<void>;
   botUserId(): string | undefined;
+  /** What the person typed: teammate's own mention removed, Slack's escaping decoded. */
+  normalizeText(raw: string): string;
 }
-
