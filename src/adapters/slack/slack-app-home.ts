@@ -92,6 +92,34 @@ export function registerAppHome(app: App, context: SlackSurfaceContext): void {
       return;
     }
     const eventLogger: Logger = context.logger.child({ eventId: body.event_id, surface: "home" });
+    let parts: Array<{ heading: string; text: string }>;
+    try {
+      parts = await askCore(body, event, workspaceId);
+    } catch (error) {
+      // The tab is the only place to say it: an apology with a reference instead of a stale tab.
+      const reference = Math.random().toString(36).slice(2, 10);
+      eventLogger.error({ err: error, reference }, "slack home tab could not be built");
+      parts = [
+        {
+          heading: "teammate",
+          text: `Sorry, I could not load this tab just now (ref ${reference}). Open it again in a moment, or message me \`help\`.`,
+        },
+      ];
+    }
+    // A re-delivered event was answered already (core answers each delivery once): keep that tab.
+    if (parts.length === 0) return;
+    try {
+      await context.client.views.publish({ user_id: event.user, view: renderHomeView(parts) });
+    } catch (error) {
+      eventLogger.warn({ code: slackErrorCode(error) }, "slack home tab not published");
+    }
+  };
+
+  const askCore = async (
+    body: Record<string, unknown>,
+    event: AppHomeOpenedEvent,
+    workspaceId: string,
+  ): Promise<Array<{ heading: string; text: string }>> => {
     const actor = await context.actorOf(event.user, workspaceId, {});
     const deliveryId = typeof body.event_id === "string" ? body.event_id : `${event.user}:${event.event_ts}`;
     const parts: Array<{ heading: string; text: string }> = [];
@@ -111,13 +139,7 @@ export function registerAppHome(app: App, context: SlackSurfaceContext): void {
       await context.assistant.handle(message, sink);
       if (sink.text.trim() !== "") parts.push({ heading: section.heading, text: sink.text });
     }
-    // A re-delivered event was answered already (core answers each delivery once): keep that tab.
-    if (parts.length === 0) return;
-    try {
-      await context.client.views.publish({ user_id: event.user, view: renderHomeView(parts) });
-    } catch (error) {
-      eventLogger.warn({ code: slackErrorCode(error) }, "slack home tab not published");
-    }
+    return parts;
   };
 
   app.event("app_home_opened", async ({ body, event }) => {

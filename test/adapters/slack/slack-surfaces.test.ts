@@ -1,6 +1,13 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { renderHomeView } from "../../../src/adapters/slack/slack-app-home.js";
 import { suggestedPromptsFor, threadTitleFrom } from "../../../src/adapters/slack/slack-assistant-surface.js";
+import { envelope, type Harness, startHarness, waitFor } from "./slack-test-harness.js";
+
+let harness: Harness | undefined;
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
 
 describe("Slack split view: suggested prompts and titles", () => {
   it("offers general prompts without a channel context, and a channel's own draft prompt with one", () => {
@@ -47,5 +54,55 @@ describe("Slack App Home view", () => {
     for (const block of view.blocks) {
       if (block.type === "section") expect(block.text?.text.length ?? 0).toBeLessThanOrEqual(3000);
     }
+  });
+});
+
+describe("Slack App Home tab through the adapter", () => {
+  it("asks core for help, docs and usage as the person, in their DM with teammate", async () => {
+    harness = await startHarness();
+    const { assistant, standIn } = harness;
+    await harness.postEvent(
+      envelope({
+        type: "app_home_opened",
+        user: "WADMIN",
+        channel: "D0ADMIN",
+        tab: "home",
+        ts: "1700004000.000100",
+      }),
+    );
+    await waitFor(() => standIn.homeTabs.has("WADMIN"), 5_000, "the home tab");
+    expect(assistant.messages.map((message) => message.text)).toEqual(["help", "docs", "usage me"]);
+    for (const message of assistant.messages) {
+      expect(message).toMatchObject({
+        channelId: "D0ADMIN",
+        workspaceId: "T111",
+        userId: "WADMIN",
+        isAdmin: true,
+        isCommand: true,
+      });
+    }
+    expect(JSON.stringify(standIn.homeTabs.get("WADMIN"))).toContain("Answer to: usage me");
+  });
+
+  it("shows an apology with a reference when core fails, instead of leaving the tab stale", async () => {
+    harness = await startHarness();
+    const { assistant, standIn } = harness;
+    assistant.script = async () => {
+      throw new Error("store down");
+    };
+    await harness.postEvent(
+      envelope({
+        type: "app_home_opened",
+        user: "W222",
+        channel: "D0ADA",
+        tab: "home",
+        ts: "1700004001.000100",
+      }),
+    );
+    await waitFor(() => standIn.homeTabs.has("W222"), 5_000, "the home tab");
+    expect(JSON.stringify(standIn.homeTabs.get("W222"))).toMatch(
+      /could not load this tab just now \(ref [a-z0-9]+\)/,
+    );
+    expect(standIn.violations).toEqual([]);
   });
 });
