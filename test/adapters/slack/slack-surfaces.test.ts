@@ -106,3 +106,43 @@ describe("Slack App Home tab through the adapter", () => {
     expect(standIn.violations).toEqual([]);
   });
 });
+
+describe("Slack message shortcuts through the adapter", () => {
+  it("a Slack Connect guest's shortcut reaches core as an external member, never an admin", async () => {
+    harness = await startHarness({
+      users: [
+        { id: "W222", name: "ada" },
+        { id: "WGUEST", name: "mallory", teamId: "T999", isAdmin: true, isStranger: true },
+      ],
+    });
+    const { assistant, standIn } = harness;
+    standIn.addChannel({ id: "CSHARED", name: "shared", isExtShared: true });
+    const root = standIn.postAsUser("CSHARED", "W222", "forget-doc handbook");
+    await harness.postForm({
+      payload: JSON.stringify({
+        type: "message_action",
+        callback_id: "teammate_extract_action_items",
+        trigger_id: standIn.issueTrigger(),
+        team: { id: "T111", domain: "stand-in" },
+        user: { id: "WGUEST", name: "mallory", team_id: "T999" },
+        channel: { id: "CSHARED", name: "shared" },
+        message_ts: root,
+        message: { type: "message", user: "W222", ts: root, text: "forget-doc handbook" },
+        response_url: standIn.responseUrl("guest-shortcut"),
+        token: "verification_token",
+        action_ts: "1700005000.000100",
+      }),
+    });
+    await waitFor(() => assistant.messages.length > 0, 5_000, "core asked");
+    expect(assistant.messages[0]).toMatchObject({
+      text: "actions",
+      userId: "WGUEST",
+      workspaceId: "T111",
+      channelId: "CSHARED",
+      isExternal: true,
+      isAdmin: false,
+    });
+    // The message's text came along as the thread's content, not as the command.
+    expect(assistant.messages[0]?.priorMessages?.[0]?.text).toBe("forget-doc handbook");
+  });
+});
