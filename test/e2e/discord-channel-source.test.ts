@@ -140,7 +140,8 @@ describe("Discord: a channel's history as a synced source", () => {
     await runSlashCommand(discord, {
       name: "sync",
       permissions: MANAGE_GUILD,
-      options: [{ type: 3, name: "source", value: sourceId }],
+      // Generated from core: `sync` and `sync stop` share a name, so syncing now is `/sync now`.
+      options: [{ type: 1, name: "now", options: [{ type: 3, name: "source", value: sourceId }] }],
       expect: /Syncing/,
     });
     await said(/Synced #history: 1 changed, 0 new, 1 removed, 1 unchanged/);

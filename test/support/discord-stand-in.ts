@@ -1180,7 +1180,13 @@ const COMMAND_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 /** The documented limits the preview spec does not encode (NOTES.md §5 and §7). */
 export function documentedLimitProblem(template: string, body: unknown): string | undefined {
   if (template.endsWith("/commands") && Array.isArray(body)) {
-    for (const command of body as Array<Record<string, unknown>>) {
+    const commands = body as Array<Record<string, unknown>>;
+    const ofType = (type: number) => commands.filter((command) => (command.type ?? 1) === type).length;
+    if (ofType(1) > 100) return `${ofType(1)} slash commands; the limit is 100`;
+    if (ofType(3) > 5) return `${ofType(3)} message commands; the limit is 5`;
+    const names = commands.map((command) => `${command.type ?? 1}:${String(command.name)}`);
+    if (new Set(names).size !== names.length) return "two commands of one type share a name";
+    for (const command of commands) {
       const problem = commandProblem(command);
       if (problem) return problem;
     }
@@ -1217,6 +1223,14 @@ export function documentedLimitProblem(template: string, body: unknown): string 
 
 function commandProblem(command: Record<string, unknown>, depth = 0): string | undefined {
   const name = String(command.name ?? "");
+  if (depth === 0 && (command.type === 2 || command.type === 3)) {
+    // User and message commands (context menus): any case and spaces, no description, no options.
+    if ([...name].length < 1 || [...name].length > 32)
+      return `context-menu name "${name}" must be 1-32 characters`;
+    if (command.description) return `context-menu command "${name}" must not have a description`;
+    if (command.options) return `context-menu command "${name}" must not have options`;
+    return undefined;
+  }
   const description = String(command.description ?? "");
   if (!COMMAND_NAME.test(name) || name !== name.toLowerCase())
     return `command or option name "${name}" is invalid`;
@@ -1225,6 +1239,10 @@ function commandProblem(command: Record<string, unknown>, depth = 0): string | u
   }
   const options = (command.options ?? []) as Array<Record<string, unknown>>;
   if (options.length > 25) return `"${name}" has more than 25 options`;
+  const firstOptional = options.findIndex((option) => option.required !== true);
+  if (firstOptional >= 0 && options.slice(firstOptional).some((option) => option.required === true)) {
+    return `"${name}" has a required option after an optional one`;
+  }
   if (depth === 0 && JSON.stringify(command).length > 8000) return `"${name}" is over 8000 characters`;
   for (const option of options) {
     const problem = commandProblem(option, depth + 1);
