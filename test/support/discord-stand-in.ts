@@ -4,8 +4,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type {
+  APIApplicationCommandAutocompleteInteraction,
   APIChatInputApplicationCommandInteraction,
+  APIMessageApplicationCommandInteraction,
   APIMessageComponentButtonInteraction,
+  APIModalSubmitInteraction,
   GatewayMessageCreateDispatchData,
 } from "discord-api-types/v10";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -566,6 +569,98 @@ export class DiscordStandIn {
     } as unknown as APIMessageComponentButtonInteraction;
   }
 
+  /**
+   * An INTERACTION_CREATE of type 4: someone typing in an autocomplete option. `options` are the
+   * values so far (subcommand wrappers included), the one being typed marked `focused: true`.
+   */
+  autocomplete(options: {
+    name: string;
+    options: unknown[];
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+    guildId?: string;
+  }): APIApplicationCommandAutocompleteInteraction {
+    const command = this.slashCommand(options);
+    return { ...command, type: 4 } as unknown as APIApplicationCommandAutocompleteInteraction;
+  }
+
+  /**
+   * An INTERACTION_CREATE for a message context-menu command (application command type 3) used on a
+   * stored message, with the message in `resolved.messages` as Discord sends it.
+   */
+  messageCommand(options: {
+    name: string;
+    messageId: string;
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+    /** The user's client language, e.g. `de`. */
+    locale?: string;
+  }): APIMessageApplicationCommandInteraction {
+    const target = this.messages.get(options.messageId);
+    if (!target) throw new Error(`no message ${options.messageId}`);
+    const command = this.slashCommand({
+      name: options.name,
+      channelId: options.channelId ?? target.channel_id,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    });
+    return {
+      ...command,
+      ...(options.locale ? { locale: options.locale } : {}),
+      data: {
+        id: snowflake(),
+        type: 3,
+        name: options.name,
+        target_id: target.id,
+        resolved: { messages: { [target.id]: this.served(target) } },
+      },
+    } as unknown as APIMessageApplicationCommandInteraction;
+  }
+
+  /**
+   * An INTERACTION_CREATE of type 5: the modal with this `custom_id` submitted, each text field as
+   * a Label (type 18) around its text input, as Discord sends them.
+   */
+  modalSubmit(options: {
+    customId: string;
+    fields: Record<string, string>;
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+  }): APIModalSubmitInteraction {
+    const command = this.slashCommand({
+      name: "unused",
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    });
+    return {
+      ...command,
+      type: 5,
+      data: {
+        custom_id: options.customId,
+        components: Object.entries(options.fields).map(([customId, value], index) => ({
+          type: 18,
+          id: index * 2 + 1,
+          component: { type: 4, id: index * 2 + 2, custom_id: customId, value },
+        })),
+      },
+    } as unknown as APIModalSubmitInteraction;
+  }
+
+  /** How an interaction was answered: its callback's type (5 deferred, 8 autocomplete, 9 modal…) and data. */
+  callbackOf(interactionId: string): { type: number; data: Record<string, unknown> } | undefined {
+    const request = this.requests.find(
+      (candidate) =>
+        candidate.method === "POST" && candidate.path.startsWith(`/interactions/${interactionId}/`),
+    );
+    if (!request) return undefined;
+    const body = request.body as { type: number; data?: Record<string, unknown> };
+    return { type: body.type, data: body.data ?? {} };
+  }
+
   /** Sends an interaction over the gateway; the 3-second acknowledgement clock starts now. */
   dispatchInteraction(interaction: { id: string }): void {
     const state = this.interactions.get(interaction.id);
@@ -733,6 +828,8 @@ export class DiscordStandIn {
     if (!starter) throw new Error(`no message ${messageId}`);
     const id = starter.id;
     this.channels.set(id, { id, name, type: 11, parentId: starter.channel_id });
+    // HAS_THREAD, as Discord sets it on a thread's starter message.
+    starter.flags |= 1 << 5;
     starter.thread = {
       id,
       type: 11,

@@ -409,7 +409,12 @@ export class DiscordPlatformAdapter {
   private async threadAround(target: Message): Promise<PriorMessage[]> {
     const botId = this.client?.user?.id ?? "";
     const collected = new Map<string, Message>([[target.id, target]]);
-    const thread = target.thread;
+    // A thread started from a message has the message's id; it may not be in the cache yet.
+    let thread = target.thread;
+    if (!thread && target.hasThread && this.client) {
+      const channel = await this.client.channels.fetch(target.id).catch(() => null);
+      if (channel?.isThread()) thread = channel;
+    }
     const fetched = thread
       ? await thread.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT })
       : await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, before: target.id });
