@@ -290,6 +290,27 @@ describe("Discord commands generated from core: autocomplete, context menus, mod
     expect(asked).toContain("What does this mean for my release?");
     expect(asked).toContain("> Deploy frozen until the audit ends.");
 
+    // 👎 on that answer, then an admin's /feedback in the same channel: counted, and its lines kept.
+    const answered = discord.messages.get(submitted.id);
+    const rows = (answered?.components ?? []) as Array<{ components: Array<{ custom_id: string }> }>;
+    const down = rows
+      .flatMap((row) => row.components)
+      .find((button) => button.custom_id.startsWith("feedback-down:"));
+    expect(down).toBeDefined();
+    const vote = discord.buttonClick({
+      customId: down?.custom_id ?? "",
+      messageId: submitted.id,
+      channelId: room,
+    });
+    discord.dispatchInteraction(vote);
+    await discord.waitForRequest((request) => request.path.startsWith(`/interactions/${vote.id}/`));
+    const feedback = discord.slashCommand({ name: "feedback", permissions: MANAGE_GUILD, channelId: room });
+    discord.dispatchInteraction(feedback);
+    const report = await finalReply(feedback, /Feedback in this channel/);
+    expect(report).toMatch(
+      /^Feedback in this channel: 👍 0 · 👎 1\n\nLatest 👎:\n• "What does this mean for my release\?/,
+    );
+
     // The same form submitted from another channel cannot read this channel's message.
     const requestsBefore = openai.chatRequests().length;
     const elsewhere = discord.modalSubmit({

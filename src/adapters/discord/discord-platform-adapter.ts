@@ -109,6 +109,7 @@ const THREAD_HISTORY_LIMIT = 20;
 /** How many messages "Summarize thread" reads (Discord serves at most 100 per request). */
 const SUMMARY_MESSAGE_LIMIT = 50;
 const AUTOCOMPLETE_VALUE_LENGTH = 100;
+const AUTOCOMPLETE_DEADLINE_MS = 2000;
 
 type CommandLikeInteraction =
   | ChatInputCommandInteraction
@@ -439,16 +440,24 @@ export class DiscordPlatformAdapter {
       }
     };
     visit(interaction.options.data);
-    const suggestions =
+    const lookup =
       command && this.options.assistant.suggest
-        ? await this.options.assistant.suggest({
+        ? this.options.assistant.suggest({
             message: { ...this.actor(interaction), text: "", attachments: [], isCommand: true },
             command: command.name,
             parameter: focused.name,
             partial: String(focused.value),
             filled,
           })
-        : [];
+        : Promise.resolve([]);
+    // Discord drops an autocomplete not answered within 3 s: a slow lookup offers nothing instead.
+    let timer: NodeJS.Timeout | undefined;
+    const suggestions = await Promise.race([
+      lookup,
+      new Promise<[]>((resolve) => {
+        timer = setTimeout(() => resolve([]), AUTOCOMPLETE_DEADLINE_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
     await interaction.respond(
       suggestions
         // Discord refuses a longer value; a cut id would name the wrong thing, so it is left out.
