@@ -109,6 +109,7 @@ function answerTimedOut(milliseconds: number): AppError {
 
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
+  suggest(request: SuggestionRequest): Promise<Suggestion[]>;
 }
 
 /**
