@@ -329,9 +329,10 @@ export class DiscordPlatformAdapter {
     }
     if (!interaction.isChatInputCommand()) return undefined;
     const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
+    if (!command || !asksInForm(command)) return undefined;
     // Values already given (a client with the older, option-taking command) run the command directly.
-    const given = toCommandLine(command ?? NO_COMMAND, interaction.options.data).text;
-    return command && asksInForm(command) && given === command.name ? commandForm(command) : undefined;
+    const given = toCommandLine(command, interaction.options.data).text;
+    return given === command.name ? commandForm(command) : undefined;
   }
 
   /** What a slash command, message command or modal asks of core, or the sentence that says why not. */
@@ -617,16 +618,6 @@ export class DiscordPlatformAdapter {
     return toPriorMessages([...collected.values()], botId);
   }
 }
-
-const NO_COMMAND: Command = {
-  name: "",
-  usage: "",
-  summary: "",
-  adminOnly: false,
-  arguments: "none",
-  visibility: "asker",
-  run: async () => undefined,
-};
 
 function toPriorMessages(messages: Message[], botId: string): PriorMessage[] {
   return messages
