@@ -112,6 +112,7 @@ export async function startBot(
       guildId: config.DISCORD_GUILD_ID,
       adminUserIds: config.ADMIN_USER_IDS,
       assistant: application.assistant,
+      commands: application.assistant.commands,
       logger,
       shards: { count: config.DISCORD_SHARD_COUNT, ids: config.DISCORD_SHARDS },
       // Bot processes splitting the shards take turns to IDENTIFY, as Discord requires of one bot.

@@ -7,6 +7,7 @@ import { chainCommands } from "./commands/chain-commands.js";
 import type { Command, CommandServices } from "./commands/command.js";
 import { parseInput } from "./commands/command-parser.js";
 import { NO_LLM_MESSAGE, NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
+import { matching } from "./commands/suggestions.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
@@ -26,6 +27,8 @@ import type {
   ReplyButton,
   ReplySink,
   Source,
+  Suggestion,
+  SuggestionRequest,
 } from "./types.js";
 import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 import { type PlaceInLine, WorkLine } from "./work-line.js";
@@ -106,6 +109,7 @@ function answerTimedOut(milliseconds: number): AppError {
 
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
+  suggest(request: SuggestionRequest): Promise<Suggestion[]>;
 }
 
 /**
@@ -574,6 +578,26 @@ export function createAssistant(options: AssistantOptions): Assistant {
     async isEngaged(conversation: ConversationRef): Promise<boolean> {
       const current = await store.loadConversation(conversation);
       return current.turns.length > 0 || current.summary.length > 0;
+    },
+
+    async suggest(request: SuggestionRequest): Promise<Suggestion[]> {
+      const command = commands.find((candidate) => candidate.name === request.command);
+      const parameter = command?.parameters?.find((candidate) => candidate.name === request.parameter);
+      if (!command || !parameter?.suggest) return [];
+      try {
+        // An admin command's ids are an admin's to see: checked now, as when it runs.
+        if (command.adminOnly && !(await hasAdminRights(request.message))) return [];
+        const found = await parameter.suggest({
+          message: request.message,
+          partial: request.partial,
+          filled: request.filled,
+          services,
+        });
+        return matching(found, request.partial);
+      } catch (error) {
+        logger.warn({ err: error, command: command.name }, "no suggestions: looking them up failed");
+        return [];
+      }
     },
   };
 }
