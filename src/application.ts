@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
+import { createAttachmentReader } from "./adapters/attachments/create-attachment-reader.js";
 import { DiscordChannelConnector } from "./adapters/discord/discord-channel-connector.js";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
 import { GitHubConnector } from "./adapters/github/github-connector.js";
@@ -20,7 +21,7 @@ import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
 import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
-import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
+import { slackFileHeaders, withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
@@ -336,6 +337,22 @@ export async function createApplication(
   const indexingLoader = config.SLACK_BOT_TOKEN
     ? withSlackFileCredentials(loader, { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
     : loader;
+  // Files attached to questions are read for that answer under their own size cap, with the same
+  // address guard and Slack-file rule as indexing (the token only for files of a Slack event).
+  const slackFiles = config.SLACK_BOT_TOKEN
+    ? { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }
+    : undefined;
+  const attachmentLoader = createDocumentLoader({
+    baseDirectory: process.cwd(),
+    maxFileBytes: config.MAX_ATTACHMENT_BYTES,
+    fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_ATTACHMENT_BYTES },
+  });
+  const attachmentReader = createAttachmentReader({
+    loader: slackFiles ? withSlackFileCredentials(attachmentLoader, slackFiles) : attachmentLoader,
+    maxBytes: config.MAX_ATTACHMENT_BYTES,
+    fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS },
+    headersFor: slackFiles ? slackFileHeaders(slackFiles) : undefined,
+  });
   // fetch_url has a loader of its own: the private hosts admins opened for indexing stay closed to a
   // URL the model picked, and no platform credential is ever added.
   const toolLoader = createDocumentLoader({
@@ -477,6 +494,8 @@ export async function createApplication(
     answerTimeoutMs: config.LLM_TIMEOUT_MS,
     maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
     owner,
+    attachments: attachmentReader,
+    acceptsImages: config.LLM_ACCEPTS_IMAGES,
   });
 
   const measured = instrumentAssistant(assistant, metrics);

@@ -1,4 +1,9 @@
 import { randomUUID } from "node:crypto";
+import {
+  QUESTION_FOR_BARE_FILES,
+  type QuestionAttachments,
+  readQuestionAttachments,
+} from "./attachments/question-attachments.js";
 import { type AgentSetup, AnswerChain, scopeOf } from "./chains/answer-chain.js";
 import { channelOf } from "./channel-of.js";
 import { answerCommands } from "./commands/answer-commands.js";
@@ -11,6 +16,7 @@ import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
+import type { AttachmentReader } from "./ports/attachment-reader.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
@@ -72,6 +78,10 @@ export interface AssistantOptions {
    * the delivery lease, so that a reply left unfinished by a crash is ended by the next sweep.
    */
   owner?: string | undefined;
+  /** Reads files attached to questions (for that answer only); absent: such files get a sentence. */
+  attachments?: AttachmentReader | undefined;
+  /** Whether the model takes image parts (`LLM_ACCEPTS_IMAGES`); without it an image gets a sentence. */
+  acceptsImages?: boolean | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -231,11 +241,33 @@ export function createAssistant(options: AssistantOptions): Assistant {
   async function answerNow(
     chain: AnswerChain,
     message: InboundMessage,
-    question: string,
+    typedQuestion: string,
     reply: ReplyGuard,
     deadline: Deadline,
     metered: MeteredRequest | undefined,
   ): Promise<void> {
+    let question = typedQuestion;
+    let attached: QuestionAttachments | undefined;
+    if (message.attachments.length > 0) {
+      attached = await readQuestionAttachments({
+        message,
+        reader: options.attachments,
+        acceptsImages: options.acceptsImages ?? false,
+        tokenBudget: Math.floor(budget.passages * 0.6),
+        logger,
+        signal: deadline.signal,
+        onReading: (name) => reply.status(`Reading ${name}…`),
+      });
+      if (attached.notes.length > 0) {
+        await reply.append(`${attached.notes.map((note) => `_${note}_`).join("\n")}\n\n`);
+      }
+      if (attached.passages.length === 0 && attached.images.length === 0 && question.trim() === "") {
+        // Nothing readable and nothing asked: the sentences above are the whole reply.
+        await reply.finish({ sources: [], buttons: [] });
+        return;
+      }
+      if (question.trim() === "") question = QUESTION_FOR_BARE_FILES;
+    }
     const remembered = await recall(message).catch((error: unknown) => {
       if (!isStoreDown(error)) throw error;
       logger.warn({ err: error }, "memory store unavailable: answering without memory");
@@ -262,6 +294,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         reply,
         deadline,
         llm: metered?.llm,
+        attached,
       });
       // Nothing was saved, so there is nothing for buttons to refer to.
       await reply.finish({ sources: result.sources, buttons: [] });
@@ -277,6 +310,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       reply,
       deadline,
       llm: metered?.llm,
+      attached,
     });
     const answerId = randomUUID();
     const saved = await store

@@ -31,6 +31,11 @@ export interface Attachment {
    * holds them.
    */
   arrivedIn?: WorkspaceRef | undefined;
+  /**
+   * A file on this machine's disk, attached in the terminal chat (`--file <path>`). Honoured only for
+   * a `local` message: a chat platform's attachment is always a download.
+   */
+  localPath?: string | undefined;
 }
 
 /**
