@@ -39,6 +39,7 @@ import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
 import { sweepOpenReplies } from "./core/open-replies.js";
 import type { ApprovalGate } from "./core/ports/approval-gate.js";
+import type { ChannelHistory } from "./core/ports/channel-history.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
@@ -51,6 +52,7 @@ import type { VectorStore } from "./core/ports/vector-store.js";
 import { redactingLogger } from "./core/redaction.js";
 import { countTokens } from "./core/tokens.js";
 import { createToolRegistry } from "./core/tools/tool-registry.js";
+import type { ChannelRef } from "./core/types.js";
 import { DEFAULT_MODEL_PRICES, type PriceTable } from "./core/usage/model-prices.js";
 import { createUsageCommands } from "./core/usage/usage-commands.js";
 import { UsageMeter } from "./core/usage/usage-meter.js";
@@ -101,21 +103,48 @@ export interface ApplicationOptions {
 }
 
 /**
- * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
- * client per token in the process, so each platform's rate limits are counted in one place.
+ * The platform channel readers: sources of channel history for indexing, and the recent messages of
+ * the channel a `summarize`/`actions`/`translate` was typed in. One per token in the process.
  */
-function platformSourceConnectors(config: Config, logger: Logger): SourceConnector[] {
-  const connectors: SourceConnector[] = [];
+function channelReaders(config: Config, logger: Logger): (SourceConnector & ChannelHistory)[] {
+  const readers: (SourceConnector & ChannelHistory)[] = [];
   if (config.SLACK_BOT_TOKEN) {
-    connectors.push(
+    readers.push(
       new SlackChannelConnector({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, logger }),
     );
   }
   if (config.DISCORD_TOKEN) {
-    connectors.push(
+    readers.push(
       new DiscordChannelConnector({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL, logger }),
     );
   }
+  return readers;
+}
+
+/** Routes a channel to the reader of its platform. */
+function channelHistoryOf(readers: readonly ChannelHistory[]): ChannelHistory | undefined {
+  if (readers.length === 0) return undefined;
+  const readerFor = (channel: ChannelRef) => readers.find((reader) => reader.serves(channel));
+  return {
+    serves: (channel) => readerFor(channel) !== undefined,
+    recent: (channel, limit, signal) => {
+      const reader = readerFor(channel);
+      if (!reader) return Promise.resolve([]);
+      return reader.recent(channel, limit, signal);
+    },
+  };
+}
+
+/**
+ * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
+ * client per token in the process, so each platform's rate limits are counted in one place.
+ */
+function platformSourceConnectors(
+  config: Config,
+  logger: Logger,
+  channelReaders: readonly (SourceConnector & ChannelHistory)[],
+): SourceConnector[] {
+  const connectors: SourceConnector[] = [...channelReaders];
   connectors.push(
     new GitHubConnector({
       token: config.GITHUB_TOKEN,
@@ -378,6 +407,7 @@ export async function createApplication(
   // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, the XML and
   // robots.txt types a crawl reads (per request, so pages still take only document types), and
   // connections kept alive across a site's pages.
+  const readers = channelReaders(config, logger);
   const websites = new WebsiteSourceConnector({
     fetcher: createSafeHttpFetcher({
       allowedHosts: config.FETCH_ALLOWED_HOSTS,
@@ -389,7 +419,11 @@ export async function createApplication(
 
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
-    connectors: [...(options.sourceConnectors ?? []), ...platformSourceConnectors(config, logger), websites],
+    connectors: [
+      ...(options.sourceConnectors ?? []),
+      ...platformSourceConnectors(config, logger, readers),
+      websites,
+    ],
     config,
     logger,
     database,
@@ -496,6 +530,7 @@ export async function createApplication(
     owner,
     attachments: attachmentReader,
     acceptsImages: config.LLM_ACCEPTS_IMAGES,
+    channelHistory: channelHistoryOf(readers),
   });
 
   const measured = instrumentAssistant(assistant, metrics);

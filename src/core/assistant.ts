@@ -17,6 +17,7 @@ import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
+import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
@@ -78,6 +79,8 @@ export interface AssistantOptions {
    * the delivery lease, so that a reply left unfinished by a crash is ended by the next sweep.
    */
   owner?: string | undefined;
+  /** Reads a channel's recent messages for `summarize`, `actions` and `translate` outside a thread. */
+  channelHistory?: ChannelHistory | undefined;
   /** Reads files attached to questions (for that answer only); absent: such files get a sentence. */
   attachments?: AttachmentReader | undefined;
   /** Whether the model takes image parts (`LLM_ACCEPTS_IMAGES`); without it an image gets a sentence. */
@@ -376,6 +379,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
     answer,
     inAnswerLine,
     commands: () => commands,
+    channelHistory: options.channelHistory,
+    promptTokenBudget: options.promptTokenBudget,
   };
 
   /** One request's LLM: its calls counted for its asker, its limits checked once. */

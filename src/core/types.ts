@@ -71,6 +71,11 @@ export interface InboundMessage extends ConversationRef, Actor {
   attachments: Attachment[];
   /** The platform's delivery id (Slack `event_id`, Discord interaction or message id). Duplicates are dropped. */
   eventId: string;
+  /**
+   * The platform's id of the message itself (Slack `ts`, Discord message id), absent for a slash
+   * command. A message whose `threadId` is its own id opens a thread: it was typed in the channel.
+   */
+  messageId?: string | undefined;
   /** Set when the adapter knows the message is a slash command (Slack `/teammate`, Discord `/ask`). */
   isCommand?: boolean | undefined;
   /** Earlier thread messages the bot has not seen, supplied on first contact with a thread. */

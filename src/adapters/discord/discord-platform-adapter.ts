@@ -349,6 +349,7 @@ export class DiscordPlatformAdapter {
       })),
       isAdmin: this.isAdmin(message.author.id, memberPermissions(message)),
       eventId: message.id,
+      messageId: message.id,
     };
     if (!engaged) {
       const prior = await this.priorMessages(message, botId).catch((error: unknown) => {

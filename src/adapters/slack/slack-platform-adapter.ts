@@ -334,6 +334,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       attachments: attachmentsOf(event, conversation.workspaceId),
       // Re-deliveries (X-Slack-Retry-Num) carry the same event_id; core answers each id once.
       eventId: text(body.event_id) ?? `${conversation.channelId}:${text(event.ts) ?? ""}`,
+      messageId: text(event.ts),
       ...(priorMessages && priorMessages.length > 0 ? { priorMessages } : {}),
     };
     await runWithSink(target, eventLogger, (sink) => options.assistant.handle(message, sink));
