@@ -21,12 +21,14 @@ import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
-import type { MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
+import type { ChannelSettings, MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
 import type {
   AssistantHandler,
+  ChannelPreferences,
+  ChannelRef,
   ConversationRef,
   InboundAction,
   InboundMessage,
@@ -119,6 +121,7 @@ function answerTimedOut(milliseconds: number): AppError {
 
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
+  channelPreferences(channel: ChannelRef): Promise<ChannelPreferences>;
 }
 
 /**
@@ -613,6 +616,15 @@ export function createAssistant(options: AssistantOptions): Assistant {
     async isEngaged(conversation: ConversationRef): Promise<boolean> {
       const current = await store.loadConversation(conversation);
       return current.turns.length > 0 || current.summary.length > 0;
+    },
+
+    async channelPreferences(channel: ChannelRef): Promise<ChannelPreferences> {
+      // A store that is down must not make teammate go quiet: the defaults answer as before.
+      const settings = await store.getSettings(channelOf(channel)).catch((error: unknown) => {
+        logger.warn({ err: error }, "channel settings unavailable; using the defaults");
+        return {} as ChannelSettings;
+      });
+      return { replyMode: settings.replyMode ?? "thread", listen: settings.listen ?? "thread" };
     },
   };
 }

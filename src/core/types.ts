@@ -180,6 +180,12 @@ export interface InboundAction extends ConversationRef, Actor {
   eventId: string;
 }
 
+/** How teammate behaves in a channel, as admins set it (`config reply-mode`, `config listen`). */
+export interface ChannelPreferences {
+  replyMode: "thread" | "channel";
+  listen: "mention" | "thread";
+}
+
 /**
  * What platform adapters call. Adapters do transport only (verify, parse, acknowledge, render);
  * commands, permissions, memory and answering live behind this interface.
@@ -189,4 +195,9 @@ export interface AssistantHandler {
   handleAction(action: InboundAction, sink: ReplySink): Promise<void>;
   /** Whether teammate already takes part in this conversation, so a follow-up needs no new mention. */
   isEngaged(conversation: ConversationRef): Promise<boolean>;
+  /**
+   * The channel's reply mode and listening mode, for the adapter's transport decisions (where to
+   * post, whether an unmentioned follow-up is for teammate). Defaults when the store cannot say.
+   */
+  channelPreferences?(channel: ChannelRef): Promise<ChannelPreferences>;
 }

@@ -100,8 +100,10 @@ export const feedbackCommand: Command = {
 
 export const configCommand: Command = {
   name: "config",
-  usage: "config [model <name> | temperature <0-2> | general-knowledge on|off]",
-  summary: "this channel's model, temperature and whether I may answer beyond the docs",
+  usage:
+    "config [model <name> | temperature <0-2> | general-knowledge on|off | reply-mode thread|channel | listen mention|thread]",
+  summary:
+    "this channel's model, temperature, whether I may answer beyond the docs, where I answer and whether I need a mention in threads",
   adminOnly: true,
   arguments: "optional",
   visibility: "asker",
@@ -116,6 +118,8 @@ export const configCommand: Command = {
           `model: ${settings.model ?? `${services.llm?.defaultModel ?? "none"} (default)`}`,
           `temperature: ${settings.temperature ?? "model default"}`,
           `general-knowledge: ${settings.allowGeneralKnowledge === undefined ? "server default" : settings.allowGeneralKnowledge ? "on" : "off"}`,
+          `reply-mode: ${settings.replyMode ?? "thread (default)"}`,
+          `listen: ${settings.listen ?? "thread (default)"}`,
         ].join("\n"),
         "asker",
       );
@@ -143,6 +147,28 @@ export const configCommand: Command = {
           ? "When the docs have nothing relevant, I'll answer from general knowledge and say so."
           : "I'll answer only from the indexed docs here.",
         "asker",
+      );
+      return;
+    }
+    if (key === "reply-mode" && (value === "thread" || value === "channel")) {
+      await services.store.updateSettings(channel, { replyMode: value });
+      await reply.say(
+        message.platform === "discord"
+          ? `Saved (reply-mode ${value}). On Discord I answer as a reply to the question in either mode for now; the setting changes where I answer on Slack.`
+          : value === "thread"
+            ? "I'll answer questions typed in this channel in a thread under them."
+            : "I'll answer questions typed in this channel right in the channel, not in a thread.",
+        "everyone",
+      );
+      return;
+    }
+    if (key === "listen" && (value === "mention" || value === "thread")) {
+      await services.store.updateSettings(channel, { listen: value });
+      await reply.say(
+        value === "mention"
+          ? "In threads I'm part of here, I'll answer only messages that mention me."
+          : "In threads I'm part of here, I'll answer every message, mention or not.",
+        "everyone",
       );
       return;
     }
