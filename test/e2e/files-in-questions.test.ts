@@ -178,11 +178,7 @@ describe("Slack: files attached to a question (startBot, Slack and OpenAI stand-
     });
     await waitFor(
       () =>
-        driver.answered(
-          "CFILES",
-          thread,
-          /I couldn.t read “huge\.pdf”: It is larger than the 0\.06 MB limit/,
-        ),
+        driver.answered("CFILES", thread, /I couldn.t read “huge\.pdf”: It is larger than the 64 KB limit/),
       "the size sentence",
     );
     expect(slack.downloads).not.toContain("/files/huge.pdf");

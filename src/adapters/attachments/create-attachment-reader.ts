@@ -27,8 +27,8 @@ export interface AttachmentReaderOptions {
     | undefined;
 }
 
-function megabytes(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(bytes < 1024 * 1024 ? 2 : 0);
+function size(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.round(bytes / 1024)} KB` : `${Math.round(bytes / (1024 * 1024))} MB`;
 }
 
 /**
@@ -48,7 +48,7 @@ export function createAttachmentReader(options: AttachmentReaderOptions): Attach
     if (attachment.sizeBytes !== undefined && attachment.sizeBytes > options.maxBytes) {
       throw new AppError("input_too_large", `attachment over ${options.maxBytes} bytes`, {
         category: "user",
-        userMessage: `It is larger than the ${megabytes(options.maxBytes)} MB limit for files in questions.`,
+        userMessage: `It is larger than the ${size(options.maxBytes)} limit for files in questions.`,
       });
     }
   }
