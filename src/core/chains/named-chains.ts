@@ -24,9 +24,11 @@ function defuse(text: string): string {
 export function renderTranscript(material: ConversationMaterial): string {
   const lines = material.turns.map((turn, index) => {
     const number = material.numbered ? `[${index + 1}] ` : "";
+    // Numbered messages indent their later lines, so a message cannot fake another numbered one.
+    const text = material.numbered ? defuse(turn.text).replace(/\n/g, "\n    ") : defuse(turn.text);
     return turn.role === "assistant"
-      ? `${number}teammate: ${defuse(turn.text)}`
-      : `${number}${turn.speakerName} (${turn.speakerId}): ${defuse(turn.text)}`;
+      ? `${number}teammate: ${text}`
+      : `${number}${turn.speakerName} (${turn.speakerId}): ${text}`;
   });
   return [
     material.summary ? `<earlier_summary>\n${material.summary}\n</earlier_summary>` : "",
