@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
+import { createAttachmentReader } from "./adapters/attachments/create-attachment-reader.js";
 import { DiscordChannelConnector } from "./adapters/discord/discord-channel-connector.js";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
 import { GitHubConnector } from "./adapters/github/github-connector.js";
@@ -19,7 +20,7 @@ import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
 import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
-import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
+import { slackFileHeaders, withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
@@ -37,6 +38,7 @@ import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
 import { sweepOpenReplies } from "./core/open-replies.js";
 import type { ApprovalGate } from "./core/ports/approval-gate.js";
+import type { ChannelHistory } from "./core/ports/channel-history.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
@@ -49,6 +51,7 @@ import type { VectorStore } from "./core/ports/vector-store.js";
 import { redactingLogger } from "./core/redaction.js";
 import { countTokens } from "./core/tokens.js";
 import { createToolRegistry } from "./core/tools/tool-registry.js";
+import type { ChannelRef } from "./core/types.js";
 import { DEFAULT_MODEL_PRICES, type PriceTable } from "./core/usage/model-prices.js";
 import { createUsageCommands } from "./core/usage/usage-commands.js";
 import { UsageMeter } from "./core/usage/usage-meter.js";
@@ -99,21 +102,48 @@ export interface ApplicationOptions {
 }
 
 /**
- * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
- * client per token in the process, so each platform's rate limits are counted in one place.
+ * The platform channel readers: sources of channel history for indexing, and the recent messages of
+ * the channel a `summarize`/`actions`/`translate` was typed in. One per token in the process.
  */
-function platformSourceConnectors(config: Config, logger: Logger): SourceConnector[] {
-  const connectors: SourceConnector[] = [];
+function channelReaders(config: Config, logger: Logger): (SourceConnector & ChannelHistory)[] {
+  const readers: (SourceConnector & ChannelHistory)[] = [];
   if (config.SLACK_BOT_TOKEN) {
-    connectors.push(
+    readers.push(
       new SlackChannelConnector({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, logger }),
     );
   }
   if (config.DISCORD_TOKEN) {
-    connectors.push(
+    readers.push(
       new DiscordChannelConnector({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL, logger }),
     );
   }
+  return readers;
+}
+
+/** Routes a channel to the reader of its platform. */
+function channelHistoryOf(readers: readonly ChannelHistory[]): ChannelHistory | undefined {
+  if (readers.length === 0) return undefined;
+  const readerFor = (channel: ChannelRef) => readers.find((reader) => reader.serves(channel));
+  return {
+    serves: (channel) => readerFor(channel) !== undefined,
+    recent: (channel, limit, signal) => {
+      const reader = readerFor(channel);
+      if (!reader) return Promise.resolve([]);
+      return reader.recent(channel, limit, signal);
+    },
+  };
+}
+
+/**
+ * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
+ * client per token in the process, so each platform's rate limits are counted in one place.
+ */
+function platformSourceConnectors(
+  config: Config,
+  logger: Logger,
+  channelReaders: readonly (SourceConnector & ChannelHistory)[],
+): SourceConnector[] {
+  const connectors: SourceConnector[] = [...channelReaders];
   connectors.push(
     new GitHubConnector({
       token: config.GITHUB_TOKEN,
@@ -335,6 +365,22 @@ export async function createApplication(
   const indexingLoader = config.SLACK_BOT_TOKEN
     ? withSlackFileCredentials(loader, { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL })
     : loader;
+  // Files attached to questions are read for that answer under their own size cap, with the same
+  // address guard and Slack-file rule as indexing (the token only for files of a Slack event).
+  const slackFiles = config.SLACK_BOT_TOKEN
+    ? { botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }
+    : undefined;
+  const attachmentLoader = createDocumentLoader({
+    baseDirectory: process.cwd(),
+    maxFileBytes: config.MAX_ATTACHMENT_BYTES,
+    fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS, maxBytes: config.MAX_ATTACHMENT_BYTES },
+  });
+  const attachmentReader = createAttachmentReader({
+    loader: slackFiles ? withSlackFileCredentials(attachmentLoader, slackFiles) : attachmentLoader,
+    maxBytes: config.MAX_ATTACHMENT_BYTES,
+    fetcher: { allowedHosts: config.FETCH_ALLOWED_HOSTS },
+    headersFor: slackFiles ? slackFileHeaders(slackFiles) : undefined,
+  });
   // fetch_url has a loader of its own: the private hosts admins opened for indexing stay closed to a
   // URL the model picked, and no platform credential is ever added.
   const toolLoader = createDocumentLoader({
@@ -360,6 +406,7 @@ export async function createApplication(
   // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, the XML and
   // robots.txt types a crawl reads (per request, so pages still take only document types), and
   // connections kept alive across a site's pages.
+  const readers = channelReaders(config, logger);
   const websites = new WebsiteSourceConnector({
     fetcher: createSafeHttpFetcher({
       allowedHosts: config.FETCH_ALLOWED_HOSTS,
@@ -371,7 +418,11 @@ export async function createApplication(
 
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
-    connectors: [...(options.sourceConnectors ?? []), ...platformSourceConnectors(config, logger), websites],
+    connectors: [
+      ...(options.sourceConnectors ?? []),
+      ...platformSourceConnectors(config, logger, readers),
+      websites,
+    ],
     config,
     logger,
     database,
@@ -478,6 +529,9 @@ export async function createApplication(
     answerTimeoutMs: config.LLM_TIMEOUT_MS,
     maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
     owner,
+    attachments: attachmentReader,
+    acceptsImages: config.LLM_ACCEPTS_IMAGES,
+    channelHistory: channelHistoryOf(readers),
   });
 
   const measured = instrumentAssistant(assistant, metrics);

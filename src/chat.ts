@@ -10,6 +10,7 @@ import { userInfo } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { createLogger } from "./adapters/pino/create-logger.js";
+import { parseFileFlags } from "./adapters/terminal/file-flags.js";
 import { TerminalReplySink } from "./adapters/terminal/terminal-reply-sink.js";
 import { createApplication } from "./application.js";
 import { type Config, hasLlm, loadConfig } from "./config.js";
@@ -96,7 +97,8 @@ async function main(): Promise<number> {
     lines.prompt();
   }
 
-  const handle = async (text: string) => {
+  const handle = async (line: string) => {
+    const { text, attachments } = parseFileFlags(line);
     const message: InboundMessage = {
       platform: "local",
       workspaceId: "local",
@@ -105,7 +107,7 @@ async function main(): Promise<number> {
       userId: user,
       userName: user,
       text,
-      attachments: [],
+      attachments,
       // Whoever runs the terminal owns this machine's data.
       isAdmin: true,
       eventId: randomUUID(),

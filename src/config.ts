@@ -283,6 +283,13 @@ export const environmentSchema = z
     TOOL_FETCH_ALLOWED_HOSTS: hostList,
     /** Largest document or attachment accepted for indexing, in bytes. */
     MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    /** Largest file attached to a question that is read for the answer, in bytes (default 10 MiB). */
+    MAX_ATTACHMENT_BYTES: integer(10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    /**
+     * Whether the model accepts image input (OpenAI `image_url` parts: gpt-4o, gpt-4.1, llava on
+     * Ollama…). Off: an image attached to a question gets a sentence saying so instead.
+     */
+    LLM_ACCEPTS_IMAGES: boolean(false),
     /** Shortest `index … --every` interval accepted, in milliseconds (default 15 minutes; tests go lower). */
     SYNC_MIN_INTERVAL_MS: integer(15 * 60_000, 1_000, 7 * 86_400_000),
     /** Base of a failing sync's retry backoff, in milliseconds: retry n waits base · 2^(n−1). */

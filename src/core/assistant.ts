@@ -1,4 +1,9 @@
 import { randomUUID } from "node:crypto";
+import {
+  QUESTION_FOR_BARE_FILES,
+  type QuestionAttachments,
+  readQuestionAttachments,
+} from "./attachments/question-attachments.js";
 import { type AgentSetup, AnswerChain, scopeOf } from "./chains/answer-chain.js";
 import { channelOf } from "./channel-of.js";
 import { answerCommands } from "./commands/answer-commands.js";
@@ -12,15 +17,19 @@ import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
+import type { AttachmentReader } from "./ports/attachment-reader.js";
+import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
-import type { MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
+import type { ChannelSettings, MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
 import type {
   AssistantHandler,
+  ChannelPreferences,
+  ChannelRef,
   ConversationRef,
   InboundAction,
   InboundMessage,
@@ -75,6 +84,12 @@ export interface AssistantOptions {
    * the delivery lease, so that a reply left unfinished by a crash is ended by the next sweep.
    */
   owner?: string | undefined;
+  /** Reads a channel's recent messages for `summarize`, `actions` and `translate` outside a thread. */
+  channelHistory?: ChannelHistory | undefined;
+  /** Reads files attached to questions (for that answer only); absent: such files get a sentence. */
+  attachments?: AttachmentReader | undefined;
+  /** Whether the model takes image parts (`LLM_ACCEPTS_IMAGES`); without it an image gets a sentence. */
+  acceptsImages?: boolean | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -110,6 +125,7 @@ function answerTimedOut(milliseconds: number): AppError {
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
   suggest(request: SuggestionRequest): Promise<Suggestion[]>;
+  channelPreferences(channel: ChannelRef): Promise<ChannelPreferences>;
 }
 
 /**
@@ -235,11 +251,33 @@ export function createAssistant(options: AssistantOptions): Assistant {
   async function answerNow(
     chain: AnswerChain,
     message: InboundMessage,
-    question: string,
+    typedQuestion: string,
     reply: ReplyGuard,
     deadline: Deadline,
     metered: MeteredRequest | undefined,
   ): Promise<void> {
+    let question = typedQuestion;
+    let attached: QuestionAttachments | undefined;
+    if (message.attachments.length > 0) {
+      attached = await readQuestionAttachments({
+        message,
+        reader: options.attachments,
+        acceptsImages: options.acceptsImages ?? false,
+        tokenBudget: Math.floor(budget.passages * 0.6),
+        logger,
+        signal: deadline.signal,
+        onReading: (name) => reply.status(`Reading ${name}…`),
+      });
+      if (attached.notes.length > 0) {
+        await reply.append(`${attached.notes.map((note) => `_${note}_`).join("\n")}\n\n`);
+      }
+      if (attached.passages.length === 0 && attached.images.length === 0 && question.trim() === "") {
+        // Nothing readable and nothing asked: the sentences above are the whole reply.
+        await reply.finish({ sources: [], buttons: [] });
+        return;
+      }
+      if (question.trim() === "") question = QUESTION_FOR_BARE_FILES;
+    }
     const remembered = await recall(message).catch((error: unknown) => {
       if (!isStoreDown(error)) throw error;
       logger.warn({ err: error }, "memory store unavailable: answering without memory");
@@ -266,6 +304,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         reply,
         deadline,
         llm: metered?.llm,
+        attached,
       });
       // Nothing was saved, so there is nothing for buttons to refer to.
       await reply.finish({ sources: result.sources, buttons: [] });
@@ -281,6 +320,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       reply,
       deadline,
       llm: metered?.llm,
+      attached,
     });
     const answerId = randomUUID();
     const saved = await store
@@ -346,6 +386,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
     answer,
     inAnswerLine,
     commands: () => commands,
+    channelHistory: options.channelHistory,
+    promptTokenBudget: options.promptTokenBudget,
   };
 
   /** One request's LLM: its calls counted for its asker, its limits checked once. */
@@ -598,6 +640,15 @@ export function createAssistant(options: AssistantOptions): Assistant {
         logger.warn({ err: error, command: command.name }, "no suggestions: looking them up failed");
         return [];
       }
+    },
+
+    async channelPreferences(channel: ChannelRef): Promise<ChannelPreferences> {
+      // A store that is down must not make teammate go quiet: the defaults answer as before.
+      const settings = await store.getSettings(channelOf(channel)).catch((error: unknown) => {
+        logger.warn({ err: error }, "channel settings unavailable; using the defaults");
+        return {} as ChannelSettings;
+      });
+      return { replyMode: settings.replyMode ?? "thread", listen: settings.listen ?? "thread" };
     },
   };
 }

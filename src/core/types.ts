@@ -31,6 +31,11 @@ export interface Attachment {
    * holds them.
    */
   arrivedIn?: WorkspaceRef | undefined;
+  /**
+   * A file on this machine's disk, attached in the terminal chat (`--file <path>`). Honoured only for
+   * a `local` message: a chat platform's attachment is always a download.
+   */
+  localPath?: string | undefined;
 }
 
 /**
@@ -66,6 +71,11 @@ export interface InboundMessage extends ConversationRef, Actor {
   attachments: Attachment[];
   /** The platform's delivery id (Slack `event_id`, Discord interaction or message id). Duplicates are dropped. */
   eventId: string;
+  /**
+   * The platform's id of the message itself (Slack `ts`, Discord message id), absent for a slash
+   * command. A message whose `threadId` is its own id opens a thread: it was typed in the channel.
+   */
+  messageId?: string | undefined;
   /** Set when the adapter knows the message is a slash command (Slack `/teammate`, Discord `/ask`). */
   isCommand?: boolean | undefined;
   /** Earlier thread messages the bot has not seen, supplied on first contact with a thread. */
@@ -170,6 +180,12 @@ export interface InboundAction extends ConversationRef, Actor {
   eventId: string;
 }
 
+/** How teammate behaves in a channel, as admins set it (`config reply-mode`, `config listen`). */
+export interface ChannelPreferences {
+  replyMode: "thread" | "channel";
+  listen: "mention" | "thread";
+}
+
 /**
  * What platform adapters call. Adapters do transport only (verify, parse, acknowledge, render);
  * commands, permissions, memory and answering live behind this interface.
@@ -179,6 +195,11 @@ export interface AssistantHandler {
   handleAction(action: InboundAction, sink: ReplySink): Promise<void>;
   /** Whether teammate already takes part in this conversation, so a follow-up needs no new mention. */
   isEngaged(conversation: ConversationRef): Promise<boolean>;
+  /**
+   * The channel's reply mode and listening mode, for the adapter's transport decisions (where to
+   * post, whether an unmentioned follow-up is for teammate). Defaults when the store cannot say.
+   */
+  channelPreferences?(channel: ChannelRef): Promise<ChannelPreferences>;
   /**
    * Values to offer while someone types one parameter of a command (Discord autocomplete), scoped
    * to where they type it; none for a command they may not use. Never throws: a failure offers none.

@@ -90,6 +90,31 @@ describe("npm run chat (scripted, piped input)", () => {
     }
   });
 
+  it("reads a file attached with --file for that answer only, cites it, and leaves it unindexed", async () => {
+    standIn.setResponder((body) => ({
+      kind: "text",
+      text: JSON.stringify(body.messages).includes('title=\\"package.json\\"')
+        ? "The chat script is tsx src/chat.ts [1]."
+        : "I don't know.",
+    }));
+    const fileDirectory = mkdtempSync(join(tmpdir(), "teammate-chat-file-"));
+    try {
+      const { stdout } = await chat(
+        "help\n--file package.json what does npm run chat start?\nwhat about npm start?\n",
+        { OPENAI_BASE_URL: standIn.baseUrl, OPENAI_API_KEY: "sk-test-key", DATA_DIR: fileDirectory },
+      );
+      const answers = stdout.split("teammate> ").slice(1);
+      expect(answers[0]).toContain("`--file <path>`");
+      expect(answers[1]).toContain("The chat script is tsx src/chat.ts [1].");
+      expect(answers[1]).toContain("[1] package.json — attached to the question");
+      // Read for that answer only: the next question still finds nothing indexed.
+      expect(answers[2]).toMatch(/^_No documents are indexed here yet/);
+      standIn.assertNoViolations();
+    } finally {
+      rmSync(fileDirectory, { recursive: true, force: true });
+    }
+  });
+
   it("without an endpoint, starts anyway, exits 0 and names the variables to set", async () => {
     const { stdout, stderr } = await chat("hello\n", { DATA_DIR: dataDirectory });
     const all = stdout + stderr;

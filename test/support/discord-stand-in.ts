@@ -164,7 +164,7 @@ export class DiscordStandIn {
   /** Channels added with `addChannel` (and threads started with `startThread`), by id. */
   private readonly channels = new Map<string, StandInChannelOptions & { id: string; parentId?: string }>();
   /** Files on the CDN-like host, by path (`/attachments/<channel>/<id>/<name>`). */
-  private readonly files = new Map<string, { content: string; contentType: string }>();
+  private readonly files = new Map<string, { content: string | Uint8Array; contentType: string }>();
   /** Paths of CDN files that were downloaded, in order. */
   readonly downloads: string[] = [];
   private readonly buckets = new Map<string, { count: number; resetAt: number }>();
@@ -231,7 +231,7 @@ export class DiscordStandIn {
    */
   addAttachment(
     filename: string,
-    content: string,
+    content: string | Uint8Array,
     contentType = "text/markdown; charset=utf-8",
   ): { id: string; filename: string; size: number; url: string; proxy_url: string; content_type: string } {
     const id = snowflake();
@@ -241,7 +241,7 @@ export class DiscordStandIn {
     return {
       id,
       filename,
-      size: Buffer.byteLength(content),
+      size: typeof content === "string" ? Buffer.byteLength(content) : content.byteLength,
       url,
       proxy_url: url,
       content_type: contentType,

@@ -145,8 +145,11 @@ export interface SlackStandIn {
   expireStreamsAfterAppends(count: number | undefined): void;
   /** A `response_url` that records what is posted to it. */
   responseUrl(id: string): string;
-  /** A file served at a `url_private` address that needs the bot token. */
-  addFile(name: string, content: string): string;
+  /**
+   * A file served at a `url_private` address that needs the bot token (binary content for a PDF or
+   * an image; served as `text/plain` unless a media type is given, as Slack serves many uploads).
+   */
+  addFile(name: string, content: string | Uint8Array, mediaType?: string): string;
   /** Socket Mode: sends an envelope (`events_api`, `slash_commands`, `interactive`) to the connected app. */
   sendOverSocket(type: string, payload: unknown): string;
   /** Socket Mode: envelope ids the app acknowledged, in order. */
@@ -358,7 +361,7 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
   const responseUrlPosts: ResponseUrlPost[] = [];
   const downloads: string[] = [];
   const threads = new Map<string, Array<Record<string, unknown>>>();
-  const files = new Map<string, string>();
+  const files = new Map<string, { content: string | Uint8Array; mediaType: string | undefined }>();
   const socketAcks: string[] = [];
   const sockets = new Set<WebSocket>();
   const socketServer = new WebSocketServer({ noServer: true });
@@ -898,12 +901,16 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
         return send(response, 200, "ok");
       }
       if (url.pathname.startsWith("/files/")) {
-        const content = files.get(url.pathname);
+        const file = files.get(url.pathname);
         if (request.headers.authorization !== `Bearer ${options.botToken}`)
           return send(response, 403, "denied");
-        if (content === undefined) return send(response, 404, "not found");
+        if (file === undefined) return send(response, 404, "not found");
         downloads.push(url.pathname);
-        return send(response, 200, content);
+        if (typeof file.content === "string" && file.mediaType === undefined)
+          return send(response, 200, file.content);
+        response.writeHead(200, { "content-type": file.mediaType ?? "application/octet-stream" });
+        response.end(file.content);
+        return;
       }
       if (!url.pathname.startsWith("/api/")) return send(response, 404, "not found");
       const method = url.pathname.slice("/api/".length);
@@ -1071,9 +1078,9 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
       expireAfter = count;
     },
     responseUrl: (id) => `${origin}/response/${id}`,
-    addFile: (name, content) => {
+    addFile: (name, content, mediaType) => {
       const path = `/files/${encodeURIComponent(name)}`;
-      files.set(path, content);
+      files.set(path, { content, mediaType });
       return `${origin}${path}`;
     },
     sendOverSocket: (type, payload) => {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { DiscordAPIError, REST, Routes } from "discord.js";
 import { AppError, isAppError } from "../../core/errors.js";
+import type { ChannelHistory, ChannelMessage } from "../../core/ports/channel-history.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
   FetchedItem,
@@ -16,6 +17,7 @@ import {
   channelHistoryScope,
   recheckChannelHistoryScope,
 } from "../../core/sources/channel-history-scope.js";
+import type { ChannelRef } from "../../core/types.js";
 
 export interface DiscordChannelConnectorOptions {
   botToken: string;
@@ -77,7 +79,7 @@ interface Conversation {
  *
  * @see https://discord.com/developers/docs/resources/message#get-channel-messages
  */
-export class DiscordChannelConnector implements SourceConnector {
+export class DiscordChannelConnector implements SourceConnector, ChannelHistory {
   readonly kind = "discord-channel" as const;
   private readonly rest: REST;
   private readonly logger: Logger;
@@ -197,6 +199,36 @@ export class DiscordChannelConnector implements SourceConnector {
       status: "fetched",
       document: { title: item.title, text: lines.join("\n").trim(), format: "markdown" },
     };
+  }
+
+  serves(channel: ChannelRef): boolean {
+    return channel.platform === "discord";
+  }
+
+  /**
+   * A channel's newest messages for `summarize`, `actions` and `translate` (the `ChannelHistory`
+   * port): people's messages and the bot's own (marked), oldest first, each with its message link.
+   * Core names only the channel the command came from, which the gateway event put there.
+   */
+  async recent(channel: ChannelRef, limit: number, signal?: AbortSignal): Promise<ChannelMessage[]> {
+    const botUserId = await this.whoAmI();
+    const messages = await this.readChannel(channel.channelId, limit, signal);
+    // A DM has no guild: Discord links it under `@me`.
+    const guild = channel.workspaceId.startsWith("dm-") ? "@me" : channel.workspaceId;
+    return messages
+      .filter((message) => KEPT_TYPES.has(message.type))
+      .sort(byId)
+      .map((message) => {
+        const own = message.author.id === botUserId;
+        return {
+          id: message.id,
+          userId: message.author.id,
+          userName: own ? "teammate" : message.author.global_name || message.author.username,
+          text: message.content,
+          fromAssistant: own,
+          link: `https://discord.com/channels/${guild}/${channel.channelId}/${message.id}`,
+        };
+      });
   }
 
   /** Up to `max` messages of a channel, newest first, paging backwards with `before`. */

@@ -25,6 +25,7 @@ import { AppError, describeForUser, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   AssistantHandler,
+  ChannelPreferences,
   ConversationRef,
   InboundAction,
   InboundMessage,
@@ -526,8 +527,10 @@ export class DiscordPlatformAdapter {
       message.mentions.roles.some((role) => role.tags?.botId === botId);
     let engaged: boolean | undefined;
     if (!mentioned) {
-      // Inside a thread teammate already takes part in, a follow-up needs no new mention.
+      // Inside a thread teammate already takes part in, a follow-up needs no new mention, unless the
+      // channel asked for mentions only (`config listen mention`).
       if (conversation.threadId === undefined) return;
+      if ((await this.preferencesOf(conversation))?.listen === "mention") return;
       engaged = await this.isEngaged(conversation, message, botId);
       if (!engaged) return;
     }
@@ -547,6 +550,7 @@ export class DiscordPlatformAdapter {
       })),
       isAdmin: this.isAdmin(message.author.id, memberPermissions(message)),
       eventId: message.id,
+      messageId: message.id,
     };
     if (!engaged) {
       const prior = await this.priorMessages(message, botId).catch((error: unknown) => {
@@ -570,6 +574,20 @@ export class DiscordPlatformAdapter {
       const referenceId = randomUUID().slice(0, 8);
       logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord message");
       await sink.fail(describeForUser(new AppError("internal", "discord message failed"), referenceId));
+    }
+  }
+
+  /** The channel's reply and listening modes; undefined (the defaults) when they cannot be read. */
+  private async preferencesOf(conversation: ConversationRef): Promise<ChannelPreferences | undefined> {
+    try {
+      return await this.options.assistant.channelPreferences?.({
+        platform: conversation.platform,
+        workspaceId: conversation.workspaceId,
+        channelId: conversation.channelId,
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, "channel preferences unavailable; using the defaults");
+      return undefined;
     }
   }
 

@@ -1,5 +1,5 @@
 /** How raw content is read; each one has its own extractor. */
-export type SourceFormat = "markdown" | "text" | "html" | "pdf";
+export type SourceFormat = "markdown" | "text" | "html" | "pdf" | "csv";
 
 const BY_MEDIA_TYPE: Record<string, SourceFormat> = {
   "text/markdown": "markdown",
@@ -8,6 +8,7 @@ const BY_MEDIA_TYPE: Record<string, SourceFormat> = {
   "text/html": "html",
   "application/xhtml+xml": "html",
   "application/pdf": "pdf",
+  "text/csv": "csv",
 };
 
 const BY_EXTENSION: Record<string, SourceFormat> = {
@@ -17,7 +18,7 @@ const BY_EXTENSION: Record<string, SourceFormat> = {
   txt: "text",
   text: "text",
   log: "text",
-  csv: "text",
+  csv: "csv",
   html: "html",
   htm: "html",
   xhtml: "html",
@@ -29,6 +30,7 @@ export const MEDIA_TYPE_OF_FORMAT: Record<SourceFormat, string> = {
   text: "text/plain",
   html: "text/html",
   pdf: "application/pdf",
+  csv: "text/csv",
 };
 
 function extensionOf(fileName: string | undefined): string | undefined {
@@ -69,7 +71,7 @@ export function detectDocumentFormat(input: {
 }): SourceFormat | undefined {
   const byExtension = BY_EXTENSION[extensionOf(input.fileName) ?? ""];
   const byMediaType = BY_MEDIA_TYPE[input.mediaType ?? ""];
-  if (byMediaType === "text" && byExtension === "markdown") return "markdown";
+  if (byMediaType === "text" && (byExtension === "markdown" || byExtension === "csv")) return byExtension;
   if (byMediaType) return byMediaType;
   if (input.mediaType && input.mediaType !== "application/octet-stream") return undefined;
   if (byExtension) return byExtension;

@@ -1,6 +1,7 @@
 import { TextDecoder } from "node:util";
 import { AppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
+import { extractCsv } from "./csv-extractor.js";
 import { detectDocumentFormat, MEDIA_TYPE_OF_FORMAT } from "./detect-document-format.js";
 import { type ExtractedText, extractMarkdown } from "./markdown-extractor.js";
 import { normalizeNewlines, trimLineEnds } from "./text-cleanup.js";
@@ -54,7 +55,7 @@ export async function extractDocument(raw: RawDocument): Promise<LoadedDocument>
       `cannot read ${raw.mediaType ?? "unknown"} content (${raw.fileName ?? "no name"})`,
       {
         category: "user",
-        userMessage: "I can only read Markdown, plain text, HTML and PDF documents.",
+        userMessage: "I can only read Markdown, plain text, HTML, CSV and PDF documents.",
       },
     );
   }
@@ -78,6 +79,9 @@ export async function extractDocument(raw: RawDocument): Promise<LoadedDocument>
       break;
     case "text":
       extracted = plainText(decoderFor(raw.charset).decode(raw.body));
+      break;
+    case "csv":
+      extracted = extractCsv(decoderFor(raw.charset).decode(raw.body));
       break;
   }
   if (extracted.text === "") {

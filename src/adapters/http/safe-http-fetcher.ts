@@ -88,6 +88,7 @@ export const DEFAULT_ALLOWED_MEDIA_TYPES: readonly string[] = [
   "text/html",
   "application/xhtml+xml",
   "application/pdf",
+  "text/csv",
   // Chat platforms serve many uploads this way; the loader decides by file extension or magic bytes.
   "application/octet-stream",
 ];
@@ -492,7 +493,7 @@ export class SafeHttpFetcher {
         `unsupported content type ${mediaType} from ${describeUrl(url)}`,
         {
           category: "user",
-          userMessage: `I can only read Markdown, plain text, HTML and PDF documents, and that address serves ${mediaType}.`,
+          userMessage: `I can only read Markdown, plain text, HTML, CSV and PDF documents, and that address serves ${mediaType}.`,
         },
       );
     }

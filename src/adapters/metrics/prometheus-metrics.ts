@@ -92,6 +92,7 @@ export function instrumentAssistant(assistant: Assistant, metrics: PrometheusMet
     handleAction: (action, sink) =>
       timed(action.platform, "action", () => assistant.handleAction(action, sink)),
     isEngaged: (conversation) => assistant.isEngaged(conversation),
+    channelPreferences: (channel) => assistant.channelPreferences(channel),
   };
 }
 

@@ -1,6 +1,7 @@
 import OpenAI, { APIConnectionError, APIError, type ClientOptions } from "openai";
 import type {
   ChatCompletionChunk,
+  ChatCompletionContentPart,
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
   ChatCompletionTool,
@@ -71,10 +72,21 @@ function toMessageParam(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
     case "system":
       return { role: "system", content: message.content };
-    case "user":
+    case "user": {
+      // With images the content becomes parts: the text first, then one `image_url` part per image.
+      const content: string | ChatCompletionContentPart[] =
+        message.images && message.images.length > 0
+          ? [
+              { type: "text", text: message.content },
+              ...message.images.map(
+                (image): ChatCompletionContentPart => ({ type: "image_url", image_url: { url: image.url } }),
+              ),
+            ]
+          : message.content;
       return message.name === undefined
-        ? { role: "user", content: message.content }
-        : { role: "user", content: message.content, name: message.name };
+        ? { role: "user", content }
+        : { role: "user", content, name: message.name };
+    }
     case "assistant":
       if (!message.toolCalls || message.toolCalls.length === 0) {
         return { role: "assistant", content: message.content ?? "" };

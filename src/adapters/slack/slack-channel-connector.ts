@@ -1,6 +1,7 @@
 import { LogLevel } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import { AppError, isAppError } from "../../core/errors.js";
+import type { ChannelHistory, ChannelMessage } from "../../core/ports/channel-history.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
   FetchedItem,
@@ -16,6 +17,7 @@ import {
   channelHistoryScope,
   recheckChannelHistoryScope,
 } from "../../core/sources/channel-history-scope.js";
+import type { ChannelRef } from "../../core/types.js";
 import { createBoltLogger } from "./create-bolt-logger.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
@@ -77,7 +79,7 @@ const MAX_USER_NAMES = 5_000;
  * @see https://docs.slack.dev/reference/methods/conversations.history
  * @see https://docs.slack.dev/reference/methods/conversations.replies
  */
-export class SlackChannelConnector implements SourceConnector {
+export class SlackChannelConnector implements SourceConnector, ChannelHistory {
   readonly kind = "slack-channel" as const;
   private readonly client: WebClient;
   private readonly logger: Logger;
@@ -232,6 +234,69 @@ export class SlackChannelConnector implements SourceConnector {
   }
 
   /** `#name` → the same shape as a mention's match, from the channels the bot can see. */
+  serves(channel: ChannelRef): boolean {
+    return channel.platform === "slack";
+  }
+
+  /**
+   * A channel's newest top-level messages for `summarize`, `actions` and `translate` (the
+   * `ChannelHistory` port): people's messages and the bot's own (marked), oldest first, each with
+   * its permalink. Only a channel of the token's own workspace.
+   */
+  async recent(channel: ChannelRef, limit: number, signal?: AbortSignal): Promise<ChannelMessage[]> {
+    const identity = await this.whoAmI();
+    if (channel.platform !== "slack" || identity.teamId !== channel.workspaceId) {
+      throw new AppError("command_forbidden", "channel history of another Slack workspace", {
+        category: "user",
+        userMessage: "I can only read this channel's history from inside it.",
+      });
+    }
+    const found: SlackMessage[] = [];
+    let cursor: string | undefined;
+    do {
+      signal?.throwIfAborted();
+      const page = await this.call("read this channel's history", () =>
+        this.client.conversations.history({
+          channel: channel.channelId,
+          limit: Math.min(PAGE_SIZE, limit - found.length),
+          ...(cursor ? { cursor } : {}),
+        }),
+      ).catch((error: unknown) => {
+        if (isAppError(error) && error.code === "fetch_refused") {
+          throw new AppError("fetch_refused", error.message, {
+            cause: error,
+            category: "user",
+            userMessage:
+              "I'm not in this channel, so I can't read its history. Invite me (`/invite @teammate`) and ask again.",
+          });
+        }
+        throw error;
+      });
+      for (const message of (page.messages ?? []) as SlackMessage[]) {
+        const own =
+          message.user === identity.userId ||
+          (message.bot_id !== undefined && message.bot_id === identity.botId);
+        if (message.ts && (own || this.isKept(message, identity))) found.push(message);
+      }
+      cursor = page.response_metadata?.next_cursor || undefined;
+    } while (cursor && found.length < limit);
+    const messages: ChannelMessage[] = [];
+    for (const message of found.slice(0, limit).reverse()) {
+      const own =
+        message.user === identity.userId ||
+        (message.bot_id !== undefined && message.bot_id === identity.botId);
+      messages.push({
+        id: message.ts ?? "",
+        userId: message.user ?? message.bot_id ?? "unknown",
+        userName: own ? "teammate" : await this.authorOf(message),
+        text: await this.plainText(message.text ?? ""),
+        fromAssistant: own,
+        link: permalink(identity.url, channel.channelId, message.ts ?? ""),
+      });
+    }
+    return messages;
+  }
+
   private async findByName(target: string): Promise<[string, string, string] | undefined> {
     const name = CHANNEL_NAME.exec(target)?.[1];
     if (!name) return undefined;

@@ -7,6 +7,7 @@ import type { Logger } from "../../core/ports/logger.js";
 import type {
   AssistantHandler,
   Attachment,
+  ChannelPreferences,
   ConversationRef,
   InboundAction,
   InboundMessage,
@@ -278,6 +279,24 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     }
   };
 
+  /** The channel's reply and listening modes; undefined (the defaults) when they cannot be read. */
+  const preferencesOf = async (
+    workspaceId: string,
+    channel: string,
+    eventLogger: Logger,
+  ): Promise<ChannelPreferences | undefined> => {
+    try {
+      return await options.assistant.channelPreferences?.({
+        platform: "slack",
+        workspaceId,
+        channelId: channel,
+      });
+    } catch (error) {
+      eventLogger.warn({ err: error }, "channel preferences unavailable; using the defaults");
+      return undefined;
+    }
+  };
+
   /**
    * Whether teammate takes part in a thread. Core knows from its memory; when the memory store is
    * down, the thread itself tells: a reply of teammate's own in it. Either way the follow-up is
@@ -342,6 +361,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       attachments: attachmentsOf(event, conversation.workspaceId),
       // Re-deliveries (X-Slack-Retry-Num) carry the same event_id; core answers each id once.
       eventId: text(body.event_id) ?? `${conversation.channelId}:${text(event.ts) ?? ""}`,
+      messageId: text(event.ts),
       ...(priorMessages && priorMessages.length > 0 ? { priorMessages } : {}),
     };
     await runWithSink(target, eventLogger, (sink) => options.assistant.handle(message, sink));
@@ -357,8 +377,11 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     const workspaceId = workspaceOf(body);
     if (!workspaceId) return refuseWithoutWorkspace("event", { eventId: body.event_id, channel });
     const threadTs = text(event.thread_ts);
-    const rootTs = threadTs ?? ts;
     const eventLogger = logger.child({ eventId: body.event_id, channel });
+    // `config reply-mode channel`: a question typed in the channel is answered there, not in a thread.
+    const preferences =
+      threadTs === undefined ? await preferencesOf(workspaceId, channel, eventLogger) : undefined;
+    const rootTs = preferences?.replyMode === "channel" ? undefined : (threadTs ?? ts);
     const conversation: ConversationRef = {
       platform: "slack",
       workspaceId,
@@ -368,8 +391,8 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     // First contact with a thread that already has a conversation: read it, so the answer has context.
     const isExistingThread = threadTs !== undefined && threadTs !== ts;
     const priorMessages =
-      isExistingThread && !(await isEngaged(conversation, channel, rootTs, eventLogger))
-        ? await readEarlierThreadMessages(channel, rootTs, ts, eventLogger)
+      isExistingThread && !(await isEngaged(conversation, channel, threadTs, eventLogger))
+        ? await readEarlierThreadMessages(channel, threadTs, ts, eventLogger)
         : undefined;
     const target: SlackReplyTarget = {
       channel,
@@ -404,8 +427,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       threadId: threadTs,
     };
     if (!isDirectMessage) {
-      // Outside DMs, only follow-ups in threads teammate already takes part in are answered unprompted.
+      // Outside DMs, only follow-ups in threads teammate already takes part in are answered unprompted,
+      // and not at all where the channel asked for mentions only (`config listen mention`).
       if (threadTs === undefined || threadTs === ts) return;
+      if ((await preferencesOf(workspaceId, channel, eventLogger))?.listen === "mention") return;
       if (!(await isEngaged(conversation, channel, threadTs, eventLogger))) return;
     }
     const target: SlackReplyTarget = {

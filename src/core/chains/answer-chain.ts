@@ -1,5 +1,6 @@
 import { type AgentBudgets, runAgent } from "../agent/agent-loop.js";
 import type { AgentTrace } from "../agent/agent-trace.js";
+import type { QuestionAttachments } from "../attachments/question-attachments.js";
 import { channelOf } from "../channel-of.js";
 import type { Deadline } from "../deadline.js";
 import { AppError } from "../errors.js";
@@ -37,6 +38,11 @@ export interface AnswerChainInput {
   deadline?: Deadline | undefined;
   /** This request's view of the LLM (its calls counted for the asker); the chain's own when absent. */
   llm?: LlmProvider | undefined;
+  /**
+   * Files attached to the question, read for this answer only: their passages come first (cited
+   * like documents, by the file's name), their images go with the question.
+   */
+  attached?: Pick<QuestionAttachments, "passages" | "images"> | undefined;
 }
 
 /** The stored trace of an answer: the agent's trace plus what the chain itself decided. */
@@ -197,6 +203,11 @@ export class AnswerChain {
       messages = build();
       tokens = this.tokens.messages(messages);
     }
+    const images = input.attached?.images ?? [];
+    const last = messages.at(-1);
+    if (images.length > 0 && last?.role === "user") {
+      messages = [...messages.slice(0, -1), { ...last, images }];
+    }
     return { messages, passages: kept, tokens };
   }
 
@@ -216,10 +227,15 @@ export class AnswerChain {
       passages = await retriever.retrieve(standaloneQuestion, scope, signal);
       logger.debug({ passages: passages.length }, "retrieved passages");
     }
+    // Files attached to the question are what it is about: they come first, and with them the
+    // answer is not a miss of the indexed docs nor general knowledge.
+    const attachedPassages = input.attached?.passages ?? [];
+    const fromAttachments = attachedPassages.length > 0 || (input.attached?.images.length ?? 0) > 0;
+    passages = [...attachedPassages, ...passages];
     const agent = this.options.agent;
     const tools = agent ? (agent.toolsFor?.(input.message) ?? agent.tools) : undefined;
     const canAct = agent !== undefined && tools !== undefined && tools.definitions().length > 0;
-    const missed = hasDocuments && passages.length === 0;
+    const missed = hasDocuments && passages.length === 0 && !fromAttachments;
     if (missed && !allowGeneral && !canAct) {
       await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
       return this.result({
@@ -240,7 +256,7 @@ export class AnswerChain {
     // answering leaves only its failure sentence, not a note for an answer that never came.
     const originNote = generalKnowledgeFallback
       ? GENERAL_KNOWLEDGE_NOTE
-      : hasDocuments
+      : hasDocuments || fromAttachments
         ? undefined
         : NO_DOCUMENTS_NOTE;
     const out: ReplySink = originNote ? new NoteBeforeFirstText(input.reply, originNote) : input.reply;

@@ -101,7 +101,10 @@ export const feedbackCommand: Command = {
 
 export const configCommand: Command = {
   name: "config",
-  usage: "config [model <name> | temperature <0-2> | general-knowledge on|off]",
+  usage:
+    "config [model <name> | temperature <0-2> | general-knowledge on|off | reply-mode thread|channel | listen mention|thread]",
+  summary:
+    "this channel's model, temperature, whether I may answer beyond the docs, where I answer and whether I need a mention in threads",
   subcommandName: "set",
   parameters: [
     {
@@ -111,18 +114,19 @@ export const configCommand: Command = {
         { label: "model", value: "model" },
         { label: "temperature", value: "temperature" },
         { label: "general-knowledge", value: "general-knowledge" },
+        { label: "reply-mode", value: "reply-mode" },
+        { label: "listen", value: "listen" },
       ],
     },
     {
       name: "value",
-      description: "A model name, a temperature from 0 to 2, or on/off",
+      description: "A model name, a temperature from 0 to 2, on/off, thread/channel or mention/thread",
       maxLength: 200,
       suggestions: "model",
       // Only a model name has values worth offering.
       suggest: async (context) => (context.filled.setting === "model" ? suggestModels(context) : []),
     },
   ],
-  summary: "this channel's model, temperature and whether I may answer beyond the docs",
   adminOnly: true,
   arguments: "optional",
   visibility: "asker",
@@ -137,6 +141,8 @@ export const configCommand: Command = {
           `model: ${settings.model ?? `${services.llm?.defaultModel ?? "none"} (default)`}`,
           `temperature: ${settings.temperature ?? "model default"}`,
           `general-knowledge: ${settings.allowGeneralKnowledge === undefined ? "server default" : settings.allowGeneralKnowledge ? "on" : "off"}`,
+          `reply-mode: ${settings.replyMode ?? "thread (default)"}`,
+          `listen: ${settings.listen ?? "thread (default)"}`,
         ].join("\n"),
         "asker",
       );
@@ -164,6 +170,28 @@ export const configCommand: Command = {
           ? "When the docs have nothing relevant, I'll answer from general knowledge and say so."
           : "I'll answer only from the indexed docs here.",
         "asker",
+      );
+      return;
+    }
+    if (key === "reply-mode" && (value === "thread" || value === "channel")) {
+      await services.store.updateSettings(channel, { replyMode: value });
+      await reply.say(
+        message.platform === "discord"
+          ? `Saved (reply-mode ${value}). On Discord I answer as a reply to the question in either mode for now; the setting changes where I answer on Slack.`
+          : value === "thread"
+            ? "I'll answer questions typed in this channel in a thread under them."
+            : "I'll answer questions typed in this channel right in the channel, not in a thread.",
+        "everyone",
+      );
+      return;
+    }
+    if (key === "listen" && (value === "mention" || value === "thread")) {
+      await services.store.updateSettings(channel, { listen: value });
+      await reply.say(
+        value === "mention"
+          ? "In threads I'm part of here, I'll answer only messages that mention me."
+          : "In threads I'm part of here, I'll answer every message, mention or not.",
+        "everyone",
       );
       return;
     }

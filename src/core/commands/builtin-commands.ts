@@ -31,6 +31,10 @@ export const helpCommand: Command = {
             ]
           : []),
         "",
+        message.platform === "local"
+          ? "To ask about a file, put `--file <path>` before the question (`--file notes.pdf what are the deadlines?`); I read it for that answer only and don't index it."
+          : "Attach a PDF, text, Markdown, HTML or CSV file (or an image, if the model takes images) to a question and I read it for that answer only; `index` with the file attached adds it to the docs.",
+        "",
         "Commands:",
         ...lines,
       ].join("\n"),

@@ -6,7 +6,12 @@ import {
   summarizeChainPrompt,
   translateChainPrompt,
 } from "../chains/named-chains.js";
+import { channelOf } from "../channel-of.js";
+import { toAppError } from "../errors.js";
+import type { ChannelMessage } from "../ports/channel-history.js";
 import type { ChatMessage } from "../ports/llm-provider.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
+import type { InboundMessage, Source } from "../types.js";
 import type { Command, CommandContext, CommandParameter } from "./command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./no-llm.js";
 import { suggestLanguages } from "./suggestions.js";
@@ -22,20 +27,112 @@ const howMany: CommandParameter = {
   maxValue: MAX_MESSAGES,
 };
 
-/** The conversation a chain works on: the thread, or the channel's last N messages outside threads. */
-async function material(context: CommandContext, limit: number): Promise<ConversationMaterial> {
-  const conversation = await context.services.store.loadConversation(context.message);
-  const prior = (context.message.priorMessages ?? []).map((message) => ({
-    role: message.fromAssistant ? ("assistant" as const) : ("user" as const),
-    speakerId: message.userId,
-    speakerName: message.userName,
-    text: message.text,
-  }));
-  const turns = [...prior, ...conversation.turns].slice(-limit);
-  return { summary: conversation.summary, turns };
+/** The material of a chain, and the channel messages it numbered for citing (when read from the platform). */
+interface Material extends ConversationMaterial {
+  messages?: ChannelMessage[] | undefined;
+  /** Why the channel's history could not be read (memory stood in); said above the reply. */
+  unreadable?: string | undefined;
+  /** Every message is a source, cited or not (the one message `translate` worked on). */
+  citeAll?: boolean | undefined;
 }
 
-async function stream(context: CommandContext, messages: ChatMessage[]): Promise<void> {
+/**
+ * Whether the command was typed in the channel itself, not in a thread: no thread, or the thread it
+ * opens (a Slack mention at the top level is answered in a thread under it).
+ */
+function typedInChannel(message: InboundMessage): boolean {
+  return (
+    message.threadId === undefined ||
+    (message.messageId !== undefined && message.threadId === message.messageId)
+  );
+}
+
+/** The newest messages that fit the budget, oldest first; each message is cut to a share first. */
+function fitMessages(messages: ChannelMessage[], budget: number): ChannelMessage[] {
+  const kept: ChannelMessage[] = [];
+  let used = 0;
+  const perMessage = Math.max(200, Math.floor(budget / 4));
+  for (const message of [...messages].reverse()) {
+    // Cut by characters first, so a huge message costs work bounded by the budget.
+    const text = truncateToTokens(message.text.slice(0, perMessage * 8), perMessage);
+    const cost = countTokens(text) + MESSAGE_OVERHEAD_TOKENS;
+    if (used + cost > budget) break;
+    kept.push({ ...message, text });
+    used += cost;
+  }
+  return kept.reverse();
+}
+
+/**
+ * The conversation a chain works on. Outside a thread, the channel's last N messages as the platform
+ * has them (only the channel the command was typed in; teammate's own marked), within the token
+ * budget; in a thread, or where the platform cannot be read, the thread as remembered.
+ */
+async function material(context: CommandContext, limit: number): Promise<Material> {
+  const { message, services } = context;
+  const history = services.channelHistory;
+  let unreadable: string | undefined;
+  // Messages the adapter already gathered (a message command's thread) are the material asked for.
+  const gathered = (message.priorMessages?.length ?? 0) > 0;
+  if (!gathered && typedInChannel(message) && history?.serves(message)) {
+    try {
+      // One more than asked: the command's own message is among the newest and is left out.
+      const read = await history.recent(channelOf(message), limit + 1);
+      const others = read.filter((entry) => entry.id !== message.messageId).slice(-limit);
+      const messages = fitMessages(others, Math.floor(services.promptTokenBudget * 0.7));
+      return {
+        summary: "",
+        numbered: true,
+        messages,
+        turns: messages.map((entry) => ({
+          role: entry.fromAssistant ? ("assistant" as const) : ("user" as const),
+          speakerId: entry.userId,
+          speakerName: entry.userName,
+          text: entry.text,
+        })),
+      };
+    } catch (error) {
+      const appError = toAppError(error);
+      if (appError.category !== "user") throw error;
+      services.logger.info({ code: appError.code }, "channel history not readable; using memory");
+      unreadable = appError.userMessage ?? "I couldn't read this channel's history.";
+    }
+  }
+  const conversation = await services.store.loadConversation(message);
+  const prior = (message.priorMessages ?? []).map((entry) => ({
+    role: entry.fromAssistant ? ("assistant" as const) : ("user" as const),
+    speakerId: entry.userId,
+    speakerName: entry.userName,
+    text: entry.text,
+  }));
+  const turns = [...prior, ...conversation.turns].slice(-limit);
+  return { summary: conversation.summary, turns, unreadable };
+}
+
+/** The channel messages a reply cites as [n], as sources with their permalinks. */
+function citedMessages(text: string, found: Pick<Material, "messages" | "citeAll"> | undefined): Source[] {
+  if (!found?.messages) return [];
+  const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
+  return found.messages.flatMap((entry, position): Source[] => {
+    const index = position + 1;
+    if ((!found.citeAll && !cited.has(index)) || !entry.link) return [];
+    const excerpt = entry.text.replace(/\s+/g, " ").trim();
+    return [
+      {
+        index,
+        title: `${entry.userName}: ${excerpt.length > 60 ? `${excerpt.slice(0, 59)}…` : excerpt}`,
+        location: entry.link,
+        documentId: `message:${entry.id}`,
+      },
+    ];
+  });
+}
+
+async function stream(
+  context: CommandContext,
+  messages: ChatMessage[],
+  found?: Pick<Material, "messages" | "unreadable" | "citeAll">,
+): Promise<void> {
   const llm = context.services.llm;
   if (!llm) {
     await context.reply.say(NO_LLM_MESSAGE_SHORT, "asker");
@@ -43,20 +140,31 @@ async function stream(context: CommandContext, messages: ChatMessage[]): Promise
   }
   const settings = await context.services.store.getSettings(context.message);
   await context.services.inAnswerLine(context.reply, async (deadline) => {
+    if (found?.unreadable) {
+      await context.reply.append(`_${found.unreadable} So this is from what I remember here._\n\n`);
+    }
+    let text = "";
     for await (const part of llm.stream({
       messages,
       model: settings.model,
       temperature: settings.temperature,
       signal: deadline.signal,
     })) {
-      if (part.type === "text-delta") await context.reply.append(part.text);
+      if (part.type === "text-delta") {
+        text += part.text;
+        await context.reply.append(part.text);
+      }
     }
-    await context.reply.finish({ sources: [], buttons: [] });
+    await context.reply.finish({ sources: citedMessages(text, found), buttons: [] });
   });
 }
 
-function nothingToWorkOn(context: CommandContext): Promise<void> {
-  return context.reply.say("There is nothing in this conversation yet for me to work on.", "asker");
+function nothingToWorkOn(context: CommandContext, found?: Material): Promise<void> {
+  // When the channel could not be read, why is the useful part.
+  return context.reply.say(
+    found?.unreadable ?? "There is nothing in this conversation yet for me to work on.",
+    "asker",
+  );
 }
 
 /** `summarize`, `translate`, `actions`, `classify`, `draft`: named chains with their own prompts. */
@@ -78,8 +186,8 @@ export const chainCommands: readonly Command[] = [
         return;
       }
       const found = await material(context, Math.min(count, MAX_MESSAGES));
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context);
-      await stream(context, summarizeChainPrompt(found));
+      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
+      await stream(context, summarizeChainPrompt(found), found);
     },
   },
   {
@@ -111,8 +219,9 @@ export const chainCommands: readonly Command[] = [
       const match = /^([^:]+?)(?::\s*([\s\S]*))?$/.exec(context.args);
       const language = match?.[1]?.replace(/^(to|into)\s+/i, "").trim() ?? "";
       let text = match?.[2]?.trim() ?? "";
+      let found: Material | undefined;
       if (!text) {
-        const found = await material(context, 1);
+        found = await material(context, 1);
         text = found.turns.at(-1)?.text ?? "";
       }
       if (!language) {
@@ -120,7 +229,12 @@ export const chainCommands: readonly Command[] = [
         return;
       }
       if (!text) return nothingToWorkOn(context);
-      await stream(context, translateChainPrompt(language, text));
+      // The message translated is the reply's source, so the reply links to it.
+      await stream(
+        context,
+        translateChainPrompt(language, text),
+        found?.messages ? { ...found, messages: found.messages.slice(-1), citeAll: true } : found,
+      );
     },
   },
   {
@@ -139,8 +253,8 @@ export const chainCommands: readonly Command[] = [
         context,
         Math.min(Number.isFinite(count) && count > 0 ? count : DEFAULT_MESSAGES, MAX_MESSAGES),
       );
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context);
-      await stream(context, actionsChainPrompt(found));
+      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
+      await stream(context, actionsChainPrompt(found), found);
     },
   },
   {

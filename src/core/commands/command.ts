@@ -1,5 +1,6 @@
 import type { Deadline } from "../deadline.js";
 import type { ConversationMemory } from "../memory/conversation-memory.js";
+import type { ChannelHistory } from "../ports/channel-history.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { MemoryStore } from "../ports/memory-store.js";
@@ -21,6 +22,10 @@ export interface CommandServices {
   inAnswerLine(reply: ReplyGuard, work: (deadline: Deadline) => Promise<void>): Promise<void>;
   /** All registered commands, for `help`. */
   commands(): readonly Command[];
+  /** Reads a channel's recent messages through the platform (absent: chains use what is remembered). */
+  channelHistory?: ChannelHistory | undefined;
+  /** Tokens a whole prompt may use (`PROMPT_TOKEN_BUDGET`). */
+  promptTokenBudget: number;
 }
 
 export interface CommandContext {

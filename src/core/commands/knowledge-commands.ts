@@ -143,12 +143,18 @@ function referencesFrom(message: InboundMessage, args: string): DocumentReferenc
   if (wantsAttachments) {
     if (message.attachments.length === 0)
       return 'Attach a file to your message ("index this"), or give me a URL: `index https://…`.';
-    return message.attachments.map((attachment) => ({
-      kind: "url" as const,
-      url: attachment.url,
-      name: attachment.name,
-      ...(attachment.arrivedIn ? { arrivedIn: attachment.arrivedIn } : {}),
-    }));
+    return message.attachments.map(
+      (attachment): DocumentReference =>
+        // A terminal `--file` is a path on this machine; only the terminal's own messages may name one.
+        attachment.localPath !== undefined && message.platform === "local"
+          ? { kind: "path", path: attachment.localPath }
+          : {
+              kind: "url",
+              url: attachment.url,
+              name: attachment.name,
+              ...(attachment.arrivedIn ? { arrivedIn: attachment.arrivedIn } : {}),
+            },
+    );
   }
   if (/^https?:\/\//i.test(target)) return [{ kind: "url", url: target }];
   if (/^[a-z][a-z0-9+.-]*:/i.test(target)) return "I can only index http and https URLs.";

@@ -1,6 +1,6 @@
 /**
  * The narrow LLM port: chat completions (streamed and not) and embeddings over any
- * OpenAI-compatible endpoint. Deliberately leaves out everything core does not use (images, audio,
+ * OpenAI-compatible endpoint. Deliberately leaves out everything core does not use (generated images, audio,
  * the Responses API), so a second implementation stays small.
  */
 export type ChatRole = "system" | "user" | "assistant" | "tool";
@@ -12,9 +12,26 @@ export interface ToolCall {
   arguments: string;
 }
 
+/** An image shown to the model with a user message (a file attached to the question). */
+export interface ImageInput {
+  /** A `data:` URL (the model cannot reach a chat platform's private file URLs). */
+  url: string;
+  /** The file's name, for logs and traces. */
+  name: string;
+}
+
 export type ChatMessage =
   | { role: "system"; content: string }
-  | { role: "user"; content: string; name?: string | undefined }
+  | {
+      role: "user";
+      content: string;
+      name?: string | undefined;
+      /**
+       * Images that go with the text, for a model that accepts image input (`LLM_ACCEPTS_IMAGES`).
+       * Not counted in token budgets: the provider prices them by size.
+       */
+      images?: ImageInput[] | undefined;
+    }
   | { role: "assistant"; content: string | null; toolCalls?: ToolCall[] | undefined }
   | { role: "tool"; content: string; toolCallId: string };
 

@@ -37,6 +37,13 @@ export interface ChannelSettings {
   temperature?: number | undefined;
   /** When no indexed document is relevant, answer from general knowledge (and say so). */
   allowGeneralKnowledge?: boolean | undefined;
+  /** Where a question typed in the channel is answered: in a thread under it (default) or in the channel. */
+  replyMode?: "thread" | "channel" | undefined;
+  /**
+   * In a thread teammate takes part in: answer every message (`thread`, the default) or only the
+   * ones that mention it (`mention`).
+   */
+  listen?: "mention" | "thread" | undefined;
 }
 
 /** What was answered, kept so that buttons, `sources`, `why` and feedback can refer to it. */

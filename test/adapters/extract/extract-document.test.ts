@@ -221,7 +221,7 @@ describe("format detection for generic media types", () => {
       extractDocument(raw(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 0]), { fileName: "logo.png" })),
     );
     expect(error.code).toBe("unsupported_content");
-    expect(error.userMessage).toBe("I can only read Markdown, plain text, HTML and PDF documents.");
+    expect(error.userMessage).toBe("I can only read Markdown, plain text, HTML, CSV and PDF documents.");
   });
 
   it("refuses a specific media type it cannot read even with a friendly extension", async () => {
