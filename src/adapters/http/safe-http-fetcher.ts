@@ -1,8 +1,8 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
-import { finished } from "node:stream/promises";
 import { isIP, type LookupFunction } from "node:net";
+import { finished } from "node:stream/promises";
 import { AppError } from "../../core/errors.js";
 import { classifyAddress, describeAddressClass } from "./address-class.js";
 import { createHostAllowlist, type HostAllowlist } from "./host-allowlist.js";
