@@ -1,7 +1,9 @@
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
+import { DiscordChannelConnector } from "./adapters/discord/discord-channel-connector.js";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
+import { GitHubConnector } from "./adapters/github/github-connector.js";
 import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
 import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
@@ -16,6 +18,7 @@ import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
+import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
 import { withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
@@ -86,6 +89,33 @@ export interface ApplicationOptions {
   tracerProvider?: TracerProvider | undefined;
   /** Source connectors besides websites (checked first): the team's channels, repositories. */
   sourceConnectors?: readonly SourceConnector[] | undefined;
+}
+
+/**
+ * The team's own channels (with the platform's bot token) and GitHub repositories as sources. One
+ * client per token in the process, so each platform's rate limits are counted in one place.
+ */
+function platformSourceConnectors(config: Config, logger: Logger): SourceConnector[] {
+  const connectors: SourceConnector[] = [];
+  if (config.SLACK_BOT_TOKEN) {
+    connectors.push(
+      new SlackChannelConnector({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, logger }),
+    );
+  }
+  if (config.DISCORD_TOKEN) {
+    connectors.push(
+      new DiscordChannelConnector({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL, logger }),
+    );
+  }
+  connectors.push(
+    new GitHubConnector({
+      token: config.GITHUB_TOKEN,
+      apiUrl: config.GITHUB_API_URL,
+      logger,
+      maxFileBytes: config.MAX_DOCUMENT_BYTES,
+    }),
+  );
+  return connectors;
 }
 
 /**
@@ -322,7 +352,7 @@ export async function createApplication(
 
   // --- jobs and fine-tuning (begin) ---
   const jobs = createJobServices({
-    connectors: [...(options.sourceConnectors ?? []), websites],
+    connectors: [...(options.sourceConnectors ?? []), ...platformSourceConnectors(config, logger), websites],
     config,
     logger,
     database,

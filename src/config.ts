@@ -26,6 +26,13 @@ const optionalRedisUrl = z
   .pipe(z.url({ protocol: /^rediss?$/ }).optional())
   .optional();
 
+/** https anywhere; http only where nothing crosses a network (loopback: tests, a local proxy). */
+function isHttpsOrLoopback(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === "https:") return true;
+  return url.hostname === "localhost" || url.hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(url.hostname);
+}
+
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -209,6 +216,19 @@ export const environmentSchema = z
      */
     DISCORD_SHARDS: discordShardIds,
 
+    /**
+     * GitHub token for `index github:<owner>/<repo>`: optional (public repositories are read without
+     * one, at GitHub's lower anonymous rate limit). Read-only contents access is all it needs.
+     */
+    GITHUB_TOKEN: optionalString,
+    /**
+     * GitHub REST base URL: GitHub Enterprise Server (`https://<host>/api/v3`) or a local stand-in.
+     * Plain http only to a loopback address, so a token never crosses a network in clear.
+     */
+    GITHUB_API_URL: optionalUrl.refine((value) => value === undefined || isHttpsOrLoopback(value), {
+      message: "use https (plain http only for a loopback address such as 127.0.0.1)",
+    }),
+
     /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
     REDIS_URL: optionalRedisUrl,
     /**
@@ -342,6 +362,7 @@ export function secretsOf(config: Config): string[] {
     config.SLACK_SIGNING_SECRET,
     config.SLACK_APP_TOKEN,
     config.DISCORD_TOKEN,
+    config.GITHUB_TOKEN,
     config.QDRANT_API_KEY,
     config.ADMIN_TOKEN,
     config.REDIS_URL ? decodeURIComponent(new URL(config.REDIS_URL).password) : undefined,

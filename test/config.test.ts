@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CONFIG_KEYS, loadConfig } from "../src/config.js";
+import { CONFIG_KEYS, loadConfig, secretsOf } from "../src/config.js";
 import { AppError } from "../src/core/errors.js";
 
 describe("config", () => {
@@ -66,6 +66,20 @@ describe("config", () => {
     expect(problems({ DISCORD_SHARD_COUNT: "2", DISCORD_SHARDS: "1,x" })).toContain(
       "- DISCORD_SHARDS: list shard ids like 0,1",
     );
+  });
+
+  it("takes GITHUB_API_URL over https, or plain http on loopback only, and counts GITHUB_TOKEN as a secret", () => {
+    expect(loadConfig({ GITHUB_API_URL: "https://ghe.example.com/api/v3" }).GITHUB_API_URL).toBe(
+      "https://ghe.example.com/api/v3",
+    );
+    expect(loadConfig({ GITHUB_API_URL: "http://127.0.0.1:8080/api/v3" }).GITHUB_API_URL).toBe(
+      "http://127.0.0.1:8080/api/v3",
+    );
+    expect(() => loadConfig({ GITHUB_API_URL: "http://ghe.example.com/api/v3" })).toThrow(
+      /GITHUB_API_URL: use https/,
+    );
+    expect(() => loadConfig({ GITHUB_API_URL: "file:///etc/passwd" })).toThrow(/GITHUB_API_URL/);
+    expect(secretsOf(loadConfig({ GITHUB_TOKEN: "ghp_secretValue" }))).toContain("ghp_secretValue");
   });
 
   it(".env.example names exactly the schema's variables", () => {

@@ -58,7 +58,7 @@ export interface StandInMessage {
   components: unknown[];
   attachments: unknown[];
   flags: number;
-  message_reference?: { message_id: string; channel_id: string; guild_id?: string };
+  message_reference?: { type?: number; message_id: string; channel_id: string; guild_id?: string };
   /** Who created it through the REST API: the interaction webhook, or a channel post. */
   via?: "webhook" | "channel";
   /** The interaction token a webhook message belongs to. */
@@ -73,6 +73,19 @@ export interface StandInUser {
   global_name: string | null;
   avatar: string | null;
   bot?: boolean;
+}
+
+/** A guild channel the stand-in knows besides its default one, for channel-history tests. */
+export interface StandInChannelOptions {
+  name: string;
+  /** 0 text (default), 5 announcement, 1 a DM. */
+  type?: number;
+  /** Hidden from @everyone (a deny of VIEW_CHANNEL on the role whose id is the guild's), as a private channel is. */
+  isPrivate?: boolean;
+  /** Whether the bot may view it. Default true; false answers 403 Missing Access. */
+  botCanView?: boolean;
+  /** Whether the bot may read its history. Default true; false answers 403 on message lists. */
+  botCanReadHistory?: boolean;
 }
 
 interface InteractionState {
@@ -145,6 +158,8 @@ export class DiscordStandIn {
   readonly commands = new Map<string, unknown[]>();
   readonly messages = new Map<string, StandInMessage>();
   private readonly interactions = new Map<string, InteractionState>();
+  /** Channels added with `addChannel` (and threads started with `startThread`), by id. */
+  private readonly channels = new Map<string, StandInChannelOptions & { id: string; parentId?: string }>();
   /** Files on the CDN-like host, by path (`/attachments/<channel>/<id>/<name>`). */
   private readonly files = new Map<string, { content: string; contentType: string }>();
   /** Paths of CDN files that were downloaded, in order. */
@@ -627,6 +642,130 @@ export class DiscordStandIn {
   }
 
   /** Stores a message as if it had been posted earlier (context for reply chains and threads). */
+  /** A guild channel (or DM) for channel-history tests; returns its id. */
+  addChannel(options: StandInChannelOptions): string {
+    const id = snowflake();
+    this.channels.set(id, { ...options, id });
+    return id;
+  }
+
+  /** Changes a channel added with `addChannel` (made private, the bot's access taken away). */
+  updateChannel(id: string, changes: Partial<StandInChannelOptions>): void {
+    const channel = this.channels.get(id);
+    if (!channel) throw new Error(`no channel ${id} in the stand-in`);
+    Object.assign(channel, changes);
+  }
+
+  /** A member's message in a channel or thread (a reply with `replyTo`); returns it as stored. */
+  postAsMember(
+    channelId: string,
+    author: { id: string; username: string },
+    content: string,
+    replyTo?: string,
+  ): StandInMessage {
+    const message: StandInMessage = {
+      id: snowflake(),
+      type: replyTo ? 19 : 0,
+      channel_id: channelId,
+      guild_id: this.guildId,
+      author: {
+        id: author.id,
+        username: author.username,
+        discriminator: "0",
+        global_name: author.username,
+        avatar: null,
+      },
+      content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      ...(replyTo
+        ? {
+            message_reference: {
+              type: 0,
+              message_id: replyTo,
+              channel_id: channelId,
+              guild_id: this.guildId,
+            },
+          }
+        : {}),
+    };
+    this.messages.set(message.id, message);
+    const thread = this.channels.get(channelId);
+    if (thread?.parentId) {
+      const starter = [...this.messages.values()].find(
+        (candidate) => (candidate.thread as { id?: string } | undefined)?.id === channelId,
+      );
+      const summary = starter?.thread as Record<string, unknown> | undefined;
+      if (summary) {
+        summary.message_count = Number(summary.message_count) + 1;
+        summary.total_message_sent = Number(summary.total_message_sent) + 1;
+        summary.last_message_id = message.id;
+      }
+    }
+    return message;
+  }
+
+  /** A member edits their message (Discord sets `edited_timestamp`). */
+  editAsMember(messageId: string, content: string): void {
+    const message = this.messages.get(messageId);
+    if (!message) throw new Error(`no message ${messageId}`);
+    message.content = content;
+    message.edited_timestamp = new Date(Date.now() + 1).toISOString();
+  }
+
+  /** A message deleted by a member or a moderator. */
+  deleteMessage(messageId: string): void {
+    this.messages.delete(messageId);
+  }
+
+  /** Starts a public thread from a message, as `POST /channels/{id}/messages/{id}/threads` would; returns the thread's id. */
+  startThread(messageId: string, name: string): string {
+    const starter = this.messages.get(messageId);
+    if (!starter) throw new Error(`no message ${messageId}`);
+    const id = starter.id;
+    this.channels.set(id, { id, name, type: 11, parentId: starter.channel_id });
+    starter.thread = {
+      id,
+      type: 11,
+      flags: 0,
+      guild_id: this.guildId,
+      parent_id: starter.channel_id,
+      name,
+      owner_id: starter.author.id,
+      last_message_id: null,
+      thread_metadata: {
+        archived: false,
+        archive_timestamp: null,
+        auto_archive_duration: 1440,
+        locked: false,
+      },
+      message_count: 0,
+      member_count: 1,
+      total_message_sent: 0,
+    };
+    return id;
+  }
+
+  /** The message link Discord's "Copy Message Link" gives. */
+  messageLink(channelId: string, messageId: string): string {
+    return `https://discord.com/channels/${this.guildId}/${channelId}/${messageId}`;
+  }
+
+  /** A message as the REST API serves it: the stand-in's own bookkeeping left out, the author complete. */
+  private served(message: StandInMessage): Record<string, unknown> {
+    const { via: _via, interactionToken: _token, ...shown } = message;
+    return { ...shown, author: { public_flags: 0, flags: 0, primary_guild: null, ...message.author } };
+  }
+
   seedMessage(message: GatewayMessageCreateDispatchData): void {
     this.messages.set(message.id, message as unknown as StandInMessage);
   }
@@ -746,6 +885,10 @@ export class DiscordStandIn {
       );
     }
     const ok = (body?: unknown, status = body === undefined ? 204 : 200) => send(status, body, rateHeaders);
+    // A refusal Discord gives a well-formed request (no access to that channel): an answer, not a
+    // problem with the request, and it carries the bucket's headers like any other.
+    const deny = (status: number, code: number, message: string) =>
+      send(status, { code, message }, rateHeaders);
     const [, first, second, third, fourth, fifth] = record.path.split("/");
     const body = (record.body ?? {}) as Record<string, unknown>;
 
@@ -855,23 +998,73 @@ export class DiscordStandIn {
         return ok(existing);
       }
       case "GET /channels/{channel_id}/messages": {
+        const query = this.validator.validateQueryParameters(template, method, url.searchParams);
+        if (!query.ok) return reject(400, 50035, `Invalid Form Body: ${query.errors}`);
+        const known = this.channels.get(second ?? "");
+        if (known && known.botCanView === false) return deny(403, 50001, "Missing Access");
+        if (known && known.botCanReadHistory === false) return deny(403, 50013, "Missing Permissions");
         const before = url.searchParams.get("before");
+        const after = url.searchParams.get("after");
         const limit = Number(url.searchParams.get("limit") ?? 50);
-        const list = [...this.messages.values()]
+        // Newest first, as Discord answers with `before` (or nothing); with `after`, the oldest ones
+        // after it, still newest first in the array.
+        const inChannel = [...this.messages.values()]
           .filter(
-            (message) => message.channel_id === second && (!before || BigInt(message.id) < BigInt(before)),
+            (message) =>
+              message.channel_id === second &&
+              (!before || BigInt(message.id) < BigInt(before)) &&
+              (!after || BigInt(message.id) > BigInt(after)),
           )
-          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1))
-          .slice(0, limit);
-        return ok(list);
+          .sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
+        const list = after ? inChannel.slice(-limit) : inChannel.slice(0, limit);
+        const shown = list.map((message) => this.served(message));
+        if (known) {
+          // The channel-history routes serve only what the spec says Discord sends.
+          const result = this.validator.validateResponseBody(template, method, "200", shown);
+          if (!result.ok)
+            this.problems.push(`GET ${record.path}: the stand-in's answer breaks the spec: ${result.errors}`);
+        }
+        return ok(shown);
       }
       case "POST /channels/{channel_id}/typing":
         return ok();
-      case "GET /channels/{channel_id}":
+      case "GET /channels/{channel_id}": {
+        const known = this.channels.get(second ?? "");
+        if (known) {
+          if (known.botCanView === false) return deny(403, 50001, "Missing Access");
+          const VIEW_CHANNEL = 1 << 10;
+          const channel =
+            known.type === 1
+              ? { id: known.id, type: 1, flags: 0, last_message_id: null, recipients: [] }
+              : {
+                  id: known.id,
+                  type: known.type ?? 0,
+                  flags: 0,
+                  guild_id: this.guildId,
+                  name: known.name,
+                  position: 0,
+                  ...(known.parentId ? { parent_id: known.parentId } : {}),
+                  permission_overwrites: known.isPrivate
+                    ? [
+                        { id: this.guildId, type: 0, allow: "0", deny: String(VIEW_CHANNEL) },
+                        { id: this.botRoleId, type: 0, allow: String(VIEW_CHANNEL), deny: "0" },
+                      ]
+                    : [],
+                };
+          if (!known.parentId) {
+            const result = this.validator.validateResponseBody(template, method, "200", channel);
+            if (!result.ok)
+              this.problems.push(
+                `GET ${record.path}: the stand-in's answer breaks the spec: ${result.errors}`,
+              );
+          }
+          return ok(channel);
+        }
         if (second === this.channelId) {
           return ok({ id: this.channelId, type: 0, guild_id: this.guildId, name: "general", position: 0 });
         }
         return reject(404, 10003, "Unknown Channel");
+      }
       default:
         return reject(501, 0, `the stand-in does not serve ${method} ${template}`);
     }

@@ -47,6 +47,10 @@ export interface StoredMessage {
   ts: string;
   threadTs?: string;
   user: string;
+  /** Written by a person through `postAsUser` (channel history), not by the bot through the API. */
+  byPerson?: boolean;
+  /** Set by `editAsUser`, as Slack's `edited.ts`. */
+  editedTs?: string;
   /** mrkdwn `text` (postMessage/update) or the accumulated `markdown_text` of a stream. */
   text: string;
   blocks: unknown[];
@@ -63,6 +67,20 @@ export interface ResponseUrlPost {
   id: string;
   body: Record<string, unknown>;
   at: number;
+}
+
+/** A conversation as `conversations.info` describes it. */
+export interface StandInChannel {
+  id: string;
+  name: string;
+  /** A private channel (`is_private`); its id starts with C or G. */
+  isPrivate?: boolean;
+  /** A direct message (`is_im`). */
+  isIm?: boolean;
+  /** Shared with another organisation (Slack Connect). */
+  isExtShared?: boolean;
+  /** Whether the bot was invited. Default true. */
+  isMember?: boolean;
 }
 
 export interface SlackStandInOptions {
@@ -92,6 +110,18 @@ export interface SlackStandIn {
   /** Visible (not deleted, not ephemeral) messages of one thread or channel, oldest first. */
   visibleMessages(channel: string, threadTs?: string): StoredMessage[];
   addUser(user: StandInUser): void;
+  /** Adds a conversation that `conversations.info` and `conversations.history` know. */
+  addChannel(channel: StandInChannel): void;
+  /** Changes a conversation (the bot removed, made private, …). */
+  updateChannel(id: string, changes: Partial<Omit<StandInChannel, "id">>): void;
+  /** A person's message in a channel's history (a thread reply with `threadTs`); returns its ts. */
+  postAsUser(channel: string, user: string, text: string, threadTs?: string): string;
+  /** A person edits a message (Slack sets `edited`). */
+  editAsUser(channel: string, ts: string, text: string): void;
+  /** A person deletes a message; deleting a thread's parent takes the thread with it here. */
+  deleteAsUser(channel: string, ts: string): void;
+  /** The permalink Slack would give a message, in the documented form. */
+  permalink(channel: string, ts: string, threadTs?: string): string;
   /** Seeds a thread that `conversations.replies` returns. */
   seedThread(
     channel: string,
@@ -116,7 +146,18 @@ export interface SlackStandIn {
 
 interface MethodMetadata {
   required: string[];
+  /** Fields every successful answer carries, per the method's `output` schema. */
+  outputRequired: string[];
 }
+
+// The methods whose answers the stand-in checks against their `output.required` (the ones added for
+// channel history; the older methods answer only what the bot reads).
+const OUTPUT_CHECKED: Record<string, true> = {
+  "conversations.list": true,
+  "conversations.history": true,
+  "conversations.info": true,
+  "chat.getPermalink": true,
+};
 
 const METADATA_DIR = join(SPECS_DIR, "slack/method-metadata");
 
@@ -126,8 +167,12 @@ function loadMetadata(): Map<string, MethodMetadata> {
     if (!file.endsWith(".json") || file.startsWith("LICENSE")) continue;
     const document = JSON.parse(readFileSync(join(METADATA_DIR, file), "utf8")) as {
       args?: { required?: string[] };
+      output?: { required?: string[] };
     };
-    metadata.set(file.replace(/\.json$/, ""), { required: document.args?.required ?? [] });
+    metadata.set(file.replace(/\.json$/, ""), {
+      required: document.args?.required ?? [],
+      outputRequired: document.output?.required ?? [],
+    });
   }
   return metadata;
 }
@@ -262,6 +307,85 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
   const findMessage = (channel: unknown, ts: unknown) =>
     messages.find((message) => message.channel === channel && message.ts === ts && !message.deleted);
 
+  const channels = new Map<string, StandInChannel>();
+  const workspaceUrl = "https://stand-in.slack.test/";
+  const permalinkOf = (channel: string, ts: string, threadTs?: string) =>
+    `${workspaceUrl}archives/${channel}/p${ts.replace(".", "")}${
+      threadTs && threadTs !== ts ? `?thread_ts=${threadTs}&cid=${channel}` : ""
+    }`;
+
+  // Reading a conversation: Slack answers `channel_not_found` for a private one the bot is not in
+  // (it cannot know it exists) and `not_in_channel` for a public one it has not joined.
+  const readableChannel = (id: string, forHistory: boolean): StandInChannel => {
+    const channel = channels.get(id);
+    if (!channel) throw new SlackFailure("channel_not_found");
+    if (channel.isMember === false) {
+      if (channel.isPrivate || channel.isIm) throw new SlackFailure("channel_not_found");
+      if (forHistory) throw new SlackFailure("not_in_channel");
+    }
+    return channel;
+  };
+
+  const personMessage = (message: StoredMessage, withThread: boolean): Record<string, unknown> => {
+    const shown: Record<string, unknown> = {
+      type: "message",
+      user: message.user,
+      text: message.text,
+      ts: message.ts,
+      ...(message.editedTs ? { edited: { user: message.user, ts: message.editedTs } } : {}),
+    };
+    if (message.threadTs && message.threadTs !== message.ts) {
+      shown.thread_ts = message.threadTs;
+      return shown;
+    }
+    const replies = messages.filter(
+      (reply) =>
+        reply.channel === message.channel &&
+        reply.threadTs === message.ts &&
+        reply.ts !== message.ts &&
+        !reply.deleted &&
+        reply.kind !== "ephemeral",
+    );
+    if (withThread && replies.length > 0) {
+      shown.thread_ts = message.ts;
+      shown.reply_count = replies.length;
+      shown.reply_users = [...new Set(replies.map((reply) => reply.user))];
+      shown.latest_reply = replies.reduce(
+        (latest, reply) => (Number(reply.ts) > Number(latest) ? reply.ts : latest),
+        replies[0]?.ts ?? message.ts,
+      );
+    }
+    return shown;
+  };
+
+  // Cursors are opaque to clients; here one is the offset into the filtered list, as base64.
+  const page = <Item>(items: Item[], args: Record<string, unknown>) => {
+    const limit = Math.min(Math.max(Number(args.limit ?? 100) || 100, 1), 999);
+    let offset = 0;
+    if (typeof args.cursor === "string" && args.cursor !== "") {
+      offset = Number(
+        Buffer.from(args.cursor, "base64")
+          .toString("utf8")
+          .replace(/^offset:/, ""),
+      );
+      if (!Number.isInteger(offset) || offset < 0) throw new SlackFailure("invalid_cursor");
+    }
+    const slice = items.slice(offset, offset + limit);
+    const next = offset + limit < items.length;
+    return {
+      slice,
+      hasMore: next,
+      nextCursor: next ? Buffer.from(`offset:${offset + limit}`).toString("base64") : "",
+    };
+  };
+
+  const timestampArgument = (args: Record<string, unknown>, name: string, error: string) => {
+    const value = args[name];
+    if (value === undefined || value === "") return undefined;
+    if (typeof value !== "string" || !/^\d+(\.\d+)?$/.test(value)) throw new SlackFailure(error);
+    return Number(value);
+  };
+
   const requireString = (args: Record<string, unknown>, name: string): string => {
     const value = args[name];
     if (typeof value !== "string" || value === "") throw new SlackFailure("invalid_arguments");
@@ -314,7 +438,7 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
 
   const methods: Record<string, (args: Record<string, unknown>) => Record<string, unknown>> = {
     "auth.test": () => ({
-      url: "https://stand-in.slack.test/",
+      url: workspaceUrl,
       team: "Stand-in",
       user: "teammate",
       team_id: teamId,
@@ -338,9 +462,130 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
         },
       };
     },
+    "conversations.info": (args) => {
+      const channel = readableChannel(requireString(args, "channel"), false);
+      return {
+        channel: {
+          id: channel.id,
+          name: channel.isIm ? undefined : channel.name,
+          is_channel: !channel.isIm && !channel.isPrivate,
+          is_group: Boolean(channel.isPrivate),
+          is_im: Boolean(channel.isIm),
+          is_mpim: false,
+          is_private: Boolean(channel.isPrivate || channel.isIm),
+          is_archived: false,
+          is_general: false,
+          is_shared: Boolean(channel.isExtShared),
+          is_ext_shared: Boolean(channel.isExtShared),
+          is_org_shared: false,
+          is_member: channel.isMember !== false,
+          context_team_id: teamId,
+          ...(channel.isIm ? { user: "U0PERSON" } : {}),
+        },
+      };
+    },
+    "conversations.list": (args) => {
+      // What the bot can see: every public channel, and private ones and DMs it is a member of.
+      const types = String(args.types ?? "public_channel").split(",");
+      const listed = [...channels.values()].filter((channel) => {
+        const type = channel.isIm ? "im" : channel.isPrivate ? "private_channel" : "public_channel";
+        if (!types.includes(type)) return false;
+        return type === "public_channel" || channel.isMember !== false;
+      });
+      const { slice, nextCursor } = page(listed, args);
+      return {
+        channels: slice.map((channel) => ({
+          id: channel.id,
+          ...(channel.isIm ? {} : { name: channel.name }),
+          is_channel: !channel.isIm && !channel.isPrivate,
+          is_private: Boolean(channel.isPrivate || channel.isIm),
+          is_im: Boolean(channel.isIm),
+          is_member: channel.isMember !== false,
+        })),
+        response_metadata: { next_cursor: nextCursor },
+      };
+    },
+    "conversations.history": (args) => {
+      const channel = readableChannel(requireString(args, "channel"), true);
+      const oldest = timestampArgument(args, "oldest", "invalid_ts_oldest");
+      const latest = timestampArgument(args, "latest", "invalid_ts_latest");
+      const inclusive = args.inclusive === true || args.inclusive === "true" || args.inclusive === "1";
+      // The channel's top-level messages, newest first; a thread's replies stay out (only the parent
+      // carries `reply_count` / `latest_reply`), as Slack does.
+      const visible = messages
+        .filter(
+          (message) =>
+            message.channel === channel.id &&
+            !message.deleted &&
+            message.kind !== "ephemeral" &&
+            (message.threadTs === undefined || message.threadTs === message.ts),
+        )
+        .filter((message) => {
+          const ts = Number(message.ts);
+          if (oldest !== undefined && (inclusive ? ts < oldest : ts <= oldest)) return false;
+          if (latest !== undefined && (inclusive ? ts > latest : ts >= latest)) return false;
+          return true;
+        })
+        .sort((left, right) => Number(right.ts) - Number(left.ts));
+      const { slice, hasMore, nextCursor } = page(visible, args);
+      return {
+        messages: slice.map((message) =>
+          message.byPerson
+            ? personMessage(message, true)
+            : { type: "message", ts: message.ts, text: message.text, user: message.user, bot_id: botId },
+        ),
+        has_more: hasMore,
+        pin_count: 0,
+        channel_actions_ts: null,
+        channel_actions_count: 0,
+        ...(nextCursor ? { response_metadata: { next_cursor: nextCursor } } : {}),
+      };
+    },
+    "chat.getPermalink": (args) => {
+      const channel = readableChannel(requireString(args, "channel"), false);
+      const ts = requireString(args, "message_ts");
+      const message = messages.find((candidate) => candidate.channel === channel.id && candidate.ts === ts);
+      if (!message || message.deleted) throw new SlackFailure("message_not_found");
+      return { channel: channel.id, permalink: permalinkOf(channel.id, ts, message.threadTs) };
+    },
     "conversations.replies": (args) => {
       const channel = requireString(args, "channel");
       const ts = requireString(args, "ts");
+      if (channels.has(channel)) {
+        readableChannel(channel, true);
+        const parent = messages.find(
+          (message) => message.channel === channel && message.ts === ts && message.byPerson,
+        );
+        if (parent) {
+          if (parent.deleted) throw new SlackFailure("thread_not_found");
+          const thread = messages
+            .filter(
+              (message) =>
+                message.channel === channel &&
+                !message.deleted &&
+                message.kind !== "ephemeral" &&
+                (message.ts === ts || message.threadTs === ts),
+            )
+            .sort((left, right) => Number(left.ts) - Number(right.ts));
+          const { slice, hasMore, nextCursor } = page(thread, args);
+          return {
+            messages: slice.map((message) =>
+              message.byPerson
+                ? personMessage(message, true)
+                : {
+                    type: "message",
+                    ts: message.ts,
+                    thread_ts: ts,
+                    text: message.text,
+                    user: message.user,
+                    bot_id: botId,
+                  },
+            ),
+            has_more: hasMore,
+            ...(nextCursor ? { response_metadata: { next_cursor: nextCursor } } : {}),
+          };
+        }
+      }
       const seeded = threads.get(`${channel}/${ts}`) ?? [];
       // The bot's own replies are in the thread too, as in Slack.
       const posted = messages
@@ -564,7 +809,14 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
         return answer({ ok: false, error: "invalid_arguments" });
       }
       try {
-        answer({ ok: true, ...handler(args) });
+        const result = handler(args);
+        // The answer must carry what Slack's method docs say every success carries.
+        for (const name of metadata.get(method)?.outputRequired ?? []) {
+          if (method in OUTPUT_CHECKED && !(name in result)) {
+            violations.push(`${method}: the stand-in's answer lacks ${name}`);
+          }
+        }
+        answer({ ok: true, ...result });
       } catch (error) {
         if (error instanceof SlackFailure) return answer({ ok: false, error: error.error });
         throw error;
@@ -616,6 +868,43 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     addUser: (user) => {
       users.set(user.id, user);
     },
+    addChannel: (channel) => {
+      channels.set(channel.id, { ...channel });
+    },
+    updateChannel: (id, changes) => {
+      const channel = channels.get(id);
+      if (!channel) throw new Error(`no channel ${id} in the stand-in`);
+      Object.assign(channel, changes);
+    },
+    postAsUser: (channel, user, text, threadTs) => {
+      const message: StoredMessage = {
+        channel,
+        ts: nextTs(),
+        user,
+        byPerson: true,
+        text,
+        blocks: [],
+        kind: "message",
+        streaming: false,
+        appendCount: 0,
+        deleted: false,
+      };
+      if (threadTs) message.threadTs = threadTs;
+      messages.push(message);
+      return message.ts;
+    },
+    editAsUser: (channel, ts, text) => {
+      const message = findMessage(channel, ts);
+      if (!message) throw new Error(`no message ${ts} in ${channel}`);
+      message.text = text;
+      message.editedTs = nextTs();
+    },
+    deleteAsUser: (channel, ts) => {
+      const message = findMessage(channel, ts);
+      if (!message) throw new Error(`no message ${ts} in ${channel}`);
+      message.deleted = true;
+    },
+    permalink: (channel, ts, threadTs) => permalinkOf(channel, ts, threadTs),
     seedThread: (channel, seeded) => {
       const root = seeded[0]?.ts;
       if (!root) return;

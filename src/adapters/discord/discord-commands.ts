@@ -29,12 +29,12 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
   },
   {
     name: "index",
-    description: "Admins: teach teammate a document from a URL or an attached file",
+    description: "Admins: teach teammate a document, a site, a #channel or github:owner/repo",
     options: [
       {
         type: ApplicationCommandOptionType.String,
         name: "url",
-        description: "A link to the document to index",
+        description: "A link, a #channel or github:owner/repo/path; add --every 1d to keep it synced",
         required: false,
         max_length: 2000,
       },
@@ -55,6 +55,19 @@ const DEFINITIONS: Array<Omit<RESTPostAPIChatInputApplicationCommandsJSONBody, "
         type: ApplicationCommandOptionType.String,
         name: "id",
         description: "The document id, as shown by /docs",
+        required: true,
+        max_length: 200,
+      },
+    ],
+  },
+  {
+    name: "sync",
+    description: "Admins: sync a source now (ids are shown by /docs)",
+    options: [
+      {
+        type: ApplicationCommandOptionType.String,
+        name: "source",
+        description: "The source id, as shown by /docs; `stop <id>` drops its schedule",
         required: true,
         max_length: 200,
       },

@@ -85,6 +85,12 @@ export interface SourceListing {
   complete: boolean;
   /** Keys known to be gone (deleted threads), when the listing is not complete. */
   removedKeys?: string[] | undefined;
+  /**
+   * Why nothing may be shown any more where the source is scoped (a channel shared workspace-wide
+   * turned private), with `complete: true` and no items: every stored item is removed, unlike an
+   * empty listing without it, which looks broken and keeps the last good copy.
+   */
+  withdrawn?: string | undefined;
   /** Where the next sync continues (last message ts, tree SHA); stored only when the sync succeeds. */
   cursor?: string | undefined;
 }

@@ -145,7 +145,7 @@ export async function runSync(
   const stored = new Map(
     (await dependencies.sources.listItems(workspace, source.id)).map((item) => [item.key, item]),
   );
-  if (listing.complete && listing.items.length === 0 && stored.size > 0) {
+  if (listing.complete && listing.items.length === 0 && stored.size > 0 && listing.withdrawn === undefined) {
     // A site that suddenly lists nothing is far more likely broken than emptied: keep the last good copy.
     throw new AppError("fetch_failed", `${source.name} listed no items`, {
       retryable: true,

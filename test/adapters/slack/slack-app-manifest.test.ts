@@ -60,6 +60,14 @@ const OTHER_METHOD_SCOPES: Record<string, string[]> = {
   "reactions.remove": ["reactions:write"],
 };
 
+/**
+ * Methods whose docs accept one of several scopes, where the code needs more than one of them:
+ * `conversations.info` must see private channels and DMs too, to keep their history in them.
+ */
+const CHOSEN_SCOPES: Record<string, string[]> = {
+  "conversations.info": ["channels:read", "groups:read", "im:read", "mpim:read"],
+};
+
 function methodScopes(method: string): string[] | undefined {
   try {
     const document = JSON.parse(
@@ -99,6 +107,7 @@ function requiredScopes(): string[] {
     } else if (needed.length === 1) {
       scopes.add(needed[0] ?? "");
     }
+    for (const scope of CHOSEN_SCOPES[method] ?? []) scopes.add(scope);
   }
   return [...scopes].sort();
 }
