@@ -1,11 +1,14 @@
 /**
  * `npm run bench -- hostile [--only <case>]`: the whole bot (startBot, embedded SQLite, Slack and OpenAI
- * stand-ins in this process) receives each hostile input while a second member asks a question. For each
- * input it prints the second member's time to first sign (the first Slack call about their message) and to
- * the finished answer, the event loop's longest block and p99 (`perf_hooks.monitorEventLoopDelay`, 10 ms
- * resolution) while the input was handled, and the process's peak resident memory (`VmHWM`, reset before
- * each input through `/proc/self/clear_refs`). Goals: longest block ≤ 100 ms, peak RSS ≤ 1.5 GB.
+ * stand-ins in this process; the hostile documents served by a child process, `_hostile-site.ts`, so
+ * building and writing them is not counted as the bot's block) receives each hostile input while a
+ * second member asks a question. For each input it prints the second member's time to first sign (the
+ * first Slack call about their message) and to the finished answer, the event loop's longest block and
+ * p99 (`perf_hooks.monitorEventLoopDelay`, 10 ms resolution) while the input was handled, and the
+ * process's peak resident memory (`VmHWM`, reset before each input through `/proc/self/clear_refs`).
+ * Goals: longest block ≤ 100 ms, peak RSS ≤ 1.5 GB.
  */
+import { fork } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,8 +17,6 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { startBot } from "../src/main.js";
 import { recordingLogger, waitFor } from "../test/support/e2e-helpers.js";
-import { buildPdfBomb, nestedHtml, redosMarkdown } from "../test/support/hostile-documents.js";
-import { startLocalHttpServer } from "../test/support/local-http-server.js";
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { postSignedToSlackReceiver } from "../test/support/slack-signing.js";
 import { startSlackStandIn } from "../test/support/slack-stand-in.js";
@@ -76,8 +77,14 @@ export async function main(args: string[]): Promise<void> {
       .map((value) => value.toFixed(2))
       .join(" ")}`,
   );
-  const smallBomb = await buildPdfBomb(270);
-  const bigBomb = await buildPdfBomb(2_400);
+  const site = fork(join(import.meta.dirname, "_hostile-site.ts"), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const documents = await new Promise<{ port: number; origin: string }>((resolve, reject) => {
+    site.once("message", (message) => resolve(message as { port: number; origin: string }));
+    site.once("exit", (code) => reject(new Error(`the hostile document server exited with ${code}`)));
+  });
   const slack = await startSlackStandIn({
     botToken: BOT_TOKEN,
     users: [
@@ -88,17 +95,6 @@ export async function main(args: string[]): Promise<void> {
   });
   const openai = await startOpenAiStandIn({ apiKey: "sk-bench" });
   openai.setResponder(() => ({ kind: "text", text: ANSWER }));
-  const pages: Record<string, { type: string; body: string | Uint8Array }> = {
-    "/redos.md": { type: "text/markdown", body: redosMarkdown(8_000) },
-    "/bomb-262k.pdf": { type: "application/pdf", body: smallBomb },
-    "/bomb-2m.pdf": { type: "application/pdf", body: bigBomb },
-    "/deep.html": { type: "text/html; charset=utf-8", body: nestedHtml(1_000_000) },
-  };
-  const documents = await startLocalHttpServer((request, response) => {
-    const page = pages[request.url ?? ""];
-    if (!page) return response.writeHead(404).end();
-    response.writeHead(200, { "content-type": page.type }).end(page.body);
-  });
   const dataDirectory = mkdtempSync(join(tmpdir(), "teammate-bench-hostile-"));
   const config = loadConfig({
     SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -264,6 +260,6 @@ export async function main(args: string[]): Promise<void> {
   await bot.stop();
   await slack.close();
   await openai.close();
-  await documents.close();
+  site.disconnect();
   rmSync(dataDirectory, { recursive: true, force: true });
 }

@@ -135,7 +135,7 @@ export async function main(args: string[]): Promise<void> {
   const tokenizers: Array<[string, (text: string) => number]> = [
     ["js-tiktoken 1 (before)", (text) => reference.encode(text, [], []).length],
     ["gpt-tokenizer 4", (text) => gptTokenizerCount(text, { disallowedSpecial: new Set() })],
-    ["teammate countTokens (gpt-tokenizer + pre-token cache)", countTokens],
+    ["teammate countTokens (o200k merge over byte strings + pre-token cache)", countTokens],
   ];
   const expected = pieces.map((piece) => reference.encode(piece, [], []).length);
   const totalTokens = expected.reduce((sum, count) => sum + count, 0);

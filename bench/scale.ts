@@ -7,12 +7,15 @@
  * - first query after re-indexing one document (index already loaded), ms;
  * - process start to first answer: a new `node` process runs the real `createApplication` on the
  *   same SQLite file and answers one question through the assistant (LLM: the OpenAI stand-in), ms;
+ *   from the compiled build in `dist/` (built first, as the container runs it) and from the sources
+ *   under tsx (as `npm start`) beside it (`--tsx-only` skips the build);
  * - query p50 / p99 with pruning and, side by side, visiting every posting; whether both return the
  *   same chunks; nDCG@10 of both with replicas folded back to their original document;
  * - RSS of that restarted process after its first answer (the index loaded, as a bot holds it), MiB;
  * - core time per message in one long thread with an instant in-process LLM and retrieval, ms.
  *
- * Ends with one JSON line. `--queries` caps the questions timed (all of the split by default).
+ * CPU time is printed beside the wall-clock figures (the machine may be shared). Ends with one JSON
+ * line. `--queries` caps the questions timed (all of the split by default).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,12 +30,16 @@ import { createAssistant } from "../src/core/assistant.js";
 import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import { createRetriever } from "../src/core/knowledge/retriever.js";
-import type { ChatRequest } from "../src/core/ports/llm-provider.js";
+import type {
+  ChatCompletion,
+  ChatRequest,
+  ChatStreamPart,
+  LlmProvider,
+} from "../src/core/ports/llm-provider.js";
 import { silentLogger } from "../src/core/ports/logger.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../src/core/ports/vector-store.js";
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { RecordingSink } from "../test/support/recording-sink.js";
-import { ScriptedLlm } from "../test/support/scripted-llm.js";
 import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "bench" };
@@ -40,6 +47,45 @@ const askScope: QueryScope = { ...scope, channelId: "bench" };
 // The retriever asks the store for 4 × topK = 20 candidates.
 const QUERY_LIMIT = 20;
 const REPLICA_SEPARATOR = "~r";
+
+/**
+ * The instant LLM of the per-message figure: answers at once and keeps nothing (the tests' ScriptedLlm
+ * deep-copies every prompt it is asked, which is the test helper's cost, not the core's).
+ */
+class InstantLlm implements LlmProvider {
+  readonly defaultModel = "instant";
+  readonly embeddingModel = undefined;
+
+  constructor(private readonly answer: (request: ChatRequest) => string) {}
+
+  async *stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
+    const text = this.answer(request);
+    for (const piece of text.match(/.{1,24}/gs) ?? []) yield { type: "text-delta", text: piece };
+    yield {
+      type: "finish",
+      reason: "stop",
+      model: this.defaultModel,
+      usage: { promptTokens: 0, completionTokens: 0 },
+    };
+  }
+
+  async complete(request: ChatRequest): Promise<ChatCompletion> {
+    return { text: this.answer(request), toolCalls: [], finishReason: "stop", model: this.defaultModel };
+  }
+
+  async embed(): Promise<number[][]> {
+    throw new Error("the instant LLM has no embeddings");
+  }
+}
+
+/**
+ * CPU time this process has used, ms (all its threads). Beside wall-clock figures: on a machine shared
+ * with other work a wall-clock time includes the time the process waited for a core, CPU time does not.
+ */
+function cpuMilliseconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
 
 function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)] ?? Number.NaN;
@@ -65,13 +111,19 @@ function replicate(records: ChunkRecord[], replica: number): { documentId: strin
 async function timeQueries(
   store: SqliteVectorStore,
   questions: Array<{ id: string; terms: string[] }>,
-): Promise<{ sorted: number[]; rankings: Map<string, string[]>; chunkIds: Map<string, string[]> }> {
+): Promise<{
+  sorted: number[];
+  cpuPerQuery: number;
+  rankings: Map<string, string[]>;
+  chunkIds: Map<string, string[]>;
+}> {
   for (const question of questions.slice(0, 10)) {
     await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
   }
   const latencies: number[] = [];
   const rankings = new Map<string, string[]>();
   const chunkIds = new Map<string, string[]>();
+  const cpuAtStart = cpuMilliseconds();
   for (const question of questions) {
     const start = performance.now();
     const results = await store.search({ scope: askScope, terms: question.terms, limit: QUERY_LIMIT });
@@ -82,11 +134,20 @@ async function timeQueries(
     );
     rankings.set(question.id, [...new Set(results.map((result) => originalId(result.chunk.documentId)))]);
   }
-  return { sorted: latencies.sort((left, right) => left - right), rankings, chunkIds };
+  const cpuPerQuery = (cpuMilliseconds() - cpuAtStart) / Math.max(1, questions.length);
+  return { sorted: latencies.sort((left, right) => left - right), cpuPerQuery, rankings, chunkIds };
 }
 
-/** Starts `bench/_scale-restart.ts` in a new process and waits for its one JSON line. */
+type Restart = Awaited<ReturnType<typeof restartAndAnswer>>;
+
+const REPOSITORY = join(import.meta.dirname, "..");
+
+/**
+ * Starts `bench/_scale-restart.mjs` in a new process and waits for its one JSON line: from the
+ * TypeScript sources under tsx (as `npm start`), or from the build in `compiled` (as the container).
+ */
 async function restartAndAnswer(
+  compiled: string | undefined,
   dataDirectory: string,
   openAiBaseUrl: string,
   question: string,
@@ -96,14 +157,16 @@ async function restartAndAnswer(
   applicationMilliseconds: number;
   rssMiB: number;
   sources: number;
+  cpuMilliseconds: number;
+  modulesCpuMilliseconds: number;
 }> {
   const started = Date.now();
   const child = spawn(
     process.execPath,
     [
-      "--import",
-      "tsx",
-      join(import.meta.dirname, "_scale-restart.ts"),
+      ...(compiled ? [] : ["--import", "tsx"]),
+      join(import.meta.dirname, "_scale-restart.mjs"),
+      compiled ?? REPOSITORY,
       dataDirectory,
       openAiBaseUrl,
       question,
@@ -124,8 +187,12 @@ async function restartAndAnswer(
     answeredAt: number;
     rssMiB: number;
     sources: number;
+    cpuMilliseconds: number;
+    modulesCpuMilliseconds: number;
   };
   return {
+    cpuMilliseconds: result.cpuMilliseconds,
+    modulesCpuMilliseconds: result.modulesCpuMilliseconds,
     milliseconds: result.answeredAt - started,
     modulesMilliseconds: result.modulesLoadedAt - started,
     applicationMilliseconds: result.applicationReadyAt - result.modulesLoadedAt,
@@ -134,10 +201,21 @@ async function restartAndAnswer(
   };
 }
 
+/** Compiles the application as `npm run build` does, into `dist/` (the container's build). */
+async function build(): Promise<string | undefined> {
+  const child = spawn(process.execPath, [join(REPOSITORY, "infra/build.mjs")], { stdio: "inherit" });
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  return code === 0 ? join(REPOSITORY, "dist") : undefined;
+}
+
 /**
  * How fast this machine runs a plain typed-array scoring loop right now, in ns per posting: shared
  * cores under load slow every figure here alike, and this puts them in context.
  */
+function describeRestart(how: string, restart: Restart): string {
+  return `${how}: node + modules ${restart.modulesMilliseconds} ms, createApplication ${restart.applicationMilliseconds} ms (tokenizer warm-up included), first answer (index load included) ${restart.milliseconds - restart.modulesMilliseconds - restart.applicationMilliseconds} ms, ${restart.milliseconds} ms in all (CPU ${restart.cpuMilliseconds.toFixed(0)} ms, ${restart.modulesCpuMilliseconds.toFixed(0)} ms of it loading modules), RSS ${restart.rssMiB.toFixed(0)} MiB; it cited ${restart.sources} source(s)`;
+}
+
 function calibrate(): number {
   const chunks = 65_535;
   const postings = 1_000_000;
@@ -175,6 +253,8 @@ export async function main(args: string[]): Promise<void> {
       chunks: { type: "string", default: "100000" },
       queries: { type: "string" },
       messages: { type: "string", default: "200" },
+      // Measure the restart from the TypeScript sources only (no build into dist/).
+      "tsx-only": { type: "boolean", default: false },
     },
   });
   const datasetPath = values.dataset;
@@ -196,6 +276,7 @@ export async function main(args: string[]): Promise<void> {
   const store = new SqliteVectorStore(database);
   const base: ChunkRecord[][] = [];
   let started = performance.now();
+  const ingestCpuAtStart = cpuMilliseconds();
   for (const document of dataset.corpus) {
     const extracted = await extractDocument({
       body: Buffer.from(document.text, "utf8"),
@@ -224,6 +305,7 @@ export async function main(args: string[]): Promise<void> {
   const baseIndexSeconds = (performance.now() - started) / 1000;
   const baseChunks = indexed;
   const ingestEndToEnd = baseChunks / (chunkSeconds + baseIndexSeconds);
+  const ingestCpuSeconds = (cpuMilliseconds() - ingestCpuAtStart) / 1000;
 
   // 2. Replicas up to the target.
   started = performance.now();
@@ -244,6 +326,8 @@ export async function main(args: string[]): Promise<void> {
   await exhaustiveStore.warmUp();
   const pruned = await timeQueries(store, questions);
   const exhaustive = await timeQueries(exhaustiveStore, questions);
+  // A bot holds one index: the reference copy is let go before the figures that follow.
+  await exhaustiveStore.close();
   let identical = 0;
   for (const question of questions) {
     if (
@@ -272,7 +356,7 @@ export async function main(args: string[]): Promise<void> {
   // 5. Core time per message in one long thread (instant LLM, retrieval on this index).
   const isSummary = (request: ChatRequest) =>
     String(request.messages[0]?.content).startsWith("You maintain the running memory");
-  const llm = new ScriptedLlm((request) =>
+  const llm = new InstantLlm((request) =>
     isSummary(request)
       ? String(request.messages[1]?.content).slice(0, 1_500)
       : "Here is a helpful answer of moderate length that explains the point in two or three sentences [1].",
@@ -287,10 +371,12 @@ export async function main(args: string[]): Promise<void> {
   });
   const messageCount = Math.max(20, Number(values.messages) || 200);
   const coreTimes: number[] = [];
+  const coreCpuTimes: number[] = [];
   for (let turn = 0; turn < messageCount; turn++) {
     const sink = new RecordingSink();
     const question = questions[turn % questions.length];
     const start = process.hrtime.bigint();
+    const cpuAtStart = cpuMilliseconds();
     await assistant.handle(
       {
         ...askScope,
@@ -305,17 +391,26 @@ export async function main(args: string[]): Promise<void> {
       sink,
     );
     coreTimes.push(Number(process.hrtime.bigint() - start) / 1e6);
+    coreCpuTimes.push(cpuMilliseconds() - cpuAtStart);
   }
   // The first messages pay for warm caches (analyzer, statements); the thread is long after them.
   const steady = coreTimes.slice(10).sort((left, right) => left - right);
   const messageCoreP50 = percentile(steady, 0.5);
   const messageCoreP99 = percentile(steady, 0.99);
+  const steadyCpu = coreCpuTimes.slice(10).sort((left, right) => left - right);
   database.close();
 
   // 6. A new process on the same file: start to first answer, and its RSS.
   const openai = await startOpenAiStandIn({ apiKey: "sk-bench" });
   openai.setResponder(() => ({ kind: "text", text: "From the passages [1]." }));
-  const restart = await restartAndAnswer(directory, openai.baseUrl, questions[0]?.text ?? "What is known?");
+  const firstQuestion = questions[0]?.text ?? "What is known?";
+  const fromSources = await restartAndAnswer(undefined, directory, openai.baseUrl, firstQuestion);
+  const compiled = values["tsx-only"] ? undefined : await build();
+  const fromBuild = compiled
+    ? await restartAndAnswer(compiled, directory, openai.baseUrl, firstQuestion)
+    : undefined;
+  // The container starts the compiled build; `npm start` the sources under tsx. Both are printed.
+  const restart: Restart = fromBuild ?? fromSources;
   await openai.close();
   rmSync(directory, { recursive: true, force: true });
 
@@ -331,6 +426,9 @@ export async function main(args: string[]): Promise<void> {
     `calibration: a plain typed-array scoring loop runs at ${nanosecondsPerPosting.toFixed(1)} ns per posting on this machine now (best of 5)`,
   );
   console.log(
+    `CPU time beside wall-clock (this process, all threads): ingest ${(baseChunks / ingestCpuSeconds).toFixed(0)} chunks per CPU-second; query ${pruned.cpuPerQuery.toFixed(2)} ms per question pruned, ${exhaustive.cpuPerQuery.toFixed(2)} ms exhaustive (${(exhaustive.cpuPerQuery / pruned.cpuPerQuery).toFixed(1)}×); message p50 / p99 ${percentile(steadyCpu, 0.5).toFixed(2)} / ${percentile(steadyCpu, 0.99).toFixed(2)} ms`,
+  );
+  console.log(
     `ingest: extract + chunk ${(baseChunks / chunkSeconds).toFixed(0)} chunks/s; index ${(baseChunks / baseIndexSeconds).toFixed(0)} chunks/s (data set), ${indexOnlyRate.toFixed(0)} chunks/s (replicas)`,
   );
   console.log(
@@ -340,8 +438,13 @@ export async function main(args: string[]): Promise<void> {
     `pruned and exhaustive scoring return the same chunks in the same order for ${identical}/${questions.length} questions`,
   );
   console.log(
-    `restarted process: node + tsx + modules ${restart.modulesMilliseconds} ms, createApplication ${restart.applicationMilliseconds} ms (tokenizer warm-up included), first answer (index load included) ${restart.milliseconds - restart.modulesMilliseconds - restart.applicationMilliseconds} ms; it cited ${restart.sources} source(s)`,
+    `restarted process: ${describeRestart("from the sources (node --import tsx, as npm start)", fromSources)}`,
   );
+  if (fromBuild) {
+    console.log(
+      `restarted process: ${describeRestart("from the build (node dist/…, as the container)", fromBuild)}`,
+    );
+  }
   const rows: Array<[string, string, string, string]> = [
     [
       "any",
@@ -357,8 +460,8 @@ export async function main(args: string[]): Promise<void> {
     ],
     [
       `${indexed}`,
-      "process start to first answer (new process)",
-      `${restart.milliseconds.toFixed(0)} ms`,
+      `process start to first answer (new process${fromBuild ? ", compiled build; under tsx beside it" : ", under tsx"})`,
+      `${restart.milliseconds.toFixed(0)} ms${fromBuild ? ` (tsx: ${fromSources.milliseconds.toFixed(0)} ms)` : ""}`,
       "≤ 2,000 ms at 500k",
     ],
     [
@@ -395,6 +498,7 @@ export async function main(args: string[]): Promise<void> {
       ingestEndToEndChunksPerSecond: Math.round(ingestEndToEnd),
       reindexFirstQueryMs: Number(reindexFirstQuery.toFixed(2)),
       restartFirstAnswerMs: restart.milliseconds,
+      restartFirstAnswerTsxMs: fromSources.milliseconds,
       queryP50Ms: Number(percentile(pruned.sorted, 0.5).toFixed(3)),
       queryP99Ms: Number(percentile(pruned.sorted, 0.99).toFixed(3)),
       rssMiB: Math.round(restart.rssMiB),
@@ -404,6 +508,11 @@ export async function main(args: string[]): Promise<void> {
       ndcgAt10: Number(prunedNdcg.toFixed(4)),
       loadAverage: Number(loadAtEnd.toFixed(2)),
       calibrationNanosecondsPerPosting: Number(nanosecondsPerPosting.toFixed(1)),
+      ingestChunksPerCpuSecond: Math.round(baseChunks / ingestCpuSeconds),
+      queryCpuMs: Number(pruned.cpuPerQuery.toFixed(3)),
+      messageCoreCpuP50Ms: Number(percentile(steadyCpu, 0.5).toFixed(3)),
+      messageCoreCpuP99Ms: Number(percentile(steadyCpu, 0.99).toFixed(3)),
+      restartCpuMs: Math.round(restart.cpuMilliseconds),
     }),
   );
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { TracerProvider } from "@opentelemetry/api";
 import { Redis } from "ioredis";
@@ -6,7 +7,6 @@ import { createDocumentLoader } from "./adapters/documents/create-document-loade
 import { GitHubConnector } from "./adapters/github/github-connector.js";
 import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
-import { createMcpToolSource, readMcpConfig } from "./adapters/mcp/mcp-tool-source.js";
 import {
   instrumentAssistant,
   instrumentLlm,
@@ -32,8 +32,10 @@ import type { AgentSetup } from "./core/chains/answer-chain.js";
 import { createKnowledgeCommands } from "./core/commands/knowledge-commands.js";
 import { AppError, toAppError } from "./core/errors.js";
 import { createIngestEnqueuer } from "./core/jobs/enqueue-ingest-documents.js";
+import { sweepJobStatuses } from "./core/jobs/job-status-watch.js";
 import { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { createRetriever } from "./core/knowledge/retriever.js";
+import { sweepOpenReplies } from "./core/open-replies.js";
 import type { ApprovalGate } from "./core/ports/approval-gate.js";
 import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
@@ -77,6 +79,11 @@ export interface Application {
   meter: UsageMeter;
   /** Set when OTEL_EXPORTER_OTLP_ENDPOINT is (or a tracer provider was given); undefined means nothing is traced. */
   tracing: Instrumentation | undefined;
+  /**
+   * Ends unfinished work whose owner is gone (jobs that failed for good or were lost); the bot runs it
+   * at start-up and every OPEN_WORK_CHECK_MS. Returns how many were ended.
+   */
+  sweepOpenWork(options?: { atStartUp?: boolean }): Promise<number>;
   /** This process's connection to the deployment's Redis (REDIS_URL), for adapters that coordinate with its other processes. */
   redis: Redis | undefined;
   close(): Promise<void>;
@@ -196,6 +203,20 @@ async function embeddingDimensions(config: Config, llm: LlmProvider): Promise<nu
   }
 }
 
+/**
+ * Qdrant unreachable at start-up, in the one line `npm start` prints: the adapter's sentence (the
+ * address and the socket's reason) with the variable to check. Refusals already name QDRANT_API_KEY,
+ * and a collection of another size says what to do; those stay as they are.
+ */
+function qdrantStartError(error: unknown): unknown {
+  const appError = toAppError(error);
+  if (appError.code !== "store_unavailable" || appError.message.includes("QDRANT_")) return error;
+  return new AppError("config_invalid", `${appError.message}: start Qdrant or fix QDRANT_URL.`, {
+    cause: error,
+    category: "third_party",
+  });
+}
+
 export async function createApplication(
   config: Config,
   givenLogger: Logger,
@@ -281,7 +302,7 @@ export async function createApplication(
       await qdrant.ensureCollection();
     } catch (error) {
       for (const close of closers.reverse()) await close();
-      throw error;
+      throw qdrantStartError(error);
     }
     vectors = qdrant;
   } else {
@@ -359,6 +380,7 @@ export async function createApplication(
     knowledge,
     alertChannels: usage,
     claimOnce: (key, ttlSeconds) => store.claimEvent(key, ttlSeconds),
+    openWork: store,
     decorateQueue: tracing ? (queue) => tracing.jobs(queue) : undefined,
     runWorkers: options.runJobWorkers ?? config.REDIS_URL === undefined,
   });
@@ -386,6 +408,8 @@ export async function createApplication(
     })) {
       tools.register(traced(tool));
     }
+    // The MCP SDK is loaded only by a process that offers tools (a few hundred milliseconds of start-up).
+    const { createMcpToolSource, readMcpConfig } = await import("./adapters/mcp/mcp-tool-source.js");
     const mcp = await createMcpToolSource({
       config: await readMcpConfig(config.MCP_CONFIG_PATH),
       logger: logger.child({ component: "mcp" }),
@@ -419,6 +443,8 @@ export async function createApplication(
     };
   }
 
+  // This process, for the replies it records as open (see `sweepOpenWork`).
+  const owner = randomUUID();
   const assistant = createAssistant({
     store,
     llm,
@@ -433,6 +459,8 @@ export async function createApplication(
               jobs: jobs.jobs,
               notifier: jobs.notifier,
               logger: logger.child({ component: "index" }),
+              openWork: store,
+              watchGraceMs: config.OPEN_WORK_CHECK_MS,
             })
           : undefined,
         jobs.sources,
@@ -451,6 +479,7 @@ export async function createApplication(
     allowGeneralKnowledge: config.ALLOW_GENERAL_KNOWLEDGE,
     answerTimeoutMs: config.LLM_TIMEOUT_MS,
     maxConcurrentAnswers: config.MAX_CONCURRENT_ANSWERS,
+    owner,
   });
 
   const measured = instrumentAssistant(assistant, metrics);
@@ -470,6 +499,18 @@ export async function createApplication(
     meter,
     tracing,
     redis,
+    async sweepOpenWork({ atStartUp = false } = {}) {
+      const log = logger.child({ component: "open-work" });
+      const replies = await sweepOpenReplies({
+        store,
+        notifier,
+        logger: log,
+        // One process per SQLite file: at its start, every reply another process left open is a dead one's.
+        endOthersOf: atStartUp && !config.REDIS_URL ? owner : undefined,
+      });
+      const statuses = await sweepJobStatuses({ store, jobs: jobs.jobs, notifier, logger: log });
+      return replies + statuses;
+    },
     async close() {
       await store.close();
       await usage.close();

@@ -180,6 +180,12 @@ export const environmentSchema = z
      */
     MAX_CONCURRENT_ANSWERS: integer(32, 1, 1_000),
     /**
+     * How often the bot looks for unfinished work whose owner is gone (a job that failed for good or
+     * was lost from the queue, a reply whose process died) and ends it with a sentence. A queued job
+     * is first looked at this long after it was queued.
+     */
+    OPEN_WORK_CHECK_MS: integer(60_000, 100, 3_600_000),
+    /**
      * Further endpoints tried in order when the one before fails with a rate limit, a 5xx or a timeout
      * before its first token: `[{"baseUrl":"https://…/v1","apiKey":"…","model":"…","name":"backup"}]`.
      */
@@ -231,6 +237,11 @@ export const environmentSchema = z
 
     /** BullMQ queues and shared memory; unset → in-process jobs and SQLite memory. */
     REDIS_URL: optionalRedisUrl,
+    /**
+     * How long `npm start` and `npm run worker` wait at start-up for Redis to answer (compose may start
+     * it a moment later) before they stop with one line naming REDIS_URL and the cause. 0 waits forever.
+     */
+    REDIS_STARTUP_WAIT_MS: integer(60_000, 0, 86_400_000),
     /**
      * The Redis key prefix of this deployment: BullMQ queues, conversation memory, notes, answers,
      * de-duplication and fine-tuning state all live under it. The bot and `npm run worker` must use

@@ -29,6 +29,7 @@ import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { FineTuningProvider } from "./core/ports/fine-tuning.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
+import type { MemoryStore } from "./core/ports/memory-store.js";
 import type { Notifier } from "./core/ports/notifier.js";
 import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { SourceStore } from "./core/ports/source-store.js";
@@ -78,6 +79,8 @@ export interface JobServicesOptions {
   /** Wraps the queue before any processor is registered (tracing: jobs continue the message's trace). */
   decorateQueue?: ((queue: JobQueue) => JobQueue) | undefined;
   onJobEvent?: ((event: JobEvent) => void) | undefined;
+  /** Where queued jobs' status messages are watched; a job that writes its last line takes its own off. */
+  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
 }
 
 /**
@@ -146,6 +149,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     notifier,
     logger: logger.child({ component: "ingest" }),
     editPacer,
+    openWork: options.openWork,
   });
 
   registerSyncJobs(jobs, {

@@ -13,6 +13,7 @@ import { waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
+import { toAppError } from "./core/errors.js";
 import type { Logger } from "./core/ports/logger.js";
 import { redactingLogger } from "./core/redaction.js";
 import { halfConfiguredPlatforms } from "./platform-setup.js";
@@ -111,6 +112,7 @@ export async function startBot(
       guildId: config.DISCORD_GUILD_ID,
       adminUserIds: config.ADMIN_USER_IDS,
       assistant: application.assistant,
+      commands: application.assistant.commands,
       logger,
       shards: { count: config.DISCORD_SHARD_COUNT, ids: config.DISCORD_SHARDS },
       // Bot processes splitting the shards take turns to IDENTIFY, as Discord requires of one bot.
@@ -138,6 +140,37 @@ export async function startBot(
         "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
     );
   }
+  // Work left unfinished by a process or a job that is gone gets its last sentence: now (a restart
+  // after a crash) and from time to time (a job that stalls out of its attempts, or is lost).
+  const sweepLog = logger.child({ component: "open-work" });
+  let sweeping: Promise<void> | undefined;
+  const sweep = (atStartUp = false) => {
+    // One sweep at a time: a slow store never stacks them up.
+    if (sweeping) return;
+    sweeping = application
+      .sweepOpenWork({ atStartUp })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // A store that is down says so once itself; the sweep just tries again next time.
+          const level = toAppError(error).code === "store_unavailable" ? "debug" : "warn";
+          sweepLog[level]({ err: error }, "could not look for unfinished work");
+        },
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+  sweep(true);
+  const sweepTimer = setInterval(() => sweep(), config.OPEN_WORK_CHECK_MS);
+  sweepTimer.unref();
+  // Stopped first (the list stops in reverse), before the platforms and the stores it uses.
+  running.push({
+    stop: async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
+    },
+  });
   logger.info(
     { platforms, llm: application.llm ? application.llm.defaultModel : "none" },
     "teammate started",
@@ -154,7 +187,14 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL });
   const startUp = abortOnStopSignals();
-  if (config.REDIS_URL && !(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+  if (
+    config.REDIS_URL &&
+    !(await waitForRedis(config.REDIS_URL, {
+      logger,
+      signal: startUp.signal,
+      giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
+    }).catch(exitOnStartupFailure))
+  ) {
     process.exit(0);
   }
   let bot: Running;

@@ -23,7 +23,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const startUp = abortOnStopSignals();
-  if (!(await waitForRedis(config.REDIS_URL, { logger, signal: startUp.signal }))) {
+  if (
+    !(await waitForRedis(config.REDIS_URL, {
+      logger,
+      signal: startUp.signal,
+      giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
+    }).catch(exitOnStartupFailure))
+  ) {
     logger.info("worker stopped before Redis answered");
     process.exit(0);
   }

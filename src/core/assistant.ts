@@ -7,9 +7,11 @@ import { chainCommands } from "./commands/chain-commands.js";
 import type { Command, CommandServices } from "./commands/command.js";
 import { parseInput } from "./commands/command-parser.js";
 import { NO_LLM_MESSAGE, NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
+import { matching } from "./commands/suggestions.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
+import { OpenReply } from "./open-replies.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
@@ -25,6 +27,8 @@ import type {
   ReplyButton,
   ReplySink,
   Source,
+  Suggestion,
+  SuggestionRequest,
 } from "./types.js";
 import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 import { type PlaceInLine, WorkLine } from "./work-line.js";
@@ -66,6 +70,11 @@ export interface AssistantOptions {
   maxConcurrentAnswers?: number | undefined;
   /** After this long with nothing new shown, the reply says it is still working. Default 5 s. */
   stillWorkingAfterMs?: number | undefined;
+  /**
+   * This process (an id per start): every reply in progress is recorded as open work under it, with
+   * the delivery lease, so that a reply left unfinished by a crash is ended by the next sweep.
+   */
+  owner?: string | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -100,6 +109,7 @@ function answerTimedOut(milliseconds: number): AppError {
 
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
+  suggest(request: SuggestionRequest): Promise<Suggestion[]>;
 }
 
 /**
@@ -138,6 +148,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
   const answerTimeoutMs = options.answerTimeoutMs ?? 60_000;
   const stillWorkingAfterMs = options.stillWorkingAfterMs ?? 5_000;
   const answerLine = new WorkLine(options.maxConcurrentAnswers ?? 32);
+  const owner = options.owner ?? randomUUID();
 
   /**
    * Runs LLM work for one reply: a first sign at once (before any wait), a place in the answer line,
@@ -404,7 +415,17 @@ export function createAssistant(options: AssistantOptions): Assistant {
         channel: message.channelId,
         eventId: message.eventId,
       });
-      const reply = new ReplyGuard(sink, log, secrets);
+      const open = new OpenReply({
+        store,
+        id: `reply-${message.platform}-${message.workspaceId}-${message.eventId}`,
+        where: { ...channelOf(message), threadId: message.threadId },
+        askerId: message.userId,
+        sink,
+        owner,
+        leaseMs: leaseSeconds * 1000,
+        logger: log,
+      });
+      const reply = new ReplyGuard(sink, log, secrets, open.shown);
       let duplicate = false;
       let settle: (() => Promise<void>) | undefined;
       try {
@@ -469,6 +490,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
         await fail(reply, error, log);
       } finally {
         if (!reply.ended && !duplicate) await fail(reply, new Error("reply ended without an answer"), log);
+        await open.close();
         await settle?.();
       }
     },
@@ -556,6 +578,26 @@ export function createAssistant(options: AssistantOptions): Assistant {
     async isEngaged(conversation: ConversationRef): Promise<boolean> {
       const current = await store.loadConversation(conversation);
       return current.turns.length > 0 || current.summary.length > 0;
+    },
+
+    async suggest(request: SuggestionRequest): Promise<Suggestion[]> {
+      const command = commands.find((candidate) => candidate.name === request.command);
+      const parameter = command?.parameters?.find((candidate) => candidate.name === request.parameter);
+      if (!command || !parameter?.suggest) return [];
+      try {
+        // An admin command's ids are an admin's to see: checked now, as when it runs.
+        if (command.adminOnly && !(await hasAdminRights(request.message))) return [];
+        const found = await parameter.suggest({
+          message: request.message,
+          partial: request.partial,
+          filled: request.filled,
+          services,
+        });
+        return matching(found, request.partial);
+      } catch (error) {
+        logger.warn({ err: error, command: command.name }, "no suggestions: looking them up failed");
+        return [];
+      }
     },
   };
 }

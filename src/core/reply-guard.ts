@@ -25,6 +25,8 @@ export class ReplyGuard implements ReplySink {
     private readonly sink: ReplySink,
     private readonly logger: Logger,
     private readonly secrets: readonly string[] = [],
+    /** Told after the reply first shows something and after each status line (open-reply records). */
+    private readonly onShown?: () => void,
   ) {
     this.filter = new OutgoingTextFilter(secrets);
     const requestApproval = sink.requestApproval?.bind(sink);
@@ -57,6 +59,7 @@ export class ReplyGuard implements ReplySink {
     this.state = "started";
     this.lastShownAt = Date.now();
     await this.sink.start(options);
+    this.onShown?.();
   }
 
   async append(text: string): Promise<void> {
@@ -71,6 +74,7 @@ export class ReplyGuard implements ReplySink {
     await this.start({ visibility: "everyone" });
     this.lastShownAt = Date.now();
     await this.sink.status(safeOutgoingText(line, this.secrets));
+    this.onShown?.();
   }
 
   /**
@@ -124,7 +128,9 @@ export class ReplyGuard implements ReplySink {
 
   private async send(text: string): Promise<void> {
     if (text.length === 0) return;
+    const first = this.text.length === 0;
     this.text += text;
     await this.sink.append(text);
+    if (first) this.onShown?.();
   }
 }

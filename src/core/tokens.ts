@@ -1,4 +1,4 @@
-import { countTokens as countWithTokenizer, setMergeCacheSize } from "gpt-tokenizer/encoding/o200k_base";
+import o200kRanks from "gpt-tokenizer/bpeRanks/o200k_base";
 import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 
 /**
@@ -11,9 +11,6 @@ import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants"
  * here (nothing this project sends is meant to contain a control token).
  */
 
-/** Special tokens are counted as the characters they are made of. */
-const AS_TEXT = { disallowedSpecial: new Set<string>() };
-
 // A tokenizer splits text into pre-tokens with one regular expression and byte-pair-merges each one on its
 // own, so the count of a text is the sum of the counts of its pre-tokens. Splitting here with the same
 // expression lets a count be remembered per pre-token: natural text repeats its words, and a cache hit
@@ -22,7 +19,106 @@ const AS_TEXT = { disallowedSpecial: new Set<string>() };
 const PRE_TOKEN = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
 const CACHE_LIMIT = 100_000;
 const cache = new Map<string, number>();
-setMergeCacheSize(0);
+
+// The byte-pair merge itself is written here, over gpt-tokenizer's o200k ranks and split expression (the
+// data of OpenAI's tiktoken, shipped in the package). gpt-tokenizer merges a new word at 14-22 µs, because
+// it decodes every candidate byte pair into a string (TextDecoder) before looking its rank up; the same
+// algorithm over "byte strings" (one character per UTF-8 byte, so a pair is a `slice`) gives the same
+// counts at about a tenth of the cost, which is what let chunking keep pace with the index. Counts are
+// checked against js-tiktoken (test/core/tokens.test.ts) on real and random text.
+// Special tokens are not in the ranks: text such as `<|endoftext|>` counts as the characters it is made of.
+let ranks: Map<string, number> | undefined;
+
+/** Rank of each byte sequence of o200k_base, keyed by its byte string; built on first use (about 0.1 s). */
+function rankTable(): Map<string, number> {
+  if (ranks) return ranks;
+  const table = new Map<string, number>();
+  for (let rank = 0; rank < o200kRanks.length; rank += 1) {
+    const entry = o200kRanks[rank];
+    if (entry === undefined) continue;
+    table.set(typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry), rank);
+  }
+  ranks = table;
+  return table;
+}
+
+/** `text` as UTF-8 bytes, one character (0-255) per byte; ASCII text is returned as it is. */
+function byteString(text: string): string {
+  let ascii = true;
+  for (let index = 0; index < text.length; index += 1) {
+    if (text.charCodeAt(index) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  if (ascii) return text;
+  let bytes = "";
+  for (let index = 0; index < text.length; index += 1) {
+    let code = text.charCodeAt(index);
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
+      const low = text.charCodeAt(index + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        index += 1;
+      }
+    }
+    // A lone surrogate is encoded as U+FFFD, as TextEncoder does.
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code <= 0x7f) bytes += String.fromCharCode(code);
+    else if (code <= 0x7ff) bytes += String.fromCharCode(0xc0 | (code >> 6), 0x80 | (code & 0x3f));
+    else if (code <= 0xffff)
+      bytes += String.fromCharCode(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
+    else
+      bytes += String.fromCharCode(
+        0xf0 | (code >> 18),
+        0x80 | ((code >> 12) & 0x3f),
+        0x80 | ((code >> 6) & 0x3f),
+        0x80 | (code & 0x3f),
+      );
+  }
+  return bytes;
+}
+
+const NO_RANK = Number.POSITIVE_INFINITY;
+
+/**
+ * Tokens of one pre-token: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent pair merges first,
+ * the leftmost on a tie) over the piece's byte string. Quadratic in the piece's length, which
+ * `LONGEST_WHOLE_PIECE` and `SLICE` keep short.
+ */
+function mergeCount(piece: string): number {
+  const table = rankTable();
+  const bytes = byteString(piece);
+  if (bytes.length <= 1 || table.has(bytes)) return Math.min(1, bytes.length);
+  // starts[i] is where part i begins; pairRanks[i] is the rank of parts i and i + 1 joined.
+  const starts: number[] = [];
+  const pairRanks: number[] = [];
+  for (let index = 0; index <= bytes.length; index += 1) starts.push(index);
+  for (let index = 0; index + 1 < bytes.length; index += 1)
+    pairRanks.push(table.get(bytes.slice(index, index + 2)) ?? NO_RANK);
+  pairRanks.push(NO_RANK);
+  const rankAt = (part: number): number => {
+    const end = starts[part + 2];
+    return end === undefined ? NO_RANK : (table.get(bytes.slice(starts[part], end)) ?? NO_RANK);
+  };
+  while (starts.length > 2) {
+    let lowest = NO_RANK;
+    let at = -1;
+    for (let part = 0; part < pairRanks.length - 1; part += 1) {
+      const rank = pairRanks[part] as number;
+      if (rank < lowest) {
+        lowest = rank;
+        at = part;
+      }
+    }
+    if (at < 0) break;
+    starts.splice(at + 1, 1);
+    pairRanks.splice(at, 1);
+    pairRanks[at] = rankAt(at);
+    if (at > 0) pairRanks[at - 1] = rankAt(at - 1);
+  }
+  return starts.length - 1;
+}
 
 // Every byte-pair merge in JavaScript (gpt-tokenizer, js-tiktoken) is quadratic in the length of a
 // pre-token: 12,000 `!` or 4,000 random Hangul syllables without a space take seconds. Pre-tokens that long
@@ -57,7 +153,7 @@ function isAscii(text: string): boolean {
 function countPiece(piece: string): number {
   const cached = cache.get(piece);
   if (cached !== undefined) return cached;
-  const count = countWithTokenizer(piece, AS_TEXT);
+  const count = mergeCount(piece);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   // A matched piece may be a view into the whole text; a copy keeps the cache from holding documents alive.
   cache.set(` ${piece}`.slice(1), count);
@@ -112,8 +208,33 @@ export function countTokens(text: string): number {
   return total;
 }
 
+/**
+ * `countTokens(text)` when it is at most `limit`; otherwise some number above `limit`, found without
+ * counting past it (a chunker asking "does this fit?" of a long section stops at the budget).
+ */
+export function countTokensUpTo(text: string, limit: number): number {
+  let total = 0;
+  walk(text, (_piece, tokens) => {
+    total += tokens;
+    return total <= limit;
+  });
+  return total;
+}
+
 /** Every chat message costs a few tokens of framing on top of its content. */
 export const MESSAGE_OVERHEAD_TOKENS = 4;
+
+const SPAN_PRE_TOKEN = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
+
+/** Tokens of a short text, split into pre-tokens as the tokenizer does, without the cache. */
+function countSpan(text: string): number {
+  let total = 0;
+  SPAN_PRE_TOKEN.lastIndex = 0;
+  for (let match = SPAN_PRE_TOKEN.exec(text); match !== null; match = SPAN_PRE_TOKEN.exec(text)) {
+    total += mergeCount(match[0]);
+  }
+  return total;
+}
 
 /** The longest prefix of a short piece that costs at most `budget` tokens, never cut inside a surrogate pair. */
 function fittingPrefix(piece: string, budget: number): string {
@@ -127,7 +248,7 @@ function fittingPrefix(piece: string, budget: number): string {
     const code = piece.charCodeAt(middle - 1);
     if (code >= 0xd800 && code <= 0xdbff) middle -= 1;
     if (middle <= fits) break;
-    if (countWithTokenizer(piece.slice(0, middle), AS_TEXT) <= budget) fits = middle;
+    if (countSpan(piece.slice(0, middle)) <= budget) fits = middle;
     else tooLong = middle;
   }
   return piece.slice(0, fits);

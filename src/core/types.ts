@@ -147,6 +147,12 @@ export interface ReplySink {
   /** Ends the reply with a sentence for the user instead of an answer. */
   fail(message: string): Promise<void>;
   /**
+   * The platform's ids of what this reply shows while unfinished (the asker's message carrying the
+   * 👀, an open stream, a status line), kept with the open reply so that another process can end it
+   * with a sentence if this one dies. Optional: without it the sentence is simply posted.
+   */
+  shownMessages?(): Record<string, string>;
+  /**
    * Posts Approve / Deny buttons while the answer is still open (optional: a sink without it gets
    * the prompt as a status line, and an undecided request times out as Deny).
    */
@@ -173,4 +179,26 @@ export interface AssistantHandler {
   handleAction(action: InboundAction, sink: ReplySink): Promise<void>;
   /** Whether teammate already takes part in this conversation, so a follow-up needs no new mention. */
   isEngaged(conversation: ConversationRef): Promise<boolean>;
+  /**
+   * Values to offer while someone types one parameter of a command (Discord autocomplete), scoped
+   * to where they type it; none for a command they may not use. Never throws: a failure offers none.
+   */
+  suggest?(request: SuggestionRequest): Promise<Suggestion[]>;
+}
+
+/** A value offered while typing: the label shown and the value put in the command line. */
+export interface Suggestion {
+  label: string;
+  value: string;
+}
+
+export interface SuggestionRequest {
+  /** Who is typing, where; `text` is unused. */
+  message: InboundMessage;
+  /** The core command's name, e.g. `forget-doc`, `sync stop`. */
+  command: string;
+  parameter: string;
+  partial: string;
+  /** The command's other parameters filled in already, by name. */
+  filled: Readonly<Record<string, string>>;
 }

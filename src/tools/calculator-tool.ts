@@ -1,4 +1,4 @@
-import { all, create, type MathNode } from "mathjs";
+import type { MathNode } from "mathjs";
 import { z } from "zod";
 import type { Tool } from "../core/ports/tool.js";
 
@@ -97,7 +97,9 @@ const input = z.object({
  *    only known constants or unit names as symbols. No `eval` or `new Function` is involved: mathjs
  *    interprets the tree.
  */
-function createSandbox() {
+async function createSandbox() {
+  // mathjs takes over a second to load, so it is loaded on the first calculation, not at start-up.
+  const { all, create } = await import("mathjs");
   // Typed as optional by mathjs's declarations, but always present in the full build.
   if (!all) throw new Error("mathjs did not export its function set");
   const math = create(all);
@@ -151,13 +153,13 @@ function createSandbox() {
   };
 }
 
-let sandbox: ((expression: string) => string) | undefined;
+let sandbox: Promise<(expression: string) => string> | undefined;
 
-/** Evaluates an arithmetic expression in the locked-down instance; throws with a reason when refused. */
-export function calculate(expression: string): string {
+/** Evaluates an arithmetic expression in the locked-down instance; rejects with a reason when refused. */
+export async function calculate(expression: string): Promise<string> {
   if (expression.length > MAX_EXPRESSION_LENGTH) throw new Error("the expression is too long");
   sandbox ??= createSandbox();
-  return sandbox(expression);
+  return (await sandbox)(expression);
 }
 
 /** `calculator`: exact arithmetic, unit conversion and common functions, without running code. */
@@ -172,7 +174,7 @@ export function createCalculatorTool(): Tool<z.output<typeof input>> {
     timeoutMs: 2_000,
     async execute({ expression }) {
       try {
-        return `${expression} = ${calculate(expression)}`;
+        return `${expression} = ${await calculate(expression)}`;
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         throw new Error(`Cannot evaluate "${expression}": ${reason}.`);

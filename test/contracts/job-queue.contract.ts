@@ -148,6 +148,34 @@ export function describeJobQueueContract(label: string, create: () => Promise<Jo
       expect(runs).toBe(2);
     });
 
+    it("tells one job's state: waiting, active, completed, failed for good, or missing", async () => {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      fixture.queue.register("held", async () => held, { attempts: 1 });
+      fixture.queue.register(
+        "broken",
+        async () => {
+          throw new AppError("input_invalid", "the request names nothing", { category: "user" });
+        },
+        { attempts: 3, backoffMs: 20 },
+      );
+      const heldId = await fixture.queue.enqueue("held", {}, { jobId: jobIdOf("held", "one") });
+      expect((await fixture.queue.stateOf(heldId)).state).toBe("waiting");
+      fixture.queue.start();
+      await waitFor(async () => (await fixture.queue.stateOf(heldId)).state === "active");
+      release();
+      await waitFor(async () => (await fixture.queue.stateOf(heldId)).state === "completed");
+
+      const brokenId = await fixture.queue.enqueue("broken", {}, { jobId: jobIdOf("broken", "one") });
+      await waitFor(async () => (await fixture.queue.stateOf(brokenId)).state === "failed");
+      expect((await fixture.queue.stateOf(brokenId)).failedReason ?? "the request names nothing").toMatch(
+        /the request names nothing/,
+      );
+      expect(await fixture.queue.stateOf(jobIdOf("never", "added"))).toEqual({ state: "missing" });
+    });
+
     it("holds a delayed job until its time", async () => {
       let ranAt = 0;
       fixture.queue.register("later", async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/core/errors.js";
-import type { AnswerRecord, MemoryStore, NewTurn } from "../../src/core/ports/memory-store.js";
+import type { AnswerRecord, MemoryStore, NewTurn, OpenWork } from "../../src/core/ports/memory-store.js";
 import type { ChannelRef, ConversationRef } from "../../src/core/types.js";
 
 /** A store under test and how to throw away everything it wrote. */
@@ -490,6 +490,40 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
         // Extending a lease that already lapsed does not bring it back.
         await store.extendEvent("slack:lapsed", 60);
         expect(await store.claimEvent("slack:lapsed", 60)).toBe(true);
+      });
+    });
+
+    describe("open work", () => {
+      const work = (id: string, leaseUntil: number): OpenWork => ({
+        id,
+        kind: "job",
+        where: { platform: "slack", workspaceId: "T1", channelId: "C1", threadId: "1.0" },
+        askerId: "U1",
+        jobId: `job-${id}`,
+        messages: { status: "2.0" },
+        leaseUntil,
+      });
+
+      it("lists open items oldest lease first, renews them, and closes each exactly once", async () => {
+        await store.openWork(work("b", 2_000));
+        await store.openWork(work("a", 1_000));
+        await store.openWork(work("c", 3_000));
+        expect((await store.listOpenWork(10)).map((item) => item.id)).toEqual(["a", "b", "c"]);
+        expect(await store.listOpenWork(2)).toEqual([work("a", 1_000), work("b", 2_000)]);
+
+        await store.renewWork("a", 4_000, { status: "2.0", stream: "3.0" });
+        await store.renewWork("b", 5_000);
+        const listed = await store.listOpenWork(10);
+        expect(listed.map((item) => item.id)).toEqual(["c", "a", "b"]);
+        expect(listed[1]).toEqual({ ...work("a", 4_000), messages: { status: "2.0", stream: "3.0" } });
+        expect(listed[2]).toEqual(work("b", 5_000));
+
+        const closes = await Promise.all([store.closeWork("a"), store.closeWork("a"), store.closeWork("a")]);
+        expect(closes.filter(Boolean)).toHaveLength(1);
+        expect(await store.closeWork("missing")).toBe(false);
+        // A renewal after the close does not bring it back.
+        await store.renewWork("a", 9_000, { status: "2.0" });
+        expect((await store.listOpenWork(10)).map((item) => item.id)).toEqual(["c", "b"]);
       });
     });
   });

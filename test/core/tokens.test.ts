@@ -30,6 +30,23 @@ describe("token counting", () => {
     }
   });
 
+  it("merges byte pairs as tiktoken does on text of every kind: random mixes of scripts, bytes split mid-character, lone surrogates", () => {
+    // The merge is written in tokens.ts; a seeded generator makes a few thousand short texts from
+    // characters that stress it: multi-byte UTF-8, combining marks, emoji pairs, digits, apostrophes.
+    const alphabet = [..."ab Z1.'s\n\t-éß가힣東語🙂👍🏽\u0301\u200d", "\ud800", "\udfff", "ing", " the", "’"];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed;
+    };
+    for (let sample = 0; sample < 3_000; sample += 1) {
+      let text = "";
+      const length = 1 + (next() % 48);
+      for (let index = 0; index < length; index += 1) text += alphabet[next() % alphabet.length];
+      expect(countTokens(text), JSON.stringify(text)).toBe(referenceCount(text));
+    }
+  });
+
   it("counts text that holds special tokens as the characters they are made of", () => {
     const question = "why does my model print <|endoftext|> and <|fim_prefix|> at the end?";
     expect(countTokens(question)).toBe(referenceCount(question));

@@ -9,6 +9,7 @@ import { runSlashCommand } from "../support/discord-e2e-driver.js";
 import {
   type DiscordStandIn,
   type StandInMessage,
+  snowflake,
   startDiscordStandIn,
 } from "../support/discord-stand-in.js";
 import { type OpenAiStandIn, startOpenAiStandIn } from "../support/openai-stand-in.js";
@@ -126,6 +127,34 @@ describe("Discord: a channel's history as a synced source", () => {
     await said(/Synced #history: 0 changed, 3 new, 0 removed, 0 unchanged/);
     const answer = await ask("how often are the VPN keys rotated?", /every 90 days \[1\]/);
     expect(answer).toContain(discord.messageLink(history, conversation.vpn?.id ?? ""));
+
+    // `/sync now source:` offers the source's id to an admin of this server, and to no one else.
+    const suggested = async (extra: Record<string, unknown>) => {
+      const typing = discord.autocomplete({
+        name: "sync",
+        options: [
+          { type: 1, name: "now", options: [{ type: 3, name: "source", value: "s", focused: true }] },
+        ],
+        ...extra,
+      });
+      discord.dispatchInteraction(typing);
+      const callback = await discord.waitForRequest((request) =>
+        request.path.startsWith(`/interactions/${typing.id}/`),
+      );
+      const body = callback.body as {
+        type: number;
+        data: { choices: Array<{ name: string; value: string }> };
+      };
+      expect(body.type).toBe(8);
+      return body.data.choices;
+    };
+    expect(await suggested({ permissions: MANAGE_GUILD })).toEqual([
+      { name: expect.stringContaining(sourceId), value: sourceId },
+    ]);
+    expect(
+      await suggested({ permissions: MANAGE_GUILD, guildId: snowflake(), channelId: snowflake() }),
+    ).toEqual([]);
+    expect(await suggested({})).toEqual([]);
   });
 
   it("after a new reply and a deleted conversation, `/sync` replaces and removes; the answer cites the new reply and never the deleted one", async () => {
@@ -140,7 +169,8 @@ describe("Discord: a channel's history as a synced source", () => {
     await runSlashCommand(discord, {
       name: "sync",
       permissions: MANAGE_GUILD,
-      options: [{ type: 3, name: "source", value: sourceId }],
+      // Generated from core: `sync` and `sync stop` share a name, so syncing now is `/sync now`.
+      options: [{ type: 1, name: "now", options: [{ type: 3, name: "source", value: sourceId }] }],
       expect: /Syncing/,
     });
     await said(/Synced #history: 1 changed, 0 new, 1 removed, 1 unchanged/);

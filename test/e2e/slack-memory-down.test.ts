@@ -116,6 +116,18 @@ describe("Slack with its memory store down (startBot on a dedicated Redis that t
     expect(second?.text).toMatch(/memory is unavailable right now/);
     expect(second && hasButtons(second)).toBe(false);
 
+    // A mention in that thread (the thread shows teammate is in it: no earlier messages to read in).
+    const threadMention = nextTs();
+    await event({
+      type: "app_mention",
+      text: "<@UBOT> and the rain?",
+      ts: threadMention,
+      event_ts: threadMention,
+      thread_ts: root,
+    });
+    await waitFor(() => answersIn(root).length === 3, "the thread mention's answer");
+    expect(answersIn(root)[2]?.text).toMatch(/memory is unavailable right now/);
+
     // A new mention.
     const fresh = nextTs();
     await event({ type: "app_mention", text: "<@UBOT> and lakes?", ts: fresh, event_ts: fresh });

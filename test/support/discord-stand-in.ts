@@ -4,8 +4,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type {
+  APIApplicationCommandAutocompleteInteraction,
   APIChatInputApplicationCommandInteraction,
+  APIMessageApplicationCommandInteraction,
   APIMessageComponentButtonInteraction,
+  APIModalSubmitInteraction,
   GatewayMessageCreateDispatchData,
 } from "discord-api-types/v10";
 import { type WebSocket, WebSocketServer } from "ws";
@@ -566,6 +569,98 @@ export class DiscordStandIn {
     } as unknown as APIMessageComponentButtonInteraction;
   }
 
+  /**
+   * An INTERACTION_CREATE of type 4: someone typing in an autocomplete option. `options` are the
+   * values so far (subcommand wrappers included), the one being typed marked `focused: true`.
+   */
+  autocomplete(options: {
+    name: string;
+    options: unknown[];
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+    guildId?: string;
+  }): APIApplicationCommandAutocompleteInteraction {
+    const command = this.slashCommand(options);
+    return { ...command, type: 4 } as unknown as APIApplicationCommandAutocompleteInteraction;
+  }
+
+  /**
+   * An INTERACTION_CREATE for a message context-menu command (application command type 3) used on a
+   * stored message, with the message in `resolved.messages` as Discord sends it.
+   */
+  messageCommand(options: {
+    name: string;
+    messageId: string;
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+    /** The user's client language, e.g. `de`. */
+    locale?: string;
+  }): APIMessageApplicationCommandInteraction {
+    const target = this.messages.get(options.messageId);
+    if (!target) throw new Error(`no message ${options.messageId}`);
+    const command = this.slashCommand({
+      name: options.name,
+      channelId: options.channelId ?? target.channel_id,
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    });
+    return {
+      ...command,
+      ...(options.locale ? { locale: options.locale } : {}),
+      data: {
+        id: snowflake(),
+        type: 3,
+        name: options.name,
+        target_id: target.id,
+        resolved: { messages: { [target.id]: this.served(target) } },
+      },
+    } as unknown as APIMessageApplicationCommandInteraction;
+  }
+
+  /**
+   * An INTERACTION_CREATE of type 5: the modal with this `custom_id` submitted, each text field as
+   * a Label (type 18) around its text input, as Discord sends them.
+   */
+  modalSubmit(options: {
+    customId: string;
+    fields: Record<string, string>;
+    userId?: string;
+    permissions?: bigint;
+    channelId?: string;
+  }): APIModalSubmitInteraction {
+    const command = this.slashCommand({
+      name: "unused",
+      ...(options.userId ? { userId: options.userId } : {}),
+      ...(options.channelId ? { channelId: options.channelId } : {}),
+      ...(options.permissions === undefined ? {} : { permissions: options.permissions }),
+    });
+    return {
+      ...command,
+      type: 5,
+      data: {
+        custom_id: options.customId,
+        components: Object.entries(options.fields).map(([customId, value], index) => ({
+          type: 18,
+          id: index * 2 + 1,
+          component: { type: 4, id: index * 2 + 2, custom_id: customId, value },
+        })),
+      },
+    } as unknown as APIModalSubmitInteraction;
+  }
+
+  /** How an interaction was answered: its callback's type (5 deferred, 8 autocomplete, 9 modal…) and data. */
+  callbackOf(interactionId: string): { type: number; data: Record<string, unknown> } | undefined {
+    const request = this.requests.find(
+      (candidate) =>
+        candidate.method === "POST" && candidate.path.startsWith(`/interactions/${interactionId}/`),
+    );
+    if (!request) return undefined;
+    const body = request.body as { type: number; data?: Record<string, unknown> };
+    return { type: body.type, data: body.data ?? {} };
+  }
+
   /** Sends an interaction over the gateway; the 3-second acknowledgement clock starts now. */
   dispatchInteraction(interaction: { id: string }): void {
     const state = this.interactions.get(interaction.id);
@@ -733,6 +828,8 @@ export class DiscordStandIn {
     if (!starter) throw new Error(`no message ${messageId}`);
     const id = starter.id;
     this.channels.set(id, { id, name, type: 11, parentId: starter.channel_id });
+    // HAS_THREAD, as Discord sets it on a thread's starter message.
+    starter.flags |= 1 << 5;
     starter.thread = {
       id,
       type: 11,
@@ -1180,7 +1277,13 @@ const COMMAND_NAME = /^[-_\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 /** The documented limits the preview spec does not encode (NOTES.md §5 and §7). */
 export function documentedLimitProblem(template: string, body: unknown): string | undefined {
   if (template.endsWith("/commands") && Array.isArray(body)) {
-    for (const command of body as Array<Record<string, unknown>>) {
+    const commands = body as Array<Record<string, unknown>>;
+    const ofType = (type: number) => commands.filter((command) => (command.type ?? 1) === type).length;
+    if (ofType(1) > 100) return `${ofType(1)} slash commands; the limit is 100`;
+    if (ofType(3) > 5) return `${ofType(3)} message commands; the limit is 5`;
+    const names = commands.map((command) => `${command.type ?? 1}:${String(command.name)}`);
+    if (new Set(names).size !== names.length) return "two commands of one type share a name";
+    for (const command of commands) {
       const problem = commandProblem(command);
       if (problem) return problem;
     }
@@ -1217,6 +1320,14 @@ export function documentedLimitProblem(template: string, body: unknown): string 
 
 function commandProblem(command: Record<string, unknown>, depth = 0): string | undefined {
   const name = String(command.name ?? "");
+  if (depth === 0 && (command.type === 2 || command.type === 3)) {
+    // User and message commands (context menus): any case and spaces, no description, no options.
+    if ([...name].length < 1 || [...name].length > 32)
+      return `context-menu name "${name}" must be 1-32 characters`;
+    if (command.description) return `context-menu command "${name}" must not have a description`;
+    if (command.options) return `context-menu command "${name}" must not have options`;
+    return undefined;
+  }
   const description = String(command.description ?? "");
   if (!COMMAND_NAME.test(name) || name !== name.toLowerCase())
     return `command or option name "${name}" is invalid`;
@@ -1225,6 +1336,10 @@ function commandProblem(command: Record<string, unknown>, depth = 0): string | u
   }
   const options = (command.options ?? []) as Array<Record<string, unknown>>;
   if (options.length > 25) return `"${name}" has more than 25 options`;
+  const firstOptional = options.findIndex((option) => option.required !== true);
+  if (firstOptional >= 0 && options.slice(firstOptional).some((option) => option.required === true)) {
+    return `"${name}" has a required option after an optional one`;
+  }
   if (depth === 0 && JSON.stringify(command).length > 8000) return `"${name}" is over 8000 characters`;
   for (const option of options) {
     const problem = commandProblem(option, depth + 1);

@@ -1,9 +1,11 @@
-import type { Notifier, PostedMessage } from "../../src/core/ports/notifier.js";
+import type { Notifier, PostedMessage, PostOptions } from "../../src/core/ports/notifier.js";
 import type { ConversationRef } from "../../src/core/types.js";
 
 export interface RecordedWrite {
   kind: "post" | "edit";
   messageId: string;
+  /** Who a post pings (`PostOptions.notify`). */
+  notify?: string | undefined;
   text: string;
   at: number;
 }
@@ -14,10 +16,10 @@ export class RecordingNotifier implements Notifier {
   readonly texts = new Map<string, string>();
   private counter = 0;
 
-  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+  async post(where: ConversationRef, text: string, options: PostOptions = {}): Promise<PostedMessage> {
     this.counter += 1;
     const messageId = `m${this.counter}`;
-    this.writes.push({ kind: "post", messageId, text, at: Date.now() });
+    this.writes.push({ kind: "post", messageId, text, at: Date.now(), notify: options.notify });
     this.texts.set(messageId, text);
     return { ...where, messageId };
   }

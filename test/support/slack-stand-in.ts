@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -83,6 +84,17 @@ export interface StandInChannel {
   isMember?: boolean;
 }
 
+/** An assistant thread as the split view shows it. */
+export interface StandInAssistantThread {
+  title?: string;
+  prompts?: Array<{ title: string; message: string }>;
+  promptsTitle?: string;
+  /** The status line now shown ("" once cleared). */
+  status?: string;
+  /** Every status set, in order. */
+  statuses: string[];
+}
+
 export interface SlackStandInOptions {
   botToken: string;
   /** Enables Socket Mode: `apps.connections.open` with this app token returns a local WebSocket URL. */
@@ -141,6 +153,14 @@ export interface SlackStandIn {
   readonly socketAcks: string[];
   /** Socket Mode: whether an app is connected. */
   socketConnected(): boolean;
+  /** The App Home tab each person was last shown (`views.publish`), by user id. */
+  readonly homeTabs: Map<string, Record<string, unknown>>;
+  /** Modals opened with `views.open`, in order. */
+  readonly openedViews: Array<Record<string, unknown>>;
+  /** What `assistant.threads.*` set on each assistant thread, by `channel/thread_ts`. */
+  readonly assistantThreads: Map<string, StandInAssistantThread>;
+  /** A `trigger_id` as Slack puts in an interaction payload: `views.open` accepts it once. */
+  issueTrigger(): string;
   close(): Promise<void>;
 }
 
@@ -199,7 +219,15 @@ const LIMITS = {
 };
 
 // Arguments that @slack/web-api JSON-stringifies into form fields.
-const JSON_FIELDS = new Set(["blocks", "chunks", "attachments", "metadata", "loading_messages"]);
+const JSON_FIELDS = new Set([
+  "blocks",
+  "chunks",
+  "attachments",
+  "metadata",
+  "loading_messages",
+  "prompts",
+  "view",
+]);
 
 async function readBody(request: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
@@ -266,6 +294,48 @@ function blockProblems(blocks: unknown): string[] {
   return problems;
 }
 
+/**
+ * What Slack refuses in a view (docs.slack.dev/reference/views, @slack/types views.ts): a home tab or
+ * modal of at most 100 blocks, a modal's plain-text title (24) and submit/close labels, an input
+ * block's label and element, `callback_id` (255) and `private_metadata` (3000).
+ */
+function viewProblems(view: unknown, expected: "home" | "modal"): string[] {
+  if (view === null || typeof view !== "object") return ["view is not an object"];
+  const shown = view as Record<string, unknown>;
+  const problems: string[] = [];
+  if (shown.type !== expected) problems.push(`view type ${String(shown.type)} (expected ${expected})`);
+  const blocks = Array.isArray(shown.blocks) ? (shown.blocks as Array<Record<string, unknown>>) : undefined;
+  if (!blocks) return [...problems, "view without blocks"];
+  if (blocks.length > 100) problems.push(`${blocks.length} view blocks (max 100)`);
+  const plain = (value: unknown, max: number) => {
+    const label = value as { type?: unknown; text?: unknown } | undefined;
+    return label?.type === "plain_text" && typeof label.text === "string" && label.text.length > 0
+      ? label.text.length <= max
+      : false;
+  };
+  if (expected === "modal") {
+    if (!plain(shown.title, 24)) problems.push("modal title missing or over 24 characters");
+    if (shown.submit !== undefined && !plain(shown.submit, 24)) problems.push("bad submit label");
+    if (shown.close !== undefined && !plain(shown.close, 24)) problems.push("bad close label");
+    if (blocks.some((block) => block.type === "input") && shown.submit === undefined)
+      problems.push("a modal with inputs needs a submit button");
+  }
+  if (typeof shown.callback_id === "string" && shown.callback_id.length > 255)
+    problems.push("callback_id too long");
+  if (typeof shown.private_metadata === "string" && shown.private_metadata.length > 3000)
+    problems.push("private_metadata over 3000 characters");
+  const inputs = blocks.filter((block) => block.type === "input");
+  for (const input of inputs) {
+    if (!plain(input.label, 2000)) problems.push("input without a plain_text label");
+    const element = input.element as Record<string, unknown> | undefined;
+    if (element?.type !== "plain_text_input" || typeof element.action_id !== "string")
+      problems.push("input without a plain_text_input element");
+    if (typeof input.block_id !== "string") problems.push("input without a block_id");
+  }
+  problems.push(...blockProblems(blocks.filter((block) => block.type !== "input")));
+  return problems;
+}
+
 class SlackFailure extends Error {
   constructor(readonly error: string) {
     super(error);
@@ -293,6 +363,10 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
   const sockets = new Set<WebSocket>();
   const socketServer = new WebSocketServer({ noServer: true });
   let envelopeCounter = 0;
+  const homeTabs = new Map<string, Record<string, unknown>>();
+  const openedViews: Array<Record<string, unknown>> = [];
+  const assistantThreads = new Map<string, StandInAssistantThread>();
+  const triggers = new Map<string, "fresh" | "used">();
   let streamingRefusal: string | undefined;
   let expireAfter: number | undefined;
   let clock = 1_700_000_000;
@@ -723,7 +797,77 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
       return {};
     },
     "reactions.remove": () => ({}),
-    "assistant.threads.setStatus": () => ({}),
+    "assistant.threads.setStatus": (args) => {
+      const thread = assistantThread(args);
+      const status = String(args.status ?? "");
+      thread.status = status;
+      thread.statuses.push(status);
+      return {};
+    },
+    "assistant.threads.setSuggestedPrompts": (args) => {
+      const prompts = args.prompts;
+      // The docs: each prompt has a title and a message; at most four are shown.
+      if (
+        !Array.isArray(prompts) ||
+        prompts.length === 0 ||
+        prompts.length > 4 ||
+        !prompts.every(
+          (prompt: { title?: unknown; message?: unknown }) =>
+            typeof prompt?.title === "string" &&
+            prompt.title !== "" &&
+            typeof prompt.message === "string" &&
+            prompt.message !== "",
+        )
+      ) {
+        violations.push("assistant.threads.setSuggestedPrompts: prompts must be 1-4 {title, message}");
+        throw new SlackFailure("invalid_arguments");
+      }
+      const thread = assistantThread(args);
+      thread.prompts = prompts as Array<{ title: string; message: string }>;
+      if (typeof args.title === "string") thread.promptsTitle = args.title;
+      return {};
+    },
+    "assistant.threads.setTitle": (args) => {
+      assistantThread(args).title = requireString(args, "title");
+      return {};
+    },
+    "views.publish": (args) => {
+      const userId = requireString(args, "user_id");
+      if (!users.has(userId)) throw new SlackFailure("user_not_found");
+      const problems = viewProblems(args.view, "home");
+      if (problems.length > 0) {
+        violations.push(`views.publish: ${problems.join("; ")}`);
+        throw new SlackFailure("invalid_arguments");
+      }
+      const view = args.view as Record<string, unknown>;
+      homeTabs.set(userId, view);
+      return { view: { id: `V${userId}`, team_id: teamId, type: "home", ...view } };
+    },
+    "views.open": (args) => {
+      const trigger = requireString(args, "trigger_id");
+      const state = triggers.get(trigger);
+      if (state === undefined) throw new SlackFailure("invalid_trigger_id");
+      if (state === "used") throw new SlackFailure("exchanged_trigger_id");
+      const problems = viewProblems(args.view, "modal");
+      if (problems.length > 0) {
+        violations.push(`views.open: ${problems.join("; ")}`);
+        throw new SlackFailure("invalid_arguments");
+      }
+      triggers.set(trigger, "used");
+      const view = { id: `VMODAL${openedViews.length + 1}`, team_id: teamId, ...(args.view as object) };
+      openedViews.push(view);
+      return { view };
+    },
+  };
+
+  // An assistant thread lives in the bot's DM with a person (a D… channel).
+  const assistantThread = (args: Record<string, unknown>): StandInAssistantThread => {
+    const channel = requireString(args, "channel_id");
+    if (!channel.startsWith("D")) throw new SlackFailure("channel_not_found");
+    const key = `${channel}/${requireString(args, "thread_ts")}`;
+    const thread = assistantThreads.get(key) ?? { statuses: [] };
+    assistantThreads.set(key, thread);
+    return thread;
   };
 
   // Reactions go on the user's messages, which the stand-in never stored; any seeded or posted ts counts.
@@ -948,6 +1092,15 @@ export async function startSlackStandIn(options: SlackStandInOptions): Promise<S
     },
     socketAcks,
     socketConnected: () => sockets.size > 0,
+    homeTabs,
+    openedViews,
+    assistantThreads,
+    issueTrigger: () => {
+      sequence += 1;
+      const trigger = `${clock}.${sequence}.${randomBytes(8).toString("hex")}`;
+      triggers.set(trigger, "fresh");
+      return trigger;
+    },
     close: () =>
       new Promise<void>((resolve, reject) => {
         for (const webSocket of sockets) webSocket.terminate();

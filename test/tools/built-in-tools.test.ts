@@ -52,13 +52,13 @@ function notesStore() {
 }
 
 describe("calculator", () => {
-  it("computes arithmetic, functions and unit conversions", () => {
-    expect(calculate("(17.5 * 12) / 7")).toBe("30");
-    expect(calculate("sqrt(2) ^ 2")).toBe("2");
-    expect(calculate("5 km to mile")).toBe("3.1068559611867 mile");
-    expect(calculate("sin(30 deg)")).toBe("0.5");
-    expect(calculate("mean([1, 2, 3, 10])")).toBe("4");
-    expect(calculate("10!")).toBe("3628800");
+  it("computes arithmetic, functions and unit conversions", async () => {
+    await expect(calculate("(17.5 * 12) / 7")).resolves.toBe("30");
+    await expect(calculate("sqrt(2) ^ 2")).resolves.toBe("2");
+    await expect(calculate("5 km to mile")).resolves.toBe("3.1068559611867 mile");
+    await expect(calculate("sin(30 deg)")).resolves.toBe("0.5");
+    await expect(calculate("mean([1, 2, 3, 10])")).resolves.toBe("4");
+    await expect(calculate("10!")).resolves.toBe("3628800");
   });
 
   it.each([
@@ -77,13 +77,14 @@ describe("calculator", () => {
     ["process", /unknown name "process"/],
     ["import", /unknown name "import"/],
     ["sqrt", /does not compute a value/],
-  ])("refuses %s", (expression, reason) => {
-    expect(() => calculate(expression)).toThrow(reason);
+  ])("refuses %s", async (expression, reason) => {
+    await expect(calculate(expression)).rejects.toThrow(reason);
   });
 
-  it("answers a huge factorial quickly instead of grinding", () => {
+  it("answers a huge factorial quickly instead of grinding", async () => {
+    await calculate("1 + 1");
     const started = performance.now();
-    expect(calculate("factorial(10000000)")).toBe("Infinity");
+    await expect(calculate("factorial(10000000)")).resolves.toBe("Infinity");
     expect(performance.now() - started).toBeLessThan(100);
   });
 

@@ -229,6 +229,28 @@ export class BullMqJobQueue implements JobQueue {
     };
   }
 
+  async stateOf(jobId: string): Promise<{ state: JobState | "missing"; failedReason?: string | undefined }> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return { state: "missing" };
+    const state = await job.getState();
+    switch (state) {
+      case "completed":
+        return { state: "completed" };
+      case "failed":
+        return { state: "failed", failedReason: job.failedReason };
+      case "active":
+        return { state: "active" };
+      case "delayed":
+        return { state: "delayed" };
+      case "unknown":
+        // Removed between the two reads.
+        return { state: "missing" };
+      default:
+        // waiting, prioritized, waiting-children: not started yet.
+        return { state: "waiting" };
+    }
+  }
+
   /** The BullMQ queue itself, for the admin view. */
   get bullQueue(): Queue {
     return this.queue;

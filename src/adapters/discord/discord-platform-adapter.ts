@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import {
+  type AutocompleteInteraction,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   Client,
@@ -10,13 +12,16 @@ import {
   type IIdentifyThrottler,
   type Interaction,
   type Message,
+  type MessageContextMenuCommandInteraction,
+  type ModalSubmitInteraction,
   Partials,
   PermissionFlagsBits,
   type PermissionsBitField,
   Routes,
   type SendableChannels,
 } from "discord.js";
-import { AppError, toAppError } from "../../core/errors.js";
+import type { Command } from "../../core/commands/command.js";
+import { AppError, describeForUser, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   AssistantHandler,
@@ -26,7 +31,18 @@ import type {
   PriorMessage,
 } from "../../core/types.js";
 import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
-import { DISCORD_COMMANDS, toCommandLine } from "./discord-commands.js";
+import {
+  ASK_ABOUT_FORM,
+  askAboutForm,
+  asksInForm,
+  COMMAND_FORM,
+  commandForm,
+  commandLine,
+  type DiscordCommandSet,
+  generateDiscordCommands,
+  MESSAGE_COMMANDS,
+  toCommandLine,
+} from "./discord-commands.js";
 import { DiscordReplySink } from "./discord-reply-sink.js";
 import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
 
@@ -40,6 +56,8 @@ export interface DiscordAdapterOptions {
   /** Platform-qualified extra admins (`discord:456`); other platforms' entries are ignored. */
   adminUserIds: readonly string[];
   assistant: AssistantHandler;
+  /** Core's commands: the slash commands are generated from them (see `generateDiscordCommands`). */
+  commands: readonly Command[];
   logger: Logger;
   /** Minimum time between two edits of one message. Default 1000 ms. */
   editIntervalMs?: number;
@@ -88,6 +106,17 @@ export function directMessageWorkspace(userId: string): string {
 }
 const REPLY_CHAIN_DEPTH = 5;
 const THREAD_HISTORY_LIMIT = 20;
+/** How many messages "Summarize thread" reads (Discord serves at most 100 per request). */
+const SUMMARY_MESSAGE_LIMIT = 50;
+const AUTOCOMPLETE_VALUE_LENGTH = 100;
+const AUTOCOMPLETE_DEADLINE_MS = 2000;
+
+type CommandLikeInteraction =
+  | ChatInputCommandInteraction
+  | ButtonInteraction
+  | MessageContextMenuCommandInteraction
+  | ModalSubmitInteraction
+  | AutocompleteInteraction;
 const SEEN_EVENT_LIMIT = 5000;
 
 /**
@@ -108,9 +137,11 @@ export class DiscordPlatformAdapter {
   // Interaction and message ids already taken, so a re-delivered dispatch is neither deferred nor answered twice.
   private readonly seen = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly commandSet: DiscordCommandSet;
 
   constructor(options: DiscordAdapterOptions) {
     this.options = options;
+    this.commandSet = generateDiscordCommands(options.commands);
     this.logger = options.logger.child({ component: "discord" });
     this.admins = new Set(
       options.adminUserIds.filter((id) => id.startsWith("discord:")).map((id) => id.slice("discord:".length)),
@@ -181,8 +212,9 @@ export class DiscordPlatformAdapter {
     const route = guildId
       ? Routes.applicationGuildCommands(applicationId, guildId)
       : Routes.applicationCommands(applicationId);
-    await client.rest.put(route, { body: DISCORD_COMMANDS });
-    this.logger.info({ count: DISCORD_COMMANDS.length, guildId }, "discord commands registered");
+    const definitions = this.commandSet.definitions;
+    await client.rest.put(route, { body: definitions });
+    this.logger.info({ count: definitions.length, guildId }, "discord commands registered");
   }
 
   // Event handlers must not leak promises: every handler runs here, is logged once if it fails,
@@ -211,9 +243,22 @@ export class DiscordPlatformAdapter {
   }
 
   private async onInteraction(interaction: Interaction): Promise<void> {
-    if (!interaction.isChatInputCommand() && !interaction.isButton()) return;
+    if (interaction.isAutocomplete()) return this.onAutocomplete(interaction);
+    if (
+      !interaction.isChatInputCommand() &&
+      !interaction.isButton() &&
+      !interaction.isMessageContextMenuCommand() &&
+      !interaction.isModalSubmit()
+    )
+      return;
     if (!this.firstSighting(interaction.id)) {
       this.logger.debug({ interactionId: interaction.id }, "duplicate interaction ignored");
+      return;
+    }
+    // A modal must be Discord's first answer to its interaction: shown at once, before anything else.
+    const form = interaction.isModalSubmit() ? undefined : this.formFor(interaction);
+    if (form && !interaction.isModalSubmit()) {
+      await interaction.showModal(form);
       return;
     }
     const receivedAt = Date.now();
@@ -247,16 +292,22 @@ export class DiscordPlatformAdapter {
     }, this.options.acknowledgeAfterMs ?? 1000);
 
     try {
-      if (interaction.isChatInputCommand()) {
-        await this.options.assistant.handle(this.commandMessage(interaction), sink);
-      } else {
+      if (interaction.isButton()) {
         const action = this.buttonAction(interaction);
         if (action) await this.options.assistant.handleAction(action, sink);
+      } else {
+        const message = await this.interactionMessage(interaction);
+        if (typeof message === "string") {
+          await sink.start({ visibility: "asker" });
+          await sink.fail(message);
+        } else {
+          await this.options.assistant.handle(message, sink);
+        }
       }
     } catch (error) {
-      const appError = toAppError(error);
-      logger.error({ err: appError }, "assistant failed on a discord interaction");
-      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+      const referenceId = randomUUID().slice(0, 8);
+      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord interaction");
+      await sink.fail(describeForUser(new AppError("internal", "discord interaction failed"), referenceId));
     } finally {
       clearTimeout(timer);
       await acknowledging;
@@ -267,17 +318,167 @@ export class DiscordPlatformAdapter {
     }
   }
 
-  private commandMessage(interaction: ChatInputCommandInteraction): InboundMessage {
-    const line = toCommandLine(interaction.commandName, interaction.options.data);
+  /** The modal a slash command or "Ask about this" opens, when it needs one. */
+  private formFor(
+    interaction: ChatInputCommandInteraction | ButtonInteraction | MessageContextMenuCommandInteraction,
+  ) {
+    if (interaction.isMessageContextMenuCommand()) {
+      return interaction.commandName === MESSAGE_COMMANDS.ask
+        ? askAboutForm(interaction.targetId)
+        : undefined;
+    }
+    if (!interaction.isChatInputCommand()) return undefined;
+    const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
+    if (!command || !asksInForm(command)) return undefined;
+    // Values already given (a client with the older, option-taking command) run the command directly.
+    const given = toCommandLine(command, interaction.options.data).text;
+    return given === command.name ? commandForm(command) : undefined;
+  }
+
+  /** What a slash command, message command or modal asks of core, or the sentence that says why not. */
+  private async interactionMessage(
+    interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ModalSubmitInteraction,
+  ): Promise<InboundMessage | string> {
+    const base = {
+      ...this.actor(interaction),
+      attachments: [],
+      isCommand: true,
+    } satisfies Omit<InboundMessage, "text">;
+    if (interaction.isChatInputCommand()) {
+      const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
+      // A command Discord still lists but core no longer has: core answers that it does not know it.
+      if (!command) return { ...base, text: interaction.commandName };
+      const line = toCommandLine(command, interaction.options.data);
+      return { ...base, text: line.text, attachments: line.attachments };
+    }
+    if (interaction.isModalSubmit()) {
+      const values = new Map<string, string>();
+      for (const [id, field] of interaction.fields.fields) {
+        if ("value" in field && typeof field.value === "string") values.set(id, field.value);
+      }
+      if (interaction.customId.startsWith(ASK_ABOUT_FORM)) {
+        return this.askAboutMessage(interaction, base, values.get("question") ?? "");
+      }
+      const command = interaction.customId.startsWith(COMMAND_FORM)
+        ? this.commandSet.findForm(interaction.customId)
+        : undefined;
+      if (!command) return "That form is no longer in use; run the command again.";
+      return { ...base, text: commandLine(command, values) };
+    }
+    // Message commands: the message is someone's words, handed to core as data to work on, never
+    // as a command line of its own (its text only ever follows the command's own name).
+    const target = interaction.targetMessage;
+    if (interaction.commandName === MESSAGE_COMMANDS.translate) {
+      if (target.content.trim() === "") return "That message has no text to translate.";
+      return { ...base, text: `translate ${languageOf(interaction.locale)}: ${target.content}` };
+    }
+    if (interaction.commandName === MESSAGE_COMMANDS.summarize) {
+      const prior = await this.threadAround(target);
+      return { ...base, text: "summarize", priorMessages: prior };
+    }
+    return "I don't know that message command.";
+  }
+
+  /**
+   * "Ask about this": the question, then the message quoted. The message is read again from the
+   * channel the form was submitted in, so a form can only ever ask about a message there.
+   */
+  private async askAboutMessage(
+    interaction: ModalSubmitInteraction,
+    base: Omit<InboundMessage, "text">,
+    question: string,
+  ): Promise<InboundMessage | string> {
+    const messageId = interaction.customId.slice(ASK_ABOUT_FORM.length);
+    const channel = interaction.channel;
+    if (!question.trim()) return "Ask a question about the message.";
+    if (!/^\d{1,25}$/.test(messageId) || !channel || !("messages" in channel)) {
+      return "I can't find that message here any more.";
+    }
+    const message = await channel.messages.fetch(messageId).catch(() => undefined);
+    if (!message) return "I can't find that message here any more.";
+    const author = message.author.globalName ?? message.author.username;
+    const quoted = message.content
+      .split("\n")
+      .map((line) => `> ${line}`)
+      .join("\n");
+    return { ...base, text: `ask ${question.trim()}\n\nAbout this message from ${author}:\n${quoted}` };
+  }
+
+  /**
+   * The conversation "Summarize thread" reads: the thread the message started, or the thread it is
+   * in, or else the channel's messages up to it. Oldest first.
+   */
+  private async threadAround(target: Message): Promise<PriorMessage[]> {
+    const botId = this.client?.user?.id ?? "";
+    const collected = new Map<string, Message>([[target.id, target]]);
+    // A thread started from a message has the message's id; it may not be in the cache yet.
+    let thread = target.thread;
+    if (!thread && target.hasThread && this.client) {
+      const channel = await this.client.channels.fetch(target.id).catch(() => null);
+      if (channel?.isThread()) thread = channel;
+    }
+    const fetched = thread
+      ? await thread.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT })
+      : await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, before: target.id });
+    for (const message of fetched.values()) collected.set(message.id, message);
+    if (!thread && target.channel.isThread()) {
+      const after = await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, after: target.id });
+      for (const message of after.values()) collected.set(message.id, message);
+    }
+    return toPriorMessages([...collected.values()], botId);
+  }
+
+  private async onAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
+    const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
+    const focused = interaction.options.getFocused(true);
+    const filled: Record<string, string> = {};
+    const visit = (
+      list: readonly { name: string; value?: unknown; focused?: boolean; options?: unknown }[],
+    ) => {
+      for (const option of list) {
+        if (Array.isArray(option.options)) visit(option.options);
+        else if (!option.focused && option.value !== undefined) filled[option.name] = String(option.value);
+      }
+    };
+    visit(interaction.options.data);
+    const lookup =
+      command && this.options.assistant.suggest
+        ? this.options.assistant.suggest({
+            message: { ...this.actor(interaction), text: "", attachments: [], isCommand: true },
+            command: command.name,
+            parameter: focused.name,
+            partial: String(focused.value),
+            filled,
+          })
+        : Promise.resolve([]);
+    // Discord drops an autocomplete not answered within 3 s: a slow lookup offers nothing instead.
+    let timer: NodeJS.Timeout | undefined;
+    const suggestions = await Promise.race([
+      lookup,
+      new Promise<[]>((resolve) => {
+        timer = setTimeout(() => resolve([]), AUTOCOMPLETE_DEADLINE_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    await interaction.respond(
+      suggestions
+        // Discord refuses a longer value; a cut id would name the wrong thing, so it is left out.
+        .filter((suggestion) => suggestion.value.length <= AUTOCOMPLETE_VALUE_LENGTH)
+        .slice(0, 25)
+        .map((suggestion) => ({
+          name: [...suggestion.label].slice(0, 100).join(""),
+          value: suggestion.value,
+        })),
+    );
+  }
+
+  /** Who acts through an interaction, and where. */
+  private actor(interaction: CommandLikeInteraction): Omit<InboundMessage, "text" | "attachments"> {
     return {
       ...this.interactionConversation(interaction),
       userId: interaction.user.id,
       userName: interaction.user.globalName ?? interaction.user.username,
-      text: line.text,
-      attachments: line.attachments,
       isAdmin: this.isAdmin(interaction.user.id, interaction.memberPermissions),
       eventId: interaction.id,
-      isCommand: true,
     };
   }
 
@@ -295,9 +496,7 @@ export class DiscordPlatformAdapter {
     };
   }
 
-  private interactionConversation(
-    interaction: ChatInputCommandInteraction | ButtonInteraction,
-  ): ConversationRef {
+  private interactionConversation(interaction: CommandLikeInteraction): ConversationRef {
     const channel = interaction.channel;
     const workspaceId = interaction.guildId ?? directMessageWorkspace(interaction.user.id);
     if (channel?.isThread() && channel.parentId) {
@@ -329,10 +528,10 @@ export class DiscordPlatformAdapter {
     if (!mentioned) {
       // Inside a thread teammate already takes part in, a follow-up needs no new mention.
       if (conversation.threadId === undefined) return;
-      engaged = await this.options.assistant.isEngaged(conversation);
+      engaged = await this.isEngaged(conversation, message, botId);
       if (!engaged) return;
     }
-    engaged ??= await this.options.assistant.isEngaged(conversation);
+    engaged ??= await this.isEngaged(conversation, message, botId);
 
     const text = stripMentions(message.content, botId, botRoleId);
     const inbound: InboundMessage = {
@@ -368,8 +567,36 @@ export class DiscordPlatformAdapter {
     try {
       await this.options.assistant.handle(inbound, sink);
     } catch (error) {
-      logger.error({ err: toAppError(error) }, "assistant failed on a discord message");
-      await sink.fail("Sorry, something went wrong on my side and I could not finish that.");
+      const referenceId = randomUUID().slice(0, 8);
+      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord message");
+      await sink.fail(describeForUser(new AppError("internal", "discord message failed"), referenceId));
+    }
+  }
+
+  /**
+   * Whether teammate takes part in a conversation. Core knows from its memory; when the memory store
+   * is down, the thread itself tells: an earlier message of teammate's own in it. Either way the
+   * message is answered (core then says it answers without memory) instead of silently dropped.
+   */
+  private async isEngaged(conversation: ConversationRef, message: Message, botId: string): Promise<boolean> {
+    try {
+      return await this.options.assistant.isEngaged(conversation);
+    } catch (error) {
+      this.logger.warn(
+        { err: error },
+        "memory unavailable: reading the thread to see whether teammate is in it",
+      );
+      if (!message.channel.isThread()) return false;
+      try {
+        const history = await message.channel.messages.fetch({
+          limit: THREAD_HISTORY_LIMIT,
+          before: message.id,
+        });
+        return history.some((earlier) => earlier.author.id === botId);
+      } catch (threadError) {
+        this.logger.warn({ err: threadError }, "discord could not read the thread either");
+        return false;
+      }
     }
   }
 
@@ -388,15 +615,29 @@ export class DiscordPlatformAdapter {
       });
       for (const earlier of history.values()) collected.set(earlier.id, earlier);
     }
-    return [...collected.values()]
-      .filter((earlier) => earlier.content.trim() !== "")
-      .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
-      .map((earlier) => ({
-        userId: earlier.author.id,
-        userName: earlier.author.globalName ?? earlier.author.username,
-        text: earlier.content,
-        fromAssistant: earlier.author.id === botId,
-      }));
+    return toPriorMessages([...collected.values()], botId);
+  }
+}
+
+function toPriorMessages(messages: Message[], botId: string): PriorMessage[] {
+  return messages
+    .filter((earlier) => earlier.content.trim() !== "")
+    .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
+    .map((earlier) => ({
+      userId: earlier.author.id,
+      userName: earlier.author.globalName ?? earlier.author.username,
+      text: earlier.content,
+      fromAssistant: earlier.author.id === botId,
+    }));
+}
+
+/** The asker's Discord language in English words (`de` → German), for "Translate". */
+export function languageOf(locale: string): string {
+  const language = locale.split("-")[0] ?? "en";
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(language) ?? "English";
+  } catch {
+    return "English";
   }
 }
 

@@ -31,6 +31,8 @@ export interface DiscordReplyTarget {
   writeFirst(message: DiscordOutgoingMessage): Promise<void>;
   /** Posts a further message after the first, in order. */
   writeNext(message: DiscordOutgoingMessage): Promise<void>;
+  /** The ids of what the reply shows so far (the asker's message, the reply's first message). */
+  shownMessages?(): Record<string, string>;
 }
 
 export interface DiscordReplySinkOptions {
@@ -46,7 +48,7 @@ const EMBED_DESCRIPTION_LIMIT = 4096;
 const EMBED_LINE_LIMIT = 300;
 const CUSTOM_ID_LIMIT = 100;
 const SOURCES_COLOR = 0x5865f2;
-const INTERRUPTED_MARK = "\n\n*… (interrupted: this answer is unfinished)*";
+export const INTERRUPTED_MARK = "\n\n*… (interrupted: this answer is unfinished)*";
 
 /**
  * Renders core's reply stream on Discord: text streams into the first message by throttled edits,
@@ -83,6 +85,11 @@ export class DiscordReplySink implements ReplySink {
   async start(options: ReplyStart): Promise<void> {
     this.started = true;
     await this.target.acknowledge(options.visibility);
+  }
+
+  /** What this reply shows while unfinished, for `DiscordNotifier.endAbandonedReply`. */
+  shownMessages(): Record<string, string> {
+    return this.target.shownMessages?.() ?? {};
   }
 
   async append(text: string): Promise<void> {

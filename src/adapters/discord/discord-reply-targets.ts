@@ -2,8 +2,10 @@ import {
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Message,
+  type MessageContextMenuCommandInteraction,
   type MessageCreateOptions,
   MessageFlags,
+  type ModalSubmitInteraction,
   type SendableChannels,
 } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
@@ -35,7 +37,11 @@ function toOptions(message: DiscordOutgoingMessage) {
 }
 
 export interface InteractionReplyTargetOptions {
-  interaction: ChatInputCommandInteraction | ButtonInteraction;
+  interaction:
+    | ChatInputCommandInteraction
+    | ButtonInteraction
+    | MessageContextMenuCommandInteraction
+    | ModalSubmitInteraction;
   /** When the interaction arrived; its token works for 15 minutes from then. */
   receivedAt: number;
   /** How long to use the interaction token before switching to plain channel messages. */
@@ -140,6 +146,9 @@ export function createMessageReplyTarget(message: Message, logger: Logger): Disc
   let sent: Message | undefined;
   let typing = false;
   return {
+    shownMessages() {
+      return { asker: message.id, ...(sent ? { reply: sent.id } : {}) };
+    },
     async acknowledge() {
       if (typing || !message.channel.isSendable()) return;
       typing = true;

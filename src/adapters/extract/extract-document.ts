@@ -2,9 +2,7 @@ import { TextDecoder } from "node:util";
 import { AppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
 import { detectDocumentFormat, MEDIA_TYPE_OF_FORMAT } from "./detect-document-format.js";
-import { extractHtml } from "./html-extractor.js";
 import { type ExtractedText, extractMarkdown } from "./markdown-extractor.js";
-import { extractPdf } from "./pdf-extractor.js";
 import { normalizeNewlines, trimLineEnds } from "./text-cleanup.js";
 
 /** Raw content and what is known about it. */
@@ -62,14 +60,19 @@ export async function extractDocument(raw: RawDocument): Promise<LoadedDocument>
   }
   let extracted: ExtractedText;
   switch (format) {
-    case "pdf":
+    // The PDF and HTML libraries are loaded on the first such document, not by every process at start-up.
+    case "pdf": {
+      const { extractPdf } = await import("./pdf-extractor.js");
       extracted = await extractPdf(raw.body, raw.fileName ?? raw.source);
       break;
-    case "html":
+    }
+    case "html": {
+      const { extractHtml } = await import("./html-extractor.js");
       extracted = extractHtml(decoderFor(raw.charset ?? htmlCharset(raw.body)).decode(raw.body), {
         baseUrl: raw.baseUrl,
       });
       break;
+    }
     case "markdown":
       extracted = extractMarkdown(decoderFor(raw.charset).decode(raw.body));
       break;

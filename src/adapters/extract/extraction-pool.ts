@@ -1,9 +1,11 @@
+import { once } from "node:events";
+import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { AppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
 import { detectDocumentFormat } from "./detect-document-format.js";
 import { extractDocument, type RawDocument } from "./extract-document.js";
-import type { ExtractionOutcome } from "./extraction-thread.js";
+import { type ExtractionOutcome, type ExtractionTask, startedTaskId } from "./extraction-thread.js";
 
 export interface ExtractionPoolOptions {
   /** Threads reading documents at once. Default 1: the memory watch can then name the document at fault. */
@@ -30,9 +32,14 @@ const MEBIBYTE = 1024 * 1024;
  */
 const INLINE_TEXT_BYTES = 64 * 1024;
 const WATCH_INTERVAL_MS = 20;
+/** How long a memory stop waits for its thread to exit before answering anyway. */
+const RELEASE_WAIT_MS = 5_000;
 
 interface Running {
-  /** Resident memory when the document reached a thread; unset while it waits in line. */
+  /**
+   * Resident memory when its thread began on the document (the thread says so); unset while it waits
+   * in line or while a new thread starts, whose start-up is not the document's doing.
+   */
   baselineRss: number | undefined;
   stop(reason: "memory"): void;
 }
@@ -61,6 +68,8 @@ export class ExtractionPool {
   /** Documents in the pool, oldest first: Piscina runs them in this order, so the first `maxThreads` run. */
   private readonly running = new Set<Running>();
   private watch: NodeJS.Timeout | undefined;
+  private readonly byTaskId = new Map<number, Running>();
+  private lastTaskId = 0;
 
   constructor(options: ExtractionPoolOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 20_000;
@@ -75,6 +84,11 @@ export class ExtractionPool {
       idleTimeout: 30_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 384 },
     });
+    this.pool.on("message", (message: unknown) => {
+      const taskId = startedTaskId(message);
+      const entry = taskId === undefined ? undefined : this.byTaskId.get(taskId);
+      if (entry) entry.baselineRss = process.memoryUsage.rss();
+    });
   }
 
   /** Extracts a document in a worker thread; fails with an `AppError` whose sentence names the document. */
@@ -88,41 +102,77 @@ export class ExtractionPool {
     if (this.pool.queueSize >= this.maxQueue) throw tooBusy(name);
     const controller = new AbortController();
     let stoppedFor: "time" | "memory" | undefined;
+    // The threads alive when this document was stopped for memory (the one it ran on is among them),
+    // each with its exit, listened for before the abort so that it cannot be missed.
+    let threadsAtStop: ReadonlyArray<{ thread: Worker; exited: Promise<unknown> }> = [];
     const onCallerAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onCallerAbort, { once: true });
     const timer = setTimeout(() => {
       stoppedFor = "time";
       controller.abort();
     }, this.timeoutMs);
+    const taskId = ++this.lastTaskId;
     const entry: Running = {
-      baselineRss: this.running.size < this.maxThreads ? process.memoryUsage.rss() : undefined,
-      stop(reason) {
+      baselineRss: undefined,
+      stop: (reason) => {
         stoppedFor ??= reason;
+        threadsAtStop = this.pool.threads.map((thread) => ({
+          thread,
+          exited: once(thread, "exit").catch(() => undefined),
+        }));
         controller.abort();
       },
     };
     this.running.add(entry);
+    this.byTaskId.set(taskId, entry);
     this.startWatch();
     // The body is copied once into a buffer of its own and moved, not copied again, to the thread.
     const body = raw.body.slice();
     try {
-      const outcome = (await this.pool.run(
-        { ...raw, body },
-        { signal: controller.signal, transferList: [body.buffer] },
-      )) as ExtractionOutcome;
+      const task: ExtractionTask = { raw: { ...raw, body }, taskId };
+      const outcome = (await this.pool.run(task, {
+        signal: controller.signal,
+        transferList: [body.buffer],
+      })) as ExtractionOutcome;
       if (outcome.ok) return outcome.document;
       const { code, message, category, userMessage } = outcome.failure;
       throw new AppError(code, message, { category, ...(userMessage ? { userMessage } : {}) });
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (signal?.aborted && stoppedFor === undefined) throw signal.reason;
+      if (stoppedFor === "memory") await this.released(threadsAtStop);
       throw this.failure(name, stoppedFor, error);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onCallerAbort);
       this.running.delete(entry);
+      this.byTaskId.delete(taskId);
       if (this.running.size === 0) this.stopWatch();
     }
+  }
+
+  /**
+   * Piscina rejects an aborted task at once and terminates its thread in the background; until that
+   * thread is gone its memory still counts in the process's, and would be charged to the documents
+   * that run next. So a memory stop returns once the stopped thread has exited (bounded), and every
+   * document still running takes a new baseline.
+   */
+  private async released(
+    threadsAtStop: ReadonlyArray<{ thread: Worker; exited: Promise<unknown> }>,
+  ): Promise<void> {
+    const removed = threadsAtStop.filter(({ thread }) => !this.pool.threads.includes(thread));
+    if (removed.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(removed.map(({ exited }) => exited)),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, RELEASE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    const rss = process.memoryUsage.rss();
+    for (const entry of this.running) if (entry.baselineRss !== undefined) entry.baselineRss = rss;
   }
 
   async close(): Promise<void> {
@@ -157,11 +207,10 @@ export class ExtractionPool {
     if (this.watch) return;
     this.watch = setInterval(() => {
       const rss = process.memoryUsage.rss();
-      let position = 0;
       for (const entry of this.running) {
-        if (position++ >= this.maxThreads) break;
-        entry.baselineRss ??= rss;
-        if (rss - entry.baselineRss > this.maxMemoryGrowthBytes) entry.stop("memory");
+        if (entry.baselineRss !== undefined && rss - entry.baselineRss > this.maxMemoryGrowthBytes) {
+          entry.stop("memory");
+        }
       }
     }, WATCH_INTERVAL_MS);
     // The watch alone never keeps the process alive.

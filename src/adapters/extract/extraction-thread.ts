@@ -3,6 +3,7 @@
  * plain description of the failure out. `AppError`s do not survive a thread boundary (structured clone
  * keeps only an error's message), so their fields travel as data and the pool rebuilds them.
  */
+import { parentPort } from "node:worker_threads";
 import { type ErrorCategory, type ErrorCode, isAppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
 import { extractDocument, type RawDocument } from "./extract-document.js";
@@ -18,7 +19,24 @@ export type ExtractionOutcome =
   | { ok: true; document: LoadedDocument }
   | { ok: false; failure: ExtractionFailure };
 
-export default async function extractInThread(raw: RawDocument): Promise<ExtractionOutcome> {
+/** One document for a thread, with the id the thread reports back when it begins on it. */
+export interface ExtractionTask {
+  raw: RawDocument;
+  taskId: number;
+}
+
+const STARTED = "teammateExtractionStarted";
+
+/** The id in a thread's "began on this document" message, if that is what `message` is. */
+export function startedTaskId(message: unknown): number | undefined {
+  if (typeof message !== "object" || message === null || !(STARTED in message)) return undefined;
+  const taskId = (message as Record<string, unknown>)[STARTED];
+  return typeof taskId === "number" ? taskId : undefined;
+}
+
+export default async function extractInThread({ raw, taskId }: ExtractionTask): Promise<ExtractionOutcome> {
+  // The pool measures the document's memory from here: the thread's own start-up is not its doing.
+  parentPort?.postMessage({ [STARTED]: taskId });
   try {
     return { ok: true, document: await extractDocument(raw) };
   } catch (error) {

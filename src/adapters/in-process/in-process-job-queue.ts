@@ -158,6 +158,11 @@ export class InProcessJobQueue implements JobQueue {
     return counts;
   }
 
+  async stateOf(jobId: string): Promise<{ state: JobState | "missing"; failedReason?: string | undefined }> {
+    const entry = this.jobs.get(jobId);
+    return entry ? { state: entry.state } : { state: "missing" };
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     for (const schedule of this.schedules.values()) schedule.cancel();

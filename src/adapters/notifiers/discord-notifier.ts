@@ -1,7 +1,9 @@
 import { MessageFlags, REST, Routes } from "discord.js";
 import { AppError } from "../../core/errors.js";
-import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
+import type { OpenWork } from "../../core/ports/memory-store.js";
+import type { Notifier, PostedMessage, PostOptions } from "../../core/ports/notifier.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
+import { INTERRUPTED_MARK } from "../discord/discord-reply-sink.js";
 
 export interface DiscordNotifierOptions {
   botToken: string;
@@ -28,10 +30,10 @@ export class DiscordNotifier implements Notifier {
     );
   }
 
-  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+  async post(where: ConversationRef, text: string, options: PostOptions = {}): Promise<PostedMessage> {
     const channelId = where.threadId ?? where.channelId;
     const created = (await this.call("post a status message", () =>
-      this.rest.post(Routes.channelMessages(channelId), { body: this.body(text) }),
+      this.rest.post(Routes.channelMessages(channelId), { body: this.body(text, options.notify) }),
     )) as { id?: unknown };
     if (typeof created.id !== "string")
       throw new AppError("tool_failed", "Discord returned no message id", { category: "third_party" });
@@ -52,6 +54,34 @@ export class DiscordNotifier implements Notifier {
   }
 
   /**
+   * Ends a reply whose process died: its first message, if it had one, is marked as cut (an answer
+   * left half-written must never read as a whole one), then the sentence goes as a reply to the
+   * asker's message, pinging them. A message already gone is skipped.
+   */
+  async endAbandonedReply(reply: OpenWork, sentence: string): Promise<void> {
+    const channelId = reply.where.threadId ?? reply.where.channelId;
+    const { asker, reply: first } = reply.messages;
+    if (first) {
+      try {
+        const shown = (await this.rest.get(Routes.channelMessage(channelId, first))) as { content?: unknown };
+        const content = typeof shown.content === "string" ? shown.content : "";
+        const marked = `${content.slice(0, MAX_CONTENT - INTERRUPTED_MARK.length)}${INTERRUPTED_MARK}`;
+        await this.rest.patch(Routes.channelMessage(channelId, first), {
+          body: { content: marked, allowed_mentions: { parse: [] } },
+        });
+      } catch {
+        // Deleted, or no longer reachable: the sentence below still tells the asker.
+      }
+    }
+    const body = this.body(sentence, reply.askerId);
+    await this.call("post a sentence", () =>
+      this.rest.post(Routes.channelMessages(channelId), {
+        body: asker ? { ...body, message_reference: { message_id: asker, fail_if_not_exists: false } } : body,
+      }),
+    );
+  }
+
+  /**
    * One bot token reaches every guild the bot is in, so a channel id an admin of one guild names may
    * belong to another: `GET /channels/{id}` says whose it is. Unknown or unreachable counts as not theirs.
    */
@@ -64,12 +94,12 @@ export class DiscordNotifier implements Notifier {
     }
   }
 
-  private body(text: string): Record<string, unknown> {
-    // Status lines quote user input (file names, model names): never let them ping anyone.
-    // No pings, and no link previews: a status line may name a URL someone asked to index.
+  private body(text: string, notify?: string): Record<string, unknown> {
+    // Status lines quote user input (file names, model names): never let them ping anyone but the
+    // one person a message is for. No link previews: a status line may name a URL someone asked to index.
     return {
-      content: text.slice(0, MAX_CONTENT),
-      allowed_mentions: { parse: [] },
+      content: `${notify ? `<@${notify}> ` : ""}${text}`.slice(0, MAX_CONTENT),
+      allowed_mentions: notify ? { parse: [], users: [notify] } : { parse: [] },
       flags: MessageFlags.SuppressEmbeds,
     };
   }

@@ -1,7 +1,9 @@
 import { WebClient } from "@slack/web-api";
 import { AppError } from "../../core/errors.js";
-import type { Notifier, PostedMessage } from "../../core/ports/notifier.js";
+import type { OpenWork } from "../../core/ports/memory-store.js";
+import type { Notifier, PostedMessage, PostOptions } from "../../core/ports/notifier.js";
 import type { ConversationRef } from "../../core/types.js";
+import { INTERRUPTED_MARK, THINKING_REACTION } from "../slack/slack-reply-sink.js";
 
 export interface SlackNotifierOptions {
   botToken: string;
@@ -30,11 +32,12 @@ export class SlackNotifier implements Notifier {
     });
   }
 
-  async post(where: ConversationRef, text: string): Promise<PostedMessage> {
+  async post(where: ConversationRef, text: string, options: PostOptions = {}): Promise<PostedMessage> {
+    const mention = options.notify ? `<@${options.notify}> ` : "";
     const result = await this.call("post a status message", () =>
       this.client.chat.postMessage({
         channel: where.channelId,
-        text: text.slice(0, MAX_TEXT),
+        text: `${mention}${text}`.slice(0, MAX_TEXT),
         ...(where.threadId ? { thread_ts: where.threadId } : {}),
         // A status line may name a URL someone asked to index: no preview fetches it.
         unfurl_links: false,
@@ -62,6 +65,39 @@ export class SlackNotifier implements Notifier {
         text: text.slice(0, MAX_TEXT),
       }),
     );
+  }
+
+  /**
+   * Ends a reply whose process died: its 👀 (or assistant status) cleared, an open stream marked as
+   * cut and stopped, its status line deleted, then the sentence in its thread for the asker. What is
+   * already gone (Slack closes streams after a few minutes) is skipped quietly.
+   */
+  async endAbandonedReply(reply: OpenWork, sentence: string): Promise<void> {
+    const channel = reply.where.channelId;
+    const { reaction, assistantStatus, stream, status } = reply.messages;
+    const quietly = async (work: () => Promise<unknown>) => {
+      await work().catch(() => undefined);
+    };
+    if (reaction)
+      await quietly(() =>
+        this.client.reactions.remove({ channel, timestamp: reaction, name: THINKING_REACTION }),
+      );
+    if (assistantStatus)
+      await quietly(() =>
+        this.client.assistant.threads.setStatus({
+          channel_id: channel,
+          thread_ts: assistantStatus,
+          status: "",
+        }),
+      );
+    if (stream) {
+      await quietly(() =>
+        this.client.chat.appendStream({ channel, ts: stream, markdown_text: INTERRUPTED_MARK }),
+      );
+      await quietly(() => this.client.chat.stopStream({ channel, ts: stream }));
+    }
+    if (status) await quietly(() => this.client.chat.delete({ channel, ts: status }));
+    await this.post(reply.where, sentence, { notify: reply.askerId });
   }
 
   private async call<T>(what: string, work: () => Promise<T>): Promise<T> {

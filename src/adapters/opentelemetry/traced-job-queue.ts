@@ -82,6 +82,7 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
       queue.schedule(schedulerId, name, data, everyMs, options),
     unschedule: (schedulerId) => queue.unschedule(schedulerId),
     counts: () => queue.counts(),
+    stateOf: (jobId) => queue.stateOf(jobId),
     close: () => queue.close(),
   };
 }

@@ -8,6 +8,7 @@ import type {
   MemoryStore,
   NewTurn,
   Note,
+  OpenWork,
   Turn,
   Vote,
 } from "../../core/ports/memory-store.js";
@@ -59,6 +60,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 0
 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1
+`);
+
+// A renewal only moves the lease of an item still open: a closed one is never brought back.
+const RENEW_WORK = defineScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[3]) end
 return 1
 `);
 
@@ -340,6 +349,72 @@ export class RedisMemoryStore implements MemoryStore {
         `${this.#prefix}event:${escapeKeyPart(eventKey)}`,
         Math.max(1, Math.ceil(ttlSeconds * 1000)),
       );
+    });
+  }
+
+  /** Open work: the record by id, its lease in a sorted set (oldest first), its message ids apart. */
+  #openWorkKeys(): [string, string, string] {
+    return [
+      `${this.#prefix}open-work`,
+      `${this.#prefix}open-work:leases`,
+      `${this.#prefix}open-work:messages`,
+    ];
+  }
+
+  async openWork(work: OpenWork): Promise<void> {
+    const [records, leases, messages] = this.#openWorkKeys();
+    await this.#run("record open work", async () => {
+      const { messages: ids, leaseUntil: _lease, ...record } = work;
+      await this.#client
+        .multi()
+        .hset(records, work.id, JSON.stringify(record))
+        .zadd(leases, work.leaseUntil, work.id)
+        .hset(messages, work.id, JSON.stringify(ids))
+        .exec();
+    });
+  }
+
+  async renewWork(id: string, leaseUntil: number, messages?: Record<string, string>): Promise<void> {
+    await this.#run("renew open work", async () => {
+      await this.#evaluate(RENEW_WORK, this.#openWorkKeys(), [
+        id,
+        String(leaseUntil),
+        messages ? JSON.stringify(messages) : "",
+      ]);
+    });
+  }
+
+  async closeWork(id: string): Promise<boolean> {
+    const [records, leases, messages] = this.#openWorkKeys();
+    return this.#run("close open work", async () => {
+      const results = await this.#client.multi().hdel(records, id).zrem(leases, id).hdel(messages, id).exec();
+      return results?.[0]?.[1] === 1;
+    });
+  }
+
+  async listOpenWork(limit: number): Promise<OpenWork[]> {
+    const [records, leases, messages] = this.#openWorkKeys();
+    return this.#run("list open work", async () => {
+      const ranked = await this.#client.zrange(leases, 0, Math.max(0, limit - 1), "WITHSCORES");
+      const ids: string[] = [];
+      const leaseOf = new Map<string, number>();
+      for (let index = 0; index + 1 < ranked.length; index += 2) {
+        const id = ranked[index] as string;
+        ids.push(id);
+        leaseOf.set(id, Number(ranked[index + 1]));
+      }
+      if (ids.length === 0) return [];
+      const [bodies, messageIds] = await Promise.all([
+        this.#client.hmget(records, ...ids),
+        this.#client.hmget(messages, ...ids),
+      ]);
+      return ids.flatMap((id, index): OpenWork[] => {
+        const body = bodies[index];
+        if (!body) return [];
+        const record = JSON.parse(body) as Omit<OpenWork, "messages" | "leaseUntil">;
+        const ids = JSON.parse(messageIds[index] ?? "{}") as Record<string, string>;
+        return [{ ...record, messages: ids, leaseUntil: leaseOf.get(id) ?? 0 }];
+      });
     });
   }
 

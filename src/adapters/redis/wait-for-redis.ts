@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { AppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
 
 /** `redis://host:port/db` without the user name or password, for log lines and messages. */
@@ -17,6 +18,8 @@ export interface WaitForRedisOptions {
   signal: AbortSignal;
   /** Pause between attempts. */
   retryMilliseconds?: number;
+  /** Gives up after this long (an `AppError` naming REDIS_URL and the cause); 0 or absent waits forever. */
+  giveUpAfterMilliseconds?: number | undefined;
 }
 
 /**
@@ -28,6 +31,8 @@ export interface WaitForRedisOptions {
  */
 export async function waitForRedis(url: string, options: WaitForRedisOptions): Promise<boolean> {
   const retryMilliseconds = options.retryMilliseconds ?? 2_000;
+  const giveUpAfter = options.giveUpAfterMilliseconds ?? 0;
+  const startedAt = Date.now();
   let reported = false;
   while (!options.signal.aborted) {
     const client = new Redis(url, {
@@ -37,8 +42,12 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions): P
       retryStrategy: () => null,
       connectTimeout: 5_000,
     });
-    // Errors surface through connect() below; this listener keeps ioredis from printing them again.
-    client.on("error", () => {});
+    // Errors surface through connect() below, but only as "Connection is closed."; the socket's own
+    // reason (ECONNREFUSED, ENOTFOUND…) comes as an error event, kept here for the sentence.
+    let socketError: Error | undefined;
+    client.on("error", (error: Error) => {
+      socketError ??= error;
+    });
     try {
       await client.connect();
       await client.ping();
@@ -47,15 +56,27 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions): P
       return true;
     } catch (error) {
       client.disconnect();
+      const cause = socketError?.message ?? (error instanceof Error ? error.message : String(error));
+      if (giveUpAfter > 0 && Date.now() - startedAt >= giveUpAfter) {
+        throw new AppError(
+          "config_invalid",
+          `Cannot reach Redis at ${describeRedisUrl(url)} (${cause}) after ${Math.round(giveUpAfter / 1000)} s: start Redis or fix REDIS_URL (REDIS_STARTUP_WAIT_MS sets how long to wait).`,
+          { cause: error, category: "third_party" },
+        );
+      }
       if (!reported) {
         reported = true;
         options.logger.error(
-          `Cannot reach Redis at ${describeRedisUrl(url)} (${error instanceof Error ? error.message : String(error)}): start Redis or fix REDIS_URL. Retrying quietly every ${retryMilliseconds / 1000} s; Ctrl-C or SIGTERM stops.`,
+          `Cannot reach Redis at ${describeRedisUrl(url)} (${cause}): start Redis or fix REDIS_URL. Retrying quietly every ${retryMilliseconds / 1000} s${giveUpAfter > 0 ? ` for up to ${Math.round(giveUpAfter / 1000)} s` : ""}; Ctrl-C or SIGTERM stops.`,
         );
       }
     }
+    const pause =
+      giveUpAfter > 0
+        ? Math.max(0, Math.min(retryMilliseconds, startedAt + giveUpAfter - Date.now()))
+        : retryMilliseconds;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, retryMilliseconds);
+      const timer = setTimeout(done, pause);
       function done() {
         clearTimeout(timer);
         options.signal.removeEventListener("abort", done);

@@ -13,7 +13,11 @@ import type {
   PriorMessage,
 } from "../../core/types.js";
 import { createBoltLogger } from "./create-bolt-logger.js";
+import { registerAppHome } from "./slack-app-home.js";
+import { createAssistantSurface } from "./slack-assistant-surface.js";
 import { SlackReplySink, type SlackReplyTarget, type SlackStreamingPolicy } from "./slack-reply-sink.js";
+import { registerShortcuts } from "./slack-shortcuts.js";
+import type { SlackSurfaceContext } from "./slack-surface-context.js";
 import { createSlackUserDirectory, type SlackUser, type SlackUserDirectory } from "./slack-user-directory.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
@@ -236,6 +240,7 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     rootTs: string,
     currentTs: string,
     eventLogger: Logger,
+    inclusive = false,
   ): Promise<PriorMessage[] | undefined> => {
     try {
       const response = await client.conversations.replies({ channel, ts: rootTs, limit: 200 });
@@ -243,7 +248,10 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
         .map(record)
         .filter((message) => {
           const ts = text(message.ts);
-          return ts !== undefined && ts !== currentTs && Number(ts) < Number(currentTs);
+          if (ts === undefined) return false;
+          return inclusive
+            ? Number(ts) <= Number(currentTs)
+            : ts !== currentTs && Number(ts) < Number(currentTs);
         })
         .slice(-PRIOR_MESSAGE_LIMIT);
       const prior: PriorMessage[] = [];
@@ -546,6 +554,25 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       created.event("message", async ({ body, event }) => {
         await track(() => onMessage(record(body), record(event)));
       });
+      const surfaces: SlackSurfaceContext = {
+        client,
+        logger,
+        assistant: options.assistant,
+        track,
+        workspaceOf,
+        actorOf,
+        runWithSink,
+        readThread: readEarlierThreadMessages,
+        isEngaged,
+        onMessage,
+        botUserId: () => botUserId,
+        normalizeText: (raw) => normalizeSlackText(raw, botUserId),
+      };
+      // The split view's events, and the DM-thread messages it routes back to onMessage (Bolt's
+      // Assistant middleware takes those before the message listener below).
+      created.assistant(createAssistantSurface(surfaces));
+      registerAppHome(created, surfaces);
+      registerShortcuts(created, surfaces);
       created.command(commandName, async ({ ack, command }) => {
         await ack();
         await track(() => onCommand(record(command)));

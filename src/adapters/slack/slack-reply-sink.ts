@@ -59,7 +59,7 @@ export interface SlackReplySinkOptions {
 /** Slack keeps at most five uses of a `response_url` (secondary sources; NOTES.md §4). */
 const RESPONSE_URL_USES = 5;
 const DEFAULT_STREAM_MESSAGE_LIMIT = 11_000;
-const THINKING_REACTION = "eyes";
+export const THINKING_REACTION = "eyes";
 const FENCE_CLOSE = "\n```";
 /** Closes a partial answer whose reply failed: the stream ends visibly unfinished. */
 export const INTERRUPTED_MARK = "\n\n_… (interrupted: this answer is unfinished)_";
@@ -115,6 +115,21 @@ export class SlackReplySink implements ReplySink {
     this.fetchImpl = options.fetchImpl ?? fetch;
     this.interval = options.updateIntervalMilliseconds ?? 1_000;
     this.streamLimit = options.streamMessageLimit ?? DEFAULT_STREAM_MESSAGE_LIMIT;
+  }
+
+  /**
+   * What this reply shows while unfinished, for `SlackNotifier.endAbandonedReply`: the asker's
+   * message carrying 👀 (or the assistant thread with its status), an open stream, a status line.
+   */
+  shownMessages(): Record<string, string> {
+    const shown: Record<string, string> = {};
+    if (this.indicator === "reaction" && this.target.messageTs !== undefined)
+      shown.reaction = this.target.messageTs;
+    if (this.indicator === "status" && this.target.threadTs !== undefined)
+      shown.assistantStatus = this.target.threadTs;
+    if (this.stream && this.stream.ts !== "") shown.stream = this.stream.ts;
+    if (this.statusMessageTs !== undefined) shown.status = this.statusMessageTs;
+    return shown;
   }
 
   /** Whether `finish` or `fail` has run, so the adapter knows the user got an answer or a sentence. */

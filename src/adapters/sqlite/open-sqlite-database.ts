@@ -26,9 +26,15 @@ export function openSqliteDatabase(path: string): Database.Database {
     database.pragma("foreign_keys = ON");
     return database;
   } catch (error) {
-    throw new AppError("store_unavailable", `Could not open the SQLite database at ${path}`, {
-      cause: error,
-      userMessage: "My storage is not available right now.",
-    });
+    // The file system's own words (EACCES, ENOTDIR, EROFS, SQLITE_CANTOPEN…), so the one start-up
+    // line names the real cause, and the setting to change.
+    const code = typeof error === "object" && error !== null && "code" in error ? String(error.code) : "";
+    const reason = error instanceof Error ? error.message : String(error);
+    const why = code && !reason.includes(code) ? `${code}: ${reason}` : reason;
+    throw new AppError(
+      "store_unavailable",
+      `Could not open the SQLite database at ${path} (${why}): make DATA_DIR a directory teammate can write to.`,
+      { cause: error, userMessage: "My storage is not available right now." },
+    );
   }
 }

@@ -8,6 +8,7 @@ import type {
   MemoryStore,
   NewTurn,
   Note,
+  OpenWork,
   Turn,
   Vote,
 } from "../../core/ports/memory-store.js";
@@ -122,6 +123,16 @@ const MIGRATIONS: readonly SqliteMigration[] = [
         expires_at REAL NOT NULL
       ) STRICT;
       CREATE INDEX IF NOT EXISTS memory_events_by_expiry ON memory_events (expires_at);
+    `);
+  },
+  (database) => {
+    database.exec(`
+      CREATE TABLE IF NOT EXISTS memory_open_work (
+        work_id TEXT PRIMARY KEY,
+        lease_until REAL NOT NULL,
+        record TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS memory_open_work_by_lease ON memory_open_work (lease_until);
     `);
   },
 ];
@@ -274,6 +285,17 @@ export class SqliteMemoryStore implements MemoryStore {
       deleteExpiredEvents: database.prepare<[number]>("DELETE FROM memory_events WHERE expires_at <= ?"),
       extendEvent: database.prepare<[number, string, number]>(
         "UPDATE memory_events SET expires_at = ? WHERE event_key = ? AND expires_at > ?",
+      ),
+      upsertOpenWork: database.prepare<[string, number, string]>(
+        `INSERT INTO memory_open_work (work_id, lease_until, record) VALUES (?, ?, ?)
+         ON CONFLICT (work_id) DO UPDATE SET lease_until = excluded.lease_until, record = excluded.record`,
+      ),
+      getOpenWork: database.prepare<[string], { record: string }>(
+        "SELECT record FROM memory_open_work WHERE work_id = ?",
+      ),
+      deleteOpenWork: database.prepare<[string]>("DELETE FROM memory_open_work WHERE work_id = ?"),
+      listOpenWork: database.prepare<[number], { record: string }>(
+        "SELECT record FROM memory_open_work ORDER BY lease_until, work_id LIMIT ?",
       ),
       insertEvent: database.prepare<[string, number]>(
         "INSERT INTO memory_events (event_key, expires_at) VALUES (?, ?) ON CONFLICT (event_key) DO NOTHING",
@@ -459,6 +481,34 @@ export class SqliteMemoryStore implements MemoryStore {
       const now = Date.now();
       this.#statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
     });
+  }
+
+  async openWork(work: OpenWork): Promise<void> {
+    this.#run("record open work", () => {
+      this.#statements.upsertOpenWork.run(work.id, work.leaseUntil, JSON.stringify(work));
+    });
+  }
+
+  async renewWork(id: string, leaseUntil: number, messages?: Record<string, string>): Promise<void> {
+    this.#run("renew open work", () =>
+      this.#database.transaction(() => {
+        const row = this.#statements.getOpenWork.get(id);
+        if (!row) return;
+        const work = JSON.parse(row.record) as OpenWork;
+        const renewed: OpenWork = { ...work, leaseUntil, ...(messages ? { messages } : {}) };
+        this.#statements.upsertOpenWork.run(id, leaseUntil, JSON.stringify(renewed));
+      })(),
+    );
+  }
+
+  async closeWork(id: string): Promise<boolean> {
+    return this.#run("close open work", () => this.#statements.deleteOpenWork.run(id).changes === 1);
+  }
+
+  async listOpenWork(limit: number): Promise<OpenWork[]> {
+    return this.#run("list open work", () =>
+      this.#statements.listOpenWork.all(limit).map((row) => JSON.parse(row.record) as OpenWork),
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Parser } from "htmlparser2";
+import type { Parser } from "htmlparser2";
 
 /** Characters parsed between two yields to the event loop. */
 const SLICE = 64 * 1024;
@@ -37,6 +37,7 @@ export async function parseSitemap(xml: string, signal?: AbortSignal): Promise<S
   let entry: (SitemapEntry & { kind: "url" | "sitemap" }) | undefined;
   let field: "loc" | "lastmod" | undefined;
   let text = "";
+  const { Parser } = await import("htmlparser2");
   const parser = new Parser(
     {
       onopentag(name) {
@@ -76,6 +77,7 @@ export async function parseSitemap(xml: string, signal?: AbortSignal): Promise<S
 export async function linksOf(html: string, pageUrl: string, signal?: AbortSignal): Promise<string[]> {
   const links: string[] = [];
   let base = pageUrl;
+  const { Parser } = await import("htmlparser2");
   const parser = new Parser(
     {
       onopentag(name, attributes) {

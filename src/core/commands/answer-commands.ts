@@ -3,6 +3,7 @@ import type { AnswerTrace } from "../chains/answer-chain.js";
 import { channelOf } from "../channel-of.js";
 import { hasAdminRights } from "../privileges.js";
 import type { Command } from "./command.js";
+import { suggestModels } from "./suggestions.js";
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
 function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | undefined {
@@ -101,6 +102,26 @@ export const feedbackCommand: Command = {
 export const configCommand: Command = {
   name: "config",
   usage: "config [model <name> | temperature <0-2> | general-knowledge on|off]",
+  subcommandName: "set",
+  parameters: [
+    {
+      name: "setting",
+      description: "Which setting (leave out to see them all)",
+      choices: [
+        { label: "model", value: "model" },
+        { label: "temperature", value: "temperature" },
+        { label: "general-knowledge", value: "general-knowledge" },
+      ],
+    },
+    {
+      name: "value",
+      description: "A model name, a temperature from 0 to 2, or on/off",
+      maxLength: 200,
+      suggestions: "model",
+      // Only a model name has values worth offering.
+      suggest: async (context) => (context.filled.setting === "model" ? suggestModels(context) : []),
+    },
+  ],
   summary: "this channel's model, temperature and whether I may answer beyond the docs",
   adminOnly: true,
   arguments: "optional",

@@ -42,6 +42,9 @@ export const helpCommand: Command = {
 export const askCommand: Command = {
   name: "ask",
   usage: "ask <question>",
+  parameters: [
+    { name: "question", description: "What do you want to know?", required: true, maxLength: 2000 },
+  ],
   needsLlm: true,
   summary: "ask a question (the same as just talking to me)",
   adminOnly: false,
@@ -100,6 +103,14 @@ export const memoryForgetCommand: Command = {
 export const rememberCommand: Command = {
   name: "remember",
   usage: "remember <note>",
+  parameters: [
+    {
+      name: "note",
+      description: "What teammate should remember",
+      required: true,
+      maxLength: MAX_NOTE_CHARACTERS,
+    },
+  ],
   summary: "keep a note for this channel that I'll use in every answer",
   adminOnly: false,
   arguments: "required",
@@ -126,6 +137,9 @@ export const rememberCommand: Command = {
 export const forgetNoteCommand: Command = {
   name: "forget-note",
   usage: "forget-note <id>",
+  parameters: [
+    { name: "id", description: "The note's id, as shown by memory show", required: true, maxLength: 100 },
+  ],
   summary: "remove one of your notes (ids are shown by `memory show`); admins may remove any",
   adminOnly: false,
   arguments: "required",
@@ -154,6 +168,14 @@ export const forgetNoteCommand: Command = {
 export const personaCommand: Command = {
   name: "persona",
   usage: "persona <text> | persona reset",
+  parameters: [
+    {
+      name: "text",
+      description: "How teammate should speak here, or `reset`; leave out to see the current one",
+      long: true,
+      maxLength: MAX_PERSONA_CHARACTERS,
+    },
+  ],
   summary: "set how I behave in this channel",
   adminOnly: true,
   arguments: "optional",

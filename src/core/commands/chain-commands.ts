@@ -7,11 +7,20 @@ import {
   translateChainPrompt,
 } from "../chains/named-chains.js";
 import type { ChatMessage } from "../ports/llm-provider.js";
-import type { Command, CommandContext } from "./command.js";
+import type { Command, CommandContext, CommandParameter } from "./command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./no-llm.js";
+import { suggestLanguages } from "./suggestions.js";
 
 const DEFAULT_MESSAGES = 50;
 const MAX_MESSAGES = 200;
+
+const howMany: CommandParameter = {
+  name: "messages",
+  description: `How many recent messages (default ${DEFAULT_MESSAGES}, at most ${MAX_MESSAGES})`,
+  type: "integer",
+  minValue: 1,
+  maxValue: MAX_MESSAGES,
+};
 
 /** The conversation a chain works on: the thread, or the channel's last N messages outside threads. */
 async function material(context: CommandContext, limit: number): Promise<ConversationMaterial> {
@@ -56,6 +65,7 @@ export const chainCommands: readonly Command[] = [
     name: "summarize",
     needsLlm: true,
     usage: "summarize [N]",
+    parameters: [howMany],
     summary: "summarize this thread, or the channel's last N messages",
     adminOnly: false,
     arguments: "optional",
@@ -76,6 +86,22 @@ export const chainCommands: readonly Command[] = [
     name: "translate",
     needsLlm: true,
     usage: "translate <language> [: text]",
+    parameters: [
+      {
+        name: "language",
+        description: "Into which language",
+        required: true,
+        maxLength: 100,
+        suggestions: "language",
+        suggest: suggestLanguages,
+      },
+      {
+        name: "text",
+        description: "What to translate (default: the last message here)",
+        separator: ": ",
+        maxLength: 4000,
+      },
+    ],
     summary: "translate a text, or the last message here, into a language",
     adminOnly: false,
     arguments: "required",
@@ -101,6 +127,7 @@ export const chainCommands: readonly Command[] = [
     name: "actions",
     needsLlm: true,
     usage: "actions [N]",
+    parameters: [howMany],
     summary: "the action items in this thread (or the last N messages), with owners",
     adminOnly: false,
     arguments: "optional",
@@ -120,6 +147,20 @@ export const chainCommands: readonly Command[] = [
     name: "classify",
     needsLlm: true,
     usage: "classify <label, label, …>: <text>",
+    parameters: [
+      {
+        name: "labels",
+        description: "Two or more labels, separated by commas",
+        required: true,
+        maxLength: 500,
+      },
+      {
+        name: "text",
+        description: "What to classify (default: the last message here)",
+        separator: ": ",
+        maxLength: 4000,
+      },
+    ],
     summary: "pick one of your labels for a text",
     adminOnly: false,
     arguments: "required",
@@ -148,6 +189,21 @@ export const chainCommands: readonly Command[] = [
     name: "draft",
     needsLlm: true,
     usage: "draft <kind> [: brief]",
+    parameters: [
+      {
+        name: "kind",
+        description: "What to draft: an announcement, release notes, a job listing…",
+        required: true,
+        maxLength: 100,
+      },
+      {
+        name: "brief",
+        description: "What it should say (teammate also reads this conversation)",
+        separator: ": ",
+        long: true,
+        maxLength: 4000,
+      },
+    ],
     summary: "draft an announcement, a listing, release notes… from a brief and this conversation",
     adminOnly: false,
     arguments: "required",

@@ -4,7 +4,7 @@ import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { MemoryStore } from "../ports/memory-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
-import type { InboundMessage, ReplyVisibility } from "../types.js";
+import type { InboundMessage, ReplyVisibility, Suggestion } from "../types.js";
 
 /** What every command can reach. Later modules add their own services through their own commands. */
 export interface CommandServices {
@@ -58,5 +58,59 @@ export interface Command {
    * the limit's sentence, privately, before anything is posted or sent to the endpoint.
    */
   usesLlm?: boolean | undefined;
+  /**
+   * What follows the name, piece by piece, for platforms that ask for arguments as typed fields
+   * (Discord's slash-command options, its modals). The command line a platform builds from them is
+   * the name, then each given value after its `separator`: exactly what a person would type, so
+   * `run` parses every platform the same way. Absent means no arguments (`arguments: "none"`).
+   */
+  parameters?: readonly CommandParameter[] | undefined;
+  /**
+   * When other commands extend this one's name (`sync` and `sync stop`), platforms that cannot run a
+   * command which also has subcommands (Discord) offer this one as `<name> <subcommandName>`.
+   */
+  subcommandName?: string | undefined;
   run(context: CommandContext): Promise<void>;
+}
+
+/** What a parameter's values are: ids and names a platform may offer as suggestions while typing. */
+export type ParameterSuggestions = "document" | "source" | "model" | "language";
+
+/** One argument of a command, described for platforms that show typed fields. */
+export interface CommandParameter {
+  /** Lowercase, letters, digits and dashes, at most 32 characters (Discord's option name rule). */
+  name: string;
+  /** One line, at most 100 characters. */
+  description: string;
+  /** `text` by default; `integer` a whole number; `attachment` a file (never part of the line). */
+  type?: "text" | "integer" | "attachment" | undefined;
+  required?: boolean | undefined;
+  /** What goes before the value in the command line; `" "` by default (`": "` for `translate`'s text). */
+  separator?: string | undefined;
+  /** The only values allowed, with a label for each. */
+  choices?: ReadonlyArray<{ label: string; value: string }> | undefined;
+  /** What the value names (document ids, source ids, models, languages). */
+  suggestions?: ParameterSuggestions | undefined;
+  /**
+   * The values to offer while the asker types (Discord autocomplete), best first. Only what the
+   * asker's conversation may see: the message carries the workspace and channel to scope by.
+   */
+  suggest?: ((context: SuggestionContext) => Promise<readonly Suggestion[]>) | undefined;
+  /** A longer text (a persona, a brief): platforms with forms ask for it in one (a Discord modal). */
+  long?: boolean | undefined;
+  maxLength?: number | undefined;
+  minValue?: number | undefined;
+  maxValue?: number | undefined;
+}
+
+export type { Suggestion };
+
+export interface SuggestionContext {
+  /** Who is typing, and where (the scope every suggestion must respect). */
+  message: InboundMessage;
+  /** What they have typed so far. */
+  partial: string;
+  /** The command's other parameters they have filled in already, by name. */
+  filled: Readonly<Record<string, string>>;
+  services: CommandServices;
 }

@@ -9,7 +9,8 @@ import { describeInterval, parseInterval } from "../sources/source-ids.js";
 import type { SourceService } from "../sources/source-service.js";
 import type { InboundMessage } from "../types.js";
 import { WorkLine } from "../work-line.js";
-import type { Command, CommandContext } from "./command.js";
+import type { Command, CommandContext, CommandParameter, Suggestion } from "./command.js";
+import { matching } from "./suggestions.js";
 
 /** One `index` request handed to background work: what to index, into which scope, and who asked. */
 export interface IndexRequest {
@@ -346,11 +347,39 @@ export function createKnowledgeCommands(
     );
   }
 
+  // Suggestions come from the same scoped listings `docs` shows: only what the asker's channel may see.
+  const suggestSources = async (message: InboundMessage, partial: string): Promise<Suggestion[]> =>
+    matching(
+      (await (sources?.visible(scopeOf(message)) ?? [])).map((source) => ({
+        label: `${source.id} — ${source.name}`,
+        value: source.id,
+      })),
+      partial,
+    );
+  const suggestDocuments = async (message: InboundMessage, partial: string): Promise<Suggestion[]> =>
+    matching(
+      (await knowledge.list(scopeOf(message))).map((document) => ({
+        label: `${document.documentId} — ${document.title}`,
+        value: document.documentId,
+      })),
+      partial,
+    );
+  const sourceParameter: CommandParameter = {
+    name: "source",
+    description: "The source id, as shown by docs",
+    required: true,
+    maxLength: 200,
+    suggestions: "source",
+    suggest: ({ message, partial }) => suggestSources(message, partial),
+  };
+
   const sourceCommands: Command[] = sources
     ? [
         {
           name: "sync",
           usage: "sync <source id>",
+          subcommandName: "now",
+          parameters: [sourceParameter],
           summary: "sync a source now (ids are shown by `docs`)",
           adminOnly: true,
           arguments: "required",
@@ -379,6 +408,7 @@ export function createKnowledgeCommands(
         {
           name: "sync stop",
           usage: "sync stop <source id>",
+          parameters: [sourceParameter],
           summary: "stop a source's scheduled syncs (its documents stay)",
           adminOnly: true,
           arguments: "required",
@@ -407,6 +437,18 @@ export function createKnowledgeCommands(
         ? "index <url> | index <url> --crawl [--max N] | index <channel or github:owner/repo> | index this (with a file attached) [--every 6h|1d] [--workspace]"
         : "index <url> | index this (with a file attached) | index <file or folder> (terminal) [--workspace]",
       summary: "add a document to what I answer from",
+      parameters: [
+        {
+          name: "url",
+          description: "A link, a #channel or github:owner/repo/path; add --every 1d to keep it synced",
+          maxLength: 2000,
+        },
+        {
+          name: "attachment",
+          description: "A file to index (PDF, Markdown, text, HTML)",
+          type: "attachment",
+        },
+      ],
       adminOnly: true,
       // Optional: an attachment alone (Discord's `/index` with only a file) is a complete request;
       // with neither a file nor a URL the command itself says what to give it.
@@ -459,6 +501,21 @@ export function createKnowledgeCommands(
     {
       name: "forget-doc",
       usage: "forget-doc <id>",
+      parameters: [
+        {
+          name: "id",
+          description: "The document or source id, as shown by docs",
+          required: true,
+          maxLength: 200,
+          suggestions: "document",
+          // Documents and sources both: forget-doc removes either.
+          suggest: async ({ message, partial }) =>
+            matching(
+              [...(await suggestSources(message, partial)), ...(await suggestDocuments(message, partial))],
+              partial,
+            ),
+        },
+      ],
       summary: "remove a document or a source and all its chunks (ids are shown by `docs`)",
       adminOnly: true,
       arguments: "required",

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Command } from "../commands/command.js";
+import { matching, suggestModels } from "../commands/suggestions.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuningProvider } from "../ports/fine-tuning.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
@@ -119,6 +120,22 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
     name: "finetune start",
     needsLlm: true,
     usage: "finetune start [base-model]",
+    parameters: [
+      {
+        name: "base-model",
+        description: `The model to fine-tune (default ${dependencies.defaultBaseModel})`,
+        maxLength: 200,
+        suggestions: "model",
+        suggest: async (context) =>
+          matching(
+            [
+              { label: `${dependencies.defaultBaseModel} (default)`, value: dependencies.defaultBaseModel },
+              ...(await suggestModels(context)),
+            ],
+            context.partial,
+          ),
+      },
+    ],
     summary: "fine-tune a model on this channel's training set",
     adminOnly: true,
     arguments: "optional",
@@ -213,6 +230,28 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
   const useCommand: Command = {
     name: "finetune use",
     usage: "finetune use <model> | finetune use default",
+    parameters: [
+      {
+        name: "model",
+        description: "The model to answer with here, or default",
+        required: true,
+        maxLength: 200,
+        suggestions: "model",
+        // The channel's own fine-tuned model first: the one an admin most likely came to switch to.
+        suggest: async (context) => {
+          const latest = await fineTuneStore.latestRun(channelOf(context.message));
+          const tuned = latest?.fineTunedModel;
+          return matching(
+            [
+              ...(tuned ? [{ label: `${tuned} (fine-tuned here)`, value: tuned }] : []),
+              ...(await suggestModels(context)),
+              { label: "default", value: "default" },
+            ],
+            context.partial,
+          );
+        },
+      },
+    ],
     summary: "answer in this channel with another model, e.g. a fine-tuned one",
     adminOnly: true,
     arguments: "required",

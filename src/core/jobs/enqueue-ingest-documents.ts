@@ -2,13 +2,22 @@ import type { IndexEnqueuer, IndexRequest } from "../commands/knowledge-commands
 import type { DocumentReference } from "../ports/document-loader.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
+import type { MemoryStore } from "../ports/memory-store.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 import { INGEST_DOCUMENTS, type IngestDocumentsData } from "./ingest-documents-job.js";
+import { watchJobStatus } from "./job-status-watch.js";
 
 export interface IngestEnqueuerDependencies {
   jobs: JobQueue;
   notifier: Notifier;
   logger: Logger;
+  /**
+   * Watches each status message until its job writes the last line (see `sweepJobStatuses`), so a
+   * job that stalls out of its attempts or is lost from the queue does not leave "queued" forever.
+   */
+  openWork?: Pick<MemoryStore, "openWork" | "closeWork"> | undefined;
+  /** How long after queueing the watch first looks at a job. Default 60 s. */
+  watchGraceMs?: number | undefined;
 }
 
 /**
@@ -61,12 +70,29 @@ export function createIngestEnqueuer(dependencies: IngestEnqueuerDependencies): 
         "could not post the indexing status message",
       );
     }
-    const data: IngestDocumentsData = { scope, references, statusMessage };
+    const data: IngestDocumentsData = { scope, references, statusMessage, askerId: message.userId };
+    const jobId = jobIdOf(INGEST_DOCUMENTS, message.platform, message.workspaceId, message.eventId);
+    let watched = false;
+    if (statusMessage && dependencies.openWork) {
+      // Before the job exists, so that even a job that ends at once finds its watch to close.
+      watched = await watchJobStatus(dependencies.openWork, {
+        jobId,
+        statusMessage,
+        askerId: message.userId,
+        label: "indexing",
+        graceMs: dependencies.watchGraceMs ?? 60_000,
+      }).then(
+        () => true,
+        (error: unknown) => {
+          dependencies.logger.warn({ err: error }, "status message not watched: the memory store failed");
+          return false;
+        },
+      );
+    }
     try {
-      await dependencies.jobs.enqueue(INGEST_DOCUMENTS, data, {
-        jobId: jobIdOf(INGEST_DOCUMENTS, message.platform, message.workspaceId, message.eventId),
-      });
+      await dependencies.jobs.enqueue(INGEST_DOCUMENTS, data, { jobId });
     } catch (error) {
+      if (watched) await dependencies.openWork?.closeWork(jobId).catch(() => false);
       // No job will ever edit the message: say so there instead of leaving "queued" forever.
       if (statusMessage) {
         await dependencies.notifier

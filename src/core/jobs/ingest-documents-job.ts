@@ -4,6 +4,7 @@ import type { DocumentReference } from "../ports/document-loader.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
 import type { JobContext, JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
+import type { MemoryStore } from "../ports/memory-store.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 import type { DocumentScope } from "../ports/vector-store.js";
 import { withFailureReport } from "./report-job-failure.js";
@@ -19,6 +20,8 @@ export interface IngestDocumentsData {
   scope: DocumentScope;
   references: DocumentReference[];
   statusMessage?: PostedMessage | undefined;
+  /** Who asked (a platform user id), told when the job fails for good. */
+  askerId?: string | undefined;
 }
 
 export interface IngestJobDependencies {
@@ -29,6 +32,11 @@ export interface IngestJobDependencies {
   statusIntervalMs?: number | undefined;
   /** Spaces status edits across worker processes (a retried job may report while the first attempt still does). */
   editPacer?: EditPacer | undefined;
+  /**
+   * Where queued jobs' status messages are watched (see `watchJobStatus`): a job that writes its own
+   * last line takes its message off the watch, so the watch never writes over it.
+   */
+  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
 }
 
 /** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
@@ -82,7 +90,12 @@ export function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
       throw invalid(`I couldn't index that: ${position} is neither a URL nor a path.`);
     }
   });
-  return { scope, references, statusMessage: value?.statusMessage };
+  return {
+    scope,
+    references,
+    statusMessage: value?.statusMessage,
+    askerId: typeof value?.askerId === "string" ? value.askerId : undefined,
+  };
 }
 
 /**
@@ -109,41 +122,67 @@ export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDepen
               : { minIntervalMs: dependencies.statusIntervalMs }),
           })
         : undefined;
-      return withFailureReport(context, status, "Check the request and try `index` again.", async () => {
-        const data = parseIngestDocumentsData(raw);
-        const total = data.references.length;
-        let chunks = 0;
-        const skipped: string[] = [];
-        for (const [index, reference] of data.references.entries()) {
-          if (context.signal.aborted)
-            throw new AppError("job_failed", "indexing interrupted by shutdown", { retryable: true });
-          try {
-            const result = await dependencies.knowledge.index(
-              reference,
-              data.scope,
-              undefined,
-              context.signal,
-            );
-            chunks += result.chunks;
-          } catch (error) {
-            if (!(isAppError(error) && error.category === "user")) throw error;
-            const name = reference.kind === "url" ? reference.url : reference.path;
-            skipped.push(`${name}: ${error.userMessage ?? error.message}`);
+      const askerId = (raw as Partial<IngestDocumentsData> | null)?.askerId;
+      // Off the watch once the last line is written; false when no watch had it (or another closed it).
+      const unwatch = async (): Promise<boolean> =>
+        message && dependencies.openWork
+          ? dependencies.openWork.closeWork(context.jobId).catch((error: unknown) => {
+              log.warn({ err: error }, "could not take the status message off the watch");
+              return false;
+            })
+          : false;
+      const tellAsker = async (reason: string): Promise<void> => {
+        if (!(await unwatch()) || !message || typeof askerId !== "string") return;
+        await dependencies.notifier.post(
+          message,
+          `Your indexing did not finish: ${reason} See the message above.`,
+          { notify: askerId },
+        );
+      };
+      return withFailureReport(
+        context,
+        status,
+        "Check the request and try `index` again.",
+        async () => {
+          const data = parseIngestDocumentsData(raw);
+          const total = data.references.length;
+          let chunks = 0;
+          const skipped: string[] = [];
+          for (const [index, reference] of data.references.entries()) {
+            if (context.signal.aborted)
+              throw new AppError("job_failed", "indexing interrupted by shutdown", { retryable: true });
+            try {
+              const result = await dependencies.knowledge.index(
+                reference,
+                data.scope,
+                undefined,
+                context.signal,
+              );
+              chunks += result.chunks;
+            } catch (error) {
+              if (!(isAppError(error) && error.category === "user")) throw error;
+              const name = reference.kind === "url" ? reference.url : reference.path;
+              skipped.push(`${name}: ${error.userMessage ?? error.message}`);
+            }
+            status?.progress("Indexing", index + 1, total);
+            await context.reportProgress(index + 1, total, "Indexing");
           }
-          status?.progress("Indexing", index + 1, total);
-          await context.reportProgress(index + 1, total, "Indexing");
-        }
-        const indexed = total - skipped.length;
-        const lines = [`✅ Indexed ${indexed} of ${total} documents (${chunks} chunks). Ask me about them.`];
-        if (skipped.length > 0) {
-          lines.push(
-            `⚠️ ${skipped.length} could not be read and were skipped:`,
-            ...skipped.slice(0, 10).map((line) => `• ${line}`),
-          );
-        }
-        await status?.finish(lines.join("\n"));
-        return { indexed, skipped: skipped.length, chunks };
-      });
+          const indexed = total - skipped.length;
+          const lines = [
+            `✅ Indexed ${indexed} of ${total} documents (${chunks} chunks). Ask me about them.`,
+          ];
+          if (skipped.length > 0) {
+            lines.push(
+              `⚠️ ${skipped.length} could not be read and were skipped:`,
+              ...skipped.slice(0, 10).map((line) => `• ${line}`),
+            );
+          }
+          await status?.finish(lines.join("\n"));
+          await unwatch();
+          return { indexed, skipped: skipped.length, chunks };
+        },
+        tellAsker,
+      );
     },
     { attempts: 3, backoffMs: 5_000 },
   );

@@ -5,21 +5,23 @@ import type { StatusMessage } from "./status-message.js";
 /**
  * Runs a job's work and, when it fails for good (bad input, or the last attempt), ends its status
  * message with what went wrong and what to do next; a failure that will be retried only says so.
- * The error is rethrown either way, so the queue applies its retry rules.
+ * The error is rethrown either way, so the queue applies its retry rules. `onFinalFailure` runs after
+ * the last line of a failure for good (to tell the asker).
  */
 export async function withFailureReport<T>(
   context: JobContext,
   status: StatusMessage | undefined,
   nextStep: string,
   work: () => Promise<T>,
+  onFinalFailure?: (reason: string) => Promise<void>,
 ): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    const appError = toAppError(error);
+    const final = isPermanentJobFailure(appError) || context.attempt >= context.maxAttempts;
+    const reason = describeForUser(appError, context.jobId);
     if (status) {
-      const appError = toAppError(error);
-      const final = isPermanentJobFailure(appError) || context.attempt >= context.maxAttempts;
-      const reason = describeForUser(appError, context.jobId);
       if (final) await status.fail(`❌ ${reason} ${nextStep}`);
       else {
         status.update(
@@ -28,6 +30,8 @@ export async function withFailureReport<T>(
         await status.flush();
       }
     }
+    // The asker is told too (an edit notifies nobody); a failure of that is no reason to retry.
+    if (final) await onFinalFailure?.(reason).catch(() => {});
     throw error;
   }
 }

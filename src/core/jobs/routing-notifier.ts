@@ -1,6 +1,7 @@
 import { AppError } from "../errors.js";
 import { safeOutgoingText } from "../outgoing-text.js";
-import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import type { OpenWork } from "../ports/memory-store.js";
+import type { Notifier, PostedMessage, PostOptions } from "../ports/notifier.js";
 import type { ChannelRef, ConversationRef, Platform } from "../types.js";
 
 /**
@@ -22,10 +23,16 @@ export function createRoutingNotifier(
     return notifier;
   };
   return {
-    post: (where: ConversationRef, text: string) =>
-      pick(where.platform).post(where, safeOutgoingText(text, secrets)),
+    post: (where: ConversationRef, text: string, options?: PostOptions) =>
+      pick(where.platform).post(where, safeOutgoingText(text, secrets), options),
     edit: (message: PostedMessage, text: string) =>
       pick(message.platform).edit(message, safeOutgoingText(text, secrets)),
+    async endAbandonedReply(reply: OpenWork, sentence: string): Promise<void> {
+      const notifier = pick(reply.where.platform);
+      const safe = safeOutgoingText(sentence, secrets);
+      if (notifier.endAbandonedReply) await notifier.endAbandonedReply(reply, safe);
+      else await notifier.post(reply.where, safe, { notify: reply.askerId });
+    },
     async verifyChannel(channel: ChannelRef): Promise<boolean> {
       const notifier = pick(channel.platform);
       return notifier.verifyChannel ? notifier.verifyChannel(channel) : true;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChunkRecord, DocumentScope } from "../ports/vector-store.js";
-import { countTokens } from "../tokens.js";
+import { countTokens, countTokensUpTo } from "../tokens.js";
 import { analyze } from "./analyzer.js";
 
 /** A document reduced to text (see `LoadedDocument`), with the id it is indexed under. */
@@ -97,10 +97,10 @@ export function chunkDocument(document: ChunkableDocument, options: ChunkOptions
   const sections =
     document.format === "markdown" ? parseMarkdown(document.text) : parsePlainText(document.text);
 
-  const texts: Array<{ headingPath: string[]; text: string }> = [];
+  const texts: Array<{ headingPath: string[]; text: string; tokens: number }> = [];
   for (const section of sections) {
-    for (const text of packSection(section.blocks, maxTokens, overlapTokens)) {
-      texts.push({ headingPath: section.headingPath, text });
+    for (const packed of packSection(section.blocks, maxTokens, overlapTokens)) {
+      texts.push({ headingPath: section.headingPath, ...packed });
     }
   }
   return texts.map((piece, position) => ({
@@ -111,6 +111,7 @@ export function chunkDocument(document: ChunkableDocument, options: ChunkOptions
     headingPath: piece.headingPath,
     source: document.source,
     text: piece.text,
+    tokens: piece.tokens,
   }));
 }
 
@@ -197,19 +198,28 @@ function codeUnits(block: string): Unit[] {
   return [{ text: block, tokens: countTokens(block), separator: "\n\n" }];
 }
 
-function packSection(blocks: Block[], maxTokens: number, overlapTokens: number): string[] {
+/** Chunk texts of a section with their exact token counts (stored with the chunks for prompt budgets). */
+function packSection(
+  blocks: Block[],
+  maxTokens: number,
+  overlapTokens: number,
+): Array<{ text: string; tokens: number }> {
   const whole = blocks.map((block) => block.text).join("\n\n");
-  // Most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence.
-  if (countTokens(whole) + blocks.length <= maxTokens) return [whole];
+  // Most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence, and the
+  // count stops at the budget for those that do not.
+  const wholeTokens = countTokensUpTo(whole, maxTokens - blocks.length);
+  if (wholeTokens + blocks.length <= maxTokens) return [{ text: whole, tokens: wholeTokens }];
   const units = blocks.flatMap((block) => (block.code ? codeUnits(block.text) : sentenceUnits(block.text)));
-  const chunks: string[] = [];
+  const chunks: Array<{ text: string; tokens: number }> = [];
   let current: Unit[] = [];
   let currentTokens = 0;
   let hasNewContent = false;
 
   const flush = () => {
     if (!hasNewContent) return;
-    chunks.push(join(current));
+    // The units' counts bound the chunk's; its exact count is one more pass over words already counted.
+    const text = join(current);
+    chunks.push({ text, tokens: countTokens(text) });
     const carried: Unit[] = [];
     let carriedTokens = 0;
     for (let index = current.length - 1; index >= 0; index--) {

@@ -3,7 +3,7 @@ import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { Conversation, MemoryStore, NewTurn, Turn } from "../ports/memory-store.js";
 import { TokenCache } from "../token-cache.js";
-import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
+import { MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ConversationRef } from "../types.js";
 
 /**
@@ -130,7 +130,8 @@ export class ConversationMemory {
       const summary = truncateToTokens(completion.text.trim(), this.budget.summary);
       await this.store.foldTurns(conversation, last.seq, summary);
       this.logger.debug(
-        { foldedTurns: folded.length, summaryTokens: countTokens(summary) },
+        // Through the shared cache: the next message's window counts this summary again.
+        { foldedTurns: folded.length, summaryTokens: this.tokens.count(summary) },
         "folded turns into summary",
       );
       return true;

@@ -88,6 +88,11 @@ export interface JobQueue {
   unschedule(schedulerId: string): Promise<boolean>;
   /** Jobs by state, for metrics and the admin queue view. */
   counts(): Promise<Record<JobState, number>>;
+  /**
+   * Where one job is: its state, or `missing` when the queue no longer has it (removed, trimmed,
+   * lost with a restart or a flushed Redis). A job that failed for good says why, in the queue's words.
+   */
+  stateOf(jobId: string): Promise<{ state: JobState | "missing"; failedReason?: string | undefined }>;
   /** Stops taking jobs and waits for running ones to finish (or be handed back), then releases connections. */
   close(): Promise<void>;
 }

@@ -63,6 +63,31 @@ export interface FeedbackRecord {
 }
 
 /**
+ * Something teammate shows as unfinished in a chat until it ends it: a job's status message, or a
+ * reply being written (👀, a stream, a status line). Kept in the store while it is open, so that when
+ * its owner is lost (a killed process, a job gone from the queue) another process can end it with a
+ * sentence instead of leaving it unfinished forever. Ids only: no text, no secrets.
+ */
+export interface OpenWork {
+  id: string;
+  kind: "job" | "reply";
+  /** Where it is shown. */
+  where: ConversationRef;
+  /** Who asked for it, to be told how it ended. */
+  askerId: string;
+  /** What it is, in a word or two for the closing sentence (`indexing`). */
+  label?: string | undefined;
+  /** The job whose status message this is (`kind: "job"`). */
+  jobId?: string | undefined;
+  /** The platform's ids of what is shown (status message, the asker's message with 👀, a stream). */
+  messages: Record<string, string>;
+  /** The process that shows it (an id per process start), for a restart to know its own from its predecessor's. */
+  owner?: string | undefined;
+  /** Until when (epoch ms) its owner vouches for it; renewed while it works. Past it, the owner is gone. */
+  leaseUntil: number;
+}
+
+/**
  * Conversation memory, notes, channel settings, answers and feedback, plus event de-duplication.
  * Keys always include platform + workspace + channel (+ thread): nothing crosses.
  * Implementations: SQLite (embedded default) and Redis (`REDIS_URL`); both pass
@@ -107,6 +132,18 @@ export interface MemoryStore {
    * delivery whose handler died is claimable again soon after, while a finished one stays dropped.
    */
   extendEvent(eventKey: string, ttlSeconds: number): Promise<void>;
+
+  /** Records (or replaces, by id) something shown as unfinished. */
+  openWork(work: OpenWork): Promise<void>;
+  /** Moves an open item's lease and, when given, replaces its message ids; no effect once it is closed. */
+  renewWork(id: string, leaseUntil: number, messages?: Record<string, string>): Promise<void>;
+  /**
+   * Forgets an open item. True for exactly one caller (the one that closed it), so when several
+   * processes find the same lost item, only one of them writes the closing sentence.
+   */
+  closeWork(id: string): Promise<boolean>;
+  /** Open items, oldest lease first, at most `limit`. */
+  listOpenWork(limit: number): Promise<OpenWork[]>;
 
   close(): Promise<void>;
 }

@@ -103,6 +103,26 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
   const usageCommand: Command = {
     name: "usage",
     usage: "usage [me|channel|workspace] [today|week|month]",
+    parameters: [
+      {
+        name: "for",
+        description: "Whose usage (default: you)",
+        choices: [
+          { label: "me", value: "me" },
+          { label: "this channel", value: "channel" },
+          { label: "the whole workspace (admins)", value: "workspace" },
+        ],
+      },
+      {
+        name: "period",
+        description: "Which period (default: today, UTC)",
+        choices: [
+          { label: "today", value: "today" },
+          { label: "last 7 days", value: "week" },
+          { label: "this month", value: "month" },
+        ],
+      },
+    ],
     summary: "tokens and estimated cost of my LLM calls, for you, this channel or the workspace",
     adminOnly: false,
     arguments: "optional",
@@ -152,6 +172,18 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
   const quotaCommand: Command = {
     name: "config quota",
     usage: "config quota [<channel|user|workspace> <amount>/<day|month> | <channel|user|workspace> off]",
+    parameters: [
+      {
+        name: "for",
+        description: "Whom the limit applies to (leave out to see the limits in force)",
+        choices: [
+          { label: "this channel", value: "channel" },
+          { label: "each person", value: "user" },
+          { label: "the whole workspace", value: "workspace" },
+        ],
+      },
+      { name: "limit", description: "e.g. 200000/day, $5/month, or off", maxLength: 100 },
+    ],
     summary:
       "limit the tokens or dollars this channel, each person or the workspace may use per day or month",
     adminOnly: true,
@@ -214,6 +246,13 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
   const alertsCommand: Command = {
     name: "config alerts",
     usage: "config alerts [#channel | here | off]",
+    parameters: [
+      {
+        name: "where",
+        description: "A #channel, here, or off (leave out to see the setting)",
+        maxLength: 100,
+      },
+    ],
     summary:
       "the channel where I post failing syncs, stalled workers, limits at 80 % and finished fine-tunes",
     adminOnly: true,

@@ -1,12 +1,14 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   createDiscordAdapter,
   type DiscordAdapterOptions,
   type DiscordPlatformAdapter,
 } from "../../../src/adapters/discord/discord-platform-adapter.js";
+import type { Command } from "../../../src/core/commands/command.js";
 import { AppError } from "../../../src/core/errors.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { AssistantHandler, InboundAction, InboundMessage, ReplySink } from "../../../src/core/types.js";
+import { applicationCommands } from "../../support/application-commands.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../../support/discord-stand-in.js";
 
 type Script = (message: InboundMessage, sink: ReplySink) => Promise<void>;
@@ -46,6 +48,11 @@ const INTENTS = (1 << 0) | (1 << 9) | (1 << 12) | (1 << 15);
 const MANAGE_GUILD = 1n << 5n;
 
 let standIn: DiscordStandIn | undefined;
+let commands: readonly Command[] = [];
+
+beforeAll(async () => {
+  commands = await applicationCommands();
+});
 let adapter: DiscordPlatformAdapter | undefined;
 
 afterEach(async () => {
@@ -69,6 +76,7 @@ async function startAll(
     guildId: discord.guildId,
     adminUserIds: [],
     assistant,
+    commands,
     logger: silentLogger,
     ...overrides,
   });
@@ -91,7 +99,10 @@ describe("Discord adapter against the stand-ins", () => {
       "/applications/{application_id}/guilds/{guild_id}/commands",
     );
     expect(registrations).toHaveLength(1);
-    const registeredCommands = (registrations[0]?.body ?? []) as Array<{ name: string; description: string }>;
+    const registeredCommands = (registrations[0]?.body ?? []) as Array<{
+      name: string;
+      description?: string;
+    }>;
     const names = registeredCommands.map((command) => command.name);
     expect(names).toEqual(
       expect.arrayContaining([
@@ -110,8 +121,11 @@ describe("Discord adapter against the stand-ins", () => {
     );
     for (const command of registeredCommands) {
       expect(command.name.length).toBeLessThanOrEqual(32);
-      expect(command.description.length).toBeLessThanOrEqual(100);
+      expect((command.description ?? "").length).toBeLessThanOrEqual(100);
     }
+    expect(names).toEqual(
+      expect.arrayContaining(["finetune", "config", "sync", "translate", "Ask about this"]),
+    );
     expect(discord.problems).toEqual([]);
   });
 
@@ -596,6 +610,7 @@ describe("Discord adapter against the stand-ins", () => {
       apiUrl: discord.apiUrl,
       adminUserIds: [],
       assistant: scriptedAssistant().handler,
+      commands,
       logger: silentLogger,
     });
     const error = await refused.start().then(

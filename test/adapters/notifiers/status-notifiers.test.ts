@@ -75,3 +75,51 @@ describe("status messages through the platforms' APIs", () => {
     expect(discord.problems).toEqual([]);
   });
 });
+
+describe("a reply whose process died, ended through the platform's API", () => {
+  it("Discord: the half-written reply is marked as cut and the sentence answers the asker's message, pinging only them", async () => {
+    const discord = await new DiscordStandIn().listen();
+    try {
+      const notifier = new DiscordNotifier({ botToken: discord.token, apiUrl: discord.apiUrl });
+      const question = discord.userMessage({
+        content: "where do rivers go?",
+        userId: "4242",
+        mentionBot: true,
+      });
+      const where = {
+        platform: "discord" as const,
+        workspaceId: discord.guildId,
+        channelId: discord.channelId,
+        threadId: undefined,
+      };
+      const partial = await notifier.post(where, "Rivers start in the hills and then");
+      await notifier.endAbandonedReply(
+        {
+          id: "reply-1",
+          kind: "reply",
+          where,
+          askerId: "4242",
+          messages: { asker: question.id, reply: partial.messageId },
+          leaseUntil: 0,
+        },
+        "Sorry, I was restarted while answering this (ref 0a1b2c3d).",
+      );
+      expect(discord.messages.get(partial.messageId)?.content).toMatch(
+        /^Rivers start in the hills and then\n\n\*… \(interrupted: this answer is unfinished\)\*$/,
+      );
+      const sentence = [...discord.messages.values()].find((message) => /ref 0a1b2c3d/.test(message.content));
+      expect(sentence?.content).toBe("<@4242> Sorry, I was restarted while answering this (ref 0a1b2c3d).");
+      expect(sentence?.message_reference?.message_id).toBe(question.id);
+      const posted = discord
+        .requestsTo("POST", "/channels/{channel_id}/messages")
+        .find((request) => JSON.stringify(request.body).includes("0a1b2c3d"));
+      expect((posted?.body as { allowed_mentions?: unknown } | undefined)?.allowed_mentions).toEqual({
+        parse: [],
+        users: ["4242"],
+      });
+      expect(discord.problems).toEqual([]);
+    } finally {
+      await discord.close();
+    }
+  });
+});

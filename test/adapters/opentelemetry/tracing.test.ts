@@ -55,6 +55,7 @@ describe("tracing adapters", () => {
       register: inner.register.bind(inner),
       start: inner.start.bind(inner),
       counts: inner.counts.bind(inner),
+      stateOf: inner.stateOf.bind(inner),
       close: inner.close.bind(inner),
       schedule: inner.schedule.bind(inner),
       unschedule: inner.unschedule.bind(inner),

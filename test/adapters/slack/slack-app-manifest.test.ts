@@ -17,7 +17,13 @@ const read = (path: string) => readFileSync(join(ROOT, path), "utf8");
 
 interface Manifest {
   features: {
-    app_home: { messages_tab_enabled: boolean; messages_tab_read_only_enabled: boolean };
+    app_home: {
+      home_tab_enabled: boolean;
+      messages_tab_enabled: boolean;
+      messages_tab_read_only_enabled: boolean;
+    };
+    assistant_view?: { assistant_description: string };
+    shortcuts?: Array<{ name: string; type: string; callback_id: string; description: string }>;
     bot_user: { display_name: string };
     slash_commands: Array<{ command: string; url?: string; should_escape: boolean }>;
   };
@@ -41,13 +47,20 @@ const slackSources = [
   "src/adapters/notifiers/slack-notifier.ts",
 ].map((path) => ({ path, text: read(path) }));
 const adapter = read("src/adapters/slack/slack-platform-adapter.ts");
+const allSlackCode = slackSources.map((source) => source.text).join("\n");
+
+/** The events Bolt's `Assistant` (the Agents & AI Apps split view) listens to, besides message.im. */
+const ASSISTANT_EVENTS = ["assistant_thread_context_changed", "assistant_thread_started"];
 
 /** Which message events the `message` listener needs: DMs, and thread follow-ups in every kind of channel. */
 const MESSAGE_EVENTS = ["message.channels", "message.groups", "message.im", "message.mpim"];
 
 /** Event → the scope Slack requires to receive it (docs.slack.dev/reference/events/<event>). */
-const EVENT_SCOPES: Record<string, string> = {
+const EVENT_SCOPES: Record<string, string | null> = {
   app_mention: "app_mentions:read",
+  app_home_opened: null,
+  assistant_thread_started: "assistant:write",
+  assistant_thread_context_changed: "assistant:write",
   "message.channels": "channels:history",
   "message.groups": "groups:history",
   "message.im": "im:history",
@@ -87,14 +100,34 @@ function calledMethods(): string[] {
   return [...methods].sort();
 }
 
+function usesAssistantView(): boolean {
+  return /new Assistant\(/.test(allSlackCode) && /\.assistant\(/.test(adapter);
+}
+
 function listenedEvents(): string[] {
-  const events = [...adapter.matchAll(/\.event\("([a-z_]+)"/g)].map((match) => match[1] ?? "");
-  return events.flatMap((event) => (event === "message" ? MESSAGE_EVENTS : [event])).sort();
+  const events = [...allSlackCode.matchAll(/\.event\("([a-z_]+)"/g)].map((match) => match[1] ?? "");
+  if (usesAssistantView()) events.push(...ASSISTANT_EVENTS);
+  return [...new Set(events.flatMap((event) => (event === "message" ? MESSAGE_EVENTS : [event])))].sort();
+}
+
+/** The message shortcuts' callback ids the code registers (`app.shortcut` with a `SHORTCUTS` entry). */
+function shortcutCallbackIds(): string[] {
+  const shortcuts = read("src/adapters/slack/slack-shortcuts.ts");
+  const declared = /export const SHORTCUTS = \{([^}]*)\}/.exec(shortcuts)?.[1] ?? "";
+  const ids = Object.fromEntries(
+    [...declared.matchAll(/(\w+): "([\w-]+)"/g)].map((match) => [match[1] ?? "", match[2] ?? ""]),
+  );
+  return [...shortcuts.matchAll(/callback_id: SHORTCUTS\.(\w+) \}/g)]
+    .map((match) => ids[match[1] ?? ""] ?? "")
+    .sort();
 }
 
 function requiredScopes(): string[] {
   const scopes = new Set(
-    listenedEvents().map((event) => EVENT_SCOPES[event] ?? `unknown scope for ${event}`),
+    listenedEvents().flatMap((event) => {
+      const scope = EVENT_SCOPES[event];
+      return scope === null ? [] : [scope ?? `unknown scope for ${event}`];
+    }),
   );
   if (/\.command\(/.test(adapter)) scopes.add("commands");
   // Attachments for `index` are downloaded from url_private with the bot token.
@@ -123,7 +156,10 @@ describe("Slack app manifests (infra/slack)", () => {
         "users.info",
       ]),
     );
-    expect(listenedEvents()).toContain("app_mention");
+    expect(listenedEvents()).toEqual(
+      expect.arrayContaining(["app_mention", "app_home_opened", ...ASSISTANT_EVENTS]),
+    );
+    expect(shortcutCallbackIds()).toHaveLength(3);
   });
 
   for (const [mode, manifest] of Object.entries(manifests)) {
@@ -154,6 +190,21 @@ describe("Slack app manifests (infra/slack)", () => {
         expect(manifest.settings.interactivity.is_enabled).toBe(true);
         expect(manifest.features.app_home.messages_tab_enabled).toBe(true);
         expect(manifest.features.app_home.messages_tab_read_only_enabled).toBe(false);
+      });
+
+      it("turns on the App Home tab, the split view and the message shortcuts the code handles", () => {
+        expect(manifest.features.app_home.home_tab_enabled).toBe(
+          listenedEvents().includes("app_home_opened"),
+        );
+        expect(manifest.features.assistant_view !== undefined).toBe(usesAssistantView());
+        const shortcuts = manifest.features.shortcuts ?? [];
+        expect(shortcuts.map((shortcut) => shortcut.callback_id).sort()).toEqual(shortcutCallbackIds());
+        for (const shortcut of shortcuts) {
+          // Slack's manifest schema: a shortcut's name is at most 24 characters, its description 150.
+          expect(shortcut.type).toBe("message");
+          expect(shortcut.name.length).toBeLessThanOrEqual(24);
+          expect(shortcut.description.length).toBeLessThanOrEqual(150);
+        }
       });
     });
   }

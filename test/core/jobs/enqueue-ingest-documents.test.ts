@@ -42,6 +42,9 @@ class RecordingJobQueue implements JobQueue {
   async counts(): Promise<Record<JobState, number>> {
     return { waiting: this.added.length, active: 0, delayed: 0, completed: 0, failed: 0 };
   }
+  async stateOf(jobId: string): Promise<{ state: JobState | "missing" }> {
+    return { state: this.added.some((job) => job.options.jobId === jobId) ? "waiting" : "missing" };
+  }
   async close(): Promise<void> {}
 }
 
@@ -133,6 +136,8 @@ describe("index with workers elsewhere: the bot posts a status message and only 
         threadId: "1700000000.000100",
         messageId: notifier.writes[0]?.messageId,
       },
+      // Who asked, so a job that fails for good can tell them (an id, no secret).
+      askerId: "U1",
     });
     expect(JSON.stringify(job?.data)).not.toContain(TOKEN);
   });

@@ -35,6 +35,7 @@ describe("chunkDocument", () => {
       [["Usage"], "Run it."],
     ]);
     expect(chunks.map((chunk) => chunk.position)).toEqual([0, 1, 2, 3]);
+    for (const chunk of chunks) expect(chunk.tokens).toBe(countTokens(chunk.text));
     expect(chunks[2]).toMatchObject({
       id: chunkId("guide", 2),
       documentId: "guide",
@@ -60,6 +61,8 @@ describe("chunkDocument", () => {
     );
     expect(chunks.length).toBeGreaterThan(5);
     for (const chunk of chunks) expect(countTokens(chunk.text)).toBeLessThanOrEqual(100);
+    // Each chunk carries its exact count, so prompts never count stored passages again.
+    for (const chunk of chunks) expect(chunk.tokens).toBe(countTokens(chunk.text));
     for (let index = 1; index < chunks.length; index++) {
       const previous = chunks[index - 1]!.text.split(/(?<=\.)\s+/);
       const next = chunks[index]!.text.split(/(?<=\.)\s+/);
@@ -74,6 +77,7 @@ describe("chunkDocument", () => {
     const chunks = chunkDocument({ ...base, format: "text", text }, { maxTokens: 64, overlapTokens: 0 });
     expect(chunks.length).toBeGreaterThan(1);
     for (const chunk of chunks) expect(countTokens(chunk.text)).toBeLessThanOrEqual(64);
+    for (const chunk of chunks) expect(chunk.tokens).toBe(countTokens(chunk.text));
     expect(chunks.map((chunk) => chunk.text).join("")).toBe(text);
   });
 
