@@ -406,13 +406,15 @@ export async function createApplication(
   // Synced websites get a fetcher of their own: the same guard and allowlist as `index`, the XML and
   // robots.txt types a crawl reads (per request, so pages still take only document types), and
   // connections kept alive across a site's pages.
+  const websiteFetcher = createSafeHttpFetcher({
+    allowedHosts: config.FETCH_ALLOWED_HOSTS,
+    maxBytes: config.MAX_DOCUMENT_BYTES,
+    keepAlive: true,
+  });
+  closers.push(async () => websiteFetcher.close());
   const readers = channelReaders(config, logger);
   const websites = new WebsiteSourceConnector({
-    fetcher: createSafeHttpFetcher({
-      allowedHosts: config.FETCH_ALLOWED_HOSTS,
-      maxBytes: config.MAX_DOCUMENT_BYTES,
-      keepAlive: true,
-    }),
+    fetcher: websiteFetcher,
     defaultMaxPages: config.SYNC_DEFAULT_MAX_PAGES,
   });
 

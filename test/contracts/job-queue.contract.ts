@@ -229,6 +229,30 @@ export function describeJobQueueContract(label: string, create: () => Promise<Jo
       expect(runs.length).toBe(settled);
     });
 
+    it("runs a schedule's first job at the time it is given (a missed one now), then every interval", async () => {
+      const runs: number[] = [];
+      fixture.queue.register("sync-source", async () => {
+        runs.push(Date.now());
+      });
+      fixture.queue.start();
+      const scheduledAt = Date.now();
+      const firstRunAt = await fixture.queue.schedule("source-s2", "sync-source", {}, 60_000, {
+        firstRunAt: scheduledAt + 200,
+      });
+      expect(firstRunAt).toBe(scheduledAt + 200);
+      await waitFor(() => runs.length === 1);
+      expect((runs[0] ?? 0) - scheduledAt).toBeGreaterThanOrEqual(190);
+      // Long before the interval: the first run came from `firstRunAt`, not from `everyMs`.
+      expect((runs[0] ?? 0) - scheduledAt).toBeLessThan(30_000);
+      const missed = await fixture.queue.schedule("source-s3", "sync-source", {}, 60_000, {
+        firstRunAt: 1_000,
+      });
+      expect(missed).toBeGreaterThanOrEqual(scheduledAt);
+      await waitFor(() => runs.length === 2);
+      await fixture.queue.unschedule("source-s2");
+      await fixture.queue.unschedule("source-s3");
+    });
+
     it("close() lets the running job finish and leaves nothing active", async () => {
       let finished = false;
       let started = false;

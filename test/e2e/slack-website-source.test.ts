@@ -140,6 +140,7 @@ describe("Slack: a website indexed as a synced source, changed, re-synced and an
     const answer = await ask("when do upgrades run?");
     expect(answer).toContain("Tuesday at noon");
     expect(answer).toContain(`${site.origin}/docs/upgrade`);
+    expect(answer).not.toContain("Upgrade policy 2026");
     const metrics = await ask("where do metrics live?");
     expect(metrics).toContain("walrus dashboard");
     expect(metrics).toContain(`${site.origin}/docs/metrics`);
@@ -147,7 +148,7 @@ describe("Slack: a website indexed as a synced source, changed, re-synced and an
 
   it("after a page changes and another vanishes, `sync` replaces and removes; answers use the new text and never cite the removed page", async () => {
     site.pages.set("/docs/upgrade", {
-      html: page("Upgrade policy", "Upgrades run every Friday at dawn."),
+      html: page("Upgrade policy 2026", "Upgrades run every Friday at dawn."),
       lastModified: "2026-04-01",
     });
     site.pages.delete("/docs/metrics");
@@ -170,7 +171,9 @@ describe("Slack: a website indexed as a synced source, changed, re-synced and an
     const answer = await ask("when do upgrades run?");
     expect(answer).toContain("Friday at dawn");
     expect(answer).not.toContain("Tuesday at noon");
+    // The citation is the page's own URL under its new title.
     expect(answer).toContain(`${site.origin}/docs/upgrade`);
+    expect(answer).toContain("Upgrade policy 2026");
     const metrics = await ask("where do metrics live?");
     expect(metrics).not.toContain(`${site.origin}/docs/metrics`);
     expect(metrics).not.toContain("walrus");

@@ -4,6 +4,7 @@ import { AppError } from "../../core/errors.js";
 import {
   assertValidJobId,
   type EnqueueOptions,
+  firstRunOf,
   isPermanentJobFailure,
   type JobContext,
   type JobProcessor,
@@ -11,6 +12,7 @@ import {
   type JobState,
   type JobTypeOptions,
   type ResolvedJobTypeOptions,
+  type ScheduleOptions,
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
 import type { Logger } from "../../core/ports/logger.js";
@@ -161,11 +163,17 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  async schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number> {
+  async schedule<Data>(
+    schedulerId: string,
+    name: string,
+    data: Data,
+    everyMs: number,
+    options?: ScheduleOptions,
+  ): Promise<number> {
     const type = this.types.get(name);
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
-    const startAt = Date.now() + everyMs;
+    const startAt = firstRunOf(Date.now(), everyMs, options);
     try {
       await this.queue.upsertJobScheduler(
         schedulerId,

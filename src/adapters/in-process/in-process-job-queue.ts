@@ -3,6 +3,7 @@ import {
   assertValidJobId,
   backoffDelay,
   type EnqueueOptions,
+  firstRunOf,
   isPermanentJobFailure,
   type JobContext,
   type JobProcessor,
@@ -10,6 +11,7 @@ import {
   type JobState,
   type JobTypeOptions,
   type ResolvedJobTypeOptions,
+  type ScheduleOptions,
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
 import type { Logger } from "../../core/ports/logger.js";
@@ -53,7 +55,7 @@ export class InProcessJobQueue implements JobQueue {
   private readonly finished: Record<"completed" | "failed", string[]> = { completed: [], failed: [] };
   private readonly running = new Set<Promise<void>>();
   private readonly controller = new AbortController();
-  private readonly schedules = new Map<string, NodeJS.Timeout>();
+  private readonly schedules = new Map<string, { cancel(): void }>();
   private counter = 0;
   private started = false;
   private closing = false;
@@ -105,29 +107,47 @@ export class InProcessJobQueue implements JobQueue {
     return entry.id;
   }
 
-  async schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number> {
+  async schedule<Data>(
+    schedulerId: string,
+    name: string,
+    data: Data,
+    everyMs: number,
+    options?: ScheduleOptions,
+  ): Promise<number> {
     if (!this.types.has(name)) throw new AppError("internal", `no job type ${name} is registered`);
     if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
-    clearInterval(this.schedules.get(schedulerId));
+    this.schedules.get(schedulerId)?.cancel();
     const copy = JSON.parse(JSON.stringify(data ?? null)) as unknown;
+    const firstRunAt = firstRunOf(Date.now(), everyMs, options);
     let runs = 0;
-    const timer = setInterval(() => {
+    const fire = () => {
       runs += 1;
       // One id per tick, as BullMQ gives each repetition its own job.
       this.enqueue(name, copy, { jobId: `${name}-${schedulerId}-${Date.now()}-${runs}` }).catch(
         (error: unknown) => this.logger.warn({ err: error, schedulerId }, "scheduled job not added"),
       );
-    }, everyMs);
-    // A schedule alone never keeps the process alive.
-    timer.unref();
-    this.schedules.set(schedulerId, timer);
-    return Date.now() + everyMs;
+    };
+    let interval: NodeJS.Timeout | undefined;
+    // A schedule alone never keeps the process alive (both timers are unref'd).
+    const first = setTimeout(() => {
+      fire();
+      interval = setInterval(fire, everyMs);
+      interval.unref();
+    }, firstRunAt - Date.now());
+    first.unref();
+    this.schedules.set(schedulerId, {
+      cancel: () => {
+        clearTimeout(first);
+        clearInterval(interval);
+      },
+    });
+    return firstRunAt;
   }
 
   async unschedule(schedulerId: string): Promise<boolean> {
-    const timer = this.schedules.get(schedulerId);
-    if (!timer) return false;
-    clearInterval(timer);
+    const schedule = this.schedules.get(schedulerId);
+    if (!schedule) return false;
+    schedule.cancel();
     this.schedules.delete(schedulerId);
     return true;
   }
@@ -145,7 +165,7 @@ export class InProcessJobQueue implements JobQueue {
 
   async close(): Promise<void> {
     this.closing = true;
-    for (const timer of this.schedules.values()) clearInterval(timer);
+    for (const schedule of this.schedules.values()) schedule.cancel();
     this.schedules.clear();
     for (const entry of this.jobs.values()) clearTimeout(entry.timer);
     const abort = setTimeout(() => this.controller.abort(new Error("shutting down")), this.shutdownTimeoutMs);

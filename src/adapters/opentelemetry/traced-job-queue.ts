@@ -78,7 +78,8 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
       });
     },
     // A scheduled job starts a trace of its own on the worker: no message is waiting for it.
-    schedule: (schedulerId, name, data, everyMs) => queue.schedule(schedulerId, name, data, everyMs),
+    schedule: (schedulerId, name, data, everyMs, options) =>
+      queue.schedule(schedulerId, name, data, everyMs, options),
     unschedule: (schedulerId) => queue.unschedule(schedulerId),
     counts: () => queue.counts(),
     stateOf: (jobId) => queue.stateOf(jobId),

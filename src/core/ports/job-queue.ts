@@ -45,6 +45,15 @@ export interface EnqueueOptions {
   delayMs?: number | undefined;
 }
 
+export interface ScheduleOptions {
+  firstRunAt?: number | undefined;
+}
+
+/** When a schedule first runs: `firstRunAt` when given (never in the past), else one interval from now. */
+export function firstRunOf(now: number, everyMs: number, options: ScheduleOptions | undefined): number {
+  return options?.firstRunAt === undefined ? now + everyMs : Math.max(now, options.firstRunAt);
+}
+
 export type JobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 
 export interface JobQueue {
@@ -63,10 +72,18 @@ export interface JobQueue {
    * Adds job `name` with `data` every `everyMs`, under one scheduler id: scheduling the same id again
    * replaces the schedule instead of adding a second (one per synced source). BullMQ keeps schedulers
    * in Redis, so they survive restarts and fire on whichever worker is up; the in-process queue keeps
-   * a timer, and its owner re-arms it at start. The first run is `everyMs` from now. Resolves with
-   * that time (epoch ms).
+   * a timer, and its owner re-arms it at start. The first run is `everyMs` from now, or at
+   * `options.firstRunAt` (epoch ms; a time already past means now): a process re-arming a stored
+   * schedule keeps its next run instead of pushing it back a whole interval at every restart.
+   * Resolves with the time of the first run (epoch ms).
    */
-  schedule<Data>(schedulerId: string, name: string, data: Data, everyMs: number): Promise<number>;
+  schedule<Data>(
+    schedulerId: string,
+    name: string,
+    data: Data,
+    everyMs: number,
+    options?: ScheduleOptions,
+  ): Promise<number>;
   /** Drops a schedule; true when there was one. A job it already added still runs. */
   unschedule(schedulerId: string): Promise<boolean>;
   /** Jobs by state, for metrics and the admin queue view. */

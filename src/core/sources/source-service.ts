@@ -198,11 +198,13 @@ export class SourceService {
     const scheduled = await this.options.sources.listScheduledSources();
     for (const source of scheduled) {
       if (source.everyMs === undefined) continue;
+      // The next run stays where it was (or comes now, if it was missed while nothing ran).
       const nextRunAt = await this.options.jobs.schedule(
         schedulerIdOf(source),
         SYNC_SOURCE,
         this.scheduledData(source),
         source.everyMs,
+        { firstRunAt: source.nextRunAt },
       );
       await this.options.sources.updateSource(source.scope, source.id, { nextRunAt });
     }

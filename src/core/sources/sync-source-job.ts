@@ -158,6 +158,7 @@ export async function runSync(
   const items = listing.items.filter((item) => !seen.has(item.key) && seen.add(item.key));
   const total = items.length;
   let done = 0;
+  let lastReportAt = 0;
 
   const remember = async (previous: SourceItemState, item: SourceItem, validator: string | undefined) => {
     const next: SourceItemState = {
@@ -248,7 +249,12 @@ export async function runSync(
     } finally {
       done += 1;
       onProgress(done, total);
-      await context.reportProgress(done, total, "Syncing").catch(() => {});
+      // The queue's own progress (a Redis write with BullMQ) at most every quarter second, and at the end.
+      const at = Date.now();
+      if (done === total || at - lastReportAt >= 250) {
+        lastReportAt = at;
+        await context.reportProgress(done, total, "Syncing").catch(() => {});
+      }
     }
   });
 

@@ -456,6 +456,12 @@ describe("embedded mode: a source's schedule is an in-process timer, re-armed fr
       const afterClose = sitemapReads();
 
       harness = await setUp(site, { databasePath });
+      // A daily schedule whose next run is due in a moment: the restart keeps that time instead of
+      // pushing the run back a whole day.
+      await harness.sourceStore.updateSource(source.scope, source.id, {
+        everyMs: 86_400_000,
+        nextRunAt: Date.now() + 150,
+      });
       expect(await harness.service.restoreSchedules()).toBe(1);
       await waitFor(() => sitemapReads() >= afterClose + 1, "a scheduled sync after the restart");
       const stored = await harness.sourceStore.getSource(source.scope, source.id);
