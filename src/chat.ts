@@ -51,7 +51,10 @@ async function main(): Promise<number> {
   const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   if (interactive) process.stdout.write("teammate is starting…\n");
   // A person reads these lines: one sentence each, the stack only at LOG_LEVEL=debug.
-  const logger = createLogger({ level: config.LOG_LEVEL, name: "teammate-chat", pretty: interactive });
+  // `info` is the bot's level (and what `.env.example` sets); on a terminal those lines would sit between
+  // the questions and answers, so the chat shows warnings and up unless asked for debug or trace.
+  const level = config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL;
+  const logger = createLogger({ level, name: "teammate-chat", pretty: interactive });
   const application = await createApplication(config, logger);
 
   if (interactive) {

@@ -42,11 +42,14 @@ describe("npm run chat (scripted, piped input)", () => {
         deltas: 4,
       };
     });
-    const { stdout } = await chat("my favourite colour is teal\nwhat is my favourite colour?\n", {
+    const { stdout, stderr } = await chat("my favourite colour is teal\nwhat is my favourite colour?\n", {
       OPENAI_BASE_URL: standIn.baseUrl,
       OPENAI_API_KEY: "sk-test-key",
       DATA_DIR: dataDirectory,
+      // What `.env.example` sets for the bot: the chat still shows no info lines between answers.
+      LOG_LEVEL: "info",
     });
+    expect(`${stdout}${stderr}`).not.toMatch(/"(msg|message)":"question"|INFO/);
     const answers = stdout.split("teammate> ").slice(1);
     expect(answers).toHaveLength(2);
     // Nothing is indexed, so each answer first says it comes from general knowledge.
