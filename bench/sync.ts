@@ -15,20 +15,16 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { sharedExtractionPool } from "../src/adapters/extract/extraction-pool.js";
 import { createSafeHttpFetcher } from "../src/adapters/http/safe-http-fetcher.js";
-import { OpenAiLlmProvider } from "../src/adapters/openai/openai-llm-provider.js";
 import { openSqliteDatabase } from "../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteSourceStore } from "../src/adapters/sqlite/sqlite-source-store.js";
-import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js";
 import { WebsiteSourceConnector } from "../src/adapters/website/website-source-connector.js";
-import { KnowledgeBase } from "../src/core/knowledge/knowledge-base.js";
-import type { LlmProvider } from "../src/core/ports/llm-provider.js";
 import { silentLogger } from "../src/core/ports/logger.js";
 import type { SourceRecord } from "../src/core/ports/source-store.js";
-import type { VectorStore } from "../src/core/ports/vector-store.js";
 import { sourceIdFor } from "../src/core/sources/source-ids.js";
 import { runSync, type SyncJobDependencies } from "../src/core/sources/sync-source-job.js";
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { page, startWebsiteStandIn } from "../test/support/website-stand-in.js";
+import { countingKnowledge } from "./_counting-knowledge.js";
 
 const WORDS = (
   "deploy rollback canary incident pager runbook latency budget quota shard replica cache " +
@@ -129,41 +125,7 @@ async function runRound(
   const directory = mkdtempSync(join(tmpdir(), "teammate-bench-sync-"));
   const database = openSqliteDatabase(join(directory, "teammate.sqlite"));
   try {
-    const store = new SqliteVectorStore(database, { denseDimensions: 64 });
-    const counters = { embeddingCalls: 0, chunkWrites: 0 };
-    const vectors: VectorStore = {
-      replaceDocument: async (...call) => {
-        counters.chunkWrites += 1;
-        return store.replaceDocument(...call);
-      },
-      deleteDocument: (...call) => store.deleteDocument(...call),
-      search: (query) => store.search(query),
-      listDocuments: (scope) => store.listDocuments(scope),
-      hasChunks: (scope) => store.hasChunks(scope),
-      close: () => store.close(),
-    };
-    const openaiProvider = new OpenAiLlmProvider({
-      apiKey: "sk-bench",
-      baseURL: openaiUrl,
-      model: "gpt-4o-mini",
-      embeddingModel: "text-embedding-3-small",
-    });
-    const llm: LlmProvider = {
-      defaultModel: openaiProvider.defaultModel,
-      embeddingModel: openaiProvider.embeddingModel,
-      stream: (request) => openaiProvider.stream(request),
-      complete: (request) => openaiProvider.complete(request),
-      embed: (texts, signal) => {
-        counters.embeddingCalls += 1;
-        return openaiProvider.embed(texts, signal);
-      },
-    };
-    const knowledge = new KnowledgeBase({
-      store: vectors,
-      loader: { load: async () => Promise.reject(new Error("not used")) },
-      llm,
-      logger: silentLogger,
-    });
+    const { knowledge, counters } = countingKnowledge(database, openaiUrl);
     const sources = new SqliteSourceStore(database);
     const connector = new WebsiteSourceConnector({
       fetcher: createSafeHttpFetcher({ allowedHosts: [`127.0.0.1:${site.port}`], keepAlive: true }),

@@ -233,7 +233,7 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
     };
   }
 
-  /** `#name` → the same shape as a mention's match, from the channels the bot can see. */
+  /** Channel history is read for Slack channels only (the `ChannelHistory` port). */
   serves(channel: ChannelRef): boolean {
     return channel.platform === "slack";
   }
