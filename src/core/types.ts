@@ -80,6 +80,34 @@ export interface InboundMessage extends ConversationRef, Actor {
   isCommand?: boolean | undefined;
   /** Earlier thread messages the bot has not seen, supplied on first contact with a thread. */
   priorMessages?: PriorMessage[] | undefined;
+  /**
+   * How the person addressed teammate, as the platform saw it. Core decides from this (and the
+   * channel's `config listen`, and whether teammate takes part in the thread) whether to answer at all:
+   * an adapter no longer asks core first. Absent is read as `mention` (the adapters being moved over).
+   */
+  addressedBy?: Addressing | undefined;
+  /**
+   * The thread this message sits in, read on demand from the platform. Core calls it only when it
+   * needs it (first contact with a thread that already has messages; memory down), at most once a
+   * message. Absent outside threads and where the platform has none.
+   */
+  history?: ThreadHistory | undefined;
+}
+
+/**
+ * `mention`: @teammate in a channel or thread. `command`: a slash command, shortcut or context-menu
+ * command. `direct`: a direct message or assistant thread, where every message is for teammate.
+ * `none`: a message in a thread without a mention, answered only where teammate takes part in the
+ * thread and the channel listens to whole threads.
+ */
+export type Addressing = "mention" | "command" | "direct" | "none";
+
+/** The thread a message sits in, as the platform tells it; implemented by each platform adapter. */
+export interface ThreadHistory {
+  /** Earlier messages of the thread, oldest first, without the current message; at most `limit`. */
+  earlier(limit: number): Promise<PriorMessage[]>;
+  /** Whether teammate itself has posted in the thread (asked when memory cannot say). */
+  includesTeammate(): Promise<boolean>;
 }
 
 export interface Source {
@@ -105,6 +133,12 @@ export type ReplyVisibility = "everyone" | "asker";
 export interface ReplyStart {
   /** `asker`: only the person who asked sees it, where the platform can do that (errors, refusals, help). */
   visibility: ReplyVisibility;
+  /**
+   * Where a reply to a message typed in the channel goes, as core decided from `config reply-mode`:
+   * `thread` (the message opens a thread) or `channel`. Absent: `thread`. A message already in a
+   * thread is always answered in that thread.
+   */
+  placement?: "thread" | "channel" | undefined;
 }
 
 export interface ReplyFinish {
