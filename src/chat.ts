@@ -114,6 +114,8 @@ async function main(): Promise<number> {
       // Whoever runs the terminal owns this machine's data.
       isAdmin: true,
       eventId: randomUUID(),
+      // Every line typed in the terminal is for teammate.
+      addressedBy: "direct",
     };
     await application.assistant.handle(message, sink);
   };

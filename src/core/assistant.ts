@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { type Arrival, arrive, earlierMessages, isStoreDown, takesPart } from "./arrival.js";
 import {
   QUESTION_FOR_BARE_FILES,
   type QuestionAttachments,
@@ -22,7 +23,7 @@ import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Passage, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
-import type { ChannelSettings, MemoryStore, NewTurn, Turn } from "./ports/memory-store.js";
+import type { ChannelSettings, MemoryStore, Turn } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
@@ -109,10 +110,6 @@ function answerButtons(answerId: string, hasSources: boolean): ReplyButton[] {
 /** Said above an answer given while the memory store is down. */
 export const MEMORY_DOWN_NOTE =
   "_My memory is unavailable right now, so I'm answering without this conversation's history, and I won't remember this exchange._";
-
-function isStoreDown(error: unknown): boolean {
-  return toAppError(error).code === "store_unavailable";
-}
 
 function answerTimedOut(milliseconds: number): AppError {
   const seconds = Math.round(milliseconds / 1000);
@@ -232,7 +229,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
     message: InboundMessage,
     question: string,
     reply: ReplyGuard,
-    metered?: MeteredRequest,
+    metered: MeteredRequest | undefined,
+    arrival: Arrival | undefined,
   ): Promise<void> {
     if (!chain) {
       if (await retriever.hasDocuments(scopeOf(message))) return searchOnly(message, question, reply);
@@ -245,7 +243,16 @@ export function createAssistant(options: AssistantOptions): Assistant {
       await reply.say(refusal, "asker");
       return;
     }
-    await inAnswerLine(reply, (deadline) => answerNow(chain, message, question, reply, deadline, metered));
+    const known = arrival ?? {
+      message,
+      placement: "thread",
+      settings: undefined,
+      conversation: undefined,
+      memoryDown: false,
+    };
+    await inAnswerLine(reply, (deadline) =>
+      answerNow(chain, message, question, reply, deadline, metered, known, logger),
+    );
   }
 
   async function answerNow(
@@ -255,6 +262,8 @@ export function createAssistant(options: AssistantOptions): Assistant {
     reply: ReplyGuard,
     deadline: Deadline,
     metered: MeteredRequest | undefined,
+    arrival: Arrival,
+    log: Logger,
   ): Promise<void> {
     let question = typedQuestion;
     let attached: QuestionAttachments | undefined;
@@ -278,15 +287,17 @@ export function createAssistant(options: AssistantOptions): Assistant {
       }
       if (question.trim() === "") question = QUESTION_FOR_BARE_FILES;
     }
-    const remembered = await recall(message).catch((error: unknown) => {
-      if (!isStoreDown(error)) throw error;
-      logger.warn({ err: error }, "memory store unavailable: answering without memory");
-      return undefined;
-    });
+    const remembered = arrival.memoryDown
+      ? undefined
+      : await recall(message, arrival, log).catch((error: unknown) => {
+          if (!isStoreDown(error)) throw error;
+          log.warn({ err: error }, "memory store unavailable: answering without memory");
+          return undefined;
+        });
     if (!remembered) {
       await reply.append(`${MEMORY_DOWN_NOTE}\n\n`);
-      // Thread messages the platform gave us still serve as context; they are just not kept.
-      const turns: Turn[] = (message.priorMessages ?? []).map((prior, index) => ({
+      // Thread messages the platform gives us still serve as context; they are just not kept.
+      const turns: Turn[] = (await earlierMessages(message, log)).map((prior, index) => ({
         ...memory.newTurn(
           prior.fromAssistant ? "assistant" : "user",
           prior.userId,
@@ -357,24 +368,42 @@ export function createAssistant(options: AssistantOptions): Assistant {
           memory.newTurn("assistant", "teammate", "teammate", result.text),
         ],
         metered?.llm,
+        conversation,
       )
       .catch((error: unknown) => {
         logger.warn({ err: error }, "conversation turn not remembered");
       });
   }
 
-  /** What the answer needs from memory: the conversation (seeded with earlier thread messages), notes, settings. */
-  async function recall(message: InboundMessage) {
-    let conversation = await store.loadConversation(message);
-    if (message.priorMessages?.length && conversation.turns.length === 0 && !conversation.summary) {
-      const prior: NewTurn[] = message.priorMessages.map((prior) =>
-        memory.newTurn(prior.fromAssistant ? "assistant" : "user", prior.userId, prior.userName, prior.text),
-      );
-      await store.appendTurns(message, prior);
-      conversation = await store.loadConversation(message);
-    }
+  /**
+   * What the answer needs from memory: the conversation (loaded once, seeded with the thread's earlier
+   * messages on first contact), notes, settings.
+   */
+  async function recall(message: InboundMessage, arrival: Arrival, log: Logger) {
     const channel = channelOf(message);
-    const [notes, settings] = await Promise.all([store.listNotes(channel), store.getSettings(channel)]);
+    const [loaded, notes, settings] = await Promise.all([
+      arrival.conversation ?? store.loadConversation(message),
+      store.listNotes(channel),
+      arrival.settings ?? store.getSettings(channel),
+    ]);
+    let conversation = loaded;
+    if (!takesPart(conversation)) {
+      const earlier = await earlierMessages(message, log);
+      if (earlier.length > 0) {
+        const seeded = await store.appendTurns(
+          message,
+          earlier.map((prior) =>
+            memory.newTurn(
+              prior.fromAssistant ? "assistant" : "user",
+              prior.userId,
+              prior.userName,
+              prior.text,
+            ),
+          ),
+        );
+        conversation = { summary: conversation.summary, turns: [...conversation.turns, ...seeded] };
+      }
+    }
     return { conversation, notes, settings };
   }
 
@@ -383,7 +412,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
     memory,
     llm,
     logger,
-    answer,
+    answer: (message, question, reply) => answer(message, question, reply, undefined, undefined),
     inAnswerLine,
     commands: () => commands,
     channelHistory: options.channelHistory,
@@ -395,12 +424,13 @@ export function createAssistant(options: AssistantOptions): Assistant {
     return llm && options.usage ? options.usage.forRequest(llm, requesterOf(message)) : undefined;
   }
 
-  function requestServices(metered: MeteredRequest | undefined): CommandServices {
-    if (!metered) return services;
+  function requestServices(metered: MeteredRequest | undefined, arrival: Arrival): CommandServices {
     return {
       ...services,
-      llm: metered.llm,
-      answer: (inner, question, reply) => answer(inner, question, reply, metered),
+      llm: metered?.llm ?? llm,
+      // The channel's settings as read on arrival; the conversation is the inner message's own.
+      answer: (inner, question, reply) =>
+        answer(inner, question, reply, metered, { ...arrival, message: inner, conversation: undefined }),
     };
   }
 
@@ -451,32 +481,41 @@ export function createAssistant(options: AssistantOptions): Assistant {
   return {
     commands,
 
-    async handle(message: InboundMessage, sink: ReplySink): Promise<void> {
+    async handle(delivered: InboundMessage, sink: ReplySink): Promise<void> {
       const log = logger.child({
-        platform: message.platform,
-        channel: message.channelId,
-        eventId: message.eventId,
+        platform: delivered.platform,
+        channel: delivered.channelId,
+        eventId: delivered.eventId,
       });
       const open = new OpenReply({
         store,
-        id: `reply-${message.platform}-${message.workspaceId}-${message.eventId}`,
-        where: { ...channelOf(message), threadId: message.threadId },
-        askerId: message.userId,
+        id: `reply-${delivered.platform}-${delivered.workspaceId}-${delivered.eventId}`,
+        where: { ...channelOf(delivered), threadId: delivered.threadId },
+        askerId: delivered.userId,
         sink,
         owner,
         leaseMs: leaseSeconds * 1000,
         logger: log,
       });
       const reply = new ReplyGuard(sink, log, secrets, open.shown);
-      let duplicate = false;
+      // A duplicate, or a message core leaves alone: no trace on the platform.
+      let quiet = false;
       let settle: (() => Promise<void>) | undefined;
       try {
-        settle = await claim("event", message, message.eventId, log);
+        settle = await claim("event", delivered, delivered.eventId, log);
         if (!settle) {
-          duplicate = true;
+          quiet = true;
           log.debug("duplicate delivery dropped");
           return;
         }
+        const arrival = await arrive(delivered, store, log);
+        if (!arrival) {
+          quiet = true;
+          log.debug("not for teammate: left alone");
+          return;
+        }
+        const { message } = arrival;
+        reply.placement = arrival.placement;
         const parsed = parseInput(message.text, commands, message.isCommand ?? false);
         switch (parsed.kind) {
           case "unknown":
@@ -514,7 +553,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
               message,
               args: parsed.args,
               reply,
-              services: requestServices(metered),
+              services: requestServices(metered, arrival),
             });
             return;
           }
@@ -524,14 +563,14 @@ export function createAssistant(options: AssistantOptions): Assistant {
               return;
             }
             log.info("question");
-            await answer(message, parsed.text, reply, meter(message));
+            await answer(message, parsed.text, reply, meter(message), arrival);
             return;
           }
         }
       } catch (error) {
         await fail(reply, error, log);
       } finally {
-        if (!reply.ended && !duplicate) await fail(reply, new Error("reply ended without an answer"), log);
+        if (!reply.ended && !quiet) await fail(reply, new Error("reply ended without an answer"), log);
         await open.close();
         await settle?.();
       }

@@ -18,6 +18,12 @@ export class ReplyGuard implements ReplySink {
   private readonly filter: OutgoingTextFilter;
   private lastShownAt = 0;
 
+  /**
+   * Where the reply goes, as core decided from the channel's reply mode before the first sign; sent
+   * with every `start`.
+   */
+  placement: ReplyStart["placement"];
+
   /** Present only when the platform can post Approve / Deny buttons mid-answer. */
   readonly requestApproval?: (prompt: ApprovalPrompt) => Promise<void>;
 
@@ -58,7 +64,11 @@ export class ReplyGuard implements ReplySink {
     if (this.state !== "idle") return;
     this.state = "started";
     this.lastShownAt = Date.now();
-    await this.sink.start(options);
+    await this.sink.start(
+      this.placement === undefined || options.placement !== undefined
+        ? options
+        : { ...options, placement: this.placement },
+    );
     this.onShown?.();
   }
 

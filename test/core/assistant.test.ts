@@ -92,11 +92,88 @@ describe("assistant: conversation", () => {
     await send(assistant, {
       text: "what did Carol decide?",
       threadId: "1700.1",
-      priorMessages: [{ userId: "U3", userName: "Carol", text: "we ship on Monday", fromAssistant: false }],
+      history: {
+        earlier: async () => [
+          { userId: "U3", userName: "Carol", text: "we ship on Monday", fromAssistant: false },
+        ],
+        includesTeammate: async () => false,
+      },
     });
     expect(ScriptedLlm.promptText(llm?.requests.at(-1) ?? { messages: [] })).toContain(
       "Carol (U3): we ship on Monday",
     );
+  });
+});
+
+describe("assistant: deciding whether to answer", () => {
+  const thread = { threadId: "1700.1", messageId: "1700.9" };
+  const quietHistory = (includesTeammate: boolean) => ({
+    earlier: async () => [],
+    includesTeammate: async () => includesTeammate,
+  });
+
+  it("leaves an unmentioned thread message alone, without a trace, until teammate takes part", async () => {
+    const { assistant, llm } = setup(() => "ok");
+    const ignored = await send(assistant, { ...thread, text: "lunch?", addressedBy: "none" });
+    expect(ignored.events).toEqual([]);
+    expect(llm?.requests).toHaveLength(0);
+
+    await send(assistant, { ...thread, text: "when do we ship?", addressedBy: "mention" });
+    const followUp = await send(assistant, { ...thread, text: "and the week after?", addressedBy: "none" });
+    expect(followUp.finished).toBeDefined();
+    expect(llm?.requests).toHaveLength(2);
+  });
+
+  it("answers only mentions where the channel says `config listen mention`", async () => {
+    const { assistant, store, llm } = setup(() => "ok");
+    await store.updateSettings(
+      { platform: "slack", workspaceId: "T1", channelId: "C1" },
+      { listen: "mention" },
+    );
+    await send(assistant, { ...thread, text: "when do we ship?", addressedBy: "mention" });
+    const followUp = await send(assistant, { ...thread, text: "and after?", addressedBy: "none" });
+    expect(followUp.events).toEqual([]);
+    expect(llm?.requests).toHaveLength(1);
+  });
+
+  it("with memory down, asks the thread whether teammate is in it", async () => {
+    const { assistant, store, llm } = setup(() => "ok");
+    const down = new AppError("store_unavailable", "sqlite is gone", { category: "third_party" });
+    store.getSettings = async () => {
+      throw down;
+    };
+    store.loadConversation = async () => {
+      throw down;
+    };
+    const outside = await send(assistant, {
+      ...thread,
+      text: "hm",
+      addressedBy: "none",
+      history: quietHistory(false),
+    });
+    expect(outside.events).toEqual([]);
+    const inside = await send(assistant, {
+      ...thread,
+      text: "hm?",
+      addressedBy: "none",
+      history: quietHistory(true),
+    });
+    expect(inside.text).toContain("My memory is unavailable");
+    expect(llm?.requests).toHaveLength(1);
+  });
+
+  it("tells the sink where to post: the channel's reply mode for a message typed in the channel", async () => {
+    const { assistant, store } = setup(() => "ok");
+    const inThread = await send(assistant, { threadId: "1800.1", messageId: "1800.1", text: "hi there" });
+    expect(inThread.started?.placement).toBe("thread");
+    await store.updateSettings(
+      { platform: "slack", workspaceId: "T1", channelId: "C1" },
+      { replyMode: "channel" },
+    );
+    const inChannel = await send(assistant, { threadId: "1800.2", messageId: "1800.2", text: "hi again" });
+    expect(inChannel.started?.placement).toBe("channel");
+    const inReply = await send(assistant, { threadId: "1800.2", messageId: "1800.3", text: "and more" });
+    expect(inReply.started?.placement).toBe("thread");
   });
 });
 

@@ -1,3 +1,4 @@
+import { earlierMessages, takesPart } from "../arrival.js";
 import {
   actionsChainPrompt,
   type ConversationMaterial,
@@ -73,7 +74,9 @@ async function material(context: CommandContext, limit: number): Promise<Materia
   const history = services.channelHistory;
   let unreadable: string | undefined;
   // Messages the adapter already gathered (a message command's thread) are the material asked for.
-  const gathered = (message.priorMessages?.length ?? 0) > 0;
+  const gathered =
+    (message.priorMessages?.length ?? 0) > 0 ||
+    (message.addressedBy === "command" && message.history !== undefined);
   if (!gathered && typedInChannel(message) && history?.serves(message)) {
     try {
       // One more than asked: the command's own message is among the newest and is left out.
@@ -99,7 +102,12 @@ async function material(context: CommandContext, limit: number): Promise<Materia
     }
   }
   const conversation = await services.store.loadConversation(message);
-  const prior = (message.priorMessages ?? []).map((entry) => ({
+  // On first contact the platform's thread; once teammate takes part, memory has it.
+  const earlier =
+    takesPart(conversation) && !message.priorMessages?.length
+      ? []
+      : await earlierMessages(message, services.logger);
+  const prior = earlier.map((entry) => ({
     role: entry.fromAssistant ? ("assistant" as const) : ("user" as const),
     speakerId: entry.userId,
     speakerName: entry.userName,

@@ -96,10 +96,22 @@ export class ConversationMemory {
   /**
    * Saves turns, then folds the oldest ones into the summary if the window overflowed. `llm` is the
    * request's own view of the model, so the summary call is counted for the person who asked.
+   * `loaded` is the conversation as the caller read it for this message: with it, memory does not
+   * read it again unless there is something to fold.
    */
-  async record(conversation: ConversationRef, turns: NewTurn[], llm?: LlmProvider): Promise<void> {
-    await this.store.appendTurns(conversation, turns);
+  async record(
+    conversation: ConversationRef,
+    turns: NewTurn[],
+    llm?: LlmProvider,
+    loaded?: Conversation,
+  ): Promise<void> {
+    const saved = await this.store.appendTurns(conversation, turns);
+    if (loaded && !this.overflows({ summary: loaded.summary, turns: [...loaded.turns, ...saved] })) return;
     await this.foldIfNeeded(conversation, llm);
+  }
+
+  private overflows(conversation: Conversation): boolean {
+    return conversation.turns.reduce((sum, turn) => sum + turnTokens(turn), 0) > this.budget.history;
   }
 
   /**
@@ -110,9 +122,9 @@ export class ConversationMemory {
   async foldIfNeeded(conversation: ConversationRef, requestLlm?: LlmProvider): Promise<boolean> {
     const llm = requestLlm ?? this.llm;
     if (!llm) return false;
+    // Read again: another message of the same conversation may have folded it meanwhile.
     const current = await this.store.loadConversation(conversation);
-    const total = current.turns.reduce((sum, turn) => sum + turnTokens(turn), 0);
-    if (total <= this.budget.history) return false;
+    if (!this.overflows(current)) return false;
     const keep = recentWindow(current.turns, Math.floor(this.budget.history / 2));
     const folded = current.turns.slice(0, current.turns.length - keep.length);
     const last = folded.at(-1);
