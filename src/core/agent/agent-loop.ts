@@ -64,7 +64,8 @@ export interface RunAgentOptions {
   /** Already started by the caller; the agent appends text and status lines and never finishes it. */
   sink: ReplySink;
   budgets: AgentBudgets;
-  approvals: ApprovalGate;
+  /** Absent where no tool can need a click (an answer without tools): a risky call is then denied. */
+  approvals?: ApprovalGate | undefined;
   /** Passages the answer chain retrieved before the agent started; they keep citation numbers 1…n. */
   passages?: Passage[] | undefined;
   model?: string | undefined;
@@ -138,63 +139,27 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   try {
     while (finishReason === undefined) {
       const stepNumber = steps.length + 1;
-      const stepStartedAt = performance.now();
-      let stepText = "";
-      let separated = text.length === 0;
-      const calls: ToolCall[] = [];
-      let reason: FinishReason = "stop";
-      let usage: { promptTokens: number; completionTokens: number } | undefined;
-      let stepModel = requestedModel;
-      let stepEndpoint: string | undefined;
-
-      for await (const part of llm.stream({
-        messages,
-        model: options.model,
-        temperature: options.temperature,
-        tools: definitions.length > 0 ? definitions : undefined,
-        signal,
-      })) {
-        if (part.type === "text-delta") {
-          if (part.text.length === 0) continue;
-          // A new step's text starts a new paragraph after what earlier steps already showed.
-          if (!separated) {
-            separated = true;
-            if (!text.endsWith("\n")) await append("\n\n");
-          }
-          stepText += part.text;
-          await append(part.text);
-        } else if (part.type === "tool-call") {
-          calls.push(part.call);
-        } else {
-          reason = part.reason;
-          usage = part.usage;
-          stepModel = part.model || requestedModel;
-          stepEndpoint = part.endpoint;
-        }
-      }
-      if (model === undefined) {
-        model = stepModel;
-        endpoint = stepEndpoint;
-      }
-
-      const estimated = usage === undefined;
-      const counted = usage ?? estimateUsage(messages, definitions, stepText, calls);
-      steps.push({
-        step: stepNumber,
-        model: stepModel,
-        ...(stepEndpoint === undefined ? {} : { endpoint: stepEndpoint }),
-        promptTokens: counted.promptTokens,
-        completionTokens: counted.completionTokens,
-        estimatedUsage: estimated,
-        milliseconds: Math.round(performance.now() - stepStartedAt),
-        finishReason: reason,
+      const step = await streamStep({ ...options, messages }, definitions, signal, {
+        append,
+        separated: text.length === 0,
+        endsWithNewline: () => text.endsWith("\n"),
       });
+      const { calls, reason } = step;
+      if (model === undefined) {
+        model = step.model ?? requestedModel;
+        endpoint = step.endpoint;
+      }
+      steps.push(step.trace(stepNumber, messages));
 
       if (calls.length === 0) {
         finishReason = reason === "length" || reason === "content_filter" ? reason : "stop";
         break;
       }
-      messages.push({ role: "assistant", content: stepText.length > 0 ? stepText : null, toolCalls: calls });
+      messages.push({
+        role: "assistant",
+        content: step.text.length > 0 ? step.text : null,
+        toolCalls: calls,
+      });
       // The model still wants tools; running them is pointless if it will never see the results.
       if (stepNumber >= budgets.maxSteps) {
         finishReason = "max_steps";
@@ -205,26 +170,12 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
         break;
       }
 
-      const executions = await Promise.all(
-        calls.map((call) =>
-          executeCall(call, stepNumber, {
-            tools,
-            approvals,
-            sink,
-            context,
-            signal,
-            sources,
-            wallClock,
-            toolCalls,
-          }),
-        ),
-      );
+      const environment = { tools, approvals, sink, context, signal, sources, wallClock, toolCalls };
+      const executions = await Promise.all(calls.map((call) => executeCall(call, stepNumber, environment)));
+      // Results go back fenced as data: a tool's text is never the model's instructions.
       for (const execution of executions) {
-        messages.push({
-          role: "tool",
-          toolCallId: execution.callId,
-          content: fenceToolResult(execution.name, execution.output),
-        });
+        const content = fenceToolResult(execution.name, execution.output);
+        messages.push({ role: "tool", toolCallId: execution.callId, content });
       }
       signal.throwIfAborted();
     }
@@ -247,26 +198,16 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   }
 
   const passages = sources.list();
-  const trace: AgentTrace = {
+  const trace = traceOf({
     model: model ?? requestedModel,
-    ...(endpoint === undefined ? {} : { endpoint }),
+    endpoint,
     startedAt,
     totalMilliseconds: Math.round(performance.now() - startedClock),
     finishReason: reason,
-    passages: passages.map((passage, position) => ({
-      index: position + 1,
-      title: passage.title,
-      location: passage.location,
-      documentId: passage.documentId,
-      score: passage.score,
-    })),
+    passages,
     steps,
     toolCalls,
-    totals: {
-      promptTokens: steps.reduce((sum, step) => sum + step.promptTokens, 0),
-      completionTokens: steps.reduce((sum, step) => sum + step.completionTokens, 0),
-    },
-  };
+  });
   return {
     text,
     finishReason: reason,
@@ -278,9 +219,115 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   };
 }
 
+interface StreamedStep {
+  text: string;
+  calls: ToolCall[];
+  reason: FinishReason;
+  /** As the endpoint reported it, when it did. */
+  model: string | undefined;
+  endpoint: string | undefined;
+  /** The step's line of the trace; usage estimated (and marked so) where the endpoint reported none. */
+  trace(step: number, messages: ChatMessage[]): TraceStep;
+}
+
+/** Streams one LLM call: text shown as it arrives (a new step starts a new paragraph), tool calls collected. */
+async function streamStep(
+  options: Pick<RunAgentOptions, "llm" | "messages" | "model" | "temperature">,
+  definitions: ToolDefinition[],
+  signal: AbortSignal,
+  output: { append(delta: string): Promise<void>; separated: boolean; endsWithNewline(): boolean },
+): Promise<StreamedStep> {
+  const startedAt = performance.now();
+  const requestedModel = options.model ?? options.llm.defaultModel;
+  let text = "";
+  let separated = output.separated;
+  const calls: ToolCall[] = [];
+  let reason: FinishReason = "stop";
+  let usage: { promptTokens: number; completionTokens: number } | undefined;
+  let model: string | undefined;
+  let endpoint: string | undefined;
+  for await (const part of options.llm.stream({
+    messages: options.messages,
+    model: options.model,
+    temperature: options.temperature,
+    tools: definitions.length > 0 ? definitions : undefined,
+    signal,
+  })) {
+    if (part.type === "text-delta") {
+      if (part.text.length === 0) continue;
+      if (!separated) {
+        separated = true;
+        if (!output.endsWithNewline()) await output.append("\n\n");
+      }
+      text += part.text;
+      await output.append(part.text);
+    } else if (part.type === "tool-call") {
+      calls.push(part.call);
+    } else {
+      reason = part.reason;
+      usage = part.usage;
+      model = part.model || requestedModel;
+      endpoint = part.endpoint;
+    }
+  }
+  const milliseconds = Math.round(performance.now() - startedAt);
+  return {
+    text,
+    calls,
+    reason,
+    model,
+    endpoint,
+    trace: (step, messages) => {
+      const counted = usage ?? estimateUsage(messages, definitions, text, calls);
+      return {
+        step,
+        model: model ?? requestedModel,
+        ...(endpoint === undefined ? {} : { endpoint }),
+        promptTokens: counted.promptTokens,
+        completionTokens: counted.completionTokens,
+        estimatedUsage: usage === undefined,
+        milliseconds,
+        finishReason: reason,
+      };
+    },
+  };
+}
+
+function traceOf(run: {
+  model: string;
+  endpoint: string | undefined;
+  startedAt: number;
+  totalMilliseconds: number;
+  finishReason: AgentFinishReason;
+  passages: Passage[];
+  steps: TraceStep[];
+  toolCalls: TraceToolCall[];
+}): AgentTrace {
+  return {
+    model: run.model,
+    ...(run.endpoint === undefined ? {} : { endpoint: run.endpoint }),
+    startedAt: run.startedAt,
+    totalMilliseconds: run.totalMilliseconds,
+    finishReason: run.finishReason,
+    passages: run.passages.map((passage, position) => ({
+      index: position + 1,
+      title: passage.title,
+      location: passage.location,
+      documentId: passage.documentId,
+      score: passage.score,
+    })),
+    steps: run.steps,
+    toolCalls: run.toolCalls,
+    totals: {
+      promptTokens: run.steps.reduce((sum, step) => sum + step.promptTokens, 0),
+      completionTokens: run.steps.reduce((sum, step) => sum + step.completionTokens, 0),
+    },
+  };
+}
+
 interface CallEnvironment {
   tools: ToolRegistry;
-  approvals: ApprovalGate;
+  approvals: ApprovalGate | undefined;
   sink: ReplySink;
   context: AgentContext;
   signal: AbortSignal;
@@ -363,6 +410,7 @@ async function askForApproval(
 ): Promise<ApprovalDecision["outcome"]> {
   const { tool } = prepared;
   const { context, sink, approvals, wallClock } = environment;
+  if (!approvals) return "denied";
   const risk = tool.risk === "read" ? "write" : tool.risk;
   const argumentsPreview = previewArguments(prepared.rawArguments, 500);
   // Only a cancelled turn or a failed post ends the wait early; the wall-time budget is paused, since

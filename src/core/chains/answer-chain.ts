@@ -1,4 +1,4 @@
-import { type AgentBudgets, runAgent } from "../agent/agent-loop.js";
+import { type AgentBudgets, type AgentContext, runAgent } from "../agent/agent-loop.js";
 import type { AgentTrace } from "../agent/agent-trace.js";
 import type { QuestionAttachments } from "../attachments/question-attachments.js";
 import { channelOf } from "../channel-of.js";
@@ -15,7 +15,7 @@ import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
 import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
-import type { ToolRegistry } from "../tools/tool-registry.js";
+import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";
 import type {
   ApprovalPrompt,
   ChannelRef,
@@ -211,41 +211,23 @@ export class AnswerChain {
     return { messages, passages: kept, tokens };
   }
 
+  /**
+   * Answers through the agent loop: with the channel's tools when there are any, else as one
+   * streamed step with no tools. A docs-only channel whose documents have nothing on the question
+   * gets the not-found sentence instead (with tools, only when the model used none).
+   */
   async run(input: AnswerChainInput, signal = input.deadline?.signal): Promise<AnswerChainResult> {
-    const { retriever, logger } = this.options;
-    const llm = input.llm ?? this.options.llm;
     const startedAt = Date.now();
-    const scope = scopeOf(input.message);
+    const found = await this.retrieve(input, signal);
+    const { standaloneQuestion, passages, hasDocuments, fromAttachments } = found;
     const allowGeneral = input.settings.allowGeneralKnowledge ?? this.options.allowGeneralKnowledgeByDefault;
-
-    let standaloneQuestion = input.question;
-    let passages: Passage[] = [];
-    const hasDocuments = await retriever.hasDocuments(scope);
-    if (hasDocuments) {
-      await input.reply.status("Searching the team's documents…");
-      standaloneQuestion = await this.condense(input, signal);
-      passages = await retriever.retrieve(standaloneQuestion, scope, signal);
-      logger.debug({ passages: passages.length }, "retrieved passages");
-    }
-    // Files attached to the question are what it is about: they come first, and with them the
-    // answer is not a miss of the indexed docs nor general knowledge.
-    const attachedPassages = input.attached?.passages ?? [];
-    const fromAttachments = attachedPassages.length > 0 || (input.attached?.images.length ?? 0) > 0;
-    passages = [...attachedPassages, ...passages];
     const agent = this.options.agent;
     const tools = agent ? (agent.toolsFor?.(input.message) ?? agent.tools) : undefined;
-    const canAct = agent !== undefined && tools !== undefined && tools.definitions().length > 0;
+    const canAct = tools !== undefined && tools.definitions().length > 0;
     const missed = hasDocuments && passages.length === 0 && !fromAttachments;
     if (missed && !allowGeneral && !canAct) {
       await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
-      return this.result({
-        text: NOT_FOUND_IN_DOCUMENTS,
-        passages: [],
-        standaloneQuestion,
-        promptTokens: 0,
-        startedAt,
-        model: "none",
-      });
+      return this.notFound(standaloneQuestion, 0, startedAt, "none");
     }
     const documentsOnlyMiss = missed && !allowGeneral;
     const generalKnowledgeFallback = missed && allowGeneral;
@@ -260,182 +242,157 @@ export class AnswerChain {
         ? undefined
         : NO_DOCUMENTS_NOTE;
     const out: ReplySink = originNote ? new NoteBeforeFirstText(input.reply, originNote) : input.reply;
-
     const prompt = this.buildPrompt(input, passages, generalKnowledgeFallback, documentsOnlyMiss);
-    const promptTokens = prompt.tokens;
-    if (agent && tools && canAct) {
-      // In a docs-only channel with nothing found, the model may act through a tool; a reply that
-      // used none is replaced by the plain not-found sentence, so no general-knowledge answer leaks.
-      const held = documentsOnlyMiss ? new HeldTextSink(input.reply) : undefined;
-      const outcome = await runAgent({
-        llm,
-        messages: prompt.messages,
-        tools,
-        context: {
-          conversation: input.message,
-          askerId: input.message.userId,
-          askerName: input.message.userName,
-          isAdmin: input.message.isAdmin && input.message.isExternal !== true,
-          askerText: input.message.text,
-          knowledgeScope: scope,
-          logger,
-          signal,
-          deadline: input.deadline,
-        },
-        sink: held ?? out,
-        budgets: agent.budgets,
-        approvals: agent.approvals,
-        passages: prompt.passages,
-        model: input.settings.model,
-        temperature: input.settings.temperature,
-      });
-      if (held && outcome.trace.toolCalls.length === 0) {
-        await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
-        return this.result({
-          text: NOT_FOUND_IN_DOCUMENTS,
-          passages: [],
-          standaloneQuestion,
-          promptTokens,
-          startedAt,
-          model: outcome.model,
-        });
-      }
-      if (held) await out.append(held.text);
-      if (outcome.text.trim().length === 0) throw emptyAnswer();
-      return {
-        text: outcome.text,
-        sources: outcome.sources,
-        passages: outcome.passages,
-        model: outcome.model,
-        finishReason:
-          outcome.finishReason === "length" || outcome.finishReason === "content_filter"
-            ? outcome.finishReason
-            : "stop",
-        usage: outcome.trace.totals,
-        standaloneQuestion,
-        promptTokens,
-        trace: {
-          ...outcome.trace,
-          standaloneQuestion,
-          passageExcerpts: outcome.passages.map((passage) => passage.text.slice(0, 300)),
-        },
-      };
-    }
-
-    let text = "";
-    let finishReason: FinishReason = "stop";
-    let usage: TokenUsage | undefined;
-    let model = input.settings.model ?? llm.defaultModel;
-    let endpoint: string | undefined;
-    for await (const part of llm.stream({
+    // In a docs-only channel with nothing found, the model may act through a tool; a reply that
+    // used none is replaced by the plain not-found sentence, so no general-knowledge answer leaks.
+    const held = documentsOnlyMiss ? new HeldTextSink(input.reply) : undefined;
+    const outcome = await runAgent({
+      llm: input.llm ?? this.options.llm,
       messages: prompt.messages,
+      tools: canAct ? tools : NO_TOOLS,
+      context: this.agentContext(input, signal),
+      sink: held ?? out,
+      budgets: canAct && agent ? agent.budgets : ONE_STEP,
+      approvals: agent?.approvals,
+      passages: prompt.passages,
       model: input.settings.model,
       temperature: input.settings.temperature,
-      signal,
-    })) {
-      if (part.type === "text-delta") {
-        text += part.text;
-        await out.append(part.text);
-      } else if (part.type === "finish") {
-        finishReason = part.reason;
-        usage = part.usage;
-        model = part.model || model;
-        endpoint = part.endpoint;
-      }
+    });
+    if (held && outcome.trace.toolCalls.length === 0) {
+      await input.reply.append(NOT_FOUND_IN_DOCUMENTS);
+      return this.notFound(standaloneQuestion, prompt.tokens, startedAt, outcome.model);
     }
-    if (finishReason === "length") {
-      const note = "\n\n_(The answer hit the model's length limit and stops here.)_";
-      text += note;
-      await out.append(note);
-    } else if (finishReason === "content_filter") {
+    if (held) await out.append(held.text);
+    let text = outcome.text;
+    if (outcome.finishReason === "length") {
+      text += LENGTH_LIMIT_NOTE;
+      await out.append(LENGTH_LIMIT_NOTE);
+    } else if (outcome.finishReason === "content_filter") {
       throw new AppError("llm_bad_request", "content filter stopped the answer", {
         category: "user",
         userMessage: "The model's content filter stopped this answer. Try rephrasing the question.",
       });
     }
     if (text.trim().length === 0) throw emptyAnswer();
-    return this.result({
+    return {
       text,
-      passages: prompt.passages,
+      sources: outcome.sources,
+      passages: outcome.passages,
+      model: outcome.model,
+      finishReason: outcome.finishReason === "length" ? "length" : "stop",
+      usage: outcome.trace.totals,
       standaloneQuestion,
-      promptTokens,
-      startedAt,
-      model,
-      endpoint,
-      finishReason,
-      usage,
-    });
+      promptTokens: prompt.tokens,
+      trace: {
+        ...outcome.trace,
+        standaloneQuestion,
+        passageExcerpts: outcome.passages.map((passage) => passage.text.slice(0, 300)),
+      },
+    };
   }
 
-  /** The result of an answer that did not go through the agent, with a trace of the same shape. */
-  private result(input: {
-    text: string;
-    passages: Passage[];
-    standaloneQuestion: string;
-    promptTokens: number;
-    startedAt: number;
-    model: string;
-    endpoint?: string | undefined;
-    finishReason?: FinishReason;
-    usage?: TokenUsage | undefined;
-  }): AnswerChainResult {
-    const endpoint = input.endpoint === undefined ? {} : { endpoint: input.endpoint };
-    const finishReason = input.finishReason ?? "stop";
-    const sources = input.passages.length > 0 ? citedSources(input.text, input.passages) : [];
-    const totalMilliseconds = Date.now() - input.startedAt;
-    const usage = input.usage ?? {
-      promptTokens: input.promptTokens,
-      completionTokens: this.tokens.count(input.text),
+  /**
+   * The passages for the question: the indexed documents' (searched with the question made
+   * standalone, when there are any here), after the files attached to the question.
+   */
+  private async retrieve(input: AnswerChainInput, signal: AbortSignal | undefined) {
+    const { retriever, logger } = this.options;
+    const scope = scopeOf(input.message);
+    let standaloneQuestion = input.question;
+    let retrieved: Passage[] = [];
+    const hasDocuments = await retriever.hasDocuments(scope);
+    if (hasDocuments) {
+      await input.reply.status("Searching the team's documents…");
+      standaloneQuestion = await this.condense(input, signal);
+      retrieved = await retriever.retrieve(standaloneQuestion, scope, signal);
+      logger.debug({ passages: retrieved.length }, "retrieved passages");
+    }
+    // Files attached to the question are what it is about: they come first, and with them the
+    // answer is not a miss of the indexed docs nor general knowledge.
+    const attachedPassages = input.attached?.passages ?? [];
+    const fromAttachments = attachedPassages.length > 0 || (input.attached?.images.length ?? 0) > 0;
+    return {
+      standaloneQuestion,
+      passages: [...attachedPassages, ...retrieved],
+      hasDocuments,
+      fromAttachments,
     };
+  }
+
+  private agentContext(input: AnswerChainInput, signal: AbortSignal | undefined): AgentContext {
+    return {
+      conversation: input.message,
+      askerId: input.message.userId,
+      askerName: input.message.userName,
+      isAdmin: input.message.isAdmin && input.message.isExternal !== true,
+      askerText: input.message.text,
+      knowledgeScope: scopeOf(input.message),
+      logger: this.options.logger,
+      signal,
+      deadline: input.deadline,
+    };
+  }
+
+  /** The not-found sentence as the answer, with a trace of the same shape (no step when no model ran). */
+  private notFound(
+    standaloneQuestion: string,
+    promptTokens: number,
+    startedAt: number,
+    model: string,
+  ): AnswerChainResult {
+    const text = NOT_FOUND_IN_DOCUMENTS;
+    const totalMilliseconds = Date.now() - startedAt;
+    const completionTokens = this.tokens.count(text);
     const steps =
-      input.model === "none"
+      model === "none"
         ? []
         : [
             {
               step: 1,
-              model: input.model,
-              ...endpoint,
-              promptTokens: usage.promptTokens,
-              completionTokens: usage.completionTokens,
-              estimatedUsage: input.usage === undefined,
+              model,
+              promptTokens,
+              completionTokens,
+              estimatedUsage: true,
               milliseconds: totalMilliseconds,
-              finishReason,
+              finishReason: "stop" as const,
             },
           ];
     return {
-      text: input.text,
-      sources,
-      passages: input.passages,
-      model: input.model,
-      finishReason,
-      usage: input.usage,
-      standaloneQuestion: input.standaloneQuestion,
-      promptTokens: input.promptTokens,
+      text,
+      sources: [],
+      passages: [],
+      model,
+      finishReason: "stop",
+      usage: undefined,
+      standaloneQuestion,
+      promptTokens,
       trace: {
-        model: input.model,
-        ...endpoint,
-        startedAt: input.startedAt,
+        model,
+        startedAt,
         totalMilliseconds,
-        finishReason: finishReason === "tool_calls" ? "stop" : finishReason,
-        passages: input.passages.map((passage, index) => ({
-          index: index + 1,
-          title: passage.title,
-          location: passage.location,
-          documentId: passage.documentId,
-          score: passage.score,
-        })),
+        finishReason: "stop",
+        passages: [],
         steps,
         toolCalls: [],
         totals:
-          steps.length > 0
-            ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens }
-            : { promptTokens: 0, completionTokens: 0 },
-        standaloneQuestion: input.standaloneQuestion,
-        passageExcerpts: input.passages.map((passage) => passage.text.slice(0, 300)),
+          steps.length > 0 ? { promptTokens, completionTokens } : { promptTokens: 0, completionTokens: 0 },
+        standaloneQuestion,
+        passageExcerpts: [],
       },
     };
   }
 }
+
+/** What an answer with no tools runs with: one streamed step, bounded by the answer's own deadline. */
+const NO_TOOLS = createToolRegistry();
+const ONE_STEP: AgentBudgets = {
+  maxSteps: 1,
+  maxTokens: Number.MAX_SAFE_INTEGER,
+  // The longest timer Node keeps; the answer's deadline ends the run long before.
+  maxMilliseconds: 2 ** 31 - 1,
+};
+
+const LENGTH_LIMIT_NOTE = "\n\n_(The answer hit the model's length limit and stops here.)_";
 
 export const NOT_FOUND_IN_DOCUMENTS =
   "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer. " +
