@@ -14,7 +14,7 @@ import { type ParsedInput, parseInput } from "./commands/command-parser.js";
 import { NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
 import { matching } from "./commands/suggestions.js";
 import { createDeliveryClaims, type SettleClaim } from "./delivery-claims.js";
-import { describeForUser, toAppError } from "./errors.js";
+import { reportFailure } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
@@ -248,12 +248,9 @@ function requestServices(
 }
 
 async function fail(reply: ReplyGuard, error: unknown, log: Logger): Promise<void> {
-  const appError = toAppError(error);
-  const referenceId = randomUUID().slice(0, 8);
-  const level = appError.category === "user" ? "info" : "error";
-  log[level]({ err: appError, code: appError.code, referenceId }, "request failed");
+  const { sentence, referenceId } = reportFailure(error, log, "request failed");
   try {
-    await reply.fail(describeForUser(appError, referenceId));
+    await reply.fail(sentence);
   } catch (sinkError) {
     log.error({ err: sinkError, referenceId }, "could not deliver the failure message");
   }

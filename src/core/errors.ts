@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import type { Logger } from "./ports/logger.js";
+
 /**
  * The one error type core code sees. Adapters translate vendor errors (HTTP status codes, SDK
  * exceptions, driver errors) into an `AppError` at the edge, so core logic branches on `code` and
@@ -80,4 +83,32 @@ export function describeForUser(error: AppError, referenceId: string): string {
   }
   if (error.category === "user") return error.message;
   return `Sorry, something went wrong on my side and I could not finish that (ref ${referenceId}).`;
+}
+
+/**
+ * The one reference-id scheme: 8 hex characters, shown to the person as `(ref 1a2b3c4d)` and logged
+ * under `referenceId` on the line about the same failure, so an admin can find one from the other.
+ */
+export function newReferenceId(): string {
+  return randomUUID().slice(0, 8);
+}
+
+/**
+ * Logs a failure once, where it is handled (user errors at info, the rest at `level`), and returns
+ * the sentence for the chat: what to fix, or the apology with the reference id of that log line.
+ * Every failure path in core and the adapters says it through this.
+ */
+export function reportFailure(
+  error: unknown,
+  log: Logger,
+  what: string,
+  level: "warn" | "error" = "error",
+): { sentence: string; referenceId: string } {
+  const appError = toAppError(error);
+  const referenceId = newReferenceId();
+  log[appError.category === "user" ? "info" : level](
+    { err: appError, code: appError.code, referenceId },
+    what,
+  );
+  return { sentence: describeForUser(appError, referenceId), referenceId };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newReferenceId } from "./errors.js";
 import type { Logger } from "./ports/logger.js";
 import type { MemoryStore, OpenWork } from "./ports/memory-store.js";
 import type { Notifier } from "./ports/notifier.js";
@@ -128,7 +128,7 @@ export async function sweepOpenReplies(
       work.leaseUntil <= now ||
       (dependencies.endOthersOf !== undefined && work.owner !== dependencies.endOthersOf);
     if (!orphan || !(await dependencies.store.closeWork(work.id))) continue;
-    const referenceId = randomUUID().slice(0, 8);
+    const referenceId = newReferenceId();
     dependencies.logger.warn(
       { replyId: work.id, owner: work.owner, referenceId },
       "reply left unfinished by a process that is gone; ending it",

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { describeForUser, toAppError } from "../errors.js";
+import { reportFailure } from "../errors.js";
 import type { AttachmentReader } from "../ports/attachment-reader.js";
 import type { Passage } from "../ports/knowledge.js";
 import type { ImageInput } from "../ports/llm-provider.js";
@@ -113,11 +112,7 @@ export async function readQuestionAttachments(input: {
       });
     } catch (error) {
       input.signal?.throwIfAborted();
-      const appError = toAppError(error);
-      const referenceId = randomUUID().slice(0, 8);
-      const level = appError.category === "user" ? "info" : "warn";
-      input.logger[level]({ err: appError, code: appError.code, referenceId }, "attached file not read");
-      const reason = describeForUser(appError, referenceId);
+      const reason = reportFailure(error, input.logger, "attached file not read", "warn").sentence;
       result.notes.push(`I couldn't read ${name}: ${reason}`);
     }
   }

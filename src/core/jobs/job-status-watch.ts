@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { newReferenceId } from "../errors.js";
 import type { JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { MemoryStore, OpenWork } from "../ports/memory-store.js";
@@ -113,7 +113,7 @@ export async function sweepJobStatuses(
       continue;
     }
     if (state !== "failed" && state !== "missing") continue;
-    const referenceId = randomUUID().slice(0, 8);
+    const referenceId = newReferenceId();
     const label = work.label ?? "job";
     const sentence =
       state === "failed"
