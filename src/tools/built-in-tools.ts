@@ -7,15 +7,12 @@ import { createFetchUrlTool, type FetchDocument } from "./fetch-url-tool.js";
 import { createRecallTool } from "./recall-tool.js";
 import { createRememberTool } from "./remember-tool.js";
 import { createSearchDocsTool } from "./search-docs-tool.js";
-import { createSummarizeThreadTool, type ReadThread } from "./summarize-thread-tool.js";
 
 export interface BuiltInToolDependencies {
   retriever: Retriever;
   memory: Pick<MemoryStore, "addNote" | "listNotes">;
   /** The SSRF-guarded document loader as a function; without it `fetch_url` is left out. */
   fetchDocument?: FetchDocument | undefined;
-  /** Thread history; without it `summarize_thread` is left out. */
-  readThread?: ReadThread | undefined;
   now?: (() => Date) | undefined;
 }
 
@@ -29,6 +26,5 @@ export function createBuiltInTools(dependencies: BuiltInToolDependencies): Tool[
     createCalculatorTool(),
   ];
   if (dependencies.fetchDocument) tools.push(createFetchUrlTool(dependencies.fetchDocument));
-  if (dependencies.readThread) tools.push(createSummarizeThreadTool(dependencies.readThread));
   return tools;
 }

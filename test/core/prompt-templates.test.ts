@@ -3,8 +3,8 @@ import {
   answerPrompt,
   condenseQuestionPrompt,
   renderPassages,
-  summarizePrompt,
 } from "../../src/core/chains/prompt-templates.js";
+import { summarizePrompt } from "../../src/core/memory/summarize-prompt.js";
 import type { Turn } from "../../src/core/ports/memory-store.js";
 
 const turn = (seq: number, role: Turn["role"], speakerName: string, text: string): Turn => ({

@@ -13,7 +13,6 @@ import { createFetchUrlTool } from "../../src/tools/fetch-url-tool.js";
 import { createRecallTool } from "../../src/tools/recall-tool.js";
 import { createRememberTool } from "../../src/tools/remember-tool.js";
 import { createSearchDocsTool } from "../../src/tools/search-docs-tool.js";
-import { createSummarizeThreadTool } from "../../src/tools/summarize-thread-tool.js";
 
 const conversation = { platform: "discord" as const, workspaceId: "G1", channelId: "C9", threadId: "T5" };
 
@@ -203,22 +202,6 @@ describe("fetch_url", () => {
   });
 });
 
-describe("summarize_thread", () => {
-  it("hands the model the transcript of the current conversation", async () => {
-    const asked: unknown[] = [];
-    const tool = createSummarizeThreadTool(async (where, limit) => {
-      asked.push({ where, limit });
-      return [
-        { speakerName: "Ada", text: "Ship Tuesday?", at: Date.UTC(2025, 0, 1, 9, 0) },
-        { speakerName: "Lin", text: "Yes, after QA." },
-      ];
-    });
-    const result = await run(tool, { limit: 10 });
-    expect(asked).toEqual([{ where: conversation, limit: 10 }]);
-    expect(result.output).toBe("[2025-01-01T09:00Z] Ada: Ship Tuesday?\nLin: Yes, after QA.");
-  });
-});
-
 describe("createBuiltInTools", () => {
   it("registers every tool with a valid definition, leaving out those without dependencies", () => {
     const base = {
@@ -239,9 +222,7 @@ describe("createBuiltInTools", () => {
     const full = createBuiltInTools({
       ...base,
       fetchDocument: async () => ({ title: "", text: "" }),
-      readThread: async () => [],
     });
     expect(full.map((tool) => tool.name)).toContain("fetch_url");
-    expect(full.map((tool) => tool.name)).toContain("summarize_thread");
   });
 });

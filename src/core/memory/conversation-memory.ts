@@ -1,10 +1,10 @@
-import { summarizePrompt } from "../chains/prompt-templates.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { Conversation, MemoryStore, NewTurn, Turn } from "../ports/memory-store.js";
 import { TokenCache } from "../token-cache.js";
 import { MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ConversationRef } from "../types.js";
+import { summarizePrompt } from "./summarize-prompt.js";
 
 /**
  * How a prompt's token budget is shared. The recent-turn window and the rolling summary together
