@@ -15,6 +15,7 @@ import { createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
 import { toAppError } from "./core/errors.js";
 import type { Logger } from "./core/ports/logger.js";
+import type { PlatformAdapter, Stoppable } from "./core/ports/platform-adapter.js";
 import { redactingLogger } from "./core/redaction.js";
 import { halfConfiguredPlatforms } from "./platform-setup.js";
 import {
@@ -24,10 +25,6 @@ import {
   loadConfigOrExit,
   stopOnSignals,
 } from "./process-lifecycle.js";
-
-interface Running {
-  stop(): Promise<void>;
-}
 
 export interface StartBotOptions {
   /** A tracer provider the caller set up (tests); otherwise OTEL_EXPORTER_OTLP_ENDPOINT decides. */
@@ -41,11 +38,11 @@ export async function startBot(
   config: Config,
   givenLogger: Logger,
   options: StartBotOptions = {},
-): Promise<Running> {
+): Promise<Stoppable> {
   // The adapters log too (tokens in failed requests' URLs, echoed bodies): the same redaction applies.
   const logger = redactingLogger(givenLogger, secretsOf(config));
   const application = await createApplication(config, logger, { tracerProvider: options.tracerProvider });
-  const running: Running[] = [];
+  const running: Stoppable[] = [];
   const routes: Record<string, RouteHandler> = {
     "/healthz": healthRoute({
       // A write, because a store that still reads but cannot write (disk full, read-only, locked)
@@ -67,6 +64,11 @@ export async function startBot(
   }
   // --- operations: metrics and queue dashboard (end) ---
   const platforms: string[] = [];
+  const startPlatform = async (platform: PlatformAdapter) => {
+    await platform.start();
+    running.push(platform);
+    platforms.push(platform.name);
+  };
   let httpServedByPlatform = false;
 
   // --- platform: slack (begin) ---
@@ -93,9 +95,7 @@ export async function startBot(
         },
       })),
     });
-    await slack.start();
-    running.push(slack);
-    platforms.push("slack");
+    await startPlatform({ name: "slack", start: () => slack.start(), stop: () => slack.stop() });
     httpServedByPlatform = true;
     logger.info({ port: slack.port, mode: config.SLACK_APP_TOKEN ? "socket" : "http" }, "slack listening");
   }
@@ -121,9 +121,7 @@ export async function startBot(
             new RedisIdentifyThrottler({ client: redis, keyPrefix: storeKeyPrefix(config), maxConcurrency })
         : undefined,
     });
-    await discord.start();
-    running.push(discord);
-    platforms.push("discord");
+    await startPlatform({ name: "discord", start: () => discord.start(), stop: () => discord.stop() });
   }
   // --- platform: discord (end) ---
 
@@ -197,7 +195,7 @@ async function main(): Promise<void> {
   ) {
     process.exit(0);
   }
-  let bot: Running;
+  let bot: Stoppable;
   try {
     bot = await startBot(config, logger);
   } catch (error) {

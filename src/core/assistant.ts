@@ -95,6 +95,7 @@ export interface AssistantOptions {
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
   suggest(request: SuggestionRequest): Promise<Suggestion[]>;
+  /** @deprecated Shim (see `AssistantHandler` in `types.ts`): removed once the adapters have moved. */
   channelPreferences(channel: ChannelRef): Promise<ChannelPreferences>;
 }
 
