@@ -276,7 +276,9 @@ export class AnswerChain {
     if (text.trim().length === 0) throw emptyAnswer();
     return {
       text,
-      sources: outcome.sources,
+      // Without tools the passages are the retrieved ones only, and the answer lists those it cites
+      // (all when it cites none); with tools, one source per document the run found, as before.
+      sources: canAct ? outcome.sources : citedSources(text, outcome.passages),
       passages: outcome.passages,
       model: outcome.model,
       finishReason: outcome.finishReason === "length" ? "length" : "stop",
