@@ -162,6 +162,34 @@ describe("assistant: deciding whether to answer", () => {
     expect(llm?.requests).toHaveLength(1);
   });
 
+  it("reads the conversation once per message, and the thread's history only on first contact", async () => {
+    const { assistant, store } = setup(() => "ok");
+    let loads = 0;
+    const load = store.loadConversation.bind(store);
+    store.loadConversation = async (conversation) => {
+      loads += 1;
+      return load(conversation);
+    };
+    let reads = 0;
+    const history = {
+      earlier: async () => {
+        reads += 1;
+        return [{ userId: "U3", userName: "Carol", text: "we ship on Monday", fromAssistant: false }];
+      },
+      includesTeammate: async () => false,
+    };
+    await send(assistant, { ...thread, text: "what did Carol say?", history });
+    await send(assistant, {
+      ...thread,
+      messageId: "1700.10",
+      text: "and then?",
+      addressedBy: "none",
+      history,
+    });
+    expect(loads).toBe(2);
+    expect(reads).toBe(1);
+  });
+
   it("tells the sink where to post: the channel's reply mode for a message typed in the channel", async () => {
     const { assistant, store } = setup(() => "ok");
     const inThread = await send(assistant, { threadId: "1800.1", messageId: "1800.1", text: "hi there" });
