@@ -24,6 +24,11 @@ export interface SlackReplyTarget {
   channel: string;
   /** Thread root to reply under; absent for the top level (a DM outside threads, a slash command). */
   threadTs?: string | undefined;
+  /**
+   * A message typed in a channel: its ts. The reply opens a thread on it, unless core places the
+   * reply in the channel (`start({ placement: "channel" })`).
+   */
+  openThreadOn?: string | undefined;
   /** Who asked: the receiver of ephemeral replies and of streamed ones outside DMs. */
   userId: string;
   teamId: string;
@@ -86,6 +91,7 @@ export class SlackReplySink implements ReplySink {
   private readonly streamLimit: number;
 
   private visibility: ReplyVisibility = "everyone";
+  private placement: "thread" | "channel" = "thread";
   private mode: Mode = "undecided";
   private closed = false;
   /** Every character of Markdown core has appended. */
@@ -125,8 +131,7 @@ export class SlackReplySink implements ReplySink {
     const shown: Record<string, string> = {};
     if (this.indicator === "reaction" && this.target.messageTs !== undefined)
       shown.reaction = this.target.messageTs;
-    if (this.indicator === "status" && this.target.threadTs !== undefined)
-      shown.assistantStatus = this.target.threadTs;
+    if (this.indicator === "status" && this.threadTs !== undefined) shown.assistantStatus = this.threadTs;
     if (this.stream && this.stream.ts !== "") shown.stream = this.stream.ts;
     if (this.statusMessageTs !== undefined) shown.status = this.statusMessageTs;
     return shown;
@@ -137,8 +142,14 @@ export class SlackReplySink implements ReplySink {
     return this.closed;
   }
 
+  /** The thread the reply goes in: the message's own, or the one it opens unless placed in the channel. */
+  private get threadTs(): string | undefined {
+    return this.target.threadTs ?? (this.placement === "thread" ? this.target.openThreadOn : undefined);
+  }
+
   async start(options: ReplyStart): Promise<void> {
     this.visibility = options.visibility;
+    this.placement = options.placement ?? "thread";
     await this.enqueue(() => this.showThinking());
   }
 
@@ -249,7 +260,7 @@ export class SlackReplySink implements ReplySink {
   private decideMode(): void {
     if (this.mode !== "undecided") return;
     if (this.visibility === "asker" && !this.target.isDirectMessage) this.mode = "buffered";
-    else if (!this.streaming.refused && this.target.threadTs !== undefined) this.mode = "stream";
+    else if (!this.streaming.refused && this.threadTs !== undefined) this.mode = "stream";
     else this.mode = "update";
   }
 
@@ -335,7 +346,7 @@ export class SlackReplySink implements ReplySink {
       await this.deleteStatusMessage();
       const response = await this.client.chat.startStream({
         channel: this.target.channel,
-        thread_ts: this.target.threadTs ?? "",
+        thread_ts: this.threadTs ?? "",
         markdown_text: opening,
         ...(this.target.isDirectMessage
           ? {}
@@ -434,7 +445,7 @@ export class SlackReplySink implements ReplySink {
     const response = await this.client.chat.postMessage({
       channel: this.target.channel,
       text,
-      ...(this.target.threadTs !== undefined ? { thread_ts: this.target.threadTs } : {}),
+      ...(this.threadTs !== undefined ? { thread_ts: this.threadTs } : {}),
       ...(blocks ? { blocks } : {}),
       unfurl_links: false,
       unfurl_media: false,
@@ -481,7 +492,7 @@ export class SlackReplySink implements ReplySink {
       channel: this.target.channel,
       user: this.target.userId,
       text,
-      ...(this.target.threadTs !== undefined ? { thread_ts: this.target.threadTs } : {}),
+      ...(this.threadTs !== undefined ? { thread_ts: this.threadTs } : {}),
       ...(blocks ? { blocks } : {}),
     });
   }
@@ -510,11 +521,11 @@ export class SlackReplySink implements ReplySink {
   // ---- thinking indicator and status lines ----
 
   private async showThinking(): Promise<void> {
-    if (this.target.isAssistantThread && this.target.threadTs !== undefined) {
+    if (this.target.isAssistantThread && this.threadTs !== undefined) {
       try {
         await this.client.assistant.threads.setStatus({
           channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
+          thread_ts: this.threadTs,
           status: "is thinking…",
         });
         this.indicator = "status";
@@ -544,10 +555,10 @@ export class SlackReplySink implements ReplySink {
           timestamp: this.target.messageTs,
           name: THINKING_REACTION,
         });
-      } else if (this.indicator === "status" && this.target.threadTs !== undefined) {
+      } else if (this.indicator === "status" && this.threadTs !== undefined) {
         await this.client.assistant.threads.setStatus({
           channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
+          thread_ts: this.threadTs,
           status: "",
         });
       }
@@ -560,11 +571,11 @@ export class SlackReplySink implements ReplySink {
 
   private async showStatus(line: string): Promise<void> {
     const short = line.slice(0, 150);
-    if (this.indicator === "status" && this.target.threadTs !== undefined) {
+    if (this.indicator === "status" && this.threadTs !== undefined) {
       try {
         await this.client.assistant.threads.setStatus({
           channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
+          thread_ts: this.threadTs,
           status: short,
         });
       } catch (error) {
