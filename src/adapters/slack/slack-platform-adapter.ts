@@ -1,35 +1,16 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  App,
-  HTTPReceiver,
-  LogLevel,
-  type Receiver,
-  type SlashCommand,
-  SocketModeReceiver,
-} from "@slack/bolt";
+import { App, HTTPReceiver, LogLevel, type Receiver, SocketModeReceiver } from "@slack/bolt";
 import { WebClient } from "@slack/web-api";
 import { AppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { AssistantHandler, InboundAction, InboundMessage } from "../../core/types.js";
+import type { AssistantHandler } from "../../core/types.js";
 import { createBoltLogger } from "./create-bolt-logger.js";
-import { createSlackActorResolver, type SlackActor } from "./slack-actor.js";
 import { registerAppHome } from "./slack-app-home.js";
 import { createAssistantSurface } from "./slack-assistant-surface.js";
-import {
-  normalizeSlackText,
-  parseButtonClick,
-  parseSlackEvent,
-  parseSlashCommand,
-  record,
-  type SlackBotIdentity,
-  type SlackPersonMessage,
-  text,
-} from "./slack-event-parser.js";
-import { SlackReplySink, type SlackReplyTarget, type SlackStreamingPolicy } from "./slack-reply-sink.js";
+import { record, type SlackBotIdentity, text } from "./slack-event-parser.js";
+import { createSlackInbound } from "./slack-inbound.js";
 import { registerShortcuts } from "./slack-shortcuts.js";
-import type { SlackSurfaceContext } from "./slack-surface-context.js";
-import { createSlackThreadHistory, type SlackThreadHistory } from "./slack-thread-history.js";
 import { createSlackUserDirectory } from "./slack-user-directory.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
@@ -99,131 +80,27 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     logger: boltLogger,
   };
   const client = new WebClient(options.botToken, clientOptions);
-  const users = createSlackUserDirectory({ client, adminUserIds: options.adminUserIds, logger });
-  const actorOf = createSlackActorResolver(users);
-  const streaming: SlackStreamingPolicy = { refused: false };
   const commandName = options.commandName ?? "/teammate";
   const work = createWorkTracker();
   const identity: SlackBotIdentity = {};
-  let app: App | undefined;
-  let listeningPort: number | undefined;
-
-  /** Runs core's work; if it throws before replying, the person still gets a sentence. */
-  const runWithSink = async (
-    target: SlackReplyTarget,
-    eventLogger: Logger,
-    run: (sink: SlackReplySink) => Promise<void>,
-  ): Promise<void> => {
-    const sink = new SlackReplySink({
-      client,
-      target,
-      logger: eventLogger,
-      streaming,
+  const { onEvent, onCommand, onAction, surfaces } = createSlackInbound({
+    client,
+    users: createSlackUserDirectory({ client, adminUserIds: options.adminUserIds, logger }),
+    assistant: options.assistant,
+    logger,
+    identity,
+    commandName,
+    track: work.track,
+    // Shared by every reply: once the workspace refuses streaming, later replies do not ask again.
+    sink: {
+      streaming: { refused: false },
       fetchImpl: options.fetchImpl,
       updateIntervalMilliseconds: options.updateIntervalMilliseconds,
       streamMessageLimit: options.streamMessageLimit,
-    });
-    try {
-      await run(sink);
-    } catch (error) {
-      const reference = Math.random().toString(36).slice(2, 10);
-      eventLogger.error({ ...summarizeSlackError(error), reference }, "slack event handling failed");
-      if (sink.isClosed) return;
-      try {
-        await sink.fail(
-          `Sorry, something went wrong on my side and I could not finish that (ref ${reference}).`,
-        );
-      } catch (failError) {
-        eventLogger.error(summarizeSlackError(failError), "slack could not even post the apology");
-      }
-    }
-  };
-
-  const refuseWithoutWorkspace = (what: string, details: Record<string, unknown>): void => {
-    logger.warn(details, `slack ${what} without a workspace id refused`);
-  };
-
-  const threadHistory = (
-    channel: string,
-    rootTs: string,
-    currentTs: string,
-    eventLogger: Logger,
-    inclusive = false,
-  ): SlackThreadHistory =>
-    createSlackThreadHistory({
-      client,
-      users,
-      identity: () => identity,
-      channel,
-      rootTs,
-      currentTs,
-      inclusive,
-      logger: eventLogger,
-    });
-
-  const onEvent = async (body: unknown, event: unknown): Promise<void> => {
-    const verdict = parseSlackEvent(body, event, identity);
-    if (verdict.kind === "refused") return refuseWithoutWorkspace("event", verdict.details);
-    if (verdict.kind === "ignored") return;
-    const parsed = verdict.message;
-    const eventLogger = logger.child({ eventId: parsed.eventId, channel: parsed.channel });
-    const actor = await actorOf(parsed.userId, parsed.workspaceId, parsed.hints);
-    const message = inboundMessageOf(parsed, actor);
-    if (parsed.threadTs !== undefined && parsed.threadTs !== parsed.ts) {
-      message.history = threadHistory(parsed.channel, parsed.threadTs, parsed.ts, eventLogger);
-    }
-    await runWithSink(replyTargetOf(parsed), eventLogger, (sink) => options.assistant.handle(message, sink));
-  };
-
-  const onCommand = async (command: Partial<SlashCommand>): Promise<void> => {
-    const parsed = parseSlashCommand(command, identity.userId);
-    if (parsed.kind === "refused") return refuseWithoutWorkspace("command", parsed.details);
-    if (parsed.kind === "ignored") return;
-    const { workspaceId, channel, userId, responseUrl } = parsed.value;
-    const eventLogger = logger.child({ command: commandName, channel });
-    const message: InboundMessage = {
-      platform: "slack",
-      workspaceId,
-      channelId: channel,
-      threadId: undefined,
-      ...(await actorOf(userId, workspaceId, parsed.value.hints)),
-      text: parsed.value.text,
-      attachments: [],
-      eventId: parsed.value.eventId,
-      isCommand: true,
-      addressedBy: "command",
-    };
-    // Even in a DM the command may not be in teammate's own DM, so private replies use response_url.
-    const target = commandTarget({ channel, userId, workspaceId, responseUrl, isDirectMessage: false });
-    await runWithSink(target, eventLogger, (sink) => options.assistant.handle(message, sink));
-  };
-
-  const onAction = async (body: unknown, action: unknown): Promise<void> => {
-    const parsed = parseButtonClick(body, action);
-    if (parsed.kind === "refused") return refuseWithoutWorkspace("click", parsed.details);
-    if (parsed.kind === "ignored") return;
-    const click = parsed.value;
-    const eventLogger = logger.child({ action: click.action, channel: click.channel });
-    const inbound: InboundAction = {
-      platform: "slack",
-      workspaceId: click.workspaceId,
-      channelId: click.channel,
-      threadId: click.threadTs,
-      ...(await actorOf(click.userId, click.workspaceId, click.hints)),
-      action: click.action,
-      value: click.value,
-      eventId: click.eventId,
-    };
-    const target = commandTarget({
-      channel: click.channel,
-      userId: click.userId,
-      workspaceId: click.workspaceId,
-      responseUrl: click.responseUrl,
-      threadTs: click.threadTs,
-      isDirectMessage: click.channel.startsWith("D"),
-    });
-    await runWithSink(target, eventLogger, (sink) => options.assistant.handleAction(inbound, sink));
-  };
+    },
+  });
+  let app: App | undefined;
+  let listeningPort: number | undefined;
 
   const register = (created: App): void => {
     // Each listener awaits its work: Bolt has already acknowledged the request, and awaiting keeps
@@ -234,18 +111,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
     created.event("message", async ({ body, event }) => {
       await work.track(() => onEvent(body, event));
     });
-    const surfaces: SlackSurfaceContext = {
-      client,
-      logger,
-      assistant: options.assistant,
-      track: work.track,
-      actorOf,
-      runWithSink,
-      threadHistory,
-      onMessage: onEvent,
-      identity: () => identity,
-      normalizeText: (raw) => normalizeSlackText(raw, identity.userId),
-    };
     // The split view's events, and the DM-thread messages it routes back to onEvent (Bolt's
     // Assistant middleware takes those before the message listener above).
     created.assistant(createAssistantSurface(surfaces));
@@ -305,60 +170,6 @@ export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
       await work.settle(STOP_GRACE_MILLISECONDS);
       listeningPort = undefined;
     },
-  };
-}
-
-/** A person's message as core's `InboundMessage`, without its history (attached by the caller). */
-function inboundMessageOf(parsed: SlackPersonMessage, actor: SlackActor): InboundMessage {
-  // A message typed in a channel opens a thread on itself (its own ts); core places the reply.
-  const threadId = parsed.isDirectMessage ? parsed.threadTs : (parsed.threadTs ?? parsed.ts);
-  return {
-    platform: "slack",
-    workspaceId: parsed.workspaceId,
-    channelId: parsed.channel,
-    threadId,
-    ...actor,
-    text: parsed.text,
-    attachments: parsed.files,
-    eventId: parsed.eventId,
-    messageId: parsed.ts,
-    addressedBy: parsed.addressedBy,
-  };
-}
-
-/** Where the reply to a person's message goes; a message typed in a channel may open a thread. */
-function replyTargetOf(parsed: SlackPersonMessage): SlackReplyTarget {
-  const typedInChannel = !parsed.isDirectMessage && parsed.threadTs === undefined;
-  return {
-    channel: parsed.channel,
-    threadTs: parsed.threadTs,
-    ...(typedInChannel ? { openThreadOn: parsed.ts } : {}),
-    userId: parsed.userId,
-    teamId: parsed.workspaceId,
-    isDirectMessage: parsed.isDirectMessage,
-    messageTs: parsed.ts,
-    isAssistantThread: parsed.isAssistantThread,
-  };
-}
-
-/** Where the reply to a command or click goes: no message of the asker's to mark, a `response_url`. */
-export function commandTarget(where: {
-  channel: string;
-  userId: string;
-  workspaceId: string;
-  responseUrl: string | undefined;
-  threadTs?: string | undefined;
-  isDirectMessage: boolean;
-}): SlackReplyTarget {
-  return {
-    channel: where.channel,
-    threadTs: where.threadTs,
-    userId: where.userId,
-    teamId: where.workspaceId,
-    isDirectMessage: where.isDirectMessage,
-    messageTs: undefined,
-    isAssistantThread: false,
-    responseUrl: where.responseUrl,
   };
 }
 
