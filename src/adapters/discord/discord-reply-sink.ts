@@ -6,9 +6,9 @@ import type {
   ReplyFinish,
   ReplySink,
   ReplyStart,
-  ReplyVisibility,
   Source,
 } from "../../core/types.js";
+import type { ReplyTarget } from "../reply-target.js";
 import { DISCORD_MESSAGE_LIMIT, splitDiscordMessage } from "./split-discord-message.js";
 
 /** One Discord message as the sink renders it, before a target turns it into a REST call. */
@@ -24,16 +24,7 @@ export interface DiscordOutgoingMessage {
  * that mentioned teammate (a reply, its edits, further channel messages). The sink decides what to
  * say and when; a target only knows how to say it.
  */
-export interface DiscordReplyTarget {
-  /** Shows the reply as pending (an interaction's deferred "thinking…"). Safe to call more than once. */
-  acknowledge(visibility: ReplyVisibility): Promise<void>;
-  /** Creates, or replaces, the first message of the reply. */
-  writeFirst(message: DiscordOutgoingMessage): Promise<void>;
-  /** Posts a further message after the first, in order. */
-  writeNext(message: DiscordOutgoingMessage): Promise<void>;
-  /** The ids of what the reply shows so far (the asker's message, the reply's first message). */
-  shownMessages?(): Record<string, string>;
-}
+export type DiscordReplyTarget = ReplyTarget<DiscordOutgoingMessage>;
 
 export interface DiscordReplySinkOptions {
   target: DiscordReplyTarget;

@@ -5,6 +5,7 @@ type KnownBlock = slackTypes.KnownBlock;
 
 import type { Logger } from "../../core/ports/logger.js";
 import type { InboundMessage, ReplyFinish, ReplySink, ReplyStart } from "../../core/types.js";
+import { slackWorkspaceOf } from "./slack-event-parser.js";
 import { renderMrkdwnPieces } from "./slack-message-format.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";
 import { slackErrorCode } from "./summarize-slack-error.js";
@@ -86,7 +87,7 @@ export function renderHomeView(parts: Array<{ heading: string; text: string }>):
 export function registerAppHome(app: App, context: SlackSurfaceContext): void {
   const publish = async (body: Record<string, unknown>, event: AppHomeOpenedEvent): Promise<void> => {
     if (event.tab !== "home") return;
-    const workspaceId = context.workspaceOf(body);
+    const workspaceId = slackWorkspaceOf(body);
     if (!workspaceId) {
       context.logger.warn({ user: event.user }, "slack app_home_opened without a workspace id refused");
       return;
@@ -135,6 +136,7 @@ export function registerAppHome(app: App, context: SlackSurfaceContext): void {
         attachments: [],
         eventId: `home:${deliveryId}:${section.command}`,
         isCommand: true,
+        addressedBy: "command",
       };
       await context.assistant.handle(message, sink);
       if (sink.text.trim() !== "") parts.push({ heading: section.heading, text: sink.text });

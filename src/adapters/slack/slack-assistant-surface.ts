@@ -1,6 +1,6 @@
 import { Assistant, type types as slackTypes } from "@slack/bolt";
 import type { Logger } from "../../core/ports/logger.js";
-import type { ConversationRef } from "../../core/types.js";
+import { slackWorkspaceOf } from "./slack-event-parser.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";
 import { slackErrorCode } from "./summarize-slack-error.js";
 
@@ -72,7 +72,7 @@ export function createAssistantSurface(context: SlackSurfaceContext): Assistant 
     event: slackTypes.AssistantThreadStartedEvent | slackTypes.AssistantThreadContextChangedEvent,
   ): Promise<void> => {
     const thread = event.assistant_thread;
-    if (!context.workspaceOf(body)) {
+    if (!slackWorkspaceOf(body)) {
       logger.warn({ channel: thread.channel_id }, "slack assistant thread without a workspace id ignored");
       return;
     }
@@ -99,15 +99,12 @@ export function createAssistantSurface(context: SlackSurfaceContext): Assistant 
     const threadTs = typeof event.thread_ts === "string" ? event.thread_ts : undefined;
     const question = context.normalizeText(typeof event.text === "string" ? event.text : "");
     if (!channel || !threadTs || question === "") return;
-    const workspaceId = context.workspaceOf(body);
+    const workspaceId = slackWorkspaceOf(body);
     if (!workspaceId) return;
-    const conversation: ConversationRef = {
-      platform: "slack",
-      workspaceId,
-      channelId: channel,
-      threadId: threadTs,
-    };
-    if (await context.isEngaged(conversation, channel, threadTs, eventLogger)) return;
+    // Only the first question titles the thread: once teammate has answered in it, the title stays.
+    const ts = typeof event.ts === "string" ? event.ts : threadTs;
+    const history = context.threadHistory(channel, threadTs, ts, eventLogger);
+    if (await history.includesTeammate()) return;
     try {
       await client.assistant.threads.setTitle({
         channel_id: channel,
@@ -138,7 +135,7 @@ export function createAssistantSurface(context: SlackSurfaceContext): Assistant 
           (message.subtype === undefined || message.subtype === "file_share") &&
           typeof message.user === "string" &&
           message.bot_id === undefined &&
-          message.user !== context.botUserId();
+          message.user !== context.identity().userId;
         if (isPerson) await titleFirstQuestion(envelope, message, eventLogger);
         await context.onMessage(envelope, message);
       });

@@ -1,4 +1,4 @@
-import type { ChatStopStreamArguments, WebClient } from "@slack/web-api";
+import type { WebClient } from "@slack/web-api";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   ApprovalPrompt,
@@ -7,6 +7,7 @@ import type {
   ReplyStart,
   ReplyVisibility,
 } from "../../core/types.js";
+import { SlackEditPacing } from "./slack-edit-pacing.js";
 import {
   approvalFallbackText,
   markdownToMrkdwn,
@@ -16,25 +17,15 @@ import {
   type SlackBlock,
   textSection,
 } from "./slack-message-format.js";
+import { SlackPostedReply } from "./slack-posted-reply.js";
+import { SlackPrivateReply } from "./slack-private-reply.js";
+import type { SlackReplyPlace, SlackReplyTarget } from "./slack-reply-place.js";
+import { SlackStreamReply } from "./slack-stream-reply.js";
+import { SlackThinkingIndicator } from "./slack-thinking-indicator.js";
 import { findMarkdownCut, openFenceAt } from "./split-markdown.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
-/** Where a reply goes and who asked. */
-export interface SlackReplyTarget {
-  channel: string;
-  /** Thread root to reply under; absent for the top level (a DM outside threads, a slash command). */
-  threadTs?: string | undefined;
-  /** Who asked: the receiver of ephemeral replies and of streamed ones outside DMs. */
-  userId: string;
-  teamId: string;
-  isDirectMessage: boolean;
-  /** The asker's message, which carries the :eyes: "thinking" reaction. */
-  messageTs?: string | undefined;
-  /** An assistant thread (DM thread), where `assistant.threads.setStatus` shows "is thinking…". */
-  isAssistantThread: boolean;
-  /** A slash command's or button click's `response_url`, the conventional way to answer them privately. */
-  responseUrl?: string | undefined;
-}
+export { type SlackReplyTarget, THINKING_REACTION } from "./slack-reply-place.js";
 
 /**
  * Shared by every sink of one adapter: once the workspace refuses `chat.startStream`, later replies go
@@ -56,65 +47,68 @@ export interface SlackReplySinkOptions {
   streamMessageLimit?: number | undefined;
 }
 
-/** Slack keeps at most five uses of a `response_url` (secondary sources; NOTES.md §4). */
-const RESPONSE_URL_USES = 5;
 const DEFAULT_STREAM_MESSAGE_LIMIT = 11_000;
-export const THINKING_REACTION = "eyes";
 const FENCE_CLOSE = "\n```";
+const SOURCES_TEXT = "Sources and feedback";
 /** Closes a partial answer whose reply failed: the stream ends visibly unfinished. */
 export const INTERRUPTED_MARK = "\n\n_… (interrupted: this answer is unfinished)_";
 
+/** `stream`: Slack's native stream. `update`: posted and edited. `buffered`: for the asker alone, sent whole. */
 type Mode = "undecided" | "stream" | "update" | "buffered";
 
 const sleep = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
+const isUnreachable = (error: unknown) => {
+  const code = slackErrorCode(error);
+  return code === "not_in_channel" || code === "channel_not_found";
+};
 
 /**
- * Renders one reply in Slack. Streams with `chat.startStream`/`appendStream`/`stopStream` where the
- * workspace allows it; when it refuses, posts and edits with `chat.postMessage` + `chat.update` at
- * most once per interval. A stream Slack closed (after about five minutes) continues in a new
- * message, long answers continue in further messages split at paragraph or code-block boundaries,
- * and replies meant for the asker alone go out as ephemeral messages once complete. Every network
- * call runs on one queue, so edits never overtake each other.
+ * Renders one reply in Slack: decides what to say and when, and writes through one target per mode
+ * ({@link SlackStreamReply}, {@link SlackPostedReply}, {@link SlackPrivateReply}). Streams where the
+ * workspace allows it; when it refuses, posts and edits at most once per interval. A stream Slack
+ * closed continues in a new message, long answers continue in further messages split at paragraph
+ * or code-block boundaries, and replies meant for the asker alone go out privately once complete.
+ * Every network call runs on one queue ({@link SlackEditPacing}), so edits never overtake each other.
  */
 export class SlackReplySink implements ReplySink {
-  private readonly client: WebClient;
-  private readonly target: SlackReplyTarget;
-  private readonly logger: Logger;
+  private readonly place: SlackReplyPlace;
   private readonly streaming: SlackStreamingPolicy;
-  private readonly fetchImpl: typeof fetch;
-  private readonly interval: number;
   private readonly streamLimit: number;
+  private readonly pacing: SlackEditPacing;
+  private readonly indicator: SlackThinkingIndicator;
+  private readonly posted: SlackPostedReply;
+  private readonly privately: SlackPrivateReply;
+  private readonly stream: SlackStreamReply;
 
   private visibility: ReplyVisibility = "everyone";
+  private placement: "thread" | "channel" = "thread";
   private mode: Mode = "undecided";
   private closed = false;
   /** Every character of Markdown core has appended. */
   private received = "";
   /** Stream mode: how much of `received` Slack has accepted. */
   private streamedUpTo = 0;
-  private stream: { ts: string; sent: string } | undefined;
-  private stoppedByUser = false;
   /** Update mode: where in `received` the posted-and-edited messages begin. */
   private updateFrom = 0;
-  private readonly updateMessages: Array<{ ts: string; shown: string }> = [];
-  private bufferedResponseType: "ephemeral" | "in_channel" = "ephemeral";
-  private responseUrlUses = 0;
-  private statusMessageTs: string | undefined;
-  private lastStatusAt = 0;
-  private indicator: "reaction" | "status" | undefined;
-  private lastFlushAt = 0;
-  private timer: NodeJS.Timeout | undefined;
-  private queue: Promise<void> = Promise.resolve();
   private deferredError: unknown;
 
   constructor(options: SlackReplySinkOptions) {
-    this.client = options.client;
-    this.target = options.target;
-    this.logger = options.logger;
+    const { target } = options;
+    const interval = options.updateIntervalMilliseconds ?? 1_000;
+    this.place = {
+      client: options.client,
+      target,
+      logger: options.logger,
+      // The message's own thread, or the one it opens unless core placed the reply in the channel.
+      threadTs: () => target.threadTs ?? (this.placement === "thread" ? target.openThreadOn : undefined),
+    };
     this.streaming = options.streaming;
-    this.fetchImpl = options.fetchImpl ?? fetch;
-    this.interval = options.updateIntervalMilliseconds ?? 1_000;
     this.streamLimit = options.streamMessageLimit ?? DEFAULT_STREAM_MESSAGE_LIMIT;
+    this.pacing = new SlackEditPacing(interval);
+    this.indicator = new SlackThinkingIndicator(this.place);
+    this.posted = new SlackPostedReply(this.place, this.indicator, interval);
+    this.privately = new SlackPrivateReply(this.place, this.indicator, options.fetchImpl ?? fetch);
+    this.stream = new SlackStreamReply(this.place, () => this.posted.deleteStatusLine());
   }
 
   /**
@@ -122,14 +116,11 @@ export class SlackReplySink implements ReplySink {
    * message carrying 👀 (or the assistant thread with its status), an open stream, a status line.
    */
   shownMessages(): Record<string, string> {
-    const shown: Record<string, string> = {};
-    if (this.indicator === "reaction" && this.target.messageTs !== undefined)
-      shown.reaction = this.target.messageTs;
-    if (this.indicator === "status" && this.target.threadTs !== undefined)
-      shown.assistantStatus = this.target.threadTs;
-    if (this.stream && this.stream.ts !== "") shown.stream = this.stream.ts;
-    if (this.statusMessageTs !== undefined) shown.status = this.statusMessageTs;
-    return shown;
+    return {
+      ...this.indicator.shownMessages(),
+      ...this.stream.shownMessages(),
+      ...this.posted.shownMessages(),
+    };
   }
 
   /** Whether `finish` or `fail` has run, so the adapter knows the user got an answer or a sentence. */
@@ -139,31 +130,26 @@ export class SlackReplySink implements ReplySink {
 
   async start(options: ReplyStart): Promise<void> {
     this.visibility = options.visibility;
-    await this.enqueue(() => this.showThinking());
+    this.placement = options.placement ?? "thread";
+    await this.pacing.enqueue(() => this.indicator.show());
   }
 
   async append(text: string): Promise<void> {
     if (this.closed || text === "") return;
     if (this.deferredError !== undefined) throw this.deferredError;
     this.received += text;
-    const wait = this.lastFlushAt + this.interval - Date.now();
-    if (wait <= 0) {
-      this.clearTimer();
-      await this.enqueue(() => this.flush(false));
-      return;
-    }
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.enqueue(() => this.flush(false)).catch((error: unknown) => {
+    await this.pacing.edit(
+      () => this.flush(false),
+      (error) => {
         this.deferredError ??= error;
-        this.logger.warn(summarizeSlackError(error), "slack reply update failed");
-      });
-    }, wait);
+        this.place.logger.warn(summarizeSlackError(error), "slack reply update failed");
+      },
+    );
   }
 
   async status(line: string): Promise<void> {
     if (this.closed) return;
-    await this.enqueue(() => this.showStatus(line));
+    await this.pacing.enqueue(() => this.showStatus(line.slice(0, 150)));
   }
 
   /**
@@ -175,31 +161,26 @@ export class SlackReplySink implements ReplySink {
    */
   async requestApproval(prompt: ApprovalPrompt): Promise<void> {
     if (this.closed) return;
-    const text = approvalFallbackText(prompt);
-    const blocks = renderApprovalBlocks(prompt);
-    await this.enqueue(async () => {
+    const request = { text: approvalFallbackText(prompt), blocks: renderApprovalBlocks(prompt) };
+    await this.pacing.enqueue(async () => {
       this.decideMode();
-      if (this.mode === "buffered") {
-        await this.deliverPrivately(text, blocks);
-        return;
-      }
-      await this.deleteStatusMessage();
+      if (this.mode === "buffered") return this.privately.writeNext(request);
+      await this.posted.deleteStatusLine();
       try {
-        await this.postMessage(text, blocks);
+        await this.posted.post(request);
       } catch (error) {
-        const code = slackErrorCode(error);
-        const unreachable = code === "not_in_channel" || code === "channel_not_found";
-        if (!unreachable || this.target.responseUrl === undefined) throw error;
-        await this.deliverPrivately(text, blocks);
+        if (!isUnreachable(error) || this.place.target.responseUrl === undefined) throw error;
+        await this.privately.writeNext(request);
       }
     });
   }
 
   async finish(result: ReplyFinish): Promise<void> {
     if (this.closed) return;
-    this.clearTimer();
-    await this.enqueue(async () => {
-      await this.waitForInterval();
+    this.pacing.cancel();
+    await this.pacing.enqueue(async () => {
+      const wait = this.pacing.untilNextWrite();
+      if (wait > 0 && this.mode !== "buffered" && this.received.length > 0) await sleep(wait);
       await this.flush(true, renderFinishBlocks(result));
     });
     await this.close();
@@ -207,57 +188,44 @@ export class SlackReplySink implements ReplySink {
 
   async fail(message: string): Promise<void> {
     if (this.closed) return;
-    this.clearTimer();
+    this.pacing.cancel();
     // A partial answer is marked as cut, so it is never read as a finished one.
     if (this.received.trim() !== "") this.received += INTERRUPTED_MARK;
-    await this.enqueue(async () => {
+    await this.pacing.enqueue(async () => {
       // Whatever answer text already arrived is shown first; then the sentence, always.
       this.decideMode();
       try {
         if (this.mode !== "buffered" && this.deferredError === undefined) await this.flush(true, []);
       } catch (error) {
-        this.logger.warn(summarizeSlackError(error), "slack reply could not show the partial answer");
+        this.place.logger.warn(summarizeSlackError(error), "slack reply could not show the partial answer");
       }
       await this.deliverSentence(message);
     });
     await this.close();
   }
 
-  // ---- queue and timing ----
-
-  private enqueue(work: () => Promise<void>): Promise<void> {
-    const run = this.queue.then(work);
-    this.queue = run.catch(() => {});
-    return run;
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private async waitForInterval(): Promise<void> {
-    const wait = this.lastFlushAt + this.interval - Date.now();
-    if (wait > 0 && this.mode !== "buffered" && this.received.length > 0) await sleep(wait);
-  }
-
   private async close(): Promise<void> {
     this.closed = true;
-    await this.enqueue(() => this.clearThinking());
+    await this.pacing.enqueue(async () => {
+      await this.indicator.clear();
+      await this.posted.deleteStatusLine();
+    });
   }
 
   private decideMode(): void {
     if (this.mode !== "undecided") return;
-    if (this.visibility === "asker" && !this.target.isDirectMessage) this.mode = "buffered";
-    else if (!this.streaming.refused && this.target.threadTs !== undefined) this.mode = "stream";
+    if (this.visibility === "asker" && !this.place.target.isDirectMessage) this.mode = "buffered";
+    else if (!this.streaming.refused && this.place.threadTs() !== undefined) this.mode = "stream";
     else this.mode = "update";
   }
 
   private async flush(final: boolean, finishBlocks?: SlackBlock[]): Promise<void> {
     this.decideMode();
-    this.lastFlushAt = Date.now();
+    const before = this.mode;
+    this.pacing.markWrite();
     if (this.mode === "stream") await this.flushStream(final, finishBlocks);
-    // A refused or broken stream hands over to update mode inside flushStream.
+    // A refused stream hands over to posting: the interval counts from that first post.
+    if (before === "stream" && this.mode === "update") this.pacing.markWrite();
     if (this.mode === "update") await this.flushUpdate(final, finishBlocks);
     if (this.mode === "buffered" && final && finishBlocks !== undefined)
       await this.deliverBuffered(finishBlocks);
@@ -273,8 +241,8 @@ export class SlackReplySink implements ReplySink {
       if (boundary > this.streamedUpTo) available = boundary;
       else if (available - this.streamedUpTo < 200) return;
     }
-    while (this.mode === "stream" && !this.stoppedByUser && this.streamedUpTo < available) {
-      const sent = this.stream?.sent ?? "";
+    while (this.mode === "stream" && !this.stream.stoppedByUser && this.streamedUpTo < available) {
+      const sent = this.stream.sent;
       const pending = this.received.slice(this.streamedUpTo, available);
       if (sent.length + pending.length <= this.streamLimit) {
         if (!(await this.sendToStream(pending))) return;
@@ -297,309 +265,95 @@ export class SlackReplySink implements ReplySink {
       // Skip the line breaks at the cut; reopen the code block the cut fell in.
       const skipped = /^\n*/.exec(this.received.slice(this.streamedUpTo))?.[0].length ?? 0;
       this.streamedUpTo += skipped;
-      if (fence !== undefined) this.stream = { ts: "", sent: `${fence}\n` };
+      if (fence !== undefined) this.stream.openNextWith(`${fence}\n`);
     }
     if (this.mode === "stream" && final) await this.stopStream(finishBlocks ?? []);
   }
 
-  /** Sends Markdown to the open stream, or opens one. False when the reply left stream mode. */
+  /** Sends Markdown to the stream; false when the reply left stream mode (refused, or stopped by the asker). */
   private async sendToStream(markdown: string): Promise<boolean> {
-    let current = this.stream;
-    if (current && current.ts !== "") {
-      try {
-        await this.client.chat.appendStream({
-          channel: this.target.channel,
-          ts: current.ts,
-          markdown_text: markdown,
-        });
-        current.sent += markdown;
-        return true;
-      } catch (error) {
-        const code = slackErrorCode(error);
-        if (code === "stopped_by_user") {
-          this.stoppedByUser = true;
-          return false;
-        }
-        // Slack closed the stream (about five minutes) or lost it: continue in a new message.
-        this.logger.info(
-          { code, channel: this.target.channel },
-          "slack stream closed; continuing in a new message",
-        );
-        const reopen = openFenceAt(current.sent, current.sent.length);
-        current = reopen === undefined ? undefined : { ts: "", sent: `${reopen}\n` };
-        this.stream = current;
-      }
-    }
-    const opening = `${current?.sent ?? ""}${markdown}`;
-    try {
-      await this.deleteStatusMessage();
-      const response = await this.client.chat.startStream({
-        channel: this.target.channel,
-        thread_ts: this.target.threadTs ?? "",
-        markdown_text: opening,
-        ...(this.target.isDirectMessage
-          ? {}
-          : { recipient_user_id: this.target.userId, recipient_team_id: this.target.teamId }),
-      });
-      if (typeof response.ts !== "string") throw new Error("chat.startStream returned no ts");
-      this.stream = { ts: response.ts, sent: opening };
-      return true;
-    } catch (error) {
-      const code = slackErrorCode(error);
+    const outcome = await this.stream.send(markdown);
+    if (outcome === "sent") return true;
+    if (outcome === "refused") {
       if (this.streamedUpTo === 0) this.streaming.refused = true;
-      this.logger.info(
-        { code, channel: this.target.channel },
-        "slack streaming refused; posting and editing instead",
-      );
-      this.stream = undefined;
       this.mode = "update";
       this.updateFrom = this.streamedUpTo;
-      return false;
     }
+    return false;
   }
 
   private async stopStream(blocks: SlackBlock[]): Promise<void> {
-    const current = this.stream;
-    this.stream = undefined;
-    if (current && current.ts !== "") {
-      try {
-        await this.client.chat.stopStream({
-          channel: this.target.channel,
-          ts: current.ts,
-          ...(blocks.length > 0
-            ? { blocks: blocks as unknown as NonNullable<ChatStopStreamArguments["blocks"]> }
-            : {}),
-        });
-        return;
-      } catch (error) {
-        this.logger.info({ code: slackErrorCode(error) }, "slack stream was already closed");
-      }
-    }
+    if (await this.stream.stop(blocks)) return;
     // No open stream to carry the sources and buttons: they get a message of their own.
-    if (blocks.length > 0) await this.postMessage("Sources and feedback", blocks);
+    if (blocks.length > 0) await this.posted.post({ text: SOURCES_TEXT, blocks });
   }
 
   // ---- post and edit ----
 
   private async flushUpdate(final: boolean, finishBlocks?: SlackBlock[]): Promise<void> {
-    const markdown = this.received.slice(this.updateFrom);
-    const pieces = renderMrkdwnPieces(markdown);
+    const pieces = renderMrkdwnPieces(this.received.slice(this.updateFrom));
     const extraBlocks = final ? (finishBlocks ?? []) : [];
     if (pieces.length === 0) {
-      if (extraBlocks.length > 0) await this.postMessage("Sources and feedback", extraBlocks);
+      if (extraBlocks.length > 0) await this.posted.post({ text: SOURCES_TEXT, blocks: extraBlocks });
       return;
-    }
-    if (this.updateMessages.length === 0 && this.statusMessageTs !== undefined) {
-      // The status line's message becomes the first piece of the answer.
-      this.updateMessages.push({ ts: this.statusMessageTs, shown: "" });
-      this.statusMessageTs = undefined;
     }
     for (const [index, piece] of pieces.entries()) {
       const isLast = index === pieces.length - 1;
       const blocks = isLast && extraBlocks.length > 0 ? [textSection(piece, 0), ...extraBlocks] : undefined;
-      const existing = this.updateMessages[index];
-      if (existing) {
-        if (existing.shown === piece && blocks === undefined) continue;
-        await this.client.chat.update({
-          channel: this.target.channel,
-          ts: existing.ts,
-          text: piece,
-          ...(blocks ? { blocks } : {}),
-        });
-        existing.shown = piece;
-      } else {
-        const ts = await this.postFirstOrNext(piece, blocks);
-        if (ts === undefined) return;
-        this.updateMessages.push({ ts, shown: piece });
+      const isFirstPost = this.posted.count === 0 && !this.posted.hasStatusLine;
+      try {
+        await this.posted.writeAt(index, { text: piece, blocks });
+      } catch (error) {
+        // A slash command in a channel the bot is not in: the answer goes through its response_url.
+        if (!isFirstPost || !isUnreachable(error) || this.place.target.responseUrl === undefined) throw error;
+        this.mode = "buffered";
+        this.privately.responseType = "in_channel";
+        return;
       }
     }
   }
 
-  /** Posts a piece; a slash command in a channel the bot is not in falls back to its `response_url`. */
-  private async postFirstOrNext(text: string, blocks: SlackBlock[] | undefined): Promise<string | undefined> {
-    try {
-      return await this.postMessage(text, blocks);
-    } catch (error) {
-      const code = slackErrorCode(error);
-      const unreachable = code === "not_in_channel" || code === "channel_not_found";
-      if (this.updateMessages.length > 0 || !unreachable || this.target.responseUrl === undefined)
-        throw error;
-      this.mode = "buffered";
-      this.bufferedResponseType = "in_channel";
-      return undefined;
-    }
-  }
-
-  private async postMessage(text: string, blocks?: SlackBlock[]): Promise<string> {
-    const response = await this.client.chat.postMessage({
-      channel: this.target.channel,
-      text,
-      ...(this.target.threadTs !== undefined ? { thread_ts: this.target.threadTs } : {}),
-      ...(blocks ? { blocks } : {}),
-      unfurl_links: false,
-      unfurl_media: false,
-    });
-    if (typeof response.ts !== "string") throw new Error("chat.postMessage returned no ts");
-    return response.ts;
-  }
-
-  // ---- replies for the asker alone ----
+  // ---- replies for the asker alone, and the closing sentence ----
 
   private async deliverBuffered(finishBlocks: SlackBlock[]): Promise<void> {
     const pieces = renderMrkdwnPieces(this.received);
     if (pieces.length === 0 && finishBlocks.length === 0) return;
-    if (pieces.length === 0) pieces.push("Sources and feedback");
+    if (pieces.length === 0) pieces.push(SOURCES_TEXT);
     for (const [index, piece] of pieces.entries()) {
       const isLast = index === pieces.length - 1;
-      await this.deliverPrivately(
-        piece,
-        isLast && finishBlocks.length > 0 ? [textSection(piece, 0), ...finishBlocks] : undefined,
-      );
-    }
-  }
-
-  private async deliverPrivately(text: string, blocks?: SlackBlock[]): Promise<void> {
-    const responseUrl = this.target.responseUrl;
-    if (responseUrl !== undefined && this.responseUrlUses < RESPONSE_URL_USES) {
-      this.responseUrlUses += 1;
-      const response = await this.fetchImpl(responseUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          response_type: this.bufferedResponseType,
-          replace_original: false,
-          text,
-          ...(blocks ? { blocks } : {}),
-        }),
+      await this.privately.writeNext({
+        text: piece,
+        blocks: isLast && finishBlocks.length > 0 ? [textSection(piece, 0), ...finishBlocks] : undefined,
       });
-      if (response.ok) return;
-      this.logger.warn({ status: response.status }, "slack response_url refused the reply");
-      if (this.bufferedResponseType === "in_channel")
-        throw new Error(`response_url answered ${response.status}`);
     }
-    await this.client.chat.postEphemeral({
-      channel: this.target.channel,
-      user: this.target.userId,
-      text,
-      ...(this.target.threadTs !== undefined ? { thread_ts: this.target.threadTs } : {}),
-      ...(blocks ? { blocks } : {}),
-    });
   }
 
   private async deliverSentence(message: string): Promise<void> {
     const text = markdownToMrkdwn(message) || message;
     if (this.mode === "buffered") {
-      const partial = renderMrkdwnPieces(this.received);
-      for (const piece of partial) await this.deliverPrivately(piece);
-      await this.deliverPrivately(text);
+      for (const piece of renderMrkdwnPieces(this.received)) await this.privately.writeNext({ text: piece });
+      await this.privately.writeNext({ text });
       return;
     }
-    if (this.visibility === "asker" && !this.target.isDirectMessage) {
-      await this.deliverPrivately(text);
+    if (this.visibility === "asker" && !this.place.target.isDirectMessage) {
+      await this.privately.writeNext({ text });
       return;
     }
     try {
-      await this.postMessage(text);
+      await this.posted.post({ text });
     } catch (error) {
-      if (this.target.responseUrl === undefined) throw error;
-      this.bufferedResponseType = "in_channel";
-      await this.deliverPrivately(text);
+      if (this.place.target.responseUrl === undefined) throw error;
+      this.privately.responseType = "in_channel";
+      await this.privately.writeNext({ text });
     }
   }
 
-  // ---- thinking indicator and status lines ----
-
-  private async showThinking(): Promise<void> {
-    if (this.target.isAssistantThread && this.target.threadTs !== undefined) {
-      try {
-        await this.client.assistant.threads.setStatus({
-          channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
-          status: "is thinking…",
-        });
-        this.indicator = "status";
-        return;
-      } catch (error) {
-        this.logger.debug({ code: slackErrorCode(error) }, "assistant status unavailable; using a reaction");
-      }
-    }
-    if (this.target.messageTs === undefined) return;
-    try {
-      await this.client.reactions.add({
-        channel: this.target.channel,
-        timestamp: this.target.messageTs,
-        name: THINKING_REACTION,
-      });
-      this.indicator = "reaction";
-    } catch (error) {
-      this.logger.debug({ code: slackErrorCode(error) }, "thinking reaction not added");
-    }
-  }
-
-  private async clearThinking(): Promise<void> {
-    try {
-      if (this.indicator === "reaction" && this.target.messageTs !== undefined) {
-        await this.client.reactions.remove({
-          channel: this.target.channel,
-          timestamp: this.target.messageTs,
-          name: THINKING_REACTION,
-        });
-      } else if (this.indicator === "status" && this.target.threadTs !== undefined) {
-        await this.client.assistant.threads.setStatus({
-          channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
-          status: "",
-        });
-      }
-    } catch (error) {
-      this.logger.debug({ code: slackErrorCode(error) }, "thinking indicator not cleared");
-    }
-    this.indicator = undefined;
-    await this.deleteStatusMessage();
-  }
-
+  /** A status line: the assistant thread's status, else a small message until the answer begins. */
   private async showStatus(line: string): Promise<void> {
-    const short = line.slice(0, 150);
-    if (this.indicator === "status" && this.target.threadTs !== undefined) {
-      try {
-        await this.client.assistant.threads.setStatus({
-          channel_id: this.target.channel,
-          thread_ts: this.target.threadTs,
-          status: short,
-        });
-      } catch (error) {
-        this.logger.debug({ code: slackErrorCode(error) }, "assistant status not set");
-      }
-      return;
-    }
-    // Elsewhere a status line is a small message of its own until the answer begins.
+    if (await this.indicator.showStatus(line)) return;
     this.decideMode();
-    const answerStarted =
-      this.stream !== undefined || this.updateMessages.length > 0 || this.streamedUpTo > 0;
+    const answerStarted = this.stream.isOpen || this.posted.count > 0 || this.streamedUpTo > 0;
     if (this.mode === "buffered" || answerStarted) return;
-    const text = `_${markdownToMrkdwn(short).replace(/[_*]/g, "")}_`;
-    try {
-      if (this.statusMessageTs === undefined) {
-        this.statusMessageTs = await this.postMessage(text);
-      } else if (Date.now() - this.lastStatusAt >= this.interval) {
-        await this.client.chat.update({ channel: this.target.channel, ts: this.statusMessageTs, text });
-      } else {
-        return;
-      }
-      this.lastStatusAt = Date.now();
-    } catch (error) {
-      this.logger.debug({ code: slackErrorCode(error) }, "status line not shown");
-    }
-  }
-
-  private async deleteStatusMessage(): Promise<void> {
-    const ts = this.statusMessageTs;
-    if (ts === undefined) return;
-    this.statusMessageTs = undefined;
-    try {
-      await this.client.chat.delete({ channel: this.target.channel, ts });
-    } catch (error) {
-      this.logger.debug({ code: slackErrorCode(error) }, "status message not deleted");
-    }
+    await this.posted.showStatusLine(line);
   }
 }

@@ -1,15 +1,17 @@
 import type { WebClient } from "@slack/web-api";
 import type { Logger } from "../../core/ports/logger.js";
-import type { Actor, AssistantHandler, ConversationRef, PriorMessage, ReplySink } from "../../core/types.js";
+import type { AssistantHandler, ReplySink } from "../../core/types.js";
+import type { SlackActorResolver } from "./slack-actor.js";
+import type { SlackBotIdentity } from "./slack-event-parser.js";
 import type { SlackReplyTarget } from "./slack-reply-sink.js";
+import type { SlackThreadHistory } from "./slack-thread-history.js";
 
-/** What the acting member is, as the adapter works it out (name, admin verdicts, organisation). */
-export type SlackActor = Actor & { isExternal: boolean };
+export type { SlackActor } from "./slack-actor.js";
 
 /**
  * The parts of the running adapter that the surface modules (assistant split view, App Home,
  * message shortcuts) share with it, so each listener is a small module of its own and the adapter
- * keeps one way of tracking work, naming the actor and replying.
+ * keeps one way of tracking work, naming the actor, reading threads and replying.
  */
 export interface SlackSurfaceContext {
   client: WebClient;
@@ -17,41 +19,25 @@ export interface SlackSurfaceContext {
   assistant: AssistantHandler;
   /** Runs one event's work after the ack, tracked for `stop()`. */
   track(start: () => Promise<void>): Promise<void>;
-  /** The workspace the request was delivered for (never a field the sender controls); none: refuse. */
-  workspaceOf(body: Record<string, unknown>): string | undefined;
-  actorOf(
-    userId: string,
-    workspaceId: string,
-    hints: {
-      userTeam?: string | undefined;
-      enterpriseId?: string | undefined;
-      fallbackName?: string | undefined;
-    },
-  ): Promise<SlackActor>;
+  actorOf: SlackActorResolver;
   /** Runs core's work with a reply sink for `target`; a throw still ends in a sentence with a reference. */
   runWithSink(
     target: SlackReplyTarget,
     eventLogger: Logger,
     work: (sink: ReplySink) => Promise<void>,
   ): Promise<void>;
-  /** A thread's messages before `beforeTs` (or up to it, `inclusive`); undefined when Slack refused. */
-  readThread(
+  /** A lazy reader of a thread's messages before `currentTs` (or up to it, `inclusive`). */
+  threadHistory(
     channel: string,
     rootTs: string,
-    beforeTs: string,
+    currentTs: string,
     eventLogger: Logger,
     inclusive?: boolean,
-  ): Promise<PriorMessage[] | undefined>;
-  /** Whether teammate takes part in a conversation (memory first, the thread itself when memory is down). */
-  isEngaged(
-    conversation: ConversationRef,
-    channel: string,
-    rootTs: string,
-    eventLogger: Logger,
-  ): Promise<boolean>;
-  /** The adapter's own `message` handling (DMs, engaged threads), for messages the split view routes. */
-  onMessage(body: Record<string, unknown>, event: Record<string, unknown>): Promise<void>;
-  botUserId(): string | undefined;
+  ): SlackThreadHistory;
+  /** The adapter's own event handling (DMs, thread messages), for messages the split view routes. */
+  onMessage(body: unknown, event: unknown): Promise<void>;
+  /** Who teammate is in this workspace; known once the adapter has started. */
+  identity(): SlackBotIdentity;
   /** What the person typed: teammate's own mention removed, Slack's escaping decoded. */
   normalizeText(raw: string): string;
 }

@@ -44,7 +44,24 @@ export class ScriptedAssistant implements AssistantHandler {
     await sink.finish({ sources: [], buttons: [] });
   };
 
+  /** Messages core would not answer (a thread message without a mention where it takes no part). */
+  readonly declined: InboundMessage[] = [];
+
+  /**
+   * Decides like core on the inbound contract: an unmentioned thread message is answered only where
+   * teammate takes part; on first contact with a thread that already has messages, its history is
+   * read and recorded as `priorMessages`, as core receives it.
+   */
   async handle(message: InboundMessage, sink: ReplySink): Promise<void> {
+    const engaged = this.engaged.has(conversationKey(message));
+    if (message.addressedBy === "none" && !engaged) {
+      this.declined.push(message);
+      return;
+    }
+    if (!engaged && message.history && message.addressedBy !== "direct") {
+      const priorMessages = await message.history.earlier(50);
+      if (priorMessages.length > 0) message.priorMessages = priorMessages;
+    }
     this.messages.push(message);
     if (this.answeredEventIds.has(message.eventId)) return;
     this.answeredEventIds.add(message.eventId);
