@@ -24,12 +24,13 @@ import type { Command } from "../../core/commands/command.js";
 import { AppError, describeForUser, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
+  Addressing,
   AssistantHandler,
-  ChannelPreferences,
   ConversationRef,
   InboundAction,
   InboundMessage,
   PriorMessage,
+  ThreadHistory,
 } from "../../core/types.js";
 import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
 import {
@@ -44,8 +45,17 @@ import {
   MESSAGE_COMMANDS,
   toCommandLine,
 } from "./discord-commands.js";
-import { DiscordReplySink } from "./discord-reply-sink.js";
-import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
+import {
+  DiscordReplySink,
+  type DiscordReplySinkOptions,
+  type DiscordReplyTarget,
+} from "./discord-reply-sink.js";
+import {
+  createInteractionReplyTarget,
+  createMessageReplyTarget,
+  threadNameFor,
+} from "./discord-reply-targets.js";
+import { DiscordThreadHistory, toPriorMessages } from "./discord-thread-history.js";
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -105,8 +115,6 @@ function shardingOptions(shards: DiscordShards | undefined): Pick<ClientOptions,
 export function directMessageWorkspace(userId: string): string {
   return `dm-${userId}`;
 }
-const REPLY_CHAIN_DEPTH = 5;
-const THREAD_HISTORY_LIMIT = 20;
 /** How many messages "Summarize thread" reads (Discord serves at most 100 per request). */
 const SUMMARY_MESSAGE_LIMIT = 50;
 const AUTOCOMPLETE_VALUE_LENGTH = 100;
@@ -271,14 +279,7 @@ export class DiscordPlatformAdapter {
       fallbackChannel: () => this.sendableChannel(interaction.channelId),
       logger,
     });
-    const sink = new DiscordReplySink({
-      target,
-      logger,
-      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
-      ...(this.options.maxMessagesPerAnswer === undefined
-        ? {}
-        : { maxMessages: this.options.maxMessagesPerAnswer }),
-    });
+    const sink = this.sinkFor(target, logger);
     // Discord drops an interaction not acknowledged within 3 s; core usually starts the reply at
     // once (with the right visibility), but a slow start must not lose the interaction.
     let acknowledging: Promise<void> | undefined;
@@ -344,6 +345,7 @@ export class DiscordPlatformAdapter {
       ...this.actor(interaction),
       attachments: [],
       isCommand: true,
+      addressedBy: "command",
     } satisfies Omit<InboundMessage, "text">;
     if (interaction.isChatInputCommand()) {
       const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
@@ -374,8 +376,7 @@ export class DiscordPlatformAdapter {
       return { ...base, text: `translate ${languageOf(interaction.locale)}: ${target.content}` };
     }
     if (interaction.commandName === MESSAGE_COMMANDS.summarize) {
-      const prior = await this.threadAround(target);
-      return { ...base, text: "summarize", priorMessages: prior };
+      return { ...base, text: "summarize", history: this.threadAround(target) };
     }
     return "I don't know that message command.";
   }
@@ -406,11 +407,23 @@ export class DiscordPlatformAdapter {
   }
 
   /**
-   * The conversation "Summarize thread" reads: the thread the message started, or the thread it is
-   * in, or else the channel's messages up to it. Oldest first.
+   * The conversation "Summarize thread" works on, read when core asks: the thread the message
+   * started, or the thread it is in, or else the channel's messages up to it. Oldest first.
    */
-  private async threadAround(target: Message): Promise<PriorMessage[]> {
+  private threadAround(target: Message): ThreadHistory {
     const botId = this.client?.user?.id ?? "";
+    let read: Promise<PriorMessage[]> | undefined;
+    const messages = () => {
+      read ??= this.readThreadAround(target, botId);
+      return read;
+    };
+    return {
+      earlier: async (limit) => (await messages()).slice(-limit),
+      includesTeammate: async () => (await messages()).some((message) => message.fromAssistant),
+    };
+  }
+
+  private async readThreadAround(target: Message, botId: string): Promise<PriorMessage[]> {
     const collected = new Map<string, Message>([[target.id, target]]);
     // A thread started from a message has the message's id; it may not be in the cache yet.
     let thread = target.thread;
@@ -445,7 +458,13 @@ export class DiscordPlatformAdapter {
     const lookup =
       command && this.options.assistant.suggest
         ? this.options.assistant.suggest({
-            message: { ...this.actor(interaction), text: "", attachments: [], isCommand: true },
+            message: {
+              ...this.actor(interaction),
+              text: "",
+              attachments: [],
+              isCommand: true,
+              addressedBy: "command",
+            },
             command: command.name,
             parameter: focused.name,
             partial: String(focused.value),
@@ -517,28 +536,16 @@ export class DiscordPlatformAdapter {
     if (!botId || message.author.bot || message.system || message.webhookId) return;
     if (!this.firstSighting(message.id)) return;
 
-    const conversation = messageConversation(message);
     const botRoleId = message.guild?.roles.botRoleFor(botId)?.id;
-    const mentioned =
-      !message.inGuild() ||
-      message.mentions.users.has(botId) ||
-      message.mentions.repliedUser?.id === botId ||
-      (botRoleId !== undefined && message.mentions.roles.has(botRoleId)) ||
-      message.mentions.roles.some((role) => role.tags?.botId === botId);
-    let engaged: boolean | undefined;
-    if (!mentioned) {
-      // Inside a thread teammate already takes part in, a follow-up needs no new mention, unless the
-      // channel asked for mentions only (`config listen mention`).
-      if (conversation.threadId === undefined) return;
-      if ((await this.preferencesOf(conversation))?.listen === "mention") return;
-      engaged = await this.isEngaged(conversation, message, botId);
-      if (!engaged) return;
-    }
-    engaged ??= await this.isEngaged(conversation, message, botId);
-
+    const addressedBy = addressingOf(message, botId, botRoleId);
+    // A channel message that does not address teammate is none of its business. Everything else
+    // goes to core, which decides whether to answer (a thread message without a mention is answered
+    // only where teammate takes part and the channel listens to whole threads).
+    if (!addressedBy) return;
+    const logger = this.logger.child({ messageId: message.id });
     const text = stripMentions(message.content, botId, botRoleId);
     const inbound: InboundMessage = {
-      ...conversation,
+      ...messageConversation(message),
       userId: message.author.id,
       userName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
       text,
@@ -551,23 +558,13 @@ export class DiscordPlatformAdapter {
       isAdmin: this.isAdmin(message.author.id, memberPermissions(message)),
       eventId: message.id,
       messageId: message.id,
+      addressedBy,
+      ...(DiscordThreadHistory.applies(message)
+        ? { history: new DiscordThreadHistory(message, botId, logger) }
+        : {}),
     };
-    if (!engaged) {
-      const prior = await this.priorMessages(message, botId).catch((error: unknown) => {
-        this.logger.warn({ err: error }, "could not read discord context messages");
-        return [];
-      });
-      if (prior.length > 0) inbound.priorMessages = prior;
-    }
-    const logger = this.logger.child({ messageId: message.id });
-    const sink = new DiscordReplySink({
-      target: createMessageReplyTarget(message, logger),
-      logger,
-      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
-      ...(this.options.maxMessagesPerAnswer === undefined
-        ? {}
-        : { maxMessages: this.options.maxMessagesPerAnswer }),
-    });
+    const target = createMessageReplyTarget(message, logger, threadNameFor(text));
+    const sink = this.sinkFor(target, logger, (placement) => target.place(placement));
     try {
       await this.options.assistant.handle(inbound, sink);
     } catch (error) {
@@ -577,76 +574,41 @@ export class DiscordPlatformAdapter {
     }
   }
 
-  /** The channel's reply and listening modes; undefined (the defaults) when they cannot be read. */
-  private async preferencesOf(conversation: ConversationRef): Promise<ChannelPreferences | undefined> {
-    try {
-      return await this.options.assistant.channelPreferences?.({
-        platform: conversation.platform,
-        workspaceId: conversation.workspaceId,
-        channelId: conversation.channelId,
-      });
-    } catch (error) {
-      this.logger.warn({ err: error }, "channel preferences unavailable; using the defaults");
-      return undefined;
-    }
-  }
-
-  /**
-   * Whether teammate takes part in a conversation. Core knows from its memory; when the memory store
-   * is down, the thread itself tells: an earlier message of teammate's own in it. Either way the
-   * message is answered (core then says it answers without memory) instead of silently dropped.
-   */
-  private async isEngaged(conversation: ConversationRef, message: Message, botId: string): Promise<boolean> {
-    try {
-      return await this.options.assistant.isEngaged(conversation);
-    } catch (error) {
-      this.logger.warn(
-        { err: error },
-        "memory unavailable: reading the thread to see whether teammate is in it",
-      );
-      if (!message.channel.isThread()) return false;
-      try {
-        const history = await message.channel.messages.fetch({
-          limit: THREAD_HISTORY_LIMIT,
-          before: message.id,
-        });
-        return history.some((earlier) => earlier.author.id === botId);
-      } catch (threadError) {
-        this.logger.warn({ err: threadError }, "discord could not read the thread either");
-        return false;
-      }
-    }
-  }
-
-  /** The reply chain above the message, then earlier thread messages, oldest first. */
-  private async priorMessages(message: Message, botId: string): Promise<PriorMessage[]> {
-    const collected = new Map<string, Message>();
-    let current: Message = message;
-    for (let depth = 0; depth < REPLY_CHAIN_DEPTH && current.reference?.messageId; depth++) {
-      current = await current.fetchReference();
-      collected.set(current.id, current);
-    }
-    if (message.channel.isThread()) {
-      const history = await message.channel.messages.fetch({
-        limit: THREAD_HISTORY_LIMIT,
-        before: message.id,
-      });
-      for (const earlier of history.values()) collected.set(earlier.id, earlier);
-    }
-    return toPriorMessages([...collected.values()], botId);
+  /** The sink core writes one reply to, paced and split as configured. */
+  private sinkFor(
+    target: DiscordReplyTarget,
+    logger: Logger,
+    place?: DiscordReplySinkOptions["place"],
+  ): DiscordReplySink {
+    const { editIntervalMs, maxMessagesPerAnswer } = this.options;
+    return new DiscordReplySink({
+      target,
+      logger,
+      ...(editIntervalMs === undefined ? {} : { editIntervalMs }),
+      ...(maxMessagesPerAnswer === undefined ? {} : { maxMessages: maxMessagesPerAnswer }),
+      ...(place ? { place } : {}),
+    });
   }
 }
 
-function toPriorMessages(messages: Message[], botId: string): PriorMessage[] {
-  return messages
-    .filter((earlier) => earlier.content.trim() !== "")
-    .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
-    .map((earlier) => ({
-      userId: earlier.author.id,
-      userName: earlier.author.globalName ?? earlier.author.username,
-      text: earlier.content,
-      fromAssistant: earlier.author.id === botId,
-    }));
+/**
+ * How a message addresses teammate, as Discord shows it: a DM is for teammate; a mention of the bot,
+ * of its managed role, or an inline reply to one of its messages is a mention; any other message in
+ * a thread is `none` (core decides); any other channel message is not for teammate (undefined).
+ */
+function addressingOf(
+  message: Message,
+  botId: string,
+  botRoleId: string | undefined,
+): Addressing | undefined {
+  if (!message.inGuild()) return "direct";
+  const mentioned =
+    message.mentions.users.has(botId) ||
+    message.mentions.repliedUser?.id === botId ||
+    (botRoleId !== undefined && message.mentions.roles.has(botRoleId)) ||
+    message.mentions.roles.some((role) => role.tags?.botId === botId);
+  if (mentioned) return "mention";
+  return message.channel.isThread() ? "none" : undefined;
 }
 
 /** The asker's Discord language in English words (`de` → German), for "Translate". */

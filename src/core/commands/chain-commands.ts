@@ -72,8 +72,11 @@ async function material(context: CommandContext, limit: number): Promise<Materia
   const { message, services } = context;
   const history = services.channelHistory;
   let unreadable: string | undefined;
-  // Messages the adapter already gathered (a message command's thread) are the material asked for.
-  const gathered = (message.priorMessages?.length ?? 0) > 0;
+  // Messages the platform gathered for a command (a message command's thread) are the material asked for.
+  const given =
+    message.priorMessages ??
+    (message.addressedBy === "command" && message.history ? await message.history.earlier(limit) : []);
+  const gathered = given.length > 0;
   if (!gathered && typedInChannel(message) && history?.serves(message)) {
     try {
       // One more than asked: the command's own message is among the newest and is left out.
@@ -99,7 +102,7 @@ async function material(context: CommandContext, limit: number): Promise<Materia
     }
   }
   const conversation = await services.store.loadConversation(message);
-  const prior = (message.priorMessages ?? []).map((entry) => ({
+  const prior = given.map((entry) => ({
     role: entry.fromAssistant ? ("assistant" as const) : ("user" as const),
     speakerId: entry.userId,
     speakerName: entry.userName,
