@@ -9,6 +9,7 @@ import {
   type SendableChannels,
 } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
+import { defaultReplyMode } from "../../core/reply-mode.js";
 import type { ReplyVisibility } from "../../core/types.js";
 import type { DiscordOutgoingMessage, DiscordReplyTarget } from "./discord-reply-sink.js";
 import { withoutLinkPreviews } from "./link-previews.js";
@@ -141,12 +142,8 @@ export function createInteractionReplyTarget(
 /** Where a reply to a message typed in a channel goes (`ReplyStart.placement`). */
 export type ReplyPlacement = "thread" | "channel";
 
-/**
- * Discord's default placement: a reply in the channel. Discord shows a reply inline with its question
- * already, and a thread is a channel of its own in the member list, so threads are opt-in
- * (`config reply-mode thread`).
- */
-export const DISCORD_DEFAULT_PLACEMENT: ReplyPlacement = "channel";
+/** Where a reply goes when core does not say: the channel's default reply mode on Discord (see `defaultReplyMode`). */
+const DISCORD_DEFAULT_PLACEMENT: ReplyPlacement = defaultReplyMode("discord");
 
 /** Discord allows thread names of 1-100 characters. */
 const THREAD_NAME_LENGTH = 100;
