@@ -1,4 +1,4 @@
-import type { Message } from "discord.js";
+import type { Client, Message } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type { PriorMessage, ThreadHistory } from "../../core/types.js";
 
@@ -86,7 +86,7 @@ export class DiscordThreadHistory implements ThreadHistory {
 }
 
 /** Messages with text, oldest first, as core's `PriorMessage`s. */
-export function toPriorMessages(messages: readonly Message[], botId: string): PriorMessage[] {
+function toPriorMessages(messages: readonly Message[], botId: string): PriorMessage[] {
   return messages
     .filter((earlier) => earlier.content.trim() !== "")
     .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
@@ -96,4 +96,50 @@ export function toPriorMessages(messages: readonly Message[], botId: string): Pr
       text: earlier.content,
       fromAssistant: earlier.author.id === botId,
     }));
+}
+
+/** How many messages "Summarize thread" reads (Discord serves at most 100 per request). */
+const SUMMARY_MESSAGE_LIMIT = 50;
+
+/**
+ * The conversation "Summarize thread" works on, read when core asks: the thread the message
+ * started, or the thread it is in, or else the channel's messages up to it. Oldest first, read once.
+ */
+export function threadAroundHistory(
+  target: Message,
+  client: Client | undefined,
+  botId: string,
+): ThreadHistory {
+  let read: Promise<PriorMessage[]> | undefined;
+  const messages = () => {
+    read ??= readThreadAround(target, client, botId);
+    return read;
+  };
+  return {
+    earlier: async (limit) => (await messages()).slice(-limit),
+    includesTeammate: async () => (await messages()).some((message) => message.fromAssistant),
+  };
+}
+
+async function readThreadAround(
+  target: Message,
+  client: Client | undefined,
+  botId: string,
+): Promise<PriorMessage[]> {
+  const collected = new Map<string, Message>([[target.id, target]]);
+  // A thread started from a message has the message's id; it may not be in the cache yet.
+  let thread = target.thread;
+  if (!thread && target.hasThread && client) {
+    const channel = await client.channels.fetch(target.id).catch(() => null);
+    if (channel?.isThread()) thread = channel;
+  }
+  const fetched = thread
+    ? await thread.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT })
+    : await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, before: target.id });
+  for (const message of fetched.values()) collected.set(message.id, message);
+  if (!thread && target.channel.isThread()) {
+    const after = await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, after: target.id });
+    for (const message of after.values()) collected.set(message.id, message);
+  }
+  return toPriorMessages([...collected.values()], botId);
 }
