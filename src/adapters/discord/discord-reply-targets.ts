@@ -179,12 +179,16 @@ export function createMessageReplyTarget(
 ): MessageReplyTarget {
   let placement: ReplyPlacement = DISCORD_DEFAULT_PLACEMENT;
   let destination: Promise<SendableChannels | undefined> | undefined;
+  let threadId: string | undefined;
   let sent: Message | undefined;
   let typing = false;
 
   /** The thread the reply goes in, decided once; undefined for a reply in the message's channel. */
   function thread(): Promise<SendableChannels | undefined> {
-    destination ??= startThread();
+    destination ??= startThread().then((started) => {
+      threadId = started?.id;
+      return started;
+    });
     return destination;
   }
 
@@ -204,7 +208,12 @@ export function createMessageReplyTarget(
       if (!destination) placement = wanted ?? DISCORD_DEFAULT_PLACEMENT;
     },
     shownMessages() {
-      return { asker: message.id, ...(sent ? { reply: sent.id } : {}) };
+      // `thread`: the reply is in a thread started on the question, not beside the question.
+      return {
+        asker: message.id,
+        ...(sent ? { reply: sent.id } : {}),
+        ...(threadId ? { thread: threadId } : {}),
+      };
     },
     async acknowledge() {
       if (typing) return;

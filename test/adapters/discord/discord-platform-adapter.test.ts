@@ -10,6 +10,7 @@ import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { AssistantHandler, InboundAction, InboundMessage, ReplySink } from "../../../src/core/types.js";
 import { applicationCommands } from "../../support/application-commands.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../../support/discord-stand-in.js";
+import { waitFor } from "../../support/e2e-helpers.js";
 
 type Script = (message: InboundMessage, sink: ReplySink) => Promise<void>;
 
@@ -435,10 +436,12 @@ describe("Discord adapter against the stand-ins", () => {
   });
 
   it("answers in a thread started on the question when core places the reply in a thread", async () => {
+    const shown: Array<Record<string, string>> = [];
     const script: Script = async (_message, sink) => {
       await sink.start({ visibility: "everyone", placement: "thread" });
       await sink.append("Threads keep the channel quiet.");
       await sink.finish({ sources: [], buttons: [] });
+      shown.push(sink.shownMessages?.() ?? {});
     };
     const assistant = scriptedAssistant(script);
     const discord = await startAll(assistant.handler);
@@ -456,6 +459,9 @@ describe("Discord adapter against the stand-ins", () => {
     expect(started[0]?.path).toBe(`/channels/${discord.channelId}/messages/${question.id}/threads`);
     expect(started[0]?.body).toMatchObject({ name: "why threads?" });
     expect(discord.threadsStarted()).toEqual([question.id]);
+    // What another process needs to end this reply if this one dies: the reply is in the thread.
+    await waitFor(() => shown.length > 0, "the finished reply");
+    expect(shown[0]).toEqual({ asker: question.id, reply: expect.any(String), thread: question.id });
     // Typing showed in the new thread, and nothing was posted in the channel itself.
     expect(discord.requests.some((request) => request.path === `/channels/${question.id}/typing`)).toBe(true);
     expect(
