@@ -2,6 +2,7 @@ import { channelOf } from "./channel-of.js";
 import { toAppError } from "./errors.js";
 import type { Logger } from "./ports/logger.js";
 import type { ChannelSettings, Conversation, MemoryStore } from "./ports/memory-store.js";
+import { defaultReplyMode } from "./reply-mode.js";
 import type { InboundMessage, PriorMessage, ReplyStart } from "./types.js";
 
 /** The most earlier thread messages read on first contact (Slack's `conversations.replies` page was 50 too). */
@@ -72,7 +73,9 @@ export async function arrive(
   }
   // `config reply-mode channel`: a question typed in the channel is answered there, and remembered
   // as the channel's conversation rather than a thread's.
-  const placement = typedInChannel(message) ? (settings?.replyMode ?? "thread") : "thread";
+  const placement = typedInChannel(message)
+    ? (settings?.replyMode ?? defaultReplyMode(message.platform))
+    : "thread";
   const answered = placement === "channel" ? { ...message, threadId: undefined } : message;
   return { message: answered, placement, settings, conversation, memoryDown };
 }

@@ -25,6 +25,7 @@ import type { Logger } from "./ports/logger.js";
 import type { ChannelSettings, MemoryStore } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
+import { defaultReplyMode } from "./reply-mode.js";
 import { TokenCache } from "./token-cache.js";
 import type {
   AssistantHandler,
@@ -209,7 +210,10 @@ export function createAssistant(options: AssistantOptions): Assistant {
         logger.warn({ err: error }, "channel settings unavailable; using the defaults");
         return {} as ChannelSettings;
       });
-      return { replyMode: settings.replyMode ?? "thread", listen: settings.listen ?? "thread" };
+      return {
+        replyMode: settings.replyMode ?? defaultReplyMode(channel.platform),
+        listen: settings.listen ?? "thread",
+      };
     },
   };
 }

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
 import { startBot } from "../../src/main.js";
+import { runSlashCommand } from "../support/discord-e2e-driver.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../support/discord-stand-in.js";
 import { waitFor } from "../support/e2e-helpers.js";
 import { type LocalHttpServer, startLocalHttpServer } from "../support/local-http-server.js";
@@ -261,6 +262,48 @@ describe("Discord: files attached to a question (startBot, Discord and OpenAI st
     const csvReply = await ask("how many units did west sell?", [csv], /310 units \[1\]/);
     expect(csvReply).toContain("sales.csv");
     expect(discord.downloads).toEqual([new URL(pdf.url).pathname, new URL(csv.url).pathname]);
+    expect(discord.problems).toEqual([]);
+  }, 60_000);
+
+  it("answers /ask from a PDF and a CSV given in its attachment option, citing each by its file name", async () => {
+    // The option people see: `/ask` as registered carries an optional attachment next to the question.
+    const registered = (discord.commands.get(discord.guildId) ?? []) as Array<{
+      name: string;
+      options?: Array<{ type: number; name: string; required?: boolean }>;
+    }>;
+    expect(registered.find((command) => command.name === "ask")?.options).toEqual([
+      expect.objectContaining({ type: 3, name: "question", required: true }),
+      expect.objectContaining({ type: 11, name: "attachment", required: false }),
+    ]);
+    const downloadsBefore = discord.downloads.length;
+    const ask = async (
+      question: string,
+      file: ReturnType<DiscordStandIn["addAttachment"]>,
+      expected: RegExp,
+    ) => {
+      const answered = await runSlashCommand(discord, {
+        name: "ask",
+        options: [
+          { type: 3, name: "question", value: question },
+          { type: 11, name: "attachment", value: file.id },
+        ],
+        attachments: { [file.id]: file },
+        expect: expected,
+      });
+      expect(answered.ephemeral).toBe(false);
+      return JSON.stringify(answered.body);
+    };
+    const pdf = discord.addAttachment("q3-revenue.pdf", REPORT_PDF, "application/pdf");
+    const pdfAnswer = await ask("what was the revenue in Q3?", pdf, /4\.2 million euros \[1\]/);
+    expect(pdfAnswer).toContain("q3-revenue.pdf");
+
+    const csv = discord.addAttachment("units.csv", SALES_CSV, "text/csv");
+    const csvAnswer = await ask("how many units did west sell?", csv, /310 units \[1\]/);
+    expect(csvAnswer).toContain("units.csv");
+    expect(discord.downloads.slice(downloadsBefore)).toEqual([
+      new URL(pdf.url).pathname,
+      new URL(csv.url).pathname,
+    ]);
     expect(discord.problems).toEqual([]);
   }, 60_000);
 

@@ -214,4 +214,32 @@ describe("Discord: listen (startBot, Discord and OpenAI stand-ins)", () => {
     await waitFor(() => answered(third.id, /Answer to: third, unmentioned/), "the follow-up's answer");
     expect(discord.problems).toEqual([]);
   }, 60_000);
+
+  it("answers a channel question as a reply by default, and in a thread on it with `reply-mode thread`", async () => {
+    const said = (pattern: RegExp, channelId?: string) =>
+      [...discord.messages.values()].some(
+        (message) =>
+          message.author.id === discord.applicationId &&
+          (channelId === undefined || message.channel_id === channelId) &&
+          pattern.test(message.content),
+      );
+    const plain = send("where is the wiki?", { mention: true });
+    await waitFor(() => answered(plain.id, /Answer to: where is the wiki\?/), "the reply in the channel");
+    expect(discord.threadsStarted()).toEqual([]);
+
+    const refused = send("config reply-mode thread", { mention: true });
+    await waitFor(() => answered(refused.id, /Only workspace admins/), "the refusal");
+    send("config reply-mode thread", { mention: true, userId: ADMIN });
+    await waitFor(() => said(/in a thread under them/), "the setting saved");
+
+    const question = send("where is the roadmap?", { mention: true });
+    await waitFor(
+      () => said(/Answer to: where is the roadmap\?/, question.id),
+      "the answer in a thread started on the question",
+    );
+    expect(discord.threadsStarted()).toContain(question.id);
+    expect(repliesTo(question.id)).toEqual([]);
+    expect(said(/Answer to: where is the roadmap\?/, discord.channelId)).toBe(false);
+    expect(discord.problems).toEqual([]);
+  }, 60_000);
 });

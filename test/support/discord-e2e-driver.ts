@@ -44,5 +44,7 @@ export async function runSlashCommand(discord: DiscordStandIn, command: SlashCom
     flags,
     ephemeral: (flags & EPHEMERAL) !== 0,
     content: String((final.body as { content?: string }).content),
+    /** The final edit's whole body: content, embeds (the sources), components. */
+    body: final.body,
   };
 }

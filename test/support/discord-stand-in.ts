@@ -822,8 +822,20 @@ export class DiscordStandIn {
     this.messages.delete(messageId);
   }
 
-  /** Starts a public thread from a message, as `POST /channels/{id}/messages/{id}/threads` would; returns the thread's id. */
-  startThread(messageId: string, name: string): string {
+  /** Starts a public thread from a message, as `POST /channels/{id}/messages/{id}/threads` does; returns the thread's id. */
+  startThread(messageId: string, name: string, ownerId?: string): string {
+    return String(this.createThread(messageId, name, ownerId).id);
+  }
+
+  /** The threads started from a message through the REST API, by the thread's id. */
+  threadsStarted(): string[] {
+    return this.requestsTo("POST", "/channels/{channel_id}/messages/{message_id}/threads")
+      .filter((request) => request.status === 201)
+      .map((request) => request.path.split("/")[4] ?? "");
+  }
+
+  /** The thread a message starts (its id is the message's), as Discord's thread object. */
+  private createThread(messageId: string, name: string, ownerId?: string): Record<string, unknown> {
     const starter = this.messages.get(messageId);
     if (!starter) throw new Error(`no message ${messageId}`);
     const id = starter.id;
@@ -837,7 +849,8 @@ export class DiscordStandIn {
       guild_id: this.guildId,
       parent_id: starter.channel_id,
       name,
-      owner_id: starter.author.id,
+      // The thread's creator: whoever called the route (the bot), or the starter's author.
+      owner_id: ownerId ?? starter.author.id,
       last_message_id: null,
       thread_metadata: {
         archived: false,
@@ -849,7 +862,7 @@ export class DiscordStandIn {
       member_count: 1,
       total_message_sent: 0,
     };
-    return id;
+    return starter.thread as Record<string, unknown>;
   }
 
   /** The message link Discord's "Copy Message Link" gives. */
@@ -1123,6 +1136,18 @@ export class DiscordStandIn {
         }
         return ok(shown);
       }
+      case "POST /channels/{channel_id}/messages/{message_id}/threads": {
+        const starter = this.messages.get(fourth ?? "");
+        if (!starter || starter.channel_id !== second) return reject(404, 10008, "Unknown Message");
+        if (second === this.threadId || this.channels.get(second ?? "")?.parentId)
+          return reject(400, 50024, "Cannot execute action on this channel type");
+        if (starter.thread) return reject(400, 160004, "A thread has already been created for this message");
+        const thread = this.createThread(starter.id, String(body.name), this.botUser.id);
+        const result = this.validator.validateResponseBody(template, method, "201", thread);
+        if (!result.ok)
+          this.problems.push(`POST ${record.path}: the stand-in's answer breaks the spec: ${result.errors}`);
+        return ok(thread, 201);
+      }
       case "POST /channels/{channel_id}/typing":
         return ok();
       case "GET /channels/{channel_id}": {
@@ -1181,7 +1206,9 @@ export class DiscordStandIn {
       id: options.id ?? snowflake(),
       type: reference ? 19 : 0,
       channel_id: options.channelId,
-      ...(options.channelId === this.channelId || options.channelId === this.threadId
+      ...(options.channelId === this.channelId ||
+      options.channelId === this.threadId ||
+      this.channels.get(options.channelId)?.parentId
         ? { guild_id: this.guildId }
         : {}),
       author: this.botUser,

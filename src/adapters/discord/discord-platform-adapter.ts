@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
   type AutocompleteInteraction,
-  type ButtonInteraction,
-  type ChatInputCommandInteraction,
   Client,
   type ClientOptions,
   type CloseEvent,
@@ -12,8 +10,6 @@ import {
   type IIdentifyThrottler,
   type Interaction,
   type Message,
-  type MessageContextMenuCommandInteraction,
-  type ModalSubmitInteraction,
   Partials,
   PermissionFlagsBits,
   type PermissionsBitField,
@@ -23,29 +19,22 @@ import {
 import type { Command } from "../../core/commands/command.js";
 import { AppError, describeForUser, toAppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type {
-  AssistantHandler,
-  ChannelPreferences,
-  ConversationRef,
-  InboundAction,
-  InboundMessage,
-  PriorMessage,
-} from "../../core/types.js";
+import type { AssistantHandler, InboundMessage } from "../../core/types.js";
 import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
+import { type DiscordCommandSet, generateDiscordCommands } from "./discord-commands.js";
+import { addressingOf, memberPermissions, messageConversation, stripMentions } from "./discord-inbound.js";
+import { DiscordInteractionReader } from "./discord-interactions.js";
 import {
-  ASK_ABOUT_FORM,
-  askAboutForm,
-  asksInForm,
-  COMMAND_FORM,
-  commandForm,
-  commandLine,
-  type DiscordCommandSet,
-  generateDiscordCommands,
-  MESSAGE_COMMANDS,
-  toCommandLine,
-} from "./discord-commands.js";
-import { DiscordReplySink } from "./discord-reply-sink.js";
-import { createInteractionReplyTarget, createMessageReplyTarget } from "./discord-reply-targets.js";
+  DiscordReplySink,
+  type DiscordReplySinkOptions,
+  type DiscordReplyTarget,
+} from "./discord-reply-sink.js";
+import {
+  createInteractionReplyTarget,
+  createMessageReplyTarget,
+  threadNameFor,
+} from "./discord-reply-targets.js";
+import { DiscordThreadHistory } from "./discord-thread-history.js";
 
 export interface DiscordAdapterOptions {
   token: string;
@@ -98,32 +87,15 @@ function shardingOptions(shards: DiscordShards | undefined): Pick<ClientOptions,
   return shards.ids ? { shards: shards.ids, shardCount: shards.count } : { shardCount: shards.count };
 }
 
-/**
- * A DM has no guild, so it gets a workspace of its own per person: documents indexed "workspace-wide"
- * in one person's DM, and their answers and buttons, stay theirs.
- */
-export function directMessageWorkspace(userId: string): string {
-  return `dm-${userId}`;
-}
-const REPLY_CHAIN_DEPTH = 5;
-const THREAD_HISTORY_LIMIT = 20;
-/** How many messages "Summarize thread" reads (Discord serves at most 100 per request). */
-const SUMMARY_MESSAGE_LIMIT = 50;
 const AUTOCOMPLETE_VALUE_LENGTH = 100;
 const AUTOCOMPLETE_DEADLINE_MS = 2000;
-
-type CommandLikeInteraction =
-  | ChatInputCommandInteraction
-  | ButtonInteraction
-  | MessageContextMenuCommandInteraction
-  | ModalSubmitInteraction
-  | AutocompleteInteraction;
 const SEEN_EVENT_LIMIT = 5000;
 
 /**
  * Creates the Discord adapter: a discord.js gateway client with only the intents teammate needs,
- * slash commands registered at start-up, mentions and DMs answered as replies. Transport only:
- * every message and click goes to the `AssistantHandler`, which owns commands and permissions.
+ * slash commands registered at start-up. Transport only: every command, click, mention, DM and
+ * thread message goes to the `AssistantHandler`, which owns commands, permissions and whether to
+ * answer at all; the reply shows nothing until core starts it.
  */
 export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordPlatformAdapter {
   return new DiscordPlatformAdapter(options);
@@ -139,6 +111,7 @@ export class DiscordPlatformAdapter {
   private readonly seen = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly commandSet: DiscordCommandSet;
+  private readonly interactions: DiscordInteractionReader;
 
   constructor(options: DiscordAdapterOptions) {
     this.options = options;
@@ -147,6 +120,11 @@ export class DiscordPlatformAdapter {
     this.admins = new Set(
       options.adminUserIds.filter((id) => id.startsWith("discord:")).map((id) => id.slice("discord:".length)),
     );
+    this.interactions = new DiscordInteractionReader({
+      commandSet: this.commandSet,
+      isAdmin: (userId, permissions) => this.isAdmin(userId, permissions),
+      client: () => this.client,
+    });
   }
 
   async start(): Promise<void> {
@@ -257,7 +235,7 @@ export class DiscordPlatformAdapter {
       return;
     }
     // A modal must be Discord's first answer to its interaction: shown at once, before anything else.
-    const form = interaction.isModalSubmit() ? undefined : this.formFor(interaction);
+    const form = interaction.isModalSubmit() ? undefined : this.interactions.formFor(interaction);
     if (form && !interaction.isModalSubmit()) {
       await interaction.showModal(form);
       return;
@@ -271,14 +249,7 @@ export class DiscordPlatformAdapter {
       fallbackChannel: () => this.sendableChannel(interaction.channelId),
       logger,
     });
-    const sink = new DiscordReplySink({
-      target,
-      logger,
-      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
-      ...(this.options.maxMessagesPerAnswer === undefined
-        ? {}
-        : { maxMessages: this.options.maxMessagesPerAnswer }),
-    });
+    const sink = this.sinkFor(target, logger);
     // Discord drops an interaction not acknowledged within 3 s; core usually starts the reply at
     // once (with the right visibility), but a slow start must not lose the interaction.
     let acknowledging: Promise<void> | undefined;
@@ -294,10 +265,10 @@ export class DiscordPlatformAdapter {
 
     try {
       if (interaction.isButton()) {
-        const action = this.buttonAction(interaction);
+        const action = this.interactions.actionOf(interaction);
         if (action) await this.options.assistant.handleAction(action, sink);
       } else {
-        const message = await this.interactionMessage(interaction);
+        const message = await this.interactions.messageOf(interaction);
         if (typeof message === "string") {
           await sink.start({ visibility: "asker" });
           await sink.fail(message);
@@ -319,138 +290,11 @@ export class DiscordPlatformAdapter {
     }
   }
 
-  /** The modal a slash command or "Ask about this" opens, when it needs one. */
-  private formFor(
-    interaction: ChatInputCommandInteraction | ButtonInteraction | MessageContextMenuCommandInteraction,
-  ) {
-    if (interaction.isMessageContextMenuCommand()) {
-      return interaction.commandName === MESSAGE_COMMANDS.ask
-        ? askAboutForm(interaction.targetId)
-        : undefined;
-    }
-    if (!interaction.isChatInputCommand()) return undefined;
-    const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
-    if (!command || !asksInForm(command)) return undefined;
-    // Values already given (a client with the older, option-taking command) run the command directly.
-    const given = toCommandLine(command, interaction.options.data).text;
-    return given === command.name ? commandForm(command) : undefined;
-  }
-
-  /** What a slash command, message command or modal asks of core, or the sentence that says why not. */
-  private async interactionMessage(
-    interaction: ChatInputCommandInteraction | MessageContextMenuCommandInteraction | ModalSubmitInteraction,
-  ): Promise<InboundMessage | string> {
-    const base = {
-      ...this.actor(interaction),
-      attachments: [],
-      isCommand: true,
-    } satisfies Omit<InboundMessage, "text">;
-    if (interaction.isChatInputCommand()) {
-      const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
-      // A command Discord still lists but core no longer has: core answers that it does not know it.
-      if (!command) return { ...base, text: interaction.commandName };
-      const line = toCommandLine(command, interaction.options.data);
-      return { ...base, text: line.text, attachments: line.attachments };
-    }
-    if (interaction.isModalSubmit()) {
-      const values = new Map<string, string>();
-      for (const [id, field] of interaction.fields.fields) {
-        if ("value" in field && typeof field.value === "string") values.set(id, field.value);
-      }
-      if (interaction.customId.startsWith(ASK_ABOUT_FORM)) {
-        return this.askAboutMessage(interaction, base, values.get("question") ?? "");
-      }
-      const command = interaction.customId.startsWith(COMMAND_FORM)
-        ? this.commandSet.findForm(interaction.customId)
-        : undefined;
-      if (!command) return "That form is no longer in use; run the command again.";
-      return { ...base, text: commandLine(command, values) };
-    }
-    // Message commands: the message is someone's words, handed to core as data to work on, never
-    // as a command line of its own (its text only ever follows the command's own name).
-    const target = interaction.targetMessage;
-    if (interaction.commandName === MESSAGE_COMMANDS.translate) {
-      if (target.content.trim() === "") return "That message has no text to translate.";
-      return { ...base, text: `translate ${languageOf(interaction.locale)}: ${target.content}` };
-    }
-    if (interaction.commandName === MESSAGE_COMMANDS.summarize) {
-      const prior = await this.threadAround(target);
-      return { ...base, text: "summarize", priorMessages: prior };
-    }
-    return "I don't know that message command.";
-  }
-
-  /**
-   * "Ask about this": the question, then the message quoted. The message is read again from the
-   * channel the form was submitted in, so a form can only ever ask about a message there.
-   */
-  private async askAboutMessage(
-    interaction: ModalSubmitInteraction,
-    base: Omit<InboundMessage, "text">,
-    question: string,
-  ): Promise<InboundMessage | string> {
-    const messageId = interaction.customId.slice(ASK_ABOUT_FORM.length);
-    const channel = interaction.channel;
-    if (!question.trim()) return "Ask a question about the message.";
-    if (!/^\d{1,25}$/.test(messageId) || !channel || !("messages" in channel)) {
-      return "I can't find that message here any more.";
-    }
-    const message = await channel.messages.fetch(messageId).catch(() => undefined);
-    if (!message) return "I can't find that message here any more.";
-    const author = message.author.globalName ?? message.author.username;
-    const quoted = message.content
-      .split("\n")
-      .map((line) => `> ${line}`)
-      .join("\n");
-    return { ...base, text: `ask ${question.trim()}\n\nAbout this message from ${author}:\n${quoted}` };
-  }
-
-  /**
-   * The conversation "Summarize thread" reads: the thread the message started, or the thread it is
-   * in, or else the channel's messages up to it. Oldest first.
-   */
-  private async threadAround(target: Message): Promise<PriorMessage[]> {
-    const botId = this.client?.user?.id ?? "";
-    const collected = new Map<string, Message>([[target.id, target]]);
-    // A thread started from a message has the message's id; it may not be in the cache yet.
-    let thread = target.thread;
-    if (!thread && target.hasThread && this.client) {
-      const channel = await this.client.channels.fetch(target.id).catch(() => null);
-      if (channel?.isThread()) thread = channel;
-    }
-    const fetched = thread
-      ? await thread.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT })
-      : await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, before: target.id });
-    for (const message of fetched.values()) collected.set(message.id, message);
-    if (!thread && target.channel.isThread()) {
-      const after = await target.channel.messages.fetch({ limit: SUMMARY_MESSAGE_LIMIT, after: target.id });
-      for (const message of after.values()) collected.set(message.id, message);
-    }
-    return toPriorMessages([...collected.values()], botId);
-  }
-
   private async onAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
-    const command = this.commandSet.find(interaction.commandName, interaction.options.getSubcommand(false));
-    const focused = interaction.options.getFocused(true);
-    const filled: Record<string, string> = {};
-    const visit = (
-      list: readonly { name: string; value?: unknown; focused?: boolean; options?: unknown }[],
-    ) => {
-      for (const option of list) {
-        if (Array.isArray(option.options)) visit(option.options);
-        else if (!option.focused && option.value !== undefined) filled[option.name] = String(option.value);
-      }
-    };
-    visit(interaction.options.data);
+    const request = this.interactions.suggestionRequest(interaction);
     const lookup =
-      command && this.options.assistant.suggest
-        ? this.options.assistant.suggest({
-            message: { ...this.actor(interaction), text: "", attachments: [], isCommand: true },
-            command: command.name,
-            parameter: focused.name,
-            partial: String(focused.value),
-            filled,
-          })
+      request && this.options.assistant.suggest
+        ? this.options.assistant.suggest(request)
         : Promise.resolve([]);
     // Discord drops an autocomplete not answered within 3 s: a slow lookup offers nothing instead.
     let timer: NodeJS.Timeout | undefined;
@@ -472,40 +316,6 @@ export class DiscordPlatformAdapter {
     );
   }
 
-  /** Who acts through an interaction, and where. */
-  private actor(interaction: CommandLikeInteraction): Omit<InboundMessage, "text" | "attachments"> {
-    return {
-      ...this.interactionConversation(interaction),
-      userId: interaction.user.id,
-      userName: interaction.user.globalName ?? interaction.user.username,
-      isAdmin: this.isAdmin(interaction.user.id, interaction.memberPermissions),
-      eventId: interaction.id,
-    };
-  }
-
-  private buttonAction(interaction: ButtonInteraction): InboundAction | undefined {
-    const separator = interaction.customId.indexOf(":");
-    if (separator <= 0) return undefined;
-    return {
-      ...this.interactionConversation(interaction),
-      userId: interaction.user.id,
-      userName: interaction.user.globalName ?? interaction.user.username,
-      isAdmin: this.isAdmin(interaction.user.id, interaction.memberPermissions),
-      action: interaction.customId.slice(0, separator),
-      value: interaction.customId.slice(separator + 1),
-      eventId: interaction.id,
-    };
-  }
-
-  private interactionConversation(interaction: CommandLikeInteraction): ConversationRef {
-    const channel = interaction.channel;
-    const workspaceId = interaction.guildId ?? directMessageWorkspace(interaction.user.id);
-    if (channel?.isThread() && channel.parentId) {
-      return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };
-    }
-    return { platform: "discord", workspaceId, channelId: interaction.channelId ?? channel?.id ?? "unknown" };
-  }
-
   private async sendableChannel(channelId: string | null): Promise<SendableChannels | undefined> {
     if (!channelId || !this.client) return undefined;
     const channel = await this.client.channels.fetch(channelId);
@@ -517,28 +327,16 @@ export class DiscordPlatformAdapter {
     if (!botId || message.author.bot || message.system || message.webhookId) return;
     if (!this.firstSighting(message.id)) return;
 
-    const conversation = messageConversation(message);
     const botRoleId = message.guild?.roles.botRoleFor(botId)?.id;
-    const mentioned =
-      !message.inGuild() ||
-      message.mentions.users.has(botId) ||
-      message.mentions.repliedUser?.id === botId ||
-      (botRoleId !== undefined && message.mentions.roles.has(botRoleId)) ||
-      message.mentions.roles.some((role) => role.tags?.botId === botId);
-    let engaged: boolean | undefined;
-    if (!mentioned) {
-      // Inside a thread teammate already takes part in, a follow-up needs no new mention, unless the
-      // channel asked for mentions only (`config listen mention`).
-      if (conversation.threadId === undefined) return;
-      if ((await this.preferencesOf(conversation))?.listen === "mention") return;
-      engaged = await this.isEngaged(conversation, message, botId);
-      if (!engaged) return;
-    }
-    engaged ??= await this.isEngaged(conversation, message, botId);
-
+    const addressedBy = addressingOf(message, botId, botRoleId);
+    // A channel message that does not address teammate is none of its business. Everything else
+    // goes to core, which decides whether to answer (a thread message without a mention is answered
+    // only where teammate takes part and the channel listens to whole threads).
+    if (!addressedBy) return;
+    const logger = this.logger.child({ messageId: message.id });
     const text = stripMentions(message.content, botId, botRoleId);
     const inbound: InboundMessage = {
-      ...conversation,
+      ...messageConversation(message),
       userId: message.author.id,
       userName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
       text,
@@ -551,23 +349,13 @@ export class DiscordPlatformAdapter {
       isAdmin: this.isAdmin(message.author.id, memberPermissions(message)),
       eventId: message.id,
       messageId: message.id,
+      addressedBy,
+      ...(DiscordThreadHistory.applies(message)
+        ? { history: new DiscordThreadHistory(message, botId, logger) }
+        : {}),
     };
-    if (!engaged) {
-      const prior = await this.priorMessages(message, botId).catch((error: unknown) => {
-        this.logger.warn({ err: error }, "could not read discord context messages");
-        return [];
-      });
-      if (prior.length > 0) inbound.priorMessages = prior;
-    }
-    const logger = this.logger.child({ messageId: message.id });
-    const sink = new DiscordReplySink({
-      target: createMessageReplyTarget(message, logger),
-      logger,
-      ...(this.options.editIntervalMs === undefined ? {} : { editIntervalMs: this.options.editIntervalMs }),
-      ...(this.options.maxMessagesPerAnswer === undefined
-        ? {}
-        : { maxMessages: this.options.maxMessagesPerAnswer }),
-    });
+    const target = createMessageReplyTarget(message, logger, threadNameFor(text));
+    const sink = this.sinkFor(target, logger, (placement) => target.place(placement));
     try {
       await this.options.assistant.handle(inbound, sink);
     } catch (error) {
@@ -577,117 +365,21 @@ export class DiscordPlatformAdapter {
     }
   }
 
-  /** The channel's reply and listening modes; undefined (the defaults) when they cannot be read. */
-  private async preferencesOf(conversation: ConversationRef): Promise<ChannelPreferences | undefined> {
-    try {
-      return await this.options.assistant.channelPreferences?.({
-        platform: conversation.platform,
-        workspaceId: conversation.workspaceId,
-        channelId: conversation.channelId,
-      });
-    } catch (error) {
-      this.logger.warn({ err: error }, "channel preferences unavailable; using the defaults");
-      return undefined;
-    }
+  /** The sink core writes one reply to, paced and split as configured. */
+  private sinkFor(
+    target: DiscordReplyTarget,
+    logger: Logger,
+    place?: DiscordReplySinkOptions["place"],
+  ): DiscordReplySink {
+    const { editIntervalMs, maxMessagesPerAnswer } = this.options;
+    return new DiscordReplySink({
+      target,
+      logger,
+      ...(editIntervalMs === undefined ? {} : { editIntervalMs }),
+      ...(maxMessagesPerAnswer === undefined ? {} : { maxMessages: maxMessagesPerAnswer }),
+      ...(place ? { place } : {}),
+    });
   }
-
-  /**
-   * Whether teammate takes part in a conversation. Core knows from its memory; when the memory store
-   * is down, the thread itself tells: an earlier message of teammate's own in it. Either way the
-   * message is answered (core then says it answers without memory) instead of silently dropped.
-   */
-  private async isEngaged(conversation: ConversationRef, message: Message, botId: string): Promise<boolean> {
-    try {
-      return await this.options.assistant.isEngaged(conversation);
-    } catch (error) {
-      this.logger.warn(
-        { err: error },
-        "memory unavailable: reading the thread to see whether teammate is in it",
-      );
-      if (!message.channel.isThread()) return false;
-      try {
-        const history = await message.channel.messages.fetch({
-          limit: THREAD_HISTORY_LIMIT,
-          before: message.id,
-        });
-        return history.some((earlier) => earlier.author.id === botId);
-      } catch (threadError) {
-        this.logger.warn({ err: threadError }, "discord could not read the thread either");
-        return false;
-      }
-    }
-  }
-
-  /** The reply chain above the message, then earlier thread messages, oldest first. */
-  private async priorMessages(message: Message, botId: string): Promise<PriorMessage[]> {
-    const collected = new Map<string, Message>();
-    let current: Message = message;
-    for (let depth = 0; depth < REPLY_CHAIN_DEPTH && current.reference?.messageId; depth++) {
-      current = await current.fetchReference();
-      collected.set(current.id, current);
-    }
-    if (message.channel.isThread()) {
-      const history = await message.channel.messages.fetch({
-        limit: THREAD_HISTORY_LIMIT,
-        before: message.id,
-      });
-      for (const earlier of history.values()) collected.set(earlier.id, earlier);
-    }
-    return toPriorMessages([...collected.values()], botId);
-  }
-}
-
-function toPriorMessages(messages: Message[], botId: string): PriorMessage[] {
-  return messages
-    .filter((earlier) => earlier.content.trim() !== "")
-    .sort((a, b) => a.createdTimestamp - b.createdTimestamp || a.id.localeCompare(b.id))
-    .map((earlier) => ({
-      userId: earlier.author.id,
-      userName: earlier.author.globalName ?? earlier.author.username,
-      text: earlier.content,
-      fromAssistant: earlier.author.id === botId,
-    }));
-}
-
-/** The asker's Discord language in English words (`de` → German), for "Translate". */
-export function languageOf(locale: string): string {
-  const language = locale.split("-")[0] ?? "en";
-  try {
-    return new Intl.DisplayNames(["en"], { type: "language" }).of(language) ?? "English";
-  } catch {
-    return "English";
-  }
-}
-
-function messageConversation(message: Message): ConversationRef {
-  const workspaceId = message.guildId ?? directMessageWorkspace(message.author.id);
-  const channel = message.channel;
-  if (channel.isThread() && channel.parentId) {
-    return { platform: "discord", workspaceId, channelId: channel.parentId, threadId: channel.id };
-  }
-  return { platform: "discord", workspaceId, channelId: message.channelId };
-}
-
-function memberPermissions(message: Message): Readonly<PermissionsBitField> | undefined {
-  try {
-    return message.member?.permissions;
-  } catch {
-    // Permissions need the guild's roles in cache; without them the member is simply not an admin.
-    return undefined;
-  }
-}
-
-/**
- * The message without the bot's mention. Spaces left by the mention collapse; line breaks stay, so
- * a pasted list or code block reaches the model (and commands like `classify a, b: text`) intact.
- */
-export function stripMentions(content: string, botId: string, botRoleId: string | undefined): string {
-  let text = content.replace(new RegExp(`<@!?${botId}>`, "g"), " ");
-  if (botRoleId) text = text.replace(new RegExp(`<@&${botRoleId}>`, "g"), " ");
-  return text
-    .replace(/[^\S\n]+/g, " ")
-    .replace(/ *\n */g, "\n")
-    .trim();
 }
 
 function translateStartError(error: unknown, closeCode: number | undefined): AppError {

@@ -33,6 +33,8 @@ export interface DiscordReplySinkOptions {
   editIntervalMs?: number;
   /** Answers needing more messages than this go as a Markdown file instead. */
   maxMessages?: number;
+  /** Told where core wants the reply (`ReplyStart.placement`) before the target shows anything. */
+  place?: ((placement: ReplyStart["placement"]) => void) | undefined;
 }
 
 const EMBED_DESCRIPTION_LIMIT = 4096;
@@ -52,6 +54,7 @@ export class DiscordReplySink implements ReplySink {
   private readonly logger: Logger;
   private readonly editIntervalMs: number;
   private readonly maxMessages: number;
+  private readonly place: DiscordReplySinkOptions["place"];
   private text = "";
   private statusLine: string | undefined;
   private started = false;
@@ -66,6 +69,7 @@ export class DiscordReplySink implements ReplySink {
     this.logger = options.logger;
     this.editIntervalMs = options.editIntervalMs ?? 1000;
     this.maxMessages = options.maxMessages ?? 4;
+    this.place = options.place;
   }
 
   /** Whether core has started a reply; the adapter acknowledges on its own otherwise. */
@@ -75,6 +79,7 @@ export class DiscordReplySink implements ReplySink {
 
   async start(options: ReplyStart): Promise<void> {
     this.started = true;
+    this.place?.(options.placement);
     await this.target.acknowledge(options.visibility);
   }
 

@@ -9,6 +9,7 @@ import {
   type SendableChannels,
 } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
+import { defaultReplyMode } from "../../core/reply-mode.js";
 import type { ReplyVisibility } from "../../core/types.js";
 import type { DiscordOutgoingMessage, DiscordReplyTarget } from "./discord-reply-sink.js";
 import { withoutLinkPreviews } from "./link-previews.js";
@@ -138,21 +139,87 @@ export function createInteractionReplyTarget(
   };
 }
 
+/** Where a reply to a message typed in a channel goes (`ReplyStart.placement`). */
+export type ReplyPlacement = "thread" | "channel";
+
+/** Where a reply goes when core does not say: the channel's default reply mode on Discord (see `defaultReplyMode`). */
+const DISCORD_DEFAULT_PLACEMENT: ReplyPlacement = defaultReplyMode("discord");
+
+/** Discord allows thread names of 1-100 characters. */
+const THREAD_NAME_LENGTH = 100;
+
+/** A thread name from the question: its first line, shortened; `teammate` for a message without text. */
+export function threadNameFor(text: string): string {
+  const line = (text.split("\n").find((candidate) => candidate.trim() !== "") ?? "")
+    .replace(/\s+/g, " ")
+    .trim();
+  const characters = [...line];
+  if (characters.length === 0) return "teammate";
+  return characters.length <= THREAD_NAME_LENGTH
+    ? line
+    : `${characters.slice(0, THREAD_NAME_LENGTH - 1).join("")}…`;
+}
+
+export interface MessageReplyTarget extends DiscordReplyTarget {
+  /** Where the reply goes, as core said at `start`; before it, and when core says nothing, Discord's default. */
+  place(placement: ReplyPlacement | undefined): void;
+}
+
 /**
- * Replies to a message that mentioned teammate: a reply to it, edits of that reply, then further
- * messages in the same channel or thread.
+ * Replies to a message that addressed teammate. In a thread or a DM, and with placement `channel`:
+ * a reply to the message, edits of that reply, then further messages in the same channel. With
+ * placement `thread` for a message typed in a channel: a thread started on the message (or the one it
+ * already has), and the reply posted there. When Discord refuses the thread (no permission to create
+ * threads, a channel type without threads), the reply goes in the channel instead.
  */
-export function createMessageReplyTarget(message: Message, logger: Logger): DiscordReplyTarget {
+export function createMessageReplyTarget(
+  message: Message,
+  logger: Logger,
+  threadName: string,
+): MessageReplyTarget {
+  let placement: ReplyPlacement = DISCORD_DEFAULT_PLACEMENT;
+  let destination: Promise<SendableChannels | undefined> | undefined;
+  let threadId: string | undefined;
   let sent: Message | undefined;
   let typing = false;
+
+  /** The thread the reply goes in, decided once; undefined for a reply in the message's channel. */
+  function thread(): Promise<SendableChannels | undefined> {
+    destination ??= startThread().then((started) => {
+      threadId = started?.id;
+      return started;
+    });
+    return destination;
+  }
+
+  async function startThread(): Promise<SendableChannels | undefined> {
+    if (placement !== "thread" || !message.inGuild() || message.channel.isThread()) return undefined;
+    try {
+      if (message.thread) return message.thread;
+      return await message.startThread({ name: threadName });
+    } catch (error) {
+      logger.warn({ err: error }, "discord could not start a thread; answering in the channel");
+      return undefined;
+    }
+  }
+
   return {
+    place(wanted) {
+      if (!destination) placement = wanted ?? DISCORD_DEFAULT_PLACEMENT;
+    },
     shownMessages() {
-      return { asker: message.id, ...(sent ? { reply: sent.id } : {}) };
+      // `thread`: the reply is in a thread started on the question, not beside the question.
+      return {
+        asker: message.id,
+        ...(sent ? { reply: sent.id } : {}),
+        ...(threadId ? { thread: threadId } : {}),
+      };
     },
     async acknowledge() {
-      if (typing || !message.channel.isSendable()) return;
+      if (typing) return;
       typing = true;
-      await message.channel.sendTyping().catch((error: unknown) => {
+      const channel = (await thread()) ?? (message.channel.isSendable() ? message.channel : undefined);
+      await channel?.sendTyping().catch((error: unknown) => {
         logger.debug({ err: error }, "discord typing indicator failed");
       });
     },
@@ -161,14 +228,15 @@ export function createMessageReplyTarget(message: Message, logger: Logger): Disc
         await sent.edit(toOptions(outgoing));
         return;
       }
-      sent = await message.reply({
-        ...toOptions(outgoing),
-        allowedMentions: { parse: [], repliedUser: true },
-      });
+      const inThread = await thread();
+      sent = inThread
+        ? await inThread.send(toOptions(outgoing))
+        : await message.reply({ ...toOptions(outgoing), allowedMentions: { parse: [], repliedUser: true } });
     },
     async writeNext(outgoing) {
-      if (!message.channel.isSendable()) throw new Error(`channel ${message.channelId} is not sendable`);
-      await message.channel.send(toOptions(outgoing));
+      const channel = (await thread()) ?? (message.channel.isSendable() ? message.channel : undefined);
+      if (!channel) throw new Error(`channel ${message.channelId} is not sendable`);
+      await channel.send(toOptions(outgoing));
     },
   };
 }

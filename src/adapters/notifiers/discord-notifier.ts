@@ -56,11 +56,13 @@ export class DiscordNotifier implements Notifier {
   /**
    * Ends a reply whose process died: its first message, if it had one, is marked as cut (an answer
    * left half-written must never read as a whole one), then the sentence goes as a reply to the
-   * asker's message, pinging them. A message already gone is skipped.
+   * asker's message (in the reply's thread when it was placed in one), pinging them. A message
+   * already gone is skipped.
    */
   async endAbandonedReply(reply: OpenWork, sentence: string): Promise<void> {
-    const channelId = reply.where.threadId ?? reply.where.channelId;
-    const { asker, reply: first } = reply.messages;
+    // A reply placed in a thread started on the question is in that thread; the question is not.
+    const { asker, reply: first, thread } = reply.messages;
+    const channelId = thread ?? reply.where.threadId ?? reply.where.channelId;
     if (first) {
       try {
         const shown = (await this.rest.get(Routes.channelMessage(channelId, first))) as { content?: unknown };
@@ -76,7 +78,10 @@ export class DiscordNotifier implements Notifier {
     const body = this.body(sentence, reply.askerId);
     await this.call("post a sentence", () =>
       this.rest.post(Routes.channelMessages(channelId), {
-        body: asker ? { ...body, message_reference: { message_id: asker, fail_if_not_exists: false } } : body,
+        body:
+          asker && !thread
+            ? { ...body, message_reference: { message_id: asker, fail_if_not_exists: false } }
+            : body,
       }),
     );
   }

@@ -2,6 +2,7 @@ import { formatTrace } from "../agent/agent-trace.js";
 import type { AnswerTrace } from "../chains/answer-chain.js";
 import { channelOf } from "../channel-of.js";
 import { hasAdminRights } from "../privileges.js";
+import { defaultReplyMode } from "../reply-mode.js";
 import type { Command } from "./command.js";
 import { suggestModels } from "./suggestions.js";
 
@@ -141,7 +142,7 @@ export const configCommand: Command = {
           `model: ${settings.model ?? `${services.llm?.defaultModel ?? "none"} (default)`}`,
           `temperature: ${settings.temperature ?? "model default"}`,
           `general-knowledge: ${settings.allowGeneralKnowledge === undefined ? "server default" : settings.allowGeneralKnowledge ? "on" : "off"}`,
-          `reply-mode: ${settings.replyMode ?? "thread (default)"}`,
+          `reply-mode: ${settings.replyMode ?? `${defaultReplyMode(message.platform)} (default)`}`,
           `listen: ${settings.listen ?? "thread (default)"}`,
         ].join("\n"),
         "asker",
@@ -176,11 +177,9 @@ export const configCommand: Command = {
     if (key === "reply-mode" && (value === "thread" || value === "channel")) {
       await services.store.updateSettings(channel, { replyMode: value });
       await reply.say(
-        message.platform === "discord"
-          ? `Saved (reply-mode ${value}). On Discord I answer as a reply to the question in either mode for now; the setting changes where I answer on Slack.`
-          : value === "thread"
-            ? "I'll answer questions typed in this channel in a thread under them."
-            : "I'll answer questions typed in this channel right in the channel, not in a thread.",
+        value === "thread"
+          ? "I'll answer questions typed in this channel in a thread under them."
+          : "I'll answer questions typed in this channel right in the channel, not in a thread.",
         "everyone",
       );
       return;

@@ -48,6 +48,11 @@ export const askCommand: Command = {
   usage: "ask <question>",
   parameters: [
     { name: "question", description: "What do you want to know?", required: true, maxLength: 2000 },
+    {
+      name: "attachment",
+      description: "A file to read for this answer only (PDF, text, Markdown, HTML, CSV or an image)",
+      type: "attachment",
+    },
   ],
   needsLlm: true,
   summary: "ask a question (the same as just talking to me)",

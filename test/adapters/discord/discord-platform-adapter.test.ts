@@ -10,16 +10,24 @@ import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { AssistantHandler, InboundAction, InboundMessage, ReplySink } from "../../../src/core/types.js";
 import { applicationCommands } from "../../support/application-commands.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../../support/discord-stand-in.js";
+import { waitFor } from "../../support/e2e-helpers.js";
 
 type Script = (message: InboundMessage, sink: ReplySink) => Promise<void>;
 
-/** An AssistantHandler that records what it received and writes scripted replies. */
+/**
+ * An AssistantHandler that decides as core does (a thread message that does not address teammate is
+ * answered only where it is `engaged`), records what it answers in `received` and everything offered
+ * in `offered`, and writes scripted replies.
+ */
 function scriptedAssistant(script: Script = answerWith("the answer")) {
   const received: InboundMessage[] = [];
+  const offered: InboundMessage[] = [];
   const actions: InboundAction[] = [];
   const handler: AssistantHandler & { engaged: boolean } = {
     engaged: false,
     async handle(message, sink) {
+      offered.push(message);
+      if (message.addressedBy === "none" && !handler.engaged) return;
       received.push(message);
       await script(message, sink);
     },
@@ -33,7 +41,7 @@ function scriptedAssistant(script: Script = answerWith("the answer")) {
       return handler.engaged;
     },
   };
-  return { handler, received, actions };
+  return { handler, received, offered, actions };
 }
 
 function answerWith(text: string, visibility: "everyone" | "asker" = "everyone"): Script {
@@ -157,6 +165,7 @@ describe("Discord adapter against the stand-ins", () => {
       channelId: discord.channelId,
       text: "ask what is teammate?",
       isCommand: true,
+      addressedBy: "command",
       isAdmin: false,
       eventId: interaction.id,
     });
@@ -375,6 +384,14 @@ describe("Discord adapter against the stand-ins", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(assistant.received.map((message) => message.text)).toEqual(["marker"]);
     expect(discord.requestsTo("POST", "/channels/{channel_id}/messages")).toHaveLength(1);
+    // The thread message went to core, which decided not to answer: no trace in the thread at all.
+    expect(assistant.offered.map((message) => [message.text, message.addressedBy])).toEqual([
+      ["in a thread", "none"],
+      ["marker", "mention"],
+    ]);
+    expect(
+      discord.requests.filter((request) => request.path.startsWith(`/channels/${discord.threadId}/`)),
+    ).toEqual([]);
   });
 
   it("answers DMs without a mention, and follow-ups in a thread it takes part in", async () => {
@@ -407,16 +424,86 @@ describe("Discord adapter against the stand-ins", () => {
       workspaceId: `dm-${dmUser}`,
       channelId: dmChannel,
       text: "hello in private",
+      addressedBy: "direct",
     });
     expect(assistant.received[1]).toMatchObject({
       workspaceId: discord.guildId,
       channelId: discord.channelId,
       threadId: discord.threadId,
       text: "and another thing",
+      addressedBy: "none",
     });
   });
 
-  it("reads the reply chain and thread history into priorMessages on first contact", async () => {
+  it("answers in a thread started on the question when core places the reply in a thread", async () => {
+    const shown: Array<Record<string, string>> = [];
+    const script: Script = async (_message, sink) => {
+      await sink.start({ visibility: "everyone", placement: "thread" });
+      await sink.append("Threads keep the channel quiet.");
+      await sink.finish({ sources: [], buttons: [] });
+      shown.push(sink.shownMessages?.() ?? {});
+    };
+    const assistant = scriptedAssistant(script);
+    const discord = await startAll(assistant.handler);
+    const question = discord.userMessage({
+      content: `<@${discord.applicationId}> why threads?\nsecond line`,
+      mentionBot: true,
+    });
+    discord.dispatch("MESSAGE_CREATE", question);
+    const answer = await discord.waitForRequest(
+      (request) => request.method === "POST" && request.path === `/channels/${question.id}/messages`,
+    );
+    expect((answer.body as { content: string }).content).toBe("Threads keep the channel quiet.");
+    const started = discord.requestsTo("POST", "/channels/{channel_id}/messages/{message_id}/threads");
+    expect(started).toHaveLength(1);
+    expect(started[0]?.path).toBe(`/channels/${discord.channelId}/messages/${question.id}/threads`);
+    expect(started[0]?.body).toMatchObject({ name: "why threads?" });
+    expect(discord.threadsStarted()).toEqual([question.id]);
+    // What another process needs to end this reply if this one dies: the reply is in the thread.
+    await waitFor(() => shown.length > 0, "the finished reply");
+    expect(shown[0]).toEqual({ asker: question.id, reply: expect.any(String), thread: question.id });
+    // Typing showed in the new thread, and nothing was posted in the channel itself.
+    expect(discord.requests.some((request) => request.path === `/channels/${question.id}/typing`)).toBe(true);
+    expect(
+      discord.requests.filter((request) => request.path === `/channels/${discord.channelId}/messages`),
+    ).toEqual([]);
+
+    // A message already in a thread is answered in that thread, with no thread of its own.
+    const inThread = discord.userMessage({
+      content: `<@${discord.applicationId}> and here?`,
+      mentionBot: true,
+      channelId: discord.threadId,
+    });
+    discord.dispatch("MESSAGE_CREATE", inThread);
+    const reply = await discord.waitForRequest(
+      (request) => request.method === "POST" && request.path === `/channels/${discord.threadId}/messages`,
+    );
+    expect(reply.body).toMatchObject({ message_reference: { message_id: inThread.id } });
+    expect(discord.threadsStarted()).toEqual([question.id]);
+    expect(discord.problems).toEqual([]);
+  });
+
+  it("answers as a reply in the channel when core places the reply in the channel", async () => {
+    const script: Script = async (_message, sink) => {
+      await sink.start({ visibility: "everyone", placement: "channel" });
+      await sink.append("Right here.");
+      await sink.finish({ sources: [], buttons: [] });
+    };
+    const discord = await startAll(scriptedAssistant(script).handler);
+    const question = discord.userMessage({ content: `<@${discord.applicationId}> where?`, mentionBot: true });
+    discord.dispatch("MESSAGE_CREATE", question);
+    const reply = await discord.waitForRequest(
+      (request) => request.method === "POST" && request.path === `/channels/${discord.channelId}/messages`,
+    );
+    expect(reply.body).toMatchObject({
+      content: "Right here.",
+      message_reference: { message_id: question.id },
+    });
+    expect(discord.threadsStarted()).toEqual([]);
+    expect(discord.problems).toEqual([]);
+  });
+
+  it("reads the reply chain and thread history through the message's history reader", async () => {
     const assistant = scriptedAssistant();
     const discord = await startAll(assistant.handler);
     const earlier = discord.userMessage({
@@ -434,9 +521,11 @@ describe("Discord adapter against the stand-ins", () => {
     await discord.waitForRequest(
       (request) => request.method === "POST" && request.path === `/channels/${discord.threadId}/messages`,
     );
-    expect(assistant.received[0]?.priorMessages).toEqual([
+    expect(assistant.received[0]?.addressedBy).toBe("mention");
+    expect(await assistant.received[0]?.history?.earlier(20)).toEqual([
       { userId: earlier.author.id, userName: "ana", text: "we deploy on Fridays", fromAssistant: false },
     ]);
+    expect(await assistant.received[0]?.history?.includesTeammate()).toBe(false);
     expect(discord.problems).toEqual([]);
   });
 

@@ -12,7 +12,7 @@ import {
   generateDiscordCommands,
   toCommandLine,
 } from "../../../src/adapters/discord/discord-commands.js";
-import { stripMentions } from "../../../src/adapters/discord/discord-platform-adapter.js";
+import { stripMentions } from "../../../src/adapters/discord/discord-inbound.js";
 import type { Command } from "../../../src/core/commands/command.js";
 import { parseInput } from "../../../src/core/commands/command-parser.js";
 import { applicationCommands } from "../../support/application-commands.js";

@@ -122,4 +122,44 @@ describe("a reply whose process died, ended through the platform's API", () => {
       await discord.close();
     }
   });
+
+  it("Discord: a reply placed in a thread on the question is marked and answered in that thread", async () => {
+    const discord = await new DiscordStandIn().listen();
+    try {
+      const notifier = new DiscordNotifier({ botToken: discord.token, apiUrl: discord.apiUrl });
+      const question = discord.userMessage({
+        content: "where do lakes go?",
+        userId: "4343",
+        mentionBot: true,
+      });
+      const thread = discord.startThread(question.id, "where do lakes go?");
+      const where = {
+        platform: "discord" as const,
+        workspaceId: discord.guildId,
+        channelId: discord.channelId,
+        threadId: undefined,
+      };
+      const partial = await notifier.post({ ...where, threadId: thread }, "Lakes mostly stay and");
+      await notifier.endAbandonedReply(
+        {
+          id: "reply-2",
+          kind: "reply",
+          where,
+          askerId: "4343",
+          messages: { asker: question.id, reply: partial.messageId, thread },
+          leaseUntil: 0,
+        },
+        "Sorry, I was restarted while answering this (ref 1a2b3c4d).",
+      );
+      expect(discord.messages.get(partial.messageId)?.content).toMatch(
+        /^Lakes mostly stay and\n\n\*… \(interrupted: this answer is unfinished\)\*$/,
+      );
+      const sentence = [...discord.messages.values()].find((message) => /ref 1a2b3c4d/.test(message.content));
+      expect(sentence?.channel_id).toBe(thread);
+      expect(sentence?.content).toBe("<@4343> Sorry, I was restarted while answering this (ref 1a2b3c4d).");
+      expect(discord.problems).toEqual([]);
+    } finally {
+      await discord.close();
+    }
+  });
 });
