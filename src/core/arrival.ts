@@ -95,8 +95,6 @@ async function includesTeammate(message: InboundMessage, log: Logger): Promise<b
  * message typed in the channel, or when the platform cannot read them (the answer goes on without).
  */
 export async function earlierMessages(message: InboundMessage, log: Logger): Promise<PriorMessage[]> {
-  // Shim while the Slack and Discord adapters still push what they read: removed with `priorMessages`.
-  if (message.priorMessages?.length) return message.priorMessages;
   // A command run on a message (Slack's "Summarize thread", Discord's message command) comes with
   // the history of the thread it is about, wherever it was run.
   if (!message.history || (message.addressedBy !== "command" && typedInChannel(message))) return [];

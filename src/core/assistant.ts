@@ -22,16 +22,12 @@ import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
-import type { ChannelSettings, MemoryStore } from "./ports/memory-store.js";
+import type { MemoryStore } from "./ports/memory-store.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
-import { defaultReplyMode } from "./reply-mode.js";
 import { TokenCache } from "./token-cache.js";
 import type {
   AssistantHandler,
-  ChannelPreferences,
-  ChannelRef,
-  ConversationRef,
   InboundAction,
   InboundMessage,
   ReplySink,
@@ -96,8 +92,6 @@ export interface AssistantOptions {
 export interface Assistant extends AssistantHandler {
   readonly commands: readonly Command[];
   suggest(request: SuggestionRequest): Promise<Suggestion[]>;
-  /** @deprecated Shim (see `AssistantHandler` in `types.ts`): removed once the adapters have moved. */
-  channelPreferences(channel: ChannelRef): Promise<ChannelPreferences>;
 }
 
 /** What one message or click is handled with, built once by `createAssistant`. */
@@ -198,23 +192,6 @@ export function createAssistant(options: AssistantOptions): Assistant {
     handle: (message, sink) => handleMessage(parts, message, sink),
     handleAction: (action, sink) => handleAction(parts, action, sink),
     suggest: (request) => suggest(parts, request),
-
-    // Compile-only shims while the Slack and Discord adapters still ask: core decides on arrival now.
-    async isEngaged(conversation: ConversationRef): Promise<boolean> {
-      const current = await store.loadConversation(conversation);
-      return current.turns.length > 0 || current.summary.length > 0;
-    },
-    async channelPreferences(channel: ChannelRef): Promise<ChannelPreferences> {
-      // A store that is down must not make teammate go quiet: the defaults answer as before.
-      const settings = await store.getSettings(channelOf(channel)).catch((error: unknown) => {
-        logger.warn({ err: error }, "channel settings unavailable; using the defaults");
-        return {} as ChannelSettings;
-      });
-      return {
-        replyMode: settings.replyMode ?? defaultReplyMode(channel.platform),
-        listen: settings.listen ?? "thread",
-      };
-    },
   };
 }
 

@@ -1,5 +1,3 @@
-import type { AssistantHandler as AssistantPort } from "./ports/assistant-handler.js";
-
 /** Where a conversation happens. Nothing keyed by one scope is ever visible from another. */
 export type Platform = "slack" | "discord" | "local";
 
@@ -68,18 +66,10 @@ export interface Source {
   documentId: string;
 }
 
-/**
- * How teammate behaves in a channel, as admins set it (`config reply-mode`, `config listen`).
- * @deprecated Part of the `AssistantHandler` shim below: core reads the settings itself on arrival.
- */
-export interface ChannelPreferences {
-  replyMode: "thread" | "channel";
-  listen: "mention" | "thread";
-}
-
 // The ports moved to `./ports/`; everything stays importable from here while imports move over.
 export type {
   Addressing,
+  AssistantHandler,
   InboundAction,
   InboundMessage,
   PriorMessage,
@@ -97,13 +87,3 @@ export type {
   ReplyStart,
   ReplyVisibility,
 } from "./ports/reply-sink.js";
-
-/**
- * @deprecated Compile-only shim: the driving port (`ports/assistant-handler.ts`) plus the two
- * questions the Slack and Discord adapters asked before core decided on arrival. The coordinator
- * removes it (and `Assistant`'s two shim methods) once both adapters have moved.
- */
-export interface AssistantHandler extends AssistantPort {
-  isEngaged(conversation: ConversationRef): Promise<boolean>;
-  channelPreferences?(channel: ChannelRef): Promise<ChannelPreferences>;
-}

@@ -82,7 +82,6 @@ describe("npm start for a newcomer", () => {
       assistant: {
         handle: async () => {},
         handleAction: async () => {},
-        isEngaged: async () => false,
       },
       logger: silentLogger,
       clientRetries: 0,

@@ -91,8 +91,6 @@ export function instrumentAssistant(assistant: Assistant, metrics: PrometheusMet
     handle: (message, sink) => timed(message.platform, "message", () => assistant.handle(message, sink)),
     handleAction: (action, sink) =>
       timed(action.platform, "action", () => assistant.handleAction(action, sink)),
-    isEngaged: (conversation) => assistant.isEngaged(conversation),
-    channelPreferences: (channel) => assistant.channelPreferences(channel),
   };
 }
 

@@ -45,7 +45,5 @@ export function traceAssistant(assistant: Assistant, tracing: Tracing): Assistan
       });
       return withinSpan(span, () => assistant.handleAction(action, sink));
     },
-    isEngaged: (conversation) => assistant.isEngaged(conversation),
-    channelPreferences: (channel) => assistant.channelPreferences(channel),
   };
 }

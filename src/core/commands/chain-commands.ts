@@ -73,10 +73,9 @@ async function material(context: CommandContext, limit: number): Promise<Materia
   const { message, services } = context;
   const history = services.channelHistory;
   let unreadable: string | undefined;
-  // Messages the adapter already gathered (a message command's thread) are the material asked for.
-  const gathered =
-    (message.priorMessages?.length ?? 0) > 0 ||
-    (message.addressedBy === "command" && message.history !== undefined);
+  // A command run on a message comes with its thread (Slack's and Discord's "Summarize thread"):
+  // that thread is the material asked for, whether or not teammate takes part in it.
+  const gathered = message.addressedBy === "command" && message.history !== undefined;
   if (!gathered && typedInChannel(message) && history?.serves(message)) {
     try {
       // One more than asked: the command's own message is among the newest and is left out.
@@ -103,10 +102,7 @@ async function material(context: CommandContext, limit: number): Promise<Materia
   }
   const conversation = await services.store.loadConversation(message);
   // On first contact the platform's thread; once teammate takes part, memory has it.
-  const earlier =
-    takesPart(conversation) && !message.priorMessages?.length
-      ? []
-      : await earlierMessages(message, services.logger);
+  const earlier = takesPart(conversation) && !gathered ? [] : await earlierMessages(message, services.logger);
   const prior = earlier.map((entry) => ({
     role: entry.fromAssistant ? ("assistant" as const) : ("user" as const),
     speakerId: entry.userId,

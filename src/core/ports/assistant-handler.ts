@@ -28,11 +28,6 @@ export interface InboundMessage extends ConversationRef, Actor {
   /** Set when the adapter knows the message is a slash command (Slack `/teammate`, Discord `/ask`). */
   isCommand?: boolean | undefined;
   /**
-   * @deprecated Compile-only shim while the Slack and Discord adapters still push what they read;
-   * core reads `history` instead. The coordinator removes it once the adapters have moved.
-   */
-  priorMessages?: PriorMessage[] | undefined;
-  /**
    * How the person addressed teammate, as the platform saw it. Core decides from this (and the
    * channel's `config listen`, and whether teammate takes part in the thread) whether to answer at all:
    * an adapter no longer asks core first. Absent is read as `mention` (the adapters being moved over).

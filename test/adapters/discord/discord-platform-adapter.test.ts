@@ -37,9 +37,6 @@ function scriptedAssistant(script: Script = answerWith("the answer")) {
       await sink.append(`noted ${action.action}`);
       await sink.finish({ sources: [], buttons: [] });
     },
-    async isEngaged() {
-      return handler.engaged;
-    },
   };
   return { handler, received, offered, actions };
 }

@@ -9,6 +9,7 @@ import type {
   ConversationRef,
   InboundAction,
   InboundMessage,
+  PriorMessage,
   ReplySink,
 } from "../../../src/core/types.js";
 import { formBody, postSignedToSlackReceiver, type SignedPostResult } from "../../support/slack-signing.js";
@@ -28,8 +29,11 @@ const conversationKey = (conversation: ConversationRef) =>
  * core so the adapter is tested on its own. Like core, it answers each `eventId` once and counts a
  * conversation it answered in as engaged.
  */
+/** A message as the scripted core received it, with the thread it read on first contact. */
+export type ReceivedMessage = InboundMessage & { priorMessages?: PriorMessage[] | undefined };
+
 export class ScriptedAssistant implements AssistantHandler {
-  readonly messages: InboundMessage[] = [];
+  readonly messages: ReceivedMessage[] = [];
   readonly actions: InboundAction[] = [];
   readonly engaged = new Set<string>();
   readonly answeredEventIds = new Set<string>();
@@ -60,9 +64,16 @@ export class ScriptedAssistant implements AssistantHandler {
     }
     if (!engaged && message.history && message.addressedBy !== "direct") {
       const priorMessages = await message.history.earlier(50);
-      if (priorMessages.length > 0) message.priorMessages = priorMessages;
+      if (priorMessages.length > 0) {
+        this.messages.push({ ...message, priorMessages });
+        return this.answer(message, sink);
+      }
     }
     this.messages.push(message);
+    return this.answer(message, sink);
+  }
+
+  private async answer(message: InboundMessage, sink: ReplySink): Promise<void> {
     if (this.answeredEventIds.has(message.eventId)) return;
     this.answeredEventIds.add(message.eventId);
     this.engaged.add(conversationKey(message));
@@ -72,10 +83,6 @@ export class ScriptedAssistant implements AssistantHandler {
   async handleAction(action: InboundAction, sink: ReplySink): Promise<void> {
     this.actions.push(action);
     await this.actionScript(action, sink);
-  }
-
-  async isEngaged(conversation: ConversationRef): Promise<boolean> {
-    return this.engaged.has(conversationKey(conversation));
   }
 
   engage(conversation: ConversationRef): void {
