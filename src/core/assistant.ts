@@ -15,6 +15,7 @@ import { NO_LLM_MESSAGE, NO_LLM_MESSAGE_SHORT } from "./commands/no-llm.js";
 import { matching } from "./commands/suggestions.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError, describeForUser, toAppError } from "./errors.js";
+import { sourceOfPassage } from "./knowledge/passage-source.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
@@ -213,12 +214,7 @@ export function createAssistant(options: AssistantOptions): Assistant {
       return;
     }
     const top = passages.slice(0, 3);
-    const sources: Source[] = top.map((passage, index) => ({
-      index: index + 1,
-      title: passage.title,
-      location: passage.location,
-      documentId: passage.documentId,
-    }));
+    const sources: Source[] = top.map(sourceOfPassage);
     await reply.start({ visibility: "everyone" });
     await reply.append(
       `No language model is configured, so here are the most relevant passages from the indexed docs:\n\n${top
