@@ -1,8 +1,13 @@
-import type { Nodes, RootContent } from "mdast";
-import { endOf, fenceMarkerAt, parseMarkdown, startOf } from "./parse-markdown.js";
+import {
+  fenceMarkerOf,
+  isClosingFence,
+  listItemBlocks,
+  type MarkdownBlock,
+  markdownBlocks,
+} from "./parse-markdown.js";
 
 /**
- * Splitting Markdown for chat platforms with a message size limit, on the syntax tree: pieces are cut
+ * Splitting Markdown for chat platforms with a message size limit, on its parsed blocks: pieces are cut
  * between blocks (paragraphs, list items, code blocks, tables) and packed up to the limit. A block
  * too big for one piece is cut inside: a fenced code block is closed at the end of a piece and
  * reopened with the same info string in the next, a table repeats its header row, anything else is
@@ -25,8 +30,7 @@ export function splitMarkdown(markdown: string, limit: number): string[] {
     throw new RangeError(`splitMarkdown needs a limit of at least ${SMALLEST_LIMIT} characters`);
   }
   if (markdown.length <= limit) return markdown.trim() === "" ? [] : [markdown];
-  const tree = parseMarkdown(markdown);
-  return pack(childUnits(markdown, tree.children, startOf(tree), "", "", limit), limit);
+  return pack(siblingUnits(markdown, markdownBlocks(markdown), "", limit), limit);
 }
 
 /** Greedy: each unit joins the current piece when it fits, else starts the next one. */
@@ -46,63 +50,39 @@ function pack(units: Unit[], limit: number): string[] {
   return pieces.filter((piece) => piece.trim() !== "");
 }
 
-/**
- * The units of a run of sibling blocks starting at `from`. The whitespace between two blocks is their
- * separator; any other text before a block (a list marker, a blockquote's `>`) stays with it, and
- * `prefix` (the enclosing containers' markers) leads the first.
- */
-function childUnits(
-  source: string,
-  children: readonly RootContent[],
-  from: number,
-  prefix: string,
-  separator: string,
-  limit: number,
-): Unit[] {
-  const units: Unit[] = [];
-  let previousEnd = from;
-  children.forEach((child, index) => {
-    const gap = source.slice(previousEnd, startOf(child, previousEnd));
-    const blank = index === 0 ? "" : (/^\s*/.exec(gap)?.[0] ?? "");
-    const lead = (index === 0 ? prefix : "") + gap.slice(blank.length);
-    units.push(...blockUnits(source, child, lead, index === 0 ? separator : blank, limit));
-    previousEnd = endOf(child, previousEnd);
+/** The units of sibling blocks: what lies between two of them (blank lines) is their separator. */
+function siblingUnits(source: string, blocks: MarkdownBlock[], separator: string, limit: number): Unit[] {
+  return blocks.flatMap((block, index) => {
+    const previous = blocks[index - 1];
+    const joiner = previous === undefined ? separator : source.slice(previous.end, block.start);
+    return blockUnits(source, block, joiner, limit);
   });
-  return units;
 }
 
 /** One block as units: whole when it fits, else cut as its kind allows. */
-function blockUnits(source: string, node: Nodes, prefix: string, separator: string, limit: number): Unit[] {
-  const text = prefix + source.slice(startOf(node), endOf(node));
-  if (text.length <= limit) return [{ separator, text }];
-  switch (node.type) {
+function blockUnits(source: string, block: MarkdownBlock, separator: string, limit: number): Unit[] {
+  if (block.text.length <= limit) return [{ separator, text: block.text }];
+  switch (block.token.type) {
     case "list":
-    case "listItem":
-    case "blockquote":
-      // The container's own text before its first child (a list marker) leads that child.
-      if (node.children.length > 0) {
-        return childUnits(source, node.children as RootContent[], startOf(node), prefix, separator, limit);
-      }
-      break;
+      return siblingUnits(source, listItemBlocks(block), separator, limit);
     case "code":
-      if (fenceMarkerAt(source, startOf(node)) !== undefined)
-        return codeUnits(text, prefix.length, separator, limit);
+      if (fenceMarkerOf(block.text) !== undefined) return codeUnits(block.text, separator, limit);
       break;
     case "table":
-      return tableUnits(text, separator, limit);
+      return tableUnits(block.text, separator, limit);
   }
-  return textUnits(text, separator, limit);
+  return textUnits(block.text, separator, limit);
 }
 
 /** A fenced code block in parts of whole lines, each closed and the next reopened with the same fence line. */
-function codeUnits(text: string, fenceAt: number, separator: string, limit: number): Unit[] {
+function codeUnits(text: string, separator: string, limit: number): Unit[] {
   const lines = text.split("\n");
   const opening = lines[0] ?? "";
-  const marker = fenceMarkerAt(opening, fenceAt) ?? "```";
+  const marker = fenceMarkerOf(opening) ?? "```";
   const last = lines.at(-1) ?? "";
-  const closed = lines.length > 1 && isClosingFence(last.trim(), marker);
+  const closed = lines.length > 1 && isClosingFence(last, marker);
   const closing = closed ? last : marker;
-  const reopening = opening.slice(fenceAt);
+  const reopening = opening.trimStart();
   const body = lines.slice(1, closed ? -1 : undefined);
   const room = limit - Math.max(opening.length, reopening.length) - closing.length - 2;
   if (room < SMALLEST_LIMIT / 2) return textUnits(text, separator, limit);
@@ -185,18 +165,11 @@ function hardCuts(text: string, size: number): string[] {
 export function findMarkdownCut(text: string, minimum: number, maximum: number): number {
   if (text.length <= maximum) return text.length;
   let blockEnd = -1;
-  const visit = (nodes: readonly RootContent[]) => {
-    for (const node of nodes) {
-      const end = endOf(node);
-      if (startOf(node) > maximum) return;
-      if (end <= maximum) {
-        blockEnd = Math.max(blockEnd, end);
-      } else if (node.type === "list" || node.type === "listItem" || node.type === "blockquote") {
-        visit(node.children as RootContent[]);
-      }
-    }
-  };
-  visit(parseMarkdown(text).children);
+  for (const block of markdownBlocks(text)) {
+    if (block.start > maximum) break;
+    if (block.end <= maximum) blockEnd = block.end;
+    else for (const item of listItemBlocks(block)) if (item.end <= maximum) blockEnd = item.end;
+  }
   if (blockEnd >= minimum) return blockEnd;
   const lineEnd = text.lastIndexOf("\n", maximum);
   if (lineEnd >= minimum) return lineEnd;
@@ -211,31 +184,16 @@ export function findMarkdownCut(text: string, minimum: number, maximum: number):
  * `text`: its opening line is complete before `index`, and its closing line is not.
  */
 export function openFenceAt(text: string, index: number): string | undefined {
-  let open: string | undefined;
-  const visit = (nodes: readonly RootContent[]) => {
-    for (const node of nodes) {
-      const start = startOf(node);
-      if (start >= index || open !== undefined) return;
-      if (node.type === "code") {
-        const marker = fenceMarkerAt(text, start);
-        const lineEnd = text.indexOf("\n", start);
-        const openingEnd = lineEnd === -1 ? text.length : lineEnd;
-        const source = text.slice(start, endOf(node));
-        const lastLine = source.slice(source.lastIndexOf("\n") + 1).trim();
-        const closed =
-          marker !== undefined && lineEnd !== -1 && lineEnd < endOf(node) && isClosingFence(lastLine, marker);
-        if (marker !== undefined && openingEnd <= index && (!closed || index < endOf(node))) {
-          open = text.slice(start, openingEnd).trim();
-        }
-      } else if ("children" in node && node.type !== "paragraph" && node.type !== "heading") {
-        visit(node.children as RootContent[]);
-      }
-    }
-  };
-  visit(parseMarkdown(text).children);
-  return open;
-}
-
-function isClosingFence(line: string, marker: string): boolean {
-  return line.startsWith(marker) && line.replace(/[`~]/g, "") === "";
+  for (const block of markdownBlocks(text)) {
+    if (block.start >= index) return undefined;
+    if (block.token.type !== "code") continue;
+    const marker = fenceMarkerOf(block.text);
+    const lineEnd = text.indexOf("\n", block.start);
+    const openingEnd = lineEnd === -1 ? text.length : lineEnd;
+    if (marker === undefined || openingEnd > index) continue;
+    const lastLine = block.text.slice(block.text.lastIndexOf("\n") + 1);
+    const closed = openingEnd < block.end && isClosingFence(lastLine, marker);
+    if (!closed || index < block.end) return text.slice(block.start, openingEnd).trim();
+  }
+  return undefined;
 }
