@@ -24,7 +24,8 @@ export interface CoalescingWriterOptions {
  * the one before (Slack and Discord both ask for about one edit per second). `update` coalesces: of
  * a burst of updates only the latest is written, once its slot comes. `send` always writes, after
  * everything queued before it, and hands back the write's result or error: final renders go through
- * it. `close` drops a pending update and refuses later ones, so nothing overwrites a final write.
+ * it. `inOrder` queues other calls (another message, a reaction) without spacing them. `close` drops
+ * a pending update and refuses later ones, so nothing overwrites a final write.
  */
 export class CoalescingWriter {
   private readonly intervalMs: number;
@@ -81,6 +82,16 @@ export class CoalescingWriter {
       await this.waitForSlot();
       return write();
     });
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Runs `work` in order with the writes but takes no slot: a call on another message (a reaction,
+   * a further message, a status line) must not overtake an edit queued before it, nor wait for one.
+   */
+  inOrder<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
     this.queue = run.catch(() => {});
     return run;
   }

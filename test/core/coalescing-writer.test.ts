@@ -50,6 +50,19 @@ describe("CoalescingWriter", () => {
     expect((target.writes[0]?.at ?? 0) - postedAt).toBeGreaterThanOrEqual(59);
   });
 
+  it("keeps other calls in order with the writes without spacing them", async () => {
+    const target = recordingMessage();
+    const writer = new CoalescingWriter({ intervalMs: 5_000, logger: silentLogger });
+    const edit = writer.send(target.write("edit"));
+    const reaction = writer.inOrder(async () => {
+      await target.write("reaction")();
+      return "added";
+    });
+    await edit;
+    expect(await reaction).toBe("added");
+    expect(target.texts()).toEqual(["edit", "reaction"]);
+  });
+
   it("after close, drops the pending update and refuses later ones, but still sends the final write", async () => {
     const target = recordingMessage();
     const writer = new CoalescingWriter({ intervalMs: 100, logger: silentLogger, lastWriteAt: Date.now() });
