@@ -3,7 +3,7 @@ import type { Logger } from "./ports/logger.js";
 import type { PostedMessage } from "./ports/notifier.js";
 
 export interface CoalescingWriterOptions {
-  /** Least time between the starts of two writes. 0 only keeps them in order. */
+  /** Least time from the end of one write to the start of the next. 0 only keeps them in order. */
   intervalMs: number;
   logger: Logger;
   /**
@@ -19,13 +19,13 @@ export interface CoalescingWriterOptions {
 }
 
 /**
- * The one paced writer behind every message teammate edits in place (a streamed answer's preview, a
- * job's status line). Writes run one at a time, in order, each starting at least `intervalMs` after
- * the one before (Slack and Discord both ask for about one edit per second). `update` coalesces: of
- * a burst of updates only the latest is written, once its slot comes. `send` always writes, after
- * everything queued before it, and hands back the write's result or error: final renders go through
- * it. `inOrder` queues other calls (another message, a reaction) without spacing them. `close` drops
- * a pending update and refuses later ones, so nothing overwrites a final write.
+ * The one paced writer behind every message teammate edits in place (a streamed answer's preview,
+ * a job's status line). Writes run one at a time, in order, each starting at least `intervalMs`
+ * after the one before ended (Slack and Discord both ask for about one edit per second). `update`
+ * coalesces: of a burst of updates only the latest is written, once its slot comes. `send` always
+ * writes, after everything queued before it, and hands back the write's result or error: final
+ * renders go through it. `inOrder` queues other calls (another message, a reaction) without spacing
+ * them. `close` drops a pending update and refuses later ones, so nothing overwrites a final write.
  */
 export class CoalescingWriter {
   private readonly intervalMs: number;
@@ -80,7 +80,13 @@ export class CoalescingWriter {
   send<T>(write: () => Promise<T>): Promise<T> {
     const run = this.queue.then(async () => {
       await this.waitForSlot();
-      return write();
+      try {
+        return await write();
+      } finally {
+        // Counted from the write's end: the platform then sees requests at least the interval apart
+        // however long the one before took to reach it.
+        this.lastWriteAt = this.now();
+      }
     });
     this.queue = run.catch(() => {});
     return run;
@@ -132,6 +138,5 @@ export class CoalescingWriter {
       }
     }
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    this.lastWriteAt = this.now();
   }
 }
