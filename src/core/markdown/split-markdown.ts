@@ -64,7 +64,7 @@ function blockUnits(source: string, block: MarkdownBlock, separator: string, lim
   if (block.text.length <= limit) return [{ separator, text: block.text }];
   switch (block.token.type) {
     case "list":
-      return siblingUnits(source, listItemBlocks(block), separator, limit);
+      return siblingUnits(source, listItemBlocks(source, block), separator, limit);
     case "code":
       if (fenceMarkerOf(block.text) !== undefined) return codeUnits(block.text, separator, limit);
       break;
@@ -168,7 +168,7 @@ export function findMarkdownCut(text: string, minimum: number, maximum: number):
   for (const block of markdownBlocks(text)) {
     if (block.start > maximum) break;
     if (block.end <= maximum) blockEnd = block.end;
-    else for (const item of listItemBlocks(block)) if (item.end <= maximum) blockEnd = item.end;
+    else for (const item of listItemBlocks(text, block)) if (item.end <= maximum) blockEnd = item.end;
   }
   if (blockEnd >= minimum) return blockEnd;
   const lineEnd = text.lastIndexOf("\n", maximum);

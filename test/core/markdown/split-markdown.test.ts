@@ -48,6 +48,19 @@ describe("splitMarkdown on the syntax tree", () => {
     for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(100);
   });
 
+  it("splits hostile nesting as plain text instead of exhausting the lexer", () => {
+    for (const text of [`${"> ".repeat(20_000)}x`, `${"- ".repeat(20_000)}x`]) {
+      const pieces = splitMarkdown(text, 2_000);
+      expect(pieces.join(" ").replace(/\s+/g, " ")).toBe(text.replace(/\s+/g, " "));
+      for (const piece of pieces) expect(piece.length).toBeLessThanOrEqual(2_000);
+    }
+  });
+
+  it("keeps Windows line ends and cuts between the blocks they separate", () => {
+    const text = `${"a".repeat(30)}\r\n\r\n${"b".repeat(30)}`;
+    expect(splitMarkdown(text, 40)).toEqual(["a".repeat(30), "b".repeat(30)]);
+  });
+
   it("refuses a limit too small to hold a fence", () => {
     expect(() => splitMarkdown("anything", 10)).toThrow(RangeError);
   });
