@@ -7,7 +7,7 @@ const words = (text: string) =>
     .split(/\s+/)
     .filter(Boolean);
 
-describe("splitMarkdown on the syntax tree", () => {
+describe("splitMarkdown on parsed blocks", () => {
   it("cuts a long list between items, keeping each item's marker", () => {
     const items = Array.from({ length: 12 }, (_, index) => `- item ${index} ${"x".repeat(30)}`);
     const pieces = splitMarkdown(items.join("\n"), 120);
