@@ -11,6 +11,7 @@ import { channelOf } from "./channel-of.js";
 import { NO_LLM_MESSAGE } from "./commands/no-llm.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError } from "./errors.js";
+import { sourceOfPassage } from "./knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "./memory/conversation-memory.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
 import type { Passage, Retriever } from "./ports/knowledge.js";
@@ -151,12 +152,7 @@ export class Answering {
       return;
     }
     const top = passages.slice(0, 3);
-    const sources: Source[] = top.map((passage, index) => ({
-      index: index + 1,
-      title: passage.title,
-      location: passage.location,
-      documentId: passage.documentId,
-    }));
+    const sources: Source[] = top.map(sourceOfPassage);
     await reply.start({ visibility: "everyone" });
     await reply.append(
       `No language model is configured, so here are the most relevant passages from the indexed docs:\n\n${top

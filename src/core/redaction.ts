@@ -30,6 +30,12 @@ const TOKEN_IN_PATH = /\/(webhooks|interactions)\/(\d{5,})\/([^/\s"'?#]{8,})/g;
 /** `Authorization: Bearer …`, `"authorization":"Bot …"`, `authorization=…`. */
 const AUTHORIZATION = /(authorization["']?\s*[:=]\s*["']?)(?:(bearer|bot|basic)\s+)?([^\s"',;}]+)/gi;
 
+/**
+ * A bearer token outside an Authorization header (an SDK's error text quoting the request). Capital
+ * `Bearer` and a token-like word only, so "the bearer of" in an answer is left alone.
+ */
+const BEARER = /\bBearer\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/g;
+
 /** Secrets shorter than this are not matched by value: too likely to hit ordinary words. */
 const SHORTEST_SECRET = 6;
 
@@ -46,6 +52,7 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   result = result.replace(AUTHORIZATION, (_match, prefix: string, scheme: string | undefined) =>
     scheme ? `${prefix}${scheme} ${REDACTED}` : `${prefix}${REDACTED}`,
   );
+  result = result.replace(BEARER, `Bearer ${REDACTED}`);
   for (const shape of SECRET_SHAPES) result = result.replace(shape, REDACTED);
   return result;
 }

@@ -38,6 +38,15 @@ describe("redactSecrets", () => {
     expect(redactSecrets("authorization=opaque-value;")).toBe("authorization=[redacted];");
   });
 
+  it("hides a bearer token quoted outside a header, and leaves the word alone in prose", () => {
+    expect(redactSecrets("request failed: Bearer eyJhbGciOi.payload.sig sent")).toBe(
+      "request failed: Bearer [redacted] sent",
+    );
+    expect(redactSecrets("Authorization: Bearer opaque-token-1")).toBe("Authorization: Bearer [redacted]");
+    const prose = "The bearer of this note may collect the parcel.";
+    expect(redactSecrets(prose)).toBe(prose);
+  });
+
   it("hides the deployment's secrets by value, URL-encoded too, and leaves ordinary text alone", () => {
     const secrets = ["signing+secret/42", "abc"];
     expect(redactSecrets("sig signing+secret/42 and signing%2Bsecret%2F42", secrets)).toBe(

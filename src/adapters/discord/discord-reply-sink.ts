@@ -1,4 +1,5 @@
 import type { APIActionRowComponent, APIButtonComponent, APIEmbed } from "discord.js";
+import { CoalescingWriter } from "../../core/coalescing-writer.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   ApprovalPrompt,
@@ -52,24 +53,25 @@ export const INTERRUPTED_MARK = "\n\n*… (interrupted: this answer is unfinishe
 export class DiscordReplySink implements ReplySink {
   private readonly target: DiscordReplyTarget;
   private readonly logger: Logger;
-  private readonly editIntervalMs: number;
   private readonly maxMessages: number;
   private readonly place: DiscordReplySinkOptions["place"];
+  /** Paces every write of the first message: streamed previews coalesce, final renders queue behind them. */
+  private readonly writer: CoalescingWriter;
   private text = "";
   private statusLine: string | undefined;
   private started = false;
   private ended = false;
-  private lastWriteAt = Number.NEGATIVE_INFINITY;
-  private previewTimer: NodeJS.Timeout | undefined;
-  private writes: Promise<void> = Promise.resolve();
   private lastPreview = "";
 
   constructor(options: DiscordReplySinkOptions) {
     this.target = options.target;
     this.logger = options.logger;
-    this.editIntervalMs = options.editIntervalMs ?? 1000;
     this.maxMessages = options.maxMessages ?? 4;
     this.place = options.place;
+    this.writer = new CoalescingWriter({
+      intervalMs: options.editIntervalMs ?? 1000,
+      logger: options.logger,
+    });
   }
 
   /** Whether core has started a reply; the adapter acknowledges on its own otherwise. */
@@ -104,7 +106,6 @@ export class DiscordReplySink implements ReplySink {
     if (this.ended) return;
     if (!this.started) await this.start({ visibility: "everyone" });
     this.end();
-    await this.writes;
     const text = this.text.trim() === "" ? "(no answer)" : this.text.trim();
     const extras: Pick<DiscordOutgoingMessage, "embeds" | "components"> = {};
     const embed = renderSourcesEmbed(result.sources);
@@ -115,7 +116,7 @@ export class DiscordReplySink implements ReplySink {
     const messages = splitDiscordMessage(text);
     if (messages.length > this.maxMessages) {
       const preview = splitDiscordMessage(text, 1500)[0] ?? "";
-      await this.writeFirstThrottled({
+      await this.writeFirst({
         content: `${preview}\n\n*The full answer is long, so it is attached as answer.md.*`,
         files: [{ name: "answer.md", data: Buffer.from(text, "utf8") }],
         ...extras,
@@ -123,7 +124,7 @@ export class DiscordReplySink implements ReplySink {
       return;
     }
     const [first = text, ...rest] = messages;
-    await this.writeFirstThrottled({ content: first, ...(rest.length === 0 ? extras : {}) });
+    await this.writeFirst({ content: first, ...(rest.length === 0 ? extras : {}) });
     for (const [index, content] of rest.entries()) {
       await this.target.writeNext({ content, ...(index === rest.length - 1 ? extras : {}) });
     }
@@ -138,59 +139,58 @@ export class DiscordReplySink implements ReplySink {
   async requestApproval(prompt: ApprovalPrompt): Promise<void> {
     if (this.ended) return;
     if (!this.started) await this.start({ visibility: "everyone" });
-    if (this.previewTimer) clearTimeout(this.previewTimer);
-    this.previewTimer = undefined;
     this.statusLine = "Waiting for approval…";
     const [content = ""] = splitDiscordMessage(`**Approval needed**: ${prompt.text}`);
     const row = renderButtons(prompt.buttons);
-    const posting = this.writes
-      .then(() => this.writePreview())
-      .then(() => this.target.writeNext({ content, ...(row ? { components: [row] } : {}) }));
-    this.writes = posting.catch(() => {});
-    await posting;
+    // Queued with the previews, so the first message is written before the request goes out.
+    const preview = this.previewContent();
+    await this.writer.send(async () => {
+      if (preview !== undefined) await this.writePreview(preview);
+      await this.target.writeNext({ content, ...(row ? { components: [row] } : {}) });
+    });
   }
 
   async fail(message: string): Promise<void> {
     if (this.ended) return;
     if (!this.started) await this.start({ visibility: "asker" });
     this.end();
-    await this.writes;
     // A partial answer stays, marked as cut, above the sentence: never mistaken for a finished answer.
     const partial = this.text.trim();
     const room = DISCORD_MESSAGE_LIMIT - message.length - INTERRUPTED_MARK.length - 10;
     const kept = partial === "" || room < 200 ? "" : (splitDiscordMessage(partial, room)[0] ?? "");
     const content = kept === "" ? message : `${kept}${INTERRUPTED_MARK}\n\n${message}`;
     const [first = message] = splitDiscordMessage(content);
-    await this.writeFirstThrottled({ content: first });
+    await this.writeFirst({ content: first });
   }
 
   private end(): void {
     this.ended = true;
-    if (this.previewTimer) clearTimeout(this.previewTimer);
-    this.previewTimer = undefined;
+    this.writer.close();
   }
 
   private schedulePreview(): void {
-    if (this.previewTimer || !this.started) return;
-    const wait = Math.max(0, this.lastWriteAt + this.editIntervalMs - Date.now());
-    this.previewTimer = setTimeout(() => {
-      this.previewTimer = undefined;
-      this.writes = this.writes.then(() => this.writePreview());
-    }, wait);
+    if (!this.started) return;
+    this.writer.update(async () => {
+      const content = this.previewContent();
+      if (content !== undefined) await this.writePreview(content);
+    });
   }
 
-  // A streaming preview fits in the first message; the final render replaces it.
-  private async writePreview(): Promise<void> {
-    if (this.ended) return;
+  /** A streaming preview that fits in the first message (the final render replaces it), or none when unchanged. */
+  private previewContent(): string | undefined {
+    if (this.ended) return undefined;
     let content = this.text.trim();
     if (content.length > DISCORD_MESSAGE_LIMIT - 40) {
       content = `${splitDiscordMessage(content, DISCORD_MESSAGE_LIMIT - 40)[0] ?? ""}\n…`;
     }
     if (this.statusLine)
       content = content === "" ? `*${this.statusLine}*` : `${content}\n\n*${this.statusLine}*`;
-    if (content === "" || content === this.lastPreview) return;
+    return content === "" || content === this.lastPreview ? undefined : content;
+  }
+
+  private async writePreview(content: string): Promise<void> {
     try {
-      await this.writeFirstThrottled({ content });
+      await this.target.writeFirst({ content });
       this.lastPreview = content;
     } catch (error) {
       // A lost preview is harmless: the final render rewrites the message.
@@ -198,11 +198,9 @@ export class DiscordReplySink implements ReplySink {
     }
   }
 
-  private async writeFirstThrottled(message: DiscordOutgoingMessage): Promise<void> {
-    const wait = this.lastWriteAt + this.editIntervalMs - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    this.lastWriteAt = Date.now();
-    await this.target.writeFirst(message);
+  /** The final render of the first message, after the previews and spaced like them. */
+  private writeFirst(message: DiscordOutgoingMessage): Promise<void> {
+    return this.writer.send(() => this.target.writeFirst(message));
   }
 }
 

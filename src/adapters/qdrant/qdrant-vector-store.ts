@@ -12,6 +12,7 @@ import type {
   VectorQuery,
   VectorStore,
 } from "../../core/ports/vector-store.js";
+import { redactSecrets } from "../../core/redaction.js";
 import type { Platform } from "../../core/types.js";
 
 /** Options for {@link QdrantVectorStore}. */
@@ -394,7 +395,7 @@ export class QdrantVectorStore implements VectorStore {
 
   private translate(action: string, error: unknown): AppError {
     if (error instanceof AppError) return error;
-    const scrub = (text: string) => (this.apiKey ? text.split(this.apiKey).join("[redacted]") : text);
+    const scrub = (text: string) => redactSecrets(text, this.apiKey ? [this.apiKey] : []);
     const status = (error as { status?: unknown }).status;
     if (typeof status === "number") {
       const detail = scrub(qdrantErrorText((error as { data?: unknown }).data) ?? `HTTP ${status}`);

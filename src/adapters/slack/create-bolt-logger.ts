@@ -1,11 +1,9 @@
 import { type Logger as BoltLogger, LogLevel } from "@slack/bolt";
 import type { Logger } from "../../core/ports/logger.js";
-
-// Slack tokens have a recognisable shape; anything that looks like one is masked before it is logged.
-const TOKEN_PATTERN = /xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+/g;
+import { redactSecrets } from "../../core/redaction.js";
 
 function describe(parts: unknown[]): string {
-  return parts
+  const text = parts
     .map((part) => {
       if (typeof part === "string") return part;
       if (part instanceof Error) return `${part.name}: ${part.message}`;
@@ -15,8 +13,9 @@ function describe(parts: unknown[]): string {
         return String(part);
       }
     })
-    .join(" ")
-    .replace(TOKEN_PATTERN, "[redacted]");
+    .join(" ");
+  // Slack tokens have a recognisable shape; anything that looks like one is masked before it is logged.
+  return redactSecrets(text);
 }
 
 /**

@@ -1,4 +1,4 @@
-const TOKEN_PATTERN = /xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+\S+/g;
+import { redactSecrets } from "../../core/redaction.js";
 
 /** The Slack error code (`message_not_in_streaming_state`, `not_in_channel`, …) of a Web API failure. */
 export function slackErrorCode(error: unknown): string | undefined {
@@ -16,6 +16,6 @@ export function summarizeSlackError(error: unknown): Record<string, unknown> {
   return {
     ...(typeof code === "string" ? { code } : {}),
     ...(slackErrorCode(error) ? { slackError: slackErrorCode(error) } : {}),
-    message: message.replace(TOKEN_PATTERN, "[redacted]"),
+    message: redactSecrets(message),
   };
 }

@@ -1,5 +1,6 @@
 import { createDeadline, type Deadline } from "../deadline.js";
 import { AppError } from "../errors.js";
+import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { ApprovalDecision, ApprovalGate } from "../ports/approval-gate.js";
 import type { Passage } from "../ports/knowledge.js";
 import type {
@@ -310,10 +311,7 @@ function traceOf(run: {
     totalMilliseconds: run.totalMilliseconds,
     finishReason: run.finishReason,
     passages: run.passages.map((passage, position) => ({
-      index: position + 1,
-      title: passage.title,
-      location: passage.location,
-      documentId: passage.documentId,
+      ...sourceOfPassage(passage, position),
       score: passage.score,
     })),
     steps: run.steps,

@@ -1,3 +1,4 @@
+import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { Passage } from "../ports/knowledge.js";
 import type { SourceCollector } from "../ports/tool.js";
 import type { Source } from "../types.js";
@@ -34,12 +35,7 @@ export function sourcesFromPassages(passages: Passage[]): Source[] {
   passages.forEach((passage, position) => {
     if (seen.has(passage.documentId)) return;
     seen.add(passage.documentId);
-    sources.push({
-      index: position + 1,
-      title: passage.title,
-      location: passage.location,
-      documentId: passage.documentId,
-    });
+    sources.push(sourceOfPassage(passage, position));
   });
   return sources;
 }

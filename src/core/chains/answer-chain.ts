@@ -4,6 +4,7 @@ import type { QuestionAttachments } from "../attachments/question-attachments.js
 import { channelOf } from "../channel-of.js";
 import type { Deadline } from "../deadline.js";
 import { AppError } from "../errors.js";
+import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
 import { recentWindow } from "../memory/conversation-memory.js";
 import type { ApprovalGate } from "../ports/approval-gate.js";
@@ -120,12 +121,7 @@ function fitPassages(passages: Passage[], budget: number, tokens: TokenCache): P
 /** The passages the answer cites as [n], or all of them when it cites none explicitly. */
 export function citedSources(text: string, passages: Passage[]): Source[] {
   const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
-  const all = passages.map((passage, index) => ({
-    index: index + 1,
-    title: passage.title,
-    location: passage.location,
-    documentId: passage.documentId,
-  }));
+  const all = passages.map(sourceOfPassage);
   const chosen = all.filter((source) => cited.has(source.index));
   return chosen.length > 0 ? chosen : all;
 }
