@@ -167,18 +167,18 @@ function nothingToWorkOn(context: CommandContext, found?: Material): Promise<voi
   );
 }
 
+/** What every named chain is: open to everyone, answered in the open, and work for the language model. */
+const NAMED_CHAIN = { needsLlm: true, usesLlm: true, adminOnly: false, visibility: "everyone" } as const;
+
 /** `summarize`, `translate`, `actions`, `classify`, `draft`: named chains with their own prompts. */
 export const chainCommands: readonly Command[] = [
   {
     name: "summarize",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "summarize [N]",
     parameters: [howMany],
     summary: "summarize this thread, or the channel's last N messages",
-    adminOnly: false,
     arguments: "optional",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       if (!Number.isFinite(count) || count < 1) {
@@ -192,7 +192,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "translate",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "translate <language> [: text]",
     parameters: [
       {
@@ -211,10 +211,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "translate a text, or the last message here, into a language",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const match = /^([^:]+?)(?::\s*([\s\S]*))?$/.exec(context.args);
       const language = match?.[1]?.replace(/^(to|into)\s+/i, "").trim() ?? "";
@@ -239,14 +236,11 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "actions",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "actions [N]",
     parameters: [howMany],
     summary: "the action items in this thread (or the last N messages), with owners",
-    adminOnly: false,
     arguments: "optional",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       const found = await material(
@@ -259,7 +253,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "classify",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "classify <label, label, …>: <text>",
     parameters: [
       {
@@ -276,10 +270,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "pick one of your labels for a text",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const labels = (separator >= 0 ? context.args.slice(0, separator) : context.args)
@@ -301,7 +292,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "draft",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "draft <kind> [: brief]",
     parameters: [
       {
@@ -319,10 +310,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "draft an announcement, a listing, release notes… from a brief and this conversation",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const kind = (separator >= 0 ? context.args.slice(0, separator) : context.args).trim();
