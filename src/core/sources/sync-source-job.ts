@@ -87,14 +87,9 @@ function mention(person: SourceRecord["createdBy"]): string {
   return person.platform === "local" ? person.userId : `<@${person.userId}>`;
 }
 
-function descriptorOf(source: SourceRecord): SourceDescriptor {
-  return {
-    id: source.id,
-    kind: source.kind,
-    target: source.target,
-    scope: source.scope,
-    settings: source.settings,
-  };
+/** What a connector may know of a source: not who created it, its schedule or its sync history. */
+function descriptorOf({ id, kind, target, scope, settings }: SourceRecord): SourceDescriptor {
+  return { id, kind, target, scope, settings };
 }
 
 /**
