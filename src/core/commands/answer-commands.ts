@@ -4,13 +4,19 @@ import { channelOf } from "../channel-of.js";
 import type { ChannelSettings } from "../ports/memory-store.js";
 import { hasAdminRights } from "../privileges.js";
 import type { InboundMessage, ReplyVisibility } from "../types.js";
-import { type Command, choicesOf } from "./command.js";
+import { type Command, type CommandContext, choicesOf } from "./command.js";
 import { suggestModels } from "./suggestions.js";
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
 function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | undefined {
   if (!trace || !Array.isArray(trace.passages) || !Array.isArray(trace.steps)) return undefined;
   return trace as unknown as AnswerTrace;
+}
+
+/** The last answer in the asker's conversation, and its trace when it has a readable one. */
+async function lastAnswerOf({ message, services }: Pick<CommandContext, "message" | "services">) {
+  const last = await services.store.lastAnswer(message);
+  return { last, trace: storedTrace(last?.trace) };
 }
 
 export const sourcesCommand: Command = {
@@ -20,9 +26,9 @@ export const sourcesCommand: Command = {
   adminOnly: false,
   arguments: "none",
   visibility: "asker",
-  async run({ message, reply, services }) {
-    const last = await services.store.lastAnswer(message);
-    const trace = storedTrace(last?.trace);
+  async run(context) {
+    const { message, reply } = context;
+    const { last, trace } = await lastAnswerOf(context);
     // A member's answer in a shared channel may quote workspace-wide documents: a guest from
     // another organisation sees the passages of their own answers only.
     if (last && message.isExternal === true && last.askerId !== message.userId) {
@@ -55,9 +61,9 @@ export const whyCommand: Command = {
   adminOnly: false,
   arguments: "none",
   visibility: "asker",
-  async run({ message, reply, services }) {
-    const last = await services.store.lastAnswer(message);
-    const trace = storedTrace(last?.trace);
+  async run(context) {
+    const { message, reply } = context;
+    const { last, trace } = await lastAnswerOf(context);
     if (!last || !trace) {
       await reply.say("I haven't answered anything here yet.", "asker");
       return;

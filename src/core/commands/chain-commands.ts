@@ -167,6 +167,17 @@ function nothingToWorkOn(context: CommandContext, found?: Material): Promise<voi
   );
 }
 
+/** Runs a chain's `prompt` on the conversation's last `count` messages (at most `MAX_MESSAGES`), or says there is nothing to work on. */
+async function chainOnRecent(
+  context: CommandContext,
+  count: number,
+  prompt: (material: Material) => ChatMessage[],
+): Promise<void> {
+  const found = await material(context, Math.min(count, MAX_MESSAGES));
+  if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
+  await stream(context, prompt(found), found);
+}
+
 /** What every named chain is: open to everyone, answered in the open, and work for the language model. */
 const NAMED_CHAIN = { needsLlm: true, usesLlm: true, adminOnly: false, visibility: "everyone" } as const;
 
@@ -185,9 +196,7 @@ export const chainCommands: readonly Command[] = [
         await context.reply.say("Usage: `summarize [N]` with N a number of messages.", "asker");
         return;
       }
-      const found = await material(context, Math.min(count, MAX_MESSAGES));
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
-      await stream(context, summarizeChainPrompt(found), found);
+      await chainOnRecent(context, count, summarizeChainPrompt);
     },
   },
   {
@@ -243,12 +252,11 @@ export const chainCommands: readonly Command[] = [
     arguments: "optional",
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
-      const found = await material(
+      await chainOnRecent(
         context,
-        Math.min(Number.isFinite(count) && count > 0 ? count : DEFAULT_MESSAGES, MAX_MESSAGES),
+        Number.isFinite(count) && count > 0 ? count : DEFAULT_MESSAGES,
+        actionsChainPrompt,
       );
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
-      await stream(context, actionsChainPrompt(found), found);
     },
   },
   {
