@@ -4,7 +4,7 @@ import { channelOf } from "../channel-of.js";
 import type { ChannelSettings } from "../ports/memory-store.js";
 import { hasAdminRights } from "../privileges.js";
 import type { InboundMessage, ReplyVisibility } from "../types.js";
-import { type Command, type CommandContext, choicesOf } from "./command.js";
+import { type Command, type CommandServices, choicesOf } from "./command.js";
 import { suggestModels } from "./suggestions.js";
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
@@ -14,21 +14,21 @@ function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | 
 }
 
 /** The last answer in the asker's conversation, and its trace when it has a readable one. */
-async function lastAnswerOf({ message, services }: Pick<CommandContext, "message" | "services">) {
+async function lastAnswerOf(message: InboundMessage, services: CommandServices) {
   const last = await services.store.lastAnswer(message);
   return { last, trace: storedTrace(last?.trace) };
 }
 
+/** `sources` and `why`: about the last answer, for anyone, privately. */
+const ABOUT_LAST_ANSWER = { adminOnly: false, arguments: "none", visibility: "asker" } as const;
+
 export const sourcesCommand: Command = {
   name: "sources",
+  ...ABOUT_LAST_ANSWER,
   usage: "sources",
   summary: "the passages behind my last answer here",
-  adminOnly: false,
-  arguments: "none",
-  visibility: "asker",
-  async run(context) {
-    const { message, reply } = context;
-    const { last, trace } = await lastAnswerOf(context);
+  async run({ message, reply, services }) {
+    const { last, trace } = await lastAnswerOf(message, services);
     // A member's answer in a shared channel may quote workspace-wide documents: a guest from
     // another organisation sees the passages of their own answers only.
     if (last && message.isExternal === true && last.askerId !== message.userId) {
@@ -56,14 +56,11 @@ export const sourcesCommand: Command = {
 
 export const whyCommand: Command = {
   name: "why",
+  ...ABOUT_LAST_ANSWER,
   usage: "why",
   summary: "how I produced my last answer here: sources, tools, tokens, time",
-  adminOnly: false,
-  arguments: "none",
-  visibility: "asker",
-  async run(context) {
-    const { message, reply } = context;
-    const { last, trace } = await lastAnswerOf(context);
+  async run({ message, reply, services }) {
+    const { last, trace } = await lastAnswerOf(message, services);
     if (!last || !trace) {
       await reply.say("I haven't answered anything here yet.", "asker");
       return;
