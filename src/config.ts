@@ -6,25 +6,17 @@ import { AppError } from "./core/errors.js";
  * with a readable list of every problem; components receive only their slice. `.env.example`
  * documents the same names (a test keeps the two in step).
  */
-const optionalString = z
+/** A variable set to nothing (`NAME=` in `.env`) counts as not set. */
+const blankAsUnset = z
   .string()
   .trim()
-  .transform((value) => (value === "" ? undefined : value))
-  .optional();
+  .transform((value) => (value === "" ? undefined : value));
 
-const optionalUrl = z
-  .string()
-  .trim()
-  .transform((value) => (value === "" ? undefined : value))
-  .pipe(z.url({ protocol: /^https?$/ }).optional())
-  .optional();
+const optionalString = blankAsUnset.optional();
 
-const optionalRedisUrl = z
-  .string()
-  .trim()
-  .transform((value) => (value === "" ? undefined : value))
-  .pipe(z.url({ protocol: /^rediss?$/ }).optional())
-  .optional();
+const optionalUrl = blankAsUnset.pipe(z.url({ protocol: /^https?$/ }).optional()).optional();
+
+const optionalRedisUrl = blankAsUnset.pipe(z.url({ protocol: /^rediss?$/ }).optional()).optional();
 
 /** https anywhere; http only where nothing crosses a network (loopback: tests, a local proxy). */
 function isHttpsOrLoopback(value: string): boolean {
@@ -84,7 +76,8 @@ const fallbackEndpoints = z
   )
   .max(5);
 
-const adminIds = z
+/** A comma-separated list; blanks around and between entries dropped. */
+const commaList = z
   .string()
   .default("")
   .transform((value) =>
@@ -92,27 +85,18 @@ const adminIds = z
       .split(",")
       .map((entry) => entry.trim())
       .filter(Boolean),
-  )
-  .pipe(
-    z.array(
-      z
-        .string()
-        .regex(
-          /^(slack|discord|local):[A-Za-z0-9_.-]+$/,
-          "each admin must be platform-qualified, like slack:U123 or discord:456",
-        ),
-    ),
   );
 
-const hostList = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((entry) => entry.trim())
-      .filter(Boolean),
-  );
+const adminIds = commaList.pipe(
+  z.array(
+    z
+      .string()
+      .regex(
+        /^(slack|discord|local):[A-Za-z0-9_.-]+$/,
+        "each admin must be platform-qualified, like slack:U123 or discord:456",
+      ),
+  ),
+);
 
 /** `auto` (or empty): as many shards as `GET /gateway/bot` recommends; otherwise a count. */
 const discordShardCount = z
@@ -274,13 +258,13 @@ export const environmentSchema = z
      * Hosts or CIDRs that admin indexing may reach although they are private (intranets, tests):
      * `127.0.0.1:8080,10.1.0.0/16`. Only `index` uses them, never the `fetch_url` tool.
      */
-    FETCH_ALLOWED_HOSTS: hostList,
+    FETCH_ALLOWED_HOSTS: commaList,
     /**
      * Private hosts or CIDRs the `fetch_url` tool may reach, for every member (the model picks the URL;
      * one it did not get from the asker still waits for an Approve click). Empty, the safe default,
      * keeps the tool on public addresses; tests list their loopback servers here.
      */
-    TOOL_FETCH_ALLOWED_HOSTS: hostList,
+    TOOL_FETCH_ALLOWED_HOSTS: commaList,
     /** Largest document or attachment accepted for indexing, in bytes. */
     MAX_DOCUMENT_BYTES: integer(20 * 1024 * 1024, 1024, 512 * 1024 * 1024),
     /** Largest file attached to a question that is read for the answer, in bytes (default 10 MiB). */

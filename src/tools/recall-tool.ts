@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelOf } from "../core/channel-of.js";
 import type { MemoryStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 
@@ -21,8 +22,7 @@ export function createRecallTool(memory: Pick<MemoryStore, "listNotes">): Tool<z
     risk: "read",
     activity: "Reading the channel's notes…",
     async execute({ query }, context) {
-      const { platform, workspaceId, channelId } = context.conversation;
-      const notes = await memory.listNotes({ platform, workspaceId, channelId });
+      const notes = await memory.listNotes(channelOf(context.conversation));
       const words = (query ?? "").toLowerCase().split(/\s+/).filter(Boolean);
       const matching = notes.filter((note) => words.every((word) => note.text.toLowerCase().includes(word)));
       if (matching.length === 0)

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelOf } from "../core/channel-of.js";
 import type { MemoryStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 
@@ -20,11 +21,12 @@ export function createRememberTool(memory: Pick<MemoryStore, "addNote">): Tool<z
     risk: "write",
     activity: "Saving a note…",
     async execute({ text }, context) {
-      const { platform, workspaceId, channelId } = context.conversation;
-      const note = await memory.addNote(
-        { platform, workspaceId, channelId },
-        { text, authorId: context.askerId, authorName: context.askerName ?? context.askerId, at: Date.now() },
-      );
+      const note = await memory.addNote(channelOf(context.conversation), {
+        text,
+        authorId: context.askerId,
+        authorName: context.askerName ?? context.askerId,
+        at: Date.now(),
+      });
       return `Saved note ${note.id}: ${note.text}`;
     },
   };

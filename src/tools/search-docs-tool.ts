@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelOf } from "../core/channel-of.js";
 import type { Passage, Retriever } from "../core/ports/knowledge.js";
 import type { Tool } from "../core/ports/tool.js";
 
@@ -31,8 +32,7 @@ export function createSearchDocsTool(
     risk: "read",
     activity: "Searching the docs…",
     async execute({ query }, context) {
-      const { platform, workspaceId, channelId } = context.conversation;
-      const scope = context.knowledgeScope ?? { platform, workspaceId, channelId };
+      const scope = context.knowledgeScope ?? channelOf(context.conversation);
       const passages = (await retriever.retrieve(query, scope, context.signal)).slice(0, maxPassages);
       if (passages.length === 0) return "No indexed document matched that query.";
       return {

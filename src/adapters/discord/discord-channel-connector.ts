@@ -12,12 +12,19 @@ import type {
   SourceListing,
   SourceRequest,
 } from "../../core/ports/source-connector.js";
-import {
-  type ChannelFacts,
-  channelHistoryScope,
-  recheckChannelHistoryScope,
-} from "../../core/sources/channel-history-scope.js";
+import { type ChannelFacts, recheckChannelHistoryScope } from "../../core/sources/channel-history-scope.js";
 import type { ChannelRef } from "../../core/types.js";
+import {
+  channelNameOf,
+  channelSource,
+  conversationDocument,
+  firstLineTitle,
+  maxItemsOf,
+  onceUntilFailure,
+  renderMessage,
+  translated,
+  withdrawnListing,
+} from "../channel-reading.js";
 
 export interface DiscordChannelConnectorOptions {
   botToken: string;
@@ -56,8 +63,6 @@ const KEPT_TYPES = new Set([0, 19, 21]);
 /** Text and announcement channels; DMs and group DMs count as direct conversations. */
 const TEXT_CHANNEL_TYPES = new Set([0, 5]);
 const DIRECT_CHANNEL_TYPES = new Set([1, 3]);
-/** Why a channel's threads leave a workspace-wide source (the privacy rule, checked at every sync). */
-const WITHDRAWN = "the channel is no longer public, so its threads stay in it";
 const PAGE_SIZE = 100;
 
 /** One document: a root message, the replies that chain to it, and the thread started from it. */
@@ -84,7 +89,11 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
   private readonly rest: REST;
   private readonly logger: Logger;
   private readonly defaultMaxMessages: number;
-  private botUserId: Promise<string> | undefined;
+  private readonly whoAmI = onceUntilFailure(() =>
+    this.call("identify the bot", () => this.rest.get(Routes.user("@me"))).then((user) =>
+      String((user as { id?: unknown }).id ?? ""),
+    ),
+  );
   /** Each source's conversations from its last listing, so `fetch` needs no second read of the channel. */
   private readonly lastListing = new Map<string, Map<string, Conversation>>();
 
@@ -108,18 +117,7 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
         userMessage: "Name the channel as a mention, like `index #general`.",
       });
     }
-    const facts = await this.channelFacts(request.workspaceId, channelId);
-    const scope = channelHistoryScope(facts, request.workspaceWide);
-    return {
-      kind: this.kind,
-      target: channelId,
-      name: facts.name,
-      scope,
-      settings: {
-        channelName: facts.name,
-        ...(request.maxItems !== undefined ? { maxItems: request.maxItems } : {}),
-      },
-    };
+    return channelSource(this.kind, await this.channelFacts(request.workspaceId, channelId), request);
   }
 
   async list(
@@ -130,14 +128,15 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
     // The privacy rule again, at every sync: the channel may have turned private, or the bot lost access.
     const facts = await this.channelFacts(source.scope.workspaceId, source.target);
     if (recheckChannelHistoryScope(facts, source.scope) === "withdraw") {
-      this.logger.warn({ sourceId: source.id }, "channel no longer fits the source's scope; listing nothing");
       this.lastListing.delete(source.id);
-      return { items: [], complete: true, withdrawn: WITHDRAWN };
+      return withdrawnListing(this.logger, source);
     }
     const botUserId = await this.whoAmI();
-    const maxMessages =
-      typeof source.settings.maxItems === "number" ? source.settings.maxItems : this.defaultMaxMessages;
-    const messages = await this.readChannel(source.target, maxMessages, signal);
+    const messages = await this.readChannel(
+      source.target,
+      maxItemsOf(source, this.defaultMaxMessages),
+      signal,
+    );
     const conversations = groupConversations(
       messages.filter((message) => KEPT_TYPES.has(message.type) && message.author.id !== botUserId),
     );
@@ -187,18 +186,17 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
         this.logger.debug({ sourceId: source.id }, "thread not readable; indexed without it");
       }
     }
-    const channelName =
-      typeof source.settings.channelName === "string" ? source.settings.channelName : `<#${source.target}>`;
-    const lines = [`# ${item.title}`, "", `A conversation in ${channelName}.`, ""];
+    const lines: string[] = [];
     for (const message of [conversation.root, ...conversation.replies]) lines.push(...render(message));
     if (threadMessages.length > 0) {
       lines.push(`## Thread: ${conversation.root.thread?.name ?? item.title}`, "");
       for (const message of threadMessages) lines.push(...render(message));
     }
-    return {
-      status: "fetched",
-      document: { title: item.title, text: lines.join("\n").trim(), format: "markdown" },
-    };
+    return conversationDocument(
+      item.title,
+      `A conversation in ${channelNameOf(source, `<#${source.target}>`)}.`,
+      lines,
+    );
   }
 
   serves(channel: ChannelRef): boolean {
@@ -248,16 +246,6 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
       before = oldest.id;
     }
     return messages;
-  }
-
-  private whoAmI(): Promise<string> {
-    this.botUserId ??= this.call("identify the bot", () => this.rest.get(Routes.user("@me"))).then((user) =>
-      String((user as { id?: unknown }).id ?? ""),
-    );
-    this.botUserId.catch(() => {
-      this.botUserId = undefined;
-    });
-    return this.botUserId;
   }
 
   private async channelFacts(workspaceId: string, channelId: string): Promise<ChannelFacts> {
@@ -326,12 +314,8 @@ export class DiscordChannelConnector implements SourceConnector, ChannelHistory 
     };
   }
 
-  private async call<Result>(what: string, run: () => Promise<Result>): Promise<Result> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.translate(error, what);
-    }
+  private call<Result>(what: string, run: () => Promise<Result>): Promise<Result> {
+    return translated((error, action) => this.translate(error, action), what, run);
   }
 
   private translate(error: unknown, what: string): AppError {
@@ -402,16 +386,13 @@ function versionOf(conversation: Conversation): string {
 }
 
 function titleOf(message: DiscordMessage, channelName: string): string {
-  const firstLine = message.content
-    .split("\n")
-    .map((line) => line.trim())
-    .find((line) => line !== "");
-  if (!firstLine) return `Conversation in ${channelName}`;
-  return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+  return firstLineTitle(message.content, `Conversation in ${channelName}`);
 }
 
 function render(message: DiscordMessage): string[] {
-  const author = message.author.global_name || message.author.username;
-  const when = message.timestamp.slice(0, 16).replace("T", " ");
-  return [`**${author}** (${when} UTC):`, message.content, ""];
+  return renderMessage(
+    message.author.global_name || message.author.username,
+    message.timestamp,
+    message.content,
+  );
 }

@@ -3,6 +3,7 @@ import http, { type IncomingMessage } from "node:http";
 import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { finished } from "node:stream/promises";
+import { raceWithSignal } from "../../core/deadline.js";
 import { AppError } from "../../core/errors.js";
 import { classifyAddress, describeAddressClass } from "./address-class.js";
 import { createHostAllowlist, type HostAllowlist } from "./host-allowlist.js";
@@ -188,24 +189,6 @@ function pinnedLookup(target: Target): LookupFunction {
     if (options.all) callback(null, [{ address: target.address, family: target.family }]);
     else callback(null, target.address, target.family);
   };
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error);
-      },
-    );
-  });
 }
 
 function parseContentType(header: string | undefined): { mediaType: string; charset: string | undefined } {
@@ -420,7 +403,7 @@ export class SafeHttpFetcher {
     const literalFamily = isIP(hostname);
     const addresses = literalFamily
       ? [{ address: hostname, family: literalFamily }]
-      : await abortable(this.lookup(hostname), signal);
+      : await raceWithSignal(this.lookup(hostname), signal);
     const first = addresses[0];
     if (!first)
       throw failed(`no address for ${hostname}`, `I couldn't find the host ${hostname}.`, {

@@ -74,43 +74,47 @@ export class FallbackLlmProvider implements LlmProvider {
   }
 
   async *stream(request: ChatRequest): AsyncGenerator<ChatStreamPart> {
-    for (const [index, endpoint] of this.endpoints.entries()) {
-      const attempt = this.startAttempt(endpoint, request);
-      const parts = endpoint.provider
-        .stream({ ...request, model: index === 0 ? request.model : undefined, signal: attempt.signal })
-        [Symbol.asyncIterator]();
-      let first: IteratorResult<ChatStreamPart>;
-      try {
-        first = await parts.next();
-      } catch (error) {
-        const failure = attempt.failure(error);
-        if (this.moveOn(index, endpoint, failure)) continue;
-        throw failure;
-      } finally {
-        attempt.settle();
+    // The first part decides the endpoint; the rest of the stream stays with it.
+    const { endpoint, value } = await this.firstAnswering(request, async (provider, attempt) => {
+      const parts = provider.stream(attempt)[Symbol.asyncIterator]();
+      return { parts, first: await parts.next() };
+    });
+    const { parts, first } = value;
+    try {
+      for (let next = first; !next.done; next = await parts.next()) {
+        yield next.value.type === "finish" ? { ...next.value, endpoint: endpoint.label } : next.value;
       }
-      try {
-        for (let next = first; !next.done; next = await parts.next()) {
-          yield next.value.type === "finish" ? { ...next.value, endpoint: endpoint.label } : next.value;
-        }
-      } finally {
-        // A consumer that stops early (a cancelled turn) closes the endpoint's stream too.
-        await parts.return?.();
-      }
-      return;
+    } finally {
+      // A consumer that stops early (a cancelled turn) closes the endpoint's stream too.
+      await parts.return?.();
     }
   }
 
   async complete(request: ChatRequest): Promise<ChatCompletion> {
+    const { endpoint, value } = await this.firstAnswering(request, (provider, attempt) =>
+      provider.complete(attempt),
+    );
+    return { ...value, endpoint: endpoint.label };
+  }
+
+  /**
+   * Runs `call` on each endpoint in turn, under its first-part timeout, until one answers: a failure
+   * that says "this endpoint" moves on to the next, any other failure (or the last endpoint's) is thrown.
+   * Only the first endpoint is given the request's model.
+   */
+  private async firstAnswering<Value>(
+    request: ChatRequest,
+    call: (provider: LlmProvider, attemptRequest: ChatRequest) => Promise<Value>,
+  ): Promise<{ endpoint: FallbackEndpoint; value: Value }> {
     for (const [index, endpoint] of this.endpoints.entries()) {
       const attempt = this.startAttempt(endpoint, request);
       try {
-        const completion = await endpoint.provider.complete({
+        const value = await call(endpoint.provider, {
           ...request,
           model: index === 0 ? request.model : undefined,
           signal: attempt.signal,
         });
-        return { ...completion, endpoint: endpoint.label };
+        return { endpoint, value };
       } catch (error) {
         const failure = attempt.failure(error);
         if (this.moveOn(index, endpoint, failure)) continue;

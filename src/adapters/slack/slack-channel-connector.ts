@@ -12,12 +12,19 @@ import type {
   SourceListing,
   SourceRequest,
 } from "../../core/ports/source-connector.js";
-import {
-  type ChannelFacts,
-  channelHistoryScope,
-  recheckChannelHistoryScope,
-} from "../../core/sources/channel-history-scope.js";
+import { type ChannelFacts, recheckChannelHistoryScope } from "../../core/sources/channel-history-scope.js";
 import type { ChannelRef } from "../../core/types.js";
+import {
+  channelNameOf,
+  channelSource,
+  conversationDocument,
+  firstLineTitle,
+  maxItemsOf,
+  onceUntilFailure,
+  renderMessage,
+  translated,
+  withdrawnListing,
+} from "../channel-reading.js";
 import { createBoltLogger } from "./create-bolt-logger.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
@@ -57,8 +64,6 @@ const CHANNEL_NAME = /^#([a-z0-9][a-z0-9._-]{0,79})$/;
 // back as a cited source.
 const KEPT_SUBTYPES = new Set([undefined, "thread_broadcast", "file_share", "bot_message", "me_message"]);
 
-/** Why a channel's threads leave a workspace-wide source (the privacy rule, checked at every sync). */
-const WITHDRAWN = "the channel is no longer public, so its threads stay in it";
 const PAGE_SIZE = 200;
 const MAX_USER_NAMES = 5_000;
 
@@ -85,7 +90,15 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
   private readonly logger: Logger;
   private readonly defaultMaxThreads: number;
   private readonly userNames = new Map<string, string>();
-  private identity: Promise<{ teamId: string; url: string; userId: string; botId: string }> | undefined;
+  /** The token's workspace, its URL and the bot's own ids; a failed `auth.test` is asked again next time. */
+  private readonly whoAmI = onceUntilFailure(() =>
+    this.call("identify the bot", () => this.client.auth.test()).then((result) => ({
+      teamId: String(result.team_id ?? ""),
+      url: String(result.url ?? "https://slack.com/"),
+      userId: String(result.user_id ?? ""),
+      botId: String(result.bot_id ?? ""),
+    })),
+  );
   /**
    * The top-level messages of each source's last listing, so a thread without replies is built from
    * its parent without another call. Only an optimisation: without it `fetch` asks Slack.
@@ -124,18 +137,11 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
         userMessage: "I can only index channels of this workspace.",
       });
     }
-    const facts = await this.channelFacts(request.workspaceId, match[1], match[2]);
-    const scope = channelHistoryScope(facts, request.workspaceWide);
-    return {
-      kind: this.kind,
-      target: facts.channelId,
-      name: facts.name,
-      scope,
-      settings: {
-        channelName: facts.name,
-        ...(request.maxItems !== undefined ? { maxItems: request.maxItems } : {}),
-      },
-    };
+    return channelSource(
+      this.kind,
+      await this.channelFacts(request.workspaceId, match[1], match[2]),
+      request,
+    );
   }
 
   async list(
@@ -156,11 +162,9 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
       identity.teamId !== source.scope.workspaceId ||
       recheckChannelHistoryScope(facts, source.scope) === "withdraw"
     ) {
-      this.logger.warn({ sourceId: source.id }, "channel no longer fits the source's scope; listing nothing");
-      return { items: [], complete: true, withdrawn: WITHDRAWN };
+      return withdrawnListing(this.logger, source);
     }
-    const maxThreads =
-      typeof source.settings.maxItems === "number" ? source.settings.maxItems : this.defaultMaxThreads;
+    const maxThreads = maxItemsOf(source, this.defaultMaxThreads);
     const parents = new Map<string, SlackMessage>();
     let cursor: string | undefined;
     // Newest first, so a source capped at N threads keeps the N most recent ones.
@@ -219,18 +223,17 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
     }
     const kept = thread.filter((message) => this.isKept(message, identity));
     if (kept.length === 0) return { status: "gone" };
-    const channelName =
-      typeof source.settings.channelName === "string" ? source.settings.channelName : `#${source.target}`;
-    const lines = [`# ${item.title}`, "", `A thread in ${channelName}.`, ""];
+    const lines: string[] = [];
     for (const message of kept) {
       const author = await this.authorOf(message);
-      const when = new Date(Number(message.ts) * 1000).toISOString().slice(0, 16).replace("T", " ");
-      lines.push(`**${author}** (${when} UTC):`, await this.plainText(message.text ?? ""), "");
+      const when = new Date(Number(message.ts) * 1000).toISOString();
+      lines.push(...renderMessage(author, when, await this.plainText(message.text ?? "")));
     }
-    return {
-      status: "fetched",
-      document: { title: item.title, text: lines.join("\n").trim(), format: "markdown" },
-    };
+    return conversationDocument(
+      item.title,
+      `A thread in ${channelNameOf(source, `#${source.target}`)}.`,
+      lines,
+    );
   }
 
   /** Channel history is read for Slack channels only (the `ChannelHistory` port). */
@@ -344,12 +347,10 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
   }
 
   private titleOf(message: SlackMessage, channelName: string): string {
-    const firstLine = cleanMrkdwn(message.text ?? "", () => undefined)
-      .split("\n")
-      .map((line) => line.trim())
-      .find((line) => line !== "");
-    if (!firstLine) return `Thread in ${channelName}`;
-    return firstLine.length > 80 ? `${firstLine.slice(0, 79)}…` : firstLine;
+    return firstLineTitle(
+      cleanMrkdwn(message.text ?? "", () => undefined),
+      `Thread in ${channelName}`,
+    );
   }
 
   private async authorOf(message: SlackMessage): Promise<string> {
@@ -379,20 +380,6 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
       this.logger.debug({ error: summarizeSlackError(error) }, "users.info failed");
       return undefined;
     }
-  }
-
-  private whoAmI() {
-    this.identity ??= this.call("identify the bot", () => this.client.auth.test()).then((result) => ({
-      teamId: String(result.team_id ?? ""),
-      url: String(result.url ?? "https://slack.com/"),
-      userId: String(result.user_id ?? ""),
-      botId: String(result.bot_id ?? ""),
-    }));
-    // A failed identification is not remembered: the next sync asks again.
-    this.identity.catch(() => {
-      this.identity = undefined;
-    });
-    return this.identity;
   }
 
   private async channelFacts(
@@ -431,12 +418,8 @@ export class SlackChannelConnector implements SourceConnector, ChannelHistory {
     }
   }
 
-  private async call<Result>(what: string, run: () => Promise<Result>): Promise<Result> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.translate(error, what);
-    }
+  private call<Result>(what: string, run: () => Promise<Result>): Promise<Result> {
+    return translated((error, action) => this.translate(error, action), what, run);
   }
 
   private translate(error: unknown, what: string): AppError {

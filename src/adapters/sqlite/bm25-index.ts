@@ -106,6 +106,53 @@ function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): num
 }
 
 /**
+ * What a sealed segment and the tail keep alike: their chunks' rowids in ascending order, and the
+ * chunks removed since (tombstones, with their count and total length for the BM25 statistics).
+ */
+abstract class RowidPart {
+  protected abstract readonly rowids: ArrayLike<number>;
+  protected abstract readonly tombstones: Tombstones;
+  protected abstract readonly totalLength: number;
+  abstract readonly lengths: Uint32Array;
+  private deletedCount = 0;
+  private deletedLength = 0;
+
+  get size(): number {
+    return this.rowids.length;
+  }
+
+  get lastRowid(): number {
+    return this.rowids[this.rowids.length - 1] ?? 0;
+  }
+
+  get liveCount(): number {
+    return this.rowids.length - this.deletedCount;
+  }
+
+  get liveLength(): number {
+    return this.totalLength - this.deletedLength;
+  }
+
+  get deleted(): Uint8Array {
+    return this.tombstones.deleted;
+  }
+
+  rowidOf(slot: number): number {
+    return this.rowids[slot] as number;
+  }
+
+  /** Tombstones a chunk of this part; false when it is not here or already gone. */
+  remove(rowid: number, termFrequencies: TermFrequencies): boolean {
+    const slot = findRowid(this.rowids, this.rowids.length, rowid);
+    if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
+    markDeleted(this.tombstones, slot, termFrequencies);
+    this.deletedCount++;
+    this.deletedLength += this.lengths[slot] as number;
+    return true;
+  }
+}
+
+/**
  * An immutable run of chunks in typed arrays. Layout of the serialized form (little-endian, every
  * array aligned to its element size): a 16-byte header (format, chunks, terms, postings), rowids
  * (Float64), lengths (Uint32), term ids ascending (Uint32), list offsets (Uint32, terms + 1), minimum
@@ -113,14 +160,12 @@ function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): num
  * from version 2, at the next multiple of 8: k1 and b (Float64) and each list's highest impact
  * (Float64, see `maximumImpact`), so a restart reads the bounds instead of passing over every posting.
  */
-export class SealedSegment implements IndexPart {
-  private readonly tombstones: Tombstones;
-  private deletedLength = 0;
-  private deletedCount = 0;
+export class SealedSegment extends RowidPart implements IndexPart {
+  protected readonly tombstones: Tombstones;
 
   private constructor(
     readonly bytes: Uint8Array,
-    private readonly rowids: Float64Array,
+    protected readonly rowids: Float64Array,
     readonly lengths: Uint32Array,
     private readonly termIds: Uint32Array,
     private readonly offsets: Uint32Array,
@@ -128,11 +173,12 @@ export class SealedSegment implements IndexPart {
     private readonly slots: Uint16Array,
     private readonly frequencies: Uint16Array,
     private readonly maximumFrequencies: Uint16Array,
-    private readonly totalLength: number,
+    protected readonly totalLength: number,
     private readonly maximumImpacts: Float64Array,
     private readonly referenceAverage: number,
     private readonly parameters: Bm25Parameters,
   ) {
+    super();
     this.tombstones = { deleted: new Uint8Array(rowids.length), deletedFrequency: new Map() };
   }
 
@@ -292,34 +338,8 @@ export class SealedSegment implements IndexPart {
     );
   }
 
-  get size(): number {
-    return this.rowids.length;
-  }
-
   get firstRowid(): number {
     return this.rowids[0] ?? 0;
-  }
-
-  get lastRowid(): number {
-    return this.rowids[this.rowids.length - 1] ?? 0;
-  }
-
-  get liveCount(): number {
-    return this.rowids.length - this.deletedCount;
-  }
-
-  get liveLength(): number {
-    return this.totalLength - this.deletedLength;
-  }
-
-  /** Tombstones a chunk of this segment; false when it is not here or already gone. */
-  remove(rowid: number, termFrequencies: TermFrequencies): boolean {
-    const slot = findRowid(this.rowids, this.rowids.length, rowid);
-    if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
-    markDeleted(this.tombstones, slot, termFrequencies);
-    this.deletedCount++;
-    this.deletedLength += this.lengths[slot] as number;
-    return true;
   }
 
   list(termId: number): PostingList | undefined {
@@ -364,19 +384,11 @@ export class SealedSegment implements IndexPart {
     const listed = (this.offsets[index + 1] as number) - (this.offsets[index] as number);
     return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
-
-  get deleted(): Uint8Array {
-    return this.tombstones.deleted;
-  }
-
-  rowidOf(slot: number): number {
-    return this.rowids[slot] as number;
-  }
 }
 
 /** The chunks added since the last seal, in growable arrays (at most one segment's worth). */
-export class TailPart implements IndexPart {
-  private readonly rowids: number[] = [];
+export class TailPart extends RowidPart implements IndexPart {
+  protected readonly rowids: number[] = [];
   private lengthArray = new Uint32Array(256);
   private readonly postings = new Map<
     number,
@@ -389,33 +401,11 @@ export class TailPart implements IndexPart {
       typed?: PostingList | undefined;
     }
   >();
-  private tombstones: Tombstones = { deleted: new Uint8Array(256), deletedFrequency: new Map() };
-  private deletedCount = 0;
-  private deletedLength = 0;
-  private totalLength = 0;
-
-  get size(): number {
-    return this.rowids.length;
-  }
-
-  get lastRowid(): number {
-    return this.rowids[this.rowids.length - 1] ?? 0;
-  }
-
-  get liveCount(): number {
-    return this.rowids.length - this.deletedCount;
-  }
-
-  get liveLength(): number {
-    return this.totalLength - this.deletedLength;
-  }
+  protected tombstones: Tombstones = { deleted: new Uint8Array(256), deletedFrequency: new Map() };
+  protected totalLength = 0;
 
   get lengths(): Uint32Array {
     return this.lengthArray;
-  }
-
-  get deleted(): Uint8Array {
-    return this.tombstones.deleted;
   }
 
   /** Appends a chunk; rowids must ascend. */
@@ -450,15 +440,6 @@ export class TailPart implements IndexPart {
     }
   }
 
-  remove(rowid: number, termFrequencies: TermFrequencies): boolean {
-    const slot = findRowid(this.rowids, this.rowids.length, rowid);
-    if (slot < 0 || this.tombstones.deleted[slot] === 1) return false;
-    markDeleted(this.tombstones, slot, termFrequencies);
-    this.deletedCount++;
-    this.deletedLength += this.lengthArray[slot] as number;
-    return true;
-  }
-
   list(termId: number): PostingList | undefined {
     const list = this.postings.get(termId);
     if (!list) return undefined;
@@ -478,10 +459,6 @@ export class TailPart implements IndexPart {
   documentFrequency(termId: number): number {
     const listed = this.postings.get(termId)?.slots.length ?? 0;
     return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
-  }
-
-  rowidOf(slot: number): number {
-    return this.rowids[slot] as number;
   }
 }
 

@@ -1,9 +1,11 @@
 import { formatTrace } from "../agent/agent-trace.js";
 import type { AnswerTrace } from "../chains/answer-chain.js";
 import { channelOf } from "../channel-of.js";
+import type { ChannelSettings } from "../ports/memory-store.js";
 import { hasAdminRights } from "../privileges.js";
 import { defaultReplyMode } from "../reply-mode.js";
-import type { Command } from "./command.js";
+import type { InboundMessage, ReplyVisibility } from "../types.js";
+import { type Command, type CommandServices, choicesOf } from "./command.js";
 import { suggestModels } from "./suggestions.js";
 
 /** Reads a stored trace back; older or foreign shapes come back as undefined rather than crashing. */
@@ -12,16 +14,22 @@ function storedTrace(trace: Record<string, unknown> | undefined): AnswerTrace | 
   return trace as unknown as AnswerTrace;
 }
 
+/** The last answer in the asker's conversation, and its trace when it has a readable one. */
+async function lastAnswerOf(message: InboundMessage, services: CommandServices) {
+  const last = await services.store.lastAnswer(message);
+  return { last, trace: storedTrace(last?.trace) };
+}
+
+/** `sources` and `why`: about the last answer, for anyone, privately. */
+const ABOUT_LAST_ANSWER = { adminOnly: false, arguments: "none", visibility: "asker" } as const;
+
 export const sourcesCommand: Command = {
   name: "sources",
+  ...ABOUT_LAST_ANSWER,
   usage: "sources",
   summary: "the passages behind my last answer here",
-  adminOnly: false,
-  arguments: "none",
-  visibility: "asker",
   async run({ message, reply, services }) {
-    const last = await services.store.lastAnswer(message);
-    const trace = storedTrace(last?.trace);
+    const { last, trace } = await lastAnswerOf(message, services);
     // A member's answer in a shared channel may quote workspace-wide documents: a guest from
     // another organisation sees the passages of their own answers only.
     if (last && message.isExternal === true && last.askerId !== message.userId) {
@@ -49,14 +57,11 @@ export const sourcesCommand: Command = {
 
 export const whyCommand: Command = {
   name: "why",
+  ...ABOUT_LAST_ANSWER,
   usage: "why",
   summary: "how I produced my last answer here: sources, tools, tokens, time",
-  adminOnly: false,
-  arguments: "none",
-  visibility: "asker",
   async run({ message, reply, services }) {
-    const last = await services.store.lastAnswer(message);
-    const trace = storedTrace(last?.trace);
+    const { last, trace } = await lastAnswerOf(message, services);
     if (!last || !trace) {
       await reply.say("I haven't answered anything here yet.", "asker");
       return;
@@ -100,10 +105,96 @@ export const feedbackCommand: Command = {
   },
 };
 
+/** One `config <key> <value>` accepted: what it changes, and the sentence saying so. */
+interface SettingChange {
+  settings: Partial<ChannelSettings>;
+  sentence: string;
+  visibility: ReplyVisibility;
+}
+
+/**
+ * Each setting `config` changes, in the order `config` lists them: the change for a value, a sentence
+ * for a value it refuses, or undefined for the usage line. A Map, so a key such as `constructor` is
+ * no setting.
+ */
+const CONFIG_SETTINGS = new Map<
+  string,
+  (value: string, message: InboundMessage) => SettingChange | string | undefined
+>([
+  [
+    "model",
+    (value) =>
+      value
+        ? {
+            settings: { model: value },
+            sentence: `This channel now uses the model \`${value}\`.`,
+            visibility: "everyone",
+          }
+        : undefined,
+  ],
+  [
+    "temperature",
+    (value) => {
+      const temperature = Number(value);
+      if (!value || !Number.isFinite(temperature) || temperature < 0 || temperature > 2)
+        return "Temperature must be a number from 0 to 2.";
+      return {
+        settings: { temperature },
+        sentence: `Temperature set to ${temperature} for this channel.`,
+        visibility: "asker",
+      };
+    },
+  ],
+  [
+    "general-knowledge",
+    (value) =>
+      value === "on" || value === "off"
+        ? {
+            settings: { allowGeneralKnowledge: value === "on" },
+            sentence:
+              value === "on"
+                ? "When the docs have nothing relevant, I'll answer from general knowledge and say so."
+                : "I'll answer only from the indexed docs here.",
+            visibility: "asker",
+          }
+        : undefined,
+  ],
+  [
+    "reply-mode",
+    (value) =>
+      value === "thread" || value === "channel"
+        ? {
+            settings: { replyMode: value },
+            sentence:
+              value === "thread"
+                ? "I'll answer questions typed in this channel in a thread under them."
+                : "I'll answer questions typed in this channel right in the channel, not in a thread.",
+            visibility: "everyone",
+          }
+        : undefined,
+  ],
+  [
+    "listen",
+    (value) =>
+      value === "mention" || value === "thread"
+        ? {
+            settings: { listen: value },
+            sentence:
+              value === "mention"
+                ? "In threads I'm part of here, I'll answer only messages that mention me."
+                : "In threads I'm part of here, I'll answer every message, mention or not.",
+            visibility: "everyone",
+          }
+        : undefined,
+  ],
+]);
+
+const CONFIG_USAGE =
+  "config [model <name> | temperature <0-2> | general-knowledge on|off | reply-mode thread|channel | listen mention|thread]";
+
 export const configCommand: Command = {
   name: "config",
-  usage:
-    "config [model <name> | temperature <0-2> | general-knowledge on|off | reply-mode thread|channel | listen mention|thread]",
+  usage: CONFIG_USAGE,
   summary:
     "this channel's model, temperature, whether I may answer beyond the docs, where I answer and whether I need a mention in threads",
   subcommandName: "set",
@@ -111,13 +202,7 @@ export const configCommand: Command = {
     {
       name: "setting",
       description: "Which setting (leave out to see them all)",
-      choices: [
-        { label: "model", value: "model" },
-        { label: "temperature", value: "temperature" },
-        { label: "general-knowledge", value: "general-knowledge" },
-        { label: "reply-mode", value: "reply-mode" },
-        { label: "listen", value: "listen" },
-      ],
+      choices: choicesOf([...CONFIG_SETTINGS.keys()]),
     },
     {
       name: "value",
@@ -134,7 +219,6 @@ export const configCommand: Command = {
   async run({ message, args, reply, services }) {
     const channel = channelOf(message);
     const [key, ...rest] = args.split(/\s+/).filter(Boolean);
-    const value = rest.join(" ");
     if (!key) {
       const settings = await services.store.getSettings(channel);
       await reply.say(
@@ -149,52 +233,17 @@ export const configCommand: Command = {
       );
       return;
     }
-    if (key === "model" && value) {
-      await services.store.updateSettings(channel, { model: value });
-      await reply.say(`This channel now uses the model \`${value}\`.`, "everyone");
+    const change = CONFIG_SETTINGS.get(key)?.(rest.join(" "), message);
+    if (change === undefined) {
+      await reply.say(`Usage: \`${CONFIG_USAGE}\``, "asker");
       return;
     }
-    if (key === "temperature") {
-      const temperature = Number(value);
-      if (!value || !Number.isFinite(temperature) || temperature < 0 || temperature > 2) {
-        await reply.say("Temperature must be a number from 0 to 2.", "asker");
-        return;
-      }
-      await services.store.updateSettings(channel, { temperature });
-      await reply.say(`Temperature set to ${temperature} for this channel.`, "asker");
+    if (typeof change === "string") {
+      await reply.say(change, "asker");
       return;
     }
-    if (key === "general-knowledge" && (value === "on" || value === "off")) {
-      await services.store.updateSettings(channel, { allowGeneralKnowledge: value === "on" });
-      await reply.say(
-        value === "on"
-          ? "When the docs have nothing relevant, I'll answer from general knowledge and say so."
-          : "I'll answer only from the indexed docs here.",
-        "asker",
-      );
-      return;
-    }
-    if (key === "reply-mode" && (value === "thread" || value === "channel")) {
-      await services.store.updateSettings(channel, { replyMode: value });
-      await reply.say(
-        value === "thread"
-          ? "I'll answer questions typed in this channel in a thread under them."
-          : "I'll answer questions typed in this channel right in the channel, not in a thread.",
-        "everyone",
-      );
-      return;
-    }
-    if (key === "listen" && (value === "mention" || value === "thread")) {
-      await services.store.updateSettings(channel, { listen: value });
-      await reply.say(
-        value === "mention"
-          ? "In threads I'm part of here, I'll answer only messages that mention me."
-          : "In threads I'm part of here, I'll answer every message, mention or not.",
-        "everyone",
-      );
-      return;
-    }
-    await reply.say(`Usage: \`${configCommand.usage}\``, "asker");
+    await services.store.updateSettings(channel, change.settings);
+    await reply.say(change.sentence, change.visibility);
   },
 };
 

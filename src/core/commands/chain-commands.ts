@@ -171,32 +171,41 @@ function nothingToWorkOn(context: CommandContext, found?: Material): Promise<voi
   );
 }
 
+/** Runs a chain's `prompt` on the conversation's last `count` messages (at most `MAX_MESSAGES`), or says there is nothing to work on. */
+async function chainOnRecent(
+  context: CommandContext,
+  count: number,
+  prompt: (material: Material) => ChatMessage[],
+): Promise<void> {
+  const found = await material(context, Math.min(count, MAX_MESSAGES));
+  if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
+  await stream(context, prompt(found), found);
+}
+
+/** What every named chain is: open to everyone, answered in the open, and work for the language model. */
+const NAMED_CHAIN = { needsLlm: true, usesLlm: true, adminOnly: false, visibility: "everyone" } as const;
+
 /** `summarize`, `translate`, `actions`, `classify`, `draft`: named chains with their own prompts. */
 export const chainCommands: readonly Command[] = [
   {
     name: "summarize",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "summarize [N]",
     parameters: [howMany],
     summary: "summarize this thread, or the channel's last N messages",
-    adminOnly: false,
     arguments: "optional",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
       if (!Number.isFinite(count) || count < 1) {
         await context.reply.say("Usage: `summarize [N]` with N a number of messages.", "asker");
         return;
       }
-      const found = await material(context, Math.min(count, MAX_MESSAGES));
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
-      await stream(context, summarizeChainPrompt(found), found);
+      await chainOnRecent(context, count, summarizeChainPrompt);
     },
   },
   {
     name: "translate",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "translate <language> [: text]",
     parameters: [
       {
@@ -215,10 +224,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "translate a text, or the last message here, into a language",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const match = /^([^:]+?)(?::\s*([\s\S]*))?$/.exec(context.args);
       const language = match?.[1]?.replace(/^(to|into)\s+/i, "").trim() ?? "";
@@ -243,27 +249,23 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "actions",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "actions [N]",
     parameters: [howMany],
     summary: "the action items in this thread (or the last N messages), with owners",
-    adminOnly: false,
     arguments: "optional",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const count = context.args ? Number.parseInt(context.args, 10) : DEFAULT_MESSAGES;
-      const found = await material(
+      await chainOnRecent(
         context,
-        Math.min(Number.isFinite(count) && count > 0 ? count : DEFAULT_MESSAGES, MAX_MESSAGES),
+        Number.isFinite(count) && count > 0 ? count : DEFAULT_MESSAGES,
+        actionsChainPrompt,
       );
-      if (found.turns.length === 0 && !found.summary) return nothingToWorkOn(context, found);
-      await stream(context, actionsChainPrompt(found), found);
     },
   },
   {
     name: "classify",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "classify <label, label, …>: <text>",
     parameters: [
       {
@@ -280,10 +282,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "pick one of your labels for a text",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const labels = (separator >= 0 ? context.args.slice(0, separator) : context.args)
@@ -305,7 +304,7 @@ export const chainCommands: readonly Command[] = [
   },
   {
     name: "draft",
-    needsLlm: true,
+    ...NAMED_CHAIN,
     usage: "draft <kind> [: brief]",
     parameters: [
       {
@@ -323,10 +322,7 @@ export const chainCommands: readonly Command[] = [
       },
     ],
     summary: "draft an announcement, a listing, release notes… from a brief and this conversation",
-    adminOnly: false,
     arguments: "required",
-    visibility: "everyone",
-    usesLlm: true,
     async run(context) {
       const separator = context.args.indexOf(":");
       const kind = (separator >= 0 ? context.args.slice(0, separator) : context.args).trim();

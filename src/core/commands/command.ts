@@ -108,6 +108,19 @@ export interface CommandParameter {
   maxValue?: number | undefined;
 }
 
+/**
+ * A parameter's `choices` from the values in the order given: a list where each value is its own
+ * label, or labels keyed by value.
+ */
+export function choicesOf(
+  values: readonly string[] | Readonly<Record<string, string>>,
+): ReadonlyArray<{ label: string; value: string }> {
+  const entries: Array<[string, string]> = Array.isArray(values)
+    ? values.map((value: string): [string, string] => [value, value])
+    : Object.entries(values);
+  return entries.map(([value, label]) => ({ label, value }));
+}
+
 export type { Suggestion };
 
 export interface SuggestionContext {

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import type { Command } from "../commands/command.js";
+import { channelOf } from "../channel-of.js";
+import type { Command, CommandContext, CommandServices } from "../commands/command.js";
 import { matching, suggestModels } from "../commands/suggestions.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuningProvider } from "../ports/fine-tuning.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Notifier } from "../ports/notifier.js";
-import type { ChannelRef, InboundMessage } from "../types.js";
+import type { InboundMessage } from "../types.js";
 import { isFinished, SUBMIT_FINE_TUNE, type SubmitFineTuneData } from "./fine-tune-jobs.js";
 import { buildTrainingDataset, type TrainingDataset } from "./training-dataset.js";
 import { type DatasetCheck, describeProblems, validateTrainingFile } from "./validate-training-file.js";
@@ -24,10 +25,6 @@ export interface FineTuneCommandDependencies {
 
 // Model ids: OpenAI's `ft:base:org:suffix:id`, or a plain name for other servers. No spaces, no backticks.
 const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,255}$/;
-
-function channelOf(message: ChannelRef): ChannelRef {
-  return { platform: message.platform, workspaceId: message.workspaceId, channelId: message.channelId };
-}
 
 function money(dollars: number | undefined): string {
   if (dollars === undefined) return "unknown for this base model";
@@ -64,27 +61,37 @@ function describeRun(run: FineTuneRun): string {
  * status message the bot owns.
  */
 export function createFineTuneCommands(dependencies: FineTuneCommandDependencies): Command[] {
-  const { fineTuneStore, jobs, notifier, provider } = dependencies;
-  const now = dependencies.now ?? Date.now;
+  return [
+    datasetCommand(dependencies),
+    markCommand(dependencies),
+    startCommand(dependencies),
+    statusCommand(dependencies),
+    cancelCommand(dependencies),
+    useCommand(dependencies),
+  ];
+}
 
-  async function prepare(
-    message: InboundMessage,
-    services: Parameters<Command["run"]>[0]["services"],
-    baseModel: string,
-  ) {
-    const dataset = await buildTrainingDataset({
-      store: services.store,
-      fineTuneStore,
-      channel: channelOf(message),
-    });
-    const check = validateTrainingFile(dataset.jsonl, {
-      baseModel,
-      maxTokensPerExample: dependencies.maxTokensPerExample,
-    });
-    return { dataset, check };
-  }
+/** This channel's training set, built from what is stored and checked against `baseModel`. */
+async function prepare(
+  dependencies: FineTuneCommandDependencies,
+  message: InboundMessage,
+  services: CommandServices,
+  baseModel: string,
+) {
+  const dataset = await buildTrainingDataset({
+    store: services.store,
+    fineTuneStore: dependencies.fineTuneStore,
+    channel: channelOf(message),
+  });
+  const check = validateTrainingFile(dataset.jsonl, {
+    baseModel,
+    maxTokensPerExample: dependencies.maxTokensPerExample,
+  });
+  return { dataset, check };
+}
 
-  const datasetCommand: Command = {
+function datasetCommand(dependencies: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune dataset",
     usage: "finetune dataset",
     summary: "build and check this channel's training set from 👍 answers and marked threads",
@@ -92,12 +99,19 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
     arguments: "none",
     visibility: "asker",
     async run({ message, reply, services }) {
-      const { dataset, check } = await prepare(message, services, dependencies.defaultBaseModel);
+      const { dataset, check } = await prepare(
+        dependencies,
+        message,
+        services,
+        dependencies.defaultBaseModel,
+      );
       await reply.say(datasetSummary(dataset, check, dependencies.defaultBaseModel), "asker");
     },
   };
+}
 
-  const markCommand: Command = {
+function markCommand({ fineTuneStore }: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune mark",
     usage: "finetune mark",
     summary: "use this thread as a training example",
@@ -115,8 +129,10 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
       );
     },
   };
+}
 
-  const startCommand: Command = {
+function startCommand(dependencies: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune start",
     needsLlm: true,
     usage: "finetune start [base-model]",
@@ -140,56 +156,65 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
     adminOnly: true,
     arguments: "optional",
     visibility: "everyone",
-    async run({ message, args, reply, services }) {
-      const baseModel = args.trim() || dependencies.defaultBaseModel;
-      if (!MODEL_NAME.test(baseModel)) {
-        await reply.say(`\`${baseModel.slice(0, 80)}\` is not a model name I can use.`, "asker");
-        return;
-      }
-      const channel = channelOf(message);
-      const latest = await fineTuneStore.latestRun(channel);
-      if (latest && !isFinished(latest)) {
-        await reply.say(
-          `A fine-tuning run is already ${latest.status.replace("_", " ")} here (\`${latest.id}\`). Wait for it, or \`finetune cancel\` it.`,
-          "asker",
-        );
-        return;
-      }
-      const { dataset, check } = await prepare(message, services, baseModel);
-      if (check.problems.length > 0) {
-        await reply.say(`I can't start yet.\n\n${datasetSummary(dataset, check, baseModel)}`, "asker");
-        return;
-      }
-      const runId = randomUUID();
-      const statusMessage = await notifier.post(
-        { ...channel, threadId: message.threadId },
-        `Fine-tuning ${baseModel}: queued (${check.exampleCount} examples, cost ${money(check.estimatedCostUsd)})`,
-      );
-      const at = now();
-      await fineTuneStore.saveRun({
-        id: runId,
-        channel,
-        requestedBy: message.userName,
-        baseModel,
-        dataset: dataset.jsonl,
-        exampleCount: check.exampleCount,
-        status: "queued",
-        statusMessage,
-        createdAt: at,
-        updatedAt: at,
-      });
-      await jobs.enqueue<SubmitFineTuneData>(
-        SUBMIT_FINE_TUNE,
-        { runId },
-        { jobId: jobIdOf(SUBMIT_FINE_TUNE, runId) },
-      );
-      await reply.say(
-        `Started fine-tuning run \`${runId}\` on \`${baseModel}\` with ${check.exampleCount} examples (${check.epochs} epochs, cost ${money(check.estimatedCostUsd)}). I'll keep the status message up to date and say here when the model is ready.`,
-      );
-    },
+    run: (context) => startRun(dependencies, context),
   };
+}
 
-  const statusCommand: Command = {
+/** `finetune start`: checks the model name, that no run is under way and that the set is valid, then queues the run. */
+async function startRun(
+  dependencies: FineTuneCommandDependencies,
+  { message, args, reply, services }: CommandContext,
+): Promise<void> {
+  const { fineTuneStore } = dependencies;
+  const baseModel = args.trim() || dependencies.defaultBaseModel;
+  if (!MODEL_NAME.test(baseModel)) {
+    await reply.say(`\`${baseModel.slice(0, 80)}\` is not a model name I can use.`, "asker");
+    return;
+  }
+  const channel = channelOf(message);
+  const latest = await fineTuneStore.latestRun(channel);
+  if (latest && !isFinished(latest)) {
+    await reply.say(
+      `A fine-tuning run is already ${latest.status.replace("_", " ")} here (\`${latest.id}\`). Wait for it, or \`finetune cancel\` it.`,
+      "asker",
+    );
+    return;
+  }
+  const { dataset, check } = await prepare(dependencies, message, services, baseModel);
+  if (check.problems.length > 0) {
+    await reply.say(`I can't start yet.\n\n${datasetSummary(dataset, check, baseModel)}`, "asker");
+    return;
+  }
+  const runId = randomUUID();
+  const statusMessage = await dependencies.notifier.post(
+    { ...channel, threadId: message.threadId },
+    `Fine-tuning ${baseModel}: queued (${check.exampleCount} examples, cost ${money(check.estimatedCostUsd)})`,
+  );
+  const at = (dependencies.now ?? Date.now)();
+  await fineTuneStore.saveRun({
+    id: runId,
+    channel,
+    requestedBy: message.userName,
+    baseModel,
+    dataset: dataset.jsonl,
+    exampleCount: check.exampleCount,
+    status: "queued",
+    statusMessage,
+    createdAt: at,
+    updatedAt: at,
+  });
+  await dependencies.jobs.enqueue<SubmitFineTuneData>(
+    SUBMIT_FINE_TUNE,
+    { runId },
+    { jobId: jobIdOf(SUBMIT_FINE_TUNE, runId) },
+  );
+  await reply.say(
+    `Started fine-tuning run \`${runId}\` on \`${baseModel}\` with ${check.exampleCount} examples (${check.epochs} epochs, cost ${money(check.estimatedCostUsd)}). I'll keep the status message up to date and say here when the model is ready.`,
+  );
+}
+
+function statusCommand({ fineTuneStore }: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune status",
     usage: "finetune status",
     summary: "where this channel's latest fine-tuning run stands",
@@ -204,8 +229,10 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
       );
     },
   };
+}
 
-  const cancelCommand: Command = {
+function cancelCommand({ fineTuneStore, provider }: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune cancel",
     needsLlm: true,
     usage: "finetune cancel",
@@ -226,8 +253,10 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
       await reply.say(`Cancelled fine-tuning run \`${latest.id}\` (asked by ${message.userName}).`);
     },
   };
+}
 
-  const useCommand: Command = {
+function useCommand({ fineTuneStore }: FineTuneCommandDependencies): Command {
+  return {
     name: "finetune use",
     usage: "finetune use <model> | finetune use default",
     parameters: [
@@ -274,6 +303,4 @@ export function createFineTuneCommands(dependencies: FineTuneCommandDependencies
       );
     },
   };
-
-  return [datasetCommand, markCommand, startCommand, statusCommand, cancelCommand, useCommand];
 }

@@ -1,4 +1,4 @@
-import type { IndexEnqueuer, IndexRequest } from "../commands/knowledge-commands.js";
+import type { IndexEnqueuer, IndexRequest } from "../commands/index-command.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";

@@ -87,14 +87,9 @@ function mention(person: SourceRecord["createdBy"]): string {
   return person.platform === "local" ? person.userId : `<@${person.userId}>`;
 }
 
-function descriptorOf(source: SourceRecord): SourceDescriptor {
-  return {
-    id: source.id,
-    kind: source.kind,
-    target: source.target,
-    scope: source.scope,
-    settings: source.settings,
-  };
+/** What a connector may know of a source: not who created it, its schedule or its sync history. */
+function descriptorOf({ id, kind, target, scope, settings }: SourceRecord): SourceDescriptor {
+  return { id, kind, target, scope, settings };
 }
 
 /**
@@ -117,6 +112,19 @@ async function forEachLimited<T>(items: readonly T[], concurrency: number, work:
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, lane));
   if (failure) throw failure.error;
+}
+
+/** One sync under way: what it reads and writes, what was stored before, and how it is going. */
+interface SyncRun {
+  dependencies: SyncJobDependencies;
+  source: SourceRecord;
+  workspace: WorkspaceRef;
+  connector: SourceConnector;
+  descriptor: SourceDescriptor;
+  signal: AbortSignal;
+  /** The items stored by the last sync, by key. */
+  stored: Map<string, SourceItemState>;
+  counts: SyncCounts;
 }
 
 /**
@@ -153,108 +161,17 @@ export async function runSync(
     });
   }
   const counts: SyncCounts = { changed: 0, added: 0, removed: 0, unchanged: 0, skipped: [] };
+  const run: SyncRun = { dependencies, source, workspace, connector, descriptor, signal, stored, counts };
   // The listing may repeat a key (a sitemap naming a page twice): the first one counts.
   const seen = new Set<string>();
   const items = listing.items.filter((item) => !seen.has(item.key) && seen.add(item.key));
-  const total = items.length;
-  let done = 0;
-  let lastReportAt = 0;
-
-  const remember = async (previous: SourceItemState, item: SourceItem, validator: string | undefined) => {
-    const next: SourceItemState = {
-      ...previous,
-      title: item.title || previous.title,
-      url: item.url,
-      version: item.version ?? previous.version,
-      validator: validator ?? previous.validator,
-    };
-    if (
-      next.title !== previous.title ||
-      next.url !== previous.url ||
-      next.version !== previous.version ||
-      next.validator !== previous.validator
-    ) {
-      await dependencies.sources.putItem(workspace, source.id, next);
-    }
-  };
-
-  const removeItem = async (state: SourceItemState) => {
-    await dependencies.knowledge.remove(workspace, state.documentId);
-    await dependencies.sources.deleteItem(workspace, source.id, state.key);
-    counts.removed += 1;
-  };
-
+  const reportDone = progressCounter(items.length, context, onProgress);
   await forEachLimited(items, dependencies.concurrency ?? 8, async (item) => {
     signal.throwIfAborted();
-    const previous = stored.get(item.key);
     try {
-      if (previous && item.version !== undefined && previous.version === item.version) {
-        counts.unchanged += 1;
-        return;
-      }
-      let fetched: Awaited<ReturnType<SourceConnector["fetch"]>>;
-      try {
-        fetched = await connector.fetch(
-          descriptor,
-          item,
-          previous ? { version: previous.version, validator: previous.validator } : undefined,
-          signal,
-        );
-      } catch (error) {
-        // Unreadable content is this item's problem, not the source's: keep its last good copy.
-        if (!(isAppError(error) && error.category === "user")) throw error;
-        counts.skipped.push(`${item.url}: ${error.userMessage ?? error.message}`);
-        return;
-      }
-      if (fetched.status === "gone") {
-        if (previous) await removeItem(previous);
-        return;
-      }
-      if (fetched.status === "unchanged") {
-        if (!previous) {
-          counts.skipped.push(`${item.url}: the server said "not modified" for a page I never had`);
-          return;
-        }
-        counts.unchanged += 1;
-        await remember(previous, item, fetched.validator);
-        return;
-      }
-      const { document } = fetched;
-      const contentHash = contentHashOf(document.title, document.text);
-      if (previous && previous.contentHash === contentHash) {
-        counts.unchanged += 1;
-        await remember(previous, item, fetched.validator);
-        return;
-      }
-      const documentId = previous?.documentId ?? documentIdForItem(source.id, source.scope, item.key);
-      const chunkCount = await dependencies.knowledge.indexText(
-        documentId,
-        { title: document.title, text: document.text, format: document.format, source: item.url },
-        source.scope,
-        undefined,
-        signal,
-      );
-      await dependencies.sources.putItem(workspace, source.id, {
-        key: item.key,
-        documentId,
-        title: document.title,
-        url: item.url,
-        version: item.version,
-        validator: fetched.validator,
-        contentHash,
-        chunkCount,
-      });
-      if (previous) counts.changed += 1;
-      else counts.added += 1;
+      await syncItem(run, item);
     } finally {
-      done += 1;
-      onProgress(done, total);
-      // The queue's own progress (a Redis write with BullMQ) at most every quarter second, and at the end.
-      const at = Date.now();
-      if (done === total || at - lastReportAt >= 250) {
-        lastReportAt = at;
-        await context.reportProgress(done, total, "Syncing").catch(() => {});
-      }
+      await reportDone();
     }
   });
 
@@ -263,9 +180,134 @@ export async function runSync(
     : (listing.removedKeys ?? []).filter((key) => stored.has(key));
   for (const key of goneKeys) {
     const state = stored.get(key);
-    if (state) await removeItem(state);
+    if (state) await removeItem(run, state);
   }
   return { counts, cursor: listing.cursor };
+}
+
+/**
+ * Counts finished items: `onProgress` for each, and the queue's own progress (a Redis write with
+ * BullMQ) at most every quarter second, and at the end.
+ */
+function progressCounter(
+  total: number,
+  context: Pick<JobContext, "reportProgress">,
+  onProgress: (done: number, total: number) => void,
+): () => Promise<void> {
+  let done = 0;
+  let lastReportAt = 0;
+  return async () => {
+    done += 1;
+    onProgress(done, total);
+    const at = Date.now();
+    if (done === total || at - lastReportAt >= 250) {
+      lastReportAt = at;
+      await context.reportProgress(done, total, "Syncing").catch(() => {});
+    }
+  };
+}
+
+/** One listed item: left alone when unchanged, removed when gone, indexed again when its content changed. */
+async function syncItem(run: SyncRun, item: SourceItem): Promise<void> {
+  const { dependencies, source, workspace, counts } = run;
+  const previous = run.stored.get(item.key);
+  if (previous && item.version !== undefined && previous.version === item.version) {
+    counts.unchanged += 1;
+    return;
+  }
+  const fetched = await fetchItem(run, item, previous);
+  if (fetched === undefined) return;
+  if (fetched.status === "gone") {
+    if (previous) await removeItem(run, previous);
+    return;
+  }
+  if (fetched.status === "unchanged") {
+    if (!previous) {
+      counts.skipped.push(`${item.url}: the server said "not modified" for a page I never had`);
+      return;
+    }
+    counts.unchanged += 1;
+    await remember(run, previous, item, fetched.validator);
+    return;
+  }
+  const { document } = fetched;
+  const contentHash = contentHashOf(document.title, document.text);
+  if (previous && previous.contentHash === contentHash) {
+    counts.unchanged += 1;
+    await remember(run, previous, item, fetched.validator);
+    return;
+  }
+  const documentId = previous?.documentId ?? documentIdForItem(source.id, source.scope, item.key);
+  const chunkCount = await dependencies.knowledge.indexText(
+    documentId,
+    { title: document.title, text: document.text, format: document.format, source: item.url },
+    source.scope,
+    undefined,
+    run.signal,
+  );
+  await dependencies.sources.putItem(workspace, source.id, {
+    key: item.key,
+    documentId,
+    title: document.title,
+    url: item.url,
+    version: item.version,
+    validator: fetched.validator,
+    contentHash,
+    chunkCount,
+  });
+  if (previous) counts.changed += 1;
+  else counts.added += 1;
+}
+
+/** The item's content (or "unchanged" / "gone"); undefined when it could not be read this time. */
+async function fetchItem(
+  run: SyncRun,
+  item: SourceItem,
+  previous: SourceItemState | undefined,
+): Promise<Awaited<ReturnType<SourceConnector["fetch"]>> | undefined> {
+  try {
+    return await run.connector.fetch(
+      run.descriptor,
+      item,
+      previous ? { version: previous.version, validator: previous.validator } : undefined,
+      run.signal,
+    );
+  } catch (error) {
+    // Unreadable content is this item's problem, not the source's: keep its last good copy.
+    if (!(isAppError(error) && error.category === "user")) throw error;
+    run.counts.skipped.push(`${item.url}: ${error.userMessage ?? error.message}`);
+    return undefined;
+  }
+}
+
+/** Records a new title, address, version or validator of an item whose content did not change. */
+async function remember(
+  run: SyncRun,
+  previous: SourceItemState,
+  item: SourceItem,
+  validator: string | undefined,
+): Promise<void> {
+  const next: SourceItemState = {
+    ...previous,
+    title: item.title || previous.title,
+    url: item.url,
+    version: item.version ?? previous.version,
+    validator: validator ?? previous.validator,
+  };
+  if (
+    next.title !== previous.title ||
+    next.url !== previous.url ||
+    next.version !== previous.version ||
+    next.validator !== previous.validator
+  ) {
+    await run.dependencies.sources.putItem(run.workspace, run.source.id, next);
+  }
+}
+
+async function removeItem(run: SyncRun, state: SourceItemState): Promise<void> {
+  await run.dependencies.knowledge.remove(run.workspace, state.documentId);
+  await run.dependencies.sources.deleteItem(run.workspace, run.source.id, state.key);
+  run.counts.removed += 1;
 }
 
 /**

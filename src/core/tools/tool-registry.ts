@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { raceWithSignal } from "../deadline.js";
 import { isAppError } from "../errors.js";
 import type { ToolCall, ToolDefinition } from "../ports/llm-provider.js";
 import type { Tool, ToolContext } from "../ports/tool.js";
@@ -138,7 +139,7 @@ export function createToolRegistry(options: ToolRegistryOptions = {}): ToolRegis
       truncated,
     });
     try {
-      const output = await raceAbort(tool.execute(prepared.input, { ...context, signal }), signal);
+      const output = await raceWithSignal(tool.execute(prepared.input, { ...context, signal }), signal);
       const text = typeof output === "string" ? output : output.text;
       if (typeof output !== "string") {
         for (const passage of output.passages ?? []) context.sources.add(passage);
@@ -239,28 +240,6 @@ class ToolTimeoutError extends Error {}
 
 function reject(call: ToolCall, tool: Tool | undefined, rawArguments: unknown, error: string): RejectedCall {
   return { ok: false, call, tool, rawArguments, error };
-}
-
-/** Settles with the promise, or rejects as soon as `signal` aborts (a tool may ignore its signal). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, rejectPromise) => {
-    const onAbort = () => rejectPromise(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        rejectPromise(error);
-      },
-    );
-  });
 }
 
 function capToTokens(text: string, maxTokens: number): string {

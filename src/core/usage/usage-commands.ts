@@ -1,4 +1,4 @@
-import type { Command } from "../commands/command.js";
+import { type Command, choicesOf } from "../commands/command.js";
 import type {
   Quota,
   QuotaPeriod,
@@ -97,30 +97,26 @@ function describeQuota(quota: Quota): string {
 
 /** `usage`, `config quota` and `config alerts`. */
 export function createUsageCommands(options: UsageCommandsOptions): Command[] {
-  const { meter, store } = options;
-  const now = options.now ?? Date.now;
+  return [usageCommand(options), quotaCommand(options), alertsCommand(options)];
+}
 
-  const usageCommand: Command = {
+const USAGE_USAGE = "usage [me|channel|workspace] [today|week|month]";
+
+/** `usage [me|channel|workspace] [today|week|month]`: tokens and cost, and the limits that apply. */
+function usageCommand({ meter, now = Date.now }: UsageCommandsOptions): Command {
+  return {
     name: "usage",
-    usage: "usage [me|channel|workspace] [today|week|month]",
+    usage: USAGE_USAGE,
     parameters: [
       {
         name: "for",
         description: "Whose usage (default: you)",
-        choices: [
-          { label: "me", value: "me" },
-          { label: "this channel", value: "channel" },
-          { label: "the whole workspace (admins)", value: "workspace" },
-        ],
+        choices: choicesOf({ me: "me", channel: "this channel", workspace: "the whole workspace (admins)" }),
       },
       {
         name: "period",
         description: "Which period (default: today, UTC)",
-        choices: [
-          { label: "today", value: "today" },
-          { label: "last 7 days", value: "week" },
-          { label: "this month", value: "month" },
-        ],
+        choices: choicesOf({ today: "today", week: "last 7 days", month: "this month" }),
       },
     ],
     summary: "tokens and estimated cost of my LLM calls, for you, this channel or the workspace",
@@ -133,7 +129,7 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       const range = (words.find((word) => (RANGE_WORDS as readonly string[]).includes(word)) ??
         "today") as UsageRange;
       if (words.some((word) => word !== subjectWord && word !== range)) {
-        await reply.say(`Usage: \`${usageCommand.usage}\``, "asker");
+        await reply.say(`Usage: \`${USAGE_USAGE}\``, "asker");
         return;
       }
       if (subjectWord === "workspace" && !message.isAdmin) {
@@ -168,19 +164,25 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       await reply.say(lines.join("\n"), "asker");
     },
   };
+}
 
-  const quotaCommand: Command = {
+const QUOTA_USAGE =
+  "config quota [<channel|user|workspace> <amount>/<day|month> | <channel|user|workspace> off]";
+
+/** `config quota`: lists the limits, or sets or removes one for a channel, each person or the workspace. */
+function quotaCommand({ store, now = Date.now }: UsageCommandsOptions): Command {
+  return {
     name: "config quota",
-    usage: "config quota [<channel|user|workspace> <amount>/<day|month> | <channel|user|workspace> off]",
+    usage: QUOTA_USAGE,
     parameters: [
       {
         name: "for",
         description: "Whom the limit applies to (leave out to see the limits in force)",
-        choices: [
-          { label: "this channel", value: "channel" },
-          { label: "each person", value: "user" },
-          { label: "the whole workspace", value: "workspace" },
-        ],
+        choices: choicesOf({
+          channel: "this channel",
+          user: "each person",
+          workspace: "the whole workspace",
+        }),
       },
       { name: "limit", description: "e.g. 200000/day, $5/month, or off", maxLength: 100 },
     ],
@@ -204,7 +206,7 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       }
       const kind = kindWord.toLowerCase();
       if (!(QUOTA_KINDS as readonly string[]).includes(kind)) {
-        await reply.say(`Usage: \`${quotaCommand.usage}\``, "asker");
+        await reply.say(`Usage: \`${QUOTA_USAGE}\``, "asker");
         return;
       }
       const subject: UsageSubject =
@@ -242,8 +244,11 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       );
     },
   };
+}
 
-  const alertsCommand: Command = {
+/** `config alerts [#channel | here | off]`: where this workspace's alerts go. */
+function alertsCommand({ store, verifyChannel }: UsageCommandsOptions): Command {
+  return {
     name: "config alerts",
     usage: "config alerts [#channel | here | off]",
     parameters: [
@@ -284,9 +289,9 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
         );
         return;
       }
-      if (channelId !== message.channelId && options.verifyChannel) {
+      if (channelId !== message.channelId && verifyChannel) {
         const channel: ChannelRef = { ...workspace, channelId };
-        if (!(await options.verifyChannel(channel).catch(() => false))) {
+        if (!(await verifyChannel(channel).catch(() => false))) {
           await reply.say(
             `I can't use <#${channelId}>: it is not a channel of this workspace that I can see.`,
             "asker",
@@ -298,6 +303,4 @@ export function createUsageCommands(options: UsageCommandsOptions): Command[] {
       await reply.say(`Alerts for this workspace will go to <#${channelId}>.`, "asker");
     },
   };
-
-  return [usageCommand, quotaCommand, alertsCommand];
 }

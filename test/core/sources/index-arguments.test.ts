@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseIndexArguments } from "../../../src/core/commands/knowledge-commands.js";
+import { parseIndexArguments } from "../../../src/core/commands/index-arguments.js";
 import { describeInterval, parseInterval } from "../../../src/core/sources/source-ids.js";
 
 describe("index arguments", () => {
