@@ -1,5 +1,5 @@
 import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AppError } from "../../core/errors.js";
 import {
   assertValidJobId,
@@ -16,6 +16,7 @@ import {
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
 import type { Logger } from "../../core/ports/logger.js";
+import { createRedisConnection, type RedisConnectionPurpose } from "../redis/redis-connection.js";
 
 /** A finished job, as seen by whoever listens on the queue's event stream (metrics, logs). */
 export interface JobEvent {
@@ -83,13 +84,13 @@ export class BullMqJobQueue implements JobQueue {
     this.queueName = options.queueName ?? "teammate";
     this.prefix = options.prefix ?? "bull";
     // Producers fail fast when Redis is away instead of queueing commands in memory.
-    const queueConnection = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 3 });
+    const queueConnection = this.connect("queue-producer");
     this.queue = new Queue(this.queueName, { connection: queueConnection, prefix: this.prefix });
     this.queue.on("error", this.connectionError("job queue connection error"));
     if (options.onJobEvent) {
       const listener = options.onJobEvent;
       this.events = new QueueEvents(this.queueName, {
-        connection: this.connect({ maxRetriesPerRequest: null }),
+        connection: this.connect("queue-blocking"),
         prefix: this.prefix,
       });
       this.events.on("completed", ({ jobId }) => listener({ jobId, state: "completed" }));
@@ -111,7 +112,7 @@ export class BullMqJobQueue implements JobQueue {
     if (!this.options.runWorkers || this.worker) return;
     const worker = new Worker(this.queueName, (job, _token, signal) => this.process(job, signal), {
       // Workers block on Redis and must retry forever rather than give up a command.
-      connection: this.connect({ maxRetriesPerRequest: null }),
+      connection: this.connect("queue-blocking"),
       prefix: this.prefix,
       concurrency: this.options.concurrency ?? 2,
       lockDuration: this.options.lockDurationMs ?? 30_000,
@@ -279,8 +280,8 @@ export class BullMqJobQueue implements JobQueue {
     await Promise.allSettled(this.connections.map((connection) => connection.quit()));
   }
 
-  private connect(options: { enableOfflineQueue?: boolean; maxRetriesPerRequest: number | null }): Redis {
-    const connection = new Redis(this.options.redisUrl, options);
+  private connect(purpose: RedisConnectionPurpose): Redis {
+    const connection = createRedisConnection(this.options.redisUrl, purpose);
     // The queue, worker and events objects report connection errors themselves (see their listeners).
     connection.on("error", () => {});
     connection.on("ready", () => {

@@ -16,6 +16,8 @@ export interface OpenAiFineTuningProviderOptions {
   maxRetries?: number | undefined;
   /** How often `waitUntilProcessed` looks at the file. Default 2 s. */
   filePollIntervalMs?: number | undefined;
+  /** The endpoint's shared client (`createOpenAiClient`); made from `apiKey` and `baseURL` when absent. */
+  client?: OpenAI | undefined;
 }
 
 const sleep = (milliseconds: number, signal?: AbortSignal) =>
@@ -55,12 +57,15 @@ export class OpenAiFineTuningProvider implements FineTuningProvider {
   private readonly filePollIntervalMs: number;
 
   constructor(options: OpenAiFineTuningProviderOptions) {
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-      timeout: options.timeoutMs ?? 120_000,
-      maxRetries: options.maxRetries ?? 2,
-    });
+    // Uploads and job calls are few and idempotent enough for the SDK's own retries.
+    const callOptions = { timeout: options.timeoutMs ?? 120_000, maxRetries: options.maxRetries ?? 2 };
+    this.client = options.client
+      ? options.client.withOptions(callOptions)
+      : new OpenAI({
+          apiKey: options.apiKey,
+          ...(options.baseURL ? { baseURL: options.baseURL } : {}),
+          ...callOptions,
+        });
     this.secrets = [options.apiKey];
     this.filePollIntervalMs = options.filePollIntervalMs ?? 2_000;
   }
