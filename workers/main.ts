@@ -33,9 +33,7 @@ async function main(): Promise<void> {
     logger.info("worker stopped before Redis answered");
     process.exit(0);
   }
-  const application = await createApplication(config, logger, { runJobWorkers: true }).catch(
-    exitOnStartupFailure,
-  );
+  const application = await createApplication(config, logger, { role: "worker" }).catch(exitOnStartupFailure);
   // The shutdown handler is in place before the start-up one goes, so no signal finds neither.
   stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
   startUp.dispose();
