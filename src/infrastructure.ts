@@ -17,7 +17,7 @@ import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisSourceStore } from "./adapters/redis/redis-source-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
-import { closeRedis } from "./adapters/redis/wait-for-redis.js";
+import { closeRedis, type WaitForRedisOptions, waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
@@ -94,6 +94,22 @@ export interface Infrastructure {
   /** Where a risky tool waits for its click: Redis when shared (the click may reach another bot process). */
   createApprovalGate(logger: Logger): ApprovalGate;
   close(): Promise<void>;
+}
+
+/**
+ * Before anything connects: waits for the deployment's Redis when there is one (up to
+ * REDIS_STARTUP_WAIT_MS), so a wrong REDIS_URL is one sentence, not a log of reconnections. True at
+ * once when embedded; false when the wait was aborted.
+ */
+export async function waitForSharedServices(
+  config: Config,
+  options: Pick<WaitForRedisOptions, "logger" | "signal">,
+): Promise<boolean> {
+  if (!config.REDIS_URL) return true;
+  return waitForRedis(config.REDIS_URL, {
+    ...options,
+    giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
+  });
 }
 
 /** Closes what was opened, last first; also used when start-up fails half way. */
