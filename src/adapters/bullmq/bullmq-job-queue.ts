@@ -6,12 +6,16 @@ import {
   type EnqueueOptions,
   firstRunOf,
   isPermanentJobFailure,
+  isRegisteredJobName,
   type JobContext,
+  type JobName,
+  type JobPayloadMap,
+  type JobPayloads,
   type JobProcessor,
   type JobQueue,
   type JobState,
   type JobTypeOptions,
-  type ResolvedJobTypeOptions,
+  type RegisteredJobTypes,
   type ScheduleOptions,
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
@@ -51,11 +55,6 @@ export interface BullMqJobQueueOptions {
   onJobStalled?: ((job: { id: string; name: string; data: unknown }) => Promise<void>) | undefined;
 }
 
-interface JobType {
-  processor: JobProcessor<unknown>;
-  options: ResolvedJobTypeOptions;
-}
-
 /**
  * Jobs on BullMQ (`REDIS_URL`). One queue carries every job type; one Worker dispatches on the job
  * name. Retries use exponential backoff per job type; a permanent failure (an `AppError` of category
@@ -65,12 +64,12 @@ interface JobType {
  *
  * @see https://docs.bullmq.io/guide/going-to-production
  */
-export class BullMqJobQueue implements JobQueue {
+export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implements JobQueue<Payloads> {
   private readonly options: BullMqJobQueueOptions;
   private readonly logger: Logger;
   private readonly queueName: string;
   private readonly prefix: string;
-  private readonly types = new Map<string, JobType>();
+  private readonly types: RegisteredJobTypes<Payloads> = {};
   private readonly connections: Redis[] = [];
   private readonly queue: Queue;
   private readonly events: QueueEvents | undefined;
@@ -101,11 +100,12 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  register<Data>(name: string, processor: JobProcessor<Data>, options: JobTypeOptions = {}): void {
-    this.types.set(name, {
-      processor: processor as JobProcessor<unknown>,
-      options: withJobTypeDefaults(options),
-    });
+  register<Name extends JobName<Payloads>>(
+    name: Name,
+    processor: JobProcessor<Payloads[Name]>,
+    options: JobTypeOptions = {},
+  ): void {
+    this.types[name] = { processor, options: withJobTypeDefaults(options) };
   }
 
   start(): void {
@@ -139,9 +139,13 @@ export class BullMqJobQueue implements JobQueue {
     worker.run().catch((error: unknown) => this.logger.error({ err: error }, "worker stopped"));
   }
 
-  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<Name extends JobName<Payloads>>(
+    name: Name,
+    data: Payloads[Name],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
     if (this.closing) throw new AppError("job_failed", `job queue closed; ${name} not added`);
-    const type = this.types.get(name);
+    const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
     try {
@@ -164,14 +168,14 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  async schedule<Data>(
+  async schedule<Name extends JobName<Payloads>>(
     schedulerId: string,
-    name: string,
-    data: Data,
+    name: Name,
+    data: Payloads[Name],
     everyMs: number,
     options?: ScheduleOptions,
   ): Promise<number> {
-    const type = this.types.get(name);
+    const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
     const startAt = firstRunOf(Date.now(), everyMs, options);
@@ -305,8 +309,8 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
-    const type = this.types.get(job.name);
     // A job type this worker does not know (an older worker during a deploy) is not bad input: retry.
+    const type = isRegisteredJobName(this.types, job.name) ? this.types[job.name] : undefined;
     if (!type) throw new Error(`no processor registered for ${job.name}`);
     const context: JobContext = {
       jobId: job.id ?? "",

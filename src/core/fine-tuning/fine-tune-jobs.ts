@@ -5,25 +5,23 @@ import { type Alerter, NO_ALERTS } from "../operations/alerts.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
-import { type JobContext, type JobQueue, jobIdOf } from "../ports/job-queue.js";
+import {
+  type JobContext,
+  type JobQueue,
+  jobIdOf,
+  type PollFineTuneData,
+  type SubmitFineTuneData,
+} from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { Notifier } from "../ports/notifier.js";
+
+/** Declared with the other job payloads, in `JobPayloads`. */
+export type { PollFineTuneData, SubmitFineTuneData };
 
 export const SUBMIT_FINE_TUNE = "submit-fine-tune";
 export const POLL_FINE_TUNE = "poll-fine-tune";
 /** The metadata key that ties the service's job to our run. */
 export const RUN_METADATA_KEY = "teammate_run";
-
-/** Job data: ids only. The dataset stays in the FineTuneStore. */
-export interface SubmitFineTuneData {
-  runId: string;
-}
-
-export interface PollFineTuneData {
-  runId: string;
-  /** 1, 2, 3…: part of the job id, so each re-poll is a new job and a repeated enqueue is harmless. */
-  poll: number;
-}
 
 export interface FineTuneJobDependencies {
   fineTuneStore: FineTuneStore;
@@ -97,7 +95,7 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
   }
 
   async function schedulePoll(runId: string, poll: number): Promise<void> {
-    await queue.enqueue<PollFineTuneData>(
+    await queue.enqueue(
       POLL_FINE_TUNE,
       { runId, poll },
       { jobId: jobIdOf(POLL_FINE_TUNE, runId, String(poll)), delayMs: pollIntervalMs },
@@ -109,7 +107,7 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
     await schedulePoll(run.id, 1);
   }
 
-  queue.register<SubmitFineTuneData>(
+  queue.register(
     SUBMIT_FINE_TUNE,
     async (data, context: JobContext) => {
       const run = await loadRun(readRunId(data));
@@ -172,7 +170,7 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
     { attempts: 4, backoffMs: 5_000 },
   );
 
-  queue.register<PollFineTuneData>(
+  queue.register(
     POLL_FINE_TUNE,
     async (data, context: JobContext) => {
       const run = await loadRun(readRunId(data));
