@@ -18,7 +18,7 @@ import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { FineTuningProvider } from "./core/ports/fine-tuning.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
-import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { DeliveryClaims, OpenWorkStore } from "./core/ports/memory-store.js";
 import type { Notifier } from "./core/ports/notifier.js";
 import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { SourceStore } from "./core/ports/source-store.js";
@@ -61,14 +61,14 @@ export interface JobServicesOptions {
   /** Where each workspace's alert channel is kept. */
   alertChannels: Pick<UsageStore, "getAlertChannel">;
   /** Claims a key once across processes (the memory store's `claimEvent`), so an alert is posted once. */
-  claimOnce: (key: string, ttlSeconds: number) => Promise<boolean>;
+  claimOnce: DeliveryClaims["claimEvent"];
   /** Where synced sources come from (websites, channels, repositories). */
   connectors: readonly SourceConnector[];
   /** Wraps the queue before any processor is registered (tracing: jobs continue the message's trace). */
   decorateQueue?: ((queue: JobQueue) => JobQueue) | undefined;
   onJobEvent?: ((event: JobEvent) => void) | undefined;
   /** Where queued jobs' status messages are watched; a job that writes its last line takes its own off. */
-  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
+  openWork?: Pick<OpenWorkStore, "closeWork"> | undefined;
 }
 
 /**

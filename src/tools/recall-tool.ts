@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { MemoryStore } from "../core/ports/memory-store.js";
+import type { NoteStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 
 const input = z.object({
@@ -12,7 +12,7 @@ const input = z.object({
 });
 
 /** `recall`: reads the channel's long-term notes, newest last. */
-export function createRecallTool(memory: Pick<MemoryStore, "listNotes">): Tool<z.output<typeof input>> {
+export function createRecallTool(memory: Pick<NoteStore, "listNotes">): Tool<z.output<typeof input>> {
   return {
     name: "recall",
     description:

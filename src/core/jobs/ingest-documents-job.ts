@@ -4,7 +4,7 @@ import type { DocumentReference } from "../ports/document-loader.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
 import type { IngestDocumentsData, JobContext, JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
-import type { MemoryStore } from "../ports/memory-store.js";
+import type { OpenWorkStore } from "../ports/memory-store.js";
 import type { Notifier } from "../ports/notifier.js";
 import { withFailureReport } from "./report-job-failure.js";
 import { StatusMessage } from "./status-message.js";
@@ -26,7 +26,7 @@ export interface IngestJobDependencies {
    * Where queued jobs' status messages are watched (see `watchJobStatus`): a job that writes its own
    * last line takes its message off the watch, so the watch never writes over it.
    */
-  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
+  openWork?: Pick<OpenWorkStore, "closeWork"> | undefined;
 }
 
 /** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
