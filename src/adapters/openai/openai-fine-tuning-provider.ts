@@ -1,4 +1,5 @@
-import OpenAI, { toFile } from "openai";
+import type OpenAI from "openai";
+import { toFile } from "openai";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { AppError } from "../../core/errors.js";
 import type {
@@ -7,6 +8,8 @@ import type {
   FineTuneJob,
   FineTuningProvider,
 } from "../../core/ports/fine-tuning.js";
+import { silentLogger } from "../../core/ports/logger.js";
+import { createOpenAiClient } from "./openai-client.js";
 import { translateOpenAiError } from "./translate-openai-error.js";
 
 export interface OpenAiFineTuningProviderOptions {
@@ -59,13 +62,15 @@ export class OpenAiFineTuningProvider implements FineTuningProvider {
   constructor(options: OpenAiFineTuningProviderOptions) {
     // Uploads and job calls are few and idempotent enough for the SDK's own retries.
     const callOptions = { timeout: options.timeoutMs ?? 120_000, maxRetries: options.maxRetries ?? 2 };
-    this.client = options.client
-      ? options.client.withOptions(callOptions)
-      : new OpenAI({
-          apiKey: options.apiKey,
-          ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-          ...callOptions,
-        });
+    const client =
+      options.client ??
+      createOpenAiClient({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL,
+        timeoutMs: callOptions.timeout,
+        logger: silentLogger,
+      });
+    this.client = client.withOptions(callOptions);
     this.secrets = [options.apiKey];
     this.filePollIntervalMs = options.filePollIntervalMs ?? 2_000;
   }

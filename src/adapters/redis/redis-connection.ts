@@ -8,13 +8,21 @@ import { Redis } from "ioredis";
  * - `queue-producer`: BullMQ's `Queue`; adding a job fails fast instead of queueing in memory.
  * - `queue-blocking`: BullMQ's `Worker` and `QueueEvents` block on Redis and must retry forever
  *   (BullMQ requires `maxRetriesPerRequest: null` there).
+ * - `probe`: one PING at start-up (`waitForRedis`); connects when asked, never retries by itself.
  */
-export type RedisConnectionPurpose = "store" | "queue-producer" | "queue-blocking";
+export type RedisConnectionPurpose = "store" | "queue-producer" | "queue-blocking" | "probe";
 
 const OPTIONS = {
   store: { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: 2_000 },
   "queue-producer": { enableOfflineQueue: false, maxRetriesPerRequest: 3 },
   "queue-blocking": { maxRetriesPerRequest: null },
+  probe: {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 5_000,
+  },
 } as const;
 
 /**
