@@ -31,7 +31,7 @@ import type { DocumentLoader } from "./core/ports/document-loader.js";
 import type { Retriever } from "./core/ports/knowledge.js";
 import type { LlmProvider } from "./core/ports/llm-provider.js";
 import type { Logger } from "./core/ports/logger.js";
-import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { MemoryStore, OpenWorkStore } from "./core/ports/memory-store.js";
 import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { Tool } from "./core/ports/tool.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
@@ -335,6 +335,29 @@ function createSourceConnectors(
   return [...given, ...platformSourceConnectors(config, logger, readers), websites];
 }
 
+/** `Application.sweepOpenWork`: ends the replies and job statuses whose owner is gone. */
+function openWorkSweeper(parts: {
+  store: OpenWorkStore;
+  jobs: JobServices;
+  owner: string;
+  shared: boolean;
+  logger: Logger;
+}): Application["sweepOpenWork"] {
+  const { store, jobs } = parts;
+  return async ({ atStartUp = false } = {}) => {
+    const log = parts.logger.child({ component: "open-work" });
+    const replies = await sweepOpenReplies({
+      store,
+      notifier: jobs.notifier,
+      logger: log,
+      // One process per SQLite file: at its start, every reply another process left open is a dead one's.
+      endOthersOf: atStartUp && !parts.shared ? parts.owner : undefined,
+    });
+    const statuses = await sweepJobStatuses({ store, jobs: jobs.jobs, notifier: jobs.notifier, logger: log });
+    return replies + statuses;
+  };
+}
+
 export async function createApplication(
   config: Config,
   givenLogger: Logger,
@@ -433,23 +456,7 @@ export async function createApplication(
     meter,
     tracing,
     redis: infrastructure.redis,
-    async sweepOpenWork({ atStartUp = false } = {}) {
-      const log = logger.child({ component: "open-work" });
-      const replies = await sweepOpenReplies({
-        store,
-        notifier: jobs.notifier,
-        logger: log,
-        // One process per SQLite file: at its start, every reply another process left open is a dead one's.
-        endOthersOf: atStartUp && !infrastructure.shared ? owner : undefined,
-      });
-      const statuses = await sweepJobStatuses({
-        store,
-        jobs: jobs.jobs,
-        notifier: jobs.notifier,
-        logger: log,
-      });
-      return replies + statuses;
-    },
+    sweepOpenWork: openWorkSweeper({ store, jobs, owner, shared: infrastructure.shared, logger }),
     async close() {
       for (const close of closers.reverse()) await close();
     },
