@@ -7,6 +7,7 @@ import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
 import {
   type JobContext,
+  type JobName,
   type JobQueue,
   jobIdOf,
   type PollFineTuneData,
@@ -18,8 +19,8 @@ import type { Notifier } from "../ports/notifier.js";
 /** Declared with the other job payloads, in `JobPayloads`. */
 export type { PollFineTuneData, SubmitFineTuneData };
 
-export const SUBMIT_FINE_TUNE = "submit-fine-tune";
-export const POLL_FINE_TUNE = "poll-fine-tune";
+export const SUBMIT_FINE_TUNE = "submit-fine-tune" satisfies JobName;
+export const POLL_FINE_TUNE = "poll-fine-tune" satisfies JobName;
 /** The metadata key that ties the service's job to our run. */
 export const RUN_METADATA_KEY = "teammate_run";
 

@@ -2,7 +2,7 @@ import { AppError, isAppError } from "../errors.js";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
-import type { IngestDocumentsData, JobContext, JobQueue } from "../ports/job-queue.js";
+import type { IngestDocumentsData, JobContext, JobName, JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { OpenWorkStore } from "../ports/memory-store.js";
 import type { Notifier } from "../ports/notifier.js";
@@ -12,7 +12,7 @@ import { StatusMessage } from "./status-message.js";
 /** Declared with the other job payloads, in `JobPayloads`. */
 export type { IngestDocumentsData };
 
-export const INGEST_DOCUMENTS = "ingest-documents";
+export const INGEST_DOCUMENTS = "ingest-documents" satisfies JobName;
 
 export interface IngestJobDependencies {
   knowledge: KnowledgeBase;

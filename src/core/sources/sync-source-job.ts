@@ -6,6 +6,7 @@ import type { EditPacer } from "../ports/edit-pacer.js";
 import {
   isPermanentJobFailure,
   type JobContext,
+  type JobName,
   type JobQueue,
   type SyncSourceData,
 } from "../ports/job-queue.js";
@@ -19,7 +20,7 @@ import { contentHashOf, documentIdForItem } from "./source-ids.js";
 /** Declared with the other job payloads, in `JobPayloads`. */
 export type { SyncSourceData };
 
-export const SYNC_SOURCE = "sync-source";
+export const SYNC_SOURCE = "sync-source" satisfies JobName;
 
 export interface SyncJobDependencies {
   sources: SourceStore;
