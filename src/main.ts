@@ -67,7 +67,11 @@ async function operationsRoutes(
  * Work left unfinished by a process or a job that is gone gets its last sentence: now (a restart
  * after a crash) and every `intervalMs` (a job that stalls out of its attempts, or is lost).
  */
-function startOpenWorkSweep(application: Application, intervalMs: number, logger: Logger): Running {
+function startOpenWorkSweep(
+  application: Application,
+  intervalMs: number,
+  logger: Logger,
+): { stop(): Promise<void> } {
   const sweepLog = logger.child({ component: "open-work" });
   let sweeping: Promise<void> | undefined;
   const sweep = (atStartUp = false) => {
