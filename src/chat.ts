@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   // the questions and answers, so the chat shows warnings and up unless asked for debug or trace.
   const level = config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL;
   const logger = createLogger({ level, name: "teammate-chat", pretty: interactive });
-  const application = await createApplication(config, logger);
+  const application = await createApplication(config, logger, { role: "chat" });
 
   if (interactive) {
     process.stdout.write(

@@ -1,18 +1,8 @@
-import type { Database } from "better-sqlite3";
 import type { Queue } from "bullmq";
-import { Redis } from "ioredis";
 import { BullMqJobQueue, type JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
-import { InProcessJobQueue } from "./adapters/in-process/in-process-job-queue.js";
 import { DiscordNotifier } from "./adapters/notifiers/discord-notifier.js";
 import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
-import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
-import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
-import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
-import { RedisSourceStore } from "./adapters/redis/redis-source-store.js";
-import { closeRedis } from "./adapters/redis/wait-for-redis.js";
-import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
-import { SqliteSourceStore } from "./adapters/sqlite/sqlite-source-store.js";
-import { type Config, hasLlm, secretsOf, storeKeyPrefix } from "./config.js";
+import { type Config, secretsOf } from "./config.js";
 import type { Command } from "./core/commands/command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./core/commands/no-llm.js";
 import { AppError } from "./core/errors.js";
@@ -24,18 +14,18 @@ import { createRoutingNotifier } from "./core/jobs/routing-notifier.js";
 import { createStalledJobAlert } from "./core/jobs/stalled-job-alert.js";
 import type { KnowledgeBase } from "./core/knowledge/knowledge-base.js";
 import { type Alerter, createAlerter } from "./core/operations/alerts.js";
-import type { EditPacer } from "./core/ports/edit-pacer.js";
 import type { FineTuneStore } from "./core/ports/fine-tune-store.js";
 import type { FineTuningProvider } from "./core/ports/fine-tuning.js";
 import type { JobQueue } from "./core/ports/job-queue.js";
 import type { Logger } from "./core/ports/logger.js";
-import type { MemoryStore } from "./core/ports/memory-store.js";
+import type { DeliveryClaims, OpenWorkStore } from "./core/ports/memory-store.js";
 import type { Notifier } from "./core/ports/notifier.js";
 import type { SourceConnector } from "./core/ports/source-connector.js";
 import type { SourceStore } from "./core/ports/source-store.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
 import { SourceService } from "./core/sources/source-service.js";
 import { registerSyncJobs } from "./core/sources/sync-source-job.js";
+import type { Infrastructure } from "./infrastructure.js";
 
 /** The base model `finetune start` uses when none is named (OpenAI's cheapest tunable chat model). */
 export const DEFAULT_FINE_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18";
@@ -62,25 +52,23 @@ export interface JobServices {
 export interface JobServicesOptions {
   config: Config;
   logger: Logger;
-  /** The embedded SQLite file (fine-tune state lives there without REDIS_URL). */
-  database: Database;
+  /** Where fine-tune and source state live, the queue, and whether this process runs the jobs. */
+  infrastructure: Pick<
+    Infrastructure,
+    "fineTunes" | "sources" | "editPacer" | "fineTuning" | "createJobQueue" | "runsJobs" | "shared"
+  >;
   knowledge: KnowledgeBase;
   /** Where each workspace's alert channel is kept. */
   alertChannels: Pick<UsageStore, "getAlertChannel">;
   /** Claims a key once across processes (the memory store's `claimEvent`), so an alert is posted once. */
-  claimOnce: (key: string, ttlSeconds: number) => Promise<boolean>;
-  /**
-   * Whether this process runs the processors: the worker (`npm run worker`) does; the bot does only
-   * in the embedded mode (no REDIS_URL), where there is no separate worker.
-   */
-  runWorkers: boolean;
+  claimOnce: DeliveryClaims["claimEvent"];
   /** Where synced sources come from (websites, channels, repositories). */
   connectors: readonly SourceConnector[];
   /** Wraps the queue before any processor is registered (tracing: jobs continue the message's trace). */
   decorateQueue?: ((queue: JobQueue) => JobQueue) | undefined;
   onJobEvent?: ((event: JobEvent) => void) | undefined;
   /** Where queued jobs' status messages are watched; a job that writes its last line takes its own off. */
-  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
+  openWork?: Pick<OpenWorkStore, "closeWork"> | undefined;
 }
 
 /**
@@ -89,10 +77,62 @@ export interface JobServicesOptions {
  * runs them; without it everything runs in the bot.
  */
 export function createJobServices(options: JobServicesOptions): JobServices {
-  const { config, logger } = options;
-  const closers: Array<() => Promise<void>> = [];
+  const { config, logger, infrastructure } = options;
+  const notifier = createNotifier(config, logger);
+  const alerts = createAlerter({
+    channels: options.alertChannels,
+    notifier,
+    claimOnce: options.claimOnce,
+    logger: logger.child({ component: "alerts" }),
+  });
+  const fineTuneStore = infrastructure.fineTunes;
+  const sourceStore = infrastructure.sources;
+  const queue = infrastructure.createJobQueue({
+    logger: logger.child({ component: "jobs" }),
+    runWorkers: infrastructure.runsJobs,
+    onJobEvent: options.onJobEvent,
+    onJobStalled: createStalledJobAlert({
+      alerts,
+      fineTuneStore,
+      logger: logger.child({ component: "jobs" }),
+    }),
+  });
+  const jobs = options.decorateQueue ? options.decorateQueue(queue) : queue;
+  const sources = registerJobs(jobs, options, { notifier, alerts });
+  // Without an LLM endpoint the `finetune` commands still exist (help lists them, `dataset` and
+  // `mark` work); the ones that need the API say so (`needsLlm`), so this provider is never reached.
+  const provider = infrastructure.fineTuning ?? unconfiguredFineTuningProvider();
+  const commands: Command[] = createFineTuneCommands({
+    fineTuneStore,
+    jobs,
+    notifier,
+    provider,
+    defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
+  });
+  jobs.start();
+  // The in-process queue's timers died with the last process; BullMQ keeps its schedulers in Redis.
+  if (!infrastructure.shared && infrastructure.runsJobs) {
+    sources.restoreSchedules().catch((error: unknown) => {
+      logger.error({ err: error }, "could not restore the sources' sync schedules");
+    });
+  }
+  return {
+    jobs,
+    bullQueue: queue instanceof BullMqJobQueue ? queue.bullQueue : undefined,
+    notifier,
+    fineTuneStore,
+    alerts,
+    commands,
+    sources,
+    sourceStore,
+    // The stores belong to the infrastructure, which closes them.
+    close: () => jobs.close(),
+  };
+}
 
-  const notifier = createRoutingNotifier(
+/** Posts to the platforms with a token, and to the log for the terminal chat. */
+function createNotifier(config: Config, logger: Logger): Notifier {
+  return createRoutingNotifier(
     {
       ...(config.SLACK_BOT_TOKEN
         ? { slack: new SlackNotifier({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }) }
@@ -104,46 +144,18 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     },
     secretsOf(config),
   );
-  const alerts = createAlerter({
-    channels: options.alertChannels,
-    notifier,
-    claimOnce: options.claimOnce,
-    logger: logger.child({ component: "alerts" }),
-  });
+}
 
-  let fineTuneStore: FineTuneStore;
-  let sourceStore: SourceStore;
+/** Registers every processor (indexing, syncing, fine-tuning) and returns the synced-source service. */
+function registerJobs(
+  jobs: JobQueue,
+  options: JobServicesOptions,
+  parts: { notifier: Notifier; alerts: Alerter },
+): SourceService {
+  const { config, logger, infrastructure } = options;
+  const { notifier, alerts } = parts;
   // Several workers may edit one status message; one process spaces its own edits without help.
-  let editPacer: EditPacer | undefined;
-  if (config.REDIS_URL) {
-    const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 3 });
-    // Reported by the memory store's connection; this one stays quiet rather than repeat it.
-    client.on("error", () => {});
-    closers.push(() => closeRedis(client));
-    fineTuneStore = new RedisFineTuneStore({ client, keyPrefix: storeKeyPrefix(config) });
-    sourceStore = new RedisSourceStore({ client, keyPrefix: storeKeyPrefix(config) });
-    editPacer = new RedisEditPacer({ client, keyPrefix: storeKeyPrefix(config) });
-  } else {
-    fineTuneStore = new SqliteFineTuneStore(options.database);
-    sourceStore = new SqliteSourceStore(options.database);
-  }
-
-  const queue: BullMqJobQueue | InProcessJobQueue = config.REDIS_URL
-    ? new BullMqJobQueue({
-        redisUrl: config.REDIS_URL,
-        prefix: config.QUEUE_PREFIX,
-        logger: logger.child({ component: "jobs" }),
-        runWorkers: options.runWorkers,
-        onJobEvent: options.onJobEvent,
-        onJobStalled: createStalledJobAlert({
-          alerts,
-          fineTuneStore,
-          logger: logger.child({ component: "jobs" }),
-        }),
-      })
-    : new InProcessJobQueue({ logger: logger.child({ component: "jobs" }) });
-  const jobs = options.decorateQueue ? options.decorateQueue(queue) : queue;
-
+  const editPacer = infrastructure.editPacer;
   registerIngestJobs(jobs, {
     knowledge: options.knowledge,
     notifier,
@@ -151,9 +163,8 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     editPacer,
     openWork: options.openWork,
   });
-
   registerSyncJobs(jobs, {
-    sources: sourceStore,
+    sources: infrastructure.sources,
     connectors: options.connectors,
     knowledge: options.knowledge,
     notifier,
@@ -162,8 +173,18 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     editPacer,
     backoffMs: config.SYNC_RETRY_BACKOFF_MS,
   });
-  const sources = new SourceService({
-    sources: sourceStore,
+  if (infrastructure.fineTuning) {
+    registerFineTuneJobs(jobs, {
+      fineTuneStore: infrastructure.fineTunes,
+      provider: infrastructure.fineTuning,
+      notifier,
+      alerts,
+      logger: logger.child({ component: "fine-tuning" }),
+      editPacer,
+    });
+  }
+  return new SourceService({
+    sources: infrastructure.sources,
     connectors: options.connectors,
     jobs,
     knowledge: options.knowledge,
@@ -171,57 +192,6 @@ export function createJobServices(options: JobServicesOptions): JobServices {
     logger: logger.child({ component: "sources" }),
     minIntervalMs: config.SYNC_MIN_INTERVAL_MS,
   });
-
-  // Without an LLM endpoint the `finetune` commands still exist (help lists them, `dataset` and
-  // `mark` work); the ones that need the API say so (`needsLlm`), so this provider is never reached.
-  const provider: FineTuningProvider = hasLlm(config)
-    ? new OpenAiFineTuningProvider({
-        apiKey: config.OPENAI_API_KEY ?? "not-needed",
-        baseURL: config.OPENAI_BASE_URL,
-        maxRetries: config.LLM_MAX_RETRIES,
-      })
-    : unconfiguredFineTuningProvider();
-  if (hasLlm(config)) {
-    registerFineTuneJobs(jobs, {
-      fineTuneStore,
-      provider,
-      notifier,
-      alerts,
-      logger: logger.child({ component: "fine-tuning" }),
-      editPacer,
-    });
-  }
-  const commands: Command[] = createFineTuneCommands({
-    fineTuneStore,
-    jobs,
-    notifier,
-    provider,
-    defaultBaseModel: DEFAULT_FINE_TUNE_BASE_MODEL,
-  });
-  jobs.start();
-  // The in-process queue's timers died with the last process; BullMQ keeps its schedulers in Redis.
-  if (!config.REDIS_URL && options.runWorkers) {
-    sources.restoreSchedules().catch((error: unknown) => {
-      logger.error({ err: error }, "could not restore the sources' sync schedules");
-    });
-  }
-
-  return {
-    jobs,
-    bullQueue: queue instanceof BullMqJobQueue ? queue.bullQueue : undefined,
-    notifier,
-    fineTuneStore,
-    alerts,
-    commands,
-    sources,
-    sourceStore,
-    async close() {
-      await jobs.close();
-      await fineTuneStore.close();
-      await sourceStore.close();
-      for (const close of closers) await close();
-    },
-  };
 }
 
 function unconfiguredFineTuningProvider(): FineTuningProvider {

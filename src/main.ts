@@ -9,14 +9,14 @@ import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapte
 import { RedisIdentifyThrottler } from "./adapters/discord/redis-identify-throttler.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
-import { waitForRedis } from "./adapters/redis/wait-for-redis.js";
 import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
-import { createApplication } from "./application.js";
+import { type Application, createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
 import { toAppError } from "./core/errors.js";
 import type { Logger } from "./core/ports/logger.js";
 import type { PlatformAdapter, Stoppable } from "./core/ports/platform-adapter.js";
 import { redactingLogger } from "./core/redaction.js";
+import { waitForSharedServices } from "./infrastructure.js";
 import { halfConfiguredPlatforms } from "./platform-setup.js";
 import {
   abortOnStopSignals,
@@ -34,24 +34,19 @@ export interface StartBotOptions {
 /** Where Bull Board is mounted; the route `/admin/queues/*` serves it and everything below it. */
 const DASHBOARD_PATH = "/admin/queues";
 
-export async function startBot(
+/** `/healthz`, `/metrics` and, with ADMIN_TOKEN and BullMQ, the queue dashboard. */
+async function operationsRoutes(
   config: Config,
-  givenLogger: Logger,
-  options: StartBotOptions = {},
-): Promise<Stoppable> {
-  // The adapters log too (tokens in failed requests' URLs, echoed bodies): the same redaction applies.
-  const logger = redactingLogger(givenLogger, secretsOf(config));
-  const application = await createApplication(config, logger, { tracerProvider: options.tracerProvider });
-  const running: Stoppable[] = [];
+  application: Application,
+): Promise<Record<string, RouteHandler>> {
   const routes: Record<string, RouteHandler> = {
     "/healthz": healthRoute({
       // A write, because a store that still reads but cannot write (disk full, read-only, locked)
       // loses every answer: a short-lived claim under a key of its own, swept like any other.
       store: () => application.store.claimEvent(`health:${randomUUID()}`, 60),
     }),
+    "/metrics": application.metrics.route(),
   };
-  // --- operations: metrics and queue dashboard (begin) ---
-  routes["/metrics"] = application.metrics.route();
   // Bull Board needs the BullMQ queue; in the embedded mode jobs run in-process and `/metrics` has their counts.
   if (config.ADMIN_TOKEN && application.jobs.bullQueue) {
     // Loaded only here: Bull Board's UI and Express adapter are not on a bot's path otherwise.
@@ -62,7 +57,61 @@ export async function startBot(
       token: config.ADMIN_TOKEN,
     });
   }
-  // --- operations: metrics and queue dashboard (end) ---
+  return routes;
+}
+
+/**
+ * Work left unfinished by a process or a job that is gone gets its last sentence: now (a restart
+ * after a crash) and every `intervalMs` (a job that stalls out of its attempts, or is lost).
+ */
+function startOpenWorkSweep(
+  application: Application,
+  intervalMs: number,
+  logger: Logger,
+): { stop(): Promise<void> } {
+  const sweepLog = logger.child({ component: "open-work" });
+  let sweeping: Promise<void> | undefined;
+  const sweep = (atStartUp = false) => {
+    // One sweep at a time: a slow store never stacks them up.
+    if (sweeping) return;
+    sweeping = application
+      .sweepOpenWork({ atStartUp })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          // A store that is down says so once itself; the sweep just tries again next time.
+          const level = toAppError(error).code === "store_unavailable" ? "debug" : "warn";
+          sweepLog[level]({ err: error }, "could not look for unfinished work");
+        },
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+  };
+  sweep(true);
+  const sweepTimer = setInterval(() => sweep(), intervalMs);
+  sweepTimer.unref();
+  return {
+    stop: async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
+    },
+  };
+}
+
+export async function startBot(
+  config: Config,
+  givenLogger: Logger,
+  options: StartBotOptions = {},
+): Promise<Stoppable> {
+  // The adapters log too (tokens in failed requests' URLs, echoed bodies): the same redaction applies.
+  const logger = redactingLogger(givenLogger, secretsOf(config));
+  const application = await createApplication(config, logger, {
+    role: "bot",
+    tracerProvider: options.tracerProvider,
+  });
+  const running: Stoppable[] = [];
+  const routes = await operationsRoutes(config, application);
   const platforms: string[] = [];
   const startPlatform = async (platform: PlatformAdapter) => {
     await platform.start();
@@ -138,37 +187,8 @@ export async function startBot(
         "DISCORD_TOKEN + DISCORD_APPLICATION_ID for Discord; `npm run chat` talks to teammate in the terminal",
     );
   }
-  // Work left unfinished by a process or a job that is gone gets its last sentence: now (a restart
-  // after a crash) and from time to time (a job that stalls out of its attempts, or is lost).
-  const sweepLog = logger.child({ component: "open-work" });
-  let sweeping: Promise<void> | undefined;
-  const sweep = (atStartUp = false) => {
-    // One sweep at a time: a slow store never stacks them up.
-    if (sweeping) return;
-    sweeping = application
-      .sweepOpenWork({ atStartUp })
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          // A store that is down says so once itself; the sweep just tries again next time.
-          const level = toAppError(error).code === "store_unavailable" ? "debug" : "warn";
-          sweepLog[level]({ err: error }, "could not look for unfinished work");
-        },
-      )
-      .finally(() => {
-        sweeping = undefined;
-      });
-  };
-  sweep(true);
-  const sweepTimer = setInterval(() => sweep(), config.OPEN_WORK_CHECK_MS);
-  sweepTimer.unref();
   // Stopped first (the list stops in reverse), before the platforms and the stores it uses.
-  running.push({
-    stop: async () => {
-      clearInterval(sweepTimer);
-      await sweeping;
-    },
-  });
+  running.push(startOpenWorkSweep(application, config.OPEN_WORK_CHECK_MS, logger));
   logger.info(
     { platforms, llm: application.llm ? application.llm.defaultModel : "none" },
     "teammate started",
@@ -186,12 +206,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.LOG_LEVEL });
   const startUp = abortOnStopSignals();
   if (
-    config.REDIS_URL &&
-    !(await waitForRedis(config.REDIS_URL, {
-      logger,
-      signal: startUp.signal,
-      giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
-    }).catch(exitOnStartupFailure))
+    !(await waitForSharedServices(config, { logger, signal: startUp.signal }).catch(exitOnStartupFailure))
   ) {
     process.exit(0);
   }

@@ -4,8 +4,8 @@
  * stops taking jobs, lets the running ones finish, then exits, so no job is left stuck active.
  */
 import { createLogger } from "../src/adapters/pino/create-logger.js";
-import { waitForRedis } from "../src/adapters/redis/wait-for-redis.js";
 import { createApplication } from "../src/application.js";
+import { waitForSharedServices } from "../src/infrastructure.js";
 import {
   abortOnStopSignals,
   exitOnStartupFailure,
@@ -24,18 +24,12 @@ async function main(): Promise<void> {
   }
   const startUp = abortOnStopSignals();
   if (
-    !(await waitForRedis(config.REDIS_URL, {
-      logger,
-      signal: startUp.signal,
-      giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
-    }).catch(exitOnStartupFailure))
+    !(await waitForSharedServices(config, { logger, signal: startUp.signal }).catch(exitOnStartupFailure))
   ) {
     logger.info("worker stopped before Redis answered");
     process.exit(0);
   }
-  const application = await createApplication(config, logger, { runJobWorkers: true }).catch(
-    exitOnStartupFailure,
-  );
+  const application = await createApplication(config, logger, { role: "worker" }).catch(exitOnStartupFailure);
   // The shutdown handler is in place before the start-up one goes, so no signal finds neither.
   stopOnSignals(() => application.close(), logger, "worker (finishing running jobs)");
   startUp.dispose();

@@ -1,10 +1,8 @@
 import { newReferenceId } from "./errors.js";
 import type { Logger } from "./ports/logger.js";
-import type { MemoryStore, OpenWork } from "./ports/memory-store.js";
+import type { OpenWork, OpenWorkStore } from "./ports/memory-store.js";
 import type { Notifier } from "./ports/notifier.js";
 import type { ConversationRef, ReplySink } from "./types.js";
-
-type OpenWorkStore = Pick<MemoryStore, "openWork" | "renewWork" | "closeWork" | "listOpenWork">;
 
 export interface OpenReplyOptions {
   store: OpenWorkStore;

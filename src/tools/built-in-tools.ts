@@ -1,5 +1,5 @@
 import type { Retriever } from "../core/ports/knowledge.js";
-import type { MemoryStore } from "../core/ports/memory-store.js";
+import type { NoteStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 import { createCalculatorTool } from "./calculator-tool.js";
 import { createCurrentTimeTool } from "./current-time-tool.js";
@@ -10,7 +10,7 @@ import { createSearchDocsTool } from "./search-docs-tool.js";
 
 export interface BuiltInToolDependencies {
   retriever: Retriever;
-  memory: Pick<MemoryStore, "addNote" | "listNotes">;
+  memory: Pick<NoteStore, "addNote" | "listNotes">;
   /** The SSRF-guarded document loader as a function; without it `fetch_url` is left out. */
   fetchDocument?: FetchDocument | undefined;
   now?: (() => Date) | undefined;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { channelOf } from "../core/channel-of.js";
-import type { MemoryStore } from "../core/ports/memory-store.js";
+import type { NoteStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 
 const input = z.object({
@@ -13,7 +13,7 @@ const input = z.object({
 });
 
 /** `recall`: reads the channel's long-term notes, newest last. */
-export function createRecallTool(memory: Pick<MemoryStore, "listNotes">): Tool<z.output<typeof input>> {
+export function createRecallTool(memory: Pick<NoteStore, "listNotes">): Tool<z.output<typeof input>> {
   return {
     name: "recall",
     description:

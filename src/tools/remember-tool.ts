@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { channelOf } from "../core/channel-of.js";
-import type { MemoryStore } from "../core/ports/memory-store.js";
+import type { NoteStore } from "../core/ports/memory-store.js";
 import type { Tool } from "../core/ports/tool.js";
 
 const input = z.object({
@@ -11,7 +11,7 @@ const input = z.object({
  * `remember`: saves a long-term note for the channel. Risk `write`: it changes what the channel's
  * memory holds, so it needs the asker's (or an admin's) click.
  */
-export function createRememberTool(memory: Pick<MemoryStore, "addNote">): Tool<z.output<typeof input>> {
+export function createRememberTool(memory: Pick<NoteStore, "addNote">): Tool<z.output<typeof input>> {
   return {
     name: "remember",
     description:

@@ -1,8 +1,8 @@
 import { InProcessJobQueue } from "../../src/adapters/in-process/in-process-job-queue.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
-import { describeJobQueueContract } from "../contracts/job-queue.contract.js";
+import { type ContractJobs, describeJobQueueContract } from "../contracts/job-queue.contract.js";
 
 describeJobQueueContract("in-process", async () => ({
-  queue: new InProcessJobQueue({ logger: silentLogger }),
+  queue: new InProcessJobQueue<ContractJobs>({ logger: silentLogger }),
   cleanup: async () => {},
 }));

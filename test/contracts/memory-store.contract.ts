@@ -63,7 +63,9 @@ function sleep(milliseconds: number): Promise<void> {
 }
 
 /**
- * The behaviour every MemoryStore must have. `createStore` is called before each test and must
+ * The behaviour every MemoryStore must have, one section per narrow port it implements
+ * (`ConversationStore`, `NoteStore`, `ChannelSettingsStore`, `AnswerLog`, `DeliveryClaims`,
+ * `OpenWorkStore`), plus isolation between scopes across all of them. `createStore` is called before each test and must
  * return an empty store; `cleanup` runs after it.
  */
 export function runMemoryStoreContract(name: string, createStore: () => Promise<MemoryStoreFixture>): void {
@@ -80,7 +82,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       await fixture.cleanup();
     });
 
-    describe("turns", () => {
+    describe("ConversationStore: turns", () => {
       it("starts empty", async () => {
         expect(await store.loadConversation(threadOne)).toEqual({ summary: "", turns: [] });
       });
@@ -129,7 +131,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("folding", () => {
+    describe("ConversationStore: folding", () => {
       it("replaces the summary and removes exactly the folded turns", async () => {
         await store.appendTurns(
           threadOne,
@@ -255,7 +257,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("notes", () => {
+    describe("NoteStore: notes", () => {
       const note = (text: string, at = 1) => ({ text, authorId: "U1", authorName: "Ada", at });
 
       it("adds notes with short distinct ids and lists them oldest first", async () => {
@@ -295,7 +297,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("settings", () => {
+    describe("ChannelSettingsStore: settings", () => {
       it("starts empty and merges patches", async () => {
         expect(await store.getSettings(channel)).toEqual({});
 
@@ -331,7 +333,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("answers", () => {
+    describe("AnswerLog: answers", () => {
       it("saves and reads an answer back by id", async () => {
         const saved = answer("ans-1", threadOne, 100);
         await store.saveAnswer(saved);
@@ -352,7 +354,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("feedback", () => {
+    describe("AnswerLog: feedback", () => {
       it("records one vote per voter, and a second vote replaces the first", async () => {
         await store.saveAnswer(answer("a1", threadOne, 100));
 
@@ -400,7 +402,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("forgetting a channel", () => {
+    describe("ConversationStore: forgetting a channel", () => {
       it("clears every conversation, note and answer of the channel and keeps its settings", async () => {
         for (const conversation of [channelLevel, threadOne, threadTwo, otherChannel, otherWorkspace]) {
           await store.appendTurns(conversation, [turn("one"), turn("two")]);
@@ -452,7 +454,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("claiming events", () => {
+    describe("DeliveryClaims: claiming events", () => {
       it("is true for the first claim of an id and false afterwards", async () => {
         expect(await store.claimEvent("slack:Ev1", 60)).toBe(true);
         expect(await store.claimEvent("slack:Ev1", 60)).toBe(false);
@@ -493,7 +495,7 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
       });
     });
 
-    describe("open work", () => {
+    describe("OpenWorkStore: open work", () => {
       const work = (id: string, leaseUntil: number): OpenWork => ({
         id,
         kind: "job",

@@ -74,7 +74,7 @@ describe("REDIS_URL: channel and GitHub sources sync on the worker", () => {
       ENABLE_TOOLS: "false",
     });
     bot = await startSlackBot(config);
-    worker = await createApplication(config, recordingLogger(workerLogs), { runJobWorkers: true });
+    worker = await createApplication(config, recordingLogger(workerLogs), { role: "worker" });
     driver = new SlackDriver(slack, `${bot.origin}/slack/events`, SIGNING_SECRET, "worker");
   });
 

@@ -82,7 +82,7 @@ describe("OpenTelemetry: one trace per message, jobs continue it (startBot + wor
     });
     bot = await startSlackBot(config, { tracerProvider: provider });
     // The worker: the same composition root as `npm run worker`, its jobs taken from Redis.
-    worker = await createApplication(config, silentLogger, { runJobWorkers: true, tracerProvider: provider });
+    worker = await createApplication(config, silentLogger, { role: "worker", tracerProvider: provider });
     driver = new SlackDriver(slack, `${bot.origin}/slack/events`, SIGNING_SECRET, "tracing");
   });
 

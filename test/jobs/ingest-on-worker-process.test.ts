@@ -7,11 +7,7 @@ import { BullMqJobQueue } from "../../src/adapters/bullmq/bullmq-job-queue.js";
 import { createDocumentLoader } from "../../src/adapters/documents/create-document-loader.js";
 import { SlackNotifier } from "../../src/adapters/notifiers/slack-notifier.js";
 import { openSqliteDatabase } from "../../src/adapters/sqlite/open-sqlite-database.js";
-import {
-  INGEST_DOCUMENTS,
-  type IngestDocumentsData,
-  registerIngestJobs,
-} from "../../src/core/jobs/ingest-documents-job.js";
+import { INGEST_DOCUMENTS, registerIngestJobs } from "../../src/core/jobs/ingest-documents-job.js";
 import { chunkDocument } from "../../src/core/knowledge/chunker.js";
 import { documentIdFor, KnowledgeBase } from "../../src/core/knowledge/knowledge-base.js";
 import { jobIdOf } from "../../src/core/ports/job-queue.js";
@@ -112,7 +108,7 @@ describe("ingest-documents on a separate worker process (BullMQ on real Redis)",
     );
     producer.register(INGEST_DOCUMENTS, async () => {});
     const jobId = jobIdOf(INGEST_DOCUMENTS, batch);
-    await producer.enqueue<IngestDocumentsData>(
+    await producer.enqueue(
       INGEST_DOCUMENTS,
       {
         scope,

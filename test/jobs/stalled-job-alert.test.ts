@@ -52,8 +52,8 @@ describe("a stalled worker posts one alert to its workspace's admin channel (Bul
     });
     cleanups.push(() => queue.close());
     const ran: string[] = [];
-    queue.register("ingest-documents", async (data: { scope: { channelId: string } }) => {
-      ran.push(data.scope.channelId);
+    queue.register("ingest-documents", async (data) => {
+      ran.push(String(data.scope.channelId));
     });
     await queue.enqueue(
       "ingest-documents",

@@ -1,21 +1,26 @@
 import { type Job, Queue, QueueEvents, UnrecoverableError, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AppError } from "../../core/errors.js";
 import {
   assertValidJobId,
   type EnqueueOptions,
   firstRunOf,
   isPermanentJobFailure,
+  isRegisteredJobName,
   type JobContext,
+  type JobName,
+  type JobPayloadMap,
+  type JobPayloads,
   type JobProcessor,
   type JobQueue,
   type JobState,
   type JobTypeOptions,
-  type ResolvedJobTypeOptions,
+  type RegisteredJobTypes,
   type ScheduleOptions,
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
 import type { Logger } from "../../core/ports/logger.js";
+import { createRedisConnection, type RedisConnectionPurpose } from "../redis/redis-connection.js";
 
 /** A finished job, as seen by whoever listens on the queue's event stream (metrics, logs). */
 export interface JobEvent {
@@ -50,11 +55,6 @@ export interface BullMqJobQueueOptions {
   onJobStalled?: ((job: { id: string; name: string; data: unknown }) => Promise<void>) | undefined;
 }
 
-interface JobType {
-  processor: JobProcessor<unknown>;
-  options: ResolvedJobTypeOptions;
-}
-
 /**
  * Jobs on BullMQ (`REDIS_URL`). One queue carries every job type; one Worker dispatches on the job
  * name. Retries use exponential backoff per job type; a permanent failure (an `AppError` of category
@@ -64,12 +64,12 @@ interface JobType {
  *
  * @see https://docs.bullmq.io/guide/going-to-production
  */
-export class BullMqJobQueue implements JobQueue {
+export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implements JobQueue<Payloads> {
   private readonly options: BullMqJobQueueOptions;
   private readonly logger: Logger;
   private readonly queueName: string;
   private readonly prefix: string;
-  private readonly types = new Map<string, JobType>();
+  private readonly types: RegisteredJobTypes<Payloads> = {};
   private readonly connections: Redis[] = [];
   private readonly queue: Queue;
   private readonly events: QueueEvents | undefined;
@@ -83,13 +83,13 @@ export class BullMqJobQueue implements JobQueue {
     this.queueName = options.queueName ?? "teammate";
     this.prefix = options.prefix ?? "bull";
     // Producers fail fast when Redis is away instead of queueing commands in memory.
-    const queueConnection = this.connect({ enableOfflineQueue: false, maxRetriesPerRequest: 3 });
+    const queueConnection = this.connect("queue-producer");
     this.queue = new Queue(this.queueName, { connection: queueConnection, prefix: this.prefix });
     this.queue.on("error", this.connectionError("job queue connection error"));
     if (options.onJobEvent) {
       const listener = options.onJobEvent;
       this.events = new QueueEvents(this.queueName, {
-        connection: this.connect({ maxRetriesPerRequest: null }),
+        connection: this.connect("queue-blocking"),
         prefix: this.prefix,
       });
       this.events.on("completed", ({ jobId }) => listener({ jobId, state: "completed" }));
@@ -100,18 +100,19 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  register<Data>(name: string, processor: JobProcessor<Data>, options: JobTypeOptions = {}): void {
-    this.types.set(name, {
-      processor: processor as JobProcessor<unknown>,
-      options: withJobTypeDefaults(options),
-    });
+  register<Name extends JobName<Payloads>>(
+    name: Name,
+    processor: JobProcessor<Payloads[Name]>,
+    options: JobTypeOptions = {},
+  ): void {
+    this.types[name] = { processor, options: withJobTypeDefaults(options) };
   }
 
   start(): void {
     if (!this.options.runWorkers || this.worker) return;
     const worker = new Worker(this.queueName, (job, _token, signal) => this.process(job, signal), {
       // Workers block on Redis and must retry forever rather than give up a command.
-      connection: this.connect({ maxRetriesPerRequest: null }),
+      connection: this.connect("queue-blocking"),
       prefix: this.prefix,
       concurrency: this.options.concurrency ?? 2,
       lockDuration: this.options.lockDurationMs ?? 30_000,
@@ -138,9 +139,13 @@ export class BullMqJobQueue implements JobQueue {
     worker.run().catch((error: unknown) => this.logger.error({ err: error }, "worker stopped"));
   }
 
-  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<Name extends JobName<Payloads>>(
+    name: Name,
+    data: Payloads[Name],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
     if (this.closing) throw new AppError("job_failed", `job queue closed; ${name} not added`);
-    const type = this.types.get(name);
+    const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
     try {
@@ -163,14 +168,14 @@ export class BullMqJobQueue implements JobQueue {
     }
   }
 
-  async schedule<Data>(
+  async schedule<Name extends JobName<Payloads>>(
     schedulerId: string,
-    name: string,
-    data: Data,
+    name: Name,
+    data: Payloads[Name],
     everyMs: number,
     options?: ScheduleOptions,
   ): Promise<number> {
-    const type = this.types.get(name);
+    const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
     const startAt = firstRunOf(Date.now(), everyMs, options);
@@ -279,8 +284,8 @@ export class BullMqJobQueue implements JobQueue {
     await Promise.allSettled(this.connections.map((connection) => connection.quit()));
   }
 
-  private connect(options: { enableOfflineQueue?: boolean; maxRetriesPerRequest: number | null }): Redis {
-    const connection = new Redis(this.options.redisUrl, options);
+  private connect(purpose: RedisConnectionPurpose): Redis {
+    const connection = createRedisConnection(this.options.redisUrl, purpose);
     // The queue, worker and events objects report connection errors themselves (see their listeners).
     connection.on("error", () => {});
     connection.on("ready", () => {
@@ -304,8 +309,8 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   private async process(job: Job, signal: AbortSignal | undefined): Promise<unknown> {
-    const type = this.types.get(job.name);
     // A job type this worker does not know (an older worker during a deploy) is not bad input: retry.
+    const type = isRegisteredJobName(this.types, job.name) ? this.types[job.name] : undefined;
     if (!type) throw new Error(`no processor registered for ${job.name}`);
     const context: JobContext = {
       jobId: job.id ?? "",

@@ -6,11 +6,14 @@ import {
   firstRunOf,
   isPermanentJobFailure,
   type JobContext,
+  type JobName,
+  type JobPayloadMap,
+  type JobPayloads,
   type JobProcessor,
   type JobQueue,
   type JobState,
   type JobTypeOptions,
-  type ResolvedJobTypeOptions,
+  type RegisteredJobTypes,
   type ScheduleOptions,
   withJobTypeDefaults,
 } from "../../core/ports/job-queue.js";
@@ -24,15 +27,10 @@ export interface InProcessJobQueueOptions {
   shutdownTimeoutMs?: number;
 }
 
-interface JobType {
-  processor: JobProcessor<unknown>;
-  options: ResolvedJobTypeOptions;
-}
-
-interface Entry {
+interface Entry<Payloads extends JobPayloadMap> {
   id: string;
-  name: string;
-  data: unknown;
+  name: JobName<Payloads>;
+  data: Payloads[JobName<Payloads>];
   state: JobState;
   attempts: number;
   failures: number;
@@ -45,13 +43,13 @@ interface Entry {
  * What it deliberately leaves out is durability: waiting and delayed jobs live in memory and are
  * gone after a restart (set REDIS_URL for jobs that survive one).
  */
-export class InProcessJobQueue implements JobQueue {
+export class InProcessJobQueue<Payloads extends JobPayloadMap = JobPayloads> implements JobQueue<Payloads> {
   private readonly logger: Logger;
   private readonly concurrency: number;
   private readonly shutdownTimeoutMs: number;
-  private readonly types = new Map<string, JobType>();
-  private readonly jobs = new Map<string, Entry>();
-  private readonly ready: Entry[] = [];
+  private readonly types: RegisteredJobTypes<Payloads> = {};
+  private readonly jobs = new Map<string, Entry<Payloads>>();
+  private readonly ready: Entry<Payloads>[] = [];
   private readonly finished: Record<"completed" | "failed", string[]> = { completed: [], failed: [] };
   private readonly running = new Set<Promise<void>>();
   private readonly controller = new AbortController();
@@ -66,11 +64,12 @@ export class InProcessJobQueue implements JobQueue {
     this.shutdownTimeoutMs = options.shutdownTimeoutMs ?? 25_000;
   }
 
-  register<Data>(name: string, processor: JobProcessor<Data>, options: JobTypeOptions = {}): void {
-    this.types.set(name, {
-      processor: processor as JobProcessor<unknown>,
-      options: withJobTypeDefaults(options),
-    });
+  register<Name extends JobName<Payloads>>(
+    name: Name,
+    processor: JobProcessor<Payloads[Name]>,
+    options: JobTypeOptions = {},
+  ): void {
+    this.types[name] = { processor, options: withJobTypeDefaults(options) };
   }
 
   start(): void {
@@ -78,24 +77,28 @@ export class InProcessJobQueue implements JobQueue {
     this.pump();
   }
 
-  async enqueue<Data>(name: string, data: Data, options: EnqueueOptions = {}): Promise<string> {
+  async enqueue<Name extends JobName<Payloads>>(
+    name: Name,
+    data: Payloads[Name],
+    options: EnqueueOptions = {},
+  ): Promise<string> {
     if (this.closing) {
       throw new AppError("job_failed", `job queue closed; ${name} not added`, {
         userMessage: "I'm shutting down and can't start that now; try again in a minute.",
       });
     }
-    const type = this.types.get(name);
+    const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (options.jobId !== undefined) {
       assertValidJobId(options.jobId);
       if (this.jobs.has(options.jobId)) return options.jobId;
     }
     this.counter += 1;
-    const entry: Entry = {
+    const entry: Entry<Payloads> = {
       id: options.jobId ?? String(this.counter),
       name,
       // A JSON round trip, as Redis does: a processor never shares objects with the caller.
-      data: JSON.parse(JSON.stringify(data ?? null)) as unknown,
+      data: JSON.parse(JSON.stringify(data ?? null)),
       state: "waiting",
       attempts: options.attempts ?? type.options.attempts,
       failures: 0,
@@ -107,17 +110,17 @@ export class InProcessJobQueue implements JobQueue {
     return entry.id;
   }
 
-  async schedule<Data>(
+  async schedule<Name extends JobName<Payloads>>(
     schedulerId: string,
-    name: string,
-    data: Data,
+    name: Name,
+    data: Payloads[Name],
     everyMs: number,
     options?: ScheduleOptions,
   ): Promise<number> {
-    if (!this.types.has(name)) throw new AppError("internal", `no job type ${name} is registered`);
+    if (!this.types[name]) throw new AppError("internal", `no job type ${name} is registered`);
     if (!(everyMs > 0)) throw new AppError("internal", `schedule interval must be positive, got ${everyMs}`);
     this.schedules.get(schedulerId)?.cancel();
-    const copy = JSON.parse(JSON.stringify(data ?? null)) as unknown;
+    const copy: Payloads[Name] = JSON.parse(JSON.stringify(data ?? null));
     const firstRunAt = firstRunOf(Date.now(), everyMs, options);
     let runs = 0;
     const fire = () => {
@@ -173,7 +176,7 @@ export class InProcessJobQueue implements JobQueue {
     clearTimeout(abort);
   }
 
-  private delay(entry: Entry, milliseconds: number): void {
+  private delay(entry: Entry<Payloads>, milliseconds: number): void {
     entry.state = "delayed";
     entry.timer = setTimeout(() => {
       entry.timer = undefined;
@@ -195,8 +198,8 @@ export class InProcessJobQueue implements JobQueue {
     }
   }
 
-  private async run(entry: Entry): Promise<void> {
-    const type = this.types.get(entry.name);
+  private async run(entry: Entry<Payloads>): Promise<void> {
+    const type = this.types[entry.name];
     if (!type) return;
     entry.state = "active";
     const log = this.logger.child({ job: entry.name, jobId: entry.id, attempt: entry.failures + 1 });
@@ -230,7 +233,7 @@ export class InProcessJobQueue implements JobQueue {
     }
   }
 
-  private finish(entry: Entry, state: "completed" | "failed", keep: number): void {
+  private finish(entry: Entry<Payloads>, state: "completed" | "failed", keep: number): void {
     entry.state = state;
     const list = this.finished[state];
     list.push(entry.id);

@@ -15,7 +15,7 @@ export class PrometheusMetrics {
   readonly messages: Counter<"platform" | "kind">;
   readonly handlingSeconds: Histogram<"platform" | "kind">;
   readonly llmTokens: Counter<"kind">;
-  private jobs: JobQueue | undefined;
+  private jobs: Pick<JobQueue, "counts"> | undefined;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true)
@@ -55,7 +55,7 @@ export class PrometheusMetrics {
   }
 
   /** Reports this queue's jobs by state. */
-  watchJobs(jobs: JobQueue): void {
+  watchJobs(jobs: Pick<JobQueue, "counts">): void {
     this.jobs = jobs;
   }
 

@@ -1,4 +1,5 @@
-import OpenAI, { toFile } from "openai";
+import type OpenAI from "openai";
+import { toFile } from "openai";
 import type { FineTuningJob } from "openai/resources/fine-tuning/jobs/jobs";
 import { AppError } from "../../core/errors.js";
 import type {
@@ -7,6 +8,8 @@ import type {
   FineTuneJob,
   FineTuningProvider,
 } from "../../core/ports/fine-tuning.js";
+import { silentLogger } from "../../core/ports/logger.js";
+import { createOpenAiClient } from "./openai-client.js";
 import { translateOpenAiError } from "./translate-openai-error.js";
 
 export interface OpenAiFineTuningProviderOptions {
@@ -16,6 +19,8 @@ export interface OpenAiFineTuningProviderOptions {
   maxRetries?: number | undefined;
   /** How often `waitUntilProcessed` looks at the file. Default 2 s. */
   filePollIntervalMs?: number | undefined;
+  /** The endpoint's shared client (`createOpenAiClient`); made from `apiKey` and `baseURL` when absent. */
+  client?: OpenAI | undefined;
 }
 
 const sleep = (milliseconds: number, signal?: AbortSignal) =>
@@ -55,12 +60,17 @@ export class OpenAiFineTuningProvider implements FineTuningProvider {
   private readonly filePollIntervalMs: number;
 
   constructor(options: OpenAiFineTuningProviderOptions) {
-    this.client = new OpenAI({
-      apiKey: options.apiKey,
-      ...(options.baseURL ? { baseURL: options.baseURL } : {}),
-      timeout: options.timeoutMs ?? 120_000,
-      maxRetries: options.maxRetries ?? 2,
-    });
+    // Uploads and job calls are few and idempotent enough for the SDK's own retries.
+    const callOptions = { timeout: options.timeoutMs ?? 120_000, maxRetries: options.maxRetries ?? 2 };
+    const client =
+      options.client ??
+      createOpenAiClient({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL,
+        timeoutMs: callOptions.timeout,
+        logger: silentLogger,
+      });
+    this.client = client.withOptions(callOptions);
     this.secrets = [options.apiKey];
     this.filePollIntervalMs = options.filePollIntervalMs ?? 2_000;
   }

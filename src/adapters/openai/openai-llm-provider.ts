@@ -1,4 +1,5 @@
-import OpenAI, { APIConnectionError, APIError, type ClientOptions } from "openai";
+import type OpenAI from "openai";
+import { APIConnectionError, APIError } from "openai";
 import type {
   ChatCompletionChunk,
   ChatCompletionContentPart,
@@ -18,6 +19,7 @@ import type {
   ToolCall,
 } from "../../core/ports/llm-provider.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
+import { createOpenAiClient } from "./openai-client.js";
 import { type RetryPolicy, withRetries } from "./retry-policy.js";
 import { redact, translateOpenAiError } from "./translate-openai-error.js";
 
@@ -44,6 +46,11 @@ export interface OpenAiLlmProviderOptions {
   /** Inputs per embeddings request. Default 128, which every common server accepts. */
   embeddingBatchSize?: number | undefined;
   logger?: Logger | undefined;
+  /**
+   * The endpoint's shared client (`createOpenAiClient`, also used by fine-tuning); made from
+   * `apiKey` and `baseURL` when absent. `apiKey` is still needed: it is redacted from errors.
+   */
+  client?: OpenAI | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -154,28 +161,14 @@ export class OpenAiLlmProvider implements LlmProvider {
       maxDelayMs: options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
     };
     this.embeddingBatchSize = Math.max(1, options.embeddingBatchSize ?? 128);
-    const sdkLogger = this.logger.child({ source: "openai-sdk" });
-    const secrets = this.secrets;
-    // Only the SDK's message line is forwarded: its extra arguments carry request details.
-    const forward =
-      (level: "debug" | "warn" | "error") =>
-      (message: string): void =>
-        sdkLogger[level](redact(message, secrets));
-    const clientOptions: ClientOptions = {
-      apiKey: options.apiKey,
-      timeout: this.timeoutMs,
-      // Retries are ours (`withRetries`): the SDK's sleep ignores the abort signal and any Retry-After.
-      maxRetries: 0,
-      logLevel: "info",
-      logger: {
-        debug: forward("debug"),
-        info: forward("debug"),
-        warn: forward("warn"),
-        error: forward("error"),
-      },
-    };
-    if (options.baseURL) clientOptions.baseURL = options.baseURL;
-    this.client = new OpenAI(clientOptions);
+    this.client =
+      options.client ??
+      createOpenAiClient({
+        apiKey: options.apiKey,
+        baseURL: options.baseURL,
+        timeoutMs: this.timeoutMs,
+        logger: this.logger,
+      });
   }
 
   /**

@@ -1,5 +1,11 @@
 import { context, SpanKind } from "@opentelemetry/api";
-import type { JobProcessor, JobQueue, JobTypeOptions } from "../../core/ports/job-queue.js";
+import type {
+  JobName,
+  JobPayloadMap,
+  JobProcessor,
+  JobQueue,
+  JobTypeOptions,
+} from "../../core/ports/job-queue.js";
 import { type Tracing, withinSpan } from "./span-tools.js";
 
 /**
@@ -23,18 +29,26 @@ const carrierGetter = {
  * processor runs inside a `job <name>` CONSUMER span whose parent is that context, and gets the data
  * back without the field. Works the same for the in-process queue and for BullMQ across processes.
  */
-export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
+export function traceJobQueue<Payloads extends JobPayloadMap>(
+  queue: JobQueue<Payloads>,
+  tracing: Tracing,
+): JobQueue<Payloads> {
   const { tracer, propagator } = tracing;
   return {
-    register<Data>(name: string, processor: JobProcessor<Data>, options?: JobTypeOptions) {
-      queue.register<Data>(
+    register<Name extends JobName<Payloads>>(
+      name: Name,
+      processor: JobProcessor<Payloads[Name]>,
+      options?: JobTypeOptions,
+    ) {
+      queue.register(
         name,
         async (data, jobContext) => {
-          let payload: Data = data;
+          let payload: Payloads[Name] = data;
           let parent = context.active();
           if (isPlainObject(data) && isPlainObject(data[TRACE_CONTEXT_FIELD])) {
             const { [TRACE_CONTEXT_FIELD]: carrier, ...rest } = data;
-            payload = rest as Data;
+            // The data as its producer wrote it, before `enqueue` below added the carrier.
+            payload = rest as Payloads[Name];
             parent = propagator.extract(context.active(), carrier as Record<string, string>, carrierGetter);
           }
           const span = tracer.startSpan(
@@ -70,7 +84,7 @@ export function traceJobQueue(queue: JobQueue, tracing: Tracing): JobQueue {
               target[key] = value;
             },
           });
-          payload = { ...data, [TRACE_CONTEXT_FIELD]: carrier } as typeof data;
+          payload = { ...data, [TRACE_CONTEXT_FIELD]: carrier };
         }
         const jobId = await queue.enqueue(name, payload, options);
         span.setAttribute("teammate.job.id", jobId);

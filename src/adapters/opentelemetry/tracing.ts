@@ -1,7 +1,7 @@
 import type { TracerProvider } from "@opentelemetry/api";
 import type { Config } from "../../config.js";
 import type { Assistant } from "../../core/assistant.js";
-import type { JobQueue } from "../../core/ports/job-queue.js";
+import type { JobPayloadMap, JobQueue } from "../../core/ports/job-queue.js";
 import type { Retriever } from "../../core/ports/knowledge.js";
 import type { LlmProvider } from "../../core/ports/llm-provider.js";
 import type { Tool } from "../../core/ports/tool.js";
@@ -20,7 +20,7 @@ export interface Instrumentation {
   retriever(retriever: Retriever, dataSource: string): Retriever;
   tool<Input>(tool: Tool<Input>): Tool<Input>;
   /** Jobs continue the trace of the message that queued them. */
-  jobs(queue: JobQueue): JobQueue;
+  jobs<Payloads extends JobPayloadMap>(queue: JobQueue<Payloads>): JobQueue<Payloads>;
   /** Flushes what is buffered (a provider the caller gave is the caller's to shut down). */
   shutdown(): Promise<void>;
 }

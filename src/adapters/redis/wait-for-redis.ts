@@ -1,6 +1,7 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { AppError } from "../../core/errors.js";
 import type { Logger } from "../../core/ports/logger.js";
+import { createRedisConnection } from "./redis-connection.js";
 
 /** `redis://host:port/db` without the user name or password, for log lines and messages. */
 export function describeRedisUrl(url: string): string {
@@ -35,13 +36,7 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions): P
   const startedAt = Date.now();
   let reported = false;
   while (!options.signal.aborted) {
-    const client = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: 5_000,
-    });
+    const client = createRedisConnection(url, "probe");
     // Errors surface through connect() below, but only as "Connection is closed."; the socket's own
     // reason (ECONNREFUSED, ENOTFOUND…) comes as an error event, kept here for the sentence.
     let socketError: Error | undefined;

@@ -5,8 +5,8 @@ import type { ApprovalDecision, ApprovalGate } from "../ports/approval-gate.js";
 import type { Passage } from "../ports/knowledge.js";
 import type {
   ChatMessage,
+  ChatModel,
   FinishReason,
-  LlmProvider,
   ToolCall,
   ToolDefinition,
 } from "../ports/llm-provider.js";
@@ -57,7 +57,7 @@ export interface AgentBudgets {
 }
 
 export interface RunAgentOptions {
-  llm: LlmProvider;
+  llm: ChatModel;
   /** The prompt so far (system, history, question); the agent appends tool calls and results to a copy. */
   messages: ChatMessage[];
   tools: ToolRegistry;

@@ -7,7 +7,7 @@ import type { FineTuningProvider } from "../ports/fine-tuning.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Notifier } from "../ports/notifier.js";
 import type { InboundMessage } from "../types.js";
-import { isFinished, SUBMIT_FINE_TUNE, type SubmitFineTuneData } from "./fine-tune-jobs.js";
+import { isFinished, SUBMIT_FINE_TUNE } from "./fine-tune-jobs.js";
 import { buildTrainingDataset, type TrainingDataset } from "./training-dataset.js";
 import { type DatasetCheck, describeProblems, validateTrainingFile } from "./validate-training-file.js";
 
@@ -203,11 +203,7 @@ async function startRun(
     createdAt: at,
     updatedAt: at,
   });
-  await dependencies.jobs.enqueue<SubmitFineTuneData>(
-    SUBMIT_FINE_TUNE,
-    { runId },
-    { jobId: jobIdOf(SUBMIT_FINE_TUNE, runId) },
-  );
+  await dependencies.jobs.enqueue(SUBMIT_FINE_TUNE, { runId }, { jobId: jobIdOf(SUBMIT_FINE_TUNE, runId) });
   await reply.say(
     `Started fine-tuning run \`${runId}\` on \`${baseModel}\` with ${check.exampleCount} examples (${check.epochs} epochs, cost ${money(check.estimatedCostUsd)}). I'll keep the status message up to date and say here when the model is ready.`,
   );

@@ -5,25 +5,24 @@ import { type Alerter, NO_ALERTS } from "../operations/alerts.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
-import { type JobContext, type JobQueue, jobIdOf } from "../ports/job-queue.js";
+import {
+  type JobContext,
+  type JobName,
+  type JobQueue,
+  jobIdOf,
+  type PollFineTuneData,
+  type SubmitFineTuneData,
+} from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { Notifier } from "../ports/notifier.js";
 
-export const SUBMIT_FINE_TUNE = "submit-fine-tune";
-export const POLL_FINE_TUNE = "poll-fine-tune";
+export const SUBMIT_FINE_TUNE = "submit-fine-tune" satisfies JobName;
+export const POLL_FINE_TUNE = "poll-fine-tune" satisfies JobName;
 /** The metadata key that ties the service's job to our run. */
 export const RUN_METADATA_KEY = "teammate_run";
 
-/** Job data: ids only. The dataset stays in the FineTuneStore. */
-export interface SubmitFineTuneData {
-  runId: string;
-}
-
-export interface PollFineTuneData {
-  runId: string;
-  /** 1, 2, 3…: part of the job id, so each re-poll is a new job and a repeated enqueue is harmless. */
-  poll: number;
-}
+/** Declared with the other job payloads, in `JobPayloads`. */
+export type { PollFineTuneData, SubmitFineTuneData };
 
 export interface FineTuneJobDependencies {
   fineTuneStore: FineTuneStore;
@@ -101,7 +100,7 @@ function fineTuneWork(queue: JobQueue, dependencies: FineTuneJobDependencies): F
       return run;
     },
     async schedulePoll(runId, poll) {
-      await queue.enqueue<PollFineTuneData>(
+      await queue.enqueue(
         POLL_FINE_TUNE,
         { runId, poll },
         { jobId: jobIdOf(POLL_FINE_TUNE, runId, String(poll)), delayMs: pollIntervalMs },
@@ -120,7 +119,7 @@ function fineTuneWork(queue: JobQueue, dependencies: FineTuneJobDependencies): F
 export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobDependencies): void {
   const work = fineTuneWork(queue, dependencies);
 
-  queue.register<SubmitFineTuneData>(
+  queue.register(
     SUBMIT_FINE_TUNE,
     async (data, context: JobContext) => {
       const run = await work.loadRun(readRunId(data));
@@ -135,7 +134,7 @@ export function registerFineTuneJobs(queue: JobQueue, dependencies: FineTuneJobD
     { attempts: 4, backoffMs: 5_000 },
   );
 
-  queue.register<PollFineTuneData>(
+  queue.register(
     POLL_FINE_TUNE,
     async (data, context: JobContext) => {
       const run = await work.loadRun(readRunId(data));

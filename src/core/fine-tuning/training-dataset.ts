@@ -1,6 +1,6 @@
 import { DEFAULT_PERSONA, renderTurn } from "../chains/prompt-templates.js";
 import type { FineTuneStore } from "../ports/fine-tune-store.js";
-import type { MemoryStore, Turn } from "../ports/memory-store.js";
+import type { AnswerLog, ChannelSettingsStore, ConversationStore, Turn } from "../ports/memory-store.js";
 import type { ChannelRef } from "../types.js";
 
 /** One message of OpenAI's chat fine-tuning format. */
@@ -59,7 +59,7 @@ function threadMessages(turns: Turn[]): TrainingMessage[] {
  * under the channel's persona as the system message so the model learns the channel's voice.
  */
 export async function buildTrainingDataset(options: {
-  store: MemoryStore;
+  store: ConversationStore & ChannelSettingsStore & AnswerLog;
   fineTuneStore: FineTuneStore;
   channel: ChannelRef;
 }): Promise<TrainingDataset> {

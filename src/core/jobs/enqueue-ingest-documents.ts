@@ -2,7 +2,7 @@ import type { IndexEnqueuer, IndexRequest } from "../commands/index-command.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import { type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
-import type { MemoryStore } from "../ports/memory-store.js";
+import type { OpenWorkStore } from "../ports/memory-store.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 import { INGEST_DOCUMENTS, type IngestDocumentsData } from "./ingest-documents-job.js";
 import { watchJobStatus } from "./job-status-watch.js";
@@ -15,7 +15,7 @@ export interface IngestEnqueuerDependencies {
    * Watches each status message until its job writes the last line (see `sweepJobStatuses`), so a
    * job that stalls out of its attempts or is lost from the queue does not leave "queued" forever.
    */
-  openWork?: Pick<MemoryStore, "openWork" | "closeWork"> | undefined;
+  openWork?: Pick<OpenWorkStore, "openWork" | "closeWork"> | undefined;
   /** How long after queueing the watch first looks at a job. Default 60 s. */
   watchGraceMs?: number | undefined;
 }

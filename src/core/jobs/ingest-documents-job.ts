@@ -2,27 +2,17 @@ import { AppError, isAppError } from "../errors.js";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
-import type { JobContext, JobQueue } from "../ports/job-queue.js";
+import type { IngestDocumentsData, JobContext, JobName, JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
-import type { MemoryStore } from "../ports/memory-store.js";
-import type { Notifier, PostedMessage } from "../ports/notifier.js";
-import type { DocumentScope } from "../ports/vector-store.js";
+import type { OpenWorkStore } from "../ports/memory-store.js";
+import type { Notifier } from "../ports/notifier.js";
 import { withFailureReport } from "./report-job-failure.js";
 import { StatusMessage } from "./status-message.js";
 
-export const INGEST_DOCUMENTS = "ingest-documents";
+/** Declared with the other job payloads, in `JobPayloads`. */
+export type { IngestDocumentsData };
 
-/**
- * Job data for indexing a batch of documents: where they go, where they come from, and the status
- * message to keep editing. References carry no headers: a job payload is stored in clear text.
- */
-export interface IngestDocumentsData {
-  scope: DocumentScope;
-  references: DocumentReference[];
-  statusMessage?: PostedMessage | undefined;
-  /** Who asked (a platform user id), told when the job fails for good. */
-  askerId?: string | undefined;
-}
+export const INGEST_DOCUMENTS = "ingest-documents" satisfies JobName;
 
 export interface IngestJobDependencies {
   knowledge: KnowledgeBase;
@@ -36,7 +26,7 @@ export interface IngestJobDependencies {
    * Where queued jobs' status messages are watched (see `watchJobStatus`): a job that writes its own
    * last line takes its message off the watch, so the watch never writes over it.
    */
-  openWork?: Pick<MemoryStore, "closeWork"> | undefined;
+  openWork?: Pick<OpenWorkStore, "closeWork"> | undefined;
 }
 
 /** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
@@ -106,10 +96,10 @@ export function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
  * anything else fails the attempt so the queue retries the batch.
  */
 export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDependencies): void {
-  queue.register<IngestDocumentsData>(
+  queue.register(
     INGEST_DOCUMENTS,
     async (raw, context: JobContext) => {
-      const message = (raw as Partial<IngestDocumentsData> | null)?.statusMessage;
+      const message = raw?.statusMessage;
       const log = dependencies.logger.child({ job: INGEST_DOCUMENTS, jobId: context.jobId });
       const status = message
         ? new StatusMessage({
@@ -122,7 +112,7 @@ export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDepen
               : { minIntervalMs: dependencies.statusIntervalMs }),
           })
         : undefined;
-      const askerId = (raw as Partial<IngestDocumentsData> | null)?.askerId;
+      const askerId = raw?.askerId;
       // Off the watch once the last line is written; false when no watch had it (or another closed it).
       const unwatch = async (): Promise<boolean> =>
         message && dependencies.openWork

@@ -1,11 +1,9 @@
 import { newReferenceId } from "../errors.js";
 import type { JobQueue } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
-import type { MemoryStore, OpenWork } from "../ports/memory-store.js";
+import type { OpenWork, OpenWorkStore } from "../ports/memory-store.js";
 import type { Notifier, PostedMessage } from "../ports/notifier.js";
 import type { ConversationRef } from "../types.js";
-
-type OpenWorkStore = Pick<MemoryStore, "openWork" | "closeWork" | "listOpenWork">;
 
 export interface JobStatusWatchDependencies {
   store: OpenWorkStore;
@@ -38,7 +36,7 @@ function statusMessageOf(work: OpenWork): PostedMessage | undefined {
  * (it stalled out of its attempts, or the queue lost it), the watch ends the message instead.
  */
 export async function watchJobStatus(
-  store: Pick<MemoryStore, "openWork">,
+  store: Pick<OpenWorkStore, "openWork">,
   job: WatchedJob,
   now: number = Date.now(),
 ): Promise<void> {

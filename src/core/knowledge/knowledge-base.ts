@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { DocumentLoader, DocumentReference, LoadedDocument } from "../ports/document-loader.js";
-import type { LlmProvider } from "../ports/llm-provider.js";
+import type { EmbeddingModel } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { DocumentScope, DocumentSummary, QueryScope, VectorStore } from "../ports/vector-store.js";
 import { type ChunkOptions, chunkDocument, toChunkRecords } from "./chunker.js";
@@ -18,7 +18,7 @@ export interface KnowledgeBaseOptions {
   store: VectorStore;
   loader: DocumentLoader;
   /** With an embedding model configured, chunks also get dense vectors. */
-  llm?: LlmProvider | undefined;
+  llm?: EmbeddingModel | undefined;
   logger: Logger;
   chunking?: ChunkOptions | undefined;
   /** Chunks embedded per request. */

@@ -1,6 +1,6 @@
-import type { LlmProvider } from "../ports/llm-provider.js";
+import type { ChatModel } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
-import type { Conversation, MemoryStore, NewTurn, Turn } from "../ports/memory-store.js";
+import type { Conversation, ConversationStore, NewTurn, Turn } from "../ports/memory-store.js";
 import { TokenCache } from "../token-cache.js";
 import { MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import type { ConversationRef } from "../types.js";
@@ -45,9 +45,9 @@ export function recentWindow(turns: Turn[], budget: number): Turn[] {
 }
 
 export interface ConversationMemoryOptions {
-  store: MemoryStore;
+  store: ConversationStore;
   /** Without an LLM nothing is folded; the window still keeps prompts within budget. */
-  llm: LlmProvider | undefined;
+  llm: ChatModel | undefined;
   budget: PromptBudget;
   logger: Logger;
   now?: () => number;
@@ -60,8 +60,8 @@ export interface ConversationMemoryOptions {
  * LLM into a rolling summary once the window overflows.
  */
 export class ConversationMemory {
-  private readonly store: MemoryStore;
-  private readonly llm: LlmProvider | undefined;
+  private readonly store: ConversationStore;
+  private readonly llm: ChatModel | undefined;
   private readonly budget: PromptBudget;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -102,7 +102,7 @@ export class ConversationMemory {
   async record(
     conversation: ConversationRef,
     turns: NewTurn[],
-    llm?: LlmProvider,
+    llm?: ChatModel,
     loaded?: Conversation,
   ): Promise<void> {
     const saved = await this.store.appendTurns(conversation, turns);
@@ -119,7 +119,7 @@ export class ConversationMemory {
    * happens every few turns rather than on every turn. A failed summary call leaves the turns in
    * place (the window still bounds the prompt) and is retried on a later turn.
    */
-  async foldIfNeeded(conversation: ConversationRef, requestLlm?: LlmProvider): Promise<boolean> {
+  async foldIfNeeded(conversation: ConversationRef, requestLlm?: ChatModel): Promise<boolean> {
     const llm = requestLlm ?? this.llm;
     if (!llm) return false;
     // Read again: another message of the same conversation may have folded it meanwhile.

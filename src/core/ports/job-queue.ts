@@ -1,4 +1,8 @@
 import { AppError, isAppError } from "../errors.js";
+import type { Platform } from "../types.js";
+import type { DocumentReference } from "./document-loader.js";
+import type { PostedMessage } from "./notifier.js";
+import type { DocumentScope } from "./vector-store.js";
 
 /**
  * Long work (indexing, fine-tuning) as named jobs. Implementations: in-process (embedded default)
@@ -21,6 +25,59 @@ export interface JobContext {
 }
 
 export type JobProcessor<Data> = (data: Data, context: JobContext) => Promise<unknown>;
+
+/**
+ * Job data for indexing a batch of documents: where they go, where they come from, and the status
+ * message to keep editing. References carry no headers: a job payload is stored in clear text.
+ */
+export interface IngestDocumentsData {
+  scope: DocumentScope;
+  references: DocumentReference[];
+  statusMessage?: PostedMessage | undefined;
+  /** Who asked (a platform user id), told when the job fails for good. */
+  askerId?: string | undefined;
+}
+
+/** Ids only: the source record holds everything else, so a payload never carries a target's secrets. */
+export interface SyncSourceData {
+  platform: Platform;
+  workspaceId: string;
+  sourceId: string;
+  /** The message posted when the sync was asked for; a scheduled run posts its own. */
+  statusMessage?: PostedMessage | undefined;
+  /** Set by the schedule: the next run is one interval from now. */
+  scheduled?: boolean | undefined;
+}
+
+/** Fine-tuning job data: ids only. The dataset stays in the FineTuneStore. */
+export interface SubmitFineTuneData {
+  runId: string;
+}
+
+export interface PollFineTuneData {
+  runId: string;
+  /** 1, 2, 3…: part of the job id, so each re-poll is a new job and a repeated enqueue is harmless. */
+  poll: number;
+}
+
+/**
+ * Every job type of the application, by name, with its data: `register`, `enqueue` and `schedule`
+ * are checked against it, so a producer and its processor cannot disagree on a payload's shape. A
+ * new job type starts here. (The processors still validate what they read: a payload has been
+ * through Redis, and an older producer may have written it.)
+ */
+export interface JobPayloads {
+  "ingest-documents": IngestDocumentsData;
+  "sync-source": SyncSourceData;
+  "submit-fine-tune": SubmitFineTuneData;
+  "poll-fine-tune": PollFineTuneData;
+}
+
+/** A job-name → data map: the application's `JobPayloads`, or a test queue's own. */
+export type JobPayloadMap = object;
+
+/** The names of a map's job types. */
+export type JobName<Payloads extends JobPayloadMap = JobPayloads> = keyof Payloads & string;
 
 /** How one job type is retried and kept. Set once, at registration, for producers and workers alike. */
 export interface JobTypeOptions {
@@ -56,18 +113,26 @@ export function firstRunOf(now: number, everyMs: number, options: ScheduleOption
 
 export type JobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 
-export interface JobQueue {
+export interface JobQueue<Payloads extends JobPayloadMap = JobPayloads> {
   /**
    * Declares a job type. A producer-only queue (the bot when workers run elsewhere) keeps the
    * options for `enqueue` and never runs the processor.
    */
-  register<Data>(name: string, processor: JobProcessor<Data>, options?: JobTypeOptions): void;
+  register<Name extends JobName<Payloads>>(
+    name: Name,
+    processor: JobProcessor<Payloads[Name]>,
+    options?: JobTypeOptions,
+  ): void;
   /**
    * Starts running the registered processors (a no-op for a producer-only queue). Called once, after
    * every `register`, so no job is picked up before its processor is known.
    */
   start(): void;
-  enqueue<Data>(name: string, data: Data, options?: EnqueueOptions): Promise<string>;
+  enqueue<Name extends JobName<Payloads>>(
+    name: Name,
+    data: Payloads[Name],
+    options?: EnqueueOptions,
+  ): Promise<string>;
   /**
    * Adds job `name` with `data` every `everyMs`, under one scheduler id: scheduling the same id again
    * replaces the schedule instead of adding a second (one per synced source). BullMQ keeps schedulers
@@ -77,10 +142,10 @@ export interface JobQueue {
    * schedule keeps its next run instead of pushing it back a whole interval at every restart.
    * Resolves with the time of the first run (epoch ms).
    */
-  schedule<Data>(
+  schedule<Name extends JobName<Payloads>>(
     schedulerId: string,
-    name: string,
-    data: Data,
+    name: Name,
+    data: Payloads[Name],
     everyMs: number,
     options?: ScheduleOptions,
   ): Promise<number>;
@@ -146,6 +211,25 @@ export function withJobTypeDefaults(options: JobTypeOptions): ResolvedJobTypeOpt
     keepCompleted: options.keepCompleted ?? DEFAULT_JOB_TYPE_OPTIONS.keepCompleted,
     keepFailed: options.keepFailed ?? DEFAULT_JOB_TYPE_OPTIONS.keepFailed,
   };
+}
+
+/** One registered job type, as a queue implementation keeps it. */
+export interface RegisteredJobType<Data> {
+  processor: JobProcessor<Data>;
+  options: ResolvedJobTypeOptions;
+}
+
+/** A queue implementation's registered job types, each with the processor of its own data. */
+export type RegisteredJobTypes<Payloads extends JobPayloadMap> = {
+  [Name in JobName<Payloads>]?: RegisteredJobType<Payloads[Name]>;
+};
+
+/** Whether a job name read back from storage (a job's `name` in Redis) has a registered type. */
+export function isRegisteredJobName<Payloads extends JobPayloadMap>(
+  types: RegisteredJobTypes<Payloads>,
+  name: string,
+): name is JobName<Payloads> {
+  return Object.hasOwn(types, name);
 }
 
 /** BullMQ's rule for custom ids, enforced by both queues so a bad id fails in the embedded mode too. */

@@ -83,13 +83,24 @@ export interface ChatCompletion {
   endpoint?: string | undefined;
 }
 
-export interface LlmProvider {
+/** A language model that chats: streamed or whole completions, with tools. */
+export interface ChatModel {
   /** The model used when a request names none. */
   readonly defaultModel: string;
-  /** Whether embeddings are configured; without them retrieval is BM25 only. */
-  readonly embeddingModel: string | undefined;
   /** Streams a completion. Errors surface as AppError (`llm_rate_limited`, `llm_stream_cut`, …). */
   stream(request: ChatRequest): AsyncIterable<ChatStreamPart>;
   complete(request: ChatRequest): Promise<ChatCompletion>;
+}
+
+/** A model that turns texts into dense vectors, for indexing and retrieval. */
+export interface EmbeddingModel {
+  /** Whether embeddings are configured (the model's name); without them retrieval is BM25 only. */
+  readonly embeddingModel: string | undefined;
   embed(texts: string[], signal?: AbortSignal): Promise<number[][]>;
 }
+
+/**
+ * One endpoint's chat and embedding models together, as the OpenAI-compatible adapters (and their
+ * metering, tracing and fallback wrappers) provide them. Callers take the model they use.
+ */
+export interface LlmProvider extends ChatModel, EmbeddingModel {}

@@ -95,12 +95,10 @@ export interface OpenWork {
 }
 
 /**
- * Conversation memory, notes, channel settings, answers and feedback, plus event de-duplication.
- * Keys always include platform + workspace + channel (+ thread): nothing crosses.
- * Implementations: SQLite (embedded default) and Redis (`REDIS_URL`); both pass
- * `test/contracts/memory-store.contract.ts`.
+ * The turns of each conversation (a channel, or a thread in it) with their rolling summary. Keys
+ * always include platform + workspace + channel (+ thread): nothing crosses.
  */
-export interface MemoryStore {
+export interface ConversationStore {
   loadConversation(conversation: ConversationRef): Promise<Conversation>;
   appendTurns(conversation: ConversationRef, turns: NewTurn[]): Promise<Turn[]>;
   /**
@@ -110,24 +108,35 @@ export interface MemoryStore {
   foldTurns(conversation: ConversationRef, throughSeq: number, summary: string): Promise<void>;
   /** Clears conversations (every thread), notes and the last answers of a channel. Settings stay. */
   forgetChannel(channel: ChannelRef): Promise<void>;
+}
 
+/** Long-term notes of a channel ("remember that…"). */
+export interface NoteStore {
   addNote(channel: ChannelRef, note: Omit<Note, "id">): Promise<Note>;
   listNotes(channel: ChannelRef): Promise<Note[]>;
   /** Returns false when no such note exists in this channel. */
   deleteNote(channel: ChannelRef, noteId: string): Promise<boolean>;
+}
 
+/** What admins set per channel from chat (persona, model, reply mode, listening). */
+export interface ChannelSettingsStore {
   getSettings(channel: ChannelRef): Promise<ChannelSettings>;
   updateSettings(channel: ChannelRef, patch: ChannelSettings): Promise<ChannelSettings>;
+}
 
+/** What was answered, and the votes on it: read by buttons, `sources`, `why`, feedback and fine-tuning. */
+export interface AnswerLog {
   saveAnswer(answer: AnswerRecord): Promise<void>;
   getAnswer(answerId: string): Promise<AnswerRecord | undefined>;
   /** The latest answer in a conversation (for `sources` and `why`). */
   lastAnswer(conversation: ConversationRef): Promise<AnswerRecord | undefined>;
-
   /** Stores a vote; a second vote by the same voter on the same answer replaces the first. */
   recordVote(vote: FeedbackRecord): Promise<void>;
   listFeedback(channel: ChannelRef): Promise<Array<FeedbackRecord & { answer: AnswerRecord }>>;
+}
 
+/** Delivery de-duplication: a platform's retried event, a second click, an alert posted once. */
+export interface DeliveryClaims {
   /**
    * Claims a delivery id. Returns true the first time an id is seen (within `ttlSeconds`), false
    * for every later delivery, also across processes sharing the same store.
@@ -139,7 +148,10 @@ export interface MemoryStore {
    * delivery whose handler died is claimable again soon after, while a finished one stays dropped.
    */
   extendEvent(eventKey: string, ttlSeconds: number): Promise<void>;
+}
 
+/** Work shown as unfinished in a chat (see `OpenWork`), so a lost owner's is ended by another process. */
+export interface OpenWorkStore {
   /** Records (or replaces, by id) something shown as unfinished. */
   openWork(work: OpenWork): Promise<void>;
   /** Moves an open item's lease and, when given, replaces its message ids; no effect once it is closed. */
@@ -151,6 +163,19 @@ export interface MemoryStore {
   closeWork(id: string): Promise<boolean>;
   /** Open items, oldest lease first, at most `limit`. */
   listOpenWork(limit: number): Promise<OpenWork[]>;
+}
 
+/**
+ * Everything one deployment remembers, as one store: the narrow ports above together. Callers take
+ * the narrow port they use; the composition root hands the same object to each. Implementations:
+ * SQLite (embedded default) and Redis (`REDIS_URL`); both pass `test/contracts/memory-store.contract.ts`.
+ */
+export interface MemoryStore
+  extends ConversationStore,
+    NoteStore,
+    ChannelSettingsStore,
+    AnswerLog,
+    DeliveryClaims,
+    OpenWorkStore {
   close(): Promise<void>;
 }

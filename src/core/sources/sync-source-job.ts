@@ -3,26 +3,24 @@ import { StatusMessage } from "../jobs/status-message.js";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
 import type { Alerter } from "../operations/alerts.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
-import { isPermanentJobFailure, type JobContext, type JobQueue } from "../ports/job-queue.js";
+import {
+  isPermanentJobFailure,
+  type JobContext,
+  type JobName,
+  type JobQueue,
+  type SyncSourceData,
+} from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
-import type { Notifier, PostedMessage } from "../ports/notifier.js";
+import type { Notifier } from "../ports/notifier.js";
 import type { SourceConnector, SourceDescriptor, SourceItem } from "../ports/source-connector.js";
 import type { SourceItemState, SourceRecord, SourceStore } from "../ports/source-store.js";
-import type { Platform, WorkspaceRef } from "../types.js";
+import type { WorkspaceRef } from "../types.js";
 import { contentHashOf, documentIdForItem } from "./source-ids.js";
 
-export const SYNC_SOURCE = "sync-source";
+/** Declared with the other job payloads, in `JobPayloads`. */
+export type { SyncSourceData };
 
-/** Ids only: the source record holds everything else, so a payload never carries a target's secrets. */
-export interface SyncSourceData {
-  platform: Platform;
-  workspaceId: string;
-  sourceId: string;
-  /** The message posted when the sync was asked for; a scheduled run posts its own. */
-  statusMessage?: PostedMessage | undefined;
-  /** Set by the schedule: the next run is one interval from now. */
-  scheduled?: boolean | undefined;
-}
+export const SYNC_SOURCE = "sync-source" satisfies JobName;
 
 export interface SyncJobDependencies {
   sources: SourceStore;
@@ -318,7 +316,7 @@ async function removeItem(run: SyncRun, state: SourceItemState): Promise<void> {
  */
 export function registerSyncJobs(queue: JobQueue, dependencies: SyncJobDependencies): void {
   const now = dependencies.now ?? Date.now;
-  queue.register<SyncSourceData>(
+  queue.register(
     SYNC_SOURCE,
     async (raw, context) => {
       const data = parseSyncSourceData(raw);

@@ -1,13 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { BullMqJobQueue } from "../../../src/adapters/bullmq/bullmq-job-queue.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
-import { describeJobQueueContract, waitFor } from "../../contracts/job-queue.contract.js";
+import { type ContractJobs, describeJobQueueContract, waitFor } from "../../contracts/job-queue.contract.js";
 import { obliterateQueue, REDIS_URL, uniqueQueueNames } from "../../support/bullmq-test-queue.js";
 
 describeJobQueueContract("BullMQ on real Redis", async () => {
   const names = uniqueQueueNames();
   return {
-    queue: new BullMqJobQueue({ redisUrl: REDIS_URL, logger: silentLogger, runWorkers: true, ...names }),
+    queue: new BullMqJobQueue<ContractJobs>({
+      redisUrl: REDIS_URL,
+      logger: silentLogger,
+      runWorkers: true,
+      ...names,
+    }),
     cleanup: () => obliterateQueue(names),
   };
 });
@@ -16,14 +21,16 @@ describe("BullMqJobQueue", () => {
   it("a producer-only queue adds jobs that a separate worker queue runs, and reports finished jobs", async () => {
     const names = uniqueQueueNames();
     const events: string[] = [];
-    const producer = new BullMqJobQueue({
+    // A payload of the test's own under an application job name.
+    type Jobs = { "ingest-documents": { batchId: string } };
+    const producer = new BullMqJobQueue<Jobs>({
       redisUrl: REDIS_URL,
       logger: silentLogger,
       runWorkers: false,
       onJobEvent: (event) => events.push(`${event.jobId}:${event.state}`),
       ...names,
     });
-    const worker = new BullMqJobQueue({
+    const worker = new BullMqJobQueue<Jobs>({
       redisUrl: REDIS_URL,
       logger: silentLogger,
       runWorkers: true,

@@ -19,7 +19,7 @@ describe("operations endpoints", () => {
 
   it("/metrics counts messages, answer latency, LLM tokens and jobs by state", async () => {
     const metrics = new PrometheusMetrics({ defaultMetrics: false });
-    const jobs = new InProcessJobQueue({ logger: silentLogger });
+    const jobs = new InProcessJobQueue<{ fails: Record<string, never> }>({ logger: silentLogger });
     closers.push(() => jobs.close());
     jobs.register(
       "fails",

@@ -47,7 +47,8 @@ describe("tracing adapters", () => {
   it("hands a job its data back without the trace context, which holds only W3C trace fields", async () => {
     const tracing = await startTracing(loadConfig({}), { tracerProvider: provider });
     if (!tracing) throw new Error("tracing expected with a provider");
-    const inner = new InProcessJobQueue({ logger: silentLogger });
+    type Jobs = { ping: { runId: string } };
+    const inner = new InProcessJobQueue<Jobs>({ logger: silentLogger });
     const seen: unknown[] = [];
     let enqueued: unknown;
     const spy = {
@@ -59,12 +60,12 @@ describe("tracing adapters", () => {
       close: inner.close.bind(inner),
       schedule: inner.schedule.bind(inner),
       unschedule: inner.unschedule.bind(inner),
-      enqueue: async (name: string, data: unknown) => {
+      enqueue: async (name: "ping", data: { runId: string }) => {
         enqueued = data;
         return inner.enqueue(name, data);
       },
     };
-    const queue = tracing.jobs(spy);
+    const queue = tracing.jobs<Jobs>(spy);
     queue.register("ping", async (data) => {
       seen.push(data);
     });
