@@ -14,7 +14,7 @@ import { parseFileFlags } from "./adapters/terminal/file-flags.js";
 import { TerminalReplySink } from "./adapters/terminal/terminal-reply-sink.js";
 import { createApplication } from "./application.js";
 import { type Config, hasLlm, loadConfig } from "./config.js";
-import type { InboundMessage } from "./core/types.js";
+import type { InboundMessage } from "./core/ports/assistant-handler.js";
 import { loadEnvironmentFile } from "./process-lifecycle.js";
 
 const HISTORY_LINES = 500;

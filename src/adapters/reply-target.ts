@@ -1,4 +1,4 @@
-import type { ReplyVisibility } from "../core/types.js";
+import type { ReplyVisibility } from "../core/ports/reply-sink.js";
 
 /**
  * Where a platform's reply sink writes, one implementation per way of posting (Discord: an

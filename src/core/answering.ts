@@ -13,12 +13,13 @@ import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError } from "./errors.js";
 import { sourceOfPassage } from "./knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "./memory/conversation-memory.js";
+import type { InboundMessage } from "./ports/assistant-handler.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
 import type { Passage, Retriever } from "./ports/knowledge.js";
 import type { Logger } from "./ports/logger.js";
 import type { ChannelSettings, Conversation, MemoryStore, Note, Turn } from "./ports/memory-store.js";
 import type { ReplyGuard } from "./reply-guard.js";
-import type { InboundMessage, Source } from "./types.js";
+import type { Source } from "./types.js";
 import type { MeteredRequest } from "./usage/usage-meter.js";
 import { type PlaceInLine, WorkLine } from "./work-line.js";
 

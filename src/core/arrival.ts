@@ -1,9 +1,10 @@
 import { channelOf } from "./channel-of.js";
 import { toAppError } from "./errors.js";
+import type { InboundMessage, PriorMessage } from "./ports/assistant-handler.js";
 import type { Logger } from "./ports/logger.js";
 import type { ChannelSettings, Conversation, MemoryStore } from "./ports/memory-store.js";
+import type { ReplyStart } from "./ports/reply-sink.js";
 import { defaultReplyMode } from "./reply-mode.js";
-import type { InboundMessage, PriorMessage, ReplyStart } from "./types.js";
 
 /** The most earlier thread messages read on first contact (Slack's `conversations.replies` page was 50 too). */
 export const EARLIER_MESSAGE_LIMIT = 50;

@@ -17,23 +17,23 @@ import { createDeliveryClaims, type SettleClaim } from "./delivery-claims.js";
 import { reportFailure } from "./errors.js";
 import { ConversationMemory, splitPromptBudget } from "./memory/conversation-memory.js";
 import { OpenReply } from "./open-replies.js";
+import type {
+  AssistantHandler,
+  InboundAction,
+  InboundMessage,
+  Suggestion,
+  SuggestionRequest,
+} from "./ports/assistant-handler.js";
 import type { AttachmentReader } from "./ports/attachment-reader.js";
 import type { ChannelHistory } from "./ports/channel-history.js";
 import { noKnowledge, type Retriever } from "./ports/knowledge.js";
 import type { LlmProvider } from "./ports/llm-provider.js";
 import type { Logger } from "./ports/logger.js";
 import type { MemoryStore } from "./ports/memory-store.js";
+import type { ReplySink } from "./ports/reply-sink.js";
 import { hasAdminRights } from "./privileges.js";
 import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
-import type {
-  AssistantHandler,
-  InboundAction,
-  InboundMessage,
-  ReplySink,
-  Suggestion,
-  SuggestionRequest,
-} from "./types.js";
 import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 
 export { MEMORY_DOWN_NOTE } from "./answering.js";

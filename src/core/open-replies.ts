@@ -2,7 +2,8 @@ import { newReferenceId } from "./errors.js";
 import type { Logger } from "./ports/logger.js";
 import type { OpenWork, OpenWorkStore } from "./ports/memory-store.js";
 import type { Notifier } from "./ports/notifier.js";
-import type { ConversationRef, ReplySink } from "./types.js";
+import type { ReplySink } from "./ports/reply-sink.js";
+import type { ConversationRef } from "./types.js";
 
 export interface OpenReplyOptions {
   store: OpenWorkStore;

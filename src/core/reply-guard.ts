@@ -1,6 +1,12 @@
 import { neutralizeMentions, OutgoingTextFilter, safeOutgoingText } from "./outgoing-text.js";
 import type { Logger } from "./ports/logger.js";
-import type { ApprovalPrompt, ProgressUpdate, ReplyFinish, ReplySink, ReplyStart } from "./types.js";
+import type {
+  ApprovalPrompt,
+  ProgressUpdate,
+  ReplyFinish,
+  ReplySink,
+  ReplyStart,
+} from "./ports/reply-sink.js";
 
 /**
  * Enforces the sink's call order for core code: `start` once, then text, then exactly one ending.

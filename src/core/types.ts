@@ -65,25 +65,3 @@ export interface Source {
   location: string;
   documentId: string;
 }
-
-// The ports moved to `./ports/`; everything stays importable from here while imports move over.
-export type {
-  Addressing,
-  AssistantHandler,
-  InboundAction,
-  InboundMessage,
-  PriorMessage,
-  Suggestion,
-  SuggestionRequest,
-  ThreadHistory,
-} from "./ports/assistant-handler.js";
-export type { PlatformAdapter, Stoppable } from "./ports/platform-adapter.js";
-export type {
-  ApprovalPrompt,
-  ProgressUpdate,
-  ReplyButton,
-  ReplyFinish,
-  ReplySink,
-  ReplyStart,
-  ReplyVisibility,
-} from "./ports/reply-sink.js";

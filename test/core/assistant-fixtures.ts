@@ -1,8 +1,8 @@
 import { openSqliteDatabase } from "../../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "../../src/adapters/sqlite/sqlite-memory-store.js";
 import { type AssistantOptions, createAssistant } from "../../src/core/assistant.js";
+import type { InboundMessage } from "../../src/core/ports/assistant-handler.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
-import type { InboundMessage } from "../../src/core/types.js";
 import { type Script, ScriptedLlm } from "../support/scripted-llm.js";
 
 let eventCounter = 0;

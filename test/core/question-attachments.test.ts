@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { readQuestionAttachments } from "../../src/core/attachments/question-attachments.js";
 import { AppError } from "../../src/core/errors.js";
+import type { InboundMessage } from "../../src/core/ports/assistant-handler.js";
 import type { AttachmentReader } from "../../src/core/ports/attachment-reader.js";
 import { silentLogger } from "../../src/core/ports/logger.js";
-import type { Attachment, InboundMessage } from "../../src/core/types.js";
+import type { Attachment } from "../../src/core/types.js";
 
 function message(attachments: Attachment[]): InboundMessage {
   return {

@@ -1,4 +1,4 @@
-import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "../../src/core/types.js";
+import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "../../src/core/ports/reply-sink.js";
 
 export type SinkEvent =
   | { kind: "start"; options: ReplyStart }

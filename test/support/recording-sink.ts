@@ -1,4 +1,4 @@
-import type { ReplyFinish, ReplySink, ReplyStart } from "../../src/core/types.js";
+import type { ReplyFinish, ReplySink, ReplyStart } from "../../src/core/ports/reply-sink.js";
 
 /** A reply sink that records every call, for asserting on what a platform would have rendered. */
 export class RecordingSink implements ReplySink {

@@ -1,5 +1,6 @@
 import type { Message, PermissionsBitField } from "discord.js";
-import type { Addressing, ConversationRef } from "../../core/types.js";
+import type { Addressing } from "../../core/ports/assistant-handler.js";
+import type { ConversationRef } from "../../core/types.js";
 
 /**
  * A DM has no guild, so it gets a workspace of its own per person: documents indexed "workspace-wide"

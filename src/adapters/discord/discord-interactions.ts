@@ -7,7 +7,7 @@ import type {
   ModalSubmitInteraction,
   PermissionsBitField,
 } from "discord.js";
-import type { InboundAction, InboundMessage, SuggestionRequest } from "../../core/types.js";
+import type { InboundAction, InboundMessage, SuggestionRequest } from "../../core/ports/assistant-handler.js";
 import {
   ASK_ABOUT_FORM,
   askAboutForm,

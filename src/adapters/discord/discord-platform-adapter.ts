@@ -18,8 +18,8 @@ import {
 } from "discord.js";
 import type { Command } from "../../core/commands/command.js";
 import { AppError, describeForUser, toAppError } from "../../core/errors.js";
+import type { AssistantHandler, InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { AssistantHandler, InboundMessage } from "../../core/types.js";
 import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
 import { type DiscordCommandSet, generateDiscordCommands } from "./discord-commands.js";
 import { addressingOf, memberPermissions, messageConversation, stripMentions } from "./discord-inbound.js";

@@ -7,8 +7,8 @@ import type {
   ReplyFinish,
   ReplySink,
   ReplyStart,
-  Source,
-} from "../../core/types.js";
+} from "../../core/ports/reply-sink.js";
+import type { Source } from "../../core/types.js";
 import type { ReplyTarget } from "../reply-target.js";
 import { DISCORD_MESSAGE_LIMIT, splitDiscordMessage } from "./split-discord-message.js";
 

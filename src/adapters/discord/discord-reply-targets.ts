@@ -9,8 +9,8 @@ import {
   type SendableChannels,
 } from "discord.js";
 import type { Logger } from "../../core/ports/logger.js";
+import type { ReplyVisibility } from "../../core/ports/reply-sink.js";
 import { defaultReplyMode } from "../../core/reply-mode.js";
-import type { ReplyVisibility } from "../../core/types.js";
 import type { DiscordOutgoingMessage, DiscordReplyTarget } from "./discord-reply-sink.js";
 import { withoutLinkPreviews } from "./link-previews.js";
 

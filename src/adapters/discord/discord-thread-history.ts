@@ -1,6 +1,6 @@
 import type { Client, Message } from "discord.js";
+import type { PriorMessage, ThreadHistory } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { PriorMessage, ThreadHistory } from "../../core/types.js";
 
 /** How far up a chain of inline replies the history reads. */
 const REPLY_CHAIN_DEPTH = 5;

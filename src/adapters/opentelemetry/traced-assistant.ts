@@ -1,6 +1,6 @@
 import { SpanKind } from "@opentelemetry/api";
 import type { Assistant } from "../../core/assistant.js";
-import type { InboundAction, InboundMessage } from "../../core/types.js";
+import type { InboundAction, InboundMessage } from "../../core/ports/assistant-handler.js";
 import { definedAttributes, type Tracing, withinSpan } from "./span-tools.js";
 
 function scopeAttributes(event: InboundMessage | InboundAction) {

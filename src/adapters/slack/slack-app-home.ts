@@ -3,8 +3,9 @@ import type { App, types as slackTypes } from "@slack/bolt";
 type AppHomeOpenedEvent = slackTypes.AppHomeOpenedEvent;
 type KnownBlock = slackTypes.KnownBlock;
 
+import type { InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { InboundMessage, ReplyFinish, ReplySink, ReplyStart } from "../../core/types.js";
+import type { ReplyFinish, ReplySink, ReplyStart } from "../../core/ports/reply-sink.js";
 import { slackWorkspaceOf } from "./slack-event-parser.js";
 import { renderMrkdwnPieces } from "./slack-message-format.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";

@@ -1,5 +1,6 @@
 import type { BlockAction, SlashCommand, types as slackTypes } from "@slack/bolt";
-import type { Addressing, Attachment } from "../../core/types.js";
+import type { Addressing } from "../../core/ports/assistant-handler.js";
+import type { Attachment } from "../../core/types.js";
 
 /**
  * Pure parsing of what Slack delivers (an Events API envelope, a slash command, a block_actions

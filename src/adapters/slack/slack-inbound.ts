@@ -1,7 +1,7 @@
 import type { SlashCommand } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
+import type { AssistantHandler, InboundAction, InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { AssistantHandler, InboundAction, InboundMessage } from "../../core/types.js";
 import { createSlackActorResolver, type SlackActor } from "./slack-actor.js";
 import {
   normalizeSlackText,

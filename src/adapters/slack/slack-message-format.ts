@@ -1,5 +1,6 @@
 import slackifyMarkdown from "slackify-markdown";
-import type { ApprovalPrompt, ReplyButton, ReplyFinish, Source } from "../../core/types.js";
+import type { ApprovalPrompt, ReplyButton, ReplyFinish } from "../../core/ports/reply-sink.js";
+import type { Source } from "../../core/types.js";
 import { splitMarkdown } from "./split-markdown.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { ReplyVisibility } from "../../core/types.js";
+import type { ReplyVisibility } from "../../core/ports/reply-sink.js";
 import type { ReplyTarget } from "../reply-target.js";
 import { markdownToMrkdwn } from "./slack-message-format.js";
 import type { SlackOutgoingMessage, SlackReplyPlace } from "./slack-reply-place.js";

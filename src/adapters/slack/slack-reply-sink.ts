@@ -6,7 +6,7 @@ import type {
   ReplySink,
   ReplyStart,
   ReplyVisibility,
-} from "../../core/types.js";
+} from "../../core/ports/reply-sink.js";
 import { SlackEditPacing } from "./slack-edit-pacing.js";
 import {
   approvalFallbackText,

@@ -1,6 +1,6 @@
 import type { App, MessageShortcut, SlackViewAction, ViewOutput } from "@slack/bolt";
+import type { InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { InboundMessage } from "../../core/types.js";
 import type { SlackActor } from "./slack-actor.js";
 import type { SlackReplyTarget } from "./slack-reply-sink.js";
 import type { SlackSurfaceContext } from "./slack-surface-context.js";

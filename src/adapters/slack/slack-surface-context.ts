@@ -1,6 +1,7 @@
 import type { WebClient } from "@slack/web-api";
+import type { AssistantHandler } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { AssistantHandler, ReplySink } from "../../core/types.js";
+import type { ReplySink } from "../../core/ports/reply-sink.js";
 import type { SlackActorResolver } from "./slack-actor.js";
 import type { SlackBotIdentity } from "./slack-event-parser.js";
 import type { SlackReplyTarget } from "./slack-reply-sink.js";

@@ -1,6 +1,6 @@
 import type { WebClient } from "@slack/web-api";
+import type { PriorMessage, ThreadHistory } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
-import type { PriorMessage, ThreadHistory } from "../../core/types.js";
 import { normalizeSlackText, record, type SlackBotIdentity, text } from "./slack-event-parser.js";
 import type { SlackUserDirectory } from "./slack-user-directory.js";
 import { summarizeSlackError } from "./summarize-slack-error.js";

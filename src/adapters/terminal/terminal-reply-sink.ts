@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from "cli-progress";
-import type { ProgressUpdate, ReplyFinish, ReplySink, ReplyStart } from "../../core/types.js";
+import type { ProgressUpdate, ReplyFinish, ReplySink, ReplyStart } from "../../core/ports/reply-sink.js";
 
 export interface TerminalReplySinkOptions {
   output: NodeJS.WritableStream;

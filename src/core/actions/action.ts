@@ -1,7 +1,7 @@
 import type { AgentSetup } from "../chains/answer-chain.js";
+import type { InboundAction } from "../ports/assistant-handler.js";
 import type { MemoryStore } from "../ports/memory-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
-import type { InboundAction } from "../types.js";
 
 /** What an action may use. */
 export interface ActionServices {

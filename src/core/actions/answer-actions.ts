@@ -1,6 +1,8 @@
+import type { InboundAction } from "../ports/assistant-handler.js";
 import type { AnswerRecord } from "../ports/memory-store.js";
+import type { ReplyButton } from "../ports/reply-sink.js";
 import type { ReplyGuard } from "../reply-guard.js";
-import type { InboundAction, ReplyButton, Source } from "../types.js";
+import type { Source } from "../types.js";
 import type { Action, ActionServices } from "./action.js";
 
 /**

@@ -11,13 +11,14 @@ import type {
   ToolDefinition,
 } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
+import type { ApprovalPrompt, ReplySink } from "../ports/reply-sink.js";
 import type { ToolContext, ToolRisk } from "../ports/tool.js";
 import type { QueryScope } from "../ports/vector-store.js";
 import { redactSecrets } from "../redaction.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "../tokens.js";
 import type { PreparedCall, ToolExecution, ToolRegistry } from "../tools/tool-registry.js";
 import { rejectedExecution } from "../tools/tool-registry.js";
-import type { ApprovalPrompt, ConversationRef, ReplySink, Source } from "../types.js";
+import type { ConversationRef, Source } from "../types.js";
 import type { AgentFinishReason, AgentTrace, TraceStep, TraceToolCall } from "./agent-trace.js";
 import { fenceToolResult } from "./fence-tool-result.js";
 import { previewArguments } from "./preview-arguments.js";

@@ -1,10 +1,11 @@
 import { reportFailure } from "../errors.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { AttachmentReader } from "../ports/attachment-reader.js";
 import type { Passage } from "../ports/knowledge.js";
 import type { ImageInput } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import { truncateToTokens } from "../tokens.js";
-import type { Attachment, InboundMessage } from "../types.js";
+import type { Attachment } from "../types.js";
 
 /** Files read for one question; more are named in a note and left unread. */
 export const MAX_ATTACHMENTS_PER_QUESTION = 5;

@@ -8,24 +8,18 @@ import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
 import { recentWindow } from "../memory/conversation-memory.js";
 import type { ApprovalGate } from "../ports/approval-gate.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { Passage, Retriever } from "../ports/knowledge.js";
 import type { ChatMessage, FinishReason, LlmProvider, TokenUsage } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { ChannelSettings, Conversation, Note } from "../ports/memory-store.js";
+import type { ApprovalPrompt, ReplyFinish, ReplySink, ReplyStart } from "../ports/reply-sink.js";
 import type { QueryScope } from "../ports/vector-store.js";
 import type { ReplyGuard } from "../reply-guard.js";
 import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";
-import type {
-  ApprovalPrompt,
-  ChannelRef,
-  InboundMessage,
-  ReplyFinish,
-  ReplySink,
-  ReplyStart,
-  Source,
-} from "../types.js";
+import type { ChannelRef, Source } from "../types.js";
 import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
 
 export interface AnswerChainInput {

@@ -1,10 +1,11 @@
 import { formatTrace } from "../agent/agent-trace.js";
 import type { AnswerTrace } from "../chains/answer-chain.js";
 import { channelOf } from "../channel-of.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { ChannelSettings } from "../ports/memory-store.js";
+import type { ReplyVisibility } from "../ports/reply-sink.js";
 import { hasAdminRights } from "../privileges.js";
 import { defaultReplyMode } from "../reply-mode.js";
-import type { InboundMessage, ReplyVisibility } from "../types.js";
 import { type Command, type CommandServices, choicesOf } from "./command.js";
 import { suggestModels } from "./suggestions.js";
 

@@ -9,10 +9,11 @@ import {
 } from "../chains/named-chains.js";
 import { channelOf } from "../channel-of.js";
 import { toAppError } from "../errors.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { ChannelMessage } from "../ports/channel-history.js";
 import type { ChatMessage } from "../ports/llm-provider.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
-import type { InboundMessage, Source } from "../types.js";
+import type { Source } from "../types.js";
 import type { Command, CommandContext, CommandParameter } from "./command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./no-llm.js";
 import { suggestLanguages } from "./suggestions.js";

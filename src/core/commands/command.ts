@@ -1,11 +1,12 @@
 import type { Deadline } from "../deadline.js";
 import type { ConversationMemory } from "../memory/conversation-memory.js";
+import type { InboundMessage, Suggestion } from "../ports/assistant-handler.js";
 import type { ChannelHistory } from "../ports/channel-history.js";
 import type { LlmProvider } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type { MemoryStore } from "../ports/memory-store.js";
+import type { ReplyVisibility } from "../ports/reply-sink.js";
 import type { ReplyGuard } from "../reply-guard.js";
-import type { InboundMessage, ReplyVisibility, Suggestion } from "../types.js";
 
 /** What every command can reach. Later modules add their own services through their own commands. */
 export interface CommandServices {

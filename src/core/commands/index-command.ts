@@ -1,11 +1,11 @@
 import { isAppError } from "../errors.js";
 import type { IndexProgress, KnowledgeBase } from "../knowledge/knowledge-base.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { DocumentReference } from "../ports/document-loader.js";
 import type { SourceRequest } from "../ports/source-connector.js";
 import type { DocumentScope } from "../ports/vector-store.js";
 import { describeInterval, parseInterval } from "../sources/source-ids.js";
 import type { SourceService } from "../sources/source-service.js";
-import type { InboundMessage } from "../types.js";
 import type { WorkLine } from "../work-line.js";
 import type { Command, CommandContext } from "./command.js";
 import { type IndexArguments, parseIndexArguments } from "./index-arguments.js";

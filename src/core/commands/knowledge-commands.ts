@@ -1,7 +1,7 @@
 import { scopeOf } from "../chains/answer-chain.js";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { SourceService } from "../sources/source-service.js";
-import type { InboundMessage } from "../types.js";
 import { WorkLine } from "../work-line.js";
 import type { Command, CommandParameter, Suggestion } from "./command.js";
 import { type IndexEnqueuer, indexCommand } from "./index-command.js";

@@ -1,8 +1,9 @@
 import { scopeOf } from "../chains/answer-chain.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type { SourceRecord } from "../ports/source-store.js";
 import { describeInterval } from "../sources/source-ids.js";
 import type { SourceService } from "../sources/source-service.js";
-import type { ConversationRef, InboundMessage } from "../types.js";
+import type { ConversationRef } from "../types.js";
 import type { Command, CommandContext, CommandParameter } from "./command.js";
 
 /** Where a command was given: where the source service posts its status message and later reports. */

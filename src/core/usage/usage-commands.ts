@@ -1,4 +1,5 @@
 import { type Command, choicesOf } from "../commands/command.js";
+import type { InboundMessage } from "../ports/assistant-handler.js";
 import type {
   Quota,
   QuotaPeriod,
@@ -7,7 +8,7 @@ import type {
   UsageSubject,
   WorkspaceRef,
 } from "../ports/usage-store.js";
-import type { ChannelRef, InboundMessage } from "../types.js";
+import type { ChannelRef } from "../types.js";
 import { formatUsd } from "./model-prices.js";
 import {
   formatAmount,

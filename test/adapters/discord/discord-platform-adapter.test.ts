@@ -6,8 +6,13 @@ import {
 } from "../../../src/adapters/discord/discord-platform-adapter.js";
 import type { Command } from "../../../src/core/commands/command.js";
 import { AppError } from "../../../src/core/errors.js";
+import type {
+  AssistantHandler,
+  InboundAction,
+  InboundMessage,
+} from "../../../src/core/ports/assistant-handler.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
-import type { AssistantHandler, InboundAction, InboundMessage, ReplySink } from "../../../src/core/types.js";
+import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
 import { applicationCommands } from "../../support/application-commands.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../../support/discord-stand-in.js";
 import { waitFor } from "../../support/e2e-helpers.js";

@@ -5,7 +5,7 @@ import {
   type DiscordReplyTarget,
 } from "../../../src/adapters/discord/discord-reply-sink.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
-import type { ApprovalPrompt } from "../../../src/core/types.js";
+import type { ApprovalPrompt } from "../../../src/core/ports/reply-sink.js";
 
 type Write = { kind: "acknowledge" | "first" | "next"; message?: DiscordOutgoingMessage };
 

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderApprovalBlocks } from "../../../src/adapters/slack/slack-message-format.js";
 import { SlackReplySink, type SlackReplyTarget } from "../../../src/adapters/slack/slack-reply-sink.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
-import type { ApprovalPrompt } from "../../../src/core/types.js";
+import type { ApprovalPrompt } from "../../../src/core/ports/reply-sink.js";
 import { type SlackStandIn, startSlackStandIn } from "../../support/slack-stand-in.js";
 
 const APPROVAL_ID = "5f0c8a1e-2b7d-4c3a-9e61-0d4b8f7a2c11";

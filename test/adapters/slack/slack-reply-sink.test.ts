@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { INTERRUPTED_MARK } from "../../../src/adapters/slack/slack-reply-sink.js";
-import type { ReplySink } from "../../../src/core/types.js";
+import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
 import type { StoredMessage } from "../../support/slack-stand-in.js";
 import { envelope, type Harness, sleep, startHarness, waitFor } from "./slack-test-harness.js";
 

@@ -3,15 +3,15 @@ import {
   type SlackAdapter,
   type SlackAdapterOptions,
 } from "../../../src/adapters/slack/slack-platform-adapter.js";
-import { silentLogger } from "../../../src/core/ports/logger.js";
 import type {
   AssistantHandler,
-  ConversationRef,
   InboundAction,
   InboundMessage,
   PriorMessage,
-  ReplySink,
-} from "../../../src/core/types.js";
+} from "../../../src/core/ports/assistant-handler.js";
+import { silentLogger } from "../../../src/core/ports/logger.js";
+import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
+import type { ConversationRef } from "../../../src/core/types.js";
 import { formBody, postSignedToSlackReceiver, type SignedPostResult } from "../../support/slack-signing.js";
 import { type SlackStandIn, type StandInUser, startSlackStandIn } from "../../support/slack-stand-in.js";
 

@@ -8,7 +8,8 @@ import type { KnowledgeBase } from "../../../src/core/knowledge/knowledge-base.j
 import { OpenReply, sweepOpenReplies } from "../../../src/core/open-replies.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { OpenWork } from "../../../src/core/ports/memory-store.js";
-import type { ConversationRef, ReplySink } from "../../../src/core/types.js";
+import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
+import type { ConversationRef } from "../../../src/core/types.js";
 import { waitFor } from "../../support/e2e-helpers.js";
 import { RecordingNotifier } from "../../support/recording-notifier.js";
 
