@@ -26,6 +26,7 @@ export interface CoalescingWriterOptions {
  * writes, after everything queued before it, and hands back the write's result or error: final
  * renders go through it. `inOrder` queues other calls (another message, a reaction) without spacing
  * them. `close` drops a pending update and refuses later ones, so nothing overwrites a final write.
+ * `updateOrSend` is `update` for a producer that waits on a write due at once (the Slack reply).
  */
 export class CoalescingWriter {
   private readonly intervalMs: number;
@@ -135,22 +136,6 @@ export class CoalescingWriter {
     this.pending = undefined;
   }
 
-  private queuePending(): void {
-    const write = this.pending;
-    this.pending = undefined;
-    if (write === undefined || this.closed) return;
-    this.send(write).catch((error: unknown) => this.onUpdateError(error));
-  }
-
-  private clearTimer(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
-  private ownWait(): number {
-    return Math.max(0, this.lastWriteAt + this.intervalMs - this.now());
-  }
-
   /**
    * Waits for this writer's own spacing and, with a pacer, for the other processes' too. Public for
    * work queued with `inOrder` that learns only when its turn comes whether it writes to the message.
@@ -167,5 +152,21 @@ export class CoalescingWriter {
       }
     }
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
+  private queuePending(): void {
+    const write = this.pending;
+    this.pending = undefined;
+    if (write === undefined || this.closed) return;
+    this.send(write).catch((error: unknown) => this.onUpdateError(error));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private ownWait(): number {
+    return Math.max(0, this.lastWriteAt + this.intervalMs - this.now());
   }
 }
