@@ -26,6 +26,7 @@ export interface CoalescingWriterOptions {
  * writes, after everything queued before it, and hands back the write's result or error: final
  * renders go through it. `inOrder` queues other calls (another message, a reaction) without spacing
  * them. `close` drops a pending update and refuses later ones, so nothing overwrites a final write.
+ * `updateOrSend` is `update` for a producer that waits on a write due at once (the Slack reply).
  */
 export class CoalescingWriter {
   private readonly intervalMs: number;
@@ -69,6 +70,32 @@ export class CoalescingWriter {
     }, this.ownWait());
   }
 
+  /**
+   * Like `update`, except when this writer's slot is free now: then the write is queued at once and
+   * the returned promise settles with it, its error the caller's. For a producer that should feel the
+   * writes it causes: a reply's first words go out, or fail, before the call that brought them returns.
+   */
+  updateOrSend(write: () => Promise<void>): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    if (this.ownWait() > 0) {
+      this.update(write);
+      return Promise.resolve();
+    }
+    this.clearTimer();
+    this.pending = undefined;
+    return this.send(write);
+  }
+
+  /**
+   * Counts the interval from now, as if a write had just reached the message. For a write in flight
+   * (later updates then wait a whole interval rather than queue behind it at once) and for one that
+   * reaches a new message partway through a `send` (a refused stream handing over to a posted
+   * message). `send` still counts from its write's end.
+   */
+  markWritten(): void {
+    this.lastWriteAt = this.now();
+  }
+
   /** Writes the pending update now (still spaced) and waits for every write queued so far. */
   async flush(): Promise<void> {
     this.clearTimer();
@@ -109,6 +136,24 @@ export class CoalescingWriter {
     this.pending = undefined;
   }
 
+  /**
+   * Waits for this writer's own spacing and, with a pacer, for the other processes' too. Public for
+   * work queued with `inOrder` that learns only when its turn comes whether it writes to the message.
+   */
+  async waitForSlot(): Promise<void> {
+    let wait = this.ownWait();
+    if (this.pacing !== undefined && this.intervalMs > 0) {
+      const { pacer, message } = this.pacing;
+      try {
+        wait = Math.max(wait, await pacer.reserve(message, this.intervalMs, wait));
+      } catch (error) {
+        // Pacing across processes is a courtesy to the platform; the write still goes out, spaced locally.
+        this.logger.warn({ err: error, messageId: message.messageId }, "could not reserve an edit slot");
+      }
+    }
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+
   private queuePending(): void {
     const write = this.pending;
     this.pending = undefined;
@@ -123,20 +168,5 @@ export class CoalescingWriter {
 
   private ownWait(): number {
     return Math.max(0, this.lastWriteAt + this.intervalMs - this.now());
-  }
-
-  /** Waits for this writer's own spacing and, with a pacer, for the other processes' too. */
-  private async waitForSlot(): Promise<void> {
-    let wait = this.ownWait();
-    if (this.pacing !== undefined && this.intervalMs > 0) {
-      const { pacer, message } = this.pacing;
-      try {
-        wait = Math.max(wait, await pacer.reserve(message, this.intervalMs, wait));
-      } catch (error) {
-        // Pacing across processes is a courtesy to the platform; the write still goes out, spaced locally.
-        this.logger.warn({ err: error, messageId: message.messageId }, "could not reserve an edit slot");
-      }
-    }
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }

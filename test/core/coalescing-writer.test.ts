@@ -45,9 +45,16 @@ describe("CoalescingWriter", () => {
   it("counts a message just posted as a write", async () => {
     const target = recordingMessage();
     const postedAt = performance.now();
-    const writer = new CoalescingWriter({ intervalMs: 60, logger: silentLogger, lastWriteAt: Date.now() });
+    // One clock for the test and the writer; a timer may still fire up to a millisecond early by
+    // Node's own coarser loop clock.
+    const writer = new CoalescingWriter({
+      intervalMs: 60,
+      logger: silentLogger,
+      lastWriteAt: postedAt,
+      now: () => performance.now(),
+    });
     await writer.send(target.write("first edit"));
-    expect((target.writes[0]?.at ?? 0) - postedAt).toBeGreaterThanOrEqual(59);
+    expect((target.writes[0]?.at ?? 0) - postedAt).toBeGreaterThanOrEqual(58);
   });
 
   it("keeps other calls in order with the writes without spacing them", async () => {
@@ -96,6 +103,59 @@ describe("CoalescingWriter", () => {
     await writer.send(target.write("still here"));
     expect(reported).toEqual([new Error("rate limited")]);
     expect(target.texts()).toEqual(["still here"]);
+  });
+
+  it("sends an update that is due at once, its error the caller's, and coalesces one that is not", async () => {
+    const target = recordingMessage();
+    const reported: unknown[] = [];
+    const writer = new CoalescingWriter({
+      intervalMs: 60,
+      logger: silentLogger,
+      onUpdateError: (error) => reported.push(error),
+    });
+    await expect(
+      writer.updateOrSend(async () => {
+        throw new Error("not_in_channel");
+      }),
+    ).rejects.toThrow("not_in_channel");
+    // The failed write still counts: the next ones are not due yet, so they coalesce.
+    await writer.updateOrSend(target.write("stale"));
+    await writer.updateOrSend(target.write("latest"));
+    expect(target.texts()).toEqual([]);
+    await writer.flush();
+    expect(target.texts()).toEqual(["latest"]);
+    expect(reported).toEqual([]);
+  });
+
+  it("counts the interval from markWritten, so a write in flight holds later updates back", async () => {
+    const target = recordingMessage();
+    const writer = new CoalescingWriter({ intervalMs: 60, logger: silentLogger });
+    let inFlight: Promise<void> | undefined;
+    const markedAt = performance.now();
+    await writer.send(async () => {
+      writer.markWritten();
+      // An update while this write runs is not due at once: it waits for the writer's slot.
+      inFlight = writer.updateOrSend(target.write("during"));
+    });
+    await inFlight;
+    expect(target.texts()).toEqual([]);
+    await writer.flush();
+    expect(target.texts()).toEqual(["during"]);
+    // The writer counts in Date.now's whole milliseconds: one either side of performance.now.
+    expect((target.writes[0]?.at ?? 0) - markedAt).toBeGreaterThanOrEqual(58);
+  });
+
+  it("waitForSlot lets work queued in order decide for itself whether to wait like a write", async () => {
+    const target = recordingMessage();
+    const writer = new CoalescingWriter({ intervalMs: 60, logger: silentLogger });
+    await writer.send(target.write("edit"));
+    await writer.inOrder(async () => {
+      await writer.waitForSlot();
+      await target.write("final")();
+    });
+    const [edit, final] = target.writes.map((write) => write.at);
+    // The writer counts in Date.now's whole milliseconds: one either side of performance.now.
+    expect((final ?? 0) - (edit ?? 0)).toBeGreaterThanOrEqual(58);
   });
 
   it("asks the pacer for a slot for the message and waits as long as it says", async () => {

@@ -1,4 +1,5 @@
 import type { WebClient } from "@slack/web-api";
+import { CoalescingWriter } from "../../core/coalescing-writer.js";
 import type { Logger } from "../../core/ports/logger.js";
 import type {
   ApprovalPrompt,
@@ -7,7 +8,6 @@ import type {
   ReplyStart,
   ReplyVisibility,
 } from "../../core/ports/reply-sink.js";
-import { SlackEditPacing } from "./slack-edit-pacing.js";
 import {
   approvalFallbackText,
   markdownToMrkdwn,
@@ -56,7 +56,6 @@ export const INTERRUPTED_MARK = "\n\n_… (interrupted: this answer is unfinishe
 /** `stream`: Slack's native stream. `update`: posted and edited. `buffered`: for the asker alone, sent whole. */
 type Mode = "undecided" | "stream" | "update" | "buffered";
 
-const sleep = (milliseconds: number) => new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
 const isUnreachable = (error: unknown) => {
   const code = slackErrorCode(error);
   return code === "not_in_channel" || code === "channel_not_found";
@@ -68,13 +67,14 @@ const isUnreachable = (error: unknown) => {
  * workspace allows it; when it refuses, posts and edits at most once per interval. A stream Slack
  * closed continues in a new message, long answers continue in further messages split at paragraph
  * or code-block boundaries, and replies meant for the asker alone go out privately once complete.
- * Every network call runs on one queue ({@link SlackEditPacing}), so edits never overtake each other.
+ * Every network call runs on one {@link CoalescingWriter}, so edits never overtake each other; text
+ * edits go out at most once per interval, counted from the end of the write before.
  */
 export class SlackReplySink implements ReplySink {
   private readonly place: SlackReplyPlace;
   private readonly streaming: SlackStreamingPolicy;
   private readonly streamLimit: number;
-  private readonly pacing: SlackEditPacing;
+  private readonly writer: CoalescingWriter;
   private readonly indicator: SlackThinkingIndicator;
   private readonly posted: SlackPostedReply;
   private readonly privately: SlackPrivateReply;
@@ -104,7 +104,15 @@ export class SlackReplySink implements ReplySink {
     };
     this.streaming = options.streaming;
     this.streamLimit = options.streamMessageLimit ?? DEFAULT_STREAM_MESSAGE_LIMIT;
-    this.pacing = new SlackEditPacing(interval);
+    this.writer = new CoalescingWriter({
+      intervalMs: interval,
+      logger: options.logger,
+      // A timed edit's failure: logged here, and the next `append` hands it to core.
+      onUpdateError: (error) => {
+        this.deferredError ??= error;
+        this.place.logger.warn(summarizeSlackError(error), "slack reply update failed");
+      },
+    });
     this.indicator = new SlackThinkingIndicator(this.place);
     this.posted = new SlackPostedReply(this.place, this.indicator, interval);
     this.privately = new SlackPrivateReply(this.place, this.indicator, options.fetchImpl ?? fetch);
@@ -131,25 +139,19 @@ export class SlackReplySink implements ReplySink {
   async start(options: ReplyStart): Promise<void> {
     this.visibility = options.visibility;
     this.placement = options.placement ?? "thread";
-    await this.pacing.enqueue(() => this.indicator.show());
+    await this.writer.inOrder(() => this.indicator.show());
   }
 
   async append(text: string): Promise<void> {
     if (this.closed || text === "") return;
     if (this.deferredError !== undefined) throw this.deferredError;
     this.received += text;
-    await this.pacing.edit(
-      () => this.flush(false),
-      (error) => {
-        this.deferredError ??= error;
-        this.place.logger.warn(summarizeSlackError(error), "slack reply update failed");
-      },
-    );
+    await this.writer.updateOrSend(() => this.flush(false));
   }
 
   async status(line: string): Promise<void> {
     if (this.closed) return;
-    await this.pacing.enqueue(() => this.showStatus(line.slice(0, 150)));
+    await this.writer.inOrder(() => this.showStatus(line.slice(0, 150)));
   }
 
   /**
@@ -162,7 +164,7 @@ export class SlackReplySink implements ReplySink {
   async requestApproval(prompt: ApprovalPrompt): Promise<void> {
     if (this.closed) return;
     const request = { text: approvalFallbackText(prompt), blocks: renderApprovalBlocks(prompt) };
-    await this.pacing.enqueue(async () => {
+    await this.writer.inOrder(async () => {
       this.decideMode();
       if (this.mode === "buffered") return this.privately.writeNext(request);
       await this.posted.deleteStatusLine();
@@ -177,10 +179,10 @@ export class SlackReplySink implements ReplySink {
 
   async finish(result: ReplyFinish): Promise<void> {
     if (this.closed) return;
-    this.pacing.cancel();
-    await this.pacing.enqueue(async () => {
-      const wait = this.pacing.untilNextWrite();
-      if (wait > 0 && this.mode !== "buffered" && this.received.length > 0) await sleep(wait);
+    this.writer.close();
+    await this.writer.inOrder(async () => {
+      // A reply for the asker alone is sent whole, not edited: it need not wait for an edit's slot.
+      if (this.mode !== "buffered" && this.received.length > 0) await this.writer.waitForSlot();
       await this.flush(true, renderFinishBlocks(result));
     });
     await this.close();
@@ -188,10 +190,10 @@ export class SlackReplySink implements ReplySink {
 
   async fail(message: string): Promise<void> {
     if (this.closed) return;
-    this.pacing.cancel();
+    this.writer.close();
     // A partial answer is marked as cut, so it is never read as a finished one.
     if (this.received.trim() !== "") this.received += INTERRUPTED_MARK;
-    await this.pacing.enqueue(async () => {
+    await this.writer.inOrder(async () => {
       // Whatever answer text already arrived is shown first; then the sentence, always.
       this.decideMode();
       try {
@@ -206,7 +208,7 @@ export class SlackReplySink implements ReplySink {
 
   private async close(): Promise<void> {
     this.closed = true;
-    await this.pacing.enqueue(async () => {
+    await this.writer.inOrder(async () => {
       await this.indicator.clear();
       await this.posted.deleteStatusLine();
     });
@@ -222,10 +224,10 @@ export class SlackReplySink implements ReplySink {
   private async flush(final: boolean, finishBlocks?: SlackBlock[]): Promise<void> {
     this.decideMode();
     const before = this.mode;
-    this.pacing.markWrite();
+    this.writer.markWritten();
     if (this.mode === "stream") await this.flushStream(final, finishBlocks);
     // A refused stream hands over to posting: the interval counts from that first post.
-    if (before === "stream" && this.mode === "update") this.pacing.markWrite();
+    if (before === "stream" && this.mode === "update") this.writer.markWritten();
     if (this.mode === "update") await this.flushUpdate(final, finishBlocks);
     if (this.mode === "buffered" && final && finishBlocks !== undefined)
       await this.deliverBuffered(finishBlocks);

@@ -1,3 +1,4 @@
+import { CoalescingWriter } from "../coalescing-writer.js";
 import { createDeadline, type Deadline } from "../deadline.js";
 import { AppError } from "../errors.js";
 import { sourceOfPassage } from "../knowledge/passage-source.js";
@@ -117,7 +118,7 @@ export const DENIED_TOOL_RESULT = "The user denied this action.";
  */
 export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const { llm, tools, context, budgets, approvals } = options;
-  const sink = serializeSink(options.sink);
+  const sink = serializeSink(options.sink, context.logger);
   const startedAt = Date.now();
   const startedClock = performance.now();
   const requestedModel = options.model ?? llm.defaultModel;
@@ -527,13 +528,10 @@ function estimateUsage(
 }
 
 /** Sink calls from concurrent tool calls are queued so the platform sees them one at a time, in order. */
-function serializeSink(sink: ReplySink): ReplySink {
-  let queue: Promise<unknown> = Promise.resolve();
-  const enqueue = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work);
-    queue = next.catch(() => {});
-    return next;
-  };
+function serializeSink(sink: ReplySink, logger: Logger): ReplySink {
+  // No spacing here (interval 0): the writer only keeps the calls in order; each sink paces its own edits.
+  const writer = new CoalescingWriter({ intervalMs: 0, logger });
+  const enqueue = <T>(work: () => Promise<T>): Promise<T> => writer.inOrder(work);
   const serialized: ReplySink = {
     start: (options) => enqueue(() => sink.start(options)),
     append: (text) => enqueue(() => sink.append(text)),
