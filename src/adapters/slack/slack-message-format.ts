@@ -74,15 +74,6 @@ export function renderSourceBlocks(sources: Source[]): SlackBlock[] {
   }));
 }
 
-/** The feedback buttons every answer carries when core stored it but sent no buttons of its own. */
-export function defaultAnswerButtons(answerId: string): ReplyButton[] {
-  return [
-    { action: "feedback-up", label: "👍", value: answerId },
-    { action: "feedback-down", label: "👎", value: answerId },
-    { action: "show-sources", label: "Show sources", value: answerId },
-  ];
-}
-
 /** An actions block with one button per `ReplyButton` (at most 25, Slack's limit). */
 export function renderButtonBlocks(buttons: ReplyButton[]): SlackBlock[] {
   if (buttons.length === 0) return [];
@@ -101,13 +92,9 @@ export function renderButtonBlocks(buttons: ReplyButton[]): SlackBlock[] {
   ];
 }
 
-/** Sources and buttons for the end of an answer. */
+/** Sources and buttons for the end of an answer: exactly the buttons core chose (its one button policy). */
 export function renderFinishBlocks(finish: ReplyFinish): SlackBlock[] {
-  const buttons =
-    finish.buttons.length > 0 || finish.answerId === undefined
-      ? finish.buttons
-      : defaultAnswerButtons(finish.answerId);
-  return [...renderSourceBlocks(finish.sources), ...renderButtonBlocks(buttons)];
+  return [...renderSourceBlocks(finish.sources), ...renderButtonBlocks(finish.buttons)];
 }
 
 /** A section block showing one mrkdwn piece of the answer. */

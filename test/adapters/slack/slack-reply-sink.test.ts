@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { INTERRUPTED_MARK } from "../../../src/adapters/slack/slack-reply-sink.js";
+import { answerButtons } from "../../../src/core/actions/answer-actions.js";
 import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
 import type { StoredMessage } from "../../support/slack-stand-in.js";
 import { envelope, type Harness, sleep, startHarness, waitFor } from "./slack-test-harness.js";
@@ -86,7 +87,7 @@ describe("SlackReplySink", () => {
       async (sink) => {
         await sink.start({ visibility: "everyone" });
         await appendInPieces(sink, answer, 40, 5);
-        await sink.finish({ sources: [], buttons: [], answerId: "long-1" });
+        await sink.finish({ sources: [], buttons: answerButtons("long-1", true), answerId: "long-1" });
       },
     );
     const messages = harness.standIn.visibleMessages("C111", threadTs);
@@ -107,7 +108,7 @@ describe("SlackReplySink", () => {
     const { harness, threadTs } = await mentionAndAnswer({ interval: 20 }, async (sink) => {
       await sink.start({ visibility: "everyone" });
       await appendInPieces(sink, answer, 50, 25);
-      await sink.finish({ sources: [], buttons: [], answerId: "long-2" });
+      await sink.finish({ sources: [], buttons: answerButtons("long-2", true), answerId: "long-2" });
     });
     const messages = harness.standIn.visibleMessages("C111", threadTs);
     expect(messages.length).toBeGreaterThanOrEqual(3);
@@ -192,7 +193,11 @@ describe("SlackReplySink", () => {
           await sink.append(word);
           await sleep(60);
         }
-        await sink.finish({ sources: [], buttons: [], answerId: "a-fallback" });
+        await sink.finish({
+          sources: [],
+          buttons: answerButtons("a-fallback", true),
+          answerId: "a-fallback",
+        });
       },
     );
     const { standIn } = harness;
@@ -214,7 +219,7 @@ describe("SlackReplySink", () => {
         await sink.append(piece);
         await sleep(50);
       }
-      await sink.finish({ sources: [], buttons: [], answerId: "a-expiry" });
+      await sink.finish({ sources: [], buttons: answerButtons("a-expiry", true), answerId: "a-expiry" });
     });
     const messages = harness.standIn.visibleMessages("C111", threadTs);
     expect(messages.length).toBeGreaterThanOrEqual(3);

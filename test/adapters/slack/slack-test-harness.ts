@@ -3,6 +3,7 @@ import {
   type SlackAdapter,
   type SlackAdapterOptions,
 } from "../../../src/adapters/slack/slack-platform-adapter.js";
+import { answerButtons } from "../../../src/core/actions/answer-actions.js";
 import type {
   AssistantHandler,
   InboundAction,
@@ -40,7 +41,7 @@ export class ScriptedAssistant implements AssistantHandler {
   script: AnswerScript = async (message, sink) => {
     await sink.start({ visibility: "everyone" });
     await sink.append(`Answer to: ${message.text}`);
-    await sink.finish({ sources: [], buttons: [], answerId: "answer-1" });
+    await sink.finish({ sources: [], buttons: answerButtons("answer-1", true), answerId: "answer-1" });
   };
   actionScript: ActionScript = async (action, sink) => {
     await sink.start({ visibility: "asker" });
