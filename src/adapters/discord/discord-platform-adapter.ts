@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   type AutocompleteInteraction,
   Client,
@@ -17,7 +16,7 @@ import {
   type SendableChannels,
 } from "discord.js";
 import type { Command } from "../../core/commands/command.js";
-import { AppError, describeForUser, toAppError } from "../../core/errors.js";
+import { AppError, reportFailure, toAppError } from "../../core/errors.js";
 import type { AssistantHandler, InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
 import { DISCORD_GATEWAY_INTENTS } from "./discord-bot-setup.js";
@@ -277,9 +276,8 @@ export class DiscordPlatformAdapter {
         }
       }
     } catch (error) {
-      const referenceId = randomUUID().slice(0, 8);
-      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord interaction");
-      await sink.fail(describeForUser(new AppError("internal", "discord interaction failed"), referenceId));
+      const failure = new AppError("internal", "discord interaction failed", { cause: error });
+      await sink.fail(reportFailure(failure, logger, "assistant failed on a discord interaction").sentence);
     } finally {
       clearTimeout(timer);
       await acknowledging;
@@ -359,9 +357,8 @@ export class DiscordPlatformAdapter {
     try {
       await this.options.assistant.handle(inbound, sink);
     } catch (error) {
-      const referenceId = randomUUID().slice(0, 8);
-      logger.error({ err: toAppError(error), referenceId }, "assistant failed on a discord message");
-      await sink.fail(describeForUser(new AppError("internal", "discord message failed"), referenceId));
+      const failure = new AppError("internal", "discord message failed", { cause: error });
+      await sink.fail(reportFailure(failure, logger, "assistant failed on a discord message").sentence);
     }
   }
 

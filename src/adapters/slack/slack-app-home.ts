@@ -1,4 +1,5 @@
 import type { App, types as slackTypes } from "@slack/bolt";
+import { newReferenceId } from "../../core/errors.js";
 
 type AppHomeOpenedEvent = slackTypes.AppHomeOpenedEvent;
 type KnownBlock = slackTypes.KnownBlock;
@@ -99,8 +100,8 @@ export function registerAppHome(app: App, context: SlackSurfaceContext): void {
       parts = await askCore(body, event, workspaceId);
     } catch (error) {
       // The tab is the only place to say it: an apology with a reference instead of a stale tab.
-      const reference = Math.random().toString(36).slice(2, 10);
-      eventLogger.error({ err: error, reference }, "slack home tab could not be built");
+      const reference = newReferenceId();
+      eventLogger.error({ err: error, referenceId: reference }, "slack home tab could not be built");
       parts = [
         {
           heading: "teammate",

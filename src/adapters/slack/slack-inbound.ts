@@ -1,5 +1,6 @@
 import type { SlashCommand } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
+import { AppError, reportFailure } from "../../core/errors.js";
 import type { AssistantHandler, InboundAction, InboundMessage } from "../../core/ports/assistant-handler.js";
 import type { Logger } from "../../core/ports/logger.js";
 import { createSlackActorResolver, type SlackActor } from "./slack-actor.js";
@@ -162,13 +163,15 @@ async function runWithSlackSink(
   try {
     await run(sink);
   } catch (error) {
-    const reference = Math.random().toString(36).slice(2, 10);
-    eventLogger.error({ ...summarizeSlackError(error), reference }, "slack event handling failed");
+    // Whatever was thrown, the person sees the plain apology: a thrown error's own text is not theirs to read.
+    const { sentence } = reportFailure(
+      new AppError("internal", "slack event handling failed", { cause: summarizeSlackError(error) }),
+      eventLogger,
+      "slack event handling failed",
+    );
     if (sink.isClosed) return;
     try {
-      await sink.fail(
-        `Sorry, something went wrong on my side and I could not finish that (ref ${reference}).`,
-      );
+      await sink.fail(sentence);
     } catch (failError) {
       eventLogger.error(summarizeSlackError(failError), "slack could not even post the apology");
     }
