@@ -148,7 +148,7 @@ function platformSourceConnectors(
 }
 
 /** The built-in price table with `LLM_PRICES` laid over it. */
-export function priceTable(config: Config): PriceTable {
+function priceTable(config: Config): PriceTable {
   const configured = Object.entries(config.LLM_PRICES ?? {}).map(([model, price]) => [
     model,
     { inputUsdPerMillion: price.input, outputUsdPerMillion: price.output },

@@ -134,7 +134,7 @@ const discordShardIds = z
     return [...ids].sort((left, right) => left - right);
   });
 
-export const environmentSchema = z
+const environmentSchema = z
   .object({
     /** API key for the LLM and embeddings endpoint. Local servers (Ollama, vLLM) accept any value. */
     OPENAI_API_KEY: optionalString,

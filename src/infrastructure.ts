@@ -53,7 +53,7 @@ export interface InfrastructureOptions {
   decorateLlm?: ((llm: LlmProvider) => LlmProvider) | undefined;
 }
 
-export interface JobQueueOptions {
+interface JobQueueOptions {
   logger: Logger;
   /** Run the processors in this process (see `runsJobs`). */
   runWorkers: boolean;

@@ -28,7 +28,7 @@ import { registerSyncJobs } from "./core/sources/sync-source-job.js";
 import type { Infrastructure } from "./infrastructure.js";
 
 /** The base model `finetune start` uses when none is named (OpenAI's cheapest tunable chat model). */
-export const DEFAULT_FINE_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18";
+const DEFAULT_FINE_TUNE_BASE_MODEL = "gpt-4o-mini-2024-07-18";
 
 export interface JobServices {
   jobs: JobQueue;

@@ -24,7 +24,7 @@ import type { MeteredRequest } from "./usage/usage-meter.js";
 import { type PlaceInLine, WorkLine } from "./work-line.js";
 
 /** Said above an answer given while the memory store is down. */
-export const MEMORY_DOWN_NOTE =
+const MEMORY_DOWN_NOTE =
   "_My memory is unavailable right now, so I'm answering without this conversation's history, and I won't remember this exchange._";
 
 function answerTimedOut(milliseconds: number): AppError {

@@ -7,7 +7,7 @@ import type { ReplyStart } from "./ports/reply-sink.js";
 import { defaultReplyMode } from "./reply-mode.js";
 
 /** The most earlier thread messages read on first contact (Slack's `conversations.replies` page was 50 too). */
-export const EARLIER_MESSAGE_LIMIT = 50;
+const EARLIER_MESSAGE_LIMIT = 50;
 
 /** What core learned about a message before answering it; memory is read here once per message. */
 export interface Arrival {
@@ -27,7 +27,7 @@ export function isStoreDown(error: unknown): boolean {
 }
 
 /** Whether the message was typed in the channel (it opens a thread, or has none). */
-export function typedInChannel(message: Pick<InboundMessage, "threadId" | "messageId">): boolean {
+function typedInChannel(message: Pick<InboundMessage, "threadId" | "messageId">): boolean {
   return (
     message.threadId === undefined ||
     (message.messageId !== undefined && message.threadId === message.messageId)

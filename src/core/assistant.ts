@@ -36,10 +36,8 @@ import { ReplyGuard } from "./reply-guard.js";
 import { TokenCache } from "./token-cache.js";
 import { type MeteredRequest, requesterOf, type UsageMeter } from "./usage/usage-meter.js";
 
-export { MEMORY_DOWN_NOTE } from "./answering.js";
-
 /** A handler for a button action that is not built in (approvals, for instance). */
-export type ActionHandler = (action: InboundAction, reply: ReplyGuard) => Promise<void>;
+type ActionHandler = (action: InboundAction, reply: ReplyGuard) => Promise<void>;
 
 export interface AssistantOptions {
   store: MemoryStore;

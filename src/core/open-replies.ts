@@ -106,7 +106,7 @@ export interface SweepOpenRepliesDependencies {
 }
 
 /** The apology for a reply its process could not finish. */
-export function abandonedReplySentence(referenceId: string): string {
+function abandonedReplySentence(referenceId: string): string {
   return `Sorry, I was restarted while answering this and could not finish it (ref ${referenceId}). If no answer follows, please ask again.`;
 }
 

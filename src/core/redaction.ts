@@ -64,7 +64,7 @@ const MAX_DEPTH = 8;
  * stack, their own fields, cause) so nothing about them reaches the log unredacted; objects that
  * are neither plain nor errors are kept as they are.
  */
-export function redactValue(
+function redactValue(
   value: unknown,
   secrets: readonly string[],
   depth = 0,

@@ -32,7 +32,7 @@ function normalized(url: string): string | undefined {
 }
 
 /** Whether `url` is, exactly, a link in `text` (ignoring sentence punctuation right after it). */
-export function isTypedLink(url: string, text: string): boolean {
+function isTypedLink(url: string, text: string): boolean {
   const wanted = normalized(url);
   if (wanted === undefined) return false;
   for (const [link] of text.matchAll(TYPED_LINK)) {

@@ -12,7 +12,7 @@ import type { ChannelRef } from "../../src/core/types.js";
  * in-memory gate both are the same object; for Redis they may be two connections, as two bot
  * processes would have.
  */
-export interface ApprovalGateFixture {
+interface ApprovalGateFixture {
   opener: ApprovalGate;
   decider: ApprovalGate;
   cleanup(): Promise<void>;

@@ -13,7 +13,7 @@ import { OpenApiValidator, SPECS_DIR } from "./openapi-validator.js";
  */
 
 /** How a scripted reply is delivered; applies to every reply kind. */
-export interface ReplyTiming {
+interface ReplyTiming {
   /** Wait this long before sending the status line and headers (a slow server). */
   delayMs?: number;
   /** Wait this long between streamed chunks. */
@@ -22,7 +22,7 @@ export interface ReplyTiming {
   cutAfterChunks?: number;
 }
 
-export interface ScriptedToolCall {
+interface ScriptedToolCall {
   id?: string;
   name: string;
   arguments: string;
@@ -59,9 +59,9 @@ export interface ChatRequestBody {
   [key: string]: unknown;
 }
 
-export type Responder = (body: ChatRequestBody) => StandInReply | Promise<StandInReply>;
+type Responder = (body: ChatRequestBody) => StandInReply | Promise<StandInReply>;
 
-export interface Fault {
+interface Fault {
   status: number;
   /** How many matching requests get the fault. Default 1. */
   times?: number;
@@ -73,7 +73,7 @@ export interface Fault {
   path?: string;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   /** Lower-cased headers without `authorization`, so recorded traffic never holds a key. */
@@ -84,7 +84,7 @@ export interface RecordedRequest {
   status: number;
 }
 
-export interface Violation {
+interface Violation {
   direction: "request" | "response";
   method: string;
   path: string;

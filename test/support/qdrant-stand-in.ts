@@ -28,7 +28,7 @@ export interface QdrantStandIn {
   close(): Promise<void>;
 }
 
-export interface RecordedRequest {
+interface RecordedRequest {
   method: string;
   path: string;
   /** Spec path template, when the path matched one. */
@@ -39,7 +39,7 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-export interface StandInCollection {
+interface StandInCollection {
   config: CollectionConfig;
   points: Map<string, StoredPoint>;
   payloadIndexes: Map<string, unknown>;
@@ -731,7 +731,7 @@ function combineFilters(outer: unknown, inner: unknown): unknown {
 const asList = (value: unknown): unknown[] =>
   value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
 
-export function matches(point: StoredPoint, filter: unknown): boolean {
+function matches(point: StoredPoint, filter: unknown): boolean {
   if (filter === undefined || filter === null) return true;
   const { must, should, must_not, min_should } = filter as Record<string, unknown>;
   if (!asList(must).every((condition) => holds(point, condition))) return false;

@@ -8,7 +8,7 @@ import type {
 } from "../../src/core/ports/llm-provider.js";
 
 /** One scripted model turn: text, tool calls, or both; or a function of the request it answers. */
-export interface ScriptedTurn {
+interface ScriptedTurn {
   text?: string;
   toolCalls?: Array<{ name: string; arguments: unknown; id?: string }>;
   usage?: TokenUsage;

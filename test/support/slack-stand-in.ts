@@ -31,7 +31,7 @@ export interface StandInUser {
   isStranger?: boolean;
 }
 
-export interface RecordedSlackCall {
+interface RecordedSlackCall {
   method: string;
   /** Decoded arguments without the token. */
   args: Record<string, unknown>;
@@ -64,14 +64,14 @@ export interface StoredMessage {
   visibleTo?: string;
 }
 
-export interface ResponseUrlPost {
+interface ResponseUrlPost {
   id: string;
   body: Record<string, unknown>;
   at: number;
 }
 
 /** A conversation as `conversations.info` describes it. */
-export interface StandInChannel {
+interface StandInChannel {
   id: string;
   name: string;
   /** A private channel (`is_private`); its id starts with C or G. */
@@ -85,7 +85,7 @@ export interface StandInChannel {
 }
 
 /** An assistant thread as the split view shows it. */
-export interface StandInAssistantThread {
+interface StandInAssistantThread {
   title?: string;
   prompts?: Array<{ title: string; message: string }>;
   promptsTitle?: string;

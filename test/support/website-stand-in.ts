@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type LocalHttpServer, startLocalHttpServer } from "./local-http-server.js";
 
-export interface StandInPage {
+interface StandInPage {
   /** HTML body (a `<title>` and text), served as text/html. */
   html: string;
   /** `<lastmod>` in the sitemap; omitted when undefined. */

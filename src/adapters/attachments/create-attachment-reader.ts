@@ -9,7 +9,7 @@ import type { Attachment, Platform, WorkspaceRef } from "../../core/types.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
 
 /** Image types the OpenAI chat API accepts as `image_url` parts. */
-export const IMAGE_MEDIA_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+const IMAGE_MEDIA_TYPES: readonly string[] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 
 export interface AttachmentReaderOptions {
   /** Reads documents (PDF, text, Markdown, HTML, CSV) through the extraction pool, with its limits. */

@@ -27,7 +27,7 @@ export const DISCORD_BOT_PERMISSIONS = {
 export const DISCORD_OAUTH_SCOPES = [OAuth2Scopes.Bot, OAuth2Scopes.ApplicationsCommands] as const;
 
 /** The permissions integer of the invite link. */
-export function discordBotPermissions(): bigint {
+function discordBotPermissions(): bigint {
   return PermissionsBitField.resolve(
     Object.keys(DISCORD_BOT_PERMISSIONS).map(
       (name) => PermissionFlagsBits[name as keyof typeof DISCORD_BOT_PERMISSIONS],

@@ -18,7 +18,7 @@ import type { Attachment } from "../../core/types.js";
  * Discord's documented limits for application commands
  * (@see https://discord.com/developers/docs/interactions/application-commands#registering-a-command).
  */
-export const DISCORD_LIMITS = {
+const DISCORD_LIMITS = {
   commands: 100,
   messageCommands: 5,
   options: 25,
@@ -40,7 +40,6 @@ export const MESSAGE_COMMANDS = {
   translate: "Translate",
   ask: "Ask about this",
 } as const;
-export type MessageCommandKind = keyof typeof MESSAGE_COMMANDS;
 
 /** A modal's `custom_id` prefix: the core command whose longer parameters it asks for. */
 export const COMMAND_FORM = "command-form:";

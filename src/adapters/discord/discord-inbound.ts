@@ -6,7 +6,7 @@ import type { ConversationRef } from "../../core/types.js";
  * A DM has no guild, so it gets a workspace of its own per person: documents indexed "workspace-wide"
  * in one person's DM, and their answers and buttons, stay theirs.
  */
-export function directMessageWorkspace(userId: string): string {
+function directMessageWorkspace(userId: string): string {
   return `dm-${userId}`;
 }
 

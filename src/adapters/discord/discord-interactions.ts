@@ -207,7 +207,7 @@ export class DiscordInteractionReader {
 }
 
 /** The asker's Discord language in English words (`de` → German), for "Translate". */
-export function languageOf(locale: string): string {
+function languageOf(locale: string): string {
   const language = locale.split("-")[0] ?? "en";
   try {
     return new Intl.DisplayNames(["en"], { type: "language" }).of(language) ?? "English";

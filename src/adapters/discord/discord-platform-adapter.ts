@@ -68,7 +68,7 @@ export interface DiscordAdapterOptions {
   identifyThrottler?: ((maxConcurrency: number) => IIdentifyThrottler) | undefined;
 }
 
-export interface DiscordShards {
+interface DiscordShards {
   count: number | "auto";
   /** This process's shards; all of `count` when absent. */
   ids?: number[] | undefined;

@@ -205,7 +205,7 @@ export class DiscordReplySink implements ReplySink {
 }
 
 /** The sources as one embed whose text stays well inside Discord's embed limits, or none. */
-export function renderSourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
+function renderSourcesEmbed(sources: readonly Source[]): APIEmbed | undefined {
   if (sources.length === 0) return undefined;
   const lines: string[] = [];
   let length = 0;
@@ -227,7 +227,7 @@ export function renderSourcesEmbed(sources: readonly Source[]): APIEmbed | undef
 }
 
 /** Encodes a button as `action:value`, the custom_id the adapter decodes when it is clicked. */
-export function encodeButtonId(action: string, value: string): string {
+function encodeButtonId(action: string, value: string): string {
   return `${action}:${value}`.slice(0, CUSTOM_ID_LIMIT);
 }
 

@@ -140,7 +140,7 @@ export function createInteractionReplyTarget(
 }
 
 /** Where a reply to a message typed in a channel goes (`ReplyStart.placement`). */
-export type ReplyPlacement = "thread" | "channel";
+type ReplyPlacement = "thread" | "channel";
 
 /** Where a reply goes when core does not say: the channel's default reply mode on Discord (see `defaultReplyMode`). */
 const DISCORD_DEFAULT_PLACEMENT: ReplyPlacement = defaultReplyMode("discord");

@@ -1,7 +1,7 @@
 import { Tokenizer } from "htmlparser2";
 
 /** Deeper than any page a person writes; shallow enough that html-to-text's walk of it stays fast. */
-export const MAX_HTML_DEPTH = 128;
+const MAX_HTML_DEPTH = 128;
 
 // htmlparser2's rules for elements that close others when they open, and for void elements, so the depth
 // counted here is the depth html-to-text's parser will build from the output.

@@ -12,7 +12,7 @@ export interface HealthServer {
  * The handler for a path: an exact route, or a prefix route written `/base/*`, which serves `/base`
  * and everything below it (the queue dashboard's pages, assets and API).
  */
-export function findRoute(routes: Record<string, RouteHandler>, path: string): RouteHandler | undefined {
+function findRoute(routes: Record<string, RouteHandler>, path: string): RouteHandler | undefined {
   const exact = routes[path];
   if (exact) return exact;
   for (const [key, handler] of Object.entries(routes)) {

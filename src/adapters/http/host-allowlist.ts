@@ -3,7 +3,7 @@ import ipaddr from "ipaddr.js";
 import { AppError } from "../../core/errors.js";
 
 /** One destination about to be contacted: the URL's host and port and the address it resolved to. */
-export interface Destination {
+interface Destination {
   hostname: string;
   port: number;
   address: string;

@@ -82,7 +82,7 @@ export interface FetchedResource {
   notModified?: boolean | undefined;
 }
 
-export const DEFAULT_ALLOWED_MEDIA_TYPES: readonly string[] = [
+const DEFAULT_ALLOWED_MEDIA_TYPES: readonly string[] = [
   "text/markdown",
   "text/x-markdown",
   "text/plain",

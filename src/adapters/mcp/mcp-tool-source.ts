@@ -42,7 +42,7 @@ const httpServerSchema = z.object({
 });
 
 /** The `mcp.json` file: `{ "servers": { "<name>": { "command": … } | { "url": … } } }`. */
-export const mcpConfigSchema = z.object({
+const mcpConfigSchema = z.object({
   servers: z.record(
     z.string().regex(/^[a-zA-Z0-9_-]{1,32}$/, "server names may use letters, digits, _ and - (at most 32)"),
     z.union([stdioServerSchema, httpServerSchema]),
@@ -50,7 +50,7 @@ export const mcpConfigSchema = z.object({
 });
 
 export type McpConfig = z.infer<typeof mcpConfigSchema>;
-export type McpServerConfig = McpConfig["servers"][string];
+type McpServerConfig = McpConfig["servers"][string];
 
 /** Reads and validates an MCP config file; a missing file means no servers. */
 export async function readMcpConfig(path: string): Promise<McpConfig> {
@@ -80,7 +80,7 @@ export interface McpToolSourceOptions {
   connectTimeoutMs?: number;
 }
 
-export interface McpServerStatus {
+interface McpServerStatus {
   server: string;
   connected: boolean;
   tools: string[];

@@ -21,7 +21,7 @@ function backoffMs(retry: number): number {
 }
 
 /** The wait a server asked for (`retry-after-ms`, or `retry-after` in seconds or as an HTTP date). */
-export function requestedDelayMs(headers: Headers | undefined): number | undefined {
+function requestedDelayMs(headers: Headers | undefined): number | undefined {
   const milliseconds = Number.parseFloat(headers?.get("retry-after-ms") ?? "");
   if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
   const value = headers?.get("retry-after");
@@ -33,7 +33,7 @@ export function requestedDelayMs(headers: Headers | undefined): number | undefin
 }
 
 /** Whether an SDK failure may succeed on another attempt (the SDK's rules, `insufficient_quota` excepted). */
-export function isRetryable(error: unknown): boolean {
+function isRetryable(error: unknown): boolean {
   if (error instanceof APIConnectionError) return true;
   if (!(error instanceof APIError) || error.status === undefined) return false;
   const told = error.headers?.get("x-should-retry");

@@ -12,7 +12,7 @@ import { type Tracing, withinSpan } from "./span-tools.js";
  * The field of job data that carries the W3C trace context (`traceparent`, `tracestate`) of the
  * message that queued the job. Ids only: no baggage, nothing a user wrote, never a secret.
  */
-export const TRACE_CONTEXT_FIELD = "traceContext";
+const TRACE_CONTEXT_FIELD = "traceContext";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -6,7 +6,7 @@ import type { Logger } from "../../core/ports/logger.js";
  * Paths pino blanks wherever they appear in a logged object. Message bodies are never logged at
  * info; tokens and keys never at all.
  */
-export const REDACTED_PATHS = [
+const REDACTED_PATHS = [
   "token",
   "*.token",
   "apiKey",
@@ -62,7 +62,7 @@ type SerializedError = ReturnType<typeof pino.stdSerializers.err>;
  * pino's error serializer, minus the stack unless LOG_LEVEL is debug or trace: a person reading the
  * log gets the message (with its causes) and the code; the stack is for whoever turns debugging on.
  */
-export function errorSerializer(level: string): (error: Error) => SerializedError | Partial<SerializedError> {
+function errorSerializer(level: string): (error: Error) => SerializedError | Partial<SerializedError> {
   if (VERBOSE_LEVELS.has(level)) return pino.stdSerializers.err;
   return (error) => {
     const { stack: _stack, ...rest } = pino.stdSerializers.err(error);

@@ -30,11 +30,11 @@ export interface QdrantVectorStoreOptions {
   timeoutMs?: number | undefined;
 }
 
-export const DEFAULT_COLLECTION = "teammate_chunks";
+const DEFAULT_COLLECTION = "teammate_chunks";
 /** Channel value of documents every channel of the workspace may see. Real channel ids never equal it. */
-export const WORKSPACE_WIDE_CHANNEL = "*";
-export const DENSE_VECTOR = "dense";
-export const SPARSE_VECTOR = "bm25";
+const WORKSPACE_WIDE_CHANNEL = "*";
+const DENSE_VECTOR = "dense";
+const SPARSE_VECTOR = "bm25";
 
 // Qdrant scores sparse queries over a small filtered set with a plain scan that also returns points
 // sharing no term (score 0); a tiny positive floor keeps those out of BM25 results and out of RRF.

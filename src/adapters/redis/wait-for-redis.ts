@@ -4,7 +4,7 @@ import type { Logger } from "../../core/ports/logger.js";
 import { createRedisConnection } from "./redis-connection.js";
 
 /** `redis://host:port/db` without the user name or password, for log lines and messages. */
-export function describeRedisUrl(url: string): string {
+function describeRedisUrl(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
@@ -81,25 +81,6 @@ export async function waitForRedis(url: string, options: WaitForRedisOptions): P
     });
   }
   return false;
-}
-
-/**
- * Logs a long-lived client's connection error once until it is ready again (ioredis retries several
- * times a second and would otherwise print "Unhandled error event" for each attempt).
- */
-export function logRedisErrorsOnce(client: Redis, logger: Logger, what: string): void {
-  let last: string | undefined;
-  client.on("ready", () => {
-    last = undefined;
-  });
-  client.on("error", (error: Error) => {
-    if (error.message === last) return;
-    last = error.message;
-    logger.warn(
-      { err: error },
-      `${what}: Redis connection error (repeats are not logged until it answers again)`,
-    );
-  });
 }
 
 /** QUIT when connected; otherwise drop the connection, since QUIT would wait for a reconnect that may never come. */

@@ -17,7 +17,7 @@ export type SlackActorResolver = (
  * Slack says so (`is_stranger`), or their home team differs from the workspace the event came
  * from and no Enterprise Grid organisation joins the two.
  */
-export function isExternalMember(member: SlackUser, workspaceId: string, hints: SlackActorHints): boolean {
+function isExternalMember(member: SlackUser, workspaceId: string, hints: SlackActorHints): boolean {
   if (member.isStranger) return true;
   const homes = [hints.userTeam, member.teamId].filter((team): team is string => team !== undefined);
   if (homes.every((team) => team === workspaceId)) return false;

@@ -19,7 +19,7 @@ import { slackErrorCode } from "./summarize-slack-error.js";
  * person's DM with teammate: workspace-wide ones and that DM's own, never another channel's) and
  * `usage me` (the person's own usage and limits, from the UsageMeter).
  */
-export const HOME_SECTIONS = [
+const HOME_SECTIONS = [
   { command: "help", heading: "What I can do" },
   { command: "docs", heading: "What I answer from" },
   { command: "usage me", heading: "Your usage" },
@@ -38,7 +38,7 @@ const MORE_NOTE = "More than fits here: message me `help` or `docs` for the rest
  * A sink that keeps what core says instead of posting it: the home tab is one view published at the
  * end, not a conversation. Status lines are dropped; a failure's sentence is kept as the text.
  */
-export class CapturingSink implements ReplySink {
+class CapturingSink implements ReplySink {
   text = "";
   finished = false;
 

@@ -42,7 +42,7 @@ export interface SlackPersonMessage {
 }
 
 /** Why an event is not for teammate; nothing is shown on the platform for any of these. */
-export type SlackIgnoredReason =
+type SlackIgnoredReason =
   | "not-a-person"
   | "incomplete"
   | "own-message"
@@ -128,7 +128,7 @@ export function slackWorkspaceOf(body: unknown): string | undefined {
 }
 
 /** Files on a message, marked with the workspace they arrived in; Slack's download token stays out. */
-export function slackAttachmentsOf(event: unknown, workspaceId: string): Attachment[] {
+function slackAttachmentsOf(event: unknown, workspaceId: string): Attachment[] {
   const files = record(event).files;
   return (Array.isArray(files) ? files : []).flatMap((file): Attachment[] => {
     const entry = record(file) as Partial<NonNullable<slackTypes.GenericMessageEvent["files"]>[number]>;

@@ -2,7 +2,7 @@ import type { DocumentLoader } from "../../core/ports/document-loader.js";
 import type { WorkspaceRef } from "../../core/types.js";
 
 /** Where Slack serves `url_private` files (commercial and GovSlack). */
-export const SLACK_FILE_HOSTS: readonly string[] = ["files.slack.com", "files.slack-gov.com"];
+const SLACK_FILE_HOSTS: readonly string[] = ["files.slack.com", "files.slack-gov.com"];
 
 export interface SlackFileCredentialsOptions {
   botToken: string;

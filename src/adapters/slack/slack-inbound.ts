@@ -212,7 +212,7 @@ function replyTargetOf(parsed: SlackPersonMessage): SlackReplyTarget {
 }
 
 /** Where the reply to a command or click goes: no message of the asker's to mark, a `response_url`. */
-export function commandTarget(where: {
+function commandTarget(where: {
   channel: string;
   userId: string;
   workspaceId: string;

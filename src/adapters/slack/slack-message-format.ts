@@ -10,7 +10,7 @@ import { splitMarkdown } from "./split-markdown.js";
  */
 
 /** Characters of mrkdwn per message. A section block holds 3000; Slack advises under 4000 for `text`. */
-export const MESSAGE_TEXT_LIMIT = 3_000;
+const MESSAGE_TEXT_LIMIT = 3_000;
 /** Markdown characters per piece before conversion, leaving room for conversion to grow it. */
 const MARKDOWN_PIECE_LIMIT = 2_700;
 
@@ -53,7 +53,7 @@ function sourceLine(source: Source): string {
 }
 
 /** Sections listing the sources as `[n] <link|title>`, each under the section text limit. */
-export function renderSourceBlocks(sources: Source[]): SlackBlock[] {
+function renderSourceBlocks(sources: Source[]): SlackBlock[] {
   if (sources.length === 0) return [];
   const sections: string[] = [];
   let current = "*Sources*";
@@ -75,7 +75,7 @@ export function renderSourceBlocks(sources: Source[]): SlackBlock[] {
 }
 
 /** An actions block with one button per `ReplyButton` (at most 25, Slack's limit). */
-export function renderButtonBlocks(buttons: ReplyButton[]): SlackBlock[] {
+function renderButtonBlocks(buttons: ReplyButton[]): SlackBlock[] {
   if (buttons.length === 0) return [];
   return [
     {

@@ -14,10 +14,8 @@ import { registerShortcuts } from "./slack-shortcuts.js";
 import { createSlackUserDirectory } from "./slack-user-directory.js";
 import { slackErrorCode, summarizeSlackError } from "./summarize-slack-error.js";
 
-export { normalizeSlackText } from "./slack-event-parser.js";
-
 /** An extra HTTP route served next to `/slack/events` (for example `/healthz`). */
-export interface SlackHttpRoute {
+interface SlackHttpRoute {
   path: string;
   method: string | string[];
   handler: (request: IncomingMessage, response: ServerResponse) => void;
@@ -252,7 +250,7 @@ const TOKEN_REJECTED = new Set([
  * configuration problem; anything without a Slack error code is the network (DNS, proxy, firewall,
  * SLACK_API_URL), and blaming the token for it sent people the wrong way.
  */
-export function slackStartError(error: unknown, apiUrl: string | undefined): AppError {
+function slackStartError(error: unknown, apiUrl: string | undefined): AppError {
   const code = slackErrorCode(error);
   const cause = new Error(String(summarizeSlackError(error).message));
   if (code && TOKEN_REJECTED.has(code)) {

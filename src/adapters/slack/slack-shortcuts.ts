@@ -14,7 +14,7 @@ export const SHORTCUTS = {
 } as const;
 
 /** The modal "Ask teammate about this" opens, and its one input. */
-export const ASK_VIEW = { callbackId: "teammate_ask_view", block: "question", action: "question" } as const;
+const ASK_VIEW = { callbackId: "teammate_ask_view", block: "question", action: "question" } as const;
 
 const QUESTION_LIMIT = 3_000;
 /** A thread's timestamp after any message's: reads a whole thread with "earlier than". */

@@ -7,8 +7,6 @@ import type { SlackBotIdentity } from "./slack-event-parser.js";
 import type { SlackReplyTarget } from "./slack-reply-sink.js";
 import type { SlackThreadHistory } from "./slack-thread-history.js";
 
-export type { SlackActor } from "./slack-actor.js";
-
 /**
  * The parts of the running adapter that the surface modules (assistant split view, App Home,
  * message shortcuts) share with it, so each listener is a small module of its own and the adapter

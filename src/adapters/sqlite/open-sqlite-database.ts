@@ -3,8 +3,6 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { AppError } from "../../core/errors.js";
 
-export type { Database } from "better-sqlite3";
-
 /** How long a writer waits for another connection's lock before SQLite reports SQLITE_BUSY. */
 const BUSY_TIMEOUT_MILLISECONDS = 5_000;
 

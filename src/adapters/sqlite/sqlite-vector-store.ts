@@ -38,8 +38,8 @@ export interface SqliteVectorStoreOptions {
  * Lucene's classic defaults. On the SciFact and ko-welfare-qa train splits (800 questions each) a grid
  * over k1 ∈ {0.9, 1.2, 1.5, 2} and b ∈ {0.4, 0.6, 0.75, 0.9} found nothing better on both at once.
  */
-export const DEFAULT_BM25_K1 = 1.2;
-export const DEFAULT_BM25_B = 0.75;
+const DEFAULT_BM25_K1 = 1.2;
+const DEFAULT_BM25_B = 0.75;
 
 /**
  * Chunks per newly sealed index segment: the tail of newer chunks, which a restart or another process
@@ -47,7 +47,7 @@ export const DEFAULT_BM25_B = 0.75;
  * one of the next: 1,000 → 8,000 → 64,000, which still fits 16-bit slots), so a scope of 500k chunks
  * has about twenty segments and every chunk is rewritten about three times.
  */
-export const DEFAULT_SEGMENT_CHUNKS = 1_000;
+const DEFAULT_SEGMENT_CHUNKS = 1_000;
 const MERGE_FACTOR = 8;
 
 const KNOWLEDGE_TABLES_V1 = `

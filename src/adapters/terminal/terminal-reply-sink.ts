@@ -23,7 +23,7 @@ const FENCE = /^\s*(?:```|~~~)/;
  * line outside a code fence, when the next complete line does not continue a list (rendering list
  * items apart would restart their numbering) and is not indented (a continuation).
  */
-export function completeBlocksEnd(text: string): number {
+function completeBlocksEnd(text: string): number {
   const lines = text.split("\n");
   let offset = 0;
   let inFence = false;

@@ -19,7 +19,7 @@ async function parseInSlices(parser: Parser, markup: string, signal: AbortSignal
 }
 
 /** One `<url>` of a sitemap, or one `<sitemap>` of a sitemap index. */
-export interface SitemapEntry {
+interface SitemapEntry {
   location: string;
   lastModified?: string | undefined;
 }

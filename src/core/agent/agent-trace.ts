@@ -26,7 +26,7 @@ export type AgentFinishReason =
   | "max_time"
   | "cancelled";
 
-export type TracePassage = {
+type TracePassage = {
   index: number;
   title: string;
   location: string;

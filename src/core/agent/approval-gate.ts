@@ -29,7 +29,7 @@ export function decidedResult(toolName: string, approve: boolean): DecideResult 
 }
 
 /** Whether a click happened where the request was shown (same platform, workspace and channel). */
-export function samePlace(left: ChannelRef, right: ChannelRef): boolean {
+function samePlace(left: ChannelRef, right: ChannelRef): boolean {
   return (
     left.platform === right.platform &&
     left.workspaceId === right.workspaceId &&

@@ -8,10 +8,10 @@ import { truncateToTokens } from "../tokens.js";
 import type { Attachment } from "../types.js";
 
 /** Files read for one question; more are named in a note and left unread. */
-export const MAX_ATTACHMENTS_PER_QUESTION = 5;
+const MAX_ATTACHMENTS_PER_QUESTION = 5;
 
 /** The prefix of every attachment passage's document id: it is cited, never indexed. */
-export const ATTACHMENT_DOCUMENT_PREFIX = "attachment:";
+const ATTACHMENT_DOCUMENT_PREFIX = "attachment:";
 
 /** What the files attached to a question gave: passages first in the prompt, images, and notes. */
 export interface QuestionAttachments {
@@ -25,7 +25,7 @@ export interface QuestionAttachments {
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g|gif|webp|bmp|tiff?|heic|svg)$/i;
 
-export function isImage(attachment: Attachment): boolean {
+function isImage(attachment: Attachment): boolean {
   const type = attachment.mimeType?.toLowerCase() ?? "";
   return type.startsWith("image/") || (type === "" && IMAGE_EXTENSIONS.test(attachment.name));
 }

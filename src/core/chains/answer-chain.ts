@@ -113,7 +113,7 @@ function fitPassages(passages: Passage[], budget: number, tokens: TokenCache): P
 }
 
 /** The passages the answer cites as [n], or all of them when it cites none explicitly. */
-export function citedSources(text: string, passages: Passage[]): Source[] {
+function citedSources(text: string, passages: Passage[]): Source[] {
   const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((match) => Number(match[1])));
   const all = passages.map(sourceOfPassage);
   const chosen = all.filter((source) => cited.has(source.index));
@@ -390,7 +390,7 @@ export const NOT_FOUND_IN_DOCUMENTS =
   "I found nothing about that in the indexed docs. Try other words, or ask an admin to index the document that has the answer. " +
   "(This channel answers only from its documents; an admin can allow general knowledge with `config general-knowledge on`.)";
 
-export const GENERAL_KNOWLEDGE_NOTE =
+const GENERAL_KNOWLEDGE_NOTE =
   "_Nothing in the indexed docs matched, so this answer is from general knowledge._\n\n";
 
 export const NO_DOCUMENTS_NOTE =

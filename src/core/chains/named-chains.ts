@@ -21,7 +21,7 @@ function defuse(text: string): string {
   return text.replace(/<(\s*\/?\s*)(transcript|earlier_summary)/gi, "&lt;$1$2");
 }
 
-export function renderTranscript(material: ConversationMaterial): string {
+function renderTranscript(material: ConversationMaterial): string {
   const lines = material.turns.map((turn, index) => {
     const number = material.numbered ? `[${index + 1}] ` : "";
     // Numbered messages indent their later lines, so a message cannot fake another numbered one.

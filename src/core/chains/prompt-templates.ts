@@ -33,7 +33,7 @@ function attribute(value: string): string {
  * document can neither close its own element early nor open one that looks like ours. The rest of
  * the text stays as written: code samples keep their `<` and `&`.
  */
-export function escapePassageText(text: string): string {
+function escapePassageText(text: string): string {
   return text.replace(/<(\s*\/?\s*)(passage)/gi, "&lt;$1$2");
 }
 

@@ -24,7 +24,7 @@ async function lastAnswerOf(message: InboundMessage, services: CommandServices) 
 /** `sources` and `why`: about the last answer, for anyone, privately. */
 const ABOUT_LAST_ANSWER = { adminOnly: false, arguments: "none", visibility: "asker" } as const;
 
-export const sourcesCommand: Command = {
+const sourcesCommand: Command = {
   name: "sources",
   ...ABOUT_LAST_ANSWER,
   usage: "sources",
@@ -56,7 +56,7 @@ export const sourcesCommand: Command = {
   },
 };
 
-export const whyCommand: Command = {
+const whyCommand: Command = {
   name: "why",
   ...ABOUT_LAST_ANSWER,
   usage: "why",
@@ -82,7 +82,7 @@ export const whyCommand: Command = {
   },
 };
 
-export const feedbackCommand: Command = {
+const feedbackCommand: Command = {
   name: "feedback",
   usage: "feedback",
   summary: "👍/👎 counts for this channel and the latest 👎 answers",
@@ -193,7 +193,7 @@ const CONFIG_SETTINGS = new Map<
 const CONFIG_USAGE =
   "config [model <name> | temperature <0-2> | general-knowledge on|off | reply-mode thread|channel | listen mention|thread]";
 
-export const configCommand: Command = {
+const configCommand: Command = {
   name: "config",
   usage: CONFIG_USAGE,
   summary:

@@ -5,7 +5,7 @@ import type { Command } from "./command.js";
 const MAX_NOTE_CHARACTERS = 1_000;
 const MAX_PERSONA_CHARACTERS = 4_000;
 
-export const helpCommand: Command = {
+const helpCommand: Command = {
   name: "help",
   usage: "help",
   summary: "what I can do and the commands I know",
@@ -43,7 +43,7 @@ export const helpCommand: Command = {
   },
 };
 
-export const askCommand: Command = {
+const askCommand: Command = {
   name: "ask",
   usage: "ask <question>",
   parameters: [
@@ -65,7 +65,7 @@ export const askCommand: Command = {
   },
 };
 
-export const memoryShowCommand: Command = {
+const memoryShowCommand: Command = {
   name: "memory show",
   usage: "memory show",
   summary: "what I remember here: the conversation summary and the channel's notes",
@@ -93,7 +93,7 @@ export const memoryShowCommand: Command = {
   },
 };
 
-export const memoryForgetCommand: Command = {
+const memoryForgetCommand: Command = {
   name: "memory forget",
   usage: "memory forget",
   summary: "forget this channel's conversations, summary and notes",
@@ -109,7 +109,7 @@ export const memoryForgetCommand: Command = {
   },
 };
 
-export const rememberCommand: Command = {
+const rememberCommand: Command = {
   name: "remember",
   usage: "remember <note>",
   parameters: [
@@ -143,7 +143,7 @@ export const rememberCommand: Command = {
   },
 };
 
-export const forgetNoteCommand: Command = {
+const forgetNoteCommand: Command = {
   name: "forget-note",
   usage: "forget-note <id>",
   parameters: [
@@ -174,7 +174,7 @@ export const forgetNoteCommand: Command = {
   },
 };
 
-export const personaCommand: Command = {
+const personaCommand: Command = {
   name: "persona",
   usage: "persona <text> | persona reset",
   parameters: [

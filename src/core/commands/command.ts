@@ -80,7 +80,7 @@ export interface Command {
 }
 
 /** What a parameter's values are: ids and names a platform may offer as suggestions while typing. */
-export type ParameterSuggestions = "document" | "source" | "model" | "language";
+type ParameterSuggestions = "document" | "source" | "model" | "language";
 
 /** One argument of a command, described for platforms that show typed fields. */
 export interface CommandParameter {

@@ -1,5 +1,5 @@
 /** The most items `--max` may ask for. */
-export const MAX_SOURCE_ITEMS = 5_000;
+const MAX_SOURCE_ITEMS = 5_000;
 
 /** `index <target> [--every 6h] [--workspace | --channel] [--crawl] [--max N]`, taken apart. */
 export interface IndexArguments {

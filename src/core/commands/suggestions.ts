@@ -2,7 +2,7 @@ import { channelOf } from "../channel-of.js";
 import type { Suggestion, SuggestionContext } from "./command.js";
 
 /** At most this many suggestions are offered at once (Discord shows 25). */
-export const MAX_SUGGESTIONS = 25;
+const MAX_SUGGESTIONS = 25;
 
 /** The languages offered while typing `translate`; any other name still works when typed in full. */
 const LANGUAGES = [

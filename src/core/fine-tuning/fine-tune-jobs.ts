@@ -5,24 +5,15 @@ import { type Alerter, NO_ALERTS } from "../operations/alerts.js";
 import type { EditPacer } from "../ports/edit-pacer.js";
 import type { FineTuneRun, FineTuneStore } from "../ports/fine-tune-store.js";
 import type { FineTuneJob, FineTuningProvider } from "../ports/fine-tuning.js";
-import {
-  type JobContext,
-  type JobName,
-  type JobQueue,
-  jobIdOf,
-  type PollFineTuneData,
-  type SubmitFineTuneData,
-} from "../ports/job-queue.js";
+import { type JobContext, type JobName, type JobQueue, jobIdOf } from "../ports/job-queue.js";
 import type { Logger } from "../ports/logger.js";
 import type { Notifier } from "../ports/notifier.js";
 
 export const SUBMIT_FINE_TUNE = "submit-fine-tune" satisfies JobName;
-export const POLL_FINE_TUNE = "poll-fine-tune" satisfies JobName;
+const POLL_FINE_TUNE = "poll-fine-tune" satisfies JobName;
 /** The metadata key that ties the service's job to our run. */
-export const RUN_METADATA_KEY = "teammate_run";
-
+const RUN_METADATA_KEY = "teammate_run";
 /** Declared with the other job payloads, in `JobPayloads`. */
-export type { PollFineTuneData, SubmitFineTuneData };
 
 export interface FineTuneJobDependencies {
   fineTuneStore: FineTuneStore;
@@ -58,7 +49,7 @@ function readRunId(data: unknown): string {
 }
 
 /** The suffix OpenAI puts into the new model's name: lower-case, short, from the channel. */
-export function modelSuffix(run: Pick<FineTuneRun, "channel">): string {
+function modelSuffix(run: Pick<FineTuneRun, "channel">): string {
   const channel = run.channel.channelId.toLowerCase().replace(/[^a-z0-9-]/g, "");
   return `teammate-${channel}`.slice(0, 40);
 }

@@ -4,14 +4,14 @@ import type { AnswerLog, ChannelSettingsStore, ConversationStore, Turn } from ".
 import type { ChannelRef } from "../types.js";
 
 /** One message of OpenAI's chat fine-tuning format. */
-export interface TrainingMessage {
+interface TrainingMessage {
   role: "system" | "user" | "assistant" | "tool";
   content: string | null;
   tool_calls?: Array<{ id: string; type: "function"; function: { name: string; arguments: string } }>;
   tool_call_id?: string;
 }
 
-export interface TrainingExample {
+interface TrainingExample {
   messages: TrainingMessage[];
 }
 

@@ -27,7 +27,7 @@ export interface DatasetCheckOptions {
 }
 
 /** OpenAI refuses training files with fewer examples than this. */
-export const MIN_EXAMPLES = 10;
+const MIN_EXAMPLES = 10;
 const ROLES = new Set(["system", "user", "assistant", "tool"]);
 
 /**
@@ -43,7 +43,7 @@ const TRAINING_PRICE_PER_MILLION: ReadonlyArray<[prefix: string, dollars: number
   ["gpt-3.5-turbo", 8],
 ];
 
-export function trainingPricePerMillion(baseModel: string): number | undefined {
+function trainingPricePerMillion(baseModel: string): number | undefined {
   return TRAINING_PRICE_PER_MILLION.find(([prefix]) => baseModel.startsWith(prefix))?.[1];
 }
 

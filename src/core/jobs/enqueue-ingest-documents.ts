@@ -25,7 +25,7 @@ export interface IngestEnqueuerDependencies {
  * payloads in clear text. Where the file arrived stays (it is no secret): the worker's loader adds
  * that platform's credentials itself, at download time.
  */
-export function withoutCredentials(reference: DocumentReference): DocumentReference {
+function withoutCredentials(reference: DocumentReference): DocumentReference {
   if (reference.kind !== "url") return reference;
   return {
     kind: "url",

@@ -30,14 +30,14 @@ export interface IngestJobDependencies {
 }
 
 /** The most documents one job takes; a bigger batch should be split by whoever enqueues it. */
-export const MAX_DOCUMENTS_PER_JOB = 5_000;
+const MAX_DOCUMENTS_PER_JOB = 5_000;
 
 function invalid(message: string): AppError {
   return new AppError("input_invalid", message, { category: "user", userMessage: message });
 }
 
 /** Checks a payload before any work: bad input fails once, with a sentence for the channel. */
-export function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
+function parseIngestDocumentsData(data: unknown): IngestDocumentsData {
   const value = data as Partial<IngestDocumentsData> | null;
   const scope = value?.scope;
   if (

@@ -64,7 +64,7 @@ export async function watchJobStatus(
  * Ends a job's status message with a last sentence and pings the person who asked (an edit notifies
  * nobody), once: whoever closes the open item writes, so two processes never both do.
  */
-export async function endJobStatus(
+async function endJobStatus(
   dependencies: Pick<JobStatusWatchDependencies, "store" | "notifier" | "logger">,
   work: OpenWork,
   sentence: string,

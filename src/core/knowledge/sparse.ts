@@ -15,9 +15,9 @@ import type { SparseVector } from "../ports/vector-store.js";
  */
 export const RRF_K = 60;
 
-export const BM25_K1 = 1.2;
-export const BM25_B = 0.75;
-export const BM25_AVERAGE_LENGTH = 256;
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+const BM25_AVERAGE_LENGTH = 256;
 
 export function termId(term: string): number {
   let hash = 0x811c9dc5;

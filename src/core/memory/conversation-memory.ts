@@ -27,7 +27,7 @@ export function splitPromptBudget(total: number): PromptBudget {
   };
 }
 
-export function turnTokens(turn: Pick<Turn, "tokens">): number {
+function turnTokens(turn: Pick<Turn, "tokens">): number {
   return turn.tokens + MESSAGE_OVERHEAD_TOKENS;
 }
 

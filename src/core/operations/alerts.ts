@@ -3,9 +3,9 @@ import type { Notifier } from "../ports/notifier.js";
 import type { UsageStore, WorkspaceRef } from "../ports/usage-store.js";
 
 /** What went wrong (or right) that a workspace's admins should hear about where they are. */
-export type AlertKind = "sync_failed" | "worker_stalled" | "quota_warning" | "fine_tune_finished";
+type AlertKind = "sync_failed" | "worker_stalled" | "quota_warning" | "fine_tune_finished";
 
-export interface Alert {
+interface Alert {
   kind: AlertKind;
   /** Whose admins hear it: the alert goes to the channel chosen with `config alerts` there. */
   workspace: WorkspaceRef;

@@ -29,7 +29,7 @@ export interface PendingApproval {
   decision: Promise<ApprovalDecision>;
 }
 
-export type DecideStatus = "approved" | "denied" | "forbidden" | "not_found";
+type DecideStatus = "approved" | "denied" | "forbidden" | "not_found";
 
 /** Who clicked, and where. */
 export interface Decider {

@@ -50,11 +50,11 @@ export interface SyncSourceData {
 }
 
 /** Fine-tuning job data: ids only. The dataset stays in the FineTuneStore. */
-export interface SubmitFineTuneData {
+interface SubmitFineTuneData {
   runId: string;
 }
 
-export interface PollFineTuneData {
+interface PollFineTuneData {
   runId: string;
   /** 1, 2, 3…: part of the job id, so each re-poll is a new job and a repeated enqueue is harmless. */
   poll: number;
@@ -170,7 +170,7 @@ export interface ResolvedJobTypeOptions {
   keepFailed: number;
 }
 
-export const DEFAULT_JOB_TYPE_OPTIONS: ResolvedJobTypeOptions = {
+const DEFAULT_JOB_TYPE_OPTIONS: ResolvedJobTypeOptions = {
   attempts: 3,
   backoffMs: 1_000,
   keepCompleted: 1_000,
@@ -214,7 +214,7 @@ export function withJobTypeDefaults(options: JobTypeOptions): ResolvedJobTypeOpt
 }
 
 /** One registered job type, as a queue implementation keeps it. */
-export interface RegisteredJobType<Data> {
+interface RegisteredJobType<Data> {
   processor: JobProcessor<Data>;
   options: ResolvedJobTypeOptions;
 }

@@ -3,8 +3,6 @@
  * OpenAI-compatible endpoint. Deliberately leaves out everything core does not use (generated images, audio,
  * the Responses API), so a second implementation stays small.
  */
-export type ChatRole = "system" | "user" | "assistant" | "tool";
-
 export interface ToolCall {
   id: string;
   name: string;

@@ -104,7 +104,7 @@ export interface PreviousItemVersion {
 }
 
 /** An item's content reduced to text, ready for chunking. */
-export interface SourceDocument {
+interface SourceDocument {
   title: string;
   /** Markdown keeps its `#` headings so the chunker can follow the structure. */
   text: string;

@@ -4,7 +4,7 @@ import type { SourceKind, SourceSettings } from "./source-connector.js";
 import type { DocumentScope } from "./vector-store.js";
 
 /** How the last sync of a source ended. */
-export interface SyncOutcome {
+interface SyncOutcome {
   at: number;
   ok: boolean;
   /** The summary line (`Synced docs.example.com: 3 changed, …`) or why it failed, as shown in chat. */

@@ -23,12 +23,12 @@ export interface SourceServiceOptions {
 }
 
 /** The schedule of one source: one per source id, so setting it again replaces it. */
-export function schedulerIdOf(source: Pick<SourceRecord, "id" | "scope">): string {
+function schedulerIdOf(source: Pick<SourceRecord, "id" | "scope">): string {
   return jobIdOf(SYNC_SOURCE, source.scope.platform, source.scope.workspaceId, source.id);
 }
 
 /** Whether a source's documents are visible from where a command is given (the retrieval rule). */
-export function isVisibleFrom(source: SourceRecord, scope: QueryScope): boolean {
+function isVisibleFrom(source: SourceRecord, scope: QueryScope): boolean {
   if (source.scope.platform !== scope.platform || source.scope.workspaceId !== scope.workspaceId)
     return false;
   if (source.scope.channelId === undefined) return scope.channelDocumentsOnly !== true;

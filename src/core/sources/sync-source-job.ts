@@ -51,10 +51,10 @@ export interface SyncCounts {
 }
 
 /** Failed syncs in a row after which the admin who created the source hears about it. */
-export const FAILURES_BEFORE_NOTICE = 3;
+const FAILURES_BEFORE_NOTICE = 3;
 
 /** `Synced docs.example.com: 3 changed, 1 new, 2 removed, 118 unchanged (4.1 s)`. */
-export function syncLine(name: string, counts: SyncCounts, milliseconds: number): string {
+function syncLine(name: string, counts: SyncCounts, milliseconds: number): string {
   const line = `Synced ${name}: ${counts.changed} changed, ${counts.added} new, ${counts.removed} removed, ${counts.unchanged} unchanged (${(milliseconds / 1_000).toFixed(1)} s)`;
   if (counts.skipped.length === 0) return line;
   const shown = counts.skipped.slice(0, 5).map((entry) => `• ${entry}`);
@@ -66,7 +66,7 @@ function invalid(message: string): AppError {
   return new AppError("input_invalid", message, { category: "user", userMessage: message });
 }
 
-export function parseSyncSourceData(raw: unknown): SyncSourceData {
+function parseSyncSourceData(raw: unknown): SyncSourceData {
   const value = raw as Partial<SyncSourceData> | null;
   if (
     typeof value?.platform !== "string" ||

@@ -6,7 +6,7 @@ import type { Tool, ToolContext } from "../ports/tool.js";
 import { countTokens, truncateToTokens } from "../tokens.js";
 
 /** OpenAI-compatible endpoints reject tool names outside this pattern. */
-export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
 export interface ToolRegistryOptions {
   /** Time limit for a tool that sets none. */

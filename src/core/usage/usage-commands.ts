@@ -79,7 +79,7 @@ export function parseLimit(text: string): ParsedLimit {
 }
 
 /** A channel as an admin may name it: a mention (`<#C123|general>`, `<#123>`) or a bare id. */
-export function parseChannel(text: string): string | undefined {
+function parseChannel(text: string): string | undefined {
   const mention = /^<#([A-Za-z0-9]+)(?:\|[^>]*)?>$/.exec(text.trim());
   if (mention) return mention[1];
   const bare = /^#?([A-Z][A-Z0-9]{6,}|\d{15,21})$/.exec(text.trim());

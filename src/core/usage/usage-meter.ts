@@ -62,7 +62,7 @@ function subjectsOf(requester: Requester): UsageSubject[] {
   ];
 }
 
-export function usedOf(quota: Pick<Quota, "unit">, amount: UsageAmount): number {
+function usedOf(quota: Pick<Quota, "unit">, amount: UsageAmount): number {
   return quota.unit === "cost" ? amount.costNanoUsd : amount.promptTokens + amount.completionTokens;
 }
 

@@ -12,11 +12,11 @@ const KEEP_DAY_SECONDS = 40 * 24 * 60 * 60;
 /** Month buckets back a monthly limit and last month's figure; kept a little over a year. */
 const KEEP_MONTH_SECONDS = 400 * 24 * 60 * 60;
 
-export function dayBucket(at: number): string {
+function dayBucket(at: number): string {
   return `day:${new Date(at).toISOString().slice(0, 10)}`;
 }
 
-export function monthBucket(at: number): string {
+function monthBucket(at: number): string {
   return `month:${new Date(at).toISOString().slice(0, 7)}`;
 }
 
@@ -41,7 +41,7 @@ export function rangeBuckets(range: UsageRange, at: number): string[] {
 }
 
 /** When a limit of this period starts counting from zero again (epoch milliseconds). */
-export function resetsAt(period: QuotaPeriod, at: number): number {
+function resetsAt(period: QuotaPeriod, at: number): number {
   const now = new Date(at);
   return period === "day"
     ? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1)

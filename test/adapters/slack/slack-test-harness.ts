@@ -17,7 +17,7 @@ import { formBody, postSignedToSlackReceiver, type SignedPostResult } from "../.
 import { type SlackStandIn, type StandInUser, startSlackStandIn } from "../../support/slack-stand-in.js";
 
 export const BOT_TOKEN = "xoxb-test-0000-token";
-export const SIGNING_SECRET = "test-signing-secret-8f742231b10e";
+const SIGNING_SECRET = "test-signing-secret-8f742231b10e";
 
 export type AnswerScript = (message: InboundMessage, sink: ReplySink) => Promise<void>;
 export type ActionScript = (action: InboundAction, sink: ReplySink) => Promise<void>;
