@@ -17,9 +17,9 @@ import { Tiktoken } from "js-tiktoken/lite";
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { ExtractionPool } from "../src/adapters/extract/extraction-pool.js";
 import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js";
-import { chunkDocument, type DocumentChunk, toChunkRecords } from "../src/core/knowledge/chunker.js";
+import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import type { LoadedDocument } from "../src/core/ports/document-loader.js";
-import type { ChunkRecord, DocumentScope } from "../src/core/ports/vector-store.js";
+import type { ChunkRecord, DocumentChunk, DocumentScope } from "../src/core/ports/vector-store.js";
 import { countTokens } from "../src/core/tokens.js";
 import { type BeirDocument, loadBeirDataset } from "./_beir.js";
 

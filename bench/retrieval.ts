@@ -13,8 +13,8 @@ import Database from "better-sqlite3";
 import MiniSearch from "minisearch";
 import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js";
 import { analyze } from "../src/core/knowledge/analyzer.js";
-import { chunkDocument, type DocumentChunk, toChunkRecords } from "../src/core/knowledge/chunker.js";
-import type { DocumentScope } from "../src/core/ports/vector-store.js";
+import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
+import type { DocumentChunk, DocumentScope } from "../src/core/ports/vector-store.js";
 import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "bench" };

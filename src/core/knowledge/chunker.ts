@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ChunkRecord, DocumentScope } from "../ports/vector-store.js";
+import type { ChunkRecord, DocumentChunk, DocumentScope } from "../ports/vector-store.js";
 import { countTokens, countTokensUpTo } from "../tokens.js";
 import { analyze } from "./analyzer.js";
 
@@ -18,20 +18,6 @@ export interface ChunkOptions {
   maxTokens?: number;
   /** Tokens of the previous chunk's tail repeated at the start of the next one in the same section; 50 by default. */
   overlapTokens?: number;
-}
-
-/** A piece of a document, before it is given a scope and terms. */
-export interface DocumentChunk {
-  id: string;
-  documentId: string;
-  position: number;
-  title: string;
-  /** The Markdown headings above the chunk, outermost first; empty for plain text. */
-  headingPath: string[];
-  source: string;
-  text: string;
-  /** Tokens of `text`, when the chunker knows them; stored with the chunk for prompt budgets. */
-  tokens?: number | undefined;
 }
 
 /**

@@ -29,23 +29,28 @@ export interface SparseVector {
   values: number[];
 }
 
-export interface ChunkRecord {
+/** A piece of a document as the chunker cuts it, before it is given a scope and terms. */
+export interface DocumentChunk {
   /** Derived from documentId + position (see `chunkId`), so re-indexing replaces. */
   id: string;
   documentId: string;
   position: number;
   title: string;
+  /** The Markdown headings above the chunk, outermost first; empty for plain text. */
   headingPath: string[];
   /** A URL or a path. */
   source: string;
   text: string;
+  /** Tokens of `text`, when the chunker counted them: stored, so a prompt never encodes it again. */
+  tokens?: number | undefined;
+}
+
+export interface ChunkRecord extends DocumentChunk {
   scope: DocumentScope;
   /** Analyzed tokens of title + heading path + text (core `analyze`), for BM25. */
   terms: string[];
   /** Dense embedding, when an embedding model is configured. */
   dense?: number[] | undefined;
-  /** Tokens of `text`, when the chunker counted them: stored, so a prompt never encodes it again. */
-  tokens?: number | undefined;
 }
 
 export interface ScoredChunk {
