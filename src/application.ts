@@ -11,7 +11,8 @@ import {
   instrumentLlm,
   PrometheusMetrics,
 } from "./adapters/metrics/prometheus-metrics.js";
-import { type Instrumentation, startTracing } from "./adapters/opentelemetry/tracing.js";
+import type { Instrumentation } from "./adapters/opentelemetry/instrumentation.js";
+import { startTracing } from "./adapters/opentelemetry/tracing.js";
 import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
 import { slackFileHeaders, withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { WebsiteSourceConnector } from "./adapters/website/website-source-connector.js";

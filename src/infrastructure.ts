@@ -8,7 +8,7 @@ import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallb
 import { createOpenAiClient } from "./adapters/openai/openai-client.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
-import type { Instrumentation } from "./adapters/opentelemetry/tracing.js";
+import type { Instrumentation } from "./adapters/opentelemetry/instrumentation.js";
 import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
 import { createRedisConnection } from "./adapters/redis/redis-connection.js";
