@@ -30,7 +30,8 @@ export interface InboundMessage extends ConversationRef, Actor {
   /**
    * How the person addressed teammate, as the platform saw it. Core decides from this (and the
    * channel's `config listen`, and whether teammate takes part in the thread) whether to answer at all:
-   * an adapter no longer asks core first. Absent is read as `mention` (the adapters being moved over).
+   * an adapter does not ask core first. Every platform adapter sets it; absent (a caller that builds
+   * messages by hand) is read as `mention`.
    */
   addressedBy?: Addressing | undefined;
   /**

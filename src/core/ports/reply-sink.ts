@@ -17,8 +17,9 @@ export interface ReplyStart {
   visibility: ReplyVisibility;
   /**
    * Where a reply to a message typed in the channel goes, as core decided from `config reply-mode`:
-   * `thread` (the message opens a thread) or `channel`. Absent: `thread`. A message already in a
-   * thread is always answered in that thread.
+   * `thread` (the message opens a thread) or `channel`; core always says, unset meaning the platform's
+   * default (`defaultReplyMode`). Absent (a sink driven by hand): `thread`. A message already in a thread
+   * is always answered in that thread.
    */
   placement?: "thread" | "channel" | undefined;
 }
