@@ -24,6 +24,7 @@ import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
 import { SqliteSourceStore } from "./adapters/sqlite/sqlite-source-store.js";
 import { SqliteUsageStore } from "./adapters/sqlite/sqlite-usage-store.js";
 import { SqliteVectorStore } from "./adapters/sqlite/sqlite-vector-store.js";
+import { startWalCheckpointer } from "./adapters/sqlite/wal-checkpointer.js";
 import { type Config, hasLlm, storeKeyPrefix } from "./config.js";
 import { createInMemoryApprovalGate } from "./core/agent/approval-gate.js";
 import { AppError, toAppError } from "./core/errors.js";
@@ -133,8 +134,11 @@ export async function createInfrastructure(
   let database: Database | undefined;
   const sqlite = (): Database => {
     if (!database) {
-      const opened = openSqliteDatabase(join(config.DATA_DIR, "teammate.sqlite"));
-      closers.add(() => {
+      const path = join(config.DATA_DIR, "teammate.sqlite");
+      const opened = openSqliteDatabase(path);
+      const checkpointer = startWalCheckpointer(path, opened, logger);
+      closers.add(async () => {
+        await checkpointer.close();
         opened.close();
       });
       database = opened;

@@ -1,0 +1,60 @@
+import { once } from "node:events";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openSqliteDatabase } from "../../../src/adapters/sqlite/open-sqlite-database.js";
+import { startWalCheckpointer } from "../../../src/adapters/sqlite/wal-checkpointer.js";
+import { silentLogger } from "../../../src/core/ports/logger.js";
+import { recordingLogger } from "../../support/e2e-helpers.js";
+
+const directories: string[] = [];
+afterEach(() => {
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+function databaseFile(): string {
+  const directory = mkdtempSync(join(tmpdir(), "teammate-wal-"));
+  directories.push(directory);
+  return join(directory, "teammate.sqlite");
+}
+
+/** Commits `count` rows of about a page each, one commit a row (as messages do). */
+function writePages(database: ReturnType<typeof openSqliteDatabase>, count: number): void {
+  const insert = database.prepare("INSERT INTO filler (body) VALUES (?)");
+  for (let index = 0; index < count; index++) insert.run("x".repeat(3_000));
+}
+
+describe("WAL checkpoints off the event loop", () => {
+  it("leaves the log to the thread: commits past 1,000 pages do not checkpoint, the thread does", async () => {
+    const path = databaseFile();
+    const database = openSqliteDatabase(path);
+    database.exec("CREATE TABLE filler (body TEXT)");
+    const checkpointer = startWalCheckpointer(path, database, silentLogger);
+    await once(checkpointer.events, "ready");
+    expect(database.pragma("wal_autocheckpoint", { simple: true })).toBeGreaterThan(1_000);
+
+    // Without the thread, SQLite would copy the log back inside the commit that passed 1,000 pages.
+    writePages(database, 1_500);
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(1_500 * 4_096);
+
+    const [checkpoint] = (await once(checkpointer.events, "checkpointed")) as [{ frames: number }];
+    expect(checkpoint.frames).toBeGreaterThan(1_500);
+    await checkpointer.close();
+    database.close();
+  });
+
+  it("hands checkpoints back to the connection, with a warning, when the thread cannot run", async () => {
+    const path = databaseFile();
+    const database = openSqliteDatabase(path);
+    const entries: Array<Record<string, unknown>> = [];
+    // The thread opens the file only if it exists: a path beside the real one stops it at once.
+    const checkpointer = startWalCheckpointer(`${path}.missing`, database, recordingLogger(entries));
+    database.pragma("wal_autocheckpoint = 5");
+    await once(checkpointer.events, "stopped");
+    expect(database.pragma("wal_autocheckpoint", { simple: true })).toBe(1_000);
+    expect(JSON.stringify(entries)).toContain("the WAL checkpoint thread stopped");
+    await checkpointer.close();
+    database.close();
+  });
+});
