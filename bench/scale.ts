@@ -26,6 +26,7 @@ import { extractDocument } from "../src/adapters/extract/extract-document.js";
 import { openSqliteDatabase } from "../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "../src/adapters/sqlite/sqlite-memory-store.js";
 import { SqliteVectorStore } from "../src/adapters/sqlite/sqlite-vector-store.js";
+import { startWalCheckpointer } from "../src/adapters/sqlite/wal-checkpointer.js";
 import { createAssistant } from "../src/core/assistant.js";
 import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
@@ -272,7 +273,10 @@ export async function main(args: string[]): Promise<void> {
   const loadAtStart = loadavg()[0] ?? Number.NaN;
 
   // 1. End to end on the data set itself: extract + chunk + analyze, then index, into the file store.
-  const database = openSqliteDatabase(join(directory, "teammate.sqlite"));
+  const databasePath = join(directory, "teammate.sqlite");
+  const database = openSqliteDatabase(databasePath);
+  // As the application runs it: WAL checkpoints on their own thread (src/infrastructure.ts).
+  const checkpointer = startWalCheckpointer(databasePath, database, silentLogger);
   const store = new SqliteVectorStore(database);
   const base: ChunkRecord[][] = [];
   let started = performance.now();
@@ -356,11 +360,15 @@ export async function main(args: string[]): Promise<void> {
   // 5. Core time per message in one long thread (instant LLM, retrieval on this index).
   const isSummary = (request: ChatRequest) =>
     String(request.messages[0]?.content).startsWith("You maintain the running memory");
-  const llm = new InstantLlm((request) =>
-    isSummary(request)
-      ? String(request.messages[1]?.content).slice(0, 1_500)
-      : "Here is a helpful answer of moderate length that explains the point in two or three sentences [1].",
-  );
+  // A follow-up is rewritten as the question itself, as a model does with a question that stands alone.
+  const isCondense = (request: ChatRequest) =>
+    String(request.messages[0]?.content).startsWith("Rewrite the user's last message");
+  const llm = new InstantLlm((request) => {
+    const content = String(request.messages[1]?.content);
+    if (isSummary(request)) return content.slice(0, 1_500);
+    if (isCondense(request)) return content.slice(content.lastIndexOf("Last message: ") + 14);
+    return "Here is a helpful answer of moderate length that explains the point in two or three sentences [1].";
+  });
   const assistant = createAssistant({
     store: new SqliteMemoryStore(database),
     llm,
@@ -398,6 +406,7 @@ export async function main(args: string[]): Promise<void> {
   const messageCoreP50 = percentile(steady, 0.5);
   const messageCoreP99 = percentile(steady, 0.99);
   const steadyCpu = coreCpuTimes.slice(10).sort((left, right) => left - right);
+  await checkpointer.close();
   database.close();
 
   // 6. A new process on the same file: start to first answer, and its RSS.
