@@ -93,4 +93,42 @@ describe("SqliteVectorStore", () => {
     expect(await found("database")).toEqual([]);
     database.close();
   });
+
+  it("counts each result's matched query terms from its index, as analyzing its text would", async () => {
+    const database = new Database(":memory:");
+    const store = new SqliteVectorStore(database);
+    const scope = { platform: "local" as const, workspaceId: "local" };
+    const texts = [
+      "# Deploys\n\nWe deploy on Thursdays after the standup; deploys need two approvals.",
+      "# Standup\n\nStandup is at 9:30 in the Oak room. Bring your deploy notes.",
+      "# 휴가\n\n연차 휴가는 팀장 승인 후 사용합니다. Deploy freezes apply in December.",
+    ];
+    for (const [index, text] of texts.entries()) {
+      const chunks = chunkDocument({
+        id: `d${index}`,
+        title: `Doc ${index}`,
+        source: `d${index}.md`,
+        format: "markdown",
+        text,
+      });
+      await store.replaceDocument(`d${index}`, scope, toChunkRecords(chunks, scope));
+    }
+    for (const question of [
+      "when do we deploy after standup",
+      "휴가 승인 deploy freeze",
+      "oak room notes thursdays",
+    ]) {
+      const terms = analyze(question);
+      const results = await store.search({ scope: { ...scope, channelId: "c" }, terms, limit: 10 });
+      expect(results.length).toBeGreaterThan(0);
+      for (const result of results) {
+        const { chunk } = result;
+        const chunkTerms = new Set(analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`));
+        const expected = [...new Set(terms)].filter((term) => chunkTerms.has(term)).length;
+        expect(result.matchedTerms, `${question} → ${chunk.id}`).toBe(expected);
+      }
+    }
+    await store.close();
+    database.close();
+  });
 });

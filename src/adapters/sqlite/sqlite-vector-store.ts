@@ -165,6 +165,7 @@ interface ChunkRow {
   source: string;
   text: string;
   tokens: number | null;
+  term_frequencies: Buffer;
 }
 
 interface ScopeRow {
@@ -631,9 +632,10 @@ export class SqliteVectorStore implements VectorStore {
     for (const scopeRow of scopes) indexes.push(await this.indexFor(scopeRow));
     const candidates = query.dense ? Math.max(query.limit, this.fusionCandidates) : query.limit;
     const sparse = this.bm25(indexes, query.terms, candidates);
-    if (!query.dense) return this.materialize(scopes, sparse);
+    const queryTermIds = new Set(query.terms.map(termId));
+    if (!query.dense) return this.materialize(scopes, sparse, queryTermIds);
     const dense = await this.denseSearch(scopes, query.dense, candidates);
-    return this.materialize(scopes, fuse([sparse, dense], this.rrfK, query.limit));
+    return this.materialize(scopes, fuse([sparse, dense], this.rrfK, query.limit), queryTermIds);
   }
 
   private bm25(indexes: ScopeIndex[], terms: string[], limit: number): Array<[number, number]> {
@@ -688,7 +690,11 @@ export class SqliteVectorStore implements VectorStore {
     return best.sorted();
   }
 
-  private materialize(scopes: ScopeRow[], ranked: Array<[number, number]>): ScoredChunk[] {
+  private materialize(
+    scopes: ScopeRow[],
+    ranked: Array<[number, number]>,
+    queryTermIds: ReadonlySet<number>,
+  ): ScoredChunk[] {
     if (ranked.length === 0) return [];
     const scopeById = new Map(scopes.map((scopeRow) => [scopeRow.id, scopeRow]));
     const rows = this.statements.chunksByRowid.all(
@@ -713,6 +719,7 @@ export class SqliteVectorStore implements VectorStore {
           ...(row.tokens === null ? {} : { tokens: row.tokens }),
         },
         score,
+        matchedTerms: matchedTermCount(termFrequenciesOf(row.term_frequencies), queryTermIds),
       });
     }
     return results;
@@ -725,6 +732,19 @@ function termFrequenciesOf(blob: Buffer): Uint32Array {
     return new Uint32Array(blob.buffer, blob.byteOffset, blob.byteLength / Uint32Array.BYTES_PER_ELEMENT);
   }
   return new Uint32Array(Uint8Array.from(blob).buffer);
+}
+
+/**
+ * Distinct query terms among a chunk's stored term ids: what the retriever's relevance floor needs,
+ * read from the index instead of analyzing the chunk's text again for every candidate.
+ */
+function matchedTermCount(termFrequencies: Uint32Array, queryTermIds: ReadonlySet<number>): number {
+  const distinct = termFrequencies.length / 2;
+  let matched = 0;
+  for (let index = 0; index < distinct; index++) {
+    if (queryTermIds.has(termFrequencies[index] as number)) matched++;
+  }
+  return matched;
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -851,7 +871,8 @@ function prepareStatements(database: Database) {
       ),
     ),
     chunksByRowid: database.prepare(
-      `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens
+      `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens,
+              term_frequencies
          FROM knowledge_chunks WHERE rowid IN (SELECT value FROM json_each(?))`,
     ),
     listDocuments: database.prepare(

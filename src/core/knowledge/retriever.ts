@@ -87,7 +87,7 @@ export function createRetriever(options: RetrieverOptions): Retriever {
       for (const result of results) {
         if (passages.length === topK) break;
         if (result.score < minimumRelativeScore * best) break;
-        if (matchedTerms(result, queryTerms) < requiredTerms) continue;
+        if ((result.matchedTerms ?? matchedTerms(result, queryTerms)) < requiredTerms) continue;
         const taken = perDocument.get(result.chunk.documentId) ?? 0;
         if (taken >= maxPerDocument) continue;
         perDocument.set(result.chunk.documentId, taken + 1);

@@ -56,6 +56,11 @@ export interface ChunkRecord extends DocumentChunk {
 export interface ScoredChunk {
   chunk: Omit<ChunkRecord, "terms" | "dense">;
   score: number;
+  /**
+   * Distinct query terms the chunk contains, when the store knows them from its index (the embedded
+   * store does); otherwise the retriever analyzes the chunk's text to count them.
+   */
+  matchedTerms?: number;
 }
 
 export interface VectorQuery {
