@@ -47,6 +47,17 @@ function titleFromName(fileName: string | undefined, source: string): string {
  * Reduces raw content to a `LoadedDocument`: picks the format, decodes text with the declared
  * charset, extracts, and refuses content with no readable text (a scanned PDF, an empty page).
  */
+/**
+ * Loads the libraries `extractDocument` will need for this document (PDF.js, the HTML parser), which
+ * are otherwise loaded on the first such document. Extraction threads call it before their memory
+ * watch begins, so a fresh thread's loading is never charged to the document it reads.
+ */
+export async function loadExtractorFor(raw: RawDocument): Promise<void> {
+  const format = detectDocumentFormat(raw);
+  if (format === "pdf") await (await import("./pdf-extractor.js")).loadPdfEngine();
+  if (format === "html") await import("./html-extractor.js");
+}
+
 export async function extractDocument(raw: RawDocument): Promise<LoadedDocument> {
   const format = detectDocumentFormat(raw);
   if (!format) {

@@ -6,7 +6,7 @@
 import { parentPort } from "node:worker_threads";
 import { type ErrorCategory, type ErrorCode, isAppError } from "../../core/errors.js";
 import type { LoadedDocument } from "../../core/ports/document-loader.js";
-import { extractDocument, type RawDocument } from "./extract-document.js";
+import { extractDocument, loadExtractorFor, type RawDocument } from "./extract-document.js";
 
 export interface ExtractionFailure {
   code: ErrorCode;
@@ -35,9 +35,12 @@ export function startedTaskId(message: unknown): number | undefined {
 }
 
 export default async function extractInThread({ raw, taskId }: ExtractionTask): Promise<ExtractionOutcome> {
-  // The pool measures the document's memory from here: the thread's own start-up is not its doing.
-  parentPort?.postMessage({ [STARTED]: taskId });
   try {
+    // The pool measures the document's memory from the message below: the thread's own start-up,
+    // loading the extractor's libraries included (PDF.js: tens of MB, far more under a test runner's
+    // transpiling loader), is not the document's doing.
+    await loadExtractorFor(raw);
+    parentPort?.postMessage({ [STARTED]: taskId });
     return { ok: true, document: await extractDocument(raw) };
   } catch (error) {
     if (isAppError(error)) {

@@ -1,4 +1,4 @@
-import { extractText, getDocumentProxy, getMeta } from "unpdf";
+import { extractText, getDocumentProxy, getMeta, getResolvedPDFJS } from "unpdf";
 import { AppError } from "../../core/errors.js";
 import type { ExtractedText } from "./markdown-extractor.js";
 import { inflatesPast, MAX_PDF_INFLATED_BYTES } from "./pdf-inflation-check.js";
@@ -47,4 +47,12 @@ export async function extractPdf(body: Uint8Array, name = "That PDF"): Promise<E
   } finally {
     await document.destroy();
   }
+}
+
+/**
+ * Loads PDF.js (unpdf resolves it on first use). The extraction thread calls this before it starts
+ * measuring a document's memory: loading the engine is the thread's start-up, not the document's.
+ */
+export async function loadPdfEngine(): Promise<void> {
+  await getResolvedPDFJS();
 }
