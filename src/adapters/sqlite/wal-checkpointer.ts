@@ -63,6 +63,9 @@ export function startWalCheckpointer(path: string, database: Database, logger: L
   return {
     events,
     async close() {
+      // Held again while it closes: a process whose last work is this wait would otherwise end with
+      // the wait unsettled (exit code 13 under a top-level await).
+      worker.ref();
       worker.postMessage("close");
       await exited;
     },
