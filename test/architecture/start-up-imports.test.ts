@@ -8,7 +8,14 @@ const ROOT = join(import.meta.dirname, "../..");
 
 // Libraries a process loads only when it first needs them: each costs 0.1-1.5 s of every start-up,
 // and a restart's time to its first answer is issue 14's figure.
-const LOADED_ON_FIRST_USE = ["mathjs", "html-to-text", "htmlparser2", "unpdf", "@modelcontextprotocol/sdk"];
+const LOADED_ON_FIRST_USE = [
+  "mathjs",
+  "html-to-text",
+  "htmlparser2",
+  "unpdf",
+  "@modelcontextprotocol/sdk",
+  "@octokit/rest",
+];
 // Libraries loaded only when the configuration asks for them (a platform's token, REDIS_URL, QDRANT_URL),
 // by the code that starts that part: importing the bot's modules loads none of them.
 const LOADED_WHEN_CONFIGURED = [
