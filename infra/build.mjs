@@ -10,7 +10,7 @@
 // does every `import()` of the sources, which becomes a chunk of its own that loads when first used.
 // The rest of tsc's output stays in place: the thread entry and the modules it imports run from it.
 import { execFileSync } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -53,6 +53,8 @@ const packageOf = (specifier) => {
   const [first = "", second = ""] = specifier.split("/");
   return first.startsWith("@") ? `${first}/${second}` : first;
 };
+// Chunk names carry a content hash: an earlier build's chunks would otherwise pile up beside these.
+rmSync(join(outDir, "chunks"), { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
   entryPoints: ENTRY_POINTS,
