@@ -15,6 +15,8 @@ const LOADED_ON_FIRST_USE = [
   "unpdf",
   "@modelcontextprotocol/sdk",
   "@octokit/rest",
+  "piscina",
+  "csv-parse",
 ];
 // Libraries loaded only when the configuration asks for them (a platform's token, REDIS_URL, QDRANT_URL),
 // by the code that starts that part: importing the bot's modules loads none of them.
