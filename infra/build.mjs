@@ -5,7 +5,7 @@
 //
 // Why a bundle: a compiled restart spent about half its CPU resolving, reading and linking some 400
 // separate ES modules (the OpenAI SDK alone is 154 files, zod 95) before its first answer (issue 14).
-// Only pure-JavaScript ES packages on the start-up path are inlined; everything else (native modules,
+// Only pure-JavaScript packages on the start-up path are inlined; everything else (native modules,
 // packages that load files by path, SDKs loaded on first use) stays an import of node_modules, as
 // does every `import()` of the sources, which becomes a chunk of its own that loads when first used.
 // The rest of tsc's output stays in place: the thread entry and the modules it imports run from it.
@@ -47,8 +47,24 @@ const ENTRY_POINTS = [
   "src/config.ts",
   "src/core/ports/logger.ts",
 ];
-/** ES packages without native parts or file paths of their own, loaded by every start-up. */
-const INLINED_PACKAGES = new Set(["openai", "zod", "marked", "stemmer", "p-limit", "yocto-queue"]);
+/**
+ * Pure-JavaScript packages without native parts or files read by path, loaded by every start-up: the
+ * OpenAI SDK and zod (ES modules), and the metrics client with the OpenTelemetry API it requires.
+ */
+const INLINED_PACKAGES = new Set([
+  "openai",
+  "zod",
+  "marked",
+  "stemmer",
+  "p-limit",
+  "yocto-queue",
+  "prom-client",
+  "@opentelemetry/api",
+  "bintrees",
+  "tdigest",
+  "ipaddr.js",
+  "robots-parser",
+]);
 const packageOf = (specifier) => {
   const [first = "", second = ""] = specifier.split("/");
   return first.startsWith("@") ? `${first}/${second}` : first;
@@ -69,6 +85,10 @@ const result = await build({
   sourcemap: true,
   metafile: true,
   logLevel: "warning",
+  // The inlined CommonJS packages require Node's built-in modules; an ES module has no `require` of its own.
+  banner: {
+    js: 'import { createRequire as createRequireForBundle } from "node:module"; const require = createRequireForBundle(import.meta.url);',
+  },
   plugins: [
     {
       name: "node-modules-stay-external",
