@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import type { TracerProvider } from "@opentelemetry/api";
 import type { Redis } from "ioredis";
 import { createAttachmentReader } from "./adapters/attachments/create-attachment-reader.js";
-import { DiscordChannelConnector } from "./adapters/discord/discord-channel-connector.js";
 import { createDocumentLoader } from "./adapters/documents/create-document-loader.js";
 import { GitHubConnector } from "./adapters/github/github-connector.js";
 import { createSafeHttpFetcher } from "./adapters/http/safe-http-fetcher.js";
@@ -13,7 +12,6 @@ import {
 } from "./adapters/metrics/prometheus-metrics.js";
 import type { Instrumentation } from "./adapters/opentelemetry/instrumentation.js";
 import { startTracing } from "./adapters/opentelemetry/tracing.js";
-import { SlackChannelConnector } from "./adapters/slack/slack-channel-connector.js";
 import { slackFileHeaders, withSlackFileCredentials } from "./adapters/slack/slack-file-credentials.js";
 import { WebsiteSourceConnector } from "./adapters/website/website-source-connector.js";
 import { type Config, secretsOf } from "./config.js";
@@ -98,14 +96,17 @@ export interface ApplicationOptions {
  * The platform channel readers: sources of channel history for indexing, and the recent messages of
  * the channel a `summarize`/`actions`/`translate` was typed in. One per token in the process.
  */
-function channelReaders(config: Config, logger: Logger): (SourceConnector & ChannelHistory)[] {
+async function channelReaders(config: Config, logger: Logger): Promise<(SourceConnector & ChannelHistory)[]> {
   const readers: (SourceConnector & ChannelHistory)[] = [];
+  // Each platform's SDK is loaded only with its token: a process without it never pays for its modules.
   if (config.SLACK_BOT_TOKEN) {
+    const { SlackChannelConnector } = await import("./adapters/slack/slack-channel-connector.js");
     readers.push(
       new SlackChannelConnector({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, logger }),
     );
   }
   if (config.DISCORD_TOKEN) {
+    const { DiscordChannelConnector } = await import("./adapters/discord/discord-channel-connector.js");
     readers.push(
       new DiscordChannelConnector({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL, logger }),
     );
@@ -389,8 +390,8 @@ export async function createApplication(
   const { memory: store, usage, llm } = infrastructure;
   const loaders = createLoaders(config);
   const { knowledge, retriever } = createKnowledge(logger, infrastructure, loaders, tracing);
-  const readers = channelReaders(config, logger);
-  const jobs = createJobServices({
+  const readers = await channelReaders(config, logger);
+  const jobs = await createJobServices({
     connectors: createSourceConnectors(config, logger, options.sourceConnectors ?? [], readers, closers),
     config,
     logger,

@@ -2,22 +2,20 @@ import { join } from "node:path";
 import type { Database } from "better-sqlite3";
 import type { Redis } from "ioredis";
 import type OpenAI from "openai";
-import { BullMqJobQueue, type JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
+import type { BullMqJobQueue, JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
 import { InProcessJobQueue } from "./adapters/in-process/in-process-job-queue.js";
 import { endpointHost, FallbackLlmProvider } from "./adapters/llm-fallback/fallback-llm-provider.js";
 import { createOpenAiClient } from "./adapters/openai/openai-client.js";
 import { OpenAiFineTuningProvider } from "./adapters/openai/openai-fine-tuning-provider.js";
 import { OpenAiLlmProvider } from "./adapters/openai/openai-llm-provider.js";
 import type { Instrumentation } from "./adapters/opentelemetry/instrumentation.js";
-import { QdrantVectorStore } from "./adapters/qdrant/qdrant-vector-store.js";
 import { RedisApprovalGate } from "./adapters/redis/redis-approval-gate.js";
-import { createRedisConnection } from "./adapters/redis/redis-connection.js";
 import { RedisEditPacer } from "./adapters/redis/redis-edit-pacer.js";
 import { RedisFineTuneStore } from "./adapters/redis/redis-fine-tune-store.js";
 import { RedisMemoryStore } from "./adapters/redis/redis-memory-store.js";
 import { RedisSourceStore } from "./adapters/redis/redis-source-store.js";
 import { RedisUsageStore } from "./adapters/redis/redis-usage-store.js";
-import { closeRedis, type WaitForRedisOptions, waitForRedis } from "./adapters/redis/wait-for-redis.js";
+import type { WaitForRedisOptions } from "./adapters/redis/wait-for-redis.js";
 import { openSqliteDatabase } from "./adapters/sqlite/open-sqlite-database.js";
 import { SqliteFineTuneStore } from "./adapters/sqlite/sqlite-fine-tune-store.js";
 import { SqliteMemoryStore } from "./adapters/sqlite/sqlite-memory-store.js";
@@ -107,11 +105,31 @@ export async function waitForSharedServices(
   options: Pick<WaitForRedisOptions, "logger" | "signal">,
 ): Promise<boolean> {
   if (!config.REDIS_URL) return true;
+  const { waitForRedis } = await import("./adapters/redis/wait-for-redis.js");
   return waitForRedis(config.REDIS_URL, {
     ...options,
     giveUpAfterMilliseconds: config.REDIS_STARTUP_WAIT_MS,
   });
 }
+
+/**
+ * ioredis and BullMQ, loaded only with REDIS_URL: some 300 modules that an embedded process never
+ * uses would otherwise be part of every restart's time to its first answer (issue 14).
+ */
+async function loadRedisAdapters() {
+  const [connection, wait, bullmq] = await Promise.all([
+    import("./adapters/redis/redis-connection.js"),
+    import("./adapters/redis/wait-for-redis.js"),
+    import("./adapters/bullmq/bullmq-job-queue.js"),
+  ]);
+  return {
+    createRedisConnection: connection.createRedisConnection,
+    closeRedis: wait.closeRedis,
+    BullMqJobQueue: bullmq.BullMqJobQueue,
+  };
+}
+
+type RedisAdapters = Awaited<ReturnType<typeof loadRedisAdapters>>;
 
 /** Closes what was opened, last first; also used when start-up fails half way. */
 class Closers {
@@ -145,7 +163,11 @@ export async function createInfrastructure(
     }
     return database;
   };
-  const redis = config.REDIS_URL ? connectRedis(config.REDIS_URL, logger, closers) : undefined;
+  const redisAdapters = config.REDIS_URL ? await loadRedisAdapters() : undefined;
+  const redis =
+    config.REDIS_URL && redisAdapters
+      ? connectRedis(config.REDIS_URL, logger, closers, redisAdapters)
+      : undefined;
   const keyPrefix = storeKeyPrefix(config);
   const stores = redis
     ? {
@@ -206,8 +228,8 @@ export async function createInfrastructure(
     vectors,
     vectorStoreName: config.QDRANT_URL ? "qdrant" : "sqlite",
     createJobQueue: (queueOptions) =>
-      config.REDIS_URL
-        ? new BullMqJobQueue({
+      config.REDIS_URL && redisAdapters
+        ? new redisAdapters.BullMqJobQueue({
             redisUrl: config.REDIS_URL,
             prefix: config.QUEUE_PREFIX,
             logger: queueOptions.logger,
@@ -235,7 +257,8 @@ export async function createInfrastructure(
  * The process's one store connection. One line when Redis goes away and one when it is back, not one
  * per reconnection attempt.
  */
-function connectRedis(url: string, logger: Logger, closers: Closers): Redis {
+function connectRedis(url: string, logger: Logger, closers: Closers, adapters: RedisAdapters): Redis {
+  const { createRedisConnection, closeRedis } = adapters;
   const client = createRedisConnection(url, "store");
   let redisDown = false;
   client.on("error", (error: Error) => {
@@ -267,6 +290,8 @@ async function openVectorStore(
 ): Promise<VectorStore> {
   const denseDimensions = llm?.embeddingModel ? await embeddingDimensions(config, llm) : undefined;
   if (config.QDRANT_URL) {
+    // Loaded only with QDRANT_URL: the embedded index needs none of the Qdrant client's modules.
+    const { QdrantVectorStore } = await import("./adapters/qdrant/qdrant-vector-store.js");
     const qdrant = new QdrantVectorStore({
       url: config.QDRANT_URL,
       apiKey: config.QDRANT_API_KEY,

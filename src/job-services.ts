@@ -1,7 +1,5 @@
 import type { Queue } from "bullmq";
-import { BullMqJobQueue, type JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
-import { DiscordNotifier } from "./adapters/notifiers/discord-notifier.js";
-import { SlackNotifier } from "./adapters/notifiers/slack-notifier.js";
+import type { JobEvent } from "./adapters/bullmq/bullmq-job-queue.js";
 import { type Config, secretsOf } from "./config.js";
 import type { Command } from "./core/commands/command.js";
 import { NO_LLM_MESSAGE_SHORT } from "./core/commands/no-llm.js";
@@ -25,6 +23,7 @@ import type { SourceStore } from "./core/ports/source-store.js";
 import type { UsageStore } from "./core/ports/usage-store.js";
 import { SourceService } from "./core/sources/source-service.js";
 import { registerSyncJobs } from "./core/sources/sync-source-job.js";
+import type { Platform } from "./core/types.js";
 import type { Infrastructure } from "./infrastructure.js";
 
 /** The base model `finetune start` uses when none is named (OpenAI's cheapest tunable chat model). */
@@ -76,9 +75,9 @@ export interface JobServicesOptions {
  * processors in every process: with REDIS_URL the bot's queue only enqueues and `npm run worker`
  * runs them; without it everything runs in the bot.
  */
-export function createJobServices(options: JobServicesOptions): JobServices {
+export async function createJobServices(options: JobServicesOptions): Promise<JobServices> {
   const { config, logger, infrastructure } = options;
-  const notifier = createNotifier(config, logger);
+  const notifier = await createNotifier(config, logger);
   const alerts = createAlerter({
     channels: options.alertChannels,
     notifier,
@@ -118,7 +117,7 @@ export function createJobServices(options: JobServicesOptions): JobServices {
   }
   return {
     jobs,
-    bullQueue: queue instanceof BullMqJobQueue ? queue.bullQueue : undefined,
+    bullQueue: "bullQueue" in queue ? queue.bullQueue : undefined,
     notifier,
     fineTuneStore,
     alerts,
@@ -131,19 +130,23 @@ export function createJobServices(options: JobServicesOptions): JobServices {
 }
 
 /** Posts to the platforms with a token, and to the log for the terminal chat. */
-function createNotifier(config: Config, logger: Logger): Notifier {
-  return createRoutingNotifier(
-    {
-      ...(config.SLACK_BOT_TOKEN
-        ? { slack: new SlackNotifier({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL }) }
-        : {}),
-      ...(config.DISCORD_TOKEN
-        ? { discord: new DiscordNotifier({ botToken: config.DISCORD_TOKEN, apiUrl: config.DISCORD_API_URL }) }
-        : {}),
-      local: createLogNotifier(logger.child({ component: "status" })),
-    },
-    secretsOf(config),
-  );
+async function createNotifier(config: Config, logger: Logger): Promise<Notifier> {
+  const byPlatform: Partial<Record<Platform, Notifier>> = {
+    local: createLogNotifier(logger.child({ component: "status" })),
+  };
+  // Each platform's SDK is loaded only with its token: hundreds of modules at every start otherwise.
+  if (config.SLACK_BOT_TOKEN) {
+    const { SlackNotifier } = await import("./adapters/notifiers/slack-notifier.js");
+    byPlatform.slack = new SlackNotifier({ botToken: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL });
+  }
+  if (config.DISCORD_TOKEN) {
+    const { DiscordNotifier } = await import("./adapters/notifiers/discord-notifier.js");
+    byPlatform.discord = new DiscordNotifier({
+      botToken: config.DISCORD_TOKEN,
+      apiUrl: config.DISCORD_API_URL,
+    });
+  }
+  return createRoutingNotifier(byPlatform, secretsOf(config));
 }
 
 /** Registers every processor (indexing, syncing, fine-tuning) and returns the synced-source service. */

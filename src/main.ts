@@ -5,11 +5,8 @@
 
 import { randomUUID } from "node:crypto";
 import type { TracerProvider } from "@opentelemetry/api";
-import { createDiscordAdapter } from "./adapters/discord/discord-platform-adapter.js";
-import { RedisIdentifyThrottler } from "./adapters/discord/redis-identify-throttler.js";
 import { healthRoute, type RouteHandler, startHealthServer } from "./adapters/http/health-server.js";
 import { createLogger } from "./adapters/pino/create-logger.js";
-import { createSlackAdapter } from "./adapters/slack/slack-platform-adapter.js";
 import { type Application, createApplication } from "./application.js";
 import { type Config, secretsOf, storeKeyPrefix } from "./config.js";
 import { toAppError } from "./core/errors.js";
@@ -123,6 +120,9 @@ export async function startBot(
   // --- platform: slack (begin) ---
   // HTTP mode needs the bot token and signing secret; Socket Mode the bot token and app token.
   if (config.SLACK_BOT_TOKEN && (config.SLACK_SIGNING_SECRET || config.SLACK_APP_TOKEN)) {
+    // Each platform's SDK is loaded only when it is configured: Bolt and discord.js are each hundreds
+    // of modules, a restart's time to its first answer (issue 14) that a bot without them never uses.
+    const { createSlackAdapter } = await import("./adapters/slack/slack-platform-adapter.js");
     const slack = createSlackAdapter({
       botToken: config.SLACK_BOT_TOKEN,
       signingSecret: config.SLACK_SIGNING_SECRET ?? "",
@@ -153,6 +153,10 @@ export async function startBot(
   // --- platform: discord (begin) ---
   // The gateway needs no inbound HTTP, so /healthz stays on the health server.
   if (config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID) {
+    const [{ createDiscordAdapter }, { RedisIdentifyThrottler }] = await Promise.all([
+      import("./adapters/discord/discord-platform-adapter.js"),
+      import("./adapters/discord/redis-identify-throttler.js"),
+    ]);
     const redis = application.redis;
     const discord = createDiscordAdapter({
       token: config.DISCORD_TOKEN,

@@ -195,6 +195,29 @@ describe.runIf(process.platform === "linux")("the image's start command, in a cl
     180_000,
   );
 
+  // The build bundles the metrics client into the entry points (infra/build.mjs): its registry,
+  // default metrics and exposition must work there as they do from the sources.
+  it("the compiled bot serves /healthz and /metrics with the process's default metrics", async () => {
+    const bot = start(imageCommand(), directory, environment({ PORT: "0" }), false);
+    try {
+      await waitFor(() => bot.output().includes("health server listening"), "the health server", 120_000);
+      const line = bot
+        .output()
+        .split("\n")
+        .find((entry) => entry.includes("health server listening"));
+      const { port } = JSON.parse(line ?? "{}") as { port?: number };
+      expect(port).toBeGreaterThan(0);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^teammate_process_cpu_seconds_total \d/m);
+      expect(await stopWithin(bot, 10_000)).toBe(0);
+    } finally {
+      bot.child.kill("SIGKILL");
+    }
+  }, 180_000);
+
   it.runIf(canIsolateNetwork)(
     "the compiled code indexes an HTML document offline (extraction runs in its worker thread)",
     async () => {

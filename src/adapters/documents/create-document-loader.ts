@@ -3,7 +3,6 @@ import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { AppError } from "../../core/errors.js";
 import type { DocumentLoader, DocumentReference, LoadedDocument } from "../../core/ports/document-loader.js";
 import type { RawDocument } from "../extract/extract-document.js";
-import { sharedExtractionPool } from "../extract/extraction-pool.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
 import { listFolderDocuments } from "./list-folder-documents.js";
 
@@ -71,7 +70,11 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     options.fetcher instanceof SafeHttpFetcher ? options.fetcher : new SafeHttpFetcher(options.fetcher ?? {});
   const maxFileBytes = options.maxFileBytes ?? 25 * 1024 * 1024;
   const configuredBase = resolve(options.baseDirectory);
-  const extractDocument = options.extract ?? ((raw, signal) => sharedExtractionPool().extract(raw, signal));
+  // The pool (Piscina, the extractors) loads with the first document, not with every process at start-up.
+  const extractDocument =
+    options.extract ??
+    (async (raw, signal) =>
+      (await import("../extract/extraction-pool.js")).sharedExtractionPool().extract(raw, signal));
 
   async function loadUrl(
     reference: Extract<DocumentReference, { kind: "url" }>,

@@ -1,4 +1,4 @@
-import { Octokit } from "@octokit/rest";
+import type { Octokit } from "@octokit/rest";
 import { AppError, isAppError } from "../../core/errors.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
@@ -70,7 +70,9 @@ interface TreeEntry {
  */
 export class GitHubConnector implements SourceConnector {
   readonly kind = "github" as const;
-  private readonly octokit: Octokit;
+  private readonly octokitOptions: NonNullable<ConstructorParameters<typeof Octokit>[0]>;
+  /** Made on first use: Octokit is some twenty modules that a process syncing no repository never loads. */
+  private octokit: Promise<Octokit> | undefined;
   private readonly logger: Logger;
   private readonly maxFileBytes: number;
   private readonly defaultMaxFiles: number;
@@ -102,7 +104,7 @@ export class GitHubConnector implements SourceConnector {
       throw new AppError("fetch_failed", "too many GitHub redirects", { category: "third_party" });
     };
     const log = this.logger;
-    this.octokit = new Octokit({
+    this.octokitOptions = {
       ...(options.token ? { auth: options.token } : {}),
       baseUrl,
       userAgent: "teammate",
@@ -114,7 +116,7 @@ export class GitHubConnector implements SourceConnector {
         warn: (message: string) => log.warn({}, message),
         error: (message: string) => log.error({}, message),
       },
-    });
+    };
   }
 
   recognizes(target: string): boolean {
@@ -131,8 +133,8 @@ export class GitHubConnector implements SourceConnector {
       });
     }
     const name = `${parsed.owner}/${parsed.repo}`;
-    const repository = await this.call(`read ${name}`, () =>
-      this.octokit.rest.repos.get({ owner: parsed.owner, repo: parsed.repo, request: signalOption(signal) }),
+    const repository = await this.call(`read ${name}`, (octokit) =>
+      octokit.rest.repos.get({ owner: parsed.owner, repo: parsed.repo, request: signalOption(signal) }),
     );
     const ref = parsed.ref ?? repository.data.default_branch;
     // The ref and path must exist now, so a typo is answered at once and not at the first sync.
@@ -206,8 +208,8 @@ export class GitHubConnector implements SourceConnector {
     let blob: { content: string; encoding: string };
     try {
       blob = (
-        await this.call(`read ${item.key}`, () =>
-          this.octokit.rest.git.getBlob({ owner, repo, file_sha: sha, request: signalOption(signal) }),
+        await this.call(`read ${item.key}`, (octokit) =>
+          octokit.rest.git.getBlob({ owner, repo, file_sha: sha, request: signalOption(signal) }),
         )
       ).data;
     } catch (error) {
@@ -242,8 +244,8 @@ export class GitHubConnector implements SourceConnector {
   }
 
   private async readTree(owner: string, repo: string, ref: string, signal?: AbortSignal) {
-    const response = await this.call(`read ${owner}/${repo}@${ref}`, () =>
-      this.octokit.rest.git.getTree({
+    const response = await this.call(`read ${owner}/${repo}@${ref}`, (octokit) =>
+      octokit.rest.git.getTree({
         owner,
         repo,
         tree_sha: ref,
@@ -258,9 +260,11 @@ export class GitHubConnector implements SourceConnector {
     return { sha: response.data.sha, entries: response.data.tree as TreeEntry[] };
   }
 
-  private async call<Result>(what: string, run: () => Promise<Result>): Promise<Result> {
+  private async call<Result>(what: string, run: (octokit: Octokit) => Promise<Result>): Promise<Result> {
+    this.octokit ??= import("@octokit/rest").then(({ Octokit }) => new Octokit(this.octokitOptions));
+    const octokit = await this.octokit;
     try {
-      return await run();
+      return await run(octokit);
     } catch (error) {
       throw translateGitHubError(error, what);
     }

@@ -13,7 +13,6 @@ import type {
   SourceRequest,
 } from "../../core/ports/source-connector.js";
 import type { RawDocument } from "../extract/extract-document.js";
-import { sharedExtractionPool } from "../extract/extraction-pool.js";
 import { HttpStatusError, type ResourceValidators, type SafeHttpFetcher } from "../http/safe-http-fetcher.js";
 import { linksOf, parseSitemap } from "./read-markup.js";
 
@@ -190,7 +189,11 @@ export class WebsiteSourceConnector implements SourceConnector {
     }
     const validator = encodeValidators(resource.validators);
     if (resource.notModified) return { status: "unchanged", validator };
-    const extract = this.options.extract ?? ((raw, abort) => sharedExtractionPool().extract(raw, abort));
+    // The pool (Piscina, the extractors) loads with the first page, not with every process at start-up.
+    const extract =
+      this.options.extract ??
+      (async (raw, abort) =>
+        (await import("../extract/extraction-pool.js")).sharedExtractionPool().extract(raw, abort));
     const loaded = await extract(
       {
         body: resource.body,
