@@ -101,20 +101,21 @@ const result = await build({
   ],
 });
 
-// The extraction pool finds its thread entry next to itself (`new URL("./extraction-thread-entry.mjs",
-// import.meta.url)`); in the bundle it lives in whichever output holds the pool, so that one reference
-// is pointed at tsc's copy of the entry. Exactly one output must hold it, with exactly one reference.
-const POOL = "src/adapters/extract/extraction-pool.ts";
-const THREAD_ENTRY = "./extraction-thread-entry.mjs";
-const holders = Object.entries(result.metafile.outputs).filter(([, output]) => POOL in output.inputs);
-if (holders.length !== 1) throw new Error(`expected one output holding ${POOL}, found ${holders.length}`);
-const holder = resolve(root, holders[0][0]);
-const code = readFileSync(holder, "utf8");
-if (code.split(`"${THREAD_ENTRY}"`).length !== 2) {
-  throw new Error(`expected one reference to ${THREAD_ENTRY} in ${holder}`);
+// Two modules start a thread from a file next to themselves (`new URL("./….mjs", import.meta.url)`): the
+// extraction pool (Piscina's entry) and the WAL checkpointer. In the bundle each lives in whichever output
+// holds it, so that one reference is pointed at tsc's copy of the file. Exactly one output must hold each
+// module, with exactly one reference.
+const THREAD_FILES = [
+  { module: "src/adapters/extract/extraction-pool.ts", file: "extraction-thread-entry.mjs" },
+  { module: "src/adapters/sqlite/wal-checkpointer.ts", file: "wal-checkpoint-thread.mjs" },
+];
+for (const { module, file } of THREAD_FILES) {
+  const holders = Object.entries(result.metafile.outputs).filter(([, output]) => module in output.inputs);
+  if (holders.length !== 1) throw new Error(`expected one output holding ${module}, found ${holders.length}`);
+  const holder = resolve(root, holders[0][0]);
+  const code = readFileSync(holder, "utf8");
+  const reference = `"./${file}"`;
+  if (code.split(reference).length !== 2) throw new Error(`expected one reference to ${file} in ${holder}`);
+  const fromHolder = relative(dirname(holder), join(outDir, dirname(module), file));
+  writeFileSync(holder, code.replace(reference, JSON.stringify(`./${fromHolder}`)));
 }
-const entryFromHolder = relative(
-  dirname(holder),
-  join(outDir, "src/adapters/extract/extraction-thread-entry.mjs"),
-);
-writeFileSync(holder, code.replace(`"${THREAD_ENTRY}"`, JSON.stringify(`./${entryFromHolder}`)));
