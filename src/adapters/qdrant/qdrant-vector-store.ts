@@ -5,6 +5,7 @@ import { documentSparseVector, querySparseVector, RRF_K } from "../../core/knowl
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
   ChunkRecord,
+  DocumentReplacement,
   DocumentScope,
   DocumentSummary,
   QueryScope,
@@ -202,6 +203,15 @@ export class QdrantVectorStore implements VectorStore {
         },
       });
     });
+  }
+
+  /**
+   * Document by document: a Qdrant write has no per-commit cost worth sharing, and each document's
+   * upsert-then-trim keeps its own crash safety.
+   */
+  async replaceDocuments(documents: readonly DocumentReplacement[]): Promise<void> {
+    for (const { documentId, scope, chunks } of documents)
+      await this.replaceDocument(documentId, scope, chunks);
   }
 
   async deleteDocument(
