@@ -40,6 +40,7 @@ import type {
 } from "../src/core/ports/llm-provider.js";
 import { silentLogger } from "../src/core/ports/logger.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../src/core/ports/vector-store.js";
+import { countTokens } from "../src/core/tokens.js";
 import { startOpenAiStandIn } from "../test/support/openai-stand-in.js";
 import { RecordingSink } from "../test/support/recording-sink.js";
 import { BEIR_DATASET_HINT, beirDatasetProblem, evaluateRankings, loadBeirDataset } from "./_beir.js";
@@ -307,6 +308,8 @@ export async function main(args: string[]): Promise<void> {
       },
     },
   });
+  // The application loads the tokenizer's ranks at start-up (createApplication), before any indexing.
+  countTokens("warm up");
   let started = performance.now();
   const ingestCpuAtStart = cpuMilliseconds();
   let baseChunks = 0;

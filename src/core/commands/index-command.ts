@@ -211,8 +211,9 @@ async function indexInline(
 
 /**
  * `index <folder>`: every document file under it, a few at a time (`KnowledgeBase.indexMany`), with
- * one progress bar over the files. A file the loader refuses (too large, unreadable format) is skipped and named in the
- * summary; anything else (the store or the embedding model failing) stops the run with its error.
+ * one progress bar over the files. A file the loader refuses (too large, unreadable format) is skipped
+ * and named in the summary; anything else (the store or the embedding model failing) stops the run
+ * with its error.
  */
 async function indexFolder(
   knowledge: KnowledgeBase,
