@@ -53,6 +53,9 @@ export class DocumentWriteBatcher {
       const size = entry.replacement.chunks.length;
       if (batch.length > 0 && chunks + size > this.maxBatchChunks) {
         await this.write(batch);
+        // The embedded store writes synchronously: a turn of the event loop between two batches lets
+        // chat through, so the wait is one batch long however many are queued.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         batch = [];
         chunks = 0;
       }
