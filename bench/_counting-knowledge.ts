@@ -27,6 +27,10 @@ export function countingKnowledge(
       counters.chunkWrites += 1;
       return store.replaceDocument(...call);
     },
+    replaceDocuments: async (documents) => {
+      counters.chunkWrites += documents.length;
+      return store.replaceDocuments(documents);
+    },
     deleteDocument: (...call) => store.deleteDocument(...call),
     search: (query) => store.search(query),
     listDocuments: (scope) => store.listDocuments(scope),

@@ -166,6 +166,54 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
       ]);
     });
 
+    it("replaces several documents in one call, across scopes, each as replaceDocument would", async () => {
+      await index(store, filler);
+      const notes: TestDocument = {
+        documentId: "channel-notes",
+        title: "Channel notes",
+        scope: channelA1,
+        texts: ["The standup moved to ten.", "Retro notes live in the wiki."],
+      };
+      const otherWorkspace: TestDocument = {
+        documentId: "handbook",
+        title: "Other handbook",
+        scope: { platform: "slack", workspaceId: "T-B" },
+        texts: ["The espresso machine is in the basement."],
+      };
+      await store.replaceDocuments([
+        // The handbook shrinks to one chunk; named twice, its last replacement is what stays.
+        { documentId: "handbook", scope: workspaceA, chunks: records({ ...filler, texts: ["Old text."] }) },
+        { documentId: "channel-notes", scope: channelA1, chunks: records(notes) },
+        {
+          documentId: "handbook",
+          scope: workspaceA,
+          chunks: records({ ...filler, texts: [filler.texts[2]!] }),
+        },
+        { documentId: "handbook", scope: otherWorkspace.scope, chunks: records(otherWorkspace) },
+      ]);
+
+      const fromA1 = new Map(
+        (await store.listDocuments(askA1)).map((summary) => [summary.documentId, summary]),
+      );
+      expect(fromA1.get("handbook")?.chunkCount).toBe(1);
+      expect(fromA1.get("channel-notes")?.chunkCount).toBe(2);
+      expect(await store.search(query(askA1, "holiday requests"))).toEqual([]);
+      expect(await store.search(query(askA1, "old text"))).toEqual([]);
+      expect((await store.search(query(askA1, "coffee machine"))).map((result) => result.chunk.text)).toEqual(
+        [filler.texts[2]],
+      );
+      expect((await store.search(query(askA1, "standup"))).map((result) => result.chunk.documentId)).toEqual([
+        "channel-notes",
+      ]);
+      expect(await store.search(query(askA2, "standup"))).toEqual([]);
+      expect(
+        (await store.search(query(askB1, "espresso machine"))).map((result) => result.chunk.text),
+      ).toEqual(["The espresso machine is in the basement."]);
+      expect(await store.search(query(askA1, "espresso"))).toEqual([]);
+      await store.replaceDocuments([]);
+      expect(await store.listDocuments(askA1)).toHaveLength(2);
+    });
+
     it("deletes every chunk of a document, and only within the given workspace", async () => {
       await index(store, filler);
       await index(store, { ...filler, documentId: "other", title: "Other handbook" });

@@ -5,6 +5,7 @@ import { documentSparseVector, querySparseVector, RRF_K } from "../../core/knowl
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
   ChunkRecord,
+  DocumentReplacement,
   DocumentScope,
   DocumentSummary,
   QueryScope,
@@ -202,6 +203,27 @@ export class QdrantVectorStore implements VectorStore {
         },
       });
     });
+  }
+
+  /**
+   * Document by document: a Qdrant write has no per-commit cost worth sharing, and each document's
+   * upsert-then-trim keeps its own crash safety. Different documents are written at once (as the
+   * concurrent writes that a batch stands for were); a document named twice, in order.
+   */
+  async replaceDocuments(documents: readonly DocumentReplacement[]): Promise<void> {
+    const byDocument = new Map<string, DocumentReplacement[]>();
+    for (const document of documents) {
+      const key = `${workspaceKey(document.scope)}\u0000${document.documentId}`;
+      byDocument.set(key, [...(byDocument.get(key) ?? []), document]);
+    }
+    const results = await Promise.allSettled(
+      [...byDocument.values()].map(async (replacements) => {
+        for (const { documentId, scope, chunks } of replacements)
+          await this.replaceDocument(documentId, scope, chunks);
+      }),
+    );
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   async deleteDocument(

@@ -3,6 +3,7 @@ import { AppError } from "../../core/errors.js";
 import { RRF_K, termId } from "../../core/knowledge/sparse.js";
 import type {
   ChunkRecord,
+  DocumentReplacement,
   DocumentScope,
   DocumentSummary,
   QueryScope,
@@ -270,7 +271,12 @@ export class SqliteVectorStore implements VectorStore {
   }
 
   async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void> {
-    guard("index a document", () => this.replaceNow(documentId, scope, chunks));
+    guard("index a document", () => this.replaceNow([{ documentId, scope, chunks }]));
+  }
+
+  async replaceDocuments(documents: readonly DocumentReplacement[]): Promise<void> {
+    if (documents.length === 0) return;
+    guard("index documents", () => this.replaceNow(documents));
   }
 
   async deleteDocument(
@@ -347,10 +353,21 @@ export class SqliteVectorStore implements VectorStore {
     return row?.value;
   }
 
-  private replaceNow(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): void {
+  /**
+   * Every document of a batch in one write transaction: one commit (and one WAL sync of the pages the
+   * batch shares: the scope row, the index leaves) instead of one per document, which was most of a
+   * small document's write. Segments are sealed once, after the batch's rows are in.
+   */
+  private replaceNow(documents: readonly DocumentReplacement[]): void {
     const statements = this.statements;
-    const rows = chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms) }));
-    const sizes = new Set(chunks.flatMap((chunk) => (chunk.dense ? [chunk.dense.length] : [])));
+    const prepared = documents.map(({ documentId, scope, chunks }) => ({
+      documentId,
+      scope,
+      rows: chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms) })),
+    }));
+    const sizes = new Set(
+      documents.flatMap(({ chunks }) => chunks.flatMap((chunk) => (chunk.dense ? [chunk.dense.length] : []))),
+    );
     this.writeTransaction(() => {
       if (sizes.size > 0) {
         const expected = this.storedDenseDimensions() ?? [...sizes][0];
@@ -362,30 +379,36 @@ export class SqliteVectorStore implements VectorStore {
         }
         statements.rememberDenseDimensions.run(expected);
       }
-      this.removeDocument(scope, documentId);
-      const target = statements.touchScope.get(
-        scope.platform,
-        scope.workspaceId,
-        scope.channelId ?? WORKSPACE_WIDE,
-      ) as ScopeRow;
-      for (const { chunk, termFrequencies } of rows) {
-        statements.insertChunk.run(
-          target.id,
-          documentId,
-          chunk.position,
-          chunk.id,
-          chunk.title,
-          JSON.stringify(chunk.headingPath),
-          chunk.source,
-          chunk.text,
-          chunk.terms.length,
-          Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
-          chunk.dense ? denseBlob(chunk.dense) : null,
-          chunk.tokens ?? null,
-        );
+      // One generation bump per scope and batch: a reader catches up on the whole batch at once.
+      const scopeIds = new Map<string, number>();
+      for (const { documentId, scope, rows } of prepared) {
+        this.removeDocument(scope, documentId);
+        const channelId = scope.channelId ?? WORKSPACE_WIDE;
+        const key = `${scope.platform}\u0000${scope.workspaceId}\u0000${channelId}`;
+        let scopeId = scopeIds.get(key);
+        if (scopeId === undefined) {
+          scopeId = (statements.touchScope.get(scope.platform, scope.workspaceId, channelId) as ScopeRow).id;
+          scopeIds.set(key, scopeId);
+        }
+        for (const { chunk, termFrequencies } of rows) {
+          statements.insertChunk.run(
+            scopeId,
+            documentId,
+            chunk.position,
+            chunk.id,
+            chunk.title,
+            JSON.stringify(chunk.headingPath),
+            chunk.source,
+            chunk.text,
+            chunk.terms.length,
+            Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
+            chunk.dense ? denseBlob(chunk.dense) : null,
+            chunk.tokens ?? null,
+          );
+        }
+        statements.countUnsealed.run(rows.length, scopeId);
       }
-      statements.countUnsealed.run(rows.length, target.id);
-      this.sealFullSegments(target.id);
+      for (const scopeId of scopeIds.values()) this.sealFullSegments(scopeId);
     });
   }
 

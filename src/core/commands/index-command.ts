@@ -210,9 +210,10 @@ async function indexInline(
 }
 
 /**
- * `index <folder>`: every document file under it, one after the other, with one progress bar over
- * the files. A file the loader refuses (too large, unreadable format) is skipped and named in the
- * summary; anything else (the store or the embedding model failing) stops the run with its error.
+ * `index <folder>`: every document file under it, a few at a time (`KnowledgeBase.indexMany`), with
+ * one progress bar over the files. A file the loader refuses (too large, unreadable format) is skipped
+ * and named in the summary; anything else (the store or the embedding model failing) stops the run
+ * with its error.
  */
 async function indexFolder(
   knowledge: KnowledgeBase,
@@ -226,20 +227,31 @@ async function indexFolder(
     return `\`${folder}\` has no documents I can read (Markdown, text, HTML or PDF files).`;
   }
   const report = progressReporter(reply, folder);
-  const skipped: string[] = [];
+  // By position in the folder, so that the summary names them in the folder's order whatever ended first.
+  const skippedAt: Array<[number, string]> = [];
+  const positions = new Map(files.map((file, position) => [file, position]));
   let indexed = 0;
   let chunks = 0;
-  for (const [position, file] of files.entries()) {
-    await report(position, files.length, "Indexing");
-    try {
-      const result = await knowledge.index({ kind: "path", path: file }, scope);
-      indexed += 1;
-      chunks += result.chunks;
-    } catch (error) {
-      if (!isAppError(error) || error.category !== "user") throw error;
-      skipped.push(`${file} (${error.userMessage ?? error.message})`);
-    }
-  }
+  let settled = 0;
+  await report(0, files.length, "Indexing");
+  await knowledge.indexMany(
+    files.map((file) => ({ kind: "path", path: file })),
+    scope,
+    async (reference, outcome) => {
+      settled += 1;
+      if (outcome.ok) {
+        indexed += 1;
+        chunks += outcome.result.chunks;
+      } else {
+        const { error } = outcome;
+        if (!isAppError(error) || error.category !== "user") throw error;
+        const file = reference.kind === "path" ? reference.path : reference.url;
+        skippedAt.push([positions.get(file) ?? 0, `${file} (${error.userMessage ?? error.message})`]);
+      }
+      if (settled < files.length) await report(settled, files.length, "Indexing");
+    },
+  );
+  const skipped = skippedAt.sort((left, right) => left[0] - right[0]).map(([, line]) => line);
   await report(files.length, files.length, "Indexed");
   const summary = `Indexed ${indexed} document${indexed === 1 ? "" : "s"} (${chunks} chunks) from \`${folder}\` ${where}.`;
   if (skipped.length === 0) return `${summary} \`docs\` lists them.`;

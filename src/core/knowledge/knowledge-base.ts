@@ -2,8 +2,15 @@ import { createHash } from "node:crypto";
 import type { DocumentLoader, DocumentReference, LoadedDocument } from "../ports/document-loader.js";
 import type { EmbeddingModel } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
-import type { DocumentScope, DocumentSummary, QueryScope, VectorStore } from "../ports/vector-store.js";
+import type {
+  ChunkRecord,
+  DocumentScope,
+  DocumentSummary,
+  QueryScope,
+  VectorStore,
+} from "../ports/vector-store.js";
 import { type ChunkOptions, chunkDocument, toChunkRecords } from "./chunker.js";
+import { DocumentWriteBatcher } from "./document-write-batcher.js";
 
 export type IndexProgress = (done: number, total: number, label: string) => Promise<void>;
 
@@ -13,6 +20,14 @@ export interface IndexResult {
   source: string;
   chunks: number;
 }
+
+/** How one document of `indexMany` ended: its result, or why it could not be indexed. */
+export type IndexOutcome = { ok: true; result: IndexResult } | { ok: false; error: unknown };
+
+/** Documents `indexMany` reads and chunks at once by default. */
+const DEFAULT_INDEX_CONCURRENCY = 4;
+/** Chunks of `indexMany`'s documents waiting for their write at most, before a lane waits too. */
+const MAX_PENDING_WRITE_CHUNKS = 1_024;
 
 export interface KnowledgeBaseOptions {
   store: VectorStore;
@@ -37,7 +52,11 @@ export function documentIdFor(source: string, scope: DocumentScope): string {
 
 /** Load → chunk → (embed) → replace in the store. Every step can run again safely. */
 export class KnowledgeBase {
-  constructor(private readonly options: KnowledgeBaseOptions) {}
+  private readonly writes: DocumentWriteBatcher;
+
+  constructor(private readonly options: KnowledgeBaseOptions) {
+    this.writes = new DocumentWriteBatcher(options.store);
+  }
 
   get canEmbed(): boolean {
     return this.options.llm?.embeddingModel !== undefined;
@@ -49,13 +68,68 @@ export class KnowledgeBase {
     progress: IndexProgress = async () => {},
     signal?: AbortSignal,
   ): Promise<IndexResult> {
-    const source = reference.kind === "url" ? reference.url : reference.path;
-    // A file on this machine is read, not downloaded.
-    await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
-    const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
-    const documentId = documentIdFor(source, scope);
+    const { documentId, loaded } = await this.load(reference, scope, progress, signal);
     const chunks = await this.indexText(documentId, loaded, scope, progress, signal);
     return { documentId, title: loaded.title, source: loaded.source, chunks };
+  }
+
+  /**
+   * Indexes many documents (a folder's files): `concurrency` of them are read and chunked at once, and
+   * a document's write does not hold its lane: the lane goes on to the next document while the write
+   * waits to join others in one batch (see `DocumentWriteBatcher`), up to `MAX_PENDING_WRITE_CHUNKS`
+   * chunks waiting. `settle` hears of each document as it ends, in the order they end; an error it
+   * throws stops the run (no document starts after it), and `indexMany` rejects with it once the
+   * documents under way have ended.
+   */
+  async indexMany(
+    references: readonly DocumentReference[],
+    scope: DocumentScope,
+    settle: (reference: DocumentReference, outcome: IndexOutcome) => Promise<void> | void,
+    options: { signal?: AbortSignal | undefined; concurrency?: number | undefined } = {},
+  ): Promise<void> {
+    let next = 0;
+    let stopped: { error: unknown } | undefined;
+    const writes = new Set<Promise<void>>();
+    let pendingChunks = 0;
+    const finish = async (reference: DocumentReference, outcome: IndexOutcome) => {
+      try {
+        await settle(reference, outcome);
+      } catch (error) {
+        stopped ??= { error };
+      }
+    };
+    const lane = async () => {
+      while (stopped === undefined && next < references.length) {
+        const reference = references[next] as DocumentReference;
+        next += 1;
+        let prepared: Awaited<ReturnType<KnowledgeBase["prepare"]>>;
+        try {
+          options.signal?.throwIfAborted();
+          const { documentId, loaded } = await this.load(reference, scope, undefined, options.signal);
+          prepared = await this.prepare(documentId, loaded, scope, undefined, options.signal);
+        } catch (error) {
+          await finish(reference, { ok: false, error });
+          continue;
+        }
+        const { result, records } = prepared;
+        pendingChunks += records.length;
+        const write: Promise<void> = this.store(result.documentId, scope, records)
+          .then(
+            () => finish(reference, { ok: true, result }),
+            (error: unknown) => finish(reference, { ok: false, error }),
+          )
+          .finally(() => {
+            pendingChunks -= records.length;
+            writes.delete(write);
+          });
+        writes.add(write);
+        while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writes.size > 0) await Promise.race(writes);
+      }
+    };
+    const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_INDEX_CONCURRENCY, references.length));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    await Promise.all(writes);
+    if (stopped) throw stopped.error;
   }
 
   /**
@@ -69,39 +143,64 @@ export class KnowledgeBase {
     progress: IndexProgress = async () => {},
     signal?: AbortSignal,
   ): Promise<number> {
-    const chunks = chunkDocument(
-      {
-        id: documentId,
-        title: document.title,
-        text: document.text,
-        format: document.format,
-        source: document.source,
-      },
-      this.options.chunking,
-    );
-    const total = chunks.length;
+    const { records } = await this.prepare(documentId, document, scope, progress, signal);
+    await this.store(documentId, scope, records);
+    await progress(records.length, records.length, "Indexed");
+    return records.length;
+  }
+
+  private async load(
+    reference: DocumentReference,
+    scope: DocumentScope,
+    progress: IndexProgress = async () => {},
+    signal?: AbortSignal,
+  ): Promise<{ documentId: string; loaded: LoadedDocument }> {
+    const source = reference.kind === "url" ? reference.url : reference.path;
+    // A file on this machine is read, not downloaded.
+    await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
+    const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
+    return { documentId: documentIdFor(source, scope), loaded };
+  }
+
+  /** Chunks (and embeds) a document: the records its write will store. */
+  private async prepare(
+    documentId: string,
+    document: Pick<LoadedDocument, "title" | "text" | "format" | "source">,
+    scope: DocumentScope,
+    progress: IndexProgress = async () => {},
+    signal?: AbortSignal,
+  ): Promise<{ result: IndexResult; records: ChunkRecord[] }> {
+    const chunkable = {
+      id: documentId,
+      title: document.title,
+      text: document.text,
+      format: document.format,
+      source: document.source,
+    };
+    const records = toChunkRecords(chunkDocument(chunkable, this.options.chunking), scope);
+    const total = records.length;
     await progress(0, total, "Chunking");
-    let dense: Array<number[] | undefined> | undefined;
     const llm = this.options.llm;
     if (llm?.embeddingModel) {
-      dense = [];
       const batch = this.options.embeddingBatchSize ?? 64;
-      for (let start = 0; start < chunks.length; start += batch) {
-        const slice = chunks.slice(start, start + batch);
-        dense.push(
-          ...(await llm.embed(
-            slice.map((chunk) => `${chunk.title}\n${chunk.text}`),
-            signal,
-          )),
+      for (let start = 0; start < records.length; start += batch) {
+        const slice = records.slice(start, start + batch);
+        const vectors = await llm.embed(
+          slice.map((chunk) => `${chunk.title}\n${chunk.text}`),
+          signal,
         );
+        slice.forEach((record, index) => {
+          record.dense = vectors[index];
+        });
         await progress(Math.min(start + batch, total), total, "Embedding");
       }
     }
-    const records = toChunkRecords(chunks, scope, dense);
-    await this.options.store.replaceDocument(documentId, scope, records);
-    await progress(total, total, "Indexed");
-    this.options.logger.info({ documentId, chunks: total }, "document indexed");
-    return total;
+    return { result: { documentId, title: document.title, source: document.source, chunks: total }, records };
+  }
+
+  private async store(documentId: string, scope: DocumentScope, records: ChunkRecord[]): Promise<void> {
+    await this.writes.replace({ documentId, scope, chunks: records });
+    this.options.logger.info({ documentId, chunks: records.length }, "document indexed");
   }
 
   /**

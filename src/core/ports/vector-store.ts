@@ -71,6 +71,13 @@ export interface VectorQuery {
   limit: number;
 }
 
+/** One document's new chunks, as `replaceDocuments` takes them. */
+export interface DocumentReplacement {
+  documentId: string;
+  scope: DocumentScope;
+  chunks: ChunkRecord[];
+}
+
 export interface DocumentSummary {
   documentId: string;
   title: string;
@@ -86,6 +93,12 @@ export interface DocumentSummary {
 export interface VectorStore {
   /** Replaces every chunk of each document in `chunks` (upsert by id + deletion of stale positions). */
   replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void>;
+  /**
+   * `replaceDocument` for several documents at once, in order (a document named twice ends as its last
+   * replacement). Cheaper per document where the store has a per-write cost (the embedded store's
+   * commit); the SQLite store applies all or none, the Qdrant store document by document.
+   */
+  replaceDocuments(documents: readonly DocumentReplacement[]): Promise<void>;
   /** Deletes every chunk of a document within a workspace; returns how many were removed. */
   deleteDocument(scope: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): Promise<number>;
   search(query: VectorQuery): Promise<ScoredChunk[]>;

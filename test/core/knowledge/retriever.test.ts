@@ -37,6 +37,7 @@ function scriptedStore(results: ScoredChunk[]): VectorStore & { queries: VectorQ
   return {
     queries,
     replaceDocument: async () => {},
+    replaceDocuments: async () => {},
     deleteDocument: async () => 0,
     search: async (query) => {
       queries.push(query);

@@ -74,6 +74,10 @@ async function setUp(
       chunkWrites.count += 1;
       return store.replaceDocument(...args);
     },
+    replaceDocuments: async (documents) => {
+      chunkWrites.count += documents.length;
+      return store.replaceDocuments(documents);
+    },
     deleteDocument: (...args) => store.deleteDocument(...args),
     search: (query) => store.search(query),
     listDocuments: (scope) => store.listDocuments(scope),
