@@ -462,10 +462,21 @@ export class TailPart extends RowidPart implements IndexPart {
   }
 }
 
-interface WeightedList extends PostingList {
+/** A posting list as one query scores it: its weight, its bound, and a cursor for the completion. */
+interface WeightedList {
+  slots: Uint16Array;
+  frequencies: Uint16Array;
+  start: number;
+  end: number;
   termWeight: number;
+  /** No posting of the list contributes more. */
   bound: number;
+  /** Where the completion's search in this list resumes (chunks are completed in slot order). */
+  position: number;
 }
+
+/** How many postings a pass over a list reads in the time one search for a chunk in it takes. */
+const SCAN_PER_SEARCH = 4;
 
 /**
  * Scores parts that share corpus statistics into one top-k. Scratch arrays are kept between queries
@@ -475,6 +486,8 @@ export class Bm25Scorer {
   private accumulators = new Float64Array(1024);
   private touched = new Int32Array(1024);
   private candidateSlots = new Int32Array(1024);
+  private heap = new Float64Array(32);
+  private remaining = new Float64Array(32);
 
   constructor(
     /** Off: every posting is visited (the reference the pruning is tested against). */
@@ -512,7 +525,6 @@ export class Bm25Scorer {
         if (list.maximumImpact !== undefined && list.referenceAverage !== undefined) {
           impact = Math.min(impact, list.maximumImpact * Math.max(1, averageLength / list.referenceAverage));
         }
-        const bound = termWeight * impact * BOUND_SLACK;
         // Built field by field: a spread copies into a slower object shape (it was the costliest line of a
         // query), and one shape for every list keeps the scoring loops' property reads monomorphic.
         lists.push({
@@ -520,12 +532,9 @@ export class Bm25Scorer {
           frequencies: list.frequencies,
           start: list.start,
           end: list.end,
-          maximumFrequency: list.maximumFrequency,
-          minimumLength: list.minimumLength,
-          maximumImpact: list.maximumImpact,
-          referenceAverage: list.referenceAverage,
           termWeight,
-          bound,
+          bound: termWeight * impact * BOUND_SLACK,
+          position: list.start,
         });
       });
       if (lists.length === 0) continue;
@@ -533,9 +542,9 @@ export class Bm25Scorer {
     }
   }
 
-  private candidates(size: number): Int32Array {
-    if (this.candidateSlots.length < size) this.candidateSlots = new Int32Array(size);
-    return this.candidateSlots;
+  private kthLargest(count: number, k: number, floor: number): number {
+    if (this.heap.length < k) this.heap = new Float64Array(k);
+    return kthLargest(this.accumulators, this.touched, count, k, floor, this.heap);
   }
 
   private scorePart(
@@ -549,30 +558,59 @@ export class Bm25Scorer {
       const size = Math.max(part.size, this.accumulators.length * 2);
       this.accumulators = new Float64Array(size);
       this.touched = new Int32Array(size);
+      this.candidateSlots = new Int32Array(size);
     }
+    if (this.remaining.length <= lists.length) this.remaining = new Float64Array(lists.length * 2);
     const accumulators = this.accumulators;
     const touched = this.touched;
+    const remaining = this.remaining;
     const { lengths, deleted } = part;
     let touchedCount = 0;
     lists.sort((left, right) => right.bound - left.bound);
-    const remaining = new Float64Array(lists.length + 1);
+    remaining[lists.length] = 0;
     for (let index = lists.length - 1; index >= 0; index--) {
       remaining[index] = (remaining[index + 1] as number) + (lists[index] as WeightedList).bound;
     }
 
     let next = 0;
     let threshold = best.threshold();
+    let seenOnly = false;
     for (; next < lists.length; next++) {
       const list = lists[next] as WeightedList;
-      if (this.pruning && next > 0) {
+      const { slots, frequencies, termWeight, end } = list;
+      if (this.pruning) {
         // Finding the local k-th score costs a pass over the chunks seen; pay it only before a list
         // at least as long, so pruning never costs more than the postings it may skip.
-        if (list.end - list.start >= touchedCount) {
-          threshold = Math.max(threshold, kthLargest(accumulators, touched, touchedCount, best.limit));
+        if (next > 0 && end - list.start >= touchedCount) {
+          threshold = this.kthLargest(touchedCount, best.limit, threshold);
         }
-        if ((remaining[next] as number) < threshold) break;
+        const rest = remaining[next] as number;
+        if (rest < threshold) {
+          // A chunk not seen yet can no longer reach the threshold. The lists left still complete
+          // the chunks seen: a pass over a list costs less than searching it for each chunk that
+          // may still make it, until the list is several times longer than they are many.
+          seenOnly = true;
+          let open = 0;
+          for (let index = 0; index < touchedCount; index++) {
+            if ((accumulators[touched[index] as number] as number) + rest >= threshold) open++;
+          }
+          if (end - list.start > SCAN_PER_SEARCH * open) break;
+        }
       }
-      const { slots, frequencies, termWeight, end } = list;
+      if (seenOnly) {
+        for (let position = list.start; position < end; position++) {
+          const slot = slots[position] as number;
+          const current = accumulators[slot] as number;
+          // Never seen (or removed: a removed chunk is never seen).
+          if (current === 0) continue;
+          const frequency = frequencies[position] as number;
+          accumulators[slot] =
+            current +
+            (termWeight * frequency) /
+              (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
+        }
+        continue;
+      }
       for (let position = list.start; position < end; position++) {
         const slot = slots[position] as number;
         if (deleted[slot] === 1) continue;
@@ -585,63 +623,9 @@ export class Bm25Scorer {
       }
     }
 
-    if (next < lists.length) {
-      // Only chunks already seen can still reach the top k: complete their scores.
-      threshold = Math.max(threshold, kthLargest(accumulators, touched, touchedCount, best.limit));
-      const candidates = this.candidates(part.size);
-      const rest = remaining[next] as number;
-      let candidateCount = 0;
-      if (touchedCount * 8 > part.size) {
-        // Many chunks seen: one pass over the part's slots lists them in order (a touched chunk's
-        // score is above 0), cheaper than sorting them (which was a fifth of a query at 500k chunks).
-        const size = part.size;
-        for (let slot = 0; slot < size; slot++) {
-          const score = accumulators[slot] as number;
-          if (score > 0 && score + rest >= threshold) candidates[candidateCount++] = slot;
-        }
-      } else {
-        for (let index = 0; index < touchedCount; index++) {
-          const slot = touched[index] as number;
-          if ((accumulators[slot] as number) + rest >= threshold) candidates[candidateCount++] = slot;
-        }
-        candidates.subarray(0, candidateCount).sort();
-      }
-      for (let index = next; index < lists.length && candidateCount > 0; index++) {
-        const list = lists[index] as WeightedList;
-        const { slots, frequencies, termWeight, end } = list;
-        // Few candidates against a long list: gallop to each; many: walk both in step.
-        const walk = candidateCount * 16 >= end - list.start;
-        let position = list.start;
-        for (let candidate = 0; candidate < candidateCount; candidate++) {
-          const slot = candidates[candidate] as number;
-          if (walk) {
-            while (position < end && (slots[position] as number) < slot) position++;
-          } else {
-            position = gallop(slots, position, end, slot);
-          }
-          if (position >= end) break;
-          if (slots[position] === slot) {
-            const frequency = frequencies[position] as number;
-            accumulators[slot] =
-              (accumulators[slot] as number) +
-              (termWeight * frequency) /
-                (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
-          }
-        }
-        const bound = remaining[index + 1] as number;
-        threshold = Math.max(threshold, kthLargest(accumulators, candidates, candidateCount, best.limit));
-        // Keep, in order, the candidates the lists left can still lift to the threshold.
-        let kept = 0;
-        for (let candidate = 0; candidate < candidateCount; candidate++) {
-          const slot = candidates[candidate] as number;
-          if ((accumulators[slot] as number) + bound >= threshold) candidates[kept++] = slot;
-        }
-        candidateCount = kept;
-      }
-      for (let candidate = 0; candidate < candidateCount; candidate++) {
-        const slot = candidates[candidate] as number;
-        best.offer(part.rowidOf(slot), accumulators[slot] as number);
-      }
+    if (next < lists.length || seenOnly) {
+      threshold = this.kthLargest(touchedCount, best.limit, threshold);
+      this.complete(part, lists, next, touchedCount, threshold, constantWeight, lengthWeight, best);
     } else {
       for (let index = 0; index < touchedCount; index++) {
         const slot = touched[index] as number;
@@ -649,6 +633,70 @@ export class Bm25Scorer {
       }
     }
     for (let index = 0; index < touchedCount; index++) accumulators[touched[index] as number] = 0;
+  }
+
+  /**
+   * Only chunks already seen can still reach the top k: completes their scores with the lists from
+   * `next` on, chunk by chunk in slot order (each list searched from where the chunk before left
+   * it), dropping a chunk as soon as its score so far plus the bounds of the lists left cannot reach
+   * the threshold, which rises with every chunk completed.
+   */
+  private complete(
+    part: IndexPart,
+    lists: WeightedList[],
+    next: number,
+    touchedCount: number,
+    initialThreshold: number,
+    constantWeight: number,
+    lengthWeight: number,
+    best: TopEntries,
+  ): void {
+    const accumulators = this.accumulators;
+    const touched = this.touched;
+    const remaining = this.remaining;
+    const candidates = this.candidateSlots;
+    const { lengths } = part;
+    let threshold = initialThreshold;
+    const rest = remaining[next] as number;
+    let candidateCount = 0;
+    if (touchedCount * 8 > part.size) {
+      // Many chunks seen: one pass over the part's slots lists them in order (a touched chunk's
+      // score is above 0), cheaper than sorting them (which was a fifth of a query at 500k chunks).
+      const size = part.size;
+      for (let slot = 0; slot < size; slot++) {
+        const score = accumulators[slot] as number;
+        if (score > 0 && score + rest >= threshold) candidates[candidateCount++] = slot;
+      }
+    } else {
+      for (let index = 0; index < touchedCount; index++) {
+        const slot = touched[index] as number;
+        if ((accumulators[slot] as number) + rest >= threshold) candidates[candidateCount++] = slot;
+      }
+      candidates.subarray(0, candidateCount).sort();
+    }
+    const last = lists.length - 1;
+    for (let candidate = 0; candidate < candidateCount; candidate++) {
+      const slot = candidates[candidate] as number;
+      let score = accumulators[slot] as number;
+      let index = next;
+      for (; index <= last; index++) {
+        if (score + (remaining[index] as number) < threshold) break;
+        const list = lists[index] as WeightedList;
+        const { slots, end } = list;
+        const position = gallop(slots, list.position, end, slot);
+        list.position = position;
+        if (position < end && slots[position] === slot) {
+          const frequency = list.frequencies[position] as number;
+          score =
+            score +
+            (list.termWeight * frequency) /
+              (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
+        }
+      }
+      if (index <= last) continue;
+      best.offer(part.rowidOf(slot), score);
+      threshold = Math.max(threshold, best.threshold());
+    }
   }
 }
 
@@ -673,36 +721,54 @@ function gallop(slots: Uint16Array, from: number, end: number, target: number): 
   return high;
 }
 
-/** The k-th largest accumulator among the given slots, or 0 when there are fewer than k. */
-function kthLargest(values: Float64Array, slots: Int32Array, count: number, k: number): number {
-  if (k <= 0 || count < k) return 0;
-  // A min-heap of the k largest values seen.
-  const heap = new Float64Array(k);
+/**
+ * The k-th largest accumulator among the given slots when it is above `floor`, else `floor`. A first
+ * pass counts the values above the floor: when fewer than k are (the usual case once the top k holds
+ * better chunks than this part's), the heap is skipped.
+ */
+function kthLargest(
+  values: Float64Array,
+  slots: Int32Array,
+  count: number,
+  k: number,
+  floor: number,
+  heap: Float64Array,
+): number {
+  if (k <= 0 || count < k) return floor;
+  let above = 0;
+  for (let index = 0; index < count; index++) {
+    if ((values[slots[index] as number] as number) > floor) above++;
+  }
+  if (above < k) return floor;
+  // A min-heap of the k largest values above the floor.
   let size = 0;
   for (let index = 0; index < count; index++) {
     const value = values[slots[index] as number] as number;
+    if (value <= floor) continue;
     if (size < k) {
       let position = size++;
       heap[position] = value;
       while (position > 0) {
         const parent = (position - 1) >> 1;
-        if ((heap[parent] as number) <= (heap[position] as number)) break;
-        [heap[parent], heap[position]] = [heap[position] as number, heap[parent] as number];
+        const parentValue = heap[parent] as number;
+        if (parentValue <= value) break;
+        heap[position] = parentValue;
         position = parent;
       }
+      heap[position] = value;
     } else if (value > (heap[0] as number)) {
-      heap[0] = value;
       let position = 0;
       for (;;) {
         const left = position * 2 + 1;
+        if (left >= k) break;
         const right = left + 1;
-        let smallest = position;
-        if (left < k && (heap[left] as number) < (heap[smallest] as number)) smallest = left;
-        if (right < k && (heap[right] as number) < (heap[smallest] as number)) smallest = right;
-        if (smallest === position) break;
-        [heap[smallest], heap[position]] = [heap[position] as number, heap[smallest] as number];
-        position = smallest;
+        let child = left;
+        if (right < k && (heap[right] as number) < (heap[left] as number)) child = right;
+        if ((heap[child] as number) >= value) break;
+        heap[position] = heap[child] as number;
+        position = child;
       }
+      heap[position] = value;
     }
   }
   return heap[0] as number;
