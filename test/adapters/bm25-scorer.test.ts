@@ -136,6 +136,49 @@ describe("Bm25Scorer pruning", () => {
     });
   }
 
+  it("follows removals made after the lists were first read (document frequencies included)", () => {
+    const next = random(66);
+    const chunks: Chunk[] = Array.from({ length: 900 }, (_, index) => {
+      const length = 1 + Math.floor(next() * 30);
+      return { rowid: index + 1, length, termFrequencies: chunkTerms(next, length, 50) };
+    });
+    const segment = SealedSegment.build(chunks.slice(0, 600), PARAMETERS);
+    const tail = new TailPart();
+    for (const chunk of chunks.slice(600)) tail.add(chunk.rowid, chunk.length, chunk.termFrequencies);
+    const parts = [segment, tail];
+    const questions = Array.from({ length: 20 }, () => question(next, 50));
+    const before = questions.map((terms) => search(pruned, parts, terms, 10));
+    for (const chunk of chunks) {
+      if (chunk.rowid % 3 === 0)
+        (chunk.rowid <= 600 ? segment : tail).remove(chunk.rowid, chunk.termFrequencies);
+    }
+    // The scores move with the document frequencies: parts rebuilt from the live chunks score alike.
+    const live = chunks.filter((chunk) => chunk.rowid % 3 !== 0);
+    const rebuiltTail = new TailPart();
+    for (const chunk of live.filter((chunk) => chunk.rowid > 600)) {
+      rebuiltTail.add(chunk.rowid, chunk.length, chunk.termFrequencies);
+    }
+    const rebuilt = [
+      SealedSegment.build(
+        live.filter((chunk) => chunk.rowid <= 600),
+        PARAMETERS,
+      ),
+      rebuiltTail,
+    ];
+    questions.forEach((terms, index) => {
+      const after = search(pruned, parts, terms, 10);
+      expect(after).toEqual(search(exhaustive, parts, terms, 10));
+      // Summed in another order (the rebuilt lists have other bounds), so equal to rounding.
+      const reference = search(exhaustive, rebuilt, terms, 10);
+      expect(after.map(([rowid]) => rowid)).toEqual(reference.map(([rowid]) => rowid));
+      after.forEach(([, score], rank) => {
+        expect(score).toBeCloseTo(reference[rank]?.[1] ?? Number.NaN, 9);
+      });
+      for (const [rowid] of after) expect(rowid % 3).not.toBe(0);
+      if ((before[index] as Array<[number, number]>).length > 0) expect(after).not.toEqual(before[index]);
+    });
+  });
+
   it("keeps the lowest rowids among exact ties", () => {
     const { parts } = corpus(5, 100, 30, 40);
     const next = random(55);

@@ -46,6 +46,8 @@ interface PostingList {
   end: number;
   maximumFrequency: number;
   minimumLength: number;
+  /** Live chunks of the part in the list: the part's share of the term's document frequency. */
+  documentFrequency: number;
   /**
    * The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage): with the corpus
    * average at `referenceAverage` no posting scores more. At another average A it bounds the list
@@ -70,8 +72,6 @@ export interface IndexPart {
   /** 1 per removed slot. */
   readonly deleted: Uint8Array;
   rowidOf(slot: number): number;
-  /** Live chunks of this part containing the term. */
-  documentFrequency(termId: number): number;
 }
 
 /** Distinct term ids then their frequencies, as stored with each chunk (`term_frequencies`). */
@@ -352,6 +352,10 @@ export class SealedSegment extends RowidPart implements IndexPart {
       end: this.offsets[index + 1] as number,
       maximumFrequency: this.maximumFrequencies[index] as number,
       minimumLength: this.minimumLengths[index] as number,
+      documentFrequency:
+        (this.offsets[index + 1] as number) -
+        (this.offsets[index] as number) -
+        (this.tombstones.deletedFrequency.get(termId) ?? 0),
       maximumImpact: this.maximumImpact(index),
       referenceAverage: this.referenceAverage,
     };
@@ -376,13 +380,6 @@ export class SealedSegment extends RowidPart implements IndexPart {
     }
     this.maximumImpacts[index] = highest;
     return highest;
-  }
-
-  documentFrequency(termId: number): number {
-    const index = findRowid(this.termIds, this.termIds.length, termId);
-    if (index < 0) return 0;
-    const listed = (this.offsets[index + 1] as number) - (this.offsets[index] as number);
-    return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
 }
 
@@ -450,15 +447,13 @@ export class TailPart extends RowidPart implements IndexPart {
       end: list.slots.length,
       maximumFrequency: list.maximumFrequency,
       minimumLength: list.minimumLength,
+      documentFrequency: 0,
       maximumImpact: undefined,
       referenceAverage: undefined,
     };
+    // Removals leave the copies as they are but change this.
+    list.typed.documentFrequency = list.slots.length - (this.tombstones.deletedFrequency.get(termId) ?? 0);
     return list.typed;
-  }
-
-  documentFrequency(termId: number): number {
-    const listed = this.postings.get(termId)?.slots.length ?? 0;
-    return listed - (this.tombstones.deletedFrequency.get(termId) ?? 0);
   }
 }
 
@@ -507,20 +502,28 @@ export class Bm25Scorer {
   ): void {
     const { documentCount, averageLength, k1, b } = statistics;
     if (documentCount === 0) return;
+    // Each term is looked up once per part: its lists give the document frequencies, then are scored.
+    const found: Array<PostingList | undefined> = [];
+    const documentFrequencies = query.map(() => 0);
+    for (const part of parts) {
+      query.forEach(({ termId }, index) => {
+        const list = part.list(termId);
+        found.push(list);
+        if (list)
+          documentFrequencies[index] = (documentFrequencies[index] as number) + list.documentFrequency;
+      });
+    }
     // Clamped so a damaged deletion log can never turn an IDF negative.
-    const documentFrequencies = query.map(({ termId }) =>
-      Math.min(
-        documentCount,
-        parts.reduce((sum, part) => sum + part.documentFrequency(termId), 0),
-      ),
-    );
+    for (let index = 0; index < query.length; index++) {
+      documentFrequencies[index] = Math.min(documentCount, documentFrequencies[index] as number);
+    }
     const lengthWeight = (b * k1) / averageLength;
     const constantWeight = (1 - b) * k1;
-    for (const part of parts) {
+    parts.forEach((part, partIndex) => {
       const lists: WeightedList[] = [];
-      query.forEach(({ termId, weight }, index) => {
+      query.forEach(({ weight }, index) => {
         const documentFrequency = documentFrequencies[index] as number;
-        const list = documentFrequency > 0 ? part.list(termId) : undefined;
+        const list = documentFrequency > 0 ? found[partIndex * query.length + index] : undefined;
         if (!list || list.end === list.start) return;
         const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
         const termWeight = idf * weight * (k1 + 1);
@@ -542,9 +545,8 @@ export class Bm25Scorer {
           position: list.start,
         });
       });
-      if (lists.length === 0) continue;
-      this.scorePart(part, lists, constantWeight, lengthWeight, best);
-    }
+      if (lists.length > 0) this.scorePart(part, lists, constantWeight, lengthWeight, best);
+    });
   }
 
   /**
