@@ -66,6 +66,8 @@ export interface Bm25Parameters {
 /** What the scorer needs of a part: its postings, lengths, rowids and tombstones. */
 export interface IndexPart {
   readonly size: number;
+  /** Chunks not removed (below `size` when some are). */
+  readonly liveCount: number;
   list(termId: number): PostingList | undefined;
   /** Length per slot (terms in the chunk). */
   readonly lengths: Uint32Array;
@@ -615,7 +617,9 @@ export class Bm25Scorer {
     const accumulators = this.accumulators;
     const touched = this.touched;
     const remaining = this.remaining;
-    const { lengths, deleted } = part;
+    const { lengths } = part;
+    // Most parts have no removed chunk: their loop skips the check.
+    const removals = part.liveCount < part.size ? part.deleted : undefined;
     let touchedCount = 0;
     lists.sort((left, right) => right.bound - left.bound);
     remaining[lists.length] = 0;
@@ -632,7 +636,7 @@ export class Bm25Scorer {
     let open = Number.POSITIVE_INFINITY;
     for (; next < lists.length; next++) {
       const list = lists[next] as WeightedList;
-      const { slots, frequencies, termWeight, end } = list;
+      const end = list.end;
       if (this.pruning) {
         // Finding the local k-th score costs a pass over the chunks seen; pay it only before a list
         // at least as long, so pruning never costs more than the postings it may skip.
@@ -655,28 +659,18 @@ export class Bm25Scorer {
         }
       }
       if (seenOnly) {
-        for (let position = list.start; position < end; position++) {
-          const slot = slots[position] as number;
-          const current = accumulators[slot] as number;
-          // Never seen (or removed: a removed chunk is never seen).
-          if (current === 0) continue;
-          const frequency = frequencies[position] as number;
-          accumulators[slot] =
-            current +
-            (termWeight * frequency) /
-              (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
-        }
-        continue;
-      }
-      for (let position = list.start; position < end; position++) {
-        const slot = slots[position] as number;
-        if (deleted[slot] === 1) continue;
-        const frequency = frequencies[position] as number;
-        const current = accumulators[slot] as number;
-        if (current === 0) touched[touchedCount++] = slot;
-        accumulators[slot] =
-          current +
-          (termWeight * frequency) / (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
+        addToSeen(list, accumulators, lengths, constantWeight, lengthWeight);
+      } else {
+        touchedCount = add(
+          list,
+          accumulators,
+          touched,
+          touchedCount,
+          lengths,
+          removals,
+          constantWeight,
+          lengthWeight,
+        );
       }
     }
 
@@ -767,6 +761,65 @@ export class Bm25Scorer {
       best.offer(part.rowidOf(slot), score);
       threshold = Math.max(threshold, best.threshold());
     }
+  }
+}
+
+/** Adds a list's contributions; returns the count of chunks seen, those first seen here appended. */
+function add(
+  list: WeightedList,
+  accumulators: Float64Array,
+  touched: Int32Array,
+  touchedCount: number,
+  lengths: Uint32Array,
+  removals: Uint8Array | undefined,
+  constantWeight: number,
+  lengthWeight: number,
+): number {
+  const { slots, frequencies, termWeight, end } = list;
+  let count = touchedCount;
+  if (removals) {
+    for (let position = list.start; position < end; position++) {
+      const slot = slots[position] as number;
+      if (removals[slot] === 1) continue;
+      const frequency = frequencies[position] as number;
+      const current = accumulators[slot] as number;
+      if (current === 0) touched[count++] = slot;
+      accumulators[slot] =
+        current +
+        (termWeight * frequency) / (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
+    }
+    return count;
+  }
+  for (let position = list.start; position < end; position++) {
+    const slot = slots[position] as number;
+    const frequency = frequencies[position] as number;
+    const current = accumulators[slot] as number;
+    if (current === 0) touched[count++] = slot;
+    accumulators[slot] =
+      current +
+      (termWeight * frequency) / (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
+  }
+  return count;
+}
+
+/** Adds a list's contributions to the chunks already seen only. */
+function addToSeen(
+  list: WeightedList,
+  accumulators: Float64Array,
+  lengths: Uint32Array,
+  constantWeight: number,
+  lengthWeight: number,
+): void {
+  const { slots, frequencies, termWeight, end } = list;
+  for (let position = list.start; position < end; position++) {
+    const slot = slots[position] as number;
+    const current = accumulators[slot] as number;
+    // Never seen (or removed: a removed chunk is never seen).
+    if (current === 0) continue;
+    const frequency = frequencies[position] as number;
+    accumulators[slot] =
+      current +
+      (termWeight * frequency) / (frequency + constantWeight + lengthWeight * (lengths[slot] as number));
   }
 }
 
