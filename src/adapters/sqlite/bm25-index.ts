@@ -595,9 +595,21 @@ export class Bm25Scorer {
     return seeded[scored - k] as number;
   }
 
-  private kthLargest(count: number, k: number, floor: number): number {
+  private kthLargest(slots: Int32Array, count: number, k: number, floor: number): number {
     if (this.heap.length < k) this.heap = new Float64Array(k);
-    return kthLargest(this.accumulators, this.touched, count, k, floor, this.heap);
+    return kthLargest(this.accumulators, slots, count, k, floor, this.heap);
+  }
+
+  /** Keeps, in order, the first `count` slots of `slots` whose score plus `rest` reaches `threshold`. */
+  private keepOpen(slots: Int32Array, count: number, rest: number, threshold: number): number {
+    const accumulators = this.accumulators;
+    const candidates = this.candidateSlots;
+    let kept = 0;
+    for (let index = 0; index < count; index++) {
+      const slot = slots[index] as number;
+      if ((accumulators[slot] as number) + rest >= threshold) candidates[kept++] = slot;
+    }
+    return kept;
   }
 
   private scorePart(
@@ -632,33 +644,37 @@ export class Bm25Scorer {
     if (this.pruning && threshold === 0) {
       threshold = this.seedThreshold(part, lists, best.limit, constantWeight, lengthWeight);
     }
-    let seenOnly = false;
-    let open = Number.POSITIVE_INFINITY;
+    // Once a chunk not seen yet can no longer reach the threshold, the chunks seen that still may
+    // are listed in `candidateSlots` (-1 until then).
+    let openCount = -1;
     for (; next < lists.length; next++) {
       const list = lists[next] as WeightedList;
-      const end = list.end;
+      const length = list.end - list.start;
       if (this.pruning) {
-        // Finding the local k-th score costs a pass over the chunks seen; pay it only before a list
-        // at least as long, so pruning never costs more than the postings it may skip.
-        if (next > 0 && end - list.start >= touchedCount) {
-          threshold = this.kthLargest(touchedCount, best.limit, threshold);
-        }
         const rest = remaining[next] as number;
-        if (rest < threshold) {
-          // A chunk not seen yet can no longer reach the threshold. The lists left still complete
-          // the chunks seen: a pass over a list costs less than searching it for each chunk that
-          // may still make it, until the list is several times longer than they are many.
-          // They only get fewer from list to list, so the count of the list before bounds them.
-          seenOnly = true;
-          if (end - list.start > SCAN_PER_SEARCH * Math.min(open, touchedCount)) break;
-          open = 0;
-          for (let index = 0; index < touchedCount; index++) {
-            if ((accumulators[touched[index] as number] as number) + rest >= threshold) open++;
+        if (openCount < 0) {
+          // Finding the local k-th score costs a pass over the chunks seen; pay it only before a list
+          // at least as long, so pruning never costs more than the postings it may skip.
+          if (next > 0 && length >= touchedCount) {
+            threshold = this.kthLargest(touched, touchedCount, best.limit, threshold);
           }
-          if (end - list.start > SCAN_PER_SEARCH * open) break;
+          if (rest < threshold) {
+            // The lists left still complete the chunks seen: a pass over a list costs less than
+            // searching it for each chunk that may still make it, until the list is several times
+            // longer than they are many.
+            if (length > SCAN_PER_SEARCH * touchedCount) break;
+            openCount = this.keepOpen(touched, touchedCount, rest, threshold);
+            if (length > SCAN_PER_SEARCH * openCount) break;
+          }
+        } else {
+          if (length >= openCount) {
+            threshold = this.kthLargest(this.candidateSlots, openCount, best.limit, threshold);
+          }
+          openCount = this.keepOpen(this.candidateSlots, openCount, rest, threshold);
+          if (length > SCAN_PER_SEARCH * openCount) break;
         }
       }
-      if (seenOnly) {
+      if (openCount >= 0) {
         addToSeen(list, accumulators, lengths, constantWeight, lengthWeight);
       } else {
         touchedCount = add(
@@ -674,9 +690,13 @@ export class Bm25Scorer {
       }
     }
 
-    if (next < lists.length || seenOnly) {
-      threshold = this.kthLargest(touchedCount, best.limit, threshold);
-      this.complete(part, lists, next, touchedCount, threshold, constantWeight, lengthWeight, best);
+    if (next < lists.length || openCount >= 0) {
+      const candidateCount =
+        openCount < 0
+          ? this.keepOpen(touched, touchedCount, remaining[next] as number, threshold)
+          : this.keepOpen(this.candidateSlots, openCount, remaining[next] as number, threshold);
+      threshold = this.kthLargest(this.candidateSlots, candidateCount, best.limit, threshold);
+      this.complete(part, lists, next, candidateCount, threshold, constantWeight, lengthWeight, best);
     } else {
       for (let index = 0; index < touchedCount; index++) {
         const slot = touched[index] as number;
@@ -687,8 +707,8 @@ export class Bm25Scorer {
   }
 
   /**
-   * Only chunks already seen can still reach the top k: completes their scores with the lists from
-   * `next` on, chunk by chunk in slot order (each list searched from where the chunk before left
+   * Only chunks already seen can still reach the top k: completes the scores of the first
+   * `initialCount` of `candidateSlots` with the lists from `next` on, chunk by chunk in slot order (each list searched from where the chunk before left
    * it), dropping a chunk as soon as its score so far plus the bounds of the lists left cannot reach
    * the threshold, which rises with every chunk completed.
    */
@@ -696,24 +716,18 @@ export class Bm25Scorer {
     part: IndexPart,
     lists: WeightedList[],
     next: number,
-    touchedCount: number,
+    initialCount: number,
     initialThreshold: number,
     constantWeight: number,
     lengthWeight: number,
     best: TopEntries,
   ): void {
     const accumulators = this.accumulators;
-    const touched = this.touched;
     const remaining = this.remaining;
     const candidates = this.candidateSlots;
     const { lengths } = part;
     let threshold = initialThreshold;
-    const rest = remaining[next] as number;
-    let candidateCount = 0;
-    for (let index = 0; index < touchedCount; index++) {
-      const slot = touched[index] as number;
-      if ((accumulators[slot] as number) + rest >= threshold) candidates[candidateCount++] = slot;
-    }
+    const candidateCount = initialCount;
     if (candidateCount * 32 < part.size) {
       candidates.subarray(0, candidateCount).sort();
     } else {
