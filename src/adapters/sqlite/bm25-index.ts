@@ -505,30 +505,32 @@ export class Bm25Scorer {
     const { documentCount, averageLength, k1, b } = statistics;
     if (documentCount === 0) return;
     // Each term is looked up once per part: its lists give the document frequencies, then are scored.
-    const found: Array<PostingList | undefined> = [];
-    const documentFrequencies = query.map(() => 0);
-    for (const part of parts) {
-      query.forEach(({ termId }, index) => {
-        const list = part.list(termId);
-        found.push(list);
-        if (list)
-          documentFrequencies[index] = (documentFrequencies[index] as number) + list.documentFrequency;
-      });
+    const terms = query.length;
+    const found: Array<PostingList | undefined> = new Array(parts.length * terms);
+    const documentFrequencies = new Float64Array(terms);
+    for (let partIndex = 0; partIndex < parts.length; partIndex++) {
+      const part = parts[partIndex] as IndexPart;
+      for (let term = 0; term < terms; term++) {
+        const list = part.list((query[term] as QueryTerm).termId);
+        found[partIndex * terms + term] = list;
+        if (list) documentFrequencies[term] = (documentFrequencies[term] as number) + list.documentFrequency;
+      }
     }
-    // Clamped so a damaged deletion log can never turn an IDF negative.
-    for (let index = 0; index < query.length; index++) {
-      documentFrequencies[index] = Math.min(documentCount, documentFrequencies[index] as number);
+    const termWeights = new Float64Array(terms);
+    for (let term = 0; term < terms; term++) {
+      // Clamped so a damaged deletion log can never turn an IDF negative.
+      const documentFrequency = Math.min(documentCount, documentFrequencies[term] as number);
+      const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
+      termWeights[term] = documentFrequency > 0 ? idf * (query[term] as QueryTerm).weight * (k1 + 1) : 0;
     }
     const lengthWeight = (b * k1) / averageLength;
     const constantWeight = (1 - b) * k1;
-    parts.forEach((part, partIndex) => {
+    for (let partIndex = 0; partIndex < parts.length; partIndex++) {
       const lists: WeightedList[] = [];
-      query.forEach(({ weight }, index) => {
-        const documentFrequency = documentFrequencies[index] as number;
-        const list = documentFrequency > 0 ? found[partIndex * query.length + index] : undefined;
-        if (!list || list.end === list.start) return;
-        const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
-        const termWeight = idf * weight * (k1 + 1);
+      for (let term = 0; term < terms; term++) {
+        const list = found[partIndex * terms + term];
+        const termWeight = termWeights[term] as number;
+        if (!list || list.end === list.start || termWeight === 0) continue;
         let impact =
           list.maximumFrequency /
           (list.maximumFrequency + constantWeight + lengthWeight * list.minimumLength);
@@ -546,9 +548,11 @@ export class Bm25Scorer {
           bound: termWeight * impact * BOUND_SLACK,
           position: list.start,
         });
-      });
-      if (lists.length > 0) this.scorePart(part, lists, constantWeight, lengthWeight, best);
-    });
+      }
+      if (lists.length > 0) {
+        this.scorePart(parts[partIndex] as IndexPart, lists, constantWeight, lengthWeight, best);
+      }
+    }
   }
 
   /**
