@@ -136,6 +136,17 @@ describe("Bm25Scorer pruning", () => {
     });
   }
 
+  it("equals exhaustive scoring for a question of hundreds of terms (the seed's search budget spent)", () => {
+    const { parts } = corpus(6, 3_000, 2, 500);
+    const next = random(606);
+    for (let query = 0; query < 5; query++) {
+      const terms = Array.from({ length: 400 }, () => 1 + Math.floor(500 * next()));
+      const question = [...new Set(terms)].map((termId) => ({ termId, weight: 1 }));
+      expect(question.length).toBeGreaterThan(200);
+      expect(search(pruned, parts, question, 20)).toEqual(search(exhaustive, parts, question, 20));
+    }
+  });
+
   it("follows removals made after the lists were first read (document frequencies included)", () => {
     const next = random(66);
     const chunks: Chunk[] = Array.from({ length: 900 }, (_, index) => {

@@ -477,8 +477,11 @@ interface WeightedList {
   position: number;
 }
 
-/** The longest first list whose chunks are scored in full to seed a part's threshold. */
-const SEED_LIMIT = 4_096;
+/**
+ * Searches a part's threshold seed may make (chunks of the first list × other lists): a bound on
+ * its cost, whatever the question's length.
+ */
+const SEED_SEARCHES = 32_768;
 
 /** How many postings a pass over a list reads in the time one search for a chunk in it takes. */
 const SCAN_PER_SEARCH = 4;
@@ -493,7 +496,7 @@ export class Bm25Scorer {
   private candidateSlots = new Int32Array(1024);
   private candidateBits = new Int32Array(32);
   private heap = new Float64Array(32);
-  private seedScores = new Float64Array(SEED_LIMIT);
+  private seedScores = new Float64Array(1024);
   private remaining = new Float64Array(32);
 
   constructor(
@@ -576,8 +579,8 @@ export class Bm25Scorer {
   ): number {
     const first = lists[0] as WeightedList;
     const count = first.end - first.start;
-    if (k <= 0 || lists.length < 2 || count < k || count > SEED_LIMIT) return 0;
-    if (this.seedScores.length < count) this.seedScores = new Float64Array(Math.max(count, SEED_LIMIT));
+    if (k <= 0 || lists.length < 2 || count < k || count * (lists.length - 1) > SEED_SEARCHES) return 0;
+    if (this.seedScores.length < count) this.seedScores = new Float64Array(count);
     const scores = this.seedScores;
     const { lengths, deleted } = part;
     let scored = 0;
