@@ -32,6 +32,10 @@ let cachedPieces = 0;
 // checked against js-tiktoken (test/core/tokens.test.ts) on real and random text.
 // Special tokens are not in the ranks: text such as `<|endoftext|>` counts as the characters it is made of.
 let ranks: Map<string, number> | undefined;
+// Ranks of the two- and three-byte sequences, looked up by their bytes read as one number: most look-ups
+// of a merge are of these, and a number needs no string sliced and hashed for it (-1: not a token).
+const pairRanks = new Int32Array(1 << 16).fill(-1);
+const tripleRanks = new Map<number, number>();
 
 /** Rank of each byte sequence of o200k_base, keyed by its byte string; built on first use (about 0.1 s). */
 function rankTable(): Map<string, number> {
@@ -40,10 +44,29 @@ function rankTable(): Map<string, number> {
   for (let rank = 0; rank < o200kRanks.length; rank += 1) {
     const entry = o200kRanks[rank];
     if (entry === undefined) continue;
-    table.set(typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry), rank);
+    const bytes = typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry);
+    table.set(bytes, rank);
+    if (bytes.length === 2) pairRanks[(bytes.charCodeAt(0) << 8) | bytes.charCodeAt(1)] = rank;
+    if (bytes.length === 3)
+      tripleRanks.set((bytes.charCodeAt(0) << 16) | (bytes.charCodeAt(1) << 8) | bytes.charCodeAt(2), rank);
   }
   ranks = table;
   return table;
+}
+
+/** Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. */
+function rankOf(table: Map<string, number>, bytes: string, start: number, end: number): number {
+  const length = end - start;
+  if (length === 2) {
+    const rank = pairRanks[(bytes.charCodeAt(start) << 8) | bytes.charCodeAt(start + 1)] as number;
+    return rank < 0 ? NO_RANK : rank;
+  }
+  if (length === 3) {
+    const key =
+      (bytes.charCodeAt(start) << 16) | (bytes.charCodeAt(start + 1) << 8) | bytes.charCodeAt(start + 2);
+    return tripleRanks.get(key) ?? NO_RANK;
+  }
+  return table.get(bytes.slice(start, end)) ?? NO_RANK;
 }
 
 /** `text` as UTF-8 bytes, one character (0-255) per byte; ASCII text is returned as it is. */
@@ -93,23 +116,21 @@ const NO_RANK = Number.POSITIVE_INFINITY;
 function mergeCount(piece: string): number {
   const table = rankTable();
   const bytes = byteString(piece);
-  if (bytes.length <= 1 || table.has(bytes)) return Math.min(1, bytes.length);
-  // starts[i] is where part i begins; pairRanks[i] is the rank of parts i and i + 1 joined.
+  if (bytes.length <= 1) return bytes.length;
+  if (rankOf(table, bytes, 0, bytes.length) !== NO_RANK) return 1;
+  // starts[i] is where part i begins (and the last entry where the piece ends); ranks[i] is the rank of
+  // parts i and i + 1 joined.
   const starts: number[] = [];
-  const pairRanks: number[] = [];
+  const ranks: number[] = [];
   for (let index = 0; index <= bytes.length; index += 1) starts.push(index);
   for (let index = 0; index + 1 < bytes.length; index += 1)
-    pairRanks.push(table.get(bytes.slice(index, index + 2)) ?? NO_RANK);
-  pairRanks.push(NO_RANK);
-  const rankAt = (part: number): number => {
-    const end = starts[part + 2];
-    return end === undefined ? NO_RANK : (table.get(bytes.slice(starts[part], end)) ?? NO_RANK);
-  };
+    ranks.push(rankOf(table, bytes, index, index + 2));
+  ranks.push(NO_RANK);
   while (starts.length > 2) {
     let lowest = NO_RANK;
     let at = -1;
-    for (let part = 0; part < pairRanks.length - 1; part += 1) {
-      const rank = pairRanks[part] as number;
+    for (let part = 0; part < ranks.length - 1; part += 1) {
+      const rank = ranks[part] as number;
       if (rank < lowest) {
         lowest = rank;
         at = part;
@@ -117,9 +138,10 @@ function mergeCount(piece: string): number {
     }
     if (at < 0) break;
     starts.splice(at + 1, 1);
-    pairRanks.splice(at, 1);
-    pairRanks[at] = rankAt(at);
-    if (at > 0) pairRanks[at - 1] = rankAt(at - 1);
+    ranks.splice(at, 1);
+    ranks[at] =
+      at + 2 < starts.length ? rankOf(table, bytes, starts[at] as number, starts[at + 2] as number) : NO_RANK;
+    if (at > 0) ranks[at - 1] = rankOf(table, bytes, starts[at - 1] as number, starts[at + 1] as number);
   }
   return starts.length - 1;
 }
