@@ -432,7 +432,7 @@ const STARTS_WITH_DIGIT = /^\p{N}/u;
 const STARTS_WITH_BLANK = /^\s/u;
 const BLANK_CHARACTER = /^\s$/u;
 const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
-const SPACE_TOKENS = 1; // " " and "\n\n" are tokens of o200k (test/core/chunker-counts.test.ts)
+const SPACE_TOKENS = 1; // " " and "\n\n" are tokens of o200k (test/core/knowledge/chunker-counts.test.ts)
 const PARAGRAPH_BREAK_TOKENS = 1;
 
 /** The last character of `text`, a surrogate pair kept whole (an expression ending in `$` would scan all of it). */
@@ -454,7 +454,7 @@ function lastCharacter(text: string): string {
  *   digit it is a pre-token of its own (`\s+`); anything else is not derived.
  * - `\n\n` after a letter or digit is one pre-token (`\s*[\r\n]+`) when `text` starts with a non-blank;
  *   after punctuation, `[\r\n/]*` would take it into `before`'s last pre-token, so that is not derived.
- * test/core/chunker-counts.test.ts holds these to `countTokens` of the joined text.
+ * test/core/knowledge/chunker-counts.test.ts holds these to `countTokens` of the joined text.
  */
 export function tokensJoinedAfter(
   before: string,
