@@ -20,8 +20,9 @@ import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants"
 const CACHE_LIMIT = 100_000;
 const CACHE_SLOTS = 1 << 18; // a power of two, well above CACHE_LIMIT so that probes stay short
 const slotKeys: Array<string | undefined> = new Array(CACHE_SLOTS);
-const slotHashes = new Int32Array(CACHE_SLOTS);
-const slotCounts = new Int32Array(CACHE_SLOTS);
+// Per slot, side by side so that a probe reads one cache line: the key's hash, and its count plus one
+// (0: the slot is empty). The key itself is read only when the hashes agree.
+const slotEntries = new Int32Array(CACHE_SLOTS * 2);
 let cachedPieces = 0;
 
 // The byte-pair merge itself is written here, over gpt-tokenizer's o200k ranks and split expression (the
@@ -176,9 +177,10 @@ function spanHash(text: string, start: number, end: number): number {
 function slotOf(text: string, start: number, end: number, hash: number): number {
   const length = end - start;
   for (let slot = hash & (CACHE_SLOTS - 1); ; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
-    const key = slotKeys[slot];
-    if (key === undefined) return slot;
-    if (slotHashes[slot] !== hash || key.length !== length) continue;
+    if (slotEntries[2 * slot + 1] === 0) return slot;
+    if (slotEntries[2 * slot] !== hash) continue;
+    const key = slotKeys[slot] as string;
+    if (key.length !== length) continue;
     let same = true;
     for (let index = 0; index < length && same; index += 1)
       same = key.charCodeAt(index) === text.charCodeAt(start + index);
@@ -193,19 +195,21 @@ function slotOf(text: string, start: number, end: number, hash: number): number 
 function pieceTokens(text: string, start: number, end: number, merge = true): number {
   const hash = spanHash(text, start, end);
   let slot = slotOf(text, start, end, hash);
-  if (slotKeys[slot] !== undefined) return slotCounts[slot] as number;
+  const known = slotEntries[2 * slot + 1] as number;
+  if (known !== 0) return known - 1;
   if (!merge) return -1;
   // A copy, not a view into the text, keeps the cache from holding documents alive.
   const piece = ` ${text.slice(start, end)}`.slice(1);
   const count = mergeCount(piece);
   if (cachedPieces >= CACHE_LIMIT) {
     slotKeys.fill(undefined);
+    slotEntries.fill(0);
     cachedPieces = 0;
     slot = slotOf(text, start, end, hash);
   }
   slotKeys[slot] = piece;
-  slotHashes[slot] = hash;
-  slotCounts[slot] = count;
+  slotEntries[2 * slot] = hash;
+  slotEntries[2 * slot + 1] = count + 1;
   cachedPieces += 1;
   return count;
 }
