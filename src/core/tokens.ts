@@ -14,11 +14,16 @@ import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants"
 // A tokenizer splits text into pre-tokens with one regular expression and byte-pair-merges each one on its
 // own, so the count of a text is the sum of the counts of its pre-tokens. Splitting here with the same
 // expression lets a count be remembered per pre-token: natural text repeats its words, and a cache hit
-// costs one map look-up instead of a merge (gpt-tokenizer's own cache is an LRU whose bookkeeping costs
-// more than the look-up; ours is cleared when full, so its memory stays bounded without it).
-const PRE_TOKEN = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
+// costs one look-up instead of a merge. The cache is an open-addressing table keyed by the characters of a
+// span of the text being counted, so a hit neither copies the piece into a string of its own nor hashes
+// one (with a Map, those two were most of a warm count); it is cleared when full, so its memory stays bounded.
 const CACHE_LIMIT = 100_000;
-const cache = new Map<string, number>();
+const CACHE_SLOTS = 1 << 18; // a power of two, well above CACHE_LIMIT so that probes stay short
+const slotKeys: Array<string | undefined> = new Array(CACHE_SLOTS);
+// Per slot, side by side so that a probe reads one cache line: the key's hash, and its count plus one
+// (0: the slot is empty). The key itself is read only when the hashes agree.
+const slotEntries = new Int32Array(CACHE_SLOTS * 2);
+let cachedPieces = 0;
 
 // The byte-pair merge itself is written here, over gpt-tokenizer's o200k ranks and split expression (the
 // data of OpenAI's tiktoken, shipped in the package). gpt-tokenizer merges a new word at 14-22 µs, because
@@ -28,6 +33,10 @@ const cache = new Map<string, number>();
 // checked against js-tiktoken (test/core/tokens.test.ts) on real and random text.
 // Special tokens are not in the ranks: text such as `<|endoftext|>` counts as the characters it is made of.
 let ranks: Map<string, number> | undefined;
+// Ranks of the two- and three-byte sequences, looked up by their bytes read as one number: most look-ups
+// of a merge are of these, and a number needs no string sliced and hashed for it (-1: not a token).
+const pairRanks = new Int32Array(1 << 16).fill(-1);
+const tripleRanks = new Map<number, number>();
 
 /** Rank of each byte sequence of o200k_base, keyed by its byte string; built on first use (about 0.1 s). */
 function rankTable(): Map<string, number> {
@@ -36,10 +45,29 @@ function rankTable(): Map<string, number> {
   for (let rank = 0; rank < o200kRanks.length; rank += 1) {
     const entry = o200kRanks[rank];
     if (entry === undefined) continue;
-    table.set(typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry), rank);
+    const bytes = typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry);
+    table.set(bytes, rank);
+    if (bytes.length === 2) pairRanks[(bytes.charCodeAt(0) << 8) | bytes.charCodeAt(1)] = rank;
+    if (bytes.length === 3)
+      tripleRanks.set((bytes.charCodeAt(0) << 16) | (bytes.charCodeAt(1) << 8) | bytes.charCodeAt(2), rank);
   }
   ranks = table;
   return table;
+}
+
+/** Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. */
+function rankOf(table: Map<string, number>, bytes: string, start: number, end: number): number {
+  const length = end - start;
+  if (length === 2) {
+    const rank = pairRanks[(bytes.charCodeAt(start) << 8) | bytes.charCodeAt(start + 1)] as number;
+    return rank < 0 ? NO_RANK : rank;
+  }
+  if (length === 3) {
+    const key =
+      (bytes.charCodeAt(start) << 16) | (bytes.charCodeAt(start + 1) << 8) | bytes.charCodeAt(start + 2);
+    return tripleRanks.get(key) ?? NO_RANK;
+  }
+  return table.get(bytes.slice(start, end)) ?? NO_RANK;
 }
 
 /** `text` as UTF-8 bytes, one character (0-255) per byte; ASCII text is returned as it is. */
@@ -89,23 +117,21 @@ const NO_RANK = Number.POSITIVE_INFINITY;
 function mergeCount(piece: string): number {
   const table = rankTable();
   const bytes = byteString(piece);
-  if (bytes.length <= 1 || table.has(bytes)) return Math.min(1, bytes.length);
-  // starts[i] is where part i begins; pairRanks[i] is the rank of parts i and i + 1 joined.
+  if (bytes.length <= 1) return bytes.length;
+  if (rankOf(table, bytes, 0, bytes.length) !== NO_RANK) return 1;
+  // starts[i] is where part i begins (and the last entry where the piece ends); ranks[i] is the rank of
+  // parts i and i + 1 joined.
   const starts: number[] = [];
-  const pairRanks: number[] = [];
+  const ranks: number[] = [];
   for (let index = 0; index <= bytes.length; index += 1) starts.push(index);
   for (let index = 0; index + 1 < bytes.length; index += 1)
-    pairRanks.push(table.get(bytes.slice(index, index + 2)) ?? NO_RANK);
-  pairRanks.push(NO_RANK);
-  const rankAt = (part: number): number => {
-    const end = starts[part + 2];
-    return end === undefined ? NO_RANK : (table.get(bytes.slice(starts[part], end)) ?? NO_RANK);
-  };
+    ranks.push(rankOf(table, bytes, index, index + 2));
+  ranks.push(NO_RANK);
   while (starts.length > 2) {
     let lowest = NO_RANK;
     let at = -1;
-    for (let part = 0; part < pairRanks.length - 1; part += 1) {
-      const rank = pairRanks[part] as number;
+    for (let part = 0; part < ranks.length - 1; part += 1) {
+      const rank = ranks[part] as number;
       if (rank < lowest) {
         lowest = rank;
         at = part;
@@ -113,9 +139,10 @@ function mergeCount(piece: string): number {
     }
     if (at < 0) break;
     starts.splice(at + 1, 1);
-    pairRanks.splice(at, 1);
-    pairRanks[at] = rankAt(at);
-    if (at > 0) pairRanks[at - 1] = rankAt(at - 1);
+    ranks.splice(at, 1);
+    ranks[at] =
+      at + 2 < starts.length ? rankOf(table, bytes, starts[at] as number, starts[at + 2] as number) : NO_RANK;
+    if (at > 0) ranks[at - 1] = rankOf(table, bytes, starts[at - 1] as number, starts[at + 1] as number);
   }
   return starts.length - 1;
 }
@@ -133,30 +160,57 @@ const SLICE = 32;
 // count can exceed (every token stands for at least one byte), so this too errs on the safe side.
 const EXACT_LONG_RUN_CHARACTERS = 512;
 
-/** `text` cut after at most `SLICE` UTF-16 units, never inside a surrogate pair. */
-function* slices(text: string): Generator<string> {
-  let offset = 0;
-  while (offset < text.length) {
-    let end = Math.min(text.length, offset + SLICE);
-    const last = text.charCodeAt(end - 1);
-    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
-    yield text.slice(offset, end);
-    offset = end;
-  }
-}
-
 function isAscii(text: string): boolean {
   for (let index = 0; index < text.length; index += 1) if (text.charCodeAt(index) > 0x7f) return false;
   return true;
 }
 
-function countPiece(piece: string): number {
-  const cached = cache.get(piece);
-  if (cached !== undefined) return cached;
+/** FNV-1a over the UTF-16 units of `text` from `start` to `end`. */
+function spanHash(text: string, start: number, end: number): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let index = start; index < end; index += 1)
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return hash;
+}
+
+/** The slot that holds the piece `text[start, end)`, or the empty slot where it would go. */
+function slotOf(text: string, start: number, end: number, hash: number): number {
+  const length = end - start;
+  for (let slot = hash & (CACHE_SLOTS - 1); ; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
+    if (slotEntries[2 * slot + 1] === 0) return slot;
+    if (slotEntries[2 * slot] !== hash) continue;
+    const key = slotKeys[slot] as string;
+    if (key.length !== length) continue;
+    let same = true;
+    for (let index = 0; index < length && same; index += 1)
+      same = key.charCodeAt(index) === text.charCodeAt(start + index);
+    if (same) return slot;
+  }
+}
+
+/**
+ * Tokens of the piece `text[start, end)`: remembered, or merged when `merge` allows it (and then
+ * remembered); -1 when it is unknown and may not be merged.
+ */
+function pieceTokens(text: string, start: number, end: number, merge = true): number {
+  const hash = spanHash(text, start, end);
+  let slot = slotOf(text, start, end, hash);
+  const known = slotEntries[2 * slot + 1] as number;
+  if (known !== 0) return known - 1;
+  if (!merge) return -1;
+  // A copy, not a view into the text, keeps the cache from holding documents alive.
+  const piece = ` ${text.slice(start, end)}`.slice(1);
   const count = mergeCount(piece);
-  if (cache.size >= CACHE_LIMIT) cache.clear();
-  // A matched piece may be a view into the whole text; a copy keeps the cache from holding documents alive.
-  cache.set(` ${piece}`.slice(1), count);
+  if (cachedPieces >= CACHE_LIMIT) {
+    slotKeys.fill(undefined);
+    slotEntries.fill(0);
+    cachedPieces = 0;
+    slot = slotOf(text, start, end, hash);
+  }
+  slotKeys[slot] = piece;
+  slotEntries[2 * slot] = hash;
+  slotEntries[2 * slot + 1] = count + 1;
+  cachedPieces += 1;
   return count;
 }
 
@@ -170,42 +224,192 @@ function utf8Length(text: string): number {
   return bytes;
 }
 
+// Classes of the ASCII characters as the o200k split expression sees them.
+const OTHER = 0; // punctuation, symbols and control characters: `[^\s\p{L}\p{N}]`
+const UPPER = 1;
+const LOWER = 2;
+const DIGIT = 3;
+const BLANK = 4; // whitespace other than a line break: it may open a word, as `[^\r\n\p{L}\p{N}]` allows
+const BREAK = 5; // \r and \n
+const NON_ASCII = 6; // any class at all: a pre-token that depends on one is left to the expression
+const END = 7;
+const ASCII_CLASS = new Uint8Array(128).map((_, code) => {
+  if (code >= 0x41 && code <= 0x5a) return UPPER;
+  if (code >= 0x61 && code <= 0x7a) return LOWER;
+  if (code >= 0x30 && code <= 0x39) return DIGIT;
+  if (code === 0x0a || code === 0x0d) return BREAK;
+  if (code === 0x09 || code === 0x0b || code === 0x0c || code === 0x20) return BLANK;
+  return OTHER;
+});
+
+function classAt(text: string, index: number): number {
+  if (index >= text.length) return END;
+  const code = text.charCodeAt(index);
+  return code < 0x80 ? (ASCII_CLASS[code] as number) : NON_ASCII;
+}
+
+/** End of the contraction (`'s`, `'ll`, …, any case) at `index`, or `index` when there is none. */
+function contractionEnd(text: string, index: number): number {
+  if (text.charCodeAt(index) !== 0x27) return index;
+  // `| 0x20` lower-cases an ASCII letter and maps nothing else onto one.
+  const first = text.charCodeAt(index + 1) | 0x20;
+  if (first === 0x73 || first === 0x64 || first === 0x6d || first === 0x74) return index + 2;
+  const second = text.charCodeAt(index + 2) | 0x20;
+  if (
+    (first === 0x6c && second === 0x6c) ||
+    (first === 0x76 && second === 0x65) ||
+    (first === 0x72 && second === 0x65)
+  )
+    return index + 3;
+  return index;
+}
+
 /**
- * Calls `visit` with each piece of `text` that is counted on its own and its token count, in order;
- * concatenated, the pieces are the text. Stops when `visit` returns false.
+ * End of the pre-token that starts at `start` (an ASCII character): the match the o200k split expression
+ * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those).
+ * Written out by hand because the expression, matched by the regular-expression engine with Unicode
+ * classes, cost about 26 ns a character, more than half of counting warm text. The alternatives are
+ * tried in the expression's order (test/core/tokens.test.ts holds the two to each other):
+ * 1. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+('s|…)?` and 2. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]+[\p{Ll}…]*('s|…)?`:
+ *    an optional opener, capitals, small letters, a contraction;
+ * 3. `\p{N}{1,3}`; 4. ` ?[^\s\p{L}\p{N}]+[\r\n/]*`; 5. `\s*[\r\n]+`; 6. `\s+(?!\S)`; 7. `\s+`.
+ * A run ends at the first character outside its class; when that one is not ASCII, it might belong to the
+ * run (é is a small letter, U+00A0 a blank), so the answer is -1.
  */
-function walk(text: string, visit: (piece: string, tokens: number) => boolean): void {
-  let exactAllowance = EXACT_LONG_RUN_CHARACTERS;
-  PRE_TOKEN.lastIndex = 0;
-  for (let match = PRE_TOKEN.exec(text); match !== null; match = PRE_TOKEN.exec(text)) {
-    const piece = match[0];
-    if (piece.length <= LONGEST_WHOLE_PIECE) {
-      if (!visit(piece, countPiece(piece))) return;
+export function asciiPieceEnd(text: string, start: number): number {
+  const kind = classAt(text, start);
+  // 1 and 2: a word, opened by one character that is neither a letter, a digit nor a line break.
+  const letters =
+    kind === UPPER || kind === LOWER ? start : kind === OTHER || kind === BLANK ? start + 1 : -1;
+  if (letters >= 0) {
+    let index = letters;
+    let next = classAt(text, index);
+    while (next === UPPER) next = classAt(text, ++index);
+    while (next === LOWER) next = classAt(text, ++index);
+    if (next === NON_ASCII) return -1;
+    // Capitals alone (2) or small letters after any capitals (1): both end the same way.
+    if (index > letters) return contractionEnd(text, index);
+  }
+  if (kind === DIGIT) {
+    let index = start + 1;
+    for (let next = classAt(text, index); index < start + 3 && next === DIGIT; next = classAt(text, index))
+      index += 1;
+    return index < start + 3 && classAt(text, index) === NON_ASCII ? -1 : index;
+  }
+  // 4: a run of punctuation, after one optional space, with the line breaks and slashes that follow it.
+  const punctuation =
+    kind === OTHER
+      ? start
+      : text.charCodeAt(start) === 0x20 && classAt(text, start + 1) === OTHER
+        ? start + 1
+        : -1;
+  if (punctuation >= 0) {
+    let index = punctuation + 1;
+    let next = classAt(text, index);
+    while (next === OTHER) next = classAt(text, ++index);
+    if (next === NON_ASCII) return -1;
+    for (
+      let code = text.charCodeAt(index);
+      code === 0x0a || code === 0x0d || code === 0x2f;
+      code = text.charCodeAt(index)
+    )
+      index += 1;
+    return index;
+  }
+  // 5, 6 and 7: whitespace.
+  let end = start + 1;
+  let lastBreak = kind === BREAK ? start : -1;
+  let next = classAt(text, end);
+  for (; next === BLANK || next === BREAK; next = classAt(text, end)) {
+    if (next === BREAK) lastBreak = end;
+    end += 1;
+  }
+  if (next === NON_ASCII) return -1;
+  if (lastBreak >= 0) return lastBreak + 1;
+  if (next === END || end - start === 1) return end;
+  return end - 1;
+}
+
+// Pre-tokens the hand-written matcher leaves to the expression are matched where they start (sticky).
+const PRE_TOKEN_AT = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "uy");
+
+/** End of the pre-token of `text` that starts at `start`. */
+function pieceEnd(text: string, start: number): number {
+  const end = text.charCodeAt(start) < 0x80 ? asciiPieceEnd(text, start) : -1;
+  if (end >= 0) return end;
+  PRE_TOKEN_AT.lastIndex = start;
+  // Every character starts a match of the expression (letters, digits, blanks, and `[^\s\p{L}\p{N}]+`).
+  return start + (PRE_TOKEN_AT.exec(text)?.[0].length ?? 1);
+}
+
+// State of the count under way (counting is synchronous, so one at a time): the non-ASCII characters of long
+// runs it may still merge exactly, and whether every piece so far was counted on its own.
+let exactAllowance = 0;
+let ownCounts = true;
+
+/** Tokens of a slice of a pre-token longer than `LONGEST_WHOLE_PIECE`. */
+function sliceTokens(text: string, from: number, to: number): number {
+  const tokens = pieceTokens(text, from, to, false);
+  if (tokens >= 0) return tokens;
+  const slice = text.slice(from, to);
+  if (isAscii(slice)) return pieceTokens(text, from, to);
+  if (exactAllowance <= 0) return utf8Length(slice);
+  exactAllowance -= slice.length;
+  return pieceTokens(text, from, to);
+}
+
+/** Where the slice of a long pre-token `text[from, end)` that starts at `from` ends: never inside a surrogate pair. */
+function sliceEnd(text: string, from: number, end: number): number {
+  const to = Math.min(end, from + SLICE);
+  const last = text.charCodeAt(to - 1);
+  return to < end && last >= 0xd800 && last <= 0xdbff ? to - 1 : to;
+}
+
+/**
+ * Tokens of `text` when at most `limit`; otherwise some number above `limit`, found without counting past it.
+ * Sets `ownCounts`. One loop without a callback per piece (under tsx every closure created costs a
+ * `__name` call too): this is where chunking spends its time.
+ */
+function sumTokens(text: string, limit: number): number {
+  exactAllowance = EXACT_LONG_RUN_CHARACTERS;
+  ownCounts = true;
+  let total = 0;
+  for (let start = 0, end = 0; start < text.length && total <= limit; start = end) {
+    end = pieceEnd(text, start);
+    if (end - start <= LONGEST_WHOLE_PIECE) {
+      total += pieceTokens(text, start, end);
       continue;
     }
-    for (const slice of slices(piece)) {
-      let tokens = cache.get(slice);
-      if (tokens === undefined) {
-        const ascii = isAscii(slice);
-        if (ascii || exactAllowance > 0) {
-          if (!ascii) exactAllowance -= slice.length;
-          tokens = countPiece(slice);
-        } else {
-          tokens = utf8Length(slice);
-        }
-      }
-      if (!visit(slice, tokens)) return;
+    if (!isAscii(text.slice(start, end))) ownCounts = false;
+    for (let from = start, to = 0; from < end && total <= limit; from = to) {
+      to = sliceEnd(text, from, end);
+      total += sliceTokens(text, from, to);
+    }
+  }
+  return total;
+}
+
+/**
+ * Calls `visit` with each piece of `text` that is counted on its own and its token count, in order;
+ * together, the pieces are the text. Stops when `visit` returns false.
+ */
+function walk(text: string, visit: (start: number, end: number, tokens: number) => boolean): void {
+  exactAllowance = EXACT_LONG_RUN_CHARACTERS;
+  for (let start = 0, end = 0; start < text.length; start = end) {
+    end = pieceEnd(text, start);
+    if (end - start <= LONGEST_WHOLE_PIECE) {
+      if (!visit(start, end, pieceTokens(text, start, end))) return;
+      continue;
+    }
+    for (let from = start, to = 0; from < end; from = to) {
+      to = sliceEnd(text, from, end);
+      if (!visit(from, to, sliceTokens(text, from, to))) return;
     }
   }
 }
 
 export function countTokens(text: string): number {
-  let total = 0;
-  walk(text, (_piece, tokens) => {
-    total += tokens;
-    return true;
-  });
-  return total;
+  return sumTokens(text, Number.POSITIVE_INFINITY);
 }
 
 /**
@@ -213,12 +417,66 @@ export function countTokens(text: string): number {
  * counting past it (a chunker asking "does this fit?" of a long section stops at the budget).
  */
 export function countTokensUpTo(text: string, limit: number): number {
-  let total = 0;
-  walk(text, (_piece, tokens) => {
-    total += tokens;
-    return total <= limit;
-  });
-  return total;
+  return sumTokens(text, limit);
+}
+
+/**
+ * `countTokens(text)`, or -1 when that count is not the sum of the counts of the text's pre-tokens taken
+ * one by one (a non-ASCII run longer than `LONGEST_WHOLE_PIECE`, counted in part by its UTF-8 length). A
+ * count that is such a sum may be added to the counts of neighbouring texts where the pre-tokens of the
+ * joined text are those of its parts (the chunker's joins, see chunker.ts).
+ */
+export function countTokensOfPieces(text: string): number {
+  const total = sumTokens(text, Number.POSITIVE_INFINITY);
+  return ownCounts ? total : -1;
+}
+
+const STARTS_WITH_LETTER = /^\p{L}/u;
+const STARTS_WITH_DIGIT = /^\p{N}/u;
+const STARTS_WITH_BLANK = /^\s/u;
+const BLANK_CHARACTER = /^\s$/u;
+const LETTER_OR_DIGIT = /^[\p{L}\p{N}]$/u;
+const SPACE_TOKENS = 1; // " " and "\n\n" are tokens of o200k (test/core/knowledge/chunker-counts.test.ts)
+const PARAGRAPH_BREAK_TOKENS = 1;
+
+/** The last character of `text`, a surrogate pair kept whole (an expression ending in `$` would scan all of it). */
+function lastCharacter(text: string): string {
+  const code = text.charCodeAt(text.length - 1);
+  return text.slice(code >= 0xdc00 && code <= 0xdfff ? -2 : -1);
+}
+
+/**
+ * The tokens `separator + text` adds when joined after `before`: `countTokens(before + separator + text)
+ * - countTokens(before)`, derived from `textTokens` (`countTokensOfPieces(text)`) without counting the
+ * joined text, or -1 where it cannot be derived so. `before` must be counted piece by piece too.
+ *
+ * The split expression has no look-behind, so the pre-tokens of a text from the end of one of them on
+ * are those of that rest taken alone; and a match reaches past where it starts only through its own
+ * characters or through `\s+(?!\S)`'s look-ahead at a blank. So when `before` ends with a non-blank:
+ * - ` ` stays out of `before`'s last pre-token (no alternative takes a space after its first character);
+ *   before a letter it opens the word's pre-token (`[^\r\n\p{L}\p{N}]?` then the same letters), before a
+ *   digit it is a pre-token of its own (`\s+`); anything else is not derived.
+ * - `\n\n` after a letter or digit is one pre-token (`\s*[\r\n]+`) when `text` starts with a non-blank;
+ *   after punctuation, `[\r\n/]*` would take it into `before`'s last pre-token, so that is not derived.
+ * test/core/knowledge/chunker-counts.test.ts holds these to `countTokens` of the joined text.
+ */
+export function tokensJoinedAfter(
+  before: string,
+  separator: string,
+  text: string,
+  textTokens: number,
+): number {
+  const last = lastCharacter(before);
+  if (textTokens < 0 || before === "" || BLANK_CHARACTER.test(last) || STARTS_WITH_BLANK.test(text))
+    return -1;
+  if (separator === "\n\n") return LETTER_OR_DIGIT.test(last) ? PARAGRAPH_BREAK_TOKENS + textTokens : -1;
+  if (separator !== " ") return -1;
+  if (STARTS_WITH_DIGIT.test(text)) return SPACE_TOKENS + textTokens;
+  if (!STARTS_WITH_LETTER.test(text)) return -1;
+  const first = text.slice(0, pieceEnd(text, 0));
+  // A word as long as a slice is counted in slices, which the space would shift.
+  if (first.length + 1 > LONGEST_WHOLE_PIECE) return -1;
+  return textTokens - countTokens(first) + countTokens(` ${first}`);
 }
 
 /** Every chat message costs a few tokens of framing on top of its content. */
@@ -260,12 +518,12 @@ export function truncateToTokens(text: string, maxTokens: number): string {
   let used = 0;
   let keptLength = 0;
   let cut: string | undefined;
-  walk(text, (piece, tokens) => {
+  walk(text, (start, end, tokens) => {
     if (used + tokens > budget) {
-      cut = text.slice(0, keptLength) + fittingPrefix(piece, budget - used);
+      cut = text.slice(0, keptLength) + fittingPrefix(text.slice(start, end), budget - used);
       return false;
     }
-    keptLength += piece.length;
+    keptLength += end - start;
     used += tokens;
     return true;
   });

@@ -1,7 +1,8 @@
+import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 import { Tiktoken } from "js-tiktoken/lite";
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { describe, expect, it } from "vitest";
-import { countTokens, truncateToTokens } from "../../src/core/tokens.js";
+import { asciiPieceEnd, countTokens, truncateToTokens } from "../../src/core/tokens.js";
 
 // js-tiktoken is the reference port of OpenAI's tiktoken; the counts here must be its counts.
 const reference = new Tiktoken(o200kBase);
@@ -45,6 +46,51 @@ describe("token counting", () => {
       for (let index = 0; index < length; index += 1) text += alphabet[next() % alphabet.length];
       expect(countTokens(text), JSON.stringify(text)).toBe(referenceCount(text));
     }
+  });
+
+  it("matches by hand the pre-tokens the o200k expression matches, and leaves to it those next to non-ASCII", () => {
+    const expression = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
+    const byExpression = (text: string) =>
+      [...text.matchAll(expression)].map((match) => match.index + match[0].length);
+    const byHand = (text: string) => {
+      const ends: number[] = [];
+      for (let start = 0; start < text.length; ) {
+        let end = text.charCodeAt(start) < 0x80 ? asciiPieceEnd(text, start) : -1;
+        if (end < 0) end = start + ([...text.slice(start).matchAll(expression)][0]?.[0].length ?? 1);
+        ends.push(end);
+        start = end;
+      }
+      return ends;
+    };
+    // Every class the expression tells apart, ASCII and not: letters of each case, contractions, digits,
+    // blanks and line breaks, punctuation and slashes, controls, and non-ASCII letters, digits and blanks.
+    const alphabet = [
+      ..."aZbY09 \t\n\r\v\f.'!/-_sStTdDlLvVeErRmM\u0000\u001f\u007f",
+      "é",
+      "Σ",
+      "\u00a0",
+      "٣",
+      "—",
+      "가",
+      "\u0301",
+    ];
+    let seed = 23;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed;
+    };
+    let byHandPieces = 0;
+    for (let sample = 0; sample < 20_000; sample += 1) {
+      let text = "";
+      const length = 1 + (next() % 24);
+      for (let index = 0; index < length; index += 1)
+        text += sample % 2 === 0 ? alphabet[next() % alphabet.length] : String.fromCharCode(next() % 128);
+      expect(byHand(text), JSON.stringify(text)).toEqual(byExpression(text));
+      for (let start = 0; start < text.length; start += 1)
+        if (asciiPieceEnd(text, start) >= 0) byHandPieces += 1;
+      if (sample % 50 === 0) expect(countTokens(text), JSON.stringify(text)).toBe(referenceCount(text));
+    }
+    expect(byHandPieces).toBeGreaterThan(100_000);
   });
 
   it("counts text that holds special tokens as the characters they are made of", () => {

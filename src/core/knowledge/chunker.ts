@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ChunkRecord, DocumentChunk, DocumentScope } from "../ports/vector-store.js";
-import { countTokens, countTokensUpTo } from "../tokens.js";
+import { countTokens, countTokensOfPieces, countTokensUpTo, tokensJoinedAfter } from "../tokens.js";
 import { analyze } from "./analyzer.js";
 
 /** A document reduced to text (see `LoadedDocument`), with the id it is indexed under. */
@@ -48,9 +48,12 @@ export function toChunkRecords(
 
 interface Unit {
   text: string;
+  /** Tokens of the text the unit was cut from (its sentence before trimming), which packing goes by. */
   tokens: number;
   /** What joins this unit to the previous one inside a chunk. */
   separator: string;
+  /** `countTokensOfPieces(text)`: -1 when a chunk holding this unit must be counted whole. */
+  textTokens: number;
 }
 
 /** A paragraph or a fenced code block, counted in tokens only when its section is too big for one chunk. */
@@ -168,20 +171,42 @@ function parsePlainText(text: string): Section[] {
   return blocks.length > 0 ? [{ headingPath: [], blocks }] : [];
 }
 
-function sentenceUnits(paragraph: string): Unit[] {
+/** A paragraph's sentences, trimmed, with the untrimmed sentence each was cut from. */
+function sentences(paragraph: string): Array<{ text: string; sentence: string; separator: string }> {
   return paragraph
     .split(SENTENCE_END)
     .filter((sentence) => sentence.trim() !== "")
-    .map((sentence, index) => ({
-      text: sentence.trim(),
-      tokens: countTokens(sentence),
-      separator: index === 0 ? "\n\n" : " ",
-    }));
+    .map((sentence, index) => ({ text: sentence.trim(), sentence, separator: index === 0 ? "\n\n" : " " }));
+}
+
+function counted(piece: { text: string; sentence: string; separator: string }): Unit {
+  const textTokens = piece.sentence === piece.text ? countTokensOfPieces(piece.text) : -1;
+  const tokens = textTokens >= 0 ? textTokens : countTokens(piece.sentence);
+  return { text: piece.text, tokens, separator: piece.separator, textTokens };
 }
 
 /** A code block is one unit; only a block bigger than a chunk is split, between lines. */
-function codeUnits(block: string): Unit[] {
-  return [{ text: block, tokens: countTokens(block), separator: "\n\n" }];
+function blockPieces(block: Block): Array<{ text: string; sentence: string; separator: string }> {
+  return block.code ? [{ text: block.text, sentence: block.text, separator: "\n\n" }] : sentences(block.text);
+}
+
+/**
+ * Tokens of `join(units)` derived from the units' own counts (see `tokensJoinedAfter`), or -1 where a
+ * join cannot be derived and the text must be counted.
+ */
+function joinedTokens(units: Unit[]): number {
+  let total = units[0]?.textTokens ?? -1;
+  for (let index = 1; index < units.length && total >= 0; index += 1) {
+    const unit = units[index] as Unit;
+    const added = tokensJoinedAfter(
+      (units[index - 1] as Unit).text,
+      unit.separator,
+      unit.text,
+      unit.textTokens,
+    );
+    total = added < 0 ? -1 : total + added;
+  }
+  return total;
 }
 
 /** Chunk texts of a section with their exact token counts (stored with the chunks for prompt budgets). */
@@ -191,11 +216,20 @@ function packSection(
   overlapTokens: number,
 ): Array<{ text: string; tokens: number }> {
   const whole = blocks.map((block) => block.text).join("\n\n");
-  // Most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence, and the
-  // count stops at the budget for those that do not.
-  const wholeTokens = countTokensUpTo(whole, maxTokens - blocks.length);
+  const pieces = blocks.flatMap(blockPieces);
+  // Where sentences are parted by single spaces, the section is the join of its units, and its count is the
+  // sum of theirs (one counting pass, which the units need anyway when the section is too big for a chunk).
+  // Otherwise most sections fit in one chunk; counting them whole spares a tokenizer pass per sentence,
+  // and the count stops at the budget for those that do not.
+  let units: Unit[] | undefined;
+  let wholeTokens = -1;
+  if (join(pieces) === whole) {
+    units = pieces.map(counted);
+    wholeTokens = joinedTokens(units);
+  }
+  if (wholeTokens < 0) wholeTokens = countTokensUpTo(whole, maxTokens - blocks.length);
   if (wholeTokens + blocks.length <= maxTokens) return [{ text: whole, tokens: wholeTokens }];
-  const units = blocks.flatMap((block) => (block.code ? codeUnits(block.text) : sentenceUnits(block.text)));
+  units ??= pieces.map(counted);
   const chunks: Array<{ text: string; tokens: number }> = [];
   let current: Unit[] = [];
   let currentTokens = 0;
@@ -203,9 +237,10 @@ function packSection(
 
   const flush = () => {
     if (!hasNewContent) return;
-    // The units' counts bound the chunk's; its exact count is one more pass over words already counted.
+    // The chunk's exact count: the sum of its units' where the joins allow, else one more pass over it.
     const text = join(current);
-    chunks.push({ text, tokens: countTokens(text) });
+    const derived = joinedTokens(current);
+    chunks.push({ text, tokens: derived >= 0 ? derived : countTokens(text) });
     const carried: Unit[] = [];
     let carriedTokens = 0;
     for (let index = current.length - 1; index >= 0; index--) {
@@ -234,7 +269,7 @@ function packSection(
   return chunks;
 }
 
-function join(units: Unit[]): string {
+function join(units: ReadonlyArray<Pick<Unit, "text" | "separator">>): string {
   return units.map((unit, index) => (index === 0 ? unit.text : `${unit.separator}${unit.text}`)).join("");
 }
 
@@ -251,7 +286,7 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
     const rest = unit.text.slice(start, start + window);
     const restTokens = countTokens(rest);
     if (restTokens <= budget && start + rest.length >= unit.text.length) {
-      pieces.push({ text: rest, tokens: restTokens, separator: "\n" });
+      pieces.push({ text: rest, tokens: restTokens, separator: "\n", textTokens: -1 });
       break;
     }
     // Shrink a character window until it fits; characters per token is estimated from what was measured.
@@ -268,7 +303,7 @@ function splitOversized(unit: Unit, maxTokens: number): Unit[] {
       head = head.slice(0, boundary);
       headTokens = countTokens(head);
     }
-    pieces.push({ text: head, tokens: headTokens, separator: "\n" });
+    pieces.push({ text: head, tokens: headTokens, separator: "\n", textTokens: -1 });
     start += head.length;
     while (start < unit.text.length && /\s/.test(unit.text[start] ?? "")) start += 1;
   }

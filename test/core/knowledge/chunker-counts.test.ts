@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { chunkDocument } from "../../../src/core/knowledge/chunker.js";
+import { countTokens, countTokensOfPieces, tokensJoinedAfter } from "../../../src/core/tokens.js";
+
+// The chunker stores a count with every chunk that prompt budgets rely on; it derives most of them from
+// the counts of the chunk's sentences (see `tokensJoinedAfter`). These tests hold every derivation to a
+// count of the joined text, on generated text of the kinds the chunker meets.
+
+const WORDS = [
+  "the",
+  "The",
+  "cells",
+  "HIV",
+  "p53",
+  "don't",
+  "it's",
+  "1,000",
+  "3.14",
+  "42",
+  "(see",
+  "Fig.",
+  "e.g.",
+  "—",
+  "±",
+  "μm",
+  "déjà",
+  "Über",
+  "고엽제",
+  "수당은",
+  "東京は",
+  "🙂",
+  "/usr/bin",
+  "x/y",
+  '"quoted"',
+  "!",
+  "?",
+  "...",
+  "'s",
+  "A.",
+  "B",
+  "ǅ",
+  "٣٤",
+];
+
+function generator(seed: number) {
+  let state = seed;
+  return (below: number) => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state % below;
+  };
+}
+
+function sentence(next: (below: number) => number): string {
+  const words = Array.from({ length: 1 + next(12) }, () => WORDS[next(WORDS.length)] as string);
+  return `${words.join(" ")}${[".", "!", "?", "", ":"][next(5)]}`;
+}
+
+describe("token counts the chunker derives", () => {
+  it("adds a sentence's count to its neighbour's only where that is the joined text's count", () => {
+    const next = generator(3);
+    let derived = 0;
+    let tried = 0;
+    for (let sample = 0; sample < 4_000; sample += 1) {
+      const before = sentence(next);
+      const text = sentence(next);
+      for (const separator of [" ", "\n\n"]) {
+        tried += 1;
+        const added = tokensJoinedAfter(before, separator, text, countTokensOfPieces(text));
+        if (added < 0) continue;
+        derived += 1;
+        expect(countTokens(before) + added, JSON.stringify([before, separator, text])).toBe(
+          countTokens(`${before}${separator}${text}`),
+        );
+      }
+    }
+    // Most joins of real prose are derived; a derivation that gave up everywhere would pass the loop above.
+    expect(derived).toBeGreaterThan(tried / 3);
+  });
+
+  it("derives the joins of prose and declines the ones a pre-token would cross", () => {
+    const count = (text: string) => countTokensOfPieces(text);
+    expect(tokensJoinedAfter("It works.", " ", "Then it stops.", count("Then it stops."))).toBeGreaterThan(0);
+    expect(tokensJoinedAfter("in 2019", " ", "42 cases.", count("42 cases."))).toBeGreaterThan(0);
+    expect(tokensJoinedAfter("First paragraph", "\n\n", "Second.", count("Second."))).toBeGreaterThan(0);
+    // `.` takes the line breaks after it (`[\r\n/]*`), so this join is counted whole.
+    expect(tokensJoinedAfter("First paragraph.", "\n\n", "Second.", count("Second."))).toBe(-1);
+    // After a space, `(` opens a punctuation pre-token instead of a word.
+    expect(tokensJoinedAfter("It works.", " ", "(see below)", count("(see below)"))).toBe(-1);
+    // A non-ASCII run longer than a slice is counted in part by its byte length: never derived.
+    const run = "가".repeat(600);
+    expect(countTokensOfPieces(run)).toBe(-1);
+    expect(tokensJoinedAfter("It works.", " ", run, countTokensOfPieces(run))).toBe(-1);
+  });
+
+  it("stores with every chunk the count of its text, whatever the spacing, scripts and budget", () => {
+    const next = generator(11);
+    const spaces = [" ", " ", " ", "  ", "\n", " \n"];
+    for (let sample = 0; sample < 300; sample += 1) {
+      const paragraphs = Array.from({ length: 1 + next(6) }, () => {
+        let paragraph = sentence(next);
+        for (let count = next(10); count > 0; count -= 1)
+          paragraph += `${spaces[next(spaces.length)]}${sentence(next)}`;
+        return paragraph;
+      });
+      if (next(4) === 0) paragraphs.push("```\nconst x = 1;\n```");
+      if (next(8) === 0) paragraphs.push("語".repeat(70 + next(200)));
+      const text = paragraphs.join(next(2) === 0 ? "\n\n" : "\n\n\n");
+      const format = next(2) === 0 ? "markdown" : "text";
+      const maxTokens = 24 + next(200);
+      const chunks = chunkDocument({ id: "d", title: "T", text, format, source: "s" }, { maxTokens });
+      expect(chunks.length).toBeGreaterThan(0);
+      for (const chunk of chunks)
+        expect(chunk.tokens, JSON.stringify(chunk.text)).toBe(countTokens(chunk.text));
+    }
+  });
+});
