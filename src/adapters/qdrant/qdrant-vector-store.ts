@@ -214,7 +214,9 @@ export class QdrantVectorStore implements VectorStore {
     const byDocument = new Map<string, DocumentReplacement[]>();
     for (const document of documents) {
       const key = `${workspaceKey(document.scope)}\u0000${document.documentId}`;
-      byDocument.set(key, [...(byDocument.get(key) ?? []), document]);
+      const replacements = byDocument.get(key);
+      if (replacements) replacements.push(document);
+      else byDocument.set(key, [document]);
     }
     const results = await Promise.allSettled(
       [...byDocument.values()].map(async (replacements) => {

@@ -654,14 +654,15 @@ export class SqliteVectorStore implements VectorStore {
     const indexes: ScopeIndex[] = [];
     for (const scopeRow of scopes) indexes.push(await this.indexFor(scopeRow));
     const candidates = query.dense ? Math.max(query.limit, this.fusionCandidates) : query.limit;
-    const sparse = this.bm25(indexes, query.terms, candidates);
+    // Each distinct query term once: the BM25 query and the matched-term counts of the results.
     const queryTermIds = new Set(query.terms.map(termId));
+    const sparse = this.bm25(indexes, queryTermIds, candidates);
     if (!query.dense) return this.materialize(scopes, sparse, queryTermIds);
     const dense = await this.denseSearch(scopes, query.dense, candidates);
     return this.materialize(scopes, fuse([sparse, dense], this.rrfK, query.limit), queryTermIds);
   }
 
-  private bm25(indexes: ScopeIndex[], terms: string[], limit: number): Array<[number, number]> {
+  private bm25(indexes: ScopeIndex[], termIds: ReadonlySet<number>, limit: number): Array<[number, number]> {
     const parts: Array<SealedSegment | TailPart> = [];
     for (const index of indexes) parts.push(...index.segments.values(), index.tail);
     let documentCount = 0;
@@ -670,10 +671,10 @@ export class SqliteVectorStore implements VectorStore {
       documentCount += part.liveCount;
       totalLength += part.liveLength;
     }
-    if (documentCount === 0 || terms.length === 0) return [];
+    if (documentCount === 0 || termIds.size === 0) return [];
     // Each distinct query term counts once, as in the sparse query vectors of other stores; repeating
     // a term in the question scored slightly worse on both train splits.
-    const query = [...new Set(terms.map(termId))].map((id) => ({ termId: id, weight: 1 }));
+    const query = [...termIds].map((id) => ({ termId: id, weight: 1 }));
     const statistics = { documentCount, averageLength: totalLength / documentCount, k1: this.k1, b: this.b };
     const best = new TopEntries(limit);
     this.scorer.score(parts, query, statistics, best);

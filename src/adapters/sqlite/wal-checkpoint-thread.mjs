@@ -11,16 +11,25 @@ const database = new Database(path, { fileMustExist: true });
 // Another connection may be mid-commit: never wait, the next round tries again.
 database.pragma("busy_timeout = 0");
 
-function walBytes() {
+/** Size and modification time of the log, or undefined when there is none. */
+function walState() {
   try {
-    return statSync(`${path}-wal`).size;
+    const { size, mtimeMs } = statSync(`${path}-wal`);
+    return { size, mtimeMs };
   } catch {
-    return 0;
+    return undefined;
   }
 }
 
+// The log file keeps its size once it has grown (SQLite writes it again from its start after a full
+// checkpoint), so its size alone would call for a checkpoint every round: a round runs only when the log
+// was written since the last one.
+let lastWrite = -1;
+
 function round() {
-  if (walBytes() < thresholdBytes) return;
+  const wal = walState();
+  if (!wal || wal.size < thresholdBytes || wal.mtimeMs === lastWrite) return;
+  lastWrite = wal.mtimeMs;
   try {
     const [result] = database.pragma("wal_checkpoint(PASSIVE)");
     parentPort?.postMessage({
@@ -30,13 +39,13 @@ function round() {
     });
   } catch (error) {
     // SQLITE_BUSY and the like: the next round tries again; anything else is said once to the parent.
+    lastWrite = -1;
     parentPort?.postMessage({ type: "failed", message: String(error?.message ?? error) });
   }
 }
 
 const timer = setInterval(round, intervalMs);
 parentPort?.on("message", (message) => {
-  if (message === "checkpoint") round();
   if (message === "close") {
     clearInterval(timer);
     database.close();

@@ -3,8 +3,6 @@ import { Worker } from "node:worker_threads";
 import type { Database } from "better-sqlite3";
 import type { Logger } from "../../core/ports/logger.js";
 
-/** SQLite's page size here (the default); the thresholds below are counted in its pages. */
-const PAGE_BYTES = 4_096;
 /** The thread copies the log back once it holds this many pages (SQLite's own default is 1,000). */
 const CHECKPOINT_PAGES = 1_000;
 /**
@@ -28,13 +26,17 @@ export interface WalCheckpointer {
  * that takes the log past 1,000 pages, copying them into the database file inside that commit: on the
  * message path that was a pause of several milliseconds every ~45 messages (the p99 of core time per
  * message). Here the connection's own checkpoint is pushed out to a backstop, and a thread with its own
- * connection to the same file runs PASSIVE checkpoints (which never block a writer) whenever the log
- * has grown past the usual threshold.
+ * connection to the same file runs a PASSIVE checkpoint (which never blocks a writer) in each round in
+ * which the log, past the usual threshold, was written.
  */
 export function startWalCheckpointer(path: string, database: Database, logger: Logger): WalCheckpointer {
   const events = new EventEmitter();
   const worker = new Worker(new URL("./wal-checkpoint-thread.mjs", import.meta.url), {
-    workerData: { path, thresholdBytes: CHECKPOINT_PAGES * PAGE_BYTES, intervalMs: ROUND_MILLISECONDS },
+    workerData: {
+      path,
+      thresholdBytes: CHECKPOINT_PAGES * (database.pragma("page_size", { simple: true }) as number),
+      intervalMs: ROUND_MILLISECONDS,
+    },
   });
   // The thread never keeps a process alive that has nothing else to do.
   worker.unref();
