@@ -156,3 +156,94 @@ describe("SqliteMemoryStore errors an admin can act on", () => {
     }
   });
 });
+
+describe("SqliteMemoryStore's conversations read once per process", () => {
+  const thread = { platform: "slack", workspaceId: "T1", channelId: "C1", threadId: "1.1" } as const;
+  const turn = (text: string) => ({
+    role: "user" as const,
+    speakerId: "U1",
+    speakerName: "Ada",
+    text,
+    tokens: 1,
+    at: 1,
+  });
+  const texts = (conversation: { turns: Array<{ text: string }> }) =>
+    conversation.turns.map((one) => one.text);
+  let directory: string;
+  let stores: SqliteMemoryStore[];
+
+  /** Two stores on their own connections to one file: two processes sharing it. */
+  function twoProcesses(): [SqliteMemoryStore, SqliteMemoryStore] {
+    directory = mkdtempSync(join(tmpdir(), "teammate-memory-cache-"));
+    const path = join(directory, "teammate.sqlite");
+    stores = [
+      new SqliteMemoryStore(openSqliteDatabase(path), { ownsDatabase: true }),
+      new SqliteMemoryStore(openSqliteDatabase(path), { ownsDatabase: true }),
+    ];
+    return stores as [SqliteMemoryStore, SqliteMemoryStore];
+  }
+
+  afterEach(async () => {
+    for (const store of stores) await store.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("sees turns, folds and forgets written by another connection", async () => {
+    const [here, elsewhere] = twoProcesses();
+    await here.appendTurns(thread, [turn("one"), turn("two")]);
+    expect(texts(await here.loadConversation(thread))).toEqual(["one", "two"]);
+
+    await elsewhere.appendTurns(thread, [turn("three")]);
+    expect(texts(await here.loadConversation(thread))).toEqual(["one", "two", "three"]);
+
+    // Appended here after the other connection's append: the whole thread, in order.
+    await here.appendTurns(thread, [turn("four")]);
+    await elsewhere.appendTurns(thread, [turn("five")]);
+    await here.appendTurns(thread, [turn("six")]);
+    expect(texts(await here.loadConversation(thread))).toEqual([
+      "one",
+      "two",
+      "three",
+      "four",
+      "five",
+      "six",
+    ]);
+
+    await elsewhere.foldTurns(thread, 2, "one and two");
+    const folded = await here.loadConversation(thread);
+    expect(folded.summary).toBe("one and two");
+    expect(texts(folded)).toEqual(["three", "four", "five", "six"]);
+
+    // A forget keeps `last_seq`, so only the revision tells the turns are gone.
+    await elsewhere.forgetChannel(thread);
+    expect(await here.loadConversation(thread)).toEqual({ summary: "", turns: [] });
+    await here.appendTurns(thread, [turn("seven")]);
+    expect(texts(await here.loadConversation(thread))).toEqual(["seven"]);
+  });
+
+  it("keeps its own appends and folds without reading the thread again, and matches a fresh read", async () => {
+    const [here, elsewhere] = twoProcesses();
+    await here.appendTurns(thread, [turn("one"), turn("two"), turn("three")]);
+    await here.loadConversation(thread);
+    await here.appendTurns(thread, [turn("four")]);
+    await here.foldTurns(thread, 2, "one and two");
+    await here.appendTurns(thread, [turn("five")]);
+    const cached = await here.loadConversation(thread);
+    expect(texts(cached)).toEqual(["three", "four", "five"]);
+    expect(cached).toEqual(await elsewhere.loadConversation(thread));
+    // A fold the other connection already applied changes nothing here.
+    await here.foldTurns(thread, 1, "stale");
+    expect((await here.loadConversation(thread)).summary).toBe("one and two");
+  });
+
+  it("hands out copies: changing a loaded conversation changes nothing stored", async () => {
+    const [here] = twoProcesses();
+    await here.appendTurns(thread, [turn("one")]);
+    const first = await here.loadConversation(thread);
+    first.turns.push({ ...turn("injected"), seq: 99 });
+    expect(() => {
+      (first.turns[0] as { text: string }).text = "changed";
+    }).toThrow(TypeError);
+    expect(texts(await here.loadConversation(thread))).toEqual(["one"]);
+  });
+});

@@ -135,10 +135,34 @@ const MIGRATIONS: readonly SqliteMigration[] = [
       CREATE INDEX IF NOT EXISTS memory_open_work_by_lease ON memory_open_work (lease_until);
     `);
   },
+  (database) => {
+    // Bumped whenever turns go away or the summary changes (a fold, a forget): with `last_seq`, which
+    // every append bumps, one row says whether a conversation read earlier is still what is stored.
+    database.exec("ALTER TABLE memory_conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 0");
+  },
 ];
+
+/**
+ * Conversations kept read in this process (least recently used dropped first): a long thread is read
+ * and parsed once, then every message checks one row instead of reading all its turns again.
+ */
+const CACHED_CONVERSATIONS = 256;
+
+interface CachedConversation {
+  lastSeq: number;
+  revision: number;
+  summary: string;
+  /** Frozen: callers get a new array of these on every load. */
+  turns: Turn[];
+}
 
 const CHANNEL_WHERE = "platform = ? AND workspace_id = ? AND channel_id = ?";
 const CONVERSATION_WHERE = `${CHANNEL_WHERE} AND thread_id = ?`;
+
+/** One string per conversation; NUL cannot occur in a platform's ids, so no two keys collide. */
+function cacheKey(key: ConversationKey): string {
+  return key.join("\u0000");
+}
 
 function channelKey(channel: ChannelRef): ChannelKey {
   return [channel.platform, channel.workspaceId, channel.channelId];
@@ -149,7 +173,7 @@ function conversationKey(conversation: ConversationRef): ConversationKey {
 }
 
 function toTurn(row: TurnRow): Turn {
-  return {
+  return Object.freeze({
     seq: row.seq,
     role: row.role,
     speakerId: row.speaker_id,
@@ -157,7 +181,7 @@ function toTurn(row: TurnRow): Turn {
     text: row.text,
     tokens: row.tokens,
     at: row.at,
-  };
+  });
 }
 
 function toNote(row: NoteRow): Note {
@@ -184,6 +208,8 @@ export class SqliteMemoryStore implements MemoryStore {
   readonly #database: Database;
   readonly #ownsDatabase: boolean;
   readonly #statements;
+  /** Keyed by `cacheKey`; validated against the conversation's row on every load (see `revision`). */
+  readonly #conversations = new Map<string, CachedConversation>();
   #closed = false;
 
   constructor(database: Database, options: SqliteMemoryStoreOptions = {}) {
@@ -200,16 +226,19 @@ export class SqliteMemoryStore implements MemoryStore {
   #prepare() {
     const database = this.#database;
     return {
-      loadSummary: database.prepare<ConversationKey, { summary: string }>(
-        `SELECT summary FROM memory_conversations WHERE ${CONVERSATION_WHERE}`,
+      loadState: database.prepare<ConversationKey, { summary: string; last_seq: number; revision: number }>(
+        `SELECT summary, last_seq, revision FROM memory_conversations WHERE ${CONVERSATION_WHERE}`,
+      ),
+      loadVersion: database.prepare<ConversationKey, { last_seq: number; revision: number }>(
+        `SELECT last_seq, revision FROM memory_conversations WHERE ${CONVERSATION_WHERE}`,
       ),
       loadTurns: database.prepare<ConversationKey, TurnRow>(
         `SELECT seq, role, speaker_id, speaker_name, text, tokens, at FROM memory_turns WHERE ${CONVERSATION_WHERE} ORDER BY seq`,
       ),
-      reserveSeqs: database.prepare<[...ConversationKey, number], { last_seq: number }>(
+      reserveSeqs: database.prepare<[...ConversationKey, number], { last_seq: number; revision: number }>(
         `INSERT INTO memory_conversations (platform, workspace_id, channel_id, thread_id, last_seq) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (platform, workspace_id, channel_id, thread_id) DO UPDATE SET last_seq = last_seq + excluded.last_seq
-         RETURNING last_seq`,
+         RETURNING last_seq, revision`,
       ),
       insertTurn: database.prepare<
         [...ConversationKey, number, string, string, string, string, number, number]
@@ -220,12 +249,14 @@ export class SqliteMemoryStore implements MemoryStore {
       deleteTurnsThrough: database.prepare<[...ConversationKey, number]>(
         `DELETE FROM memory_turns WHERE ${CONVERSATION_WHERE} AND seq <= ?`,
       ),
-      replaceSummary: database.prepare<[string, ...ConversationKey]>(
-        `UPDATE memory_conversations SET summary = ? WHERE ${CONVERSATION_WHERE}`,
+      replaceSummary: database.prepare<[string, ...ConversationKey], { last_seq: number; revision: number }>(
+        `UPDATE memory_conversations SET summary = ?, revision = revision + 1 WHERE ${CONVERSATION_WHERE}
+         RETURNING last_seq, revision`,
       ),
       deleteChannelTurns: database.prepare<ChannelKey>(`DELETE FROM memory_turns WHERE ${CHANNEL_WHERE}`),
       clearChannelConversations: database.prepare<ChannelKey>(
-        `UPDATE memory_conversations SET summary = '', last_answer_id = NULL WHERE ${CHANNEL_WHERE}`,
+        `UPDATE memory_conversations SET summary = '', last_answer_id = NULL, revision = revision + 1
+         WHERE ${CHANNEL_WHERE}`,
       ),
       deleteChannelNotes: database.prepare<ChannelKey>(`DELETE FROM memory_notes WHERE ${CHANNEL_WHERE}`),
       deleteChannelAnswers: database.prepare<ChannelKey>(`DELETE FROM memory_answers WHERE ${CHANNEL_WHERE}`),
@@ -306,36 +337,78 @@ export class SqliteMemoryStore implements MemoryStore {
   async loadConversation(conversation: ConversationRef): Promise<Conversation> {
     return this.#run("load a conversation", () => {
       const key = conversationKey(conversation);
-      return this.#database.transaction(() => ({
-        summary: this.#statements.loadSummary.get(...key)?.summary ?? "",
+      const name = cacheKey(key);
+      const cached = this.#conversations.get(name);
+      if (cached) {
+        const version = this.#statements.loadVersion.get(...key);
+        if (version?.last_seq === cached.lastSeq && version.revision === cached.revision) {
+          this.#remember(name, cached);
+          return { summary: cached.summary, turns: [...cached.turns] };
+        }
+      }
+      const loaded = this.#database.transaction(() => ({
+        state: this.#statements.loadState.get(...key),
         turns: this.#statements.loadTurns.all(...key).map(toTurn),
       }))();
+      if (loaded.state) {
+        this.#remember(name, {
+          lastSeq: loaded.state.last_seq,
+          revision: loaded.state.revision,
+          summary: loaded.state.summary,
+          turns: loaded.turns,
+        });
+      }
+      return { summary: loaded.state?.summary ?? "", turns: [...loaded.turns] };
     });
+  }
+
+  /** Most recently used last, so the least recently used is dropped first. */
+  #remember(name: string, conversation: CachedConversation): void {
+    this.#conversations.delete(name);
+    this.#conversations.set(name, conversation);
+    if (this.#conversations.size > CACHED_CONVERSATIONS) {
+      const oldest = this.#conversations.keys().next().value;
+      if (oldest !== undefined) this.#conversations.delete(oldest);
+    }
   }
 
   async appendTurns(conversation: ConversationRef, turns: NewTurn[]): Promise<Turn[]> {
     if (turns.length === 0) return [];
-    return this.#run("append turns", () =>
-      this.#database.transaction(() => {
-        const key = conversationKey(conversation);
-        const lastSeq = this.#statements.reserveSeqs.get(...key, turns.length)!.last_seq;
-        const firstSeq = lastSeq - turns.length + 1;
-        return turns.map((turn, index): Turn => {
-          const saved: Turn = { ...turn, seq: firstSeq + index };
+    return this.#run("append turns", () => {
+      const key = conversationKey(conversation);
+      const { saved, lastSeq, revision } = this.#database.transaction(() => {
+        const reserved = this.#statements.reserveSeqs.get(...key, turns.length)!;
+        const firstSeq = reserved.last_seq - turns.length + 1;
+        const appended = turns.map((turn, index): Turn => {
+          const stored: Turn = { ...turn, seq: firstSeq + index };
           this.#statements.insertTurn.run(
             ...key,
-            saved.seq,
-            saved.role,
-            saved.speakerId,
-            saved.speakerName,
-            saved.text,
-            saved.tokens,
-            saved.at,
+            stored.seq,
+            stored.role,
+            stored.speakerId,
+            stored.speakerName,
+            stored.text,
+            stored.tokens,
+            stored.at,
           );
-          return saved;
+          return stored;
         });
-      })(),
-    );
+        return { saved: appended, lastSeq: reserved.last_seq, revision: reserved.revision };
+      })();
+      // After the commit: a read of the conversation just before these turns now ends with them. If
+      // anything else was written in between (another process), the next load reads it all again.
+      const name = cacheKey(key);
+      const cached = this.#conversations.get(name);
+      if (cached) {
+        if (cached.lastSeq === lastSeq - saved.length && cached.revision === revision) {
+          cached.turns.push(...saved.map((turn) => Object.freeze({ ...turn })));
+          cached.lastSeq = lastSeq;
+        } else {
+          this.#conversations.delete(name);
+        }
+      }
+      return saved;
+    });
   }
 
   /**
@@ -344,13 +417,26 @@ export class SqliteMemoryStore implements MemoryStore {
    * it would bring back what was folded or forgotten.
    */
   async foldTurns(conversation: ConversationRef, throughSeq: number, summary: string): Promise<void> {
-    this.#run("fold turns", () =>
-      this.#database.transaction(() => {
-        const key = conversationKey(conversation);
+    this.#run("fold turns", () => {
+      const key = conversationKey(conversation);
+      const folded = this.#database.transaction(() => {
         const deleted = this.#statements.deleteTurnsThrough.run(...key, throughSeq).changes;
-        if (deleted > 0) this.#statements.replaceSummary.run(summary, ...key);
-      })(),
-    );
+        return deleted > 0 ? this.#statements.replaceSummary.get(summary, ...key) : undefined;
+      })();
+      if (!folded) return;
+      // After the commit, as in `appendTurns`: a read of the conversation just before this fold is
+      // brought to it; anything else written meanwhile makes the next load read it all again.
+      const name = cacheKey(key);
+      const cached = this.#conversations.get(name);
+      if (!cached) return;
+      if (cached.lastSeq === folded.last_seq && cached.revision === folded.revision - 1) {
+        cached.turns = cached.turns.filter((turn) => turn.seq > throughSeq);
+        cached.summary = summary;
+        cached.revision = folded.revision;
+      } else {
+        this.#conversations.delete(name);
+      }
+    });
   }
 
   async forgetChannel(channel: ChannelRef): Promise<void> {
@@ -363,6 +449,11 @@ export class SqliteMemoryStore implements MemoryStore {
         this.#statements.deleteChannelAnswers.run(...key);
       })(),
     );
+    // The revision bump already makes these stale; dropping them frees the memory at once.
+    const prefix = `${cacheKey([...channelKey(channel), ""])}`;
+    for (const name of [...this.#conversations.keys()]) {
+      if (name.startsWith(prefix)) this.#conversations.delete(name);
+    }
   }
 
   async addNote(channel: ChannelRef, note: Omit<Note, "id">): Promise<Note> {
