@@ -38,15 +38,19 @@ export class TokenCache {
    * An upper bound of the tokens of chat messages: each message's lines are counted apiece (most come
    * from the cache) plus the newlines between them. Byte-pair encoding never merges across a cut into
    * fewer tokens than the pieces, so the sum is never below the real count and budgets stay safe.
+   *
+   * `known` holds counts of this prompt's own texts (its passages' stored counts): consulted first and
+   * not kept, so a prompt's passages do not crowd out the thread's lines nor outlive the message.
    */
-  messages(messages: readonly ChatMessage[]): number {
+  messages(messages: readonly ChatMessage[], known?: ReadonlyMap<string, number>): number {
     const newline = this.count("\n");
     let total = 0;
     for (const message of messages) {
       const lines = (message.content ?? "").split("\n");
       total += MESSAGE_OVERHEAD_TOKENS + newline * (lines.length - 1);
-      for (const line of lines) if (line.length > 0) total += this.count(line);
+      for (const line of lines) if (line.length > 0) total += known?.get(line) ?? this.count(line);
     }
     return total;
   }
 }
+

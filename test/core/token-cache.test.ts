@@ -43,4 +43,27 @@ describe("TokenCache", () => {
     expect(estimate).toBeGreaterThanOrEqual(messageTokens(second));
     expect(estimate).toBeLessThanOrEqual(messageTokens(second) * 1.2);
   });
+
+  it("counts a prompt's own texts from the counts it is given, and keeps none of them", () => {
+    const encoded: string[] = [];
+    const cache = new TokenCache((text) => {
+      encoded.push(text);
+      return countTokens(text);
+    });
+    const passage = "Billing deploys from the release branch every Tuesday after the freeze.";
+    const prompt: ChatMessage[] = [
+      { role: "system", content: `Answer from the passages.\n${passage}` },
+      { role: "user", content: "When does billing deploy?" },
+    ];
+    const known = new Map([[passage, countTokens(passage)]]);
+    // The same count as encoding the passage's line.
+    expect(cache.messages(prompt, known)).toBe(new TokenCache().messages(prompt));
+    expect(encoded).not.toContain(passage);
+    encoded.length = 0;
+    cache.messages(prompt, known);
+    expect(encoded).toEqual([]);
+    // Not remembered: without the given count, the text is encoded.
+    cache.count(passage);
+    expect(encoded).toEqual([passage]);
+  });
 });

@@ -98,13 +98,21 @@ export function scopeOf(message: InboundMessage): QueryScope {
     : channelOf(message);
 }
 
-/** Keeps passages within their share of the budget, best first. */
-function fitPassages(passages: Passage[], budget: number, tokens: TokenCache): Passage[] {
+/**
+ * Keeps passages within their share of the budget, best first. `known` collects the stored counts of
+ * their texts for counting this prompt (they are not put in the cache: see `TokenCache.messages`).
+ */
+function fitPassages(
+  passages: Passage[],
+  budget: number,
+  tokens: TokenCache,
+  known: Map<string, number>,
+): Passage[] {
   const kept: Passage[] = [];
   let used = 0;
   for (const passage of passages) {
-    if (passage.tokens !== undefined) tokens.remember(passage.text, passage.tokens);
-    const cost = tokens.count(passage.text) + 40;
+    if (passage.tokens !== undefined) known.set(passage.text, passage.tokens);
+    const cost = (passage.tokens ?? tokens.count(passage.text)) + 40;
     if (used + cost > budget) break;
     kept.push(passage);
     used += cost;
@@ -164,7 +172,8 @@ export class AnswerChain {
       this.tokens.count(input.question) <= questionLimit
         ? input.question
         : truncateToTokens(input.question, questionLimit);
-    let kept = fitPassages(passages, budget.passages, this.tokens);
+    const known = new Map<string, number>();
+    let kept = fitPassages(passages, budget.passages, this.tokens, known);
     let turns = memory.window(input.conversation);
     let notes = input.notes;
     const build = () =>
@@ -182,7 +191,7 @@ export class AnswerChain {
         now,
       });
     let messages = build();
-    let tokens = this.tokens.messages(messages);
+    let tokens = this.tokens.messages(messages, known);
     // The shares keep us within budget in practice; a very long persona or many notes can still
     // overflow, so shed the least valuable material until the prompt fits.
     while (tokens > budget.total) {
@@ -191,7 +200,7 @@ export class AnswerChain {
       else if (notes.length > 0) notes = notes.slice(1);
       else break;
       messages = build();
-      tokens = this.tokens.messages(messages);
+      tokens = this.tokens.messages(messages, known);
     }
     const images = input.attached?.images ?? [];
     const last = messages.at(-1);
