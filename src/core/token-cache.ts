@@ -31,7 +31,7 @@ export class TokenCache {
       const oldest = this.counts.keys().next().value;
       if (oldest !== undefined) this.counts.delete(oldest);
     }
-    this.counts.set(text, tokens);
+    this.counts.set(ownCopy(text), tokens);
   }
 
   /**
@@ -54,3 +54,13 @@ export class TokenCache {
   }
 }
 
+/**
+ * The text in a string of its own. A line cut from a prompt by `split` can be a view into the whole
+ * prompt (V8 keeps substrings as slices of their parent), so a remembered line would keep every
+ * prompt it came from alive: about 10 kB a message, promoted by every young-generation collection
+ * and held until the line is forgotten. UTF-16 both ways copies any string exactly, lone surrogates
+ * included.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, "utf16le").toString("utf16le");
+}

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { messageTokens } from "../../src/core/chains/answer-chain.js";
 import type { ChatMessage } from "../../src/core/ports/llm-provider.js";
@@ -65,5 +67,24 @@ describe("TokenCache", () => {
     // Not remembered: without the given count, the text is encoded.
     cache.count(passage);
     expect(encoded).toEqual([passage]);
+  });
+
+  it("keeps the lines it remembers, not the prompts they were cut from", () => {
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    const cache = new TokenCache(() => 1);
+    collect();
+    const before = process.memoryUsage().heapUsed;
+    for (let prompt = 0; prompt < 200; prompt++) {
+      // 100 kB a prompt, built so that it is one flat string and its lines are slices of it.
+      const content = [`<passage number="${prompt}" title="t" source="s">`, "x".repeat(100_000)]
+        .join("\n")
+        .split("")
+        .join("");
+      cache.messages([{ role: "system", content }]);
+    }
+    collect();
+    // The 200 header lines are a few kB; the prompts they came from were 20 MB.
+    expect(process.memoryUsage().heapUsed - before).toBeLessThan(4_000_000);
   });
 });
