@@ -240,6 +240,8 @@ describe("SqliteVectorStore index", () => {
         [...documents.values()].flat().map((chunk) => [chunk.id, chunk.terms] as [string, string[]]),
       );
       if (step % 4 !== 3) continue;
+      // Before a search the reader's index is behind (the table answers), after it the index does.
+      expect(await reader.hasChunks(ask)).toBe(live.size > 0);
       const fresh = new SqliteVectorStore(writerDatabase, { segmentChunks: 3, exhaustiveScoring: true });
       for (const question of questions) {
         const expected = await ranking(fresh, question);
@@ -250,6 +252,7 @@ describe("SqliteVectorStore index", () => {
           expect(entry.score).toBeCloseTo(expected[rank]?.score ?? 0, 9);
         });
       }
+      expect(await reader.hasChunks(ask)).toBe(live.size > 0);
     }
     // Segments were sealed, and merged into larger ones on the way.
     const segments = writerDatabase
@@ -257,6 +260,15 @@ describe("SqliteVectorStore index", () => {
       .get() as { count: number; largest: number };
     expect(segments.count).toBeGreaterThan(0);
     expect(segments.largest).toBeGreaterThan(3);
+    // Everything forgotten: an index that has caught up holds no live chunk; one new chunk is seen
+    // at once (the index is behind again), and still once the index holds it.
+    for (const documentId of documents.keys()) await writer.deleteDocument(scope, documentId);
+    await ranking(reader, questions[0] as string);
+    expect(await reader.hasChunks(ask)).toBe(false);
+    await writer.replaceDocument("last", scope, records("last", ["one more rollback"]));
+    expect(await reader.hasChunks(ask)).toBe(true);
+    await ranking(reader, questions[0] as string);
+    expect(await reader.hasChunks(ask)).toBe(true);
     writerDatabase.close();
     readerDatabase.close();
   });
