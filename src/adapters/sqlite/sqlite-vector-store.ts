@@ -155,19 +155,23 @@ const MIGRATIONS: readonly SqliteMigration[] = [
 // Channel id stored for workspace-wide documents: SQLite UNIQUE treats NULLs as distinct.
 const WORKSPACE_WIDE = "";
 
-interface ChunkRow {
-  rowid: number;
-  scope_id: number;
-  document_id: string;
-  position: number;
-  chunk_id: string;
-  title: string;
-  heading_path: string;
-  source: string;
-  text: string;
-  tokens: number | null;
-  term_frequencies: Buffer;
-}
+/**
+ * A chunk as `chunksByRowid` reads it: in raw mode (an array per row, in the columns' order), which
+ * builds each of a question's ~20 candidates without an object keyed by column name.
+ */
+type ChunkRow = [
+  rowid: number,
+  scopeId: number,
+  documentId: string,
+  position: number,
+  chunkId: string,
+  title: string,
+  headingPath: string,
+  source: string,
+  text: string,
+  tokens: number | null,
+  termFrequencies: Buffer,
+];
 
 interface ScopeRow {
   id: number;
@@ -737,26 +741,27 @@ export class SqliteVectorStore implements VectorStore {
     const rows = this.statements.chunksByRowid.all(
       JSON.stringify(ranked.map(([rowid]) => rowid)),
     ) as ChunkRow[];
-    const rowById = new Map(rows.map((row) => [row.rowid, row]));
+    const rowById = new Map(rows.map((row) => [row[0], row]));
     const results: ScoredChunk[] = [];
     for (const [rowid, score] of ranked) {
       const row = rowById.get(rowid);
-      const scopeRow = row && scopeById.get(row.scope_id);
+      const scopeRow = row && scopeById.get(row[1]);
       if (!row || !scopeRow) continue;
+      const [, , documentId, position, id, title, headingPath, source, text, tokens, termFrequencies] = row;
       results.push({
         chunk: {
-          id: row.chunk_id,
-          documentId: row.document_id,
-          position: row.position,
-          title: row.title,
-          headingPath: JSON.parse(row.heading_path) as string[],
-          source: row.source,
-          text: row.text,
+          id,
+          documentId,
+          position,
+          title,
+          headingPath: JSON.parse(headingPath) as string[],
+          source,
+          text,
           scope: toDocumentScope(scopeRow),
-          ...(row.tokens === null ? {} : { tokens: row.tokens }),
+          ...(tokens === null ? {} : { tokens }),
         },
         score,
-        matchedTerms: matchedTermCount(termFrequenciesOf(row.term_frequencies), queryTermIds),
+        matchedTerms: matchedTermCount(termFrequenciesOf(termFrequencies), queryTermIds),
       });
     }
     return results;
@@ -915,10 +920,12 @@ function prepareStatements(database: Database) {
            WHERE scope_id = ? AND rowid > ? AND dense IS NOT NULL ORDER BY rowid LIMIT ?`,
       ),
     ),
-    chunksByRowid: database.prepare(
-      `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens,
-              term_frequencies
-         FROM knowledge_chunks WHERE rowid IN (SELECT value FROM json_each(?))`,
+    chunksByRowid: raw(
+      database.prepare(
+        `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens,
+                term_frequencies
+           FROM knowledge_chunks WHERE rowid IN (SELECT value FROM json_each(?))`,
+      ),
     ),
     listDocuments: database.prepare(
       `SELECT document_id, min(title) AS title, min(source) AS source, count(*) AS chunk_count
