@@ -298,19 +298,6 @@ export class SqliteVectorStore implements VectorStore {
 
   async hasChunks(scope: QueryScope): Promise<boolean> {
     return guard("look for documents", () => {
-      // The scopes' rows (a page read by every search anyway) say each one's current generation; an
-      // index this process holds at that generation counts its live chunks without a look at the
-      // chunks' table, whose pages the message path otherwise reads again for this one question.
-      let known = true;
-      for (const scopeRow of this.visibleScopes(scope)) {
-        const index = this.indexes.get(scopeRow.id);
-        if (index === undefined || index.pending || index.generation !== scopeRow.generation) {
-          known = false;
-          break;
-        }
-        if (liveChunks(index) > 0) return true;
-      }
-      if (known) return false;
       const row = this.statements.anyChunk.get(
         scope.platform,
         scope.workspaceId,
@@ -766,13 +753,6 @@ export class SqliteVectorStore implements VectorStore {
     }
     return results;
   }
-}
-
-/** Chunks in an index not removed: those of its sealed segments and of its tail. */
-function liveChunks(index: ScopeIndex): number {
-  let live = index.tail.liveCount;
-  for (const segment of index.segments.values()) live += segment.liveCount;
-  return live;
 }
 
 function termFrequenciesOf(blob: Buffer): Uint32Array {
