@@ -117,6 +117,55 @@ describe("SqliteMemoryStore on a file", () => {
     }
   });
 
+  it("keeps delivery claims and open work across the move of their tables to WITHOUT ROWID", async () => {
+    const path = temporaryPath();
+    await new SqliteMemoryStore(openSqliteDatabase(path), { ownsDatabase: true }).close();
+    // The two tables as version 3 of the schema had them, holding a claim and an open reply.
+    const old = openSqliteDatabase(path);
+    old.exec(`
+      DROP TABLE memory_events;
+      CREATE TABLE memory_events (event_key TEXT PRIMARY KEY, expires_at REAL NOT NULL) STRICT;
+      CREATE INDEX memory_events_by_expiry ON memory_events (expires_at);
+      DROP TABLE memory_open_work;
+      CREATE TABLE memory_open_work (work_id TEXT PRIMARY KEY, lease_until REAL NOT NULL, record TEXT NOT NULL) STRICT;
+      CREATE INDEX memory_open_work_by_lease ON memory_open_work (lease_until);
+      UPDATE schema_versions SET version = 3 WHERE component = 'memory';
+    `);
+    const work = {
+      id: "reply-1",
+      kind: "reply" as const,
+      where: { platform: "slack" as const, workspaceId: "T1", channelId: "C1" },
+      askerId: "U1",
+      messages: { status: "1.2" },
+      leaseUntil: Date.now() + 60_000,
+    };
+    old
+      .prepare("INSERT INTO memory_events (event_key, expires_at) VALUES (?, ?)")
+      .run("event:slack:T1:E1", Date.now() + 60_000);
+    old
+      .prepare("INSERT INTO memory_open_work (work_id, lease_until, record) VALUES (?, ?, ?)")
+      .run(work.id, work.leaseUntil, JSON.stringify(work));
+    old.close();
+
+    const database = openSqliteDatabase(path);
+    const store = new SqliteMemoryStore(database, { ownsDatabase: true });
+    try {
+      const withoutRowid = database
+        .prepare<[], { name: string }>(
+          "SELECT name FROM sqlite_master WHERE name IN ('memory_events', 'memory_open_work') AND sql LIKE '%WITHOUT ROWID%'",
+        )
+        .all()
+        .map((row) => row.name)
+        .sort();
+      expect(withoutRowid).toEqual(["memory_events", "memory_open_work"]);
+      expect(await store.claimEvent("event:slack:T1:E1", 60)).toBe(false);
+      expect(await store.listOpenWork(10)).toEqual([work]);
+      expect(await store.closeWork(work.id)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("reports a closed database as store_unavailable", async () => {
     const database = openSqliteDatabase(":memory:");
     const store = new SqliteMemoryStore(database, { ownsDatabase: true });
