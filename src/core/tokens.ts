@@ -1,4 +1,3 @@
-import { createRequire } from "node:module";
 import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 import { BytePairRanks, NO_RANK } from "./byte-pair-ranks.js";
 
@@ -33,18 +32,21 @@ let cachedPieces = 0;
 // counts at about a tenth of the cost, which is what let chunking keep pace with the index. Counts are
 // checked against js-tiktoken (test/core/tokens.test.ts) on real and random text.
 // Special tokens are not in the ranks: text such as `<|endoftext|>` counts as the characters it is made of.
-// The ranks live in a table threads can share (see `BytePairRanks`): a chunking thread is handed the table
-// its parent built (`useTokenizerTable`) and never loads the ranks' module (2 MB of source) at all.
-let ranks: BytePairRanks | undefined;
+// The ranks live in a table threads can share (see `BytePairRanks`). A thread that counts for its parent is
+// handed the parent's table (`tokenizerTable`) on `globalThis`, under this key, before this module loads
+// (the extraction threads' entry does so): it then never loads the ranks' module (2 MB of source) at all.
+const HANDED_TABLE = Symbol.for("teammate.tokenizerTable");
+const handedTable = (globalThis as Record<symbol, unknown>)[HANDED_TABLE];
+let ranks = handedTable instanceof SharedArrayBuffer ? new BytePairRanks(handedTable) : undefined;
+const o200kRanks: ReadonlyArray<string | readonly number[] | undefined> | undefined = ranks
+  ? undefined
+  : (await import("gpt-tokenizer/bpeRanks/o200k_base")).default;
 
 /** The rank table of o200k_base, built on first use (about 0.1 s) unless one was handed over. */
 function rankTable(): BytePairRanks {
   if (ranks) return ranks;
-  // Loaded here rather than imported: a thread that is handed a table never loads it.
-  const o200kRanks = createRequire(import.meta.url)("gpt-tokenizer/bpeRanks/o200k_base")
-    .default as ReadonlyArray<string | readonly number[] | undefined>;
   ranks = BytePairRanks.build(
-    o200kRanks.map((entry) =>
+    (o200kRanks ?? []).map((entry) =>
       entry === undefined
         ? undefined
         : typeof entry === "string"
@@ -55,14 +57,9 @@ function rankTable(): BytePairRanks {
   return ranks;
 }
 
-/** The tokenizer's rank table, for another thread's `useTokenizerTable` (building it if need be). */
+/** The tokenizer's rank table, for a thread that counts tokens too (building it if need be). */
 export function tokenizerTable(): SharedArrayBuffer {
   return rankTable().buffer;
-}
-
-/** Counts with the rank table another thread built (`tokenizerTable`) instead of building one. */
-export function useTokenizerTable(buffer: SharedArrayBuffer): void {
-  ranks = new BytePairRanks(buffer);
 }
 
 /** Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. */

@@ -1,11 +1,18 @@
 import { once } from "node:events";
+import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { AppError } from "../../core/errors.js";
-import type { LoadedDocument } from "../../core/ports/document-loader.js";
+import type { ChunkPreparation, LoadedDocument, PreparedDocument } from "../../core/ports/document-loader.js";
+import { tokenizerTable } from "../../core/tokens.js";
 import { detectDocumentFormat } from "./detect-document-format.js";
 import { extractDocument, type RawDocument } from "./extract-document.js";
-import { type ExtractionOutcome, type ExtractionTask, startedTaskId } from "./extraction-thread.js";
+import {
+  type ExtractionOutcome,
+  type ExtractionTask,
+  type ExtractionThreadData,
+  startedTaskId,
+} from "./extraction-thread.js";
 
 export interface ExtractionPoolOptions {
   /** Threads reading documents at once. Default 1: the memory watch can then name the document at fault. */
@@ -22,13 +29,20 @@ export interface ExtractionPoolOptions {
   maxMemoryGrowthBytes?: number;
   /** Documents waiting for a thread before new ones are refused. Default 32. */
   maxQueue?: number;
+  /**
+   * Threads that prepare small plain-text and Markdown documents (`prepare`): their reading is a decode,
+   * their chunking is the work, and it runs on every core. Default: the cores there are.
+   */
+  preparationThreads?: number;
 }
 
 const MEBIBYTE = 1024 * 1024;
 /**
- * Plain text and Markdown up to this size are read on the calling thread: their extraction is a decode
- * and linear clean-ups, well under a millisecond here, while a round trip to a thread costs more than that
- * (it capped end-to-end ingestion of small documents). PDF and HTML always go to a thread.
+ * Plain text and Markdown up to this size are read on the calling thread by `extract`: their extraction is
+ * a decode and linear clean-ups, well under a millisecond here, while a round trip to a thread costs more
+ * than that (it capped end-to-end ingestion of small documents). PDF and HTML always go to a thread.
+ * `prepare` sends them to the preparation threads, whose chunking is worth the round trip; their memory
+ * is bounded by their size, so they need no watch on the process's memory, and may run side by side.
  */
 const INLINE_TEXT_BYTES = 64 * 1024;
 const WATCH_INTERVAL_MS = 20;
@@ -42,6 +56,21 @@ interface Running {
    */
   baselineRss: number | undefined;
   stop(reason: "memory"): void;
+}
+
+type SucceededOutcome = Extract<ExtractionOutcome, { ok: true }>;
+
+/** A thread's answer, or the `AppError` it described rebuilt. */
+function succeeded(outcome: ExtractionOutcome): SucceededOutcome {
+  if (outcome.ok) return outcome;
+  const { code, message, category, userMessage } = outcome.failure;
+  throw new AppError(code, message, { category, ...(userMessage ? { userMessage } : {}) });
+}
+
+function isSmallText(raw: RawDocument): boolean {
+  if (raw.body.length > INLINE_TEXT_BYTES) return false;
+  const format = detectDocumentFormat(raw);
+  return format === "text" || format === "markdown";
 }
 
 function tooBusy(name: string): AppError {
@@ -61,6 +90,7 @@ function tooBusy(name: string): AppError {
  */
 export class ExtractionPool {
   private readonly pool: Piscina;
+  private readonly preparing: Piscina;
   private readonly timeoutMs: number;
   private readonly maxMemoryGrowthBytes: number;
   private readonly maxQueue: number;
@@ -76,13 +106,19 @@ export class ExtractionPool {
     this.maxMemoryGrowthBytes = options.maxMemoryGrowthBytes ?? 512 * MEBIBYTE;
     this.maxQueue = options.maxQueue ?? 32;
     this.maxThreads = options.maxThreads ?? 1;
-    this.pool = new Piscina({
+    const threads = {
       filename: new URL("./extraction-thread-entry.mjs", import.meta.url).href,
       // Threads start on demand and leave when idle: a bot that indexes nothing pays for none.
       minThreads: 0,
-      maxThreads: this.maxThreads,
       idleTimeout: 30_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 384 },
+      // The tokenizer's ranks, shared: a new thread counts tokens at once (see `useTokenizerTable`).
+      workerData: { tokenizerTable: tokenizerTable() } satisfies ExtractionThreadData,
+    };
+    this.pool = new Piscina({ ...threads, maxThreads: this.maxThreads });
+    this.preparing = new Piscina({
+      ...threads,
+      maxThreads: Math.max(1, options.preparationThreads ?? availableParallelism()),
     });
     this.pool.on("message", (message: unknown) => {
       const taskId = startedTaskId(message);
@@ -93,12 +129,72 @@ export class ExtractionPool {
 
   /** Extracts a document in a worker thread; fails with an `AppError` whose sentence names the document. */
   async extract(raw: RawDocument, signal?: AbortSignal): Promise<LoadedDocument> {
-    const name = raw.fileName ?? raw.source;
     signal?.throwIfAborted();
-    if (raw.body.length <= INLINE_TEXT_BYTES) {
-      const format = detectDocumentFormat(raw);
-      if (format === "text" || format === "markdown") return extractDocument(raw);
+    if (isSmallText(raw)) return extractDocument(raw);
+    const outcome = await this.runWatched({ raw }, signal);
+    if (!("document" in outcome)) throw new Error("an extraction thread answered with chunks");
+    return outcome.document;
+  }
+
+  /**
+   * `extract`, and the text chunked with its terms counted in the same thread (`prepareChunks`), so
+   * the calling thread only writes the chunks. Small text goes to the preparation threads.
+   */
+  async prepare(
+    raw: RawDocument,
+    preparation: ChunkPreparation,
+    signal?: AbortSignal,
+  ): Promise<PreparedDocument> {
+    signal?.throwIfAborted();
+    const outcome = isSmallText(raw)
+      ? await this.runSmall(raw, preparation, signal)
+      : await this.runWatched({ raw, preparation }, signal);
+    if (!("prepared" in outcome)) throw new Error("an extraction thread answered without chunks");
+    return outcome.prepared;
+  }
+
+  /** A small text document on a preparation thread: a time limit and a heap limit, no memory watch. */
+  private async runSmall(
+    raw: RawDocument,
+    preparation: ChunkPreparation,
+    signal: AbortSignal | undefined,
+  ): Promise<SucceededOutcome> {
+    const name = raw.fileName ?? raw.source;
+    if (this.preparing.queueSize >= this.maxQueue) throw tooBusy(name);
+    const controller = new AbortController();
+    let stoppedFor: "time" | undefined;
+    const onCallerAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const timer = setTimeout(() => {
+      stoppedFor = "time";
+      controller.abort();
+    }, this.timeoutMs);
+    try {
+      // A buffer of the body's own size, moved to the thread: a small Buffer is often a view into a
+      // shared 8 KiB slab, all of which a thread message would copy.
+      const body = new Uint8Array(raw.body);
+      const task: ExtractionTask = { raw: { ...raw, body }, taskId: undefined, preparation };
+      const outcome = await this.preparing.run(task, {
+        signal: controller.signal,
+        transferList: [body.buffer],
+      });
+      return succeeded(outcome as ExtractionOutcome);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (signal?.aborted && stoppedFor === undefined) throw signal.reason;
+      throw this.failure(name, stoppedFor, error);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onCallerAbort);
     }
+  }
+
+  /** A document on the extraction threads, under the watch on the process's memory. */
+  private async runWatched(
+    { raw, preparation }: Omit<ExtractionTask, "taskId">,
+    signal: AbortSignal | undefined,
+  ): Promise<SucceededOutcome> {
+    const name = raw.fileName ?? raw.source;
     if (this.pool.queueSize >= this.maxQueue) throw tooBusy(name);
     const controller = new AbortController();
     let stoppedFor: "time" | "memory" | undefined;
@@ -126,17 +222,16 @@ export class ExtractionPool {
     this.running.add(entry);
     this.byTaskId.set(taskId, entry);
     this.startWatch();
-    // The body is copied once into a buffer of its own and moved, not copied again, to the thread.
-    const body = raw.body.slice();
+    // The body is copied once into a buffer of its own and moved, not copied again, to the thread
+    // (`new Uint8Array`, not `slice`: a Buffer's `slice` is a view, and moving it would empty the caller's).
+    const body = new Uint8Array(raw.body);
     try {
-      const task: ExtractionTask = { raw: { ...raw, body }, taskId };
+      const task: ExtractionTask = { raw: { ...raw, body }, taskId, preparation };
       const outcome = (await this.pool.run(task, {
         signal: controller.signal,
         transferList: [body.buffer],
       })) as ExtractionOutcome;
-      if (outcome.ok) return outcome.document;
-      const { code, message, category, userMessage } = outcome.failure;
-      throw new AppError(code, message, { category, ...(userMessage ? { userMessage } : {}) });
+      return succeeded(outcome);
     } catch (error) {
       if (error instanceof AppError) throw error;
       if (signal?.aborted && stoppedFor === undefined) throw signal.reason;
@@ -177,7 +272,7 @@ export class ExtractionPool {
 
   async close(): Promise<void> {
     this.stopWatch();
-    await this.pool.destroy();
+    await Promise.all([this.pool.destroy(), this.preparing.destroy()]);
   }
 
   private failure(name: string, stoppedFor: "time" | "memory" | undefined, cause: unknown): AppError {

@@ -41,9 +41,14 @@ export function toChunkRecords(
     ...chunk,
     headingPath: [...chunk.headingPath],
     scope: { ...scope },
-    terms: analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`),
+    terms: chunkTerms(chunk),
     dense: dense?.[index],
   }));
+}
+
+/** A chunk's BM25 terms: its title, heading path and text analyzed together. */
+export function chunkTerms(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
+  return analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`);
 }
 
 interface Unit {
