@@ -1,8 +1,8 @@
 import { once } from "node:events";
-import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { AppError } from "../../core/errors.js";
+import { prepareDocument } from "../../core/knowledge/prepare-chunks.js";
 import type { ChunkPreparation, LoadedDocument, PreparedDocument } from "../../core/ports/document-loader.js";
 import { tokenizerTable } from "../../core/tokens.js";
 import { detectDocumentFormat } from "./detect-document-format.js";
@@ -29,20 +29,20 @@ export interface ExtractionPoolOptions {
   maxMemoryGrowthBytes?: number;
   /** Documents waiting for a thread before new ones are refused. Default 32. */
   maxQueue?: number;
-  /**
-   * Threads that prepare small plain-text and Markdown documents (`prepare`): their reading is a decode,
-   * their chunking is the work, and it runs on every core. Default: the cores there are.
-   */
-  preparationThreads?: number;
 }
 
 const MEBIBYTE = 1024 * 1024;
 /**
- * Plain text and Markdown up to this size are read on the calling thread by `extract`: their extraction is
- * a decode and linear clean-ups, well under a millisecond here, while a round trip to a thread costs more
- * than that (it capped end-to-end ingestion of small documents). PDF and HTML always go to a thread.
- * `prepare` sends them to the preparation threads, whose chunking is worth the round trip; their memory
- * is bounded by their size, so they need no watch on the process's memory, and may run side by side.
+ * Plain text and Markdown up to this size are read (and prepared) on the calling thread: their extraction
+ * is a decode and linear clean-ups, well under a millisecond here, while a round trip to a thread costs
+ * more than that (it capped end-to-end ingestion of small documents). PDF and HTML always go to a thread.
+ *
+ * Preparing them on threads of their own was measured (SciFact, 5,183 documents, 6,761 chunks, on this
+ * 2-core machine shared with another benchmark): two threads used 4.6-6.5 s of CPU where the calling
+ * thread alone used 2.5-3.0 s, and ended no sooner. A new thread pays, once per index run, loading its
+ * modules (0.3 s each under tsx), a cold JIT and cold token and word caches (the first pass over a corpus
+ * costs 1.6-1.8 s of CPU where a warm one costs 1.0 s), and the collector's and compiler's helper
+ * threads work for every isolate: a corpus of seconds of work does not amortise that.
  */
 const INLINE_TEXT_BYTES = 64 * 1024;
 const WATCH_INTERVAL_MS = 20;
@@ -90,7 +90,6 @@ function tooBusy(name: string): AppError {
  */
 export class ExtractionPool {
   private readonly pool: Piscina;
-  private readonly preparing: Piscina;
   private readonly timeoutMs: number;
   private readonly maxMemoryGrowthBytes: number;
   private readonly maxQueue: number;
@@ -106,19 +105,15 @@ export class ExtractionPool {
     this.maxMemoryGrowthBytes = options.maxMemoryGrowthBytes ?? 512 * MEBIBYTE;
     this.maxQueue = options.maxQueue ?? 32;
     this.maxThreads = options.maxThreads ?? 1;
-    const threads = {
+    this.pool = new Piscina({
       filename: new URL("./extraction-thread-entry.mjs", import.meta.url).href,
       // Threads start on demand and leave when idle: a bot that indexes nothing pays for none.
       minThreads: 0,
+      maxThreads: this.maxThreads,
       idleTimeout: 30_000,
       resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 384 },
-      // The tokenizer's ranks, shared: a new thread counts tokens at once (see `useTokenizerTable`).
+      // The tokenizer's ranks, shared: a new thread counts tokens at once (see `tokenizerTable`).
       workerData: { tokenizerTable: tokenizerTable() } satisfies ExtractionThreadData,
-    };
-    this.pool = new Piscina({ ...threads, maxThreads: this.maxThreads });
-    this.preparing = new Piscina({
-      ...threads,
-      maxThreads: Math.max(1, options.preparationThreads ?? availableParallelism()),
     });
     this.pool.on("message", (message: unknown) => {
       const taskId = startedTaskId(message);
@@ -137,8 +132,9 @@ export class ExtractionPool {
   }
 
   /**
-   * `extract`, and the text chunked with its terms counted in the same thread (`prepareChunks`), so
-   * the calling thread only writes the chunks. Small text goes to the preparation threads.
+   * `extract`, and the text chunked with its terms counted where it was extracted (`prepareDocument`):
+   * a document that goes to a thread comes back chunked, so neither its text nor its chunking holds the
+   * calling thread, which only writes.
    */
   async prepare(
     raw: RawDocument,
@@ -146,47 +142,10 @@ export class ExtractionPool {
     signal?: AbortSignal,
   ): Promise<PreparedDocument> {
     signal?.throwIfAborted();
-    const outcome = isSmallText(raw)
-      ? await this.runSmall(raw, preparation, signal)
-      : await this.runWatched({ raw, preparation }, signal);
+    if (isSmallText(raw)) return prepareDocument(await extractDocument(raw), preparation);
+    const outcome = await this.runWatched({ raw, preparation }, signal);
     if (!("prepared" in outcome)) throw new Error("an extraction thread answered without chunks");
     return outcome.prepared;
-  }
-
-  /** A small text document on a preparation thread: a time limit and a heap limit, no memory watch. */
-  private async runSmall(
-    raw: RawDocument,
-    preparation: ChunkPreparation,
-    signal: AbortSignal | undefined,
-  ): Promise<SucceededOutcome> {
-    const name = raw.fileName ?? raw.source;
-    if (this.preparing.queueSize >= this.maxQueue) throw tooBusy(name);
-    const controller = new AbortController();
-    let stoppedFor: "time" | undefined;
-    const onCallerAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener("abort", onCallerAbort, { once: true });
-    const timer = setTimeout(() => {
-      stoppedFor = "time";
-      controller.abort();
-    }, this.timeoutMs);
-    try {
-      // A buffer of the body's own size, moved to the thread: a small Buffer is often a view into a
-      // shared 8 KiB slab, all of which a thread message would copy.
-      const body = new Uint8Array(raw.body);
-      const task: ExtractionTask = { raw: { ...raw, body }, taskId: undefined, preparation };
-      const outcome = await this.preparing.run(task, {
-        signal: controller.signal,
-        transferList: [body.buffer],
-      });
-      return succeeded(outcome as ExtractionOutcome);
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      if (signal?.aborted && stoppedFor === undefined) throw signal.reason;
-      throw this.failure(name, stoppedFor, error);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onCallerAbort);
-    }
   }
 
   /** A document on the extraction threads, under the watch on the process's memory. */
@@ -272,7 +231,7 @@ export class ExtractionPool {
 
   async close(): Promise<void> {
     this.stopWatch();
-    await Promise.all([this.pool.destroy(), this.preparing.destroy()]);
+    await this.pool.destroy();
   }
 
   private failure(name: string, stoppedFor: "time" | "memory" | undefined, cause: unknown): AppError {

@@ -5,7 +5,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { type ErrorCategory, type ErrorCode, isAppError } from "../../core/errors.js";
-import { prepareChunks } from "../../core/knowledge/prepare-chunks.js";
+import { prepareDocument } from "../../core/knowledge/prepare-chunks.js";
 import type { ChunkPreparation, LoadedDocument, PreparedDocument } from "../../core/ports/document-loader.js";
 import { extractDocument, loadExtractorFor, type RawDocument } from "./extract-document.js";
 
@@ -62,12 +62,7 @@ export default async function extractInThread({
     if (taskId !== undefined) parentPort?.postMessage({ [STARTED]: taskId });
     const document = await extractDocument(raw);
     if (!preparation) return { ok: true, document };
-    const { text, ...described } = document;
-    const chunkable = { ...described, id: preparation.documentId, text };
-    return {
-      ok: true,
-      prepared: { document: described, chunks: prepareChunks(chunkable, preparation.chunking) },
-    };
+    return { ok: true, prepared: prepareDocument(document, preparation) };
   } catch (error) {
     if (isAppError(error)) {
       return {

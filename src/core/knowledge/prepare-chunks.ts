@@ -1,4 +1,9 @@
-import type { PreparedChunks, PreparedDocument } from "../ports/document-loader.js";
+import type {
+  ChunkPreparation,
+  LoadedDocument,
+  PreparedChunks,
+  PreparedDocument,
+} from "../ports/document-loader.js";
 import type { CountedChunkRecord, DocumentScope } from "../ports/vector-store.js";
 import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTerms } from "./chunker.js";
 import { countTerms } from "./sparse.js";
@@ -35,6 +40,13 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
     counts,
     frequencies,
   };
+}
+
+/** An extracted document prepared (see `prepareChunks`): what `DocumentLoader.loadPrepared` answers. */
+export function prepareDocument(loaded: LoadedDocument, preparation: ChunkPreparation): PreparedDocument {
+  const { text, ...document } = loaded;
+  const chunkable = { ...document, id: preparation.documentId, text };
+  return { document, chunks: prepareChunks(chunkable, preparation.chunking) };
 }
 
 /** The records a prepared document's write stores; each chunk's term counts are a view of `frequencies`. */

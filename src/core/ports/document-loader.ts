@@ -81,8 +81,9 @@ export interface DocumentLoader {
   load(reference: DocumentReference, signal?: AbortSignal): Promise<LoadedDocument>;
   /**
    * `load`, and the text cut into chunks with their terms counted (`prepareChunks`) where it was
-   * extracted: off the calling thread, which then only writes. Optional: without it, the knowledge
-   * base chunks what `load` returns itself. Both give the same chunks.
+   * extracted: a document extracted on another thread (a PDF, a page, a big file) comes back chunked, and
+   * the calling thread only writes. Optional: without it, the knowledge base chunks what `load` returns
+   * itself. Both give the same chunks.
    */
   loadPrepared?(
     reference: DocumentReference,

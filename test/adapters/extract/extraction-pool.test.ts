@@ -38,13 +38,13 @@ describe("extraction pool", () => {
     for (const created of pools) await created.close();
   });
 
-  it("prepares a document on a thread into exactly the chunks and term counts it gets in-process", async () => {
+  it("prepares a document, on a thread when it is extracted on one, into exactly its in-process chunks and term counts", async () => {
     const paragraph = (index: number) =>
       `Paragraph ${index}: the payroll export (9,000 rows) runs nightly; 기초생활수급자는 매월 생계급여를 받습니다. ＡＢＣ.`;
     const text = (paragraphs: number) =>
       Array.from({ length: paragraphs }, (_, index) => paragraph(index)).join("\n\n");
     const documents: RawDocument[] = [
-      // Small text and Markdown go to the preparation threads; a text over 64 KiB to the watched ones.
+      // Small text and Markdown are prepared on the calling thread; a text over 64 KiB on an extraction thread.
       {
         body: Buffer.from(text(20)),
         mediaType: "text/plain",

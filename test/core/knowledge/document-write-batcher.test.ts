@@ -175,7 +175,7 @@ describe("KnowledgeBase.indexMany", () => {
     expect(hits[0]?.chunk.title).toBe("b.txt");
   });
 
-  it("stores from a loader that prepares on a thread (loadPrepared) the chunks it stores from one that loads", async () => {
+  it("stores from a loader that prepares (loadPrepared, the extraction pool) the chunks it stores from one that loads", async () => {
     const pool = new ExtractionPool();
     const sentence = (index: number) =>
       `Rule ${index}: the payroll export (9,000 rows) runs nightly; 기초생활수급자 안내.`;
