@@ -47,8 +47,13 @@ export function toChunkRecords(
 }
 
 /** A chunk's BM25 terms: its title, heading path and text analyzed together. */
-export function chunkTerms(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
-  return analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`);
+function chunkTerms(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
+  return analyze(chunkTermsText(chunk));
+}
+
+/** The text a chunk's BM25 terms are analyzed from. */
+export function chunkTermsText(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string {
+  return `${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`;
 }
 
 interface Unit {
