@@ -113,7 +113,7 @@ function analyzeWord(word: string): string | null {
 }
 
 /**
- * `countTerms(analyze(text))`, computed without the term strings for ASCII text: indexing counts the
+ * `countTerms(analyze(lines.join("\n")))`, computed without the term strings for ASCII text: indexing counts the
  * terms of every chunk, and for ASCII text (most of it) the strings were most of the cost: a token
  * string cut by the regular expression for each word, its look-up in the word cache, the term string's
  * hash (`termId`) and a map to count them. Here the words are found by a scan equivalent to
@@ -122,9 +122,16 @@ function analyzeWord(word: string): string | null {
  * Hand-written for that reason; other text takes `analyze`. test/core/knowledge/analyzer-counts.test.ts
  * holds the two to each other.
  */
-export function countAnalyzedTerms(text: string): TermCounts {
-  if (!isAscii(text)) return countTerms(analyze(text));
+export function countAnalyzedTerms(lines: readonly string[]): TermCounts {
+  // No word spans a line break, so the lines are scanned one by one rather than joined: a joined string
+  // is a rope, which every character read below would have walked.
+  if (!lines.every(isAscii)) return countTerms(analyze(lines.join("\n")));
   startCount();
+  for (const line of lines) countLine(line);
+  return finishCount();
+}
+
+function countLine(text: string): void {
   const length = text.length;
   for (let start = 0; start < length; ) {
     const kind = WORD_CLASS[text.charCodeAt(start)] as number;
@@ -159,7 +166,6 @@ export function countAnalyzedTerms(text: string): TermCounts {
     if (wordStates[slot] === HAS_TERM) countTerm(wordIds[slot] as number);
     start = end;
   }
-  return finishCount();
 }
 
 // Character classes of the ASCII word scan: outside words, letters (either case), digits.

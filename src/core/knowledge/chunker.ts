@@ -48,12 +48,12 @@ export function toChunkRecords(
 
 /** A chunk's BM25 terms: its title, heading path and text analyzed together. */
 function chunkTerms(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
-  return analyze(chunkTermsText(chunk));
+  return analyze(chunkTermsLines(chunk).join("\n"));
 }
 
-/** The text a chunk's BM25 terms are analyzed from. */
-export function chunkTermsText(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string {
-  return `${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`;
+/** What a chunk's BM25 terms are analyzed from, joined by line breaks: title, heading path, text. */
+export function chunkTermsLines(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
+  return [chunk.title, chunk.headingPath.join("\n"), chunk.text];
 }
 
 interface Unit {

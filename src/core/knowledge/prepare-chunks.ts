@@ -6,7 +6,7 @@ import type {
 } from "../ports/document-loader.js";
 import type { CountedChunkRecord, DocumentScope } from "../ports/vector-store.js";
 import { countAnalyzedTerms } from "./analyzer.js";
-import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTermsText } from "./chunker.js";
+import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTermsLines } from "./chunker.js";
 
 /**
  * Chunks a document and counts each chunk's BM25 terms: the work of indexing that needs no store,
@@ -20,7 +20,7 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
   const perChunk: Uint32Array[] = [];
   let length = 0;
   chunks.forEach((chunk, index) => {
-    const { frequencies, total } = countAnalyzedTerms(chunkTermsText(chunk));
+    const { frequencies, total } = countAnalyzedTerms(chunkTermsLines(chunk));
     counts[3 * index] = chunk.tokens ?? 0;
     counts[3 * index + 1] = total;
     counts[3 * index + 2] = frequencies.length / 2;

@@ -76,11 +76,14 @@ function text(next: () => number, words: number): string {
 }
 
 describe("countAnalyzedTerms", () => {
-  it("counts exactly what countTerms(analyze(text)) counts on random ASCII text", () => {
+  it("counts exactly what countTerms(analyze(lines joined)) counts on random ASCII lines", () => {
     const next = random(14);
     for (let round = 0; round < 2000; round++) {
-      const sample = text(next, 1 + Math.floor(next() * 60));
-      expect(countAnalyzedTerms(sample), JSON.stringify(sample)).toEqual(countTerms(analyze(sample)));
+      const lines = Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
+        text(next, Math.floor(next() * 40)),
+      );
+      const joined = lines.join("\n");
+      expect(countAnalyzedTerms(lines), JSON.stringify(lines)).toEqual(countTerms(analyze(joined)));
     }
   });
 
@@ -90,19 +93,19 @@ describe("countAnalyzedTerms", () => {
       "기초생활수급자는 매월 생계급여를 받습니다",
       "naïve it’s",
     ]) {
-      expect(countAnalyzedTerms(sample)).toEqual(countTerms(analyze(sample)));
+      expect(countAnalyzedTerms(["Title", sample])).toEqual(countTerms(analyze(`Title\n${sample}`)));
     }
   });
 
   it("keeps counting right past a thousand distinct terms in one text and seventy thousand distinct words", () => {
     const words = Array.from({ length: 70_000 }, (_, index) => `w${index.toString(36)}x`);
     const long = words.slice(0, 1_500).join(" ");
-    expect(countAnalyzedTerms(long)).toEqual(countTerms(analyze(long)));
+    expect(countAnalyzedTerms([long])).toEqual(countTerms(analyze(long)));
     // Enough different words to fill the word table (it is cleared when half full) and go on.
     for (let start = 0; start < words.length; start += 5_000) {
       const part = words.slice(start, start + 5_000).join(" ");
-      expect(countAnalyzedTerms(part)).toEqual(countTerms(analyze(part)));
+      expect(countAnalyzedTerms([part])).toEqual(countTerms(analyze(part)));
     }
-    expect(countAnalyzedTerms(long)).toEqual(countTerms(analyze(long)));
+    expect(countAnalyzedTerms([long])).toEqual(countTerms(analyze(long)));
   });
 });
