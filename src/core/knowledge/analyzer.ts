@@ -1,7 +1,7 @@
 import { stemmer } from "stemmer";
 import type { TermCounts } from "../ports/vector-store.js";
 import { ENGLISH_STOPWORDS } from "./english-stopwords.js";
-import { countTerms, termId } from "./sparse.js";
+import { termId } from "./sparse.js";
 
 /**
  * The one text analyzer for BM25, used for documents and queries alike so that every store computes
@@ -119,15 +119,18 @@ function analyzeWord(word: string): string | null {
  * hash (`termId`) and a map to count them. Here the words are found by a scan equivalent to
  * `ASCII_TOKEN_PATTERN` over the lower-cased text, looked up in a table keyed by the characters of the
  * text itself (a hit allocates nothing) that holds the word's term id, and counted in a reused table.
- * Hand-written for that reason; other text takes `analyze`. test/core/knowledge/analyzer-counts.test.ts
+ * Hand-written for that reason; a line with other characters takes `analyze`. test/core/knowledge/analyzer-counts.test.ts
  * holds the two to each other.
  */
 export function countAnalyzedTerms(lines: readonly string[]): TermCounts {
-  // No word spans a line break, so the lines are scanned one by one rather than joined: a joined string
-  // is a rope, which every character read below would have walked.
-  if (!lines.every(isAscii)) return countTerms(analyze(lines.join("\n")));
+  // Analysis never reaches across a line break (a line break is no word character, normalization and
+  // lower-casing never join it with a neighbour), so the lines are counted one by one, each by the scan
+  // when it is ASCII, and the joined text is never built.
   startCount();
-  for (const line of lines) countLine(line);
+  for (const line of lines) {
+    if (isAscii(line)) countLine(line);
+    else for (const term of analyze(line)) countTerm(termId(term));
+  }
   return finishCount();
 }
 

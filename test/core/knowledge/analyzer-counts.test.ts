@@ -87,7 +87,31 @@ describe("countAnalyzedTerms", () => {
     }
   });
 
-  it("counts as analyze does on text with non-ASCII characters (which takes analyze)", () => {
+  it("counts as analyze does on lines with non-ASCII characters (which take analyze), next to ASCII ones", () => {
+    const next = random(41);
+    const unicode = [
+      "Café",
+      "ＡＢＣ",
+      "ΟΔΟΣ",
+      "Σ",
+      "é",
+      "\u0301",
+      "기초생활수급자는",
+      "生계",
+      "ー々",
+      "it’s",
+      "١٢٣",
+      "Ⅻ",
+    ];
+    for (let round = 0; round < 500; round++) {
+      const lines = Array.from({ length: 1 + Math.floor(next() * 3) }, () => {
+        let line = text(next, Math.floor(next() * 12));
+        for (let index = Math.floor(next() * 4); index > 0; index--)
+          line += `${unicode[Math.floor(next() * unicode.length)]}${next() < 0.5 ? " " : ""}`;
+        return line;
+      });
+      expect(countAnalyzedTerms(lines), JSON.stringify(lines)).toEqual(countTerms(analyze(lines.join("\n"))));
+    }
     for (const sample of [
       "Café ＡＢＣ résumé 9,000",
       "기초생활수급자는 매월 생계급여를 받습니다",
