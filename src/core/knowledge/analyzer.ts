@@ -127,16 +127,40 @@ export function countAnalyzedTerms(lines: readonly string[]): TermCounts {
   // lower-casing never join it with a neighbour), so the lines are counted one by one, each by the scan
   // when it is ASCII, and the joined text is never built.
   startCount();
-  for (const line of lines) {
-    if (isAscii(line)) countLine(line);
-    else for (const term of analyze(line)) countTerm(termId(term));
-  }
+  for (const line of lines) countLine(line);
   return finishCount();
 }
 
-function countLine(text: string): void {
-  const length = text.length;
+/**
+ * Counts a line's terms. Nor does analysis reach across ASCII blanks, so a line with other characters
+ * is cut at them: each piece that is ASCII goes to the scan, each other piece through `analyze` (a
+ * line of English with one "µ" or "–" is no longer analyzed whole on the slow path).
+ */
+function countLine(line: string): void {
+  if (isAscii(line)) {
+    countAsciiWords(line, 0, line.length);
+    return;
+  }
+  const length = line.length;
   for (let start = 0; start < length; ) {
+    let end = start;
+    let ascii = true;
+    for (let code = line.charCodeAt(end); end < length && !isAsciiBlank(code); code = line.charCodeAt(++end))
+      if (code > 0x7f) ascii = false;
+    if (ascii) countAsciiWords(line, start, end);
+    else for (const term of analyze(line.slice(start, end))) countTerm(termId(term));
+    start = end + 1;
+  }
+}
+
+function isAsciiBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
+}
+
+/** Counts the terms of the ASCII words of `text[from, to)`. */
+function countAsciiWords(text: string, from: number, to: number): void {
+  const length = to;
+  for (let start = from; start < length; ) {
     const kind = WORD_CLASS[text.charCodeAt(start)] as number;
     if (kind === OUTSIDE) {
       start += 1;
