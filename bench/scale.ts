@@ -24,7 +24,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { extractDocument } from "../src/adapters/extract/extract-document.js";
+import { extractDocument, type RawDocument } from "../src/adapters/extract/extract-document.js";
 import { ExtractionPool } from "../src/adapters/extract/extraction-pool.js";
 import { openSqliteDatabase } from "../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "../src/adapters/sqlite/sqlite-memory-store.js";
@@ -35,6 +35,7 @@ import { analyze } from "../src/core/knowledge/analyzer.js";
 import { chunkDocument, toChunkRecords } from "../src/core/knowledge/chunker.js";
 import { documentIdFor, KnowledgeBase } from "../src/core/knowledge/knowledge-base.js";
 import { createRetriever } from "../src/core/knowledge/retriever.js";
+import type { DocumentReference } from "../src/core/ports/document-loader.js";
 import type {
   ChatCompletion,
   ChatRequest,
@@ -309,26 +310,28 @@ export async function main(args: string[]): Promise<void> {
   const store = new SqliteVectorStore(database);
   const corpusById = new Map(dataset.corpus.map((document) => [document.id, document]));
   const extraction = new ExtractionPool();
+  const rawDocument = (reference: DocumentReference): RawDocument => {
+    const document = reference.kind === "path" ? corpusById.get(reference.path) : undefined;
+    if (!document) throw new Error(`no such document in the corpus: ${JSON.stringify(reference)}`);
+    return {
+      body: Buffer.from(document.text, "utf8"),
+      mediaType: "text/plain",
+      charset: "utf-8",
+      fileName: `${document.id}.txt`,
+      source: document.id,
+      // A BEIR document has a title of its own, which the chunks carry (as they did before).
+      title: document.title,
+    };
+  };
   const knowledge = new KnowledgeBase({
     store,
     logger: silentLogger,
+    // As the application's loader (createDocumentLoader): `loadPrepared` hands the document to the pool,
+    // which extracts and chunks it on a thread.
     loader: {
-      async load(reference, signal) {
-        const document = reference.kind === "path" ? corpusById.get(reference.path) : undefined;
-        if (!document) throw new Error(`no such document in the corpus: ${JSON.stringify(reference)}`);
-        const loaded = await extraction.extract(
-          {
-            body: Buffer.from(document.text, "utf8"),
-            mediaType: "text/plain",
-            charset: "utf-8",
-            fileName: `${document.id}.txt`,
-            source: document.id,
-          },
-          signal,
-        );
-        // A BEIR document has a title of its own, which the chunks carry (as they did before).
-        return { ...loaded, title: document.title };
-      },
+      load: (reference, signal) => extraction.extract(rawDocument(reference), signal),
+      loadPrepared: (reference, preparation, signal) =>
+        extraction.prepare(rawDocument(reference), preparation, signal),
     },
   });
   // The application loads the tokenizer's ranks at start-up (createApplication), before any indexing.

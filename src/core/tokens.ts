@@ -1,5 +1,5 @@
-import o200kRanks from "gpt-tokenizer/bpeRanks/o200k_base";
 import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
+import { BytePairRanks, NO_RANK } from "./byte-pair-ranks.js";
 
 /**
  * Token counting with a real tokenizer (o200k_base, the GPT-4o/4.1 family encoding, from
@@ -32,42 +32,39 @@ let cachedPieces = 0;
 // counts at about a tenth of the cost, which is what let chunking keep pace with the index. Counts are
 // checked against js-tiktoken (test/core/tokens.test.ts) on real and random text.
 // Special tokens are not in the ranks: text such as `<|endoftext|>` counts as the characters it is made of.
-let ranks: Map<string, number> | undefined;
-// Ranks of the two- and three-byte sequences, looked up by their bytes read as one number: most look-ups
-// of a merge are of these, and a number needs no string sliced and hashed for it (-1: not a token).
-const pairRanks = new Int32Array(1 << 16).fill(-1);
-const tripleRanks = new Map<number, number>();
+// The ranks live in a table threads can share (see `BytePairRanks`). A thread that counts for its parent is
+// handed the parent's table (`tokenizerTable`) on `globalThis`, under this key, before this module loads
+// (the extraction threads' entry does so): it then never loads the ranks' module (2 MB of source) at all.
+const HANDED_TABLE = Symbol.for("teammate.tokenizerTable");
+const handedTable = (globalThis as Record<symbol, unknown>)[HANDED_TABLE];
+let ranks = handedTable instanceof SharedArrayBuffer ? new BytePairRanks(handedTable) : undefined;
+const o200kRanks: ReadonlyArray<string | readonly number[] | undefined> | undefined = ranks
+  ? undefined
+  : (await import("gpt-tokenizer/bpeRanks/o200k_base")).default;
 
-/** Rank of each byte sequence of o200k_base, keyed by its byte string; built on first use (about 0.1 s). */
-function rankTable(): Map<string, number> {
+/** The rank table of o200k_base, built on first use (about 0.1 s) unless one was handed over. */
+function rankTable(): BytePairRanks {
   if (ranks) return ranks;
-  const table = new Map<string, number>();
-  for (let rank = 0; rank < o200kRanks.length; rank += 1) {
-    const entry = o200kRanks[rank];
-    if (entry === undefined) continue;
-    const bytes = typeof entry === "string" ? byteString(entry) : String.fromCharCode(...entry);
-    table.set(bytes, rank);
-    if (bytes.length === 2) pairRanks[(bytes.charCodeAt(0) << 8) | bytes.charCodeAt(1)] = rank;
-    if (bytes.length === 3)
-      tripleRanks.set((bytes.charCodeAt(0) << 16) | (bytes.charCodeAt(1) << 8) | bytes.charCodeAt(2), rank);
-  }
-  ranks = table;
-  return table;
+  ranks = BytePairRanks.build(
+    (o200kRanks ?? []).map((entry) =>
+      entry === undefined
+        ? undefined
+        : typeof entry === "string"
+          ? byteString(entry)
+          : String.fromCharCode(...entry),
+    ),
+  );
+  return ranks;
+}
+
+/** The tokenizer's rank table, for a thread that counts tokens too (building it if need be). */
+export function tokenizerTable(): SharedArrayBuffer {
+  return rankTable().buffer;
 }
 
 /** Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. */
-function rankOf(table: Map<string, number>, bytes: string, start: number, end: number): number {
-  const length = end - start;
-  if (length === 2) {
-    const rank = pairRanks[(bytes.charCodeAt(start) << 8) | bytes.charCodeAt(start + 1)] as number;
-    return rank < 0 ? NO_RANK : rank;
-  }
-  if (length === 3) {
-    const key =
-      (bytes.charCodeAt(start) << 16) | (bytes.charCodeAt(start + 1) << 8) | bytes.charCodeAt(start + 2);
-    return tripleRanks.get(key) ?? NO_RANK;
-  }
-  return table.get(bytes.slice(start, end)) ?? NO_RANK;
+function rankOf(table: BytePairRanks, bytes: string, start: number, end: number): number {
+  return table.rankOf(bytes, start, end);
 }
 
 /** `text` as UTF-8 bytes, one character (0-255) per byte; ASCII text is returned as it is. */
@@ -106,8 +103,6 @@ function byteString(text: string): string {
   }
   return bytes;
 }
-
-const NO_RANK = Number.POSITIVE_INFINITY;
 
 /**
  * Tokens of one pre-token: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent pair merges first,

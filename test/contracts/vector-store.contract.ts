@@ -8,8 +8,10 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { analyze } from "../../src/core/knowledge/analyzer.js";
 import { chunkId } from "../../src/core/knowledge/chunker.js";
+import { countTerms } from "../../src/core/knowledge/sparse.js";
 import type {
   ChunkRecord,
+  CountedChunkRecord,
   DocumentScope,
   QueryScope,
   VectorStore,
@@ -127,6 +129,30 @@ export function runVectorStoreContract(name: string, createStore: () => Promise<
       const byPosition = new Map(results.map((result) => [result.chunk.position, result.chunk]));
       expect(byPosition.get(0)?.tokens).toBe(7);
       expect(byPosition.get(1)?.tokens).toBeUndefined();
+    });
+
+    it("ranks and scores a chunk whose terms come counted as it does the same chunk with its terms", async () => {
+      const texts = [
+        "We deploy the billing service to the Kubernetes cluster with Helm charts. Helm again.",
+        "Rollbacks use the previous Helm release; page the on-call engineer first.",
+      ];
+      await index(store, filler);
+      await index(store, { documentId: "as-terms", title: "Deployment guide", scope: workspaceA, texts });
+      const counted: CountedChunkRecord[] = records({
+        documentId: "as-counts",
+        title: "Deployment guide",
+        scope: workspaceA,
+        texts,
+      }).map(({ terms, ...chunk }) => ({ ...chunk, termCounts: countTerms(terms) }));
+      await store.replaceDocument("as-counts", workspaceA, counted);
+
+      const results = await store.search(query(askA1, "helm deploy billing rollback"));
+      const scores = (documentId: string) =>
+        results
+          .filter((result) => result.chunk.documentId === documentId)
+          .map((result) => [result.chunk.position, result.score, result.matchedTerms]);
+      expect(scores("as-counts")).toHaveLength(2);
+      expect(scores("as-counts")).toEqual(scores("as-terms"));
     });
 
     it("returns nothing for a question that shares no term with any chunk", async () => {

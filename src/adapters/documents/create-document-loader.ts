@@ -1,7 +1,13 @@
 import { open, realpath } from "node:fs/promises";
 import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { AppError } from "../../core/errors.js";
-import type { DocumentLoader, DocumentReference, LoadedDocument } from "../../core/ports/document-loader.js";
+import type {
+  ChunkPreparation,
+  DocumentLoader,
+  DocumentReference,
+  LoadedDocument,
+  PreparedDocument,
+} from "../../core/ports/document-loader.js";
 import type { RawDocument } from "../extract/extract-document.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
 import { listFolderDocuments } from "./list-folder-documents.js";
@@ -15,6 +21,16 @@ export interface DocumentLoaderOptions {
   maxFileBytes?: number;
   /** Turns raw content into text; by default in the process's extraction pool, off the main thread. */
   extract?: (raw: RawDocument, signal: AbortSignal | undefined) => Promise<LoadedDocument>;
+  /**
+   * Turns raw content into chunks (`DocumentLoader.loadPrepared`); by default in the process's extraction
+   * pool, unless `extract` is given alone (then the loader has no `loadPrepared`, and the knowledge base
+   * chunks what `extract` returns).
+   */
+  prepare?: (
+    raw: RawDocument,
+    preparation: ChunkPreparation,
+    signal: AbortSignal | undefined,
+  ) => Promise<PreparedDocument>;
   /** Most documents `index <folder>` takes at once. Default 1000. */
   maxFolderFiles?: number;
 }
@@ -76,25 +92,31 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     (async (raw, signal) =>
       (await import("../extract/extraction-pool.js")).sharedExtractionPool().extract(raw, signal));
 
-  async function loadUrl(
+  const prepareDocument =
+    options.prepare ??
+    (options.extract
+      ? undefined
+      : async (raw: RawDocument, preparation: ChunkPreparation, signal: AbortSignal | undefined) =>
+          (await import("../extract/extraction-pool.js"))
+            .sharedExtractionPool()
+            .prepare(raw, preparation, signal));
+
+  async function fetchUrl(
     reference: Extract<DocumentReference, { kind: "url" }>,
     signal: AbortSignal | undefined,
-  ): Promise<LoadedDocument> {
+  ): Promise<RawDocument> {
     const resource = await fetcher.fetch({ url: reference.url, headers: reference.headers, signal });
-    return extractDocument(
-      {
-        body: resource.body,
-        mediaType: resource.mediaType,
-        charset: resource.charset,
-        fileName: reference.name ?? resource.fileName,
-        source: reference.url,
-        baseUrl: resource.finalUrl,
-      },
-      signal,
-    );
+    return {
+      body: resource.body,
+      mediaType: resource.mediaType,
+      charset: resource.charset,
+      fileName: reference.name ?? resource.fileName,
+      source: reference.url,
+      baseUrl: resource.finalUrl,
+    };
   }
 
-  async function loadPath(path: string, signal: AbortSignal | undefined): Promise<LoadedDocument> {
+  async function readPath(path: string, signal: AbortSignal | undefined): Promise<RawDocument> {
     signal?.throwIfAborted();
     const base = await realpath(configuredBase);
     const requested = resolve(base, path);
@@ -116,16 +138,22 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     if (!isInside(base, real)) throw outsideBase(path);
     const body = await readLimited(real, maxFileBytes);
     signal?.throwIfAborted();
-    return extractDocument(
-      { body, mediaType: undefined, charset: undefined, fileName: basename(real), source: path },
-      signal,
-    );
+    return { body, mediaType: undefined, charset: undefined, fileName: basename(real), source: path };
+  }
+
+  function read(reference: DocumentReference, signal: AbortSignal | undefined): Promise<RawDocument> {
+    return reference.kind === "url" ? fetchUrl(reference, signal) : readPath(reference.path, signal);
   }
 
   return {
-    load(reference, signal) {
-      return reference.kind === "url" ? loadUrl(reference, signal) : loadPath(reference.path, signal);
+    async load(reference, signal) {
+      return extractDocument(await read(reference, signal), signal);
     },
+    ...(prepareDocument && {
+      async loadPrepared(reference: DocumentReference, preparation: ChunkPreparation, signal?: AbortSignal) {
+        return prepareDocument(await read(reference, signal), preparation, signal);
+      },
+    }),
     async listFolder(path, signal) {
       const base = await realpath(configuredBase);
       const requested = resolve(base, path);

@@ -18,6 +18,8 @@ export interface RawDocument {
   source: string;
   /** Base for resolving relative links in HTML. */
   baseUrl?: string | undefined;
+  /** A title known from elsewhere (a data set's own), which then wins over the one read from the content. */
+  title?: string | undefined;
 }
 
 function decoderFor(label: string | undefined): TextDecoder {
@@ -105,7 +107,7 @@ export async function extractDocument(raw: RawDocument): Promise<LoadedDocument>
     });
   }
   return {
-    title: extracted.title ?? titleFromName(raw.fileName, raw.source),
+    title: raw.title ?? extracted.title ?? titleFromName(raw.fileName, raw.source),
     text: extracted.text,
     format: format === "text" || format === "pdf" ? "text" : "markdown",
     source: raw.source,

@@ -2,6 +2,12 @@
 // transforms in-process and passes no loader to threads); `npm start` runs under tsx, whose loader threads
 // inherit. So the thread loads its TypeScript body directly when it can, and registers tsx first when not.
 // In the compiled build (dist/, what the container runs) the body is plain JavaScript next to this file.
+import { workerData } from "piscina";
+
+// The parent's token rank table (`ExtractionThreadData`), where core/tokens.ts looks for it when it loads
+// (the key is its `HANDED_TABLE`): the thread then never loads nor builds the ranks itself.
+if (workerData?.tokenizerTable) globalThis[Symbol.for("teammate.tokenizerTable")] = workerData.tokenizerTable;
+
 let thread;
 try {
   thread = await import("./extraction-thread.js");

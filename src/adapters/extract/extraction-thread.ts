@@ -5,7 +5,8 @@
  */
 import { parentPort } from "node:worker_threads";
 import { type ErrorCategory, type ErrorCode, isAppError } from "../../core/errors.js";
-import type { LoadedDocument } from "../../core/ports/document-loader.js";
+import { prepareDocument } from "../../core/knowledge/prepare-chunks.js";
+import type { ChunkPreparation, LoadedDocument, PreparedDocument } from "../../core/ports/document-loader.js";
 import { extractDocument, loadExtractorFor, type RawDocument } from "./extract-document.js";
 
 export interface ExtractionFailure {
@@ -17,12 +18,26 @@ export interface ExtractionFailure {
 
 export type ExtractionOutcome =
   | { ok: true; document: LoadedDocument }
+  | { ok: true; prepared: PreparedDocument }
   | { ok: false; failure: ExtractionFailure };
 
-/** One document for a thread, with the id the thread reports back when it begins on it. */
+/**
+ * One document for a thread, with the id the thread reports back when it begins on it (none: the
+ * pool does not watch its memory), and how to chunk it when it is to come back chunked.
+ */
 export interface ExtractionTask {
   raw: RawDocument;
-  taskId: number;
+  taskId: number | undefined;
+  preparation?: ChunkPreparation | undefined;
+}
+
+/** What every thread of the pool is given when it starts. */
+export interface ExtractionThreadData {
+  /**
+   * The parent's token rank table (`tokenizerTable`), which the thread counts with; the entry module
+   * puts it where `core/tokens.ts` looks for it before this body loads.
+   */
+  tokenizerTable: SharedArrayBuffer;
 }
 
 const STARTED = "teammateExtractionStarted";
@@ -34,14 +49,20 @@ export function startedTaskId(message: unknown): number | undefined {
   return typeof taskId === "number" ? taskId : undefined;
 }
 
-export default async function extractInThread({ raw, taskId }: ExtractionTask): Promise<ExtractionOutcome> {
+export default async function extractInThread({
+  raw,
+  taskId,
+  preparation,
+}: ExtractionTask): Promise<ExtractionOutcome> {
   try {
     // The pool measures the document's memory from the message below: the thread's own start-up,
     // loading the extractor's libraries included (PDF.js: tens of MB, far more under a test runner's
     // transpiling loader), is not the document's doing.
     await loadExtractorFor(raw);
-    parentPort?.postMessage({ [STARTED]: taskId });
-    return { ok: true, document: await extractDocument(raw) };
+    if (taskId !== undefined) parentPort?.postMessage({ [STARTED]: taskId });
+    const document = await extractDocument(raw);
+    if (!preparation) return { ok: true, document };
+    return { ok: true, prepared: prepareDocument(document, preparation) };
   } catch (error) {
     if (isAppError(error)) {
       return {

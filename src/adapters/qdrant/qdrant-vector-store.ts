@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { QdrantClient, type Schemas } from "@qdrant/js-client-rest";
 import { AppError } from "../../core/errors.js";
-import { documentSparseVector, querySparseVector, RRF_K } from "../../core/knowledge/sparse.js";
+import { documentSparseVector, querySparseVector, RRF_K, termCountsOf } from "../../core/knowledge/sparse.js";
 import { type Logger, silentLogger } from "../../core/ports/logger.js";
 import type {
-  ChunkRecord,
+  ChunkWrite,
   DocumentReplacement,
   DocumentScope,
   DocumentSummary,
@@ -144,7 +144,7 @@ export class QdrantVectorStore implements VectorStore {
     });
   }
 
-  async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void> {
+  async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkWrite[]): Promise<void> {
     requireText(documentId, "documentId");
     const workspace = workspaceKey(scope);
     const channel = scope.channelId ?? WORKSPACE_WIDE_CHANNEL;
@@ -176,7 +176,7 @@ export class QdrantVectorStore implements VectorStore {
         ...(chunk.tokens === undefined ? {} : { tokens: chunk.tokens }),
       };
       const vector: Record<string, number[] | Schemas["SparseVector"]> = {
-        [SPARSE_VECTOR]: documentSparseVector(chunk.terms),
+        [SPARSE_VECTOR]: documentSparseVector(termCountsOf(chunk)),
       };
       if (this.denseDimensions !== undefined && chunk.dense !== undefined) {
         vector[DENSE_VECTOR] = this.checkDense(chunk.dense);

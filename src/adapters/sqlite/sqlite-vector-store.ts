@@ -1,8 +1,8 @@
 import type { Database, Statement } from "better-sqlite3";
 import { AppError } from "../../core/errors.js";
-import { RRF_K, termId } from "../../core/knowledge/sparse.js";
+import { RRF_K, termCountsOf, termId } from "../../core/knowledge/sparse.js";
 import type {
-  ChunkRecord,
+  ChunkWrite,
   DocumentReplacement,
   DocumentScope,
   DocumentSummary,
@@ -274,7 +274,7 @@ export class SqliteVectorStore implements VectorStore {
     this.readTransaction = <T>(work: () => T) => transaction.deferred(work) as T;
   }
 
-  async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void> {
+  async replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkWrite[]): Promise<void> {
     guard("index a document", () => this.replaceNow([{ documentId, scope, chunks }]));
   }
 
@@ -367,7 +367,7 @@ export class SqliteVectorStore implements VectorStore {
     const prepared = documents.map(({ documentId, scope, chunks }) => ({
       documentId,
       scope,
-      rows: chunks.map((chunk) => ({ chunk, termFrequencies: countTerms(chunk.terms) })),
+      rows: chunks.map((chunk) => ({ chunk, termCounts: termCountsOf(chunk) })),
     }));
     const sizes = new Set(
       documents.flatMap(({ chunks }) => chunks.flatMap((chunk) => (chunk.dense ? [chunk.dense.length] : []))),
@@ -394,7 +394,8 @@ export class SqliteVectorStore implements VectorStore {
           scopeId = (statements.touchScope.get(scope.platform, scope.workspaceId, channelId) as ScopeRow).id;
           scopeIds.set(key, scopeId);
         }
-        for (const { chunk, termFrequencies } of rows) {
+        for (const { chunk, termCounts } of rows) {
+          const termFrequencies = termCounts.frequencies;
           statements.insertChunk.run(
             scopeId,
             documentId,
@@ -404,7 +405,7 @@ export class SqliteVectorStore implements VectorStore {
             JSON.stringify(chunk.headingPath),
             chunk.source,
             chunk.text,
-            chunk.terms.length,
+            termCounts.total,
             Buffer.from(termFrequencies.buffer, termFrequencies.byteOffset, termFrequencies.byteLength),
             chunk.dense ? denseBlob(chunk.dense) : null,
             chunk.tokens ?? null,
@@ -779,23 +780,6 @@ function matchedTermCount(termFrequencies: Uint32Array, queryTermIds: ReadonlySe
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Distinct term ids followed by their frequencies, as stored in `term_frequencies`. */
-function countTerms(terms: string[]): Uint32Array {
-  const frequencies = new Map<number, number>();
-  for (const term of terms) {
-    const id = termId(term);
-    frequencies.set(id, (frequencies.get(id) ?? 0) + 1);
-  }
-  const packed = new Uint32Array(frequencies.size * 2);
-  let index = 0;
-  for (const [id, frequency] of frequencies) {
-    packed[index] = id;
-    packed[frequencies.size + index] = frequency;
-    index++;
-  }
-  return packed;
 }
 
 function prepareStatements(database: Database) {

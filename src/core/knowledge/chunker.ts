@@ -41,9 +41,19 @@ export function toChunkRecords(
     ...chunk,
     headingPath: [...chunk.headingPath],
     scope: { ...scope },
-    terms: analyze(`${chunk.title}\n${chunk.headingPath.join("\n")}\n${chunk.text}`),
+    terms: chunkTerms(chunk),
     dense: dense?.[index],
   }));
+}
+
+/** A chunk's BM25 terms: its title, heading path and text analyzed together. */
+function chunkTerms(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
+  return analyze(chunkTermsLines(chunk).join("\n"));
+}
+
+/** What a chunk's BM25 terms are analyzed from, joined by line breaks: title, heading path, text. */
+export function chunkTermsLines(chunk: Pick<DocumentChunk, "title" | "headingPath" | "text">): string[] {
+  return [chunk.title, chunk.headingPath.join("\n"), chunk.text];
 }
 
 interface Unit {

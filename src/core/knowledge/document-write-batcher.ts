@@ -7,7 +7,7 @@ interface Waiting {
 }
 
 /** Chunks one `replaceDocuments` call takes at most: the embedded store holds the event loop while it writes. */
-const DEFAULT_MAX_BATCH_CHUNKS = 256;
+export const MAX_BATCH_CHUNKS = 256;
 
 /**
  * Group commit for document writes: the writes asked for in one turn of the event loop (the lanes of a
@@ -27,7 +27,7 @@ export class DocumentWriteBatcher {
 
   constructor(
     private readonly store: Pick<VectorStore, "replaceDocument" | "replaceDocuments">,
-    private readonly maxBatchChunks = DEFAULT_MAX_BATCH_CHUNKS,
+    private readonly maxBatchChunks = MAX_BATCH_CHUNKS,
   ) {}
 
   replace(replacement: DocumentReplacement): Promise<void> {

@@ -3,14 +3,15 @@ import type { DocumentLoader, DocumentReference, LoadedDocument } from "../ports
 import type { EmbeddingModel } from "../ports/llm-provider.js";
 import type { Logger } from "../ports/logger.js";
 import type {
-  ChunkRecord,
+  ChunkWrite,
   DocumentScope,
   DocumentSummary,
   QueryScope,
   VectorStore,
 } from "../ports/vector-store.js";
 import { type ChunkOptions, chunkDocument, toChunkRecords } from "./chunker.js";
-import { DocumentWriteBatcher } from "./document-write-batcher.js";
+import { DocumentWriteBatcher, MAX_BATCH_CHUNKS } from "./document-write-batcher.js";
+import { countedRecords } from "./prepare-chunks.js";
 
 export type IndexProgress = (done: number, total: number, label: string) => Promise<void>;
 
@@ -68,9 +69,10 @@ export class KnowledgeBase {
     progress: IndexProgress = async () => {},
     signal?: AbortSignal,
   ): Promise<IndexResult> {
-    const { documentId, loaded } = await this.load(reference, scope, progress, signal);
-    const chunks = await this.indexText(documentId, loaded, scope, progress, signal);
-    return { documentId, title: loaded.title, source: loaded.source, chunks };
+    const { result, records } = await this.loadAndPrepare(reference, scope, progress, signal);
+    await this.store(result.documentId, scope, records);
+    await progress(records.length, records.length, "Indexed");
+    return result;
   }
 
   /**
@@ -98,21 +100,17 @@ export class KnowledgeBase {
         stopped ??= { error };
       }
     };
-    const lane = async () => {
-      while (stopped === undefined && next < references.length) {
-        const reference = references[next] as DocumentReference;
-        next += 1;
-        let prepared: Awaited<ReturnType<KnowledgeBase["prepare"]>>;
-        try {
-          options.signal?.throwIfAborted();
-          const { documentId, loaded } = await this.load(reference, scope, undefined, options.signal);
-          prepared = await this.prepare(documentId, loaded, scope, undefined, options.signal);
-        } catch (error) {
-          await finish(reference, { ok: false, error });
-          continue;
-        }
-        const { result, records } = prepared;
-        pendingChunks += records.length;
+    // Prepared documents not yet handed to the store. They are handed over together, once a write batch's
+    // worth is ready or no other document is being prepared: documents prepared on threads come back one
+    // message (one turn of the event loop) at a time, and handing each over as it came cost a commit each.
+    let held: Array<{ reference: DocumentReference; result: IndexResult; records: ChunkWrite[] }> = [];
+    let heldChunks = 0;
+    let preparing = 0;
+    const release = () => {
+      const batch = held;
+      held = [];
+      heldChunks = 0;
+      for (const { reference, result, records } of batch) {
         const write: Promise<void> = this.store(result.documentId, scope, records)
           .then(
             () => finish(reference, { ok: true, result }),
@@ -123,11 +121,35 @@ export class KnowledgeBase {
             writes.delete(write);
           });
         writes.add(write);
+      }
+    };
+    const lane = async () => {
+      while (stopped === undefined && next < references.length) {
+        const reference = references[next] as DocumentReference;
+        next += 1;
+        let prepared: Awaited<ReturnType<KnowledgeBase["prepare"]>>;
+        preparing += 1;
+        try {
+          options.signal?.throwIfAborted();
+          prepared = await this.loadAndPrepare(reference, scope, undefined, options.signal);
+        } catch (error) {
+          preparing -= 1;
+          if (preparing === 0) release();
+          await finish(reference, { ok: false, error });
+          continue;
+        }
+        preparing -= 1;
+        const { result, records } = prepared;
+        held.push({ reference, result, records });
+        heldChunks += records.length;
+        pendingChunks += records.length;
+        if (heldChunks >= MAX_BATCH_CHUNKS || preparing === 0) release();
         while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writes.size > 0) await Promise.race(writes);
       }
     };
     const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_INDEX_CONCURRENCY, references.length));
     await Promise.all(Array.from({ length: lanes }, lane));
+    release();
     await Promise.all(writes);
     if (stopped) throw stopped.error;
   }
@@ -149,17 +171,30 @@ export class KnowledgeBase {
     return records.length;
   }
 
-  private async load(
+  /**
+   * Loads a document and chunks (and embeds) it: the records its write will store. A loader that can
+   * chunk where it extracts (`loadPrepared`, an extraction thread) does; otherwise the text is chunked here.
+   */
+  private async loadAndPrepare(
     reference: DocumentReference,
     scope: DocumentScope,
     progress: IndexProgress = async () => {},
     signal?: AbortSignal,
-  ): Promise<{ documentId: string; loaded: LoadedDocument }> {
+  ): Promise<{ result: IndexResult; records: ChunkWrite[] }> {
     const source = reference.kind === "url" ? reference.url : reference.path;
+    const documentId = documentIdFor(source, scope);
     // A file on this machine is read, not downloaded.
     await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
-    const loaded = await this.options.loader.load(this.credentialsFor(reference, scope), signal);
-    return { documentId: documentIdFor(source, scope), loaded };
+    const loader = this.options.loader;
+    const allowed = this.credentialsFor(reference, scope);
+    if (!loader.loadPrepared) {
+      const loaded = await loader.load(allowed, signal);
+      return this.prepare(documentId, loaded, scope, progress, signal);
+    }
+    const preparation = { documentId, chunking: this.options.chunking };
+    const prepared = await loader.loadPrepared(allowed, preparation, signal);
+    const records = countedRecords(prepared, documentId, scope);
+    return this.embedded(documentId, prepared.document, records, progress, signal);
   }
 
   /** Chunks (and embeds) a document: the records its write will store. */
@@ -169,7 +204,7 @@ export class KnowledgeBase {
     scope: DocumentScope,
     progress: IndexProgress = async () => {},
     signal?: AbortSignal,
-  ): Promise<{ result: IndexResult; records: ChunkRecord[] }> {
+  ): Promise<{ result: IndexResult; records: ChunkWrite[] }> {
     const chunkable = {
       id: documentId,
       title: document.title,
@@ -178,6 +213,17 @@ export class KnowledgeBase {
       source: document.source,
     };
     const records = toChunkRecords(chunkDocument(chunkable, this.options.chunking), scope);
+    return this.embedded(documentId, document, records, progress, signal);
+  }
+
+  /** Gives chunks their dense vectors when an embedding model is configured. */
+  private async embedded(
+    documentId: string,
+    document: Pick<LoadedDocument, "title" | "source">,
+    records: ChunkWrite[],
+    progress: IndexProgress,
+    signal: AbortSignal | undefined,
+  ): Promise<{ result: IndexResult; records: ChunkWrite[] }> {
     const total = records.length;
     await progress(0, total, "Chunking");
     const llm = this.options.llm;
@@ -198,7 +244,7 @@ export class KnowledgeBase {
     return { result: { documentId, title: document.title, source: document.source, chunks: total }, records };
   }
 
-  private async store(documentId: string, scope: DocumentScope, records: ChunkRecord[]): Promise<void> {
+  private async store(documentId: string, scope: DocumentScope, records: ChunkWrite[]): Promise<void> {
     await this.writes.replace({ documentId, scope, chunks: records });
     this.options.logger.info({ documentId, chunks: records.length }, "document indexed");
   }

@@ -1,4 +1,4 @@
-import type { SparseVector } from "../ports/vector-store.js";
+import type { ChunkWrite, SparseVector, TermCounts } from "../ports/vector-store.js";
 
 /**
  * Turns analyzed terms into BM25 sparse vectors that every store agrees on.
@@ -28,16 +28,37 @@ export function termId(term: string): number {
   return hash >>> 0;
 }
 
-export function documentSparseVector(terms: string[]): SparseVector {
+/** Counts analyzed terms by their `termId`, as stores keep them (see `TermCounts`). */
+export function countTerms(terms: readonly string[]): TermCounts {
   const frequencies = new Map<number, number>();
   for (const term of terms) {
     const id = termId(term);
     frequencies.set(id, (frequencies.get(id) ?? 0) + 1);
   }
-  const lengthNorm = 1 - BM25_B + (BM25_B * terms.length) / BM25_AVERAGE_LENGTH;
-  const indices = [...frequencies.keys()].sort((a, b) => a - b);
-  const values = indices.map((id) => {
-    const tf = frequencies.get(id) ?? 0;
+  const packed = new Uint32Array(frequencies.size * 2);
+  let index = 0;
+  for (const [id, frequency] of frequencies) {
+    packed[index] = id;
+    packed[frequencies.size + index] = frequency;
+    index++;
+  }
+  return { frequencies: packed, total: terms.length };
+}
+
+/** A chunk's counted terms, whether it carries them counted or as strings. */
+export function termCountsOf(chunk: ChunkWrite): TermCounts {
+  return "termCounts" in chunk ? chunk.termCounts : countTerms(chunk.terms);
+}
+
+export function documentSparseVector({ frequencies, total }: TermCounts): SparseVector {
+  const distinct = frequencies.length / 2;
+  const lengthNorm = 1 - BM25_B + (BM25_B * total) / BM25_AVERAGE_LENGTH;
+  const order = Array.from({ length: distinct }, (_, index) => index).sort(
+    (a, b) => (frequencies[a] as number) - (frequencies[b] as number),
+  );
+  const indices = order.map((index) => frequencies[index] as number);
+  const values = order.map((index) => {
+    const tf = frequencies[distinct + index] as number;
     return (tf * (BM25_K1 + 1)) / (tf + BM25_K1 * lengthNorm);
   });
   return { indices, values };

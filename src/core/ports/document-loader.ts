@@ -1,3 +1,4 @@
+import type { ChunkOptions } from "../knowledge/chunker.js";
 import type { WorkspaceRef } from "../types.js";
 
 /**
@@ -42,14 +43,53 @@ export interface LoadedDocument {
   bytes: number;
 }
 
+/** What `loadPrepared` cuts a document into chunks with: the id it is indexed under and the chunk sizes. */
+export interface ChunkPreparation {
+  documentId: string;
+  chunking?: ChunkOptions | undefined;
+}
+
+/**
+ * A document's chunks with their BM25 terms counted (core `prepareChunks`), laid out to cross a thread
+ * boundary cheaply: strings only where a chunk needs them, every number in typed arrays.
+ */
+export interface PreparedChunks {
+  /** Per chunk, in position order. */
+  ids: string[];
+  texts: string[];
+  /** Chunks of one section share their heading path (one array, which a thread boundary keeps shared). */
+  headingPaths: string[][];
+  /** Per chunk, three numbers: its tokens, its BM25 length (terms in all), its distinct terms. */
+  counts: Uint32Array;
+  /** Each chunk's `TermCounts.frequencies`, one after the other in position order. */
+  frequencies: Uint32Array;
+}
+
+/** A document as `loadPrepared` gives it: what `load` tells of it, and its chunks instead of its text. */
+export interface PreparedDocument {
+  document: Omit<LoadedDocument, "text">;
+  chunks: PreparedChunks;
+}
+
 /**
  * Turns a URL or a local path into clean text. Implementations enforce the safety limits (address
  * guard, size, time, content types) and fail with an `AppError` (`fetch_refused`, `fetch_failed`,
  * `input_too_large`, `unsupported_content`, `not_found`) whose `userMessage` can go straight to chat.
- * Chunking and indexing are deliberately not part of this port.
+ * Indexing is deliberately not part of this port; chunking only through `loadPrepared`.
  */
 export interface DocumentLoader {
   load(reference: DocumentReference, signal?: AbortSignal): Promise<LoadedDocument>;
+  /**
+   * `load`, and the text cut into chunks with their terms counted (`prepareChunks`) where it was
+   * extracted: a document extracted on another thread (a PDF, a page, a big file) comes back chunked, and
+   * the calling thread only writes. Optional: without it, the knowledge base chunks what `load` returns
+   * itself. Both give the same chunks.
+   */
+  loadPrepared?(
+    reference: DocumentReference,
+    preparation: ChunkPreparation,
+    signal?: AbortSignal,
+  ): Promise<PreparedDocument>;
   /**
    * The document files in a local folder, as `path` references' paths, sorted; undefined when `path`
    * is not a folder. Optional: only a loader that reads local paths has folders.

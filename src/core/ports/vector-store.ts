@@ -53,6 +53,29 @@ export interface ChunkRecord extends DocumentChunk {
   dense?: number[] | undefined;
 }
 
+/**
+ * A chunk's BM25 terms counted (core `countTerms`): what a store keeps of them. Term ids are the
+ * core's `termId` hashes, so whoever analyzed the chunk (another thread included) counts the same.
+ */
+export interface TermCounts {
+  /** Distinct term ids in the order they first occur, then the frequency of each, in the same order. */
+  frequencies: Uint32Array;
+  /** Terms in all, repeats included: the chunk's BM25 length. */
+  total: number;
+}
+
+/**
+ * A `ChunkRecord` whose terms arrive counted instead of as strings: what a chunk prepared on another
+ * thread carries (strings would be copied across the thread boundary one by one, and hashed again by
+ * the store), so a store writes it without analyzing or hashing anything.
+ */
+export interface CountedChunkRecord extends Omit<ChunkRecord, "terms"> {
+  termCounts: TermCounts;
+}
+
+/** A chunk as stores take it: with its terms as strings, or already counted. */
+export type ChunkWrite = ChunkRecord | CountedChunkRecord;
+
 export interface ScoredChunk {
   chunk: Omit<ChunkRecord, "terms" | "dense">;
   score: number;
@@ -75,7 +98,7 @@ export interface VectorQuery {
 export interface DocumentReplacement {
   documentId: string;
   scope: DocumentScope;
-  chunks: ChunkRecord[];
+  chunks: ChunkWrite[];
 }
 
 export interface DocumentSummary {
@@ -92,7 +115,7 @@ export interface DocumentSummary {
  */
 export interface VectorStore {
   /** Replaces every chunk of each document in `chunks` (upsert by id + deletion of stale positions). */
-  replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkRecord[]): Promise<void>;
+  replaceDocument(documentId: string, scope: DocumentScope, chunks: ChunkWrite[]): Promise<void>;
   /**
    * `replaceDocument` for several documents at once, in order (a document named twice ends as its last
    * replacement). Cheaper per document where the store has a per-write cost (the embedded store's

@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { extractDocument, type RawDocument } from "../../../src/adapters/extract/extract-document.js";
 import { ExtractionPool } from "../../../src/adapters/extract/extraction-pool.js";
 import { extractHtml } from "../../../src/adapters/extract/html-extractor.js";
 import { limitHtmlDepth } from "../../../src/adapters/extract/limit-html-depth.js";
 import { inflatesPast } from "../../../src/adapters/extract/pdf-inflation-check.js";
 import { isAppError } from "../../../src/core/errors.js";
+import { prepareChunks } from "../../../src/core/knowledge/prepare-chunks.js";
 import { buildPdfBomb } from "../../support/hostile-documents.js";
 import { buildMinimalPdf } from "../../support/minimal-pdf.js";
 
@@ -34,6 +36,52 @@ describe("extraction pool", () => {
   };
   afterAll(async () => {
     for (const created of pools) await created.close();
+  });
+
+  it("prepares a document, on a thread when it is extracted on one, into exactly its in-process chunks and term counts", async () => {
+    const paragraph = (index: number) =>
+      `Paragraph ${index}: the payroll export (9,000 rows) runs nightly; 기초생활수급자는 매월 생계급여를 받습니다. ＡＢＣ.`;
+    const text = (paragraphs: number) =>
+      Array.from({ length: paragraphs }, (_, index) => paragraph(index)).join("\n\n");
+    const documents: RawDocument[] = [
+      // Small text and Markdown are prepared on the calling thread; a text over 64 KiB on an extraction thread.
+      {
+        body: Buffer.from(text(20)),
+        mediaType: "text/plain",
+        charset: "utf-8",
+        fileName: "a.txt",
+        source: "a.txt",
+      },
+      {
+        body: Buffer.from(`# Guide\n\n${text(8)}\n\n## Part two\n\n${text(8)}`),
+        mediaType: "text/markdown",
+        charset: undefined,
+        fileName: "b.md",
+        source: "b.md",
+        title: "A title of its own",
+      },
+      {
+        body: Buffer.from(text(700)),
+        mediaType: "text/plain",
+        charset: "utf-8",
+        fileName: "c.txt",
+        source: "c.txt",
+      },
+    ];
+    expect(documents[2]!.body.length).toBeGreaterThan(64 * 1024);
+    const preparing = pool({});
+    for (const raw of documents) {
+      const chunking = { maxTokens: 100, overlapTokens: 20 };
+      const prepared = await preparing.prepare(raw, { documentId: `id-${raw.source}`, chunking });
+      const { text: extracted, ...described } = await extractDocument(raw);
+      expect(prepared.document).toEqual(described);
+      const expected = prepareChunks({ ...described, id: `id-${raw.source}`, text: extracted }, chunking);
+      expect(expected.ids.length).toBeGreaterThan(2);
+      expect(prepared.chunks).toEqual(expected);
+    }
+    expect((await preparing.prepare(documents[1]!, { documentId: "b" })).document.title).toBe(
+      "A title of its own",
+    );
   });
 
   it("reads a PDF in a worker thread", async () => {

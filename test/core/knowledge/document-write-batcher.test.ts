@@ -1,14 +1,19 @@
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { extractDocument, type RawDocument } from "../../../src/adapters/extract/extract-document.js";
+import { ExtractionPool } from "../../../src/adapters/extract/extraction-pool.js";
 import { SqliteVectorStore } from "../../../src/adapters/sqlite/sqlite-vector-store.js";
 import { analyze } from "../../../src/core/knowledge/analyzer.js";
 import { chunkId } from "../../../src/core/knowledge/chunker.js";
 import { DocumentWriteBatcher } from "../../../src/core/knowledge/document-write-batcher.js";
 import { KnowledgeBase } from "../../../src/core/knowledge/knowledge-base.js";
-import type { DocumentLoader } from "../../../src/core/ports/document-loader.js";
+import { prepareChunks } from "../../../src/core/knowledge/prepare-chunks.js";
+import { termCountsOf } from "../../../src/core/knowledge/sparse.js";
+import type { DocumentLoader, DocumentReference } from "../../../src/core/ports/document-loader.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type {
   ChunkRecord,
+  ChunkWrite,
   DocumentReplacement,
   DocumentScope,
   VectorStore,
@@ -32,18 +37,32 @@ function records(documentId: string, texts: string[], dense?: number[]): ChunkRe
   }));
 }
 
-/** The real embedded store, with every write call it gets recorded (documents per call). */
-function recordingStore(): { store: VectorStore; calls: string[][]; close(): void } {
+/** A chunk as the store keeps it, whether its terms came as strings or counted. */
+function stored(chunk: ChunkWrite) {
+  const { terms, termCounts, ...rest } = chunk as ChunkRecord & { termCounts?: unknown };
+  return { ...rest, termCounts: termCountsOf(chunk) };
+}
+
+/** The real embedded store, with every write call it gets recorded (documents per call, and their chunks). */
+function recordingStore(): {
+  store: VectorStore;
+  calls: string[][];
+  chunks: Array<ReturnType<typeof stored>>;
+  close(): void;
+} {
   const database = new Database(":memory:");
   const sqlite = new SqliteVectorStore(database);
   const calls: string[][] = [];
+  const chunks: Array<ReturnType<typeof stored>> = [];
   const store: VectorStore = {
-    replaceDocument: async (documentId, documentScope, chunks) => {
+    replaceDocument: async (documentId, documentScope, written) => {
       calls.push([documentId]);
-      return sqlite.replaceDocument(documentId, documentScope, chunks);
+      chunks.push(...written.map(stored));
+      return sqlite.replaceDocument(documentId, documentScope, written);
     },
     replaceDocuments: async (documents: readonly DocumentReplacement[]) => {
       calls.push(documents.map((document) => document.documentId));
+      chunks.push(...documents.flatMap((document) => document.chunks.map(stored)));
       return sqlite.replaceDocuments(documents);
     },
     deleteDocument: (...call) => sqlite.deleteDocument(...call),
@@ -52,7 +71,7 @@ function recordingStore(): { store: VectorStore; calls: string[][]; close(): voi
     hasChunks: (query) => sqlite.hasChunks(query),
     close: () => sqlite.close(),
   };
-  return { store, calls, close: () => database.close() };
+  return { store, calls, chunks, close: () => database.close() };
 }
 
 describe("DocumentWriteBatcher", () => {
@@ -154,6 +173,102 @@ describe("KnowledgeBase.indexMany", () => {
     expect(recorded.calls.length).toBeLessThan(4);
     const hits = await recorded.store.search({ scope: ask, terms: analyze("payroll export"), limit: 5 });
     expect(hits[0]?.chunk.title).toBe("b.txt");
+  });
+
+  it("stores from a loader that prepares (loadPrepared, the extraction pool) the chunks it stores from one that loads", async () => {
+    const pool = new ExtractionPool();
+    const sentence = (index: number) =>
+      `Rule ${index}: the payroll export (9,000 rows) runs nightly; 기초생활수급자 안내.`;
+    const files = Object.fromEntries(
+      Array.from({ length: 12 }, (_, file) => [
+        `f${file}.md`,
+        `# File ${file}\n\n${Array.from({ length: 6 * file + 1 }, (_, index) => sentence(index)).join(" ")}`,
+      ]),
+    );
+    const raw = (reference: DocumentReference): RawDocument => {
+      const path = reference.kind === "path" ? reference.path : "";
+      return {
+        body: Buffer.from(files[path] ?? ""),
+        mediaType: undefined,
+        charset: undefined,
+        fileName: path,
+        source: path,
+      };
+    };
+    const loading: DocumentLoader = { load: async (reference) => extractDocument(raw(reference)) };
+    const preparing: DocumentLoader = {
+      ...loading,
+      loadPrepared: (reference, preparation, signal) => pool.prepare(raw(reference), preparation, signal),
+    };
+    const stores = [recordingStore(), recordingStore()] as const;
+    close = () => {
+      for (const recorded of stores) recorded.close();
+    };
+    try {
+      for (const [index, documentLoader] of [loading, preparing].entries()) {
+        const knowledge = new KnowledgeBase({
+          store: stores[index]!.store,
+          loader: documentLoader,
+          logger: silentLogger,
+          chunking: { maxTokens: 80, overlapTokens: 16 },
+        });
+        const failures: unknown[] = [];
+        await knowledge.indexMany(
+          Object.keys(files).map((path) => ({ kind: "path", path })),
+          scope,
+          (_reference, outcome) => {
+            if (!outcome.ok) failures.push(outcome.error);
+          },
+        );
+        expect(failures).toEqual([]);
+      }
+      const byId = (recorded: (typeof stores)[number]) =>
+        [...recorded.chunks].sort((left, right) => left.id.localeCompare(right.id));
+      expect(stores[0].chunks.length).toBeGreaterThan(Object.keys(files).length);
+      expect(byId(stores[1])).toEqual(byId(stores[0]));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("hands documents prepared one turn apart to the store together, not one write each", async () => {
+    const recorded = recordingStore();
+    close = recorded.close;
+    const paths = Array.from({ length: 24 }, (_, index) => `doc${index}.txt`);
+    const text = (path: string) => `${path} covers the payroll export.`;
+    const loading: DocumentLoader = {
+      load: async () => {
+        throw new Error("not used: the loader prepares");
+      },
+      // As a thread answers: each document on a later turn of the event loop than the one before.
+      loadPrepared: async (reference, preparation) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        const path = reference.kind === "path" ? reference.path : "";
+        const document = {
+          title: path,
+          format: "text" as const,
+          source: path,
+          contentType: "text/plain",
+          bytes: 0,
+        };
+        return {
+          document,
+          chunks: prepareChunks({ ...document, id: preparation.documentId, text: text(path) }),
+        };
+      },
+    };
+    const knowledge = new KnowledgeBase({ store: recorded.store, loader: loading, logger: silentLogger });
+    let settled = 0;
+    await knowledge.indexMany(
+      paths.map((path) => ({ kind: "path", path })),
+      scope,
+      () => {
+        settled += 1;
+      },
+    );
+    expect(settled).toBe(paths.length);
+    expect(recorded.calls.flat().length).toBe(paths.length);
+    expect(recorded.calls.length).toBeLessThanOrEqual(2);
   });
 
   it("stops starting documents once settle throws, and rejects with that error", async () => {

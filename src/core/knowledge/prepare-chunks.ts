@@ -1,0 +1,81 @@
+import type {
+  ChunkPreparation,
+  LoadedDocument,
+  PreparedChunks,
+  PreparedDocument,
+} from "../ports/document-loader.js";
+import type { CountedChunkRecord, DocumentScope } from "../ports/vector-store.js";
+import { countAnalyzedTerms } from "./analyzer.js";
+import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTermsLines } from "./chunker.js";
+
+/**
+ * Chunks a document and counts each chunk's BM25 terms: the work of indexing that needs no store,
+ * done where the document was extracted (an extraction thread, see `DocumentLoader.loadPrepared`).
+ * `countedRecords` turns the result into what the store writes; the chunks, token counts and term
+ * counts are those of `toChunkRecords(chunkDocument(...))` with its terms counted.
+ */
+export function prepareChunks(document: ChunkableDocument, options?: ChunkOptions): PreparedChunks {
+  const chunks = chunkDocument(document, options);
+  const counts = new Uint32Array(chunks.length * 3);
+  const perChunk: Uint32Array[] = [];
+  let length = 0;
+  chunks.forEach((chunk, index) => {
+    const { frequencies, total } = countAnalyzedTerms(chunkTermsLines(chunk));
+    counts[3 * index] = chunk.tokens ?? 0;
+    counts[3 * index + 1] = total;
+    counts[3 * index + 2] = frequencies.length / 2;
+    perChunk.push(frequencies);
+    length += frequencies.length;
+  });
+  const frequencies = new Uint32Array(length);
+  let offset = 0;
+  for (const chunkFrequencies of perChunk) {
+    frequencies.set(chunkFrequencies, offset);
+    offset += chunkFrequencies.length;
+  }
+  return {
+    ids: chunks.map((chunk) => chunk.id),
+    texts: chunks.map((chunk) => chunk.text),
+    headingPaths: chunks.map((chunk) => chunk.headingPath),
+    counts,
+    frequencies,
+  };
+}
+
+/** An extracted document prepared (see `prepareChunks`): what `DocumentLoader.loadPrepared` answers. */
+export function prepareDocument(loaded: LoadedDocument, preparation: ChunkPreparation): PreparedDocument {
+  const { text, ...document } = loaded;
+  const chunkable = { ...document, id: preparation.documentId, text };
+  return { document, chunks: prepareChunks(chunkable, preparation.chunking) };
+}
+
+/** The records a prepared document's write stores; each chunk's term counts are a view of `frequencies`. */
+export function countedRecords(
+  { document, chunks }: PreparedDocument,
+  documentId: string,
+  scope: DocumentScope,
+): CountedChunkRecord[] {
+  const records: CountedChunkRecord[] = [];
+  let offset = 0;
+  for (let position = 0; position < chunks.ids.length; position++) {
+    const distinct = chunks.counts[3 * position + 2] as number;
+    records.push({
+      id: chunks.ids[position] as string,
+      documentId,
+      position,
+      title: document.title,
+      headingPath: [...(chunks.headingPaths[position] as string[])],
+      source: document.source,
+      text: chunks.texts[position] as string,
+      tokens: chunks.counts[3 * position] as number,
+      scope: { ...scope },
+      termCounts: {
+        frequencies: chunks.frequencies.subarray(offset, offset + 2 * distinct),
+        total: chunks.counts[3 * position + 1] as number,
+      },
+      dense: undefined,
+    });
+    offset += 2 * distinct;
+  }
+  return records;
+}

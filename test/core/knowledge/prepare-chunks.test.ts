@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import {
+  type ChunkableDocument,
+  chunkDocument,
+  toChunkRecords,
+} from "../../../src/core/knowledge/chunker.js";
+import { countedRecords, prepareChunks } from "../../../src/core/knowledge/prepare-chunks.js";
+import { countTerms } from "../../../src/core/knowledge/sparse.js";
+import type { DocumentScope } from "../../../src/core/ports/vector-store.js";
+
+const scope: DocumentScope = { platform: "slack", workspaceId: "T1", channelId: "C1" };
+
+const english: ChunkableDocument = {
+  id: "d-english",
+  title: "Payroll handbook",
+  source: "docs/payroll.md",
+  format: "markdown",
+  text: [
+    "# Payroll",
+    "",
+    ...Array.from(
+      { length: 40 },
+      (_, index) =>
+        `Payroll runs on the ${index + 1}th; the employee's export (9,000 rows) goes to finance. Don't re-run it twice.`,
+    ),
+    "",
+    "## Corrections",
+    "",
+    "```sql\nSELECT * FROM payroll WHERE corrected = 1;\n```",
+    "",
+    "Corrections are filed by the 25th, and reviewed by HR's team.",
+  ].join("\n"),
+};
+
+const korean: ChunkableDocument = {
+  id: "d-korean",
+  title: "복지 안내",
+  source: "docs/welfare.txt",
+  format: "text",
+  text: Array.from(
+    { length: 30 },
+    (_, index) =>
+      `기초생활수급자는 매월 ${index + 20}일에 생계급여를 받습니다. 신청은 주민센터에서 하며, ＡＢＣ 서류와 신분증이 필요합니다.\n\n문의: 129 (보건복지상담센터)`,
+  ).join("\n\n"),
+};
+
+describe("prepareChunks", () => {
+  for (const document of [english, korean]) {
+    it(`gives the chunks, token counts and term counts of chunkDocument + toChunkRecords (${document.id})`, () => {
+      const options = { maxTokens: 120, overlapTokens: 20 };
+      const expected = toChunkRecords(chunkDocument(document, options), scope);
+      const prepared = prepareChunks(document, options);
+      const described = { title: document.title, source: document.source, format: document.format };
+      const records = countedRecords(
+        { document: { ...described, contentType: "text/plain", bytes: 0 }, chunks: prepared },
+        document.id,
+        scope,
+      );
+      // More than one chunk, so that positions, overlaps and the packing of frequencies are exercised.
+      expect(expected.length).toBeGreaterThan(2);
+      expect(records.map(({ termCounts, ...chunk }) => chunk)).toEqual(
+        expected.map(({ terms, ...chunk }) => chunk),
+      );
+      expect(records.map((record) => record.termCounts)).toEqual(
+        expected.map((record) => countTerms(record.terms)),
+      );
+    });
+  }
+});
