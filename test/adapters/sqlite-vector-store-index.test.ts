@@ -326,4 +326,61 @@ describe("SqliteVectorStore index", () => {
     expect(found.map((result) => result.chunk.documentId)).toEqual(["doc"]);
     database.close();
   });
+  it("counts matched terms as analysis would, in sealed segments and the tail alike and for a dense hit written while the search yielded", async () => {
+    const database = new Database(":memory:");
+    const reader = new SqliteVectorStore(database, { segmentChunks: 3, denseDimensions: 2 });
+    const writer = new SqliteVectorStore(database, { segmentChunks: 3, denseDimensions: 2 });
+    const vocabulary = [
+      "payroll",
+      "schedule",
+      "deploy",
+      "freeze",
+      "standup",
+      "oak",
+      "room",
+      "budget",
+      "review",
+    ];
+    const pick = random(7);
+    const texts = Array.from({ length: 2_100 }, () =>
+      Array.from({ length: 6 }, () => vocabulary[Math.floor(pick() * vocabulary.length)]).join(" "),
+    );
+    // Every vector points away from the question's, so the chunk written during the search wins it.
+    await writer.replaceDocuments(
+      texts.map((text, index) => ({
+        documentId: `d${index}`,
+        scope,
+        chunks: records(`d${index}`, [text]).map((chunk) => ({ ...chunk, dense: [0, 1] })),
+      })),
+    );
+    await writer.deleteDocument(scope, "d5");
+    const expected = (question: string, text: string) => {
+      const chunkTerms = new Set(analyze(text));
+      return [...new Set(analyze(question))].filter((term) => chunkTerms.has(term)).length;
+    };
+    const question = "payroll freeze review in the oak room";
+    const found = await reader.search({ scope: ask, terms: analyze(question), limit: 60 });
+    expect(found.length).toBe(60);
+    for (const result of found) {
+      const text = texts[Number(result.chunk.documentId.slice(1))] ?? "";
+      expect(result.matchedTerms, result.chunk.documentId).toBe(expected(question, text));
+    }
+
+    // The dense search yields between steps of 2,048 rows; a chunk written meanwhile is found
+    // before this process's index has read it.
+    const late = "payroll review budget";
+    const searching = reader.search({ scope: ask, terms: analyze(question), dense: [1, 0], limit: 5 });
+    setImmediate(() => {
+      void writer.replaceDocument(
+        "late",
+        scope,
+        records("late", [late]).map((chunk) => ({ ...chunk, dense: [1, 0] })),
+      );
+    });
+    const fused = await searching;
+    const lateResult = fused.find((result) => result.chunk.documentId === "late");
+    expect(lateResult?.matchedTerms).toBe(expected(question, late));
+    expect(expected(question, late)).toBe(2);
+    database.close();
+  });
 });
