@@ -50,6 +50,8 @@ describe.runIf(hasScript)("npm run chat on a terminal", () => {
     );
     writeFileSync(join(directory, "docs/guides/notes.txt"), "Parking is behind building B.\n");
     writeFileSync(join(directory, "docs/image.png"), "not a document");
+    mkdirSync(join(directory, "policy"));
+    writeFileSync(join(directory, "policy/leave.md"), "# Leave\n\nAsk your lead two weeks ahead.\n");
     // The pseudo-terminal gets a size, as a real window has one.
     const command = `stty cols 100 rows 40; exec ${join(ROOT, "node_modules/.bin/tsx")} ${join(ROOT, "src/chat.ts")}`;
     child = spawn("script", ["-qfec", command, "/dev/null"], {
@@ -128,5 +130,10 @@ describe.runIf(hasScript)("npm run chat on a terminal", () => {
     // cli-progress draws its bar with block characters.
     expect(output).toMatch(/[█░]{5,}/);
     expect(text).not.toContain("Downloading");
+  }, 90_000);
+
+  it("counts one document and one chunk in the singular", async () => {
+    const text = words(await type("index policy", "the one-document folder to be indexed"));
+    expect(text).toContain("Indexed 1 document (1 chunk) from policy for the whole workspace");
   }, 90_000);
 });

@@ -253,7 +253,7 @@ async function indexFolder(
   );
   const skipped = skippedAt.sort((left, right) => left[0] - right[0]).map(([, line]) => line);
   await report(files.length, files.length, "Indexed");
-  const summary = `Indexed ${indexed} document${indexed === 1 ? "" : "s"} (${chunks} chunks) from \`${folder}\` ${where}.`;
+  const summary = `Indexed ${indexed} document${indexed === 1 ? "" : "s"} (${chunks} chunk${chunks === 1 ? "" : "s"}) from \`${folder}\` ${where}.`;
   if (skipped.length === 0) return `${summary} \`docs\` lists them.`;
   const shown = skipped.slice(0, 10).map((entry) => `• ${entry}`);
   if (skipped.length > 10) shown.push(`• … and ${skipped.length - 10} more`);

@@ -149,7 +149,7 @@ function forgetDocCommand(knowledge: KnowledgeBase, sources: SourceService | und
         if (!source) return;
         const removed = await sources.forget(source);
         await reply.say(
-          `Removed source \`${id}\` **${source.name}**: ${removed.documents} document${removed.documents === 1 ? "" : "s"} (${removed.chunks} chunks), and its schedule.`,
+          `Removed source \`${id}\` **${source.name}**: ${removed.documents} document${removed.documents === 1 ? "" : "s"} (${removed.chunks} chunk${removed.chunks === 1 ? "" : "s"}), and its schedule.`,
         );
         return;
       }

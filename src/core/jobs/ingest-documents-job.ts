@@ -159,7 +159,7 @@ export function registerIngestJobs(queue: JobQueue, dependencies: IngestJobDepen
           }
           const indexed = total - skipped.length;
           const lines = [
-            `✅ Indexed ${indexed} of ${total} documents (${chunks} chunks). Ask me about them.`,
+            `✅ Indexed ${indexed} of ${total} documents (${chunks} chunk${chunks === 1 ? "" : "s"}). Ask me about them.`,
           ];
           if (skipped.length > 0) {
             lines.push(
