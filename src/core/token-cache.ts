@@ -1,5 +1,5 @@
 import type { ChatMessage } from "./ports/llm-provider.js";
-import { countTokens, MESSAGE_OVERHEAD_TOKENS } from "./tokens.js";
+import { countTokens, MESSAGE_OVERHEAD_TOKENS, ownCopy } from "./tokens.js";
 
 /** Distinct texts remembered; past it the oldest are forgotten (a map keeps insertion order). */
 const REMEMBERED_TEXTS = 4_096;
@@ -31,6 +31,7 @@ export class TokenCache {
       const oldest = this.counts.keys().next().value;
       if (oldest !== undefined) this.counts.delete(oldest);
     }
+    // A line split from a prompt is a view into the whole prompt, which it would keep alive.
     this.counts.set(ownCopy(text), tokens);
   }
 
@@ -52,15 +53,4 @@ export class TokenCache {
     }
     return total;
   }
-}
-
-/**
- * The text in a string of its own. A line cut from a prompt by `split` can be a view into the whole
- * prompt (V8 keeps substrings as slices of their parent), so a remembered line would keep every
- * prompt it came from alive: about 10 kB a message, promoted by every young-generation collection
- * and held until the line is forgotten. UTF-16 both ways copies any string exactly, lone surrogates
- * included.
- */
-function ownCopy(text: string): string {
-  return Buffer.from(text, "utf16le").toString("utf16le");
 }

@@ -194,7 +194,7 @@ function pieceTokens(text: string, start: number, end: number, merge = true): nu
   if (known !== 0) return known - 1;
   if (!merge) return -1;
   // A copy, not a view into the text, keeps the cache from holding documents alive.
-  const piece = ` ${text.slice(start, end)}`.slice(1);
+  const piece = ownCopy(text.slice(start, end));
   const count = mergeCount(piece);
   if (cachedPieces >= CACHE_LIMIT) {
     slotKeys.fill(undefined);
@@ -207,6 +207,15 @@ function pieceTokens(text: string, start: number, end: number, merge = true): nu
   slotEntries[2 * slot + 1] = count + 1;
   cachedPieces += 1;
   return count;
+}
+
+/**
+ * The text in a string of its own. A substring can be a view into the string it was cut from (V8 keeps
+ * substrings as slices of their parent), so a cache that kept one would keep its whole parent alive:
+ * a document, or a prompt. Joining flattens into a new string, and the slice after it views that one.
+ */
+export function ownCopy(text: string): string {
+  return ` ${text}`.slice(1);
 }
 
 function utf8Length(text: string): number {
