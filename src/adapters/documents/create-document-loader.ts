@@ -9,6 +9,7 @@ import type {
   PreparedDocument,
 } from "../../core/ports/document-loader.js";
 import type { RawDocument } from "../extract/extract-document.js";
+import { loadExtractionPool } from "../extract/load-extraction-pool.js";
 import { SafeHttpFetcher, type SafeHttpFetcherOptions } from "../http/safe-http-fetcher.js";
 import { listFolderDocuments } from "./list-folder-documents.js";
 
@@ -86,20 +87,14 @@ export function createDocumentLoader(options: DocumentLoaderOptions): DocumentLo
     options.fetcher instanceof SafeHttpFetcher ? options.fetcher : new SafeHttpFetcher(options.fetcher ?? {});
   const maxFileBytes = options.maxFileBytes ?? 25 * 1024 * 1024;
   const configuredBase = resolve(options.baseDirectory);
-  // The pool (Piscina, the extractors) loads with the first document, not with every process at start-up.
   const extractDocument =
-    options.extract ??
-    (async (raw, signal) =>
-      (await import("../extract/extraction-pool.js")).sharedExtractionPool().extract(raw, signal));
-
+    options.extract ?? (async (raw, signal) => (await loadExtractionPool()).extract(raw, signal));
   const prepareDocument =
     options.prepare ??
     (options.extract
       ? undefined
       : async (raw: RawDocument, preparation: ChunkPreparation, signal: AbortSignal | undefined) =>
-          (await import("../extract/extraction-pool.js"))
-            .sharedExtractionPool()
-            .prepare(raw, preparation, signal));
+          (await loadExtractionPool()).prepare(raw, preparation, signal));
 
   async function fetchUrl(
     reference: Extract<DocumentReference, { kind: "url" }>,

@@ -13,6 +13,7 @@ import type {
   SourceRequest,
 } from "../../core/ports/source-connector.js";
 import type { RawDocument } from "../extract/extract-document.js";
+import { loadExtractionPool } from "../extract/load-extraction-pool.js";
 import { HttpStatusError, type ResourceValidators, type SafeHttpFetcher } from "../http/safe-http-fetcher.js";
 import { linksOf, parseSitemap } from "./read-markup.js";
 
@@ -189,11 +190,8 @@ export class WebsiteSourceConnector implements SourceConnector {
     }
     const validator = encodeValidators(resource.validators);
     if (resource.notModified) return { status: "unchanged", validator };
-    // The pool (Piscina, the extractors) loads with the first page, not with every process at start-up.
     const extract =
-      this.options.extract ??
-      (async (raw, abort) =>
-        (await import("../extract/extraction-pool.js")).sharedExtractionPool().extract(raw, abort));
+      this.options.extract ?? (async (raw, abort) => (await loadExtractionPool()).extract(raw, abort));
     const loaded = await extract(
       {
         body: resource.body,
