@@ -9,9 +9,9 @@ import type {
   QueryScope,
   VectorStore,
 } from "../ports/vector-store.js";
-import { type ChunkOptions, chunkDocument, toChunkRecords } from "./chunker.js";
+import type { ChunkOptions } from "./chunker.js";
 import { DocumentWriteBatcher, MAX_BATCH_CHUNKS } from "./document-write-batcher.js";
-import { countedRecords } from "./prepare-chunks.js";
+import { countedRecords, prepareChunks } from "./prepare-chunks.js";
 
 export type IndexProgress = (done: number, total: number, label: string) => Promise<void>;
 
@@ -212,7 +212,9 @@ export class KnowledgeBase {
       format: document.format,
       source: document.source,
     };
-    const records = toChunkRecords(chunkDocument(chunkable, this.options.chunking), scope);
+    // The same preparation as a loader's `loadPrepared` on its thread, here on the calling thread.
+    const chunks = prepareChunks(chunkable, this.options.chunking);
+    const records = countedRecords({ document, chunks }, documentId, scope);
     return this.embedded(documentId, document, records, progress, signal);
   }
 

@@ -51,7 +51,7 @@ export function prepareDocument(loaded: LoadedDocument, preparation: ChunkPrepar
 
 /** The records a prepared document's write stores; each chunk's term counts are a view of `frequencies`. */
 export function countedRecords(
-  { document, chunks }: PreparedDocument,
+  { document, chunks }: { document: Pick<LoadedDocument, "title" | "source">; chunks: PreparedChunks },
   documentId: string,
   scope: DocumentScope,
 ): CountedChunkRecord[] {

@@ -50,12 +50,8 @@ describe("prepareChunks", () => {
       const options = { maxTokens: 120, overlapTokens: 20 };
       const expected = toChunkRecords(chunkDocument(document, options), scope);
       const prepared = prepareChunks(document, options);
-      const described = { title: document.title, source: document.source, format: document.format };
-      const records = countedRecords(
-        { document: { ...described, contentType: "text/plain", bytes: 0 }, chunks: prepared },
-        document.id,
-        scope,
-      );
+      const described = { title: document.title, source: document.source };
+      const records = countedRecords({ document: described, chunks: prepared }, document.id, scope);
       // More than one chunk, so that positions, overlaps and the packing of frequencies are exercised.
       expect(expected.length).toBeGreaterThan(2);
       expect(records.map(({ termCounts, ...chunk }) => chunk)).toEqual(
