@@ -15,17 +15,9 @@ import {
   type TermFrequencies,
   TopEntries,
 } from "../../src/adapters/sqlite/bm25-index.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 const PARAMETERS = { k1: 1.2, b: 0.75 };
-
-/** A small deterministic generator, so a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 interface Chunk {
   rowid: number;
@@ -53,7 +45,7 @@ interface Corpus {
  * set), split into segments of random sizes and a tail; then a share of them removed.
  */
 function corpus(seed: number, originals: number, copies: number, vocabulary: number): Corpus {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const distinct = Array.from({ length: originals }, () => {
     const length = 1 + Math.floor(next() * 60);
     return { length, termFrequencies: chunkTerms(next, length, vocabulary) };
@@ -122,7 +114,7 @@ describe("Bm25Scorer pruning", () => {
   ] as const) {
     it(`equals exhaustive scoring (corpus ${seed}: ${originals} chunks × ${copies} copies, ${vocabulary} terms)`, () => {
       const { parts } = corpus(seed, originals, copies, vocabulary);
-      const next = random(seed * 101);
+      const next = seededRandom(seed * 101);
       let nonEmpty = 0;
       for (let query = 0; query < 80; query++) {
         const terms = question(next, vocabulary);
@@ -138,7 +130,7 @@ describe("Bm25Scorer pruning", () => {
 
   it("equals exhaustive scoring for a question of hundreds of terms (the seed's search budget spent)", () => {
     const { parts } = corpus(6, 3_000, 2, 500);
-    const next = random(606);
+    const next = seededRandom(606);
     for (let query = 0; query < 5; query++) {
       const terms = Array.from({ length: 400 }, () => 1 + Math.floor(500 * next()));
       const question = [...new Set(terms)].map((termId) => ({ termId, weight: 1 }));
@@ -148,7 +140,7 @@ describe("Bm25Scorer pruning", () => {
   });
 
   it("follows removals made after the lists were first read (document frequencies included)", () => {
-    const next = random(66);
+    const next = seededRandom(66);
     const chunks: Chunk[] = Array.from({ length: 900 }, (_, index) => {
       const length = 1 + Math.floor(next() * 30);
       return { rowid: index + 1, length, termFrequencies: chunkTerms(next, length, 50) };
@@ -192,7 +184,7 @@ describe("Bm25Scorer pruning", () => {
 
   it("keeps the lowest rowids among exact ties", () => {
     const { parts } = corpus(5, 100, 30, 40);
-    const next = random(55);
+    const next = seededRandom(55);
     for (let query = 0; query < 30; query++) {
       const ranked = search(pruned, parts, question(next, 40), 20);
       for (let index = 1; index < ranked.length; index++) {

@@ -14,6 +14,7 @@ import { analyze } from "../../src/core/knowledge/analyzer.js";
 import { chunkId } from "../../src/core/knowledge/chunker.js";
 import { termId } from "../../src/core/knowledge/sparse.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../../src/core/ports/vector-store.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "index-test" };
 const ask: QueryScope = { ...scope, channelId: "general" };
@@ -30,15 +31,6 @@ function records(documentId: string, texts: string[], documentScope: DocumentSco
     scope: documentScope,
     terms: analyze(text),
   }));
-}
-
-/** A small deterministic generator, so a failing sequence can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
 }
 
 const VOCABULARY = [
@@ -138,7 +130,7 @@ describe("SqliteVectorStore index", () => {
     const database = new Database(":memory:");
     const pruned = new SqliteVectorStore(database, { segmentChunks: 50 });
     const exhaustive = new SqliteVectorStore(database, { segmentChunks: 50, exhaustiveScoring: true });
-    const next = random(7);
+    const next = seededRandom(7);
     const live = new Map<string, string[]>();
     for (let document = 0; document < 120; document++) {
       const texts = Array.from({ length: 1 + Math.floor(next() * 4) }, () =>
@@ -223,7 +215,7 @@ describe("SqliteVectorStore index", () => {
     const readerDatabase = openSqliteDatabase(path);
     const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 3 });
     const reader = new SqliteVectorStore(readerDatabase, { segmentChunks: 3 });
-    const next = random(11);
+    const next = seededRandom(11);
     const questions = Array.from({ length: 8 }, () => sentence(next, 3));
     const documents = new Map<string, ChunkRecord[]>();
     for (let step = 0; step < 80; step++) {
@@ -341,7 +333,7 @@ describe("SqliteVectorStore index", () => {
       "budget",
       "review",
     ];
-    const pick = random(7);
+    const pick = seededRandom(7);
     const texts = Array.from({ length: 2_100 }, () =>
       Array.from({ length: 6 }, () => vocabulary[Math.floor(pick() * vocabulary.length)]).join(" "),
     );

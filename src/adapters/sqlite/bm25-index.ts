@@ -802,6 +802,8 @@ function add(
 ): number {
   const { slots, frequencies, termWeight, end } = list;
   let count = touchedCount;
+  // Two copies of the loop on purpose: this is the innermost loop of every query, and most parts have no
+  // removals, so their loop carries no per-posting removal test.
   if (removals) {
     for (let position = list.start; position < end; position++) {
       const slot = slots[position] as number;

@@ -1,15 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { analyze, countAnalyzedTerms } from "../../../src/core/knowledge/analyzer.js";
 import { countTerms } from "../../../src/core/knowledge/sparse.js";
-
-/** A small deterministic generator, so a failing text can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
+import { seededRandom } from "../../support/seeded-random.js";
 
 // The pieces the ASCII word expression treats specially, mixed with words, stopwords and capitals.
 const PIECES = [
@@ -77,7 +69,7 @@ function text(next: () => number, words: number): string {
 
 describe("countAnalyzedTerms", () => {
   it("counts exactly what countTerms(analyze(lines joined)) counts on random ASCII lines", () => {
-    const next = random(14);
+    const next = seededRandom(14);
     for (let round = 0; round < 2000; round++) {
       const lines = Array.from({ length: 1 + Math.floor(next() * 3) }, () =>
         text(next, Math.floor(next() * 40)),
@@ -88,7 +80,7 @@ describe("countAnalyzedTerms", () => {
   });
 
   it("counts as analyze does on lines with non-ASCII characters (which take analyze), next to ASCII ones", () => {
-    const next = random(41);
+    const next = seededRandom(41);
     const unicode = [
       "Café",
       "ＡＢＣ",
