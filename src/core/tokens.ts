@@ -62,11 +62,6 @@ export function tokenizerTable(): SharedArrayBuffer {
   return rankTable().buffer;
 }
 
-/** Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. */
-function rankOf(table: BytePairRanks, bytes: string, start: number, end: number): number {
-  return table.rankOf(bytes, start, end);
-}
-
 /** `text` as UTF-8 bytes, one character (0-255) per byte; ASCII text is returned as it is. */
 function byteString(text: string): string {
   let ascii = true;
@@ -104,6 +99,12 @@ function byteString(text: string): string {
   return bytes;
 }
 
+// The parts of the piece being merged: partStarts[i] is where part i begins (and the entry after the last part
+// where the piece ends); pairRanks[i] is the rank of parts i and i + 1 joined. Reused typed arrays rather than
+// arrays spliced per merge: merging the words a document brings for the first time was a fifth of counting it cold.
+let partStarts = new Int32Array(256);
+let pairRanks = new Float64Array(256);
+
 /**
  * Tokens of one pre-token: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent pair merges first,
  * the leftmost on a tie) over the piece's byte string. Quadratic in the piece's length, which
@@ -112,20 +113,23 @@ function byteString(text: string): string {
 function mergeCount(piece: string): number {
   const table = rankTable();
   const bytes = byteString(piece);
-  if (bytes.length <= 1) return bytes.length;
-  if (rankOf(table, bytes, 0, bytes.length) !== NO_RANK) return 1;
-  // starts[i] is where part i begins (and the last entry where the piece ends); ranks[i] is the rank of
-  // parts i and i + 1 joined.
-  const starts: number[] = [];
-  const ranks: number[] = [];
-  for (let index = 0; index <= bytes.length; index += 1) starts.push(index);
-  for (let index = 0; index + 1 < bytes.length; index += 1)
-    ranks.push(rankOf(table, bytes, index, index + 2));
-  ranks.push(NO_RANK);
-  while (starts.length > 2) {
+  const length = bytes.length;
+  if (length <= 1) return length;
+  if (table.rankOf(bytes, 0, length) !== NO_RANK) return 1;
+  if (partStarts.length <= length) {
+    partStarts = new Int32Array(length + 1);
+    pairRanks = new Float64Array(length + 1);
+  }
+  const starts = partStarts;
+  const ranks = pairRanks;
+  for (let index = 0; index <= length; index += 1) starts[index] = index;
+  for (let index = 0; index + 1 < length; index += 1) ranks[index] = table.rankOf(bytes, index, index + 2);
+  ranks[length - 1] = NO_RANK;
+  let parts = length;
+  while (parts > 1) {
     let lowest = NO_RANK;
     let at = -1;
-    for (let part = 0; part < ranks.length - 1; part += 1) {
+    for (let part = 0; part < parts - 1; part += 1) {
       const rank = ranks[part] as number;
       if (rank < lowest) {
         lowest = rank;
@@ -133,13 +137,15 @@ function mergeCount(piece: string): number {
       }
     }
     if (at < 0) break;
-    starts.splice(at + 1, 1);
-    ranks.splice(at, 1);
+    // Parts `at` and `at + 1` become one: the later entries move down by one.
+    for (let part = at + 1; part < parts; part += 1) starts[part] = starts[part + 1] as number;
+    for (let part = at + 1; part < parts - 1; part += 1) ranks[part] = ranks[part + 1] as number;
+    parts -= 1;
     ranks[at] =
-      at + 2 < starts.length ? rankOf(table, bytes, starts[at] as number, starts[at + 2] as number) : NO_RANK;
-    if (at > 0) ranks[at - 1] = rankOf(table, bytes, starts[at - 1] as number, starts[at + 1] as number);
+      at + 1 < parts ? table.rankOf(bytes, starts[at] as number, starts[at + 2] as number) : NO_RANK;
+    if (at > 0) ranks[at - 1] = table.rankOf(bytes, starts[at - 1] as number, starts[at + 1] as number);
   }
-  return starts.length - 1;
+  return parts;
 }
 
 // Every byte-pair merge in JavaScript (gpt-tokenizer, js-tiktoken) is quadratic in the length of a
@@ -162,9 +168,8 @@ function isAscii(text: string): boolean {
 
 /** FNV-1a over the UTF-16 units of `text` from `start` to `end`. */
 function spanHash(text: string, start: number, end: number): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let index = start; index < end; index += 1)
-    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  let hash = FNV_OFFSET;
+  for (let index = start; index < end; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), FNV_PRIME);
   return hash;
 }
 
@@ -188,7 +193,11 @@ function slotOf(text: string, start: number, end: number, hash: number): number 
  * remembered); -1 when it is unknown and may not be merged.
  */
 function pieceTokens(text: string, start: number, end: number, merge = true): number {
-  const hash = spanHash(text, start, end);
+  return hashedPieceTokens(text, start, end, spanHash(text, start, end), merge);
+}
+
+/** `pieceTokens`, given the piece's hash (`spanHash`). */
+function hashedPieceTokens(text: string, start: number, end: number, hash: number, merge: boolean): number {
   let slot = slotOf(text, start, end, hash);
   const known = slotEntries[2 * slot + 1] as number;
   if (known !== 0) return known - 1;
@@ -246,11 +255,23 @@ const ASCII_CLASS = new Uint8Array(128).map((_, code) => {
   return OTHER;
 });
 
-function classAt(text: string, index: number): number {
-  if (index >= text.length) return END;
-  const code = text.charCodeAt(index);
-  return code < 0x80 ? (ASCII_CLASS[code] as number) : NON_ASCII;
+// FNV-1a, the cache's hash: over the UTF-16 units of a piece, from this offset, with this prime.
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** The class of the character code `code` read at an index of a text (-1 past its end). */
+function classOf(code: number): number {
+  return code < 0 ? END : code < 0x80 ? (ASCII_CLASS[code] as number) : NON_ASCII;
 }
+
+/** The character code at `index` of `text`, or -1 past its end. */
+function codeAt(text: string, index: number): number {
+  return index < text.length ? text.charCodeAt(index) : -1;
+}
+
+// The hash (`spanHash`) of the piece the last `asciiPieceEnd` matched, computed while finding its end: one
+// pass over the piece's characters instead of two.
+let scannedHash = 0;
 
 /** End of the contraction (`'s`, `'ll`, …, any case) at `index`, or `index` when there is none. */
 function contractionEnd(text: string, index: number): number {
@@ -270,9 +291,11 @@ function contractionEnd(text: string, index: number): number {
 
 /**
  * End of the pre-token that starts at `start` (an ASCII character): the match the o200k split expression
- * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those).
+ * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those)
+ * or `start` holds none. Sets `scannedHash` to the hash of the piece it matched.
  * Written out by hand because the expression, matched by the regular-expression engine with Unicode
- * classes, cost about 26 ns a character, more than half of counting warm text. The alternatives are
+ * classes, cost about 26 ns a character, more than half of counting warm text; and in one pass that
+ * classifies each character and hashes it as it goes, without a call per character. The alternatives are
  * tried in the expression's order (test/core/tokens.test.ts holds the two to each other):
  * 1. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+('s|…)?` and 2. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]+[\p{Ll}…]*('s|…)?`:
  *    an optional opener, capitals, small letters, a contraction;
@@ -281,69 +304,86 @@ function contractionEnd(text: string, index: number): number {
  * run (é is a small letter, U+00A0 a blank), so the answer is -1.
  */
 export function asciiPieceEnd(text: string, start: number): number {
-  const kind = classAt(text, start);
-  // 1 and 2: a word, opened by one character that is neither a letter, a digit nor a line break.
-  const letters =
-    kind === UPPER || kind === LOWER ? start : kind === OTHER || kind === BLANK ? start + 1 : -1;
-  if (letters >= 0) {
-    let index = letters;
-    let next = classAt(text, index);
-    while (next === UPPER) next = classAt(text, ++index);
-    while (next === LOWER) next = classAt(text, ++index);
+  const first = codeAt(text, start);
+  if (first < 0 || first >= 0x80) return -1;
+  const kind = ASCII_CLASS[first] as number;
+  let hash = Math.imul(FNV_OFFSET ^ first, FNV_PRIME);
+  let index = start + 1;
+  let code = codeAt(text, index);
+  let next = classOf(code);
+  // 1 and 2: a word (capitals, then small letters), opened by one character that is neither a letter, a
+  // digit nor a line break. Capitals alone (2) or small letters after any capitals (1) end the same way.
+  const opener =
+    (kind === OTHER || kind === BLANK) && (next === UPPER || next === LOWER || next === NON_ASCII);
+  if (kind === UPPER || kind === LOWER || opener) {
     if (next === NON_ASCII) return -1;
-    // Capitals alone (2) or small letters after any capitals (1): both end the same way.
-    if (index > letters) return contractionEnd(text, index);
+    if (kind !== LOWER)
+      while (next === UPPER) {
+        hash = Math.imul(hash ^ code, FNV_PRIME);
+        code = codeAt(text, ++index);
+        next = classOf(code);
+      }
+    while (next === LOWER) {
+      hash = Math.imul(hash ^ code, FNV_PRIME);
+      code = codeAt(text, ++index);
+      next = classOf(code);
+    }
+    if (next === NON_ASCII) return -1;
+    const end = code === 0x27 ? contractionEnd(text, index) : index;
+    for (; index < end; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), FNV_PRIME);
+    scannedHash = hash;
+    return end;
   }
   if (kind === DIGIT) {
-    let index = start + 1;
-    for (let next = classAt(text, index); index < start + 3 && next === DIGIT; next = classAt(text, index))
-      index += 1;
-    return index < start + 3 && classAt(text, index) === NON_ASCII ? -1 : index;
-  }
-  // 4: a run of punctuation, after one optional space, with the line breaks and slashes that follow it.
-  const punctuation =
-    kind === OTHER
-      ? start
-      : text.charCodeAt(start) === 0x20 && classAt(text, start + 1) === OTHER
-        ? start + 1
-        : -1;
-  if (punctuation >= 0) {
-    let index = punctuation + 1;
-    let next = classAt(text, index);
-    while (next === OTHER) next = classAt(text, ++index);
-    if (next === NON_ASCII) return -1;
-    for (
-      let code = text.charCodeAt(index);
-      code === 0x0a || code === 0x0d || code === 0x2f;
-      code = text.charCodeAt(index)
-    )
-      index += 1;
+    for (; index < start + 3 && next === DIGIT; next = classOf(code)) {
+      hash = Math.imul(hash ^ code, FNV_PRIME);
+      code = codeAt(text, ++index);
+    }
+    if (index < start + 3 && next === NON_ASCII) return -1;
+    scannedHash = hash;
     return index;
   }
-  // 5, 6 and 7: whitespace.
-  let end = start + 1;
+  // 4: a run of punctuation, after one optional space, with the line breaks and slashes that follow it.
+  if (kind === OTHER || (first === 0x20 && next === OTHER)) {
+    while (next === OTHER) {
+      hash = Math.imul(hash ^ code, FNV_PRIME);
+      code = codeAt(text, ++index);
+      next = classOf(code);
+    }
+    if (next === NON_ASCII) return -1;
+    while (code === 0x0a || code === 0x0d || code === 0x2f) {
+      hash = Math.imul(hash ^ code, FNV_PRIME);
+      code = codeAt(text, ++index);
+    }
+    scannedHash = hash;
+    return index;
+  }
+  // 5, 6 and 7: whitespace (the hash is taken once the end is known, which may fall before the run's end).
   let lastBreak = kind === BREAK ? start : -1;
-  let next = classAt(text, end);
-  for (; next === BLANK || next === BREAK; next = classAt(text, end)) {
-    if (next === BREAK) lastBreak = end;
-    end += 1;
+  for (; next === BLANK || next === BREAK; next = classOf(codeAt(text, index))) {
+    if (next === BREAK) lastBreak = index;
+    index += 1;
   }
   if (next === NON_ASCII) return -1;
-  if (lastBreak >= 0) return lastBreak + 1;
-  if (next === END || end - start === 1) return end;
-  return end - 1;
+  const end = lastBreak >= 0 ? lastBreak + 1 : next === END || index - start === 1 ? index : index - 1;
+  scannedHash = spanHash(text, start, end);
+  return end;
 }
 
 // Pre-tokens the hand-written matcher leaves to the expression are matched where they start (sticky).
 const PRE_TOKEN_AT = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "uy");
 
-/** End of the pre-token of `text` that starts at `start`. */
-function pieceEnd(text: string, start: number): number {
-  const end = text.charCodeAt(start) < 0x80 ? asciiPieceEnd(text, start) : -1;
-  if (end >= 0) return end;
+/** End of the pre-token of `text` that starts at `start`, when `asciiPieceEnd` left it to the expression. */
+function expressionPieceEnd(text: string, start: number): number {
   PRE_TOKEN_AT.lastIndex = start;
   // Every character starts a match of the expression (letters, digits, blanks, and `[^\s\p{L}\p{N}]+`).
   return start + (PRE_TOKEN_AT.exec(text)?.[0].length ?? 1);
+}
+
+/** End of the pre-token of `text` that starts at `start`. */
+function pieceEnd(text: string, start: number): number {
+  const end = asciiPieceEnd(text, start);
+  return end >= 0 ? end : expressionPieceEnd(text, start);
 }
 
 // State of the count under way (counting is synchronous, so one at a time): the non-ASCII characters of long
@@ -379,12 +419,20 @@ function sumTokens(text: string, limit: number): number {
   ownCounts = true;
   let total = 0;
   for (let start = 0, end = 0; start < text.length && total <= limit; start = end) {
-    end = pieceEnd(text, start);
-    if (end - start <= LONGEST_WHOLE_PIECE) {
-      total += pieceTokens(text, start, end);
-      continue;
+    end = asciiPieceEnd(text, start);
+    if (end >= 0) {
+      if (end - start <= LONGEST_WHOLE_PIECE) {
+        total += hashedPieceTokens(text, start, end, scannedHash, true);
+        continue;
+      }
+    } else {
+      end = expressionPieceEnd(text, start);
+      if (end - start <= LONGEST_WHOLE_PIECE) {
+        total += pieceTokens(text, start, end);
+        continue;
+      }
+      if (!isAscii(text.slice(start, end))) ownCounts = false;
     }
-    if (!isAscii(text.slice(start, end))) ownCounts = false;
     for (let from = start, to = 0; from < end && total <= limit; from = to) {
       to = sliceEnd(text, from, end);
       total += sliceTokens(text, from, to);
