@@ -19,10 +19,21 @@ import { BytePairRanks, NO_RANK } from "./byte-pair-ranks.js";
 // one (with a Map, those two were most of a warm count); it is cleared when full, so its memory stays bounded.
 const CACHE_LIMIT = 100_000;
 const CACHE_SLOTS = 1 << 18; // a power of two, well above CACHE_LIMIT so that probes stay short
+// A slot is 32 bytes, half a cache line, and holds its key too, so that a hit reads one line: a table with
+// the keys in strings of their own missed the processor's caches twice per piece (the slot, then the
+// string), which was half of counting warm text. Per slot: the key's hash; its count plus one (0: the slot
+// is empty) in the low 16 bits, its length in the next 8, and IN_SLOT when the key is held in the slot's
+// last 24 bytes, one byte per character (pieces of Latin-1 text up to 24 characters long: most words);
+// other keys are held in `slotKeys`.
+const SLOT_BYTES = 32;
+const SLOT_WORDS = SLOT_BYTES / 4;
+const KEY_OFFSET = 8;
+const LONGEST_KEY_IN_SLOT = SLOT_BYTES - KEY_OFFSET;
+const IN_SLOT = 1 << 24;
+const slotMemory = new ArrayBuffer(CACHE_SLOTS * SLOT_BYTES);
+const slotWords = new Int32Array(slotMemory);
+const slotBytes = new Uint8Array(slotMemory);
 const slotKeys: Array<string | undefined> = new Array(CACHE_SLOTS);
-// Per slot, side by side so that a probe reads one cache line: the key's hash, and its count plus one
-// (0: the slot is empty). The key itself is read only when the hashes agree.
-const slotEntries = new Int32Array(CACHE_SLOTS * 2);
 let cachedPieces = 0;
 
 // The byte-pair merge itself is written here, over gpt-tokenizer's o200k ranks and split expression (the
@@ -177,13 +188,20 @@ function spanHash(text: string, start: number, end: number): number {
 function slotOf(text: string, start: number, end: number, hash: number): number {
   const length = end - start;
   for (let slot = hash & (CACHE_SLOTS - 1); ; slot = (slot + 1) & (CACHE_SLOTS - 1)) {
-    if (slotEntries[2 * slot + 1] === 0) return slot;
-    if (slotEntries[2 * slot] !== hash) continue;
-    const key = slotKeys[slot] as string;
-    if (key.length !== length) continue;
+    const at = slot * SLOT_WORDS;
+    const entry = slotWords[at + 1] as number;
+    if (entry === 0) return slot;
+    if (slotWords[at] !== hash || ((entry >> 16) & 0xff) !== length) continue;
     let same = true;
-    for (let index = 0; index < length && same; index += 1)
-      same = key.charCodeAt(index) === text.charCodeAt(start + index);
+    if ((entry & IN_SLOT) !== 0) {
+      const key = slot * SLOT_BYTES + KEY_OFFSET - start;
+      for (let index = start; index < end && same; index += 1)
+        same = slotBytes[key + index] === text.charCodeAt(index);
+    } else {
+      const key = slotKeys[slot] as string;
+      for (let index = 0; index < length && same; index += 1)
+        same = key.charCodeAt(index) === text.charCodeAt(start + index);
+    }
     if (same) return slot;
   }
 }
@@ -196,24 +214,31 @@ function pieceTokens(text: string, start: number, end: number, merge = true): nu
   return hashedPieceTokens(text, start, end, spanHash(text, start, end), merge);
 }
 
-/** `pieceTokens`, given the piece's hash (`spanHash`). */
+/** `pieceTokens`, given the piece's hash (`spanHash`). The piece is at most `LONGEST_WHOLE_PIECE` long. */
 function hashedPieceTokens(text: string, start: number, end: number, hash: number, merge: boolean): number {
   let slot = slotOf(text, start, end, hash);
-  const known = slotEntries[2 * slot + 1] as number;
+  const known = (slotWords[slot * SLOT_WORDS + 1] as number) & 0xffff;
   if (known !== 0) return known - 1;
   if (!merge) return -1;
-  // A copy, not a view into the text, keeps the cache from holding documents alive.
-  const piece = ownCopy(text.slice(start, end));
-  const count = mergeCount(piece);
+  const count = mergeCount(text.slice(start, end));
   if (cachedPieces >= CACHE_LIMIT) {
     slotKeys.fill(undefined);
-    slotEntries.fill(0);
+    slotWords.fill(0);
     cachedPieces = 0;
     slot = slotOf(text, start, end, hash);
   }
-  slotKeys[slot] = piece;
-  slotEntries[2 * slot] = hash;
-  slotEntries[2 * slot + 1] = count + 1;
+  const length = end - start;
+  let inSlot = length <= LONGEST_KEY_IN_SLOT;
+  for (let index = start; index < end && inSlot; index += 1) inSlot = text.charCodeAt(index) <= 0xff;
+  if (inSlot) {
+    const key = slot * SLOT_BYTES + KEY_OFFSET - start;
+    for (let index = start; index < end; index += 1) slotBytes[key + index] = text.charCodeAt(index);
+  } else {
+    // A copy, not a view into the text, keeps the cache from holding documents alive.
+    slotKeys[slot] = ownCopy(text.slice(start, end));
+  }
+  slotWords[slot * SLOT_WORDS] = hash;
+  slotWords[slot * SLOT_WORDS + 1] = (count + 1) | (length << 16) | (inSlot ? IN_SLOT : 0);
   cachedPieces += 1;
   return count;
 }
