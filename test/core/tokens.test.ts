@@ -3,10 +3,49 @@ import { Tiktoken } from "js-tiktoken/lite";
 import o200kBase from "js-tiktoken/ranks/o200k_base";
 import { describe, expect, it } from "vitest";
 import { asciiPieceEnd, countTokens, truncateToTokens } from "../../src/core/tokens.js";
+import { seededRandom } from "../support/seeded-random.js";
 
 // js-tiktoken is the reference port of OpenAI's tiktoken; the counts here must be its counts.
 const reference = new Tiktoken(o200kBase);
 const referenceCount = (text: string) => reference.encode(text, [], []).length;
+
+const PRE_TOKENS = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "gu");
+/**
+ * What tokens.ts promises for `text`, from js-tiktoken: each pre-token's count, one longer than 64 characters
+ * counted in slices of 32. Undefined where that cannot be had from js-tiktoken: a long pre-token that is not
+ * ASCII (partly counted by its byte length), or a slice js-tiktoken would split further.
+ */
+// js-tiktoken takes about 0.1 ms for a slice of 32 letters; the long runs below repeat theirs.
+const sliceCounts = new Map<string, number>();
+function slicedReferenceCount(text: string): number | undefined {
+  let total = 0;
+  for (const [piece] of text.matchAll(PRE_TOKENS)) {
+    if (piece.length <= 64) {
+      total += referenceCount(piece);
+      continue;
+    }
+    if (/[^\0-\x7f]/.test(piece)) return undefined;
+    for (let from = 0; from < piece.length; from += 32) {
+      const slice = piece.slice(from, from + 32);
+      if ([...slice.matchAll(PRE_TOKENS)].length !== 1) return undefined;
+      let count = sliceCounts.get(slice);
+      if (count === undefined) {
+        count = referenceCount(slice);
+        sliceCounts.set(slice, count);
+      }
+      total += count;
+    }
+  }
+  return total;
+}
+
+/** The cache's hash of a piece (FNV-1a over its UTF-16 units), to show that a pair of pieces collides. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let index = 0; index < text.length; index += 1)
+    hash = Math.imul(hash ^ text.charCodeAt(index), 0x01000193);
+  return hash;
+}
 
 const REAL_TEXT = [
   "Every employee gets sixteen weeks of paid parental leave, to be taken within the first year.",
@@ -132,5 +171,97 @@ describe("token counting", () => {
       expect(countTokens(cut)).toBeLessThanOrEqual(budget);
       expect(/[\uD800-\uDBFF]$/.test(cut)).toBe(false);
     }
+  });
+
+  it("counts random ASCII-heavy text, words short and long, exactly, cold and warm", () => {
+    // The hand-written matcher, the in-slot cache keys (Latin-1 pieces up to 24 characters) and the slicing
+    // of pre-tokens longer than 64 characters, on text built to cross each of their edges.
+    const random = seededRandom(41);
+    const below = (count: number) => Math.floor(random() * count);
+    const small = "abcdefghijklmnopqrstuvwxyz";
+    const capitals = small.toUpperCase();
+    const rare = ["é", "ÿ", "ß", "\u00a0", "Ā", "μ", "—", "가", "🙂", "\ud800", "’"];
+    const separators = [" ", " ", " ", "  ", "\n", "\n\n", "\t", ", ", ". ", " (", ") ", "/", "'s ", "'LL "];
+    const word = () => {
+      const kind = below(20);
+      const length =
+        kind < 14
+          ? 1 + below(10)
+          : kind < 17
+            ? 20 + below(10)
+            : kind < 19
+              ? 58 + below(12)
+              : 100 + below(600);
+      let text = "";
+      if (below(12) === 0) {
+        const mark = "!?.-*=#"[below(7)] as string;
+        while (text.length < length) text += mark;
+        return text;
+      }
+      if (below(10) === 0) {
+        while (text.length < Math.min(length, 12)) text += String(below(10));
+        return text;
+      }
+      // One case per word (a capital may open it), so that a long word is one long pre-token.
+      const alphabet = below(8) === 0 ? capitals : small;
+      if (below(4) === 0) text += capitals[below(capitals.length)];
+      while (text.length < length)
+        text += below(150) === 0 ? rare[below(rare.length)] : alphabet[below(alphabet.length)];
+      return text;
+    };
+    let checked = 0;
+    for (let sample = 0; sample < 400; sample += 1) {
+      let text = word();
+      for (let words = below(30); words > 0; words -= 1)
+        text += separators[below(separators.length)] + word();
+      const expected = slicedReferenceCount(text);
+      if (expected === undefined) continue;
+      checked += 1;
+      expect(countTokens(text), JSON.stringify(text.slice(0, 200))).toBe(expected);
+      expect(countTokens(text), JSON.stringify(text.slice(0, 200))).toBe(expected);
+    }
+    expect(checked).toBeGreaterThan(200);
+  });
+
+  it("counts 100,000-character pre-tokens in slices, exactly", () => {
+    for (const long of ["ab".repeat(50_000), "Zq".repeat(50_000), "!".repeat(100_000), " ".repeat(100_000)]) {
+      expect(countTokens(long)).toBe(slicedReferenceCount(long));
+      expect(countTokens(`x ${long} y`)).toBe(slicedReferenceCount(`x ${long} y`));
+    }
+  });
+
+  it("tells remembered pieces apart by their characters when their hashes collide", () => {
+    // Pairs of pieces with the same length and hash but different counts (found by a birthday search):
+    // short ones are kept in the cache's slots, long ones in strings of their own.
+    const pairs = [
+      [" hqibei", " umddcq"],
+      [" etcyqm", " hqcojx"],
+      [" jgrsibuxxrqkapgwgqfrkvwznrcyww", " nzcrgmcxmtldkzcbctzatinqrsvfre"],
+      [" jjjfilhrtomsnhaonxklhjlaguuoop", " ngykhannffvynkgpilvykqntkqjxiu"],
+    ] as const;
+    for (const [first, second] of pairs) {
+      expect(fnv1a(first)).toBe(fnv1a(second));
+      expect(referenceCount(first)).not.toBe(referenceCount(second));
+      for (const text of [first, second, first, second, `${second}${first}`])
+        expect(countTokens(text), text).toBe(referenceCount(text));
+    }
+  });
+
+  it("counts the same after the cache fills and is cleared (more distinct pieces than it keeps)", () => {
+    const words: string[] = [];
+    for (let index = 0; index < 120_000; index += 1) {
+      let word = " ";
+      for (let rest = index; word.length === 1 || rest > 0; rest = Math.floor(rest / 26))
+        word += String.fromCharCode(0x61 + (rest % 26));
+      words.push(word);
+    }
+    const batches: string[] = [];
+    for (let index = 0; index < words.length; index += 10_000)
+      batches.push(words.slice(index, index + 10_000).join(""));
+    const counts = batches.map((batch) => countTokens(batch));
+    expect(counts.map((count, index) => count - referenceCount(batches[index] as string))).toEqual(
+      counts.map(() => 0),
+    );
+    expect(batches.map((batch) => countTokens(batch))).toEqual(counts);
   });
 });
