@@ -543,17 +543,44 @@ export function tokensJoinedAfter(
   text: string,
   textTokens: number,
 ): number {
-  const last = lastCharacter(before);
-  if (textTokens < 0 || before === "" || BLANK_CHARACTER.test(last) || STARTS_WITH_BLANK.test(text))
+  if (textTokens < 0 || before === "") return -1;
+  // The chunker asks this of every sentence: ASCII characters are classed by table, the expressions
+  // (which cost more than the rest of a join) are left to the others.
+  const lastCode = before.charCodeAt(before.length - 1);
+  const lastClass = lastCode < 0x80 ? (ASCII_CLASS[lastCode] as number) : NON_ASCII;
+  const last = lastClass === NON_ASCII ? lastCharacter(before) : "";
+  if (lastClass === NON_ASCII ? BLANK_CHARACTER.test(last) : lastClass === BLANK || lastClass === BREAK)
     return -1;
-  if (separator === "\n\n") return LETTER_OR_DIGIT.test(last) ? PARAGRAPH_BREAK_TOKENS + textTokens : -1;
+  const firstClass = startClass(text);
+  if (firstClass === BLANK) return -1;
+  if (separator === "\n\n") {
+    const letterOrDigit =
+      lastClass === NON_ASCII
+        ? LETTER_OR_DIGIT.test(last)
+        : lastClass === UPPER || lastClass === LOWER || lastClass === DIGIT;
+    return letterOrDigit ? PARAGRAPH_BREAK_TOKENS + textTokens : -1;
+  }
   if (separator !== " ") return -1;
-  if (STARTS_WITH_DIGIT.test(text)) return SPACE_TOKENS + textTokens;
-  if (!STARTS_WITH_LETTER.test(text)) return -1;
-  const first = text.slice(0, pieceEnd(text, 0));
+  if (firstClass === DIGIT) return SPACE_TOKENS + textTokens;
+  if (firstClass !== LOWER) return -1;
+  const end = pieceEnd(text, 0);
   // A word as long as a slice is counted in slices, which the space would shift.
-  if (first.length + 1 > LONGEST_WHOLE_PIECE) return -1;
-  return textTokens - countTokens(first) + countTokens(` ${first}`);
+  if (end + 1 > LONGEST_WHOLE_PIECE) return -1;
+  // The word alone is that pre-token of `text`, counted as it was.
+  return textTokens - pieceTokens(text, 0, end) + countTokens(` ${text.slice(0, end)}`);
+}
+
+/** What `text` starts with, as the split expression sees it: LOWER (any letter), DIGIT, BLANK, or OTHER. */
+function startClass(text: string): number {
+  const code = text.charCodeAt(0);
+  if (code < 0x80) {
+    const kind = ASCII_CLASS[code] as number;
+    return kind === UPPER ? LOWER : kind === BREAK ? BLANK : kind;
+  }
+  if (text === "") return OTHER;
+  if (STARTS_WITH_LETTER.test(text)) return LOWER;
+  if (STARTS_WITH_DIGIT.test(text)) return DIGIT;
+  return STARTS_WITH_BLANK.test(text) ? BLANK : OTHER;
 }
 
 /** Every chat message costs a few tokens of framing on top of its content. */

@@ -1,6 +1,8 @@
+import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants";
 import { describe, expect, it } from "vitest";
 import { chunkDocument } from "../../../src/core/knowledge/chunker.js";
 import { countTokens, countTokensOfPieces, tokensJoinedAfter } from "../../../src/core/tokens.js";
+import { seededRandom } from "../../support/seeded-random.js";
 
 // The chunker stores a count with every chunk that prompt budgets rely on; it derives most of them from
 // the counts of the chunk's sentences (see `tokensJoinedAfter`). These tests hold every derivation to a
@@ -111,6 +113,54 @@ describe("token counts the chunker derives", () => {
       expect(chunks.length).toBeGreaterThan(0);
       for (const chunk of chunks)
         expect(chunk.tokens, JSON.stringify(chunk.text)).toBe(countTokens(chunk.text));
+    }
+  });
+
+  it("derives and declines exactly where the split expression's classes say so, ASCII by table or not", () => {
+    // The expression-based rule tokensJoinedAfter follows (its ASCII characters are classed by a table).
+    const firstPreToken = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "uy");
+    const reference = (before: string, separator: string, text: string, textTokens: number) => {
+      const code = before.charCodeAt(before.length - 1);
+      const last = before.slice(code >= 0xdc00 && code <= 0xdfff ? -2 : -1);
+      if (textTokens < 0 || before === "" || /^\s$/u.test(last) || /^\s/u.test(text)) return -1;
+      if (separator === "\n\n") return /^[\p{L}\p{N}]$/u.test(last) ? 1 + textTokens : -1;
+      if (separator !== " ") return -1;
+      if (/^\p{N}/u.test(text)) return 1 + textTokens;
+      if (!/^\p{L}/u.test(text)) return -1;
+      firstPreToken.lastIndex = 0;
+      const first = firstPreToken.exec(text)?.[0] ?? "";
+      if (first.length + 1 > 64) return -1;
+      return textTokens - countTokens(first) + countTokens(` ${first}`);
+    };
+    const ends = [
+      ..."aZ5 \n\t\r\v.!'(/-_",
+      "é",
+      "ǅ",
+      "٣",
+      "Ⅻ",
+      "가",
+      "\u00a0",
+      "\u2003",
+      "—",
+      "\u0301",
+      "\ud800",
+      "\udc00",
+      "x\udc00",
+      "🙂",
+      "",
+    ];
+    const middles = ["", "word", "Word's", "HIV", "42", "x".repeat(70), "déjà", "語"];
+    const random = seededRandom(5);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+    for (let sample = 0; sample < 3_000; sample += 1) {
+      const before = `${pick(middles)}${pick(ends)}`;
+      const text = `${pick(ends)}${pick(middles)}${pick(ends)}`;
+      const separator = pick([" ", "\n\n", "\n"]);
+      const textTokens = random() < 0.1 ? -1 : countTokensOfPieces(text);
+      expect(
+        tokensJoinedAfter(before, separator, text, textTokens),
+        JSON.stringify([before, separator, text]),
+      ).toBe(reference(before, separator, text, textTokens));
     }
   });
 });
