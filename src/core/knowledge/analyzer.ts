@@ -171,9 +171,15 @@ function isAsciiBlank(code: number): boolean {
  * with a remembered one only in a slot whose hash matches.
  */
 function countAsciiWords(text: string, from: number, to: number): void {
-  let index = from;
-  while (index < to) {
-    const code = text.charCodeAt(index);
+  const end = to - from;
+  if (end === 0) return;
+  // A stretch longer than the reused buffer gets one of its own, garbage once counted.
+  const bytes = end <= SCAN_CAPACITY ? scanBytes : new Uint8Array(end + 4);
+  const view = bytes === scanBytes ? scanView : new DataView(bytes.buffer);
+  encoder.encodeInto(from === 0 && to === text.length ? text : text.slice(from, to), bytes);
+  let index = 0;
+  while (index < end) {
+    const code = bytes[index] as number;
     const kind = WORD_CLASS[code] as number;
     if (kind === OUTSIDE) {
       index += 1;
@@ -184,13 +190,13 @@ function countAsciiWords(text: string, from: number, to: number): void {
     index += 1;
     if (kind === DIGIT) {
       // `[0-9]+(?:[.,][0-9]+)*`: a separator belongs to the number when a digit follows it.
-      while (index < to) {
-        const code = text.charCodeAt(index);
+      while (index < end) {
+        const code = bytes[index] as number;
         if (
           WORD_CLASS[code] !== DIGIT &&
           ((code !== 0x2e && code !== 0x2c) ||
-            index + 1 === to ||
-            WORD_CLASS[text.charCodeAt(index + 1)] !== DIGIT)
+            index + 1 === end ||
+            WORD_CLASS[bytes[index + 1] as number] !== DIGIT)
         )
           break;
         hash = Math.imul(hash ^ code, FNV_PRIME);
@@ -198,21 +204,31 @@ function countAsciiWords(text: string, from: number, to: number): void {
       }
     } else {
       // `[a-z0-9]+(?:'[a-z0-9]+)*`: an apostrophe belongs to the word when a letter or digit follows it.
-      while (index < to) {
-        const code = text.charCodeAt(index);
+      while (index < end) {
+        const code = bytes[index] as number;
         if (
           WORD_CLASS[code] === OUTSIDE &&
-          (code !== 0x27 || index + 1 === to || WORD_CLASS[text.charCodeAt(index + 1)] === OUTSIDE)
+          (code !== 0x27 || index + 1 === end || WORD_CLASS[bytes[index + 1] as number] === OUTSIDE)
         )
           break;
         hash = Math.imul(hash ^ (code | 0x20), FNV_PRIME);
         index += 1;
       }
     }
-    const slot = wordSlot(text, start, index, hash, kind === DIGIT);
+    let slot = findWord(view, start, index, hash);
+    if (slot < 0) slot = rememberWord(text.slice(from + start, from + index), hash, ~slot, kind === DIGIT);
     if ((wordTable[slot + SLOT_LENGTH] as number) & HAS_TERM) countTerm(wordTable[slot + SLOT_ID] as number);
   }
 }
+
+// The stretch being scanned, as bytes (ASCII text encodes to one byte a character, so an index into it
+// is one into the stretch): TextEncoder copies it out natively, and a byte array is read faster than a
+// string, whose every `charCodeAt` checks how the string is stored.
+const encoder = new TextEncoder();
+// Four bytes beyond the capacity, so that a word at the end can be read four bytes at a time.
+const SCAN_CAPACITY = 1 << 16;
+const scanBytes = new Uint8Array(SCAN_CAPACITY + 4);
+const scanView = new DataView(scanBytes.buffer);
 
 // Character classes of the ASCII word scan: outside words, letters (either case), digits.
 const OUTSIDE = 0;
@@ -231,7 +247,7 @@ const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
 
 // The word table: open addressing over the lower-cased characters of a word, holding its term id.
-// A slot is four neighbouring integers (the word's hash, where its characters start in `wordCharacters`,
+// A slot is four neighbouring integers (the word's hash, where its characters start in `wordKeys`,
 // its length shifted left by one with HAS_TERM in the low bit, 0 for an empty slot, and its term id),
 // so that a probe reads one cache line. Cleared when half full or when the characters fill their pool,
 // so that its memory stays bounded and probes short.
@@ -247,50 +263,63 @@ const wordTable = new Int32Array(WORD_SLOTS * 4 + 4);
 // Longer words are analyzed each time they occur (a linear cost): such a run of characters is rarely a
 // word that recurs (a blob of base64, a sequence), and remembering it would crowd the vocabulary out.
 const LONGEST_REMEMBERED_WORD = 256;
-const wordCharacters = new Uint8Array(1 << 20);
-let wordCharactersUsed = 0;
+// The remembered words' lower-cased characters, four to an integer (little-endian, as DataView reads
+// the scanned bytes), each word starting an integer and padded with zero bytes.
+const wordKeys = new Int32Array(1 << 18);
+let wordKeysUsed = 0;
 let wordsKnown = 0;
 
-/** The slot of the word `text[start, end)` lower-cased, filled (analyzed as `addWord` does) if it was not. */
-function wordSlot(text: string, start: number, end: number, hash: number, isNumber: boolean): number {
-  const length = end - start;
-  const packedLength = (length << 1) | HAS_TERM;
+/**
+ * The slot of the word at `[start, end)` of the scanned bytes lower-cased, or the one's complement of the
+ * free slot it would take. The word is compared four bytes at a time with the remembered one.
+ */
+function findWord(bytes: DataView, start: number, end: number, hash: number): number {
+  const packedLength = ((end - start) << 1) | HAS_TERM;
   for (let slot = (hash & (WORD_SLOTS - 1)) << 2; ; slot = (slot + 4) & (UNREMEMBERED - 1)) {
     const slotLength = wordTable[slot + SLOT_LENGTH] as number;
-    if (slotLength === 0) return rememberWord(text, start, end, hash, slot, isNumber);
+    if (slotLength === 0) return ~slot;
     if (wordTable[slot + SLOT_HASH] !== hash || (slotLength | HAS_TERM) !== packedLength) continue;
-    const offset = (wordTable[slot + SLOT_START] as number) - start;
+    let key = wordTable[slot + SLOT_START] as number;
     let index = start;
-    while (index < end && wordCharacters[offset + index] === (text.charCodeAt(index) | 0x20)) index += 1;
+    while (index + 4 <= end && wordKeys[key] === (bytes.getInt32(index, true) | LOWER_FOUR)) {
+      index += 4;
+      key += 1;
+    }
+    if (index + 4 <= end) continue;
     if (index === end) return slot;
+    const tail = (bytes.getInt32(index, true) | LOWER_FOUR) & (TAIL_MASKS[end - index] as number);
+    if (wordKeys[key] === tail) return slot;
   }
 }
 
-function rememberWord(
-  text: string,
-  start: number,
-  end: number,
-  hash: number,
-  free: number,
-  isNumber: boolean,
-): number {
-  const word = text.slice(start, end).toLowerCase();
-  const term = analyzeAsciiWord(word, isNumber);
-  const length = end - start;
+// Setting bit 0x20 of each of four bytes; and the bytes of a word's last one to three characters.
+const LOWER_FOUR = 0x20202020;
+const TAIL_MASKS = [0, 0xff, 0xffff, 0xffffff];
+
+/** Analyzes `word` (as `addWord` does) and remembers it in the free slot `free`, or as `UNREMEMBERED`. */
+function rememberWord(word: string, hash: number, free: number, isNumber: boolean): number {
+  const lowered = word.toLowerCase();
+  const term = analyzeAsciiWord(lowered, isNumber);
+  const length = word.length;
   let slot = free;
   if (length > LONGEST_REMEMBERED_WORD) {
     slot = UNREMEMBERED;
   } else {
-    if (wordsKnown >= WORD_SLOTS / 2 || wordCharactersUsed + length > wordCharacters.length) {
+    const keyLength = (length + 3) >> 2;
+    if (wordsKnown >= WORD_SLOTS / 2 || wordKeysUsed + keyLength > wordKeys.length) {
       wordTable.fill(0);
       wordsKnown = 0;
-      wordCharactersUsed = 0;
+      wordKeysUsed = 0;
       slot = (hash & (WORD_SLOTS - 1)) << 2;
     }
-    for (let index = 0; index < length; index += 1)
-      wordCharacters[wordCharactersUsed + index] = word.charCodeAt(index);
-    wordTable[slot + SLOT_START] = wordCharactersUsed;
-    wordCharactersUsed += length;
+    for (let key = 0; key < keyLength; key += 1) {
+      let four = 0;
+      for (let index = 4 * key; index < 4 * key + 4 && index < length; index += 1)
+        four |= lowered.charCodeAt(index) << (8 * (index & 3));
+      wordKeys[wordKeysUsed + key] = four;
+    }
+    wordTable[slot + SLOT_START] = wordKeysUsed;
+    wordKeysUsed += keyLength;
     wordsKnown += 1;
   }
   wordTable[slot + SLOT_HASH] = hash;
