@@ -134,10 +134,10 @@ describe("countAnalyzedTerms", () => {
       for (let index = 0; index < length; index++) result += alphabet[Math.floor(next() * alphabet.length)];
       return result;
     };
-    // Lengths around the four-character steps of the comparison and the longest remembered word (256);
+    // Lengths around the four-character steps of the comparison and past the longest remembered word;
     // a word recurs (in another case, too) so that it is found as well as remembered.
     const vocabulary = Array.from({ length: 400 }, () =>
-      word(next() < 0.2 ? 250 + Math.floor(next() * 12) : 1 + Math.floor(next() * 14)),
+      word(next() < 0.1 ? 4_090 + Math.floor(next() * 12) : 1 + Math.floor(next() * 14)),
     );
     for (let round = 0; round < 300; round++) {
       let line = "";
