@@ -189,6 +189,11 @@ describe("countAnalyzedTerms", () => {
       ["bawibifrs", "tqmxkcass"],
       ["japmmfjgqmns", "ieczfhbxgiys"],
       ["hwwvpkdtbvjqs", "rzlsufetatcss"],
+      // Alike in their first four or sixteen characters, and (but for one) with no partial group of four
+      // characters at the end to tell them apart: found by a search over five-letter blocks after a prefix.
+      ["tranxplvfers", "tranbumxters"],
+      ["interdisciplinarfvlyics", "interdisciplinaromcegds"],
+      ["interdisciplinarmumxeers", "interdisciplinarwplvwers"],
     ];
     for (const [first, second] of pairs as [string, string][]) {
       expect(termId(first)).toBe(termId(second));
