@@ -109,8 +109,10 @@ function analyzeWord(word: string): string | null {
   if (folded.endsWith("'s")) folded = folded.slice(0, -2);
   folded = folded.replaceAll("'", "");
   if (folded.length === 0 || ENGLISH_STOPWORDS.has(folded)) return null;
-  return /^[a-z]+$/.test(folded) ? stemmer(folded) : folded;
+  return LETTERS.test(folded) ? stemmer(folded) : folded;
 }
+
+const LETTERS = /^[a-z]+$/;
 
 /**
  * `countTerms(analyze(lines.join("\n")))`, computed without the term strings for ASCII text: indexing counts the
@@ -133,67 +135,117 @@ export function countAnalyzedTerms(lines: readonly string[]): TermCounts {
 
 /**
  * Counts a line's terms. Nor does analysis reach across ASCII blanks, so a line with other characters
- * is cut at them: each piece that is ASCII goes to the scan, each other piece through `analyze` (a
- * line of English with one "µ" or "–" is no longer analyzed whole on the slow path).
+ * is cut at them: each piece with a character beyond ASCII goes through `analyze`, and the ASCII stretch
+ * between two such pieces to the scan in one go (a line of English with one "µ" or "–" is no longer
+ * analyzed whole on the slow path).
  */
 function countLine(line: string): void {
-  if (isAscii(line)) {
-    countAsciiWords(line, 0, line.length);
-    return;
-  }
   const length = line.length;
-  for (let start = 0; start < length; ) {
-    let end = start;
-    let ascii = true;
-    for (let code = line.charCodeAt(end); end < length && !isAsciiBlank(code); code = line.charCodeAt(++end))
-      if (code > 0x7f) ascii = false;
-    if (ascii) countAsciiWords(line, start, end);
-    else for (const term of analyze(line.slice(start, end))) countTerm(termId(term));
-    start = end + 1;
+  let from = 0; // where the text not yet counted starts: the line's start, or a blank after a piece
+  for (let index = nextNonAscii(line, 0); index !== -1; index = nextNonAscii(line, from)) {
+    let pieceStart = index;
+    while (pieceStart > from && !isAsciiBlank(line.charCodeAt(pieceStart - 1))) pieceStart -= 1;
+    let pieceEnd = index + 1;
+    while (pieceEnd < length && !isAsciiBlank(line.charCodeAt(pieceEnd))) pieceEnd += 1;
+    countAsciiWords(line, from, pieceStart);
+    for (const term of analyze(line.slice(pieceStart, pieceEnd))) countTerm(termId(term) | 0);
+    from = pieceEnd;
   }
+  countAsciiWords(line, from, length);
 }
+
+/**
+ * The index of the first character beyond ASCII in `line` from `start`, or -1. A regular expression finds
+ * it several times faster than a loop over `charCodeAt` (0.6 against 2-3 ns a character: its compiled
+ * code scans the string's own representation) but costs about 60 ns a call, so the next few characters
+ * are looked at by hand first: text with accents has one every few words.
+ */
+function nextNonAscii(line: string, start: number): number {
+  const near = Math.min(line.length, start + 32);
+  for (let index = start; index < near; index += 1) if (line.charCodeAt(index) > 0x7f) return index;
+  if (near === line.length) return -1;
+  NON_ASCII.lastIndex = near;
+  return NON_ASCII.test(line) ? NON_ASCII.lastIndex - 1 : -1;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/g;
 
 function isAsciiBlank(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
 
-/** Counts the terms of the ASCII words of `text[from, to)`. */
+/**
+ * Counts the terms of the ASCII words of `text[from, to)`. One pass over each word finds its end and
+ * hashes its lower-cased characters on the way (every character a word holds, letters, digits, `'`,
+ * `.` and `,`, lower-cases by setting bit 0x20, so no table is needed for that); the word is compared
+ * with a remembered one only in a slot whose hash matches.
+ */
 function countAsciiWords(text: string, from: number, to: number): void {
-  const length = to;
-  for (let start = from; start < length; ) {
-    const kind = WORD_CLASS[text.charCodeAt(start)] as number;
+  const end = to - from;
+  if (end === 0) return;
+  // A stretch longer than the reused buffer gets one of its own, garbage once counted.
+  const bytes = end <= SCAN_CAPACITY ? scanBytes : new Uint8Array(end + 4);
+  const view = bytes === scanBytes ? scanView : new DataView(bytes.buffer);
+  if (end < SHORT_STRETCH) {
+    for (let index = 0; index < end; index += 1) bytes[index] = text.charCodeAt(from + index);
+  } else {
+    encoder.encodeInto(from === 0 && to === text.length ? text : text.slice(from, to), bytes);
+  }
+  let index = 0;
+  while (index < end) {
+    const code = bytes[index] as number;
+    const kind = WORD_CLASS[code] as number;
     if (kind === OUTSIDE) {
-      start += 1;
+      index += 1;
       continue;
     }
-    let end = start + 1;
+    const start = index;
+    let hash = Math.imul(FNV_OFFSET ^ (code | 0x20), FNV_PRIME);
+    index += 1;
     if (kind === DIGIT) {
-      // `[0-9]+(?:[.,][0-9]+)*`
-      while (end < length && WORD_CLASS[text.charCodeAt(end)] === DIGIT) end += 1;
-      while (end + 1 < length) {
-        const separator = text.charCodeAt(end);
-        if ((separator !== 0x2e && separator !== 0x2c) || WORD_CLASS[text.charCodeAt(end + 1)] !== DIGIT)
+      // `[0-9]+(?:[.,][0-9]+)*`: a separator belongs to the number when a digit follows it.
+      while (index < end) {
+        const code = bytes[index] as number;
+        if (
+          WORD_CLASS[code] !== DIGIT &&
+          ((code !== 0x2e && code !== 0x2c) ||
+            index + 1 === end ||
+            WORD_CLASS[bytes[index + 1] as number] !== DIGIT)
+        )
           break;
-        end += 2;
-        while (end < length && WORD_CLASS[text.charCodeAt(end)] === DIGIT) end += 1;
+        hash = Math.imul(hash ^ code, FNV_PRIME);
+        index += 1;
       }
     } else {
-      // `[a-z0-9]+(?:'[a-z0-9]+)*`
-      while (end < length && WORD_CLASS[text.charCodeAt(end)] !== OUTSIDE) end += 1;
-      while (
-        end + 1 < length &&
-        text.charCodeAt(end) === 0x27 &&
-        WORD_CLASS[text.charCodeAt(end + 1)] !== OUTSIDE
-      ) {
-        end += 2;
-        while (end < length && WORD_CLASS[text.charCodeAt(end)] !== OUTSIDE) end += 1;
+      // `[a-z0-9]+(?:'[a-z0-9]+)*`: an apostrophe belongs to the word when a letter or digit follows it.
+      while (index < end) {
+        const code = bytes[index] as number;
+        if (
+          WORD_CLASS[code] === OUTSIDE &&
+          (code !== 0x27 || index + 1 === end || WORD_CLASS[bytes[index + 1] as number] === OUTSIDE)
+        )
+          break;
+        hash = Math.imul(hash ^ (code | 0x20), FNV_PRIME);
+        index += 1;
       }
     }
-    const slot = wordSlot(text, start, end);
-    if (wordStates[slot] === HAS_TERM) countTerm(wordIds[slot] as number);
-    start = end;
+    let slot = findWord(view, start, index, hash);
+    if (slot < 0) slot = rememberWord(text.slice(from + start, from + index), hash, ~slot, kind === DIGIT);
+    if ((wordTable[slot + SLOT_LENGTH] as number) & HAS_TERM) countTerm(wordTable[slot + SLOT_ID] as number);
   }
 }
+
+// The stretch being scanned, as bytes (ASCII text encodes to one byte a character, so an index into it
+// is one into the stretch): TextEncoder copies it out natively, and a byte array is read faster than a
+// string, whose every `charCodeAt` checks how the string is stored.
+const encoder = new TextEncoder();
+// A shorter stretch (between two words with accents, say) is copied by hand: cutting it out of its line
+// and calling into the encoder would cost more than the copy.
+const SHORT_STRETCH = 64;
+// Four bytes beyond the capacity, so that a word at the end can be read four bytes at a time.
+const SCAN_CAPACITY = 1 << 16;
+const scanBytes = new Uint8Array(SCAN_CAPACITY + 4);
+const scanView = new DataView(scanBytes.buffer);
 
 // Character classes of the ASCII word scan: outside words, letters (either case), digits.
 const OUTSIDE = 0;
@@ -207,122 +259,174 @@ const WORD_CLASS = new Uint8Array(128).map((_, code) =>
       : OUTSIDE,
 );
 
-// The word table: open addressing over the lower-cased characters of a word, holding its term id;
-// cleared when half full, so that its memory stays bounded and probes short.
+// 32-bit FNV-1a, as `termId` hashes: the word's hash is its id when the word is its own term.
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+// The word table: open addressing over the lower-cased characters of a word, holding its term id.
+// A slot is four neighbouring integers (the word's hash, where its characters start in `wordKeys`,
+// its length shifted left by one with HAS_TERM in the low bit, 0 for an empty slot, and its term id),
+// so that a probe reads one cache line. Cleared when half full or when the characters fill their pool,
+// so that its memory stays bounded and probes short.
 const WORD_SLOTS = 1 << 17;
-const EMPTY = 0;
-const NO_TERM = 1; // a stopword, or a word that analyzes to nothing
-const HAS_TERM = 2;
-const wordKeys: Array<string | undefined> = new Array(WORD_SLOTS);
-const wordHashes = new Int32Array(WORD_SLOTS);
-const wordIds = new Uint32Array(WORD_SLOTS);
-const wordStates = new Uint8Array(WORD_SLOTS);
+const SLOT_HASH = 0;
+const SLOT_START = 1;
+const SLOT_LENGTH = 2;
+const SLOT_ID = 3;
+const HAS_TERM = 1; // not a stopword, nor a word that analyzes to nothing
+// The slot after the table holds a word too long to remember, for the one count it is looked up for.
+const UNREMEMBERED = WORD_SLOTS * 4;
+const wordTable = new Int32Array(WORD_SLOTS * 4 + 4);
+// Longer words are analyzed each time they occur (a linear cost, about 30 ns a character): such a run of
+// characters is rarely a word that recurs (a blob of base64, a sequence), and a few of them would fill
+// the characters' pool and flush the vocabulary.
+const LONGEST_REMEMBERED_WORD = 1 << 12;
+// The remembered words' lower-cased characters, four to an integer (little-endian, as DataView reads
+// the scanned bytes), each word starting an integer and padded with zero bytes.
+const wordKeys = new Int32Array(1 << 18);
+let wordKeysUsed = 0;
 let wordsKnown = 0;
 
-function lowerAt(text: string, index: number): number {
-  const code = text.charCodeAt(index);
-  return code >= 0x41 && code <= 0x5a ? code | 0x20 : code;
-}
-
-/** The slot of the word `text[start, end)` lower-cased, filled (analyzed as `addWord` does) if it was not. */
-function wordSlot(text: string, start: number, end: number): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let index = start; index < end; index += 1) hash = Math.imul(hash ^ lowerAt(text, index), 0x01000193);
-  const length = end - start;
-  for (let slot = hash & (WORD_SLOTS - 1); ; slot = (slot + 1) & (WORD_SLOTS - 1)) {
-    if (wordStates[slot] === EMPTY) return rememberWord(text, start, end, hash, slot);
-    if (wordHashes[slot] !== hash) continue;
-    const key = wordKeys[slot] as string;
-    if (key.length !== length) continue;
-    let same = true;
-    for (let index = 0; index < length && same; index += 1)
-      same = key.charCodeAt(index) === lowerAt(text, start + index);
-    if (same) return slot;
+/**
+ * The slot of the word at `[start, end)` of the scanned bytes lower-cased, or the one's complement of the
+ * free slot it would take. The word is compared four bytes at a time with the remembered one.
+ */
+function findWord(bytes: DataView, start: number, end: number, hash: number): number {
+  const packedLength = ((end - start) << 1) | HAS_TERM;
+  for (let slot = (hash & (WORD_SLOTS - 1)) << 2; ; slot = (slot + 4) & (UNREMEMBERED - 1)) {
+    const slotLength = wordTable[slot + SLOT_LENGTH] as number;
+    if (slotLength === 0) return ~slot;
+    if (wordTable[slot + SLOT_HASH] !== hash || (slotLength | HAS_TERM) !== packedLength) continue;
+    let key = wordTable[slot + SLOT_START] as number;
+    let index = start;
+    while (index + 4 <= end && wordKeys[key] === (bytes.getInt32(index, true) | LOWER_FOUR)) {
+      index += 4;
+      key += 1;
+    }
+    if (index + 4 <= end) continue;
+    if (index === end) return slot;
+    const tail = (bytes.getInt32(index, true) | LOWER_FOUR) & (TAIL_MASKS[end - index] as number);
+    if (wordKeys[key] === tail) return slot;
   }
 }
 
-function rememberWord(text: string, start: number, end: number, hash: number, free: number): number {
-  const word = text.slice(start, end).toLowerCase();
-  const term = analyzeWord(word);
+// Setting bit 0x20 of each of four bytes; and the bytes of a word's last one to three characters.
+const LOWER_FOUR = 0x20202020;
+const TAIL_MASKS = [0, 0xff, 0xffff, 0xffffff];
+
+/** Analyzes `word` (as `addWord` does) and remembers it in the free slot `free`, or as `UNREMEMBERED`. */
+function rememberWord(word: string, hash: number, free: number, isNumber: boolean): number {
+  const lowered = word.toLowerCase();
+  const term = analyzeAsciiWord(lowered, isNumber);
+  const length = word.length;
   let slot = free;
-  if (wordsKnown >= WORD_SLOTS / 2) {
-    wordKeys.fill(undefined);
-    wordStates.fill(EMPTY);
-    wordsKnown = 0;
-    slot = hash & (WORD_SLOTS - 1);
+  if (length > LONGEST_REMEMBERED_WORD) {
+    slot = UNREMEMBERED;
+  } else {
+    const keyLength = (length + 3) >> 2;
+    if (wordsKnown >= WORD_SLOTS / 2 || wordKeysUsed + keyLength > wordKeys.length) {
+      wordTable.fill(0);
+      wordsKnown = 0;
+      wordKeysUsed = 0;
+      slot = (hash & (WORD_SLOTS - 1)) << 2;
+    }
+    for (let key = 0; key < keyLength; key += 1) {
+      let four = 0;
+      for (let index = 4 * key; index < 4 * key + 4 && index < length; index += 1)
+        four |= lowered.charCodeAt(index) << (8 * (index & 3));
+      wordKeys[wordKeysUsed + key] = four;
+    }
+    wordTable[slot + SLOT_START] = wordKeysUsed;
+    wordKeysUsed += keyLength;
+    wordsKnown += 1;
   }
-  wordKeys[slot] = word;
-  wordHashes[slot] = hash;
-  wordStates[slot] = term === null ? NO_TERM : HAS_TERM;
-  wordIds[slot] = term === null ? 0 : termId(term);
-  wordsKnown += 1;
+  wordTable[slot + SLOT_HASH] = hash;
+  wordTable[slot + SLOT_LENGTH] = (length << 1) | (term === null ? 0 : HAS_TERM);
+  wordTable[slot + SLOT_ID] = term === null ? 0 : termId(term);
   return slot;
 }
 
-// The count under way (counting is synchronous, so one at a time): distinct ids in first-occurrence order
-// with their frequencies, and an open-addressing index over them whose slots count as empty unless they
-// carry the current stamp, so that starting a count clears nothing.
+/**
+ * `analyzeWord` for a lower-cased ASCII token of the scan, with the checks its shape settles left out:
+ * a token that starts with a digit is a number (`[0-9]+(?:[.,][0-9]+)*`), one that starts with a letter
+ * never is, and without an apostrophe it has nothing to fold.
+ */
+function analyzeAsciiWord(word: string, isNumber: boolean): string | null {
+  if (isNumber) return word.replaceAll(",", "");
+  if (word.includes("'")) return analyzeWord(word);
+  if (ENGLISH_STOPWORDS.has(word)) return null;
+  return LETTERS.test(word) ? stemmer(word) : word;
+}
+
+// The count under way (counting is synchronous, so one at a time): an open-addressing index over the
+// distinct ids whose slots are four neighbouring integers (a stamp, the id, its frequency and one unused)
+// and count as empty unless they carry the current stamp, so that starting a count clears nothing; and
+// the slots taken, in the order their ids first occurred. An id is held as the signed 32-bit integer of
+// its bits, and written out unsigned.
 let countSlots = 1 << 10;
-let countSlotIds = new Uint32Array(countSlots);
-let countSlotPositions = new Int32Array(countSlots);
-let countSlotStamps = new Int32Array(countSlots);
+let countTable = new Int32Array(countSlots * 4);
 let countStamp = 0;
-const countedIds: number[] = [];
-const countedFrequencies: number[] = [];
+let countedSlots = new Int32Array(countSlots / 2);
+let countedDistinct = 0;
 let countedTotal = 0;
 
 function startCount(): void {
-  countedIds.length = 0;
-  countedFrequencies.length = 0;
+  countedDistinct = 0;
   countedTotal = 0;
   countStamp += 1;
   if (countStamp === 0x7fffffff) {
-    countSlotStamps.fill(0);
+    countTable.fill(0);
     countStamp = 1;
   }
 }
 
 function countTerm(id: number): void {
   countedTotal += 1;
-  for (let slot = Math.imul(id, 0x9e3779b1) & (countSlots - 1); ; slot = (slot + 1) & (countSlots - 1)) {
-    if (countSlotStamps[slot] !== countStamp) {
-      countSlotStamps[slot] = countStamp;
-      countSlotIds[slot] = id;
-      countSlotPositions[slot] = countedIds.length;
-      countedIds.push(id);
-      countedFrequencies.push(1);
-      if (countedIds.length * 2 > countSlots) growCountIndex();
+  const mask = countSlots * 4 - 1;
+  for (let slot = (Math.imul(id, 0x9e3779b1) << 2) & mask; ; slot = (slot + 4) & mask) {
+    if (countTable[slot] !== countStamp) {
+      countTable[slot] = countStamp;
+      countTable[slot + 1] = id;
+      countTable[slot + 2] = 1;
+      countedSlots[countedDistinct] = slot;
+      countedDistinct += 1;
+      if (countedDistinct * 2 >= countSlots) growCountIndex();
       return;
     }
-    if (countSlotIds[slot] === id) {
-      const position = countSlotPositions[slot] as number;
-      countedFrequencies[position] = (countedFrequencies[position] as number) + 1;
+    if (countTable[slot + 1] === id) {
+      countTable[slot + 2] = (countTable[slot + 2] as number) + 1;
       return;
     }
   }
 }
 
-/** Doubles the count index, re-entering the ids counted so far. */
+/** Doubles the count index, re-entering the ids counted so far with their frequencies. */
 function growCountIndex(): void {
+  const old = countTable;
   countSlots *= 2;
-  countSlotIds = new Uint32Array(countSlots);
-  countSlotPositions = new Int32Array(countSlots);
-  countSlotStamps = new Int32Array(countSlots);
-  countedIds.forEach((id, position) => {
-    let slot = Math.imul(id, 0x9e3779b1) & (countSlots - 1);
-    while (countSlotStamps[slot] === countStamp) slot = (slot + 1) & (countSlots - 1);
-    countSlotStamps[slot] = countStamp;
-    countSlotIds[slot] = id;
-    countSlotPositions[slot] = position;
-  });
+  countTable = new Int32Array(countSlots * 4);
+  const slots = new Int32Array(countSlots / 2);
+  const mask = countSlots * 4 - 1;
+  for (let position = 0; position < countedDistinct; position += 1) {
+    const from = countedSlots[position] as number;
+    const id = old[from + 1] as number;
+    let slot = (Math.imul(id, 0x9e3779b1) << 2) & mask;
+    while (countTable[slot] === countStamp) slot = (slot + 4) & mask;
+    countTable[slot] = countStamp;
+    countTable[slot + 1] = id;
+    countTable[slot + 2] = old[from + 2] as number;
+    slots[position] = slot;
+  }
+  countedSlots = slots;
 }
 
 function finishCount(): TermCounts {
-  const distinct = countedIds.length;
+  const distinct = countedDistinct;
   const frequencies = new Uint32Array(distinct * 2);
-  for (let index = 0; index < distinct; index += 1) {
-    frequencies[index] = countedIds[index] as number;
-    frequencies[distinct + index] = countedFrequencies[index] as number;
+  for (let position = 0; position < distinct; position += 1) {
+    const slot = countedSlots[position] as number;
+    frequencies[position] = countTable[slot + 1] as number;
+    frequencies[distinct + position] = countTable[slot + 2] as number;
   }
   return { frequencies, total: countedTotal };
 }
