@@ -190,27 +190,17 @@ export class SealedSegment extends RowidPart implements IndexPart {
   }
 
   /** Builds a segment from chunks in ascending rowid order. */
-  static build(
-    chunks: Array<{ rowid: number; length: number; termFrequencies: TermFrequencies }>,
-    parameters: Bm25Parameters,
-  ): SealedSegment {
+  static build(chunks: SegmentChunk[], parameters: Bm25Parameters): SealedSegment {
     if (chunks.length > MAXIMUM_SEGMENT_CHUNKS) {
       throw new RangeError(`a segment holds at most ${MAXIMUM_SEGMENT_CHUNKS} chunks`);
     }
+    // Each loop is a function of its own: a segment is built a few times per ingest, so most of
+    // its loops run before they are optimized, and a loop optimized within one long function gave
+    // way to the interpreter again at the code after it, not yet run (three times per build).
     let postingCount = 0;
     for (const chunk of chunks) postingCount += chunk.termFrequencies.length / 2;
-    // Pass 1: each posting's term as a dense number in order of first appearance (`lists`), and the
-    // size of each term's list.
     const lists = new TermNumbering(postingCount);
-    const postingTerms = new Uint32Array(postingCount);
-    let posting = 0;
-    for (const chunk of chunks) {
-      const termFrequencies = chunk.termFrequencies;
-      const distinct = termFrequencies.length / 2;
-      for (let index = 0; index < distinct; index++) {
-        postingTerms[posting++] = lists.count(termFrequencies[index] as number);
-      }
-    }
+    const postingTerms = numberPostings(chunks, lists, postingCount);
     const termCount = lists.size;
     const termIds = lists.keys().sort();
     const chunkCount = chunks.length;
@@ -233,42 +223,19 @@ export class SealedSegment extends RowidPart implements IndexPart {
     );
     const { offsets, slots, frequencies, minimumLengths, maximumFrequencies, rowids, lengths } = segment;
     segment.termIds.set(termIds);
-    // Each term's place in ascending term order, by its number: one table look-up per distinct term.
-    const listOf = new Uint32Array(termCount);
-    const sizes = lists.counts;
-    let offset = 0;
-    for (let index = 0; index < termCount; index++) {
-      const number = lists.numberOf(termIds[index] as number);
-      listOf[number] = index;
-      offsets[index] = offset;
-      offset += sizes[number] as number;
-    }
-    offsets[termCount] = offset;
+    const listOf = placeLists(lists, termIds, offsets);
     minimumLengths.fill(0xffffffff);
-    // Pass 2: every posting to its list's next place, so each list holds its slots in ascending order.
-    const cursors = offsets.slice(0, termCount);
-    posting = 0;
-    for (let slot = 0; slot < chunkCount; slot++) {
-      const chunk = chunks[slot] as (typeof chunks)[number];
-      const termFrequencies = chunk.termFrequencies;
-      const length = chunk.length;
-      rowids[slot] = chunk.rowid;
-      lengths[slot] = length;
-      const distinct = termFrequencies.length / 2;
-      for (let index = 0; index < distinct; index++) {
-        const list = listOf[postingTerms[posting++] as number] as number;
-        const frequency = Math.min(0xffff, termFrequencies[distinct + index] as number);
-        const position = cursors[list] as number;
-        cursors[list] = position + 1;
-        slots[position] = slot;
-        frequencies[position] = frequency;
-        if (frequency > (maximumFrequencies[list] as number)) maximumFrequencies[list] = frequency;
-        if (length < (minimumLengths[list] as number)) minimumLengths[list] = length;
-      }
-    }
+    placePostings(chunks, postingTerms, listOf, offsets.slice(0, termCount), {
+      rowids,
+      lengths,
+      slots,
+      frequencies,
+      maximumFrequencies,
+      minimumLengths,
+    });
     const built = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters, FORMAT_VERSION);
     // The bounds are stored with the segment: computed here, where every posting is at hand anyway.
-    for (let index = 0; index < termCount; index++) built.maximumImpact(index);
+    built.computeMaximumImpacts();
     return built;
   }
 
@@ -379,6 +346,11 @@ export class SealedSegment extends RowidPart implements IndexPart {
     };
   }
 
+  private computeMaximumImpacts(): void {
+    const termCount = this.termIds.length;
+    for (let index = 0; index < termCount; index++) this.maximumImpact(index);
+  }
+
   /** The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage), computed once. */
   maximumImpact(index: number): number {
     const known = this.maximumImpacts[index] as number;
@@ -398,6 +370,82 @@ export class SealedSegment extends RowidPart implements IndexPart {
     }
     this.maximumImpacts[index] = highest;
     return highest;
+  }
+}
+
+type SegmentChunk = { rowid: number; length: number; termFrequencies: TermFrequencies };
+
+/** Pass 1 of a build: each posting's term numbered (in order of first appearance) and counted. */
+function numberPostings(
+  chunks: readonly SegmentChunk[],
+  lists: TermNumbering,
+  postingCount: number,
+): Uint32Array {
+  const postingTerms = new Uint32Array(postingCount);
+  let posting = 0;
+  for (const chunk of chunks) {
+    const termFrequencies = chunk.termFrequencies;
+    const distinct = termFrequencies.length / 2;
+    for (let index = 0; index < distinct; index++) {
+      postingTerms[posting++] = lists.count(termFrequencies[index] as number);
+    }
+  }
+  return postingTerms;
+}
+
+/**
+ * Each list's start in `offsets` (term ids ascending); returns each term number's list: one table
+ * look-up per distinct term.
+ */
+function placeLists(lists: TermNumbering, termIds: Uint32Array, offsets: Uint32Array): Uint32Array {
+  const termCount = termIds.length;
+  const listOf = new Uint32Array(termCount);
+  const sizes = lists.counts;
+  let offset = 0;
+  for (let index = 0; index < termCount; index++) {
+    const number = lists.numberOf(termIds[index] as number);
+    listOf[number] = index;
+    offsets[index] = offset;
+    offset += sizes[number] as number;
+  }
+  offsets[termCount] = offset;
+  return listOf;
+}
+
+/** Pass 2: every posting to its list's next place, so each list holds its slots in ascending order. */
+function placePostings(
+  chunks: readonly SegmentChunk[],
+  postingTerms: Uint32Array,
+  listOf: Uint32Array,
+  cursors: Uint32Array,
+  into: {
+    rowids: Float64Array;
+    lengths: Uint32Array;
+    slots: Uint16Array;
+    frequencies: Uint16Array;
+    maximumFrequencies: Uint16Array;
+    minimumLengths: Uint32Array;
+  },
+): void {
+  const { rowids, lengths, slots, frequencies, maximumFrequencies, minimumLengths } = into;
+  let posting = 0;
+  for (let slot = 0; slot < chunks.length; slot++) {
+    const chunk = chunks[slot] as SegmentChunk;
+    const termFrequencies = chunk.termFrequencies;
+    const length = chunk.length;
+    rowids[slot] = chunk.rowid;
+    lengths[slot] = length;
+    const distinct = termFrequencies.length / 2;
+    for (let index = 0; index < distinct; index++) {
+      const list = listOf[postingTerms[posting++] as number] as number;
+      const frequency = Math.min(0xffff, termFrequencies[distinct + index] as number);
+      const position = cursors[list] as number;
+      cursors[list] = position + 1;
+      slots[position] = slot;
+      frequencies[position] = frequency;
+      if (frequency > (maximumFrequencies[list] as number)) maximumFrequencies[list] = frequency;
+      if (length < (minimumLengths[list] as number)) minimumLengths[list] = length;
+    }
   }
 }
 
