@@ -265,6 +265,47 @@ describe("SqliteVectorStore index", () => {
     readerDatabase.close();
   });
 
+  it("counts unsealed chunks exactly through batches that add, replace and repeat documents across scopes", async () => {
+    // The count decides when to seal; a batch counts its additions per scope at once, so a document
+    // replaced twice in one batch, or a removal after additions, must still leave it exact.
+    const database = openSqliteDatabase(join(directory, "teammate.sqlite"));
+    const store = new SqliteVectorStore(database, { segmentChunks: 4 });
+    const scopes: DocumentScope[] = [
+      scope,
+      { ...scope, channelId: "general" },
+      { ...scope, workspaceId: "other" },
+    ];
+    const next = seededRandom(5);
+    const pick = <T>(values: readonly T[]) => values[Math.floor(next() * values.length)] as T;
+    const unsealedMismatches = () =>
+      database
+        .prepare(
+          `SELECT s.id, s.unsealed_chunks AS counted,
+                  (SELECT count(*) FROM knowledge_chunks c WHERE c.scope_id = s.id AND c.rowid > s.sealed_through) AS actual
+             FROM knowledge_scopes s WHERE counted != actual`,
+        )
+        .all();
+    for (let step = 0; step < 120; step++) {
+      if (next() < 0.2) {
+        await store.deleteDocument(pick(scopes), `doc-${Math.floor(next() * 8)}`);
+      } else {
+        const batch = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
+          const documentId = `doc-${Math.floor(next() * 8)}`;
+          const documentScope = pick(scopes);
+          const texts = Array.from({ length: Math.floor(next() * 4) }, () => sentence(next, 4));
+          return { documentId, scope: documentScope, chunks: records(documentId, texts, documentScope) };
+        });
+        await store.replaceDocuments(batch);
+      }
+      expect(unsealedMismatches()).toEqual([]);
+    }
+    const sealed = database.prepare("SELECT count(*) AS count FROM knowledge_segments").get() as {
+      count: number;
+    };
+    expect(sealed.count).toBeGreaterThan(0);
+    database.close();
+  });
+
   it("opens a database written before the index was persisted and keeps its chunks", async () => {
     const path = join(directory, "teammate.sqlite");
     const old = new Database(path);

@@ -190,26 +190,20 @@ export class SealedSegment extends RowidPart implements IndexPart {
   }
 
   /** Builds a segment from chunks in ascending rowid order. */
-  static build(
-    chunks: Array<{ rowid: number; length: number; termFrequencies: TermFrequencies }>,
-    parameters: Bm25Parameters,
-  ): SealedSegment {
+  static build(chunks: SegmentChunk[], parameters: Bm25Parameters): SealedSegment {
     if (chunks.length > MAXIMUM_SEGMENT_CHUNKS) {
       throw new RangeError(`a segment holds at most ${MAXIMUM_SEGMENT_CHUNKS} chunks`);
     }
-    const listSizes = new Map<number, number>();
+    // Each loop is a function of its own: a segment is built a few times per ingest, so most of
+    // its loops run before they are optimized, and a loop optimized within one long function gave
+    // way to the interpreter again at the code after it, not yet run (three times per build).
     let postingCount = 0;
-    for (const chunk of chunks) {
-      const distinct = chunk.termFrequencies.length / 2;
-      postingCount += distinct;
-      for (let index = 0; index < distinct; index++) {
-        const termId = chunk.termFrequencies[index] as number;
-        listSizes.set(termId, (listSizes.get(termId) ?? 0) + 1);
-      }
-    }
-    const termIds = Uint32Array.from(listSizes.keys()).sort();
+    for (const chunk of chunks) postingCount += chunk.termFrequencies.length / 2;
+    const lists = new TermNumbering(postingCount);
+    const postingTerms = numberPostings(chunks, lists, postingCount);
+    const termCount = lists.size;
+    const termIds = lists.keys().sort();
     const chunkCount = chunks.length;
-    const termCount = termIds.length;
     const bytes = new Uint8Array(
       SealedSegment.byteLength(chunkCount, termCount, postingCount, FORMAT_VERSION),
     );
@@ -227,37 +221,21 @@ export class SealedSegment extends RowidPart implements IndexPart {
       parameters,
       FORMAT_VERSION,
     );
-    const { offsets, slots, frequencies, minimumLengths, maximumFrequencies } = segment;
+    const { offsets, slots, frequencies, minimumLengths, maximumFrequencies, rowids, lengths } = segment;
     segment.termIds.set(termIds);
-    const termIndex = new Map<number, number>();
-    let offset = 0;
-    for (let index = 0; index < termCount; index++) {
-      const termId = termIds[index] as number;
-      termIndex.set(termId, index);
-      offsets[index] = offset;
-      offset += listSizes.get(termId) as number;
-    }
-    offsets[termCount] = offset;
+    const listOf = placeLists(lists, termIds, offsets);
     minimumLengths.fill(0xffffffff);
-    const cursors = offsets.slice(0, termCount);
-    chunks.forEach((chunk, slot) => {
-      segment.rowids[slot] = chunk.rowid;
-      segment.lengths[slot] = chunk.length;
-      const distinct = chunk.termFrequencies.length / 2;
-      for (let index = 0; index < distinct; index++) {
-        const list = termIndex.get(chunk.termFrequencies[index] as number) as number;
-        const frequency = Math.min(0xffff, chunk.termFrequencies[distinct + index] as number);
-        const position = cursors[list] as number;
-        cursors[list] = position + 1;
-        slots[position] = slot;
-        frequencies[position] = frequency;
-        if (frequency > (maximumFrequencies[list] as number)) maximumFrequencies[list] = frequency;
-        if (chunk.length < (minimumLengths[list] as number)) minimumLengths[list] = chunk.length;
-      }
+    placePostings(chunks, postingTerms, listOf, offsets.slice(0, termCount), {
+      rowids,
+      lengths,
+      slots,
+      frequencies,
+      maximumFrequencies,
+      minimumLengths,
     });
     const built = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters, FORMAT_VERSION);
     // The bounds are stored with the segment: computed here, where every posting is at hand anyway.
-    for (let index = 0; index < termCount; index++) built.maximumImpact(index);
+    built.computeMaximumImpacts();
     return built;
   }
 
@@ -368,6 +346,11 @@ export class SealedSegment extends RowidPart implements IndexPart {
     };
   }
 
+  private computeMaximumImpacts(): void {
+    const termCount = this.termIds.length;
+    for (let index = 0; index < termCount; index++) this.maximumImpact(index);
+  }
+
   /** The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage), computed once. */
   maximumImpact(index: number): number {
     const known = this.maximumImpacts[index] as number;
@@ -387,6 +370,172 @@ export class SealedSegment extends RowidPart implements IndexPart {
     }
     this.maximumImpacts[index] = highest;
     return highest;
+  }
+}
+
+type SegmentChunk = { rowid: number; length: number; termFrequencies: TermFrequencies };
+
+/** Pass 1 of a build: each posting's term numbered (in order of first appearance) and counted. */
+function numberPostings(
+  chunks: readonly SegmentChunk[],
+  lists: TermNumbering,
+  postingCount: number,
+): Uint32Array {
+  const postingTerms = new Uint32Array(postingCount);
+  let posting = 0;
+  for (const chunk of chunks) {
+    const termFrequencies = chunk.termFrequencies;
+    const distinct = termFrequencies.length / 2;
+    for (let index = 0; index < distinct; index++) {
+      postingTerms[posting++] = lists.count(termFrequencies[index] as number);
+    }
+  }
+  return postingTerms;
+}
+
+/**
+ * Each list's start in `offsets` (term ids ascending); returns each term number's list: one table
+ * look-up per distinct term.
+ */
+function placeLists(lists: TermNumbering, termIds: Uint32Array, offsets: Uint32Array): Uint32Array {
+  const termCount = termIds.length;
+  const listOf = new Uint32Array(termCount);
+  const sizes = lists.counts;
+  let offset = 0;
+  for (let index = 0; index < termCount; index++) {
+    const number = lists.numberOf(termIds[index] as number);
+    listOf[number] = index;
+    offsets[index] = offset;
+    offset += sizes[number] as number;
+  }
+  offsets[termCount] = offset;
+  return listOf;
+}
+
+/** Pass 2: every posting to its list's next place, so each list holds its slots in ascending order. */
+function placePostings(
+  chunks: readonly SegmentChunk[],
+  postingTerms: Uint32Array,
+  listOf: Uint32Array,
+  cursors: Uint32Array,
+  into: {
+    rowids: Float64Array;
+    lengths: Uint32Array;
+    slots: Uint16Array;
+    frequencies: Uint16Array;
+    maximumFrequencies: Uint16Array;
+    minimumLengths: Uint32Array;
+  },
+): void {
+  const { rowids, lengths, slots, frequencies, maximumFrequencies, minimumLengths } = into;
+  let posting = 0;
+  for (let slot = 0; slot < chunks.length; slot++) {
+    const chunk = chunks[slot] as SegmentChunk;
+    const termFrequencies = chunk.termFrequencies;
+    const length = chunk.length;
+    rowids[slot] = chunk.rowid;
+    lengths[slot] = length;
+    const distinct = termFrequencies.length / 2;
+    for (let index = 0; index < distinct; index++) {
+      const list = listOf[postingTerms[posting++] as number] as number;
+      const frequency = Math.min(0xffff, termFrequencies[distinct + index] as number);
+      const position = cursors[list] as number;
+      cursors[list] = position + 1;
+      slots[position] = slot;
+      frequencies[position] = frequency;
+      if (frequency > (maximumFrequencies[list] as number)) maximumFrequencies[list] = frequency;
+      if (length < (minimumLengths[list] as number)) minimumLengths[list] = length;
+    }
+  }
+}
+
+// Odd multiplier of the numbering's hash, drawn per process: term ids come from text anyone may
+// index, so which ids share a probe sequence must not be predictable (a `Map` is seeded the same way).
+const NUMBERING_MULTIPLIER = (Math.floor(Math.random() * 0x80000000) * 2 + 1) | 0;
+
+/**
+ * Numbers distinct term ids 0, 1, 2, … in order of first appearance and counts each one's
+ * appearances: an open-addressing table (linear probing, at most half full) over typed arrays.
+ * Written by hand because a `Map` per posting was most of building a segment (two look-ups and a
+ * boxed entry per posting, ~100 postings a chunk).
+ */
+class TermNumbering {
+  size = 0;
+  /** Appearances per number. */
+  counts: Uint32Array;
+  private ids: Uint32Array;
+  /** Per table cell: number + 1, 0 when empty. */
+  private numbers: Int32Array;
+  private keyOf: Uint32Array;
+  private shift: number;
+
+  constructor(expected: number) {
+    // Room for a tenth of the postings as distinct terms before the first growth (a segment of
+    // chunks has about that many); the table doubles when half full.
+    const bits = Math.min(30, Math.max(8, 32 - Math.clz32(Math.max(1, Math.ceil(expected / 5)))));
+    this.shift = 32 - bits;
+    this.numbers = new Int32Array(1 << bits);
+    this.keyOf = new Uint32Array(1 << bits);
+    this.ids = new Uint32Array(1 << (bits - 1));
+    this.counts = new Uint32Array(1 << (bits - 1));
+  }
+
+  /** Counts one appearance of `id`; returns its number. */
+  count(id: number): number {
+    const numbers = this.numbers;
+    const mask = numbers.length - 1;
+    let cell = Math.imul(id, NUMBERING_MULTIPLIER) >>> this.shift;
+    for (;;) {
+      const entry = numbers[cell] as number;
+      if (entry === 0) break;
+      if (this.keyOf[cell] === id) {
+        const number = entry - 1;
+        this.counts[number] = (this.counts[number] as number) + 1;
+        return number;
+      }
+      cell = (cell + 1) & mask;
+    }
+    const number = this.size++;
+    numbers[cell] = number + 1;
+    this.keyOf[cell] = id;
+    this.ids[number] = id;
+    this.counts[number] = 1;
+    if (this.size * 2 >= numbers.length) this.grow();
+    return number;
+  }
+
+  /** The number of an id already counted. */
+  numberOf(id: number): number {
+    const mask = this.numbers.length - 1;
+    let cell = Math.imul(id, NUMBERING_MULTIPLIER) >>> this.shift;
+    while (this.keyOf[cell] !== id || this.numbers[cell] === 0) cell = (cell + 1) & mask;
+    return (this.numbers[cell] as number) - 1;
+  }
+
+  /** The distinct ids, by number (a copy). */
+  keys(): Uint32Array {
+    return this.ids.slice(0, this.size);
+  }
+
+  private grow(): void {
+    const capacity = this.numbers.length * 2;
+    this.shift--;
+    this.numbers = new Int32Array(capacity);
+    this.keyOf = new Uint32Array(capacity);
+    const mask = capacity - 1;
+    for (let number = 0; number < this.size; number++) {
+      const id = this.ids[number] as number;
+      let cell = Math.imul(id, NUMBERING_MULTIPLIER) >>> this.shift;
+      while (this.numbers[cell] !== 0) cell = (cell + 1) & mask;
+      this.numbers[cell] = number + 1;
+      this.keyOf[cell] = id;
+    }
+    const ids = new Uint32Array(capacity / 2);
+    ids.set(this.ids.subarray(0, this.size));
+    this.ids = ids;
+    const counts = new Uint32Array(capacity / 2);
+    counts.set(this.counts.subarray(0, this.size));
+    this.counts = counts;
   }
 }
 
