@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { ChunkRecord, DocumentChunk, DocumentScope } from "../ports/vector-store.js";
 import { countTokens, countTokensOfPieces, countTokensUpTo, tokensJoinedAfter } from "../tokens.js";
 import { analyze } from "./analyzer.js";
@@ -27,7 +27,9 @@ export interface ChunkOptions {
  * integers as point ids.
  */
 export function chunkId(documentId: string, position: number): string {
-  const hex = createHash("sha256").update(`${documentId}\u0000${position}`).digest("hex");
+  // The one-shot `hash` (Node 20.12+) spares the Hash object and its stream plumbing: about 2-3x cheaper
+  // than createHash().update().digest() per id (6,761 SciFact ids, /tmp bench alternating).
+  const hex = hash("sha256", `${documentId}\u0000${position}`, "hex");
   const variant = ((Number.parseInt(hex[16] ?? "0", 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
