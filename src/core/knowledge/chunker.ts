@@ -97,22 +97,23 @@ export function chunkDocument(document: ChunkableDocument, options: ChunkOptions
   const sections =
     document.format === "markdown" ? parseMarkdown(document.text) : parsePlainText(document.text);
 
-  const texts: Array<{ headingPath: string[]; text: string; tokens: number }> = [];
+  const chunks: DocumentChunk[] = [];
   for (const section of sections) {
     for (const packed of packSection(section.blocks, maxTokens, overlapTokens)) {
-      texts.push({ headingPath: section.headingPath, ...packed });
+      const position = chunks.length;
+      chunks.push({
+        id: chunkId(document.id, position),
+        documentId: document.id,
+        position,
+        title: document.title,
+        headingPath: section.headingPath,
+        source: document.source,
+        text: packed.text,
+        tokens: packed.tokens,
+      });
     }
   }
-  return texts.map((piece, position) => ({
-    id: chunkId(document.id, position),
-    documentId: document.id,
-    position,
-    title: document.title,
-    headingPath: piece.headingPath,
-    source: document.source,
-    text: piece.text,
-    tokens: piece.tokens,
-  }));
+  return chunks;
 }
 
 function parseMarkdown(text: string): Section[] {
