@@ -3,6 +3,7 @@ import type { ChunkRecord, DocumentChunk, DocumentScope } from "../ports/vector-
 import { countTokens, countTokensOfPieces, countTokensUpTo, tokensJoinedAfter } from "../tokens.js";
 import { analyze } from "./analyzer.js";
 import { sentenceSpans } from "./sentence-spans.js";
+import { splitAtBlankLines } from "./split-at-blank-lines.js";
 
 /** A document reduced to text (see `LoadedDocument`), with the id it is indexed under. */
 export interface ChunkableDocument {
@@ -176,8 +177,7 @@ function withoutClosingSequence(title: string): string {
 }
 
 function parsePlainText(text: string): Section[] {
-  const blocks = text
-    .split(/\r?\n[ \t]*\r?\n/)
+  const blocks = splitAtBlankLines(text)
     .filter((paragraph) => paragraph.trim() !== "")
     .map((paragraph) => ({ text: paragraph.trim(), code: false }));
   return blocks.length > 0 ? [{ headingPath: [], blocks }] : [];
