@@ -45,7 +45,15 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
 /** An extracted document prepared (see `prepareChunks`): what `DocumentLoader.loadPrepared` answers. */
 export function prepareDocument(loaded: LoadedDocument, preparation: ChunkPreparation): PreparedDocument {
   const { text, ...document } = loaded;
-  const chunkable = { ...document, id: preparation.documentId, text };
+  // Named fields, not `{ ...document }`: spreading the object a rest pattern made cost ~2.5 us a document
+  // (SciFact's 5,183: ~12-16 ms -> ~3 ms cold, /tmp bench alternating), and the chunker reads only these.
+  const chunkable: ChunkableDocument = {
+    id: preparation.documentId,
+    title: loaded.title,
+    text,
+    format: loaded.format,
+    source: loaded.source,
+  };
   return { document, chunks: prepareChunks(chunkable, preparation.chunking) };
 }
 

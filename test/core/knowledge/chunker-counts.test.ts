@@ -116,6 +116,32 @@ describe("token counts the chunker derives", () => {
     }
   });
 
+  it("stores the count of its text where sentences are parted by any white space, none, or a blank piece", () => {
+    // The chunker takes a section to be its sentences joined by single spaces only when every cut dropped
+    // exactly one U+0020; any other parting (a tab, a no-break space, a CJK mark with nothing after it, a
+    // blank last piece) must send the section to a count of its own text.
+    const partings = [" ", " ", " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\ufeff", "  ", " \u00a0", ""];
+    const marks = [".", "!", "?", "。", "！", "？"];
+    const random = seededRandom(23);
+    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+    for (let sample = 0; sample < 1_000; sample += 1) {
+      let paragraph = `${pick(WORDS)} ${pick(WORDS)}`;
+      for (let count = Math.floor(random() * 6); count > 0; count -= 1) {
+        paragraph += `${pick(marks)}${pick(partings)}${random() < 0.1 ? `${pick(marks)} ` : ""}${pick(WORDS)} ${pick(WORDS)}`;
+      }
+      // A Markdown line keeps its trailing blanks: the split's last piece is then blank.
+      if (random() < 0.3) paragraph += `${pick(marks)}${pick(partings)}`;
+      const format = random() < 0.5 ? "markdown" : "text";
+      const maxTokens = random() < 0.5 ? 350 : 16 + Math.floor(random() * 30);
+      const chunks = chunkDocument(
+        { id: "d", title: "T", text: paragraph, format, source: "s" },
+        { maxTokens },
+      );
+      for (const chunk of chunks)
+        expect(chunk.tokens, JSON.stringify(chunk.text)).toBe(countTokens(chunk.text));
+    }
+  });
+
   it("derives and declines exactly where the split expression's classes say so, ASCII by table or not", () => {
     // The expression-based rule tokensJoinedAfter follows (its ASCII characters are classed by a table).
     const firstPreToken = new RegExp(O200K_TOKEN_SPLIT_REGEX.source, "uy");

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { chunkDocument, chunkId, toChunkRecords } from "../../../src/core/knowledge/chunker.js";
 import { countTokens } from "../../../src/core/tokens.js";
@@ -17,6 +18,20 @@ describe("chunkId", () => {
     expect(chunkId("doc", 0)).toMatch(UUID);
     const ids = new Set([chunkId("doc", 0), chunkId("doc", 1), chunkId("doc1", 0), chunkId("do", 10)]);
     expect(ids.size).toBe(4);
+  });
+
+  it("stays the id stored chunks already have: sha256 of document id, NUL and position, shaped as a UUID", () => {
+    expect(chunkId("doc", 0)).toBe("9c5a538b-3628-8413-87ee-4ce5533dd44d");
+    expect(chunkId("guide", 7)).toBe("48b0eb24-44f8-8dcf-ae23-1fee137dd843");
+    const reference = (documentId: string, position: number) => {
+      const hex = createHash("sha256").update(`${documentId}\u0000${position}`).digest("hex");
+      const variant = ((Number.parseInt(hex[16] ?? "0", 16) & 0x3) | 0x8).toString(16);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+    for (const documentId of ["doc", "déjà vu 🙂", "\ud800 lone", "x".repeat(10_000), ""]) {
+      for (const position of [0, 1, 99_999])
+        expect(chunkId(documentId, position)).toBe(reference(documentId, position));
+    }
   });
 });
 

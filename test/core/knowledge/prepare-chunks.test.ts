@@ -2,9 +2,14 @@ import { describe, expect, it } from "vitest";
 import {
   type ChunkableDocument,
   chunkDocument,
+  chunkId,
   toChunkRecords,
 } from "../../../src/core/knowledge/chunker.js";
-import { countedRecords, prepareChunks } from "../../../src/core/knowledge/prepare-chunks.js";
+import {
+  countedRecords,
+  prepareChunks,
+  prepareDocument,
+} from "../../../src/core/knowledge/prepare-chunks.js";
 import { countTerms } from "../../../src/core/knowledge/sparse.js";
 import type { DocumentScope } from "../../../src/core/ports/vector-store.js";
 
@@ -62,4 +67,18 @@ describe("prepareChunks", () => {
       );
     });
   }
+});
+
+describe("prepareDocument", () => {
+  it("answers the document without its text, and the chunks of the text under the id it is indexed as", () => {
+    for (const { id, ...fields } of [english, korean]) {
+      const loaded = { ...fields, contentType: "text/plain", bytes: 1234 };
+      const chunking = { maxTokens: 120, overlapTokens: 20 };
+      const prepared = prepareDocument(loaded, { documentId: id, chunking });
+      const { text, ...document } = loaded;
+      expect(prepared.document).toStrictEqual(document);
+      expect(prepared.chunks).toEqual(prepareChunks({ ...fields, id }, chunking));
+      expect(prepared.chunks.ids[0]).toBe(chunkId(id, 0));
+    }
+  });
 });
