@@ -1,9 +1,9 @@
-import { createHash } from "node:crypto";
+import { createHash, hash } from "node:crypto";
 import type { SourceKind } from "../ports/source-connector.js";
 import type { DocumentScope } from "../ports/vector-store.js";
 
 function shortHash(parts: string[]): string {
-  return createHash("sha256").update(parts.join("\u0000")).digest("hex").slice(0, 10);
+  return hash("sha256", parts.join("\u0000"), "hex").slice(0, 10);
 }
 
 /**
