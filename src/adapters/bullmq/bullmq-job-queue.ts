@@ -72,7 +72,9 @@ export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implem
   private readonly types: RegisteredJobTypes<Payloads> = {};
   private readonly connections: Redis[] = [];
   private readonly queue: Queue;
-  private readonly events: QueueEvents | undefined;
+  /** Settles once the queue's event reader knows where to start reading (see `newestEventId`). */
+  private readonly eventsReady: Promise<void> | undefined;
+  private events: QueueEvents | undefined;
   private worker: Worker | undefined;
   private closing: Promise<void> | undefined;
   private lastConnectionError: string | undefined;
@@ -88,15 +90,42 @@ export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implem
     this.queue.on("error", this.connectionError("job queue connection error"));
     if (options.onJobEvent) {
       const listener = options.onJobEvent;
-      this.events = new QueueEvents(this.queueName, {
-        connection: this.connect("queue-blocking"),
-        prefix: this.prefix,
+      this.eventsReady = this.newestEventId(queueConnection).then((lastEventId) => {
+        // Closed before Redis answered: no reader to start.
+        if (this.closing) return;
+        const events = new QueueEvents(this.queueName, {
+          connection: this.connect("queue-blocking"),
+          prefix: this.prefix,
+          ...(lastEventId === undefined ? {} : { lastEventId }),
+        });
+        events.on("completed", ({ jobId }) => listener({ jobId, state: "completed" }));
+        events.on("failed", ({ jobId, failedReason }) => listener({ jobId, state: "failed", failedReason }));
+        events.on("error", this.connectionError("queue events error"));
+        this.events = events;
       });
-      this.events.on("completed", ({ jobId }) => listener({ jobId, state: "completed" }));
-      this.events.on("failed", ({ jobId, failedReason }) =>
-        listener({ jobId, state: "failed", failedReason }),
-      );
-      this.events.on("error", this.connectionError("queue events error"));
+    }
+  }
+
+  /**
+   * The id of the newest entry of the queue's event stream ("0-0" when it has none), which the event
+   * reader starts after. Left to itself, QueueEvents starts at "$": the newest entry when its first read
+   * reaches Redis, so a job added and finished before that read (a quick one just after start-up) was
+   * never reported. `enqueue` waits for this, so every job this queue adds is heard of, and nothing older
+   * is replayed. Undefined when Redis cannot be asked now: the reader then starts at "$" as before.
+   */
+  private async newestEventId(connection: Redis): Promise<string | undefined> {
+    try {
+      await this.queue.waitUntilReady();
+      const newest = await connection.xrevrange(this.queue.keys.events as string, "+", "-", "COUNT", 1);
+      return newest[0]?.[0] ?? "0-0";
+    } catch (error) {
+      if (!this.closing) {
+        this.logger.warn(
+          { err: error },
+          "could not read where the job events stream ends; reading from now on",
+        );
+      }
+      return undefined;
     }
   }
 
@@ -148,6 +177,8 @@ export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implem
     const type = this.types[name];
     if (!type) throw new AppError("internal", `no job type ${name} is registered`);
     if (options.jobId !== undefined) assertValidJobId(options.jobId);
+    // Its events are read from before it is added (see `newestEventId`).
+    await this.eventsReady;
     try {
       const job = await this.queue.add(name, data, {
         ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
@@ -279,6 +310,7 @@ export class BullMqJobQueue<Payloads extends JobPayloadMap = JobPayloads> implem
         clearTimeout(abort);
       }
     }
+    // A reader still waiting for Redis is not waited for: closing the connections below ends that wait.
     await this.events?.close();
     await this.queue.close();
     await Promise.allSettled(this.connections.map((connection) => connection.quit()));

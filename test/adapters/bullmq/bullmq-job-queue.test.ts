@@ -55,4 +55,60 @@ describe("BullMqJobQueue", () => {
       await obliterateQueue(names);
     }
   });
+
+  it("reports a job that a running worker finished before the new producer's event reader had started", async () => {
+    // A worker already waiting on the queue finishes a quick job within a few milliseconds of its add,
+    // often before a producer made just before it has its event reader's first read in Redis: a reader
+    // that starts at "$" (BullMQ's default) never hears of that job. Several producers, one after another.
+    const names = uniqueQueueNames();
+    type Jobs = { "ingest-documents": { batchId: string } };
+    const worker = new BullMqJobQueue<Jobs>({
+      redisUrl: REDIS_URL,
+      logger: silentLogger,
+      runWorkers: true,
+      ...names,
+    });
+    const ran: string[] = [];
+    worker.register("ingest-documents", async ({ batchId }) => {
+      ran.push(batchId);
+    });
+    worker.start();
+    const producers: Array<BullMqJobQueue<Jobs>> = [];
+    try {
+      await worker.enqueue("ingest-documents", { batchId: "warm-up" });
+      await waitFor(() => ran.includes("warm-up"));
+      for (let round = 0; round < 8; round++) {
+        const events: string[] = [];
+        const producer = new BullMqJobQueue<Jobs>({
+          redisUrl: REDIS_URL,
+          logger: silentLogger,
+          runWorkers: false,
+          onJobEvent: (event) => events.push(`${event.jobId}:${event.state}`),
+          ...names,
+        });
+        producers.push(producer);
+        producer.register("ingest-documents", async () => {});
+        await producer.enqueue("ingest-documents", { batchId: `b${round}` }, { jobId: `quick-${round}` });
+        await waitFor(() => events.includes(`quick-${round}:completed`));
+        // Nothing from before this producer was made is replayed to it.
+        expect(events.filter((event) => !event.startsWith(`quick-${round}:`))).toEqual([]);
+      }
+    } finally {
+      for (const producer of producers) await producer.close();
+      await worker.close();
+      await obliterateQueue(names);
+    }
+  });
+
+  it("closes at once when Redis never answered, with its event reader still waiting to start", async () => {
+    // Nothing listens on port 1 of loopback: every connection keeps retrying.
+    const queue = new BullMqJobQueue<{ "ingest-documents": { batchId: string } }>({
+      redisUrl: "redis://127.0.0.1:1",
+      logger: silentLogger,
+      runWorkers: false,
+      onJobEvent: () => {},
+      ...uniqueQueueNames(),
+    });
+    await expect(queue.close()).resolves.toBeUndefined();
+  });
 });
