@@ -69,6 +69,17 @@ function keyOf(bytes: string, start: number, end: number): number {
   return hash ^ (hash >>> 16);
 }
 
+/** The filter word (an index into the table's words) that holds the bits of the sequence hashed to `hash`. */
+function filterWordOf(hash: number): number {
+  return PAIRS + (Math.imul(hash, 0x9e3779b1) >>> 17);
+}
+
+/** The two bits of its filter word that the sequence hashed to `hash` sets. */
+function filterBitsOf(hash: number): number {
+  const mixed = Math.imul(hash, 0x9e3779b1);
+  return (1 << (mixed & 31)) | (1 << ((mixed >>> 5) & 31));
+}
+
 export class BytePairRanks {
   private readonly words: Int32Array;
   private readonly pool: Uint8Array;
@@ -109,9 +120,8 @@ export class BytePairRanks {
         continue;
       }
       const hash = keyOf(bytes, 0, length);
-      const mixed = Math.imul(hash, 0x9e3779b1);
-      const filterAt = PAIRS + (mixed >>> 17);
-      words[filterAt] = (words[filterAt] as number) | (1 << (mixed & 31)) | (1 << ((mixed >>> 5) & 31));
+      const filterAt = filterWordOf(hash);
+      words[filterAt] = (words[filterAt] as number) | filterBitsOf(hash);
       let slot = hash & (SLOTS - 1);
       while (words[SLOTS_AT + slot * SLOT_WORDS] !== 0) slot = (slot + 1) & (SLOTS - 1);
       const at = SLOTS_AT + slot * SLOT_WORDS;
@@ -138,9 +148,8 @@ export class BytePairRanks {
       return rank < 0 ? NO_RANK : rank;
     }
     const hash = keyOf(bytes, start, end);
-    const mixed = Math.imul(hash, 0x9e3779b1);
-    const bits = (1 << (mixed & 31)) | (1 << ((mixed >>> 5) & 31));
-    if (((words[PAIRS + (mixed >>> 17)] as number) & bits) !== bits) return NO_RANK;
+    const bits = filterBitsOf(hash);
+    if (((words[filterWordOf(hash)] as number) & bits) !== bits) return NO_RANK;
     if (length <= IN_SLOT_BYTES) {
       const low = keyLow;
       const high = keyHigh;

@@ -446,19 +446,16 @@ function sumTokens(text: string, limit: number): number {
   let total = 0;
   for (let start = 0, end = 0; start < text.length && total <= limit; start = end) {
     end = asciiPieceEnd(text, start);
-    if (end >= 0) {
-      if (end - start <= LONGEST_WHOLE_PIECE) {
-        total += hashedPieceTokens(text, start, end, scannedHash, true);
-        continue;
-      }
-    } else {
-      end = expressionPieceEnd(text, start);
-      if (end - start <= LONGEST_WHOLE_PIECE) {
-        total += pieceTokens(text, start, end);
-        continue;
-      }
-      if (!isAscii(text.slice(start, end))) ownCounts = false;
+    // The hand-written matcher hashed its piece as it went; the expression's are hashed when counted.
+    const hashed = end >= 0;
+    if (!hashed) end = expressionPieceEnd(text, start);
+    if (end - start <= LONGEST_WHOLE_PIECE) {
+      total += hashed
+        ? hashedPieceTokens(text, start, end, scannedHash, true)
+        : pieceTokens(text, start, end);
+      continue;
     }
+    if (!hashed && !isAscii(text.slice(start, end))) ownCounts = false;
     for (let from = start, to = 0; from < end && total <= limit; from = to) {
       to = sliceEnd(text, from, end);
       total += sliceTokens(text, from, to);

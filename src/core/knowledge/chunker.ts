@@ -221,7 +221,7 @@ function sentences(paragraph: string, pieces: Piece[]): boolean {
   return joinedBySpaces;
 }
 
-function counted(piece: { text: string; sentence: string; separator: string }): Unit {
+function counted(piece: Piece): Unit {
   const textTokens = piece.sentence === piece.text ? countTokensOfPieces(piece.text) : -1;
   const tokens = textTokens >= 0 ? textTokens : countTokens(piece.sentence);
   return { text: piece.text, tokens, separator: piece.separator, textTokens };
