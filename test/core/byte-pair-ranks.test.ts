@@ -2,7 +2,7 @@ import o200kRanks from "gpt-tokenizer/bpeRanks/o200k_base";
 import { describe, expect, it } from "vitest";
 import { BytePairRanks, NO_RANK } from "../../src/core/byte-pair-ranks.js";
 import { tokenizerTable } from "../../src/core/tokens.js";
-import { seededRandom } from "../support/seeded-random.js";
+import { pickWith, seededRandom } from "../support/seeded-random.js";
 
 // The sequences of o200k_base as byte strings (one character, 0-255, per UTF-8 byte), indexed by rank.
 const encoder = new TextEncoder();
@@ -60,6 +60,7 @@ describe("byte-pair rank table", () => {
 
   it("answers random byte strings, and spans of them, as a Map of the sequences does", () => {
     const random = seededRandom(14);
+    const pick = pickWith(random);
     const keys = [...rankBySequence.keys()];
     let wrong = 0;
     for (let round = 0; round < 50_000; round += 1) {
@@ -67,7 +68,7 @@ describe("byte-pair rank table", () => {
       let text = "";
       while (text.length < 24) {
         if (random() < 0.2) text += String.fromCharCode(Math.floor(random() * 256));
-        else text += keys[Math.floor(random() * keys.length)] as string;
+        else text += pick(keys);
       }
       const start = Math.floor(random() * 8);
       const end = Math.min(text.length, start + 1 + Math.floor(random() * 16));

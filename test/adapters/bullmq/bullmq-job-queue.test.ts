@@ -17,25 +17,36 @@ describeJobQueueContract("BullMQ on real Redis", async () => {
   };
 });
 
+// A payload of the tests' own under an application job name.
+type IngestJobs = { "ingest-documents": { batchId: string } };
+
+/** A queue on the tests' Redis that only adds jobs, telling `events` of each one that ends. */
+function producerQueue(names: ReturnType<typeof uniqueQueueNames>, events: string[]) {
+  return new BullMqJobQueue<IngestJobs>({
+    redisUrl: REDIS_URL,
+    logger: silentLogger,
+    runWorkers: false,
+    onJobEvent: (event) => events.push(`${event.jobId}:${event.state}`),
+    ...names,
+  });
+}
+
+/** A queue on the tests' Redis that runs jobs. */
+function workerQueue(names: ReturnType<typeof uniqueQueueNames>) {
+  return new BullMqJobQueue<IngestJobs>({
+    redisUrl: REDIS_URL,
+    logger: silentLogger,
+    runWorkers: true,
+    ...names,
+  });
+}
+
 describe("BullMqJobQueue", () => {
   it("a producer-only queue adds jobs that a separate worker queue runs, and reports finished jobs", async () => {
     const names = uniqueQueueNames();
     const events: string[] = [];
-    // A payload of the test's own under an application job name.
-    type Jobs = { "ingest-documents": { batchId: string } };
-    const producer = new BullMqJobQueue<Jobs>({
-      redisUrl: REDIS_URL,
-      logger: silentLogger,
-      runWorkers: false,
-      onJobEvent: (event) => events.push(`${event.jobId}:${event.state}`),
-      ...names,
-    });
-    const worker = new BullMqJobQueue<Jobs>({
-      redisUrl: REDIS_URL,
-      logger: silentLogger,
-      runWorkers: true,
-      ...names,
-    });
+    const producer = producerQueue(names, events);
+    const worker = workerQueue(names);
     const ranIn: string[] = [];
     try {
       producer.register("ingest-documents", async () => {
@@ -61,31 +72,19 @@ describe("BullMqJobQueue", () => {
     // often before a producer made just before it has its event reader's first read in Redis: a reader
     // that starts at "$" (BullMQ's default) never hears of that job. Several producers, one after another.
     const names = uniqueQueueNames();
-    type Jobs = { "ingest-documents": { batchId: string } };
-    const worker = new BullMqJobQueue<Jobs>({
-      redisUrl: REDIS_URL,
-      logger: silentLogger,
-      runWorkers: true,
-      ...names,
-    });
+    const worker = workerQueue(names);
     const ran: string[] = [];
     worker.register("ingest-documents", async ({ batchId }) => {
       ran.push(batchId);
     });
     worker.start();
-    const producers: Array<BullMqJobQueue<Jobs>> = [];
+    const producers: Array<BullMqJobQueue<IngestJobs>> = [];
     try {
       await worker.enqueue("ingest-documents", { batchId: "warm-up" });
       await waitFor(() => ran.includes("warm-up"));
       for (let round = 0; round < 8; round++) {
         const events: string[] = [];
-        const producer = new BullMqJobQueue<Jobs>({
-          redisUrl: REDIS_URL,
-          logger: silentLogger,
-          runWorkers: false,
-          onJobEvent: (event) => events.push(`${event.jobId}:${event.state}`),
-          ...names,
-        });
+        const producer = producerQueue(names, events);
         producers.push(producer);
         producer.register("ingest-documents", async () => {});
         await producer.enqueue("ingest-documents", { batchId: `b${round}` }, { jobId: `quick-${round}` });
@@ -102,7 +101,7 @@ describe("BullMqJobQueue", () => {
 
   it("closes at once when Redis never answered, with its event reader still waiting to start", async () => {
     // Nothing listens on port 1 of loopback: every connection keeps retrying.
-    const queue = new BullMqJobQueue<{ "ingest-documents": { batchId: string } }>({
+    const queue = new BullMqJobQueue<IngestJobs>({
       redisUrl: "redis://127.0.0.1:1",
       logger: silentLogger,
       runWorkers: false,

@@ -2,7 +2,7 @@ import { O200K_TOKEN_SPLIT_REGEX } from "gpt-tokenizer/encodingParams/constants"
 import { describe, expect, it } from "vitest";
 import { chunkDocument } from "../../../src/core/knowledge/chunker.js";
 import { countTokens, countTokensOfPieces, tokensJoinedAfter } from "../../../src/core/tokens.js";
-import { seededRandom } from "../../support/seeded-random.js";
+import { pickWith, seededRandom } from "../../support/seeded-random.js";
 
 // The chunker stores a count with every chunk that prompt budgets rely on; it derives most of them from
 // the counts of the chunk's sentences (see `tokensJoinedAfter`). These tests hold every derivation to a
@@ -123,7 +123,7 @@ describe("token counts the chunker derives", () => {
     const partings = [" ", " ", " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\ufeff", "  ", " \u00a0", ""];
     const marks = [".", "!", "?", "。", "！", "？"];
     const random = seededRandom(23);
-    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+    const pick = pickWith(random);
     for (let sample = 0; sample < 1_000; sample += 1) {
       let paragraph = `${pick(WORDS)} ${pick(WORDS)}`;
       for (let count = Math.floor(random() * 6); count > 0; count -= 1) {
@@ -177,7 +177,7 @@ describe("token counts the chunker derives", () => {
     ];
     const middles = ["", "word", "Word's", "HIV", "42", "x".repeat(70), "déjà", "語"];
     const random = seededRandom(5);
-    const pick = <T>(items: readonly T[]) => items[Math.floor(random() * items.length)] as T;
+    const pick = pickWith(random);
     for (let sample = 0; sample < 3_000; sample += 1) {
       const before = `${pick(middles)}${pick(ends)}`;
       const text = `${pick(ends)}${pick(middles)}${pick(ends)}`;

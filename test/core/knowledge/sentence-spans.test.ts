@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { sentenceSpans } from "../../../src/core/knowledge/sentence-spans.js";
-import { seededRandom } from "../../support/seeded-random.js";
+import { randomText, seededRandom } from "../../support/seeded-random.js";
 
 // The expression the chunker split paragraphs with before `sentenceSpans` replaced it: the reference.
 const SENTENCE_END = /(?<=[.!?])\s+|(?<=[。！？])/u;
@@ -63,11 +63,7 @@ describe("sentenceSpans", () => {
   it("cuts where the reference expression cuts, on random text rich in marks, white space and surrogates", () => {
     const random = seededRandom(14);
     for (let round = 0; round < 20_000; round++) {
-      const length = Math.floor(random() * 24);
-      let paragraph = "";
-      for (let index = 0; index < length; index++) {
-        paragraph += ALPHABET[Math.floor(random() * ALPHABET.length)];
-      }
+      const paragraph = randomText(random, ALPHABET, 24);
       expect(pieces(paragraph), JSON.stringify(paragraph)).toEqual(paragraph.split(SENTENCE_END));
     }
   });

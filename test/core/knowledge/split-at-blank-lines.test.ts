@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { splitAtBlankLines } from "../../../src/core/knowledge/split-at-blank-lines.js";
-import { seededRandom } from "../../support/seeded-random.js";
+import { randomText, seededRandom } from "../../support/seeded-random.js";
 
 // The expression the chunker cut plain text into paragraphs with before: the reference.
 const BLANK_LINE = /\r?\n[ \t]*\r?\n/;
@@ -10,11 +10,7 @@ describe("splitAtBlankLines", () => {
     const alphabet = ["\n", "\n", "\r", "\r\n", " ", "\t", "a", "b c", "\u00a0", "\u2028", "\v", "\ud83d"];
     const random = seededRandom(31);
     for (let round = 0; round < 20_000; round++) {
-      const length = Math.floor(random() * 20);
-      let text = "";
-      for (let index = 0; index < length; index++) {
-        text += alphabet[Math.floor(random() * alphabet.length)];
-      }
+      const text = randomText(random, alphabet, 20);
       expect(splitAtBlankLines(text), JSON.stringify(text)).toEqual(text.split(BLANK_LINE));
     }
   });
