@@ -258,7 +258,10 @@ export class Answering {
     };
   }
 
-  /** Stores the answer (its buttons refer to it), finishes the reply, then remembers the turn. */
+  /**
+   * Stores the answer (its buttons refer to it) and the exchange's turns in one write, finishes the
+   * reply, then folds the conversation if it outgrew its window.
+   */
   private async finishAndRemember(
     request: AnswerRequest,
     result: AnswerChainResult,
@@ -267,45 +270,40 @@ export class Answering {
     const { store, memory, logger, now } = this.options;
     const { message, question, reply, metered } = request;
     const answerId = randomUUID();
+    const exchange = [
+      memory.newTurn("user", message.userId, message.userName, question),
+      memory.newTurn("assistant", "teammate", "teammate", result.text),
+    ];
     const saved = await store
-      .saveAnswer({
-        id: answerId,
-        conversation: { ...channelOf(message), threadId: message.threadId },
-        askerId: message.userId,
-        question,
-        answer: result.text,
-        sources: result.sources,
-        model: result.model,
-        at: now(),
-        trace: result.trace,
-      })
-      .then(
-        () => true,
-        (error: unknown) => {
-          if (!isStoreDown(error)) throw error;
-          logger.warn({ err: error }, "answer not saved: the memory store failed");
-          return false;
+      .saveAnswer(
+        {
+          id: answerId,
+          conversation: { ...channelOf(message), threadId: message.threadId },
+          askerId: message.userId,
+          question,
+          answer: result.text,
+          sources: result.sources,
+          model: result.model,
+          at: now(),
+          trace: result.trace,
         },
-      );
+        exchange,
+      )
+      .catch((error: unknown) => {
+        if (!isStoreDown(error)) throw error;
+        logger.warn({ err: error }, "answer and conversation turn not saved: the memory store failed");
+        return undefined;
+      });
     await reply.finish(
       saved
         ? { sources: result.sources, buttons: answerButtons(answerId, result.sources.length > 0), answerId }
         : { sources: result.sources, buttons: [] },
     );
-    // The person has their answer; a store that fails now costs the memory of it, not the reply.
-    await memory
-      .record(
-        message,
-        [
-          memory.newTurn("user", message.userId, message.userName, question),
-          memory.newTurn("assistant", "teammate", "teammate", result.text),
-        ],
-        metered?.llm,
-        conversation,
-      )
-      .catch((error: unknown) => {
-        logger.warn({ err: error }, "conversation turn not remembered");
-      });
+    if (!saved) return;
+    // The person has their answer; a fold that fails costs a longer window for now, not the reply.
+    await memory.foldIfOverflowing(message, saved, metered?.llm, conversation).catch((error: unknown) => {
+      logger.warn({ err: error }, "conversation not folded");
+    });
   }
 }
 

@@ -277,8 +277,9 @@ async function handleMessage(parts: Parts, delivered: InboundMessage, sink: Repl
     await fail(reply, error, log);
   } finally {
     if (!reply.ended && !quiet) await fail(reply, new Error("reply ended without an answer"), log);
-    await open.close();
-    await settle?.();
+    // The reply's record and the claim go in one write: a message pays for one commit, not two.
+    if (settle) await settle(await open.release());
+    else await open.close();
   }
 }
 

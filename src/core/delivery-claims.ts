@@ -3,11 +3,14 @@ import type { Logger } from "./ports/logger.js";
 import type { MemoryStore } from "./ports/memory-store.js";
 import type { ConversationRef } from "./types.js";
 
-/** Settles a claimed delivery once its handler is done. */
-export type SettleClaim = () => Promise<void>;
+/**
+ * Settles a claimed delivery once its handler is done; given the id of its reply's open-work record
+ * (see `OpenReply.release`), closes that record in the same write.
+ */
+export type SettleClaim = (openWorkId?: string) => Promise<void>;
 
 export interface DeliveryClaimsOptions {
-  store: Pick<MemoryStore, "claimEvent" | "extendEvent">;
+  store: Pick<MemoryStore, "claimEvent" | "extendEvent" | "settleEvent" | "closeWork">;
   /** How long a claim outlives its handler while it works (renewed on a heartbeat). */
   leaseSeconds: number;
   /** How long a finished delivery is remembered. */
@@ -35,16 +38,24 @@ export function createDeliveryClaims(options: DeliveryClaimsOptions) {
     } catch (error) {
       if (!isStoreDown(error)) throw error;
       log.warn({ err: error }, "memory store unavailable: handling the delivery without de-duplication");
-      return async () => {};
+      // Nothing to settle; the reply's record, if the store came back in time to take it, still goes.
+      return async (openWorkId) => {
+        if (openWorkId === undefined) return;
+        await store.closeWork(openWorkId).catch((closeError: unknown) => {
+          log.debug({ err: closeError }, "open reply record not closed");
+        });
+      };
     }
     const extend = (seconds: number) =>
       store.extendEvent(key, seconds).catch((error: unknown) => {
         log.debug({ err: error }, "delivery claim not extended");
       });
     const heartbeat = setInterval(() => void extend(leaseSeconds), (leaseSeconds * 1000) / 3);
-    return async () => {
+    return async (openWorkId) => {
       clearInterval(heartbeat);
-      await extend(deduplicationSeconds);
+      await store.settleEvent(key, deduplicationSeconds, openWorkId).catch((error: unknown) => {
+        log.debug({ err: error }, "delivery claim not settled");
+      });
     };
   };
 }

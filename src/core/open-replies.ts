@@ -50,14 +50,24 @@ export class OpenReply {
 
   /** The reply ended (answer or sentence): forget the record. */
   async close(): Promise<void> {
+    const id = await this.release();
+    if (id === undefined) return;
+    await this.options.store.closeWork(id).catch((error: unknown) => {
+      this.options.logger.debug({ err: error }, "open reply record not closed");
+    });
+  }
+
+  /**
+   * The reply ended: stops renewing, waits for the writes under way, and hands the record's id to a
+   * caller that closes it in a write of its own (the delivery's settlement, `SettleClaim`);
+   * undefined when nothing was recorded.
+   */
+  async release(): Promise<string | undefined> {
     this.closed = true;
     clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     await this.writes;
-    if (!this.opened) return;
-    await this.options.store.closeWork(this.options.id).catch((error: unknown) => {
-      this.options.logger.debug({ err: error }, "open reply record not closed");
-    });
+    return this.opened ? this.options.id : undefined;
   }
 
   private enqueue(work: () => Promise<void>): void {

@@ -352,6 +352,31 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
         expect(await store.lastAnswer(threadTwo)).toBeUndefined();
         expect(await store.getAnswer("thread-1")).toEqual(answer("thread-1", threadOne, 100));
       });
+
+      it("saves an answer with its exchange's turns: appended to its conversation as appendTurns would", async () => {
+        await store.appendTurns(threadOne, [turn("earlier")]);
+        expect(await store.saveAnswer(answer("plain", threadOne, 100))).toEqual([]);
+        const saved = await store.saveAnswer(answer("with-turns", threadOne, 200), [
+          turn("the question"),
+          turn("the answer", { role: "assistant", speakerId: "teammate", speakerName: "teammate" }),
+        ]);
+        expect(saved.map((one) => [one.seq, one.role, one.text])).toEqual([
+          [2, "user", "the question"],
+          [3, "assistant", "the answer"],
+        ]);
+        expect((await store.loadConversation(threadOne)).turns).toEqual([
+          { ...turn("earlier"), seq: 1 },
+          ...saved,
+        ]);
+        expect((await store.lastAnswer(threadOne))?.id).toBe("with-turns");
+        // Only the answer's own conversation.
+        expect((await store.loadConversation(channelLevel)).turns).toEqual([]);
+        await store.saveAnswer(answer("on-channel", channelLevel, 300), [turn("asked in the channel")]);
+        expect((await store.loadConversation(channelLevel)).turns.map((one) => one.text)).toEqual([
+          "asked in the channel",
+        ]);
+        expect((await store.loadConversation(threadOne)).turns).toHaveLength(3);
+      });
     });
 
     describe("AnswerLog: feedback", () => {
@@ -492,6 +517,37 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
         // Extending a lease that already lapsed does not bring it back.
         await store.extendEvent("slack:lapsed", 60);
         expect(await store.claimEvent("slack:lapsed", 60)).toBe(true);
+      });
+
+      it("is settled with its reply's open work closed in the same write; a lapsed lease stays lapsed", async () => {
+        const reply: OpenWork = {
+          id: "reply-slack-T1-Ev1",
+          kind: "reply",
+          where: threadOne,
+          askerId: "U1",
+          messages: { reaction: "1.0" },
+          leaseUntil: 1_000,
+        };
+        await store.openWork(reply);
+        await store.openWork({ ...reply, id: "reply-other" });
+        expect(await store.claimEvent("slack:settled", 0.6)).toBe(true);
+        await store.settleEvent("slack:settled", 60, reply.id);
+        expect((await store.listOpenWork(10)).map((item) => item.id)).toEqual(["reply-other"]);
+        await sleep(800);
+        // 800 ms after a 600 ms lease: held only because it was settled for longer.
+        expect(await store.claimEvent("slack:settled", 0.6)).toBe(false);
+
+        // Without a reply to close, only the claim moves.
+        expect(await store.claimEvent("slack:no-reply", 0.3)).toBe(true);
+        await store.settleEvent("slack:no-reply", 60);
+        expect(await store.claimEvent("slack:no-reply", 0.3)).toBe(false);
+        expect((await store.listOpenWork(10)).map((item) => item.id)).toEqual(["reply-other"]);
+
+        expect(await store.claimEvent("slack:lapsed-settle", 0.3)).toBe(true);
+        await sleep(500);
+        await store.settleEvent("slack:lapsed-settle", 60, "reply-other");
+        expect(await store.claimEvent("slack:lapsed-settle", 60)).toBe(true);
+        expect(await store.listOpenWork(10)).toEqual([]);
       });
     });
 

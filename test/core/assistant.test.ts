@@ -351,3 +351,70 @@ describe("assistant: buttons", () => {
     expect(await store.listFeedback({ platform: "slack", workspaceId: "T1", channelId: "C1" })).toEqual([]);
   });
 });
+
+describe("assistant: what an answered message writes", () => {
+  /** The store's write calls, in the order the message path makes them. */
+  function recordWrites(store: ReturnType<typeof setup>["store"]): string[] {
+    const writes: string[] = [];
+    const names = [
+      "claimEvent",
+      "extendEvent",
+      "settleEvent",
+      "openWork",
+      "renewWork",
+      "closeWork",
+      "saveAnswer",
+      "appendTurns",
+      "foldTurns",
+    ] as const;
+    for (const name of names) {
+      const original = store[name].bind(store) as (...args: unknown[]) => Promise<unknown>;
+      Object.assign(store, {
+        [name]: (...args: unknown[]) => {
+          writes.push(name);
+          return original(...args);
+        },
+      });
+    }
+    return writes;
+  }
+
+  it("four writes: the claim, the open reply, the answer with its exchange, the settlement closing the reply", async () => {
+    const { assistant, store } = setup(() => "The answer.", { deliveryLeaseSeconds: 0.3 });
+    const writes = recordWrites(store);
+    const message = inbound({ text: "what is the plan?", threadId: "1900.1", eventId: "Ev-writes" });
+    const sink = new RecordingSink();
+    await assistant.handle(message, sink);
+    expect(writes).toEqual(["claimEvent", "openWork", "saveAnswer", "settleEvent"]);
+
+    // What the separate writes left behind: the exchange in order, the answer its buttons refer to,
+    // no open reply, and a claim that outlives its lease.
+    const saved = await store.getAnswer(sink.finished?.answerId ?? "");
+    expect(saved?.question).toBe("what is the plan?");
+    const { turns } = await store.loadConversation(message);
+    expect(turns.map((turn) => [turn.seq, turn.role, turn.speakerId, turn.text])).toEqual([
+      [1, "user", "U1", "what is the plan?"],
+      [2, "assistant", "teammate", saved?.answer],
+    ]);
+    expect((await store.lastAnswer(message))?.id).toBe(saved?.id);
+    expect(await store.listOpenWork(10)).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const redelivered = new RecordingSink();
+    await assistant.handle({ ...message }, redelivered);
+    expect(redelivered.events).toEqual([]);
+  });
+
+  it("with the store failing the answer's write, the reply still ends, without buttons, and nothing is remembered", async () => {
+    const { assistant, store } = setup(() => "The answer.");
+    store.saveAnswer = async () => {
+      throw new AppError("store_unavailable", "sqlite is gone", { category: "third_party" });
+    };
+    const message = inbound({ text: "anything?", threadId: "1900.2" });
+    const sink = await send(assistant, message);
+    expect(sink.text).toContain("The answer.");
+    expect(sink.finished?.buttons).toEqual([]);
+    expect(sink.failed).toBeUndefined();
+    expect((await store.loadConversation(message)).turns).toEqual([]);
+    expect(await store.listOpenWork(10)).toEqual([]);
+  });
+});

@@ -267,7 +267,8 @@ export class RedisMemoryStore implements MemoryStore {
     });
   }
 
-  async saveAnswer(answer: AnswerRecord): Promise<void> {
+  /** The answer in one MULTI, then the exchange's turns by `appendTurns` (its own script). */
+  async saveAnswer(answer: AnswerRecord, exchange: NewTurn[] = []): Promise<Turn[]> {
     await this.#run("save an answer", () =>
       this.#exec(
         this.#client
@@ -278,6 +279,7 @@ export class RedisMemoryStore implements MemoryStore {
           .sadd(this.#channelKey(answer.conversation, "conversations"), answer.conversation.threadId ?? ""),
       ),
     );
+    return this.appendTurns(answer.conversation, exchange);
   }
 
   async getAnswer(answerId: string): Promise<AnswerRecord | undefined> {
@@ -349,6 +351,21 @@ export class RedisMemoryStore implements MemoryStore {
         `${this.#prefix}event:${escapeKeyPart(eventKey)}`,
         Math.max(1, Math.ceil(ttlSeconds * 1000)),
       );
+    });
+  }
+
+  async settleEvent(eventKey: string, ttlSeconds: number, openWorkId?: string): Promise<void> {
+    const [records, leases, messages] = this.#openWorkKeys();
+    await this.#run("settle an event claim", async () => {
+      const transaction = this.#client.multi();
+      if (openWorkId !== undefined)
+        transaction.hdel(records, openWorkId).zrem(leases, openWorkId).hdel(messages, openWorkId);
+      // PEXPIRE leaves a key that already expired (a lease that lapsed) alone, as in `extendEvent`.
+      transaction.pexpire(
+        `${this.#prefix}event:${escapeKeyPart(eventKey)}`,
+        Math.max(1, Math.ceil(ttlSeconds * 1000)),
+      );
+      await this.#exec(transaction);
     });
   }
 

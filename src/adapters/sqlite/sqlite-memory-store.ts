@@ -174,6 +174,13 @@ const MIGRATIONS: readonly SqliteMigration[] = [
  */
 const CACHED_CONVERSATIONS = 256;
 
+/** Turns just inserted, with the conversation's row as the insert left it. */
+interface AppendedTurns {
+  saved: Turn[];
+  lastSeq: number;
+  revision: number;
+}
+
 interface CachedConversation {
   lastSeq: number;
   revision: number;
@@ -402,39 +409,48 @@ export class SqliteMemoryStore implements MemoryStore {
     if (turns.length === 0) return [];
     return this.#run("append turns", () => {
       const key = conversationKey(conversation);
-      const { saved, lastSeq, revision } = this.#database.transaction(() => {
-        const reserved = this.#statements.reserveSeqs.get(...key, turns.length)!;
-        const firstSeq = reserved.last_seq - turns.length + 1;
-        const appended = turns.map((turn, index): Turn => {
-          const stored: Turn = { ...turn, seq: firstSeq + index };
-          this.#statements.insertTurn.run(
-            ...key,
-            stored.seq,
-            stored.role,
-            stored.speakerId,
-            stored.speakerName,
-            stored.text,
-            stored.tokens,
-            stored.at,
-          );
-          return stored;
-        });
-        return { saved: appended, lastSeq: reserved.last_seq, revision: reserved.revision };
-      })();
-      // After the commit: a read of the conversation just before these turns now ends with them. If
-      // anything else was written in between (another process), the next load reads it all again.
-      const name = cacheKey(key);
-      const cached = this.#conversations.get(name);
-      if (cached) {
-        if (cached.lastSeq === lastSeq - saved.length && cached.revision === revision) {
-          cached.turns.push(...saved.map((turn) => Object.freeze({ ...turn })));
-          cached.lastSeq = lastSeq;
-        } else {
-          this.#conversations.delete(name);
-        }
-      }
-      return saved;
+      const appended = this.#database.transaction(() => this.#insertTurns(key, turns))();
+      return this.#appended(key, appended);
     });
+  }
+
+  /** Inside a transaction: reserves the turns' seqs and inserts them. */
+  #insertTurns(key: ConversationKey, turns: NewTurn[]): AppendedTurns {
+    const reserved = this.#statements.reserveSeqs.get(...key, turns.length)!;
+    const firstSeq = reserved.last_seq - turns.length + 1;
+    const saved = turns.map((turn, index): Turn => {
+      const stored: Turn = { ...turn, seq: firstSeq + index };
+      this.#statements.insertTurn.run(
+        ...key,
+        stored.seq,
+        stored.role,
+        stored.speakerId,
+        stored.speakerName,
+        stored.text,
+        stored.tokens,
+        stored.at,
+      );
+      return stored;
+    });
+    return { saved, lastSeq: reserved.last_seq, revision: reserved.revision };
+  }
+
+  /**
+   * After the commit: a read of the conversation just before these turns now ends with them. If
+   * anything else was written in between (another process), the next load reads it all again.
+   */
+  #appended(key: ConversationKey, { saved, lastSeq, revision }: AppendedTurns): Turn[] {
+    const name = cacheKey(key);
+    const cached = this.#conversations.get(name);
+    if (cached) {
+      if (cached.lastSeq === lastSeq - saved.length && cached.revision === revision) {
+        cached.turns.push(...saved.map((turn) => Object.freeze({ ...turn })));
+        cached.lastSeq = lastSeq;
+      } else {
+        this.#conversations.delete(name);
+      }
+    }
+    return saved;
   }
 
   /**
@@ -535,14 +551,16 @@ export class SqliteMemoryStore implements MemoryStore {
     return row === undefined ? {} : (JSON.parse(row.settings) as ChannelSettings);
   }
 
-  async saveAnswer(answer: AnswerRecord): Promise<void> {
-    this.#run("save an answer", () =>
-      this.#database.transaction(() => {
-        const key = conversationKey(answer.conversation);
+  async saveAnswer(answer: AnswerRecord, exchange: NewTurn[] = []): Promise<Turn[]> {
+    return this.#run("save an answer", () => {
+      const key = conversationKey(answer.conversation);
+      const appended = this.#database.transaction(() => {
         this.#statements.upsertAnswer.run(answer.id, ...key, JSON.stringify(answer));
         this.#statements.pointLastAnswer.run(...key, answer.id);
-      })(),
-    );
+        return exchange.length > 0 ? this.#insertTurns(key, exchange) : undefined;
+      })();
+      return appended ? this.#appended(key, appended) : [];
+    });
   }
 
   async getAnswer(answerId: string): Promise<AnswerRecord | undefined> {
@@ -598,6 +616,16 @@ export class SqliteMemoryStore implements MemoryStore {
       const now = Date.now();
       this.#statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
     });
+  }
+
+  async settleEvent(eventKey: string, ttlSeconds: number, openWorkId?: string): Promise<void> {
+    this.#run("settle an event claim", () =>
+      this.#database.transaction(() => {
+        if (openWorkId !== undefined) this.#statements.deleteOpenWork.run(openWorkId);
+        const now = Date.now();
+        this.#statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
+      })(),
+    );
   }
 
   async openWork(work: OpenWork): Promise<void> {

@@ -94,18 +94,17 @@ export class ConversationMemory {
   }
 
   /**
-   * Saves turns, then folds the oldest ones into the summary if the window overflowed. `llm` is the
-   * request's own view of the model, so the summary call is counted for the person who asked.
-   * `loaded` is the conversation as the caller read it for this message: with it, memory does not
-   * read it again unless there is something to fold.
+   * Folds the oldest turns into the summary if the window overflowed with the turns just saved (by
+   * the store, with the answer they belong to). `llm` is the request's own view of the model, so the
+   * summary call is counted for the person who asked. `loaded` is the conversation as the caller read
+   * it for this message: with it, memory does not read it again unless there is something to fold.
    */
-  async record(
+  async foldIfOverflowing(
     conversation: ConversationRef,
-    turns: NewTurn[],
+    saved: Turn[],
     llm?: ChatModel,
     loaded?: Conversation,
   ): Promise<void> {
-    const saved = await this.store.appendTurns(conversation, turns);
     if (loaded && !this.overflows({ summary: loaded.summary, turns: [...loaded.turns, ...saved] })) return;
     await this.foldIfNeeded(conversation, llm);
   }

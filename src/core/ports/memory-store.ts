@@ -126,7 +126,13 @@ export interface ChannelSettingsStore {
 
 /** What was answered, and the votes on it: read by buttons, `sources`, `why`, feedback and fine-tuning. */
 export interface AnswerLog {
-  saveAnswer(answer: AnswerRecord): Promise<void>;
+  /**
+   * Stores an answer. With `exchange` (the question's turn and the answer's), also appends those
+   * turns to the answer's conversation, in the same write where the store has transactions (SQLite):
+   * an exchange is remembered with its answer, and a message pays for one commit instead of two.
+   * Returns the appended turns as `appendTurns` does.
+   */
+  saveAnswer(answer: AnswerRecord, exchange?: NewTurn[]): Promise<Turn[]>;
   getAnswer(answerId: string): Promise<AnswerRecord | undefined>;
   /** The latest answer in a conversation (for `sources` and `why`). */
   lastAnswer(conversation: ConversationRef): Promise<AnswerRecord | undefined>;
@@ -148,6 +154,12 @@ export interface DeliveryClaims {
    * delivery whose handler died is claimable again soon after, while a finished one stays dropped.
    */
   extendEvent(eventKey: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Settles a handled delivery: `extendEvent` to `ttlSeconds` and, when given, `closeWork` of its
+   * reply's open-work item, in one write (one transaction on SQLite, one MULTI on Redis). A crash
+   * then leaves both undone (the lease lapses and the sweep ends the reply) or neither.
+   */
+  settleEvent(eventKey: string, ttlSeconds: number, openWorkId?: string): Promise<void>;
 }
 
 /** Work shown as unfinished in a chat (see `OpenWork`), so a lost owner's is ended by another process. */
