@@ -14,7 +14,7 @@ import { analyze } from "../../src/core/knowledge/analyzer.js";
 import { chunkId } from "../../src/core/knowledge/chunker.js";
 import { termId } from "../../src/core/knowledge/sparse.js";
 import type { ChunkRecord, DocumentScope, QueryScope } from "../../src/core/ports/vector-store.js";
-import { seededRandom } from "../support/seeded-random.js";
+import { pickWith, seededRandom } from "../support/seeded-random.js";
 
 const scope: DocumentScope = { platform: "local", workspaceId: "index-test" };
 const ask: QueryScope = { ...scope, channelId: "general" };
@@ -303,6 +303,81 @@ describe("SqliteVectorStore index", () => {
       count: number;
     };
     expect(sealed.count).toBeGreaterThan(0);
+    database.close();
+  });
+
+  it("a batch replaces every earlier write of its documents, in any channel of their workspace, and no other workspace's", async () => {
+    // A batch looks up which of its documents have chunks and removes only those: a document it misses
+    // (one of many in a look-up, written earlier in the same batch, an id SQLite reads back altered, a
+    // channel other than the one written to) would keep its old chunks beside the new ones.
+    const database = openSqliteDatabase(join(directory, "teammate.sqlite"));
+    const store = new SqliteVectorStore(database, { segmentChunks: 16 });
+    const workspaces = ["alpha", "beta"];
+    const channels = [undefined, "general", "random"];
+    const oddIds = ["doc'1", "doc,2", "NULL", "\ud800", "\udc00x", "d\u0000e", "😀", ""];
+    const documentIds = [...oddIds, ...Array.from({ length: 60 }, (_, index) => `doc-${index}`)];
+    const next = seededRandom(11);
+    const pick = pickWith(next);
+    // (workspace, document id) → what its last write stored: channel and texts.
+    const expected = new Map<
+      string,
+      { workspaceId: string; documentId: string; channel: string; texts: string[] }
+    >();
+    let removed = 0;
+    for (let step = 0; step < 60; step++) {
+      const batch = Array.from({ length: 1 + Math.floor(next() * 80) }, () => {
+        const documentId = pick(documentIds);
+        const channelId = pick(channels);
+        const documentScope: DocumentScope = { platform: "local", workspaceId: pick(workspaces) };
+        if (channelId) documentScope.channelId = channelId;
+        const texts = Array.from({ length: Math.floor(next() * 3) }, () => sentence(next, 3));
+        const key = JSON.stringify([documentScope.workspaceId, documentId]);
+        removed += expected.get(key)?.texts.length ?? 0;
+        expected.set(key, {
+          workspaceId: documentScope.workspaceId,
+          documentId,
+          channel: channelId ?? "",
+          texts,
+        });
+        return { documentId, scope: documentScope, chunks: records(documentId, texts, documentScope) };
+      });
+      await store.replaceDocuments(batch);
+      const stored = database
+        .prepare(
+          `SELECT s.workspace_id AS workspaceId, hex(c.document_id) AS id, s.channel_id AS channel, c.text
+             FROM knowledge_chunks c JOIN knowledge_scopes s ON s.id = c.scope_id
+             ORDER BY s.workspace_id, hex(c.document_id), c.position`,
+        )
+        .all();
+      const hexOf = database.prepare("SELECT hex(?) AS id").pluck();
+      const wanted = [...expected.values()]
+        .flatMap(({ workspaceId, documentId, channel, texts }) =>
+          texts.map((text, position) => ({
+            workspaceId,
+            id: hexOf.get(documentId) as string,
+            channel,
+            text,
+            position,
+          })),
+        )
+        .sort((a, b) =>
+          a.workspaceId !== b.workspaceId
+            ? a.workspaceId < b.workspaceId
+              ? -1
+              : 1
+            : a.id !== b.id
+              ? a.id < b.id
+                ? -1
+                : 1
+              : a.position - b.position,
+        )
+        .map(({ position: _position, ...row }) => row);
+      expect(stored).toEqual(wanted);
+      const logged = database.prepare("SELECT count(*) AS count FROM knowledge_deletions").get() as {
+        count: number;
+      };
+      expect(logged.count).toBe(removed);
+    }
     database.close();
   });
 

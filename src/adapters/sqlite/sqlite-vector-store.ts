@@ -154,6 +154,21 @@ const MIGRATIONS: readonly SqliteMigration[] = [
 
 // Channel id stored for workspace-wide documents: SQLite UNIQUE treats NULLs as distinct.
 const WORKSPACE_WIDE = "";
+/** Document ids a presence look-up of `replaceNow` binds at once (see `documentsWithChunks`). */
+const PRESENCE_IDS = 32;
+/** Whether any of `PRESENCE_IDS` documents has a chunk in some scope of a workspace (platform, workspace id). */
+const ANY_OF_DOCUMENTS = `SELECT 1 FROM knowledge_chunks
+  WHERE document_id IN (${Array.from({ length: PRESENCE_IDS }, () => "?").join(", ")})
+    AND scope_id IN (SELECT id FROM knowledge_scopes WHERE platform = ? AND workspace_id = ?)
+  LIMIT 1`;
+
+/**
+ * A document within its workspace, where `removeDocument` looks for it (every channel's scope). JSON, so
+ * that different triples never share a key (ids may hold any character).
+ */
+function documentKey(scope: Pick<DocumentScope, "platform" | "workspaceId">, documentId: string): string {
+  return JSON.stringify([scope.platform, scope.workspaceId, documentId]);
+}
 
 /**
  * A chunk as `chunksByRowid` reads it: in raw mode (an array per row, in the columns' order), which
@@ -390,8 +405,14 @@ export class SqliteVectorStore implements VectorStore {
       // count (it is never negative, so `max(0, …)` cannot clip a sum of them); they are counted
       // before anything else reads or lowers it (a removal, the sealing).
       const uncounted = new Map<number, number>();
+      // Only a document with rows has any to remove: one look-up for the batch instead of a DELETE per
+      // document, most of which (a folder indexed for the first time) find nothing.
+      const stored = this.documentsWithChunks(prepared);
       for (const { documentId, scope, rows } of prepared) {
-        this.removeDocument(scope, documentId, uncounted);
+        const document = documentKey(scope, documentId);
+        if (stored.has(document)) this.removeDocument(scope, documentId, uncounted);
+        // Written now: a later write of the same document in this batch replaces these rows.
+        stored.add(document);
         const channelId = scope.channelId ?? WORKSPACE_WIDE;
         const key = `${scope.platform}\u0000${scope.workspaceId}\u0000${channelId}`;
         let scopeId = scopeIds.get(key);
@@ -459,6 +480,42 @@ export class SqliteVectorStore implements VectorStore {
     for (const [scopeId, removed] of unsealedRemoved) statements.countUnsealed.run(-removed, scopeId);
     for (const scopeId of touchedScopes.keys()) this.compactSegments(scopeId);
     return deleted.length;
+  }
+
+  /**
+   * Within a write transaction: the `documentKey`s of the documents among `documents` that may have chunks
+   * in some scope of their workspace (where `removeDocument` looks). Ids are looked up `PRESENCE_IDS` at a
+   * time, bound as `removeDocument` binds them; a group with any chunk answers for all its ids (SQLite
+   * compares the ids, so no id read back needs to equal the one given, a lone surrogate's included).
+   */
+  private documentsWithChunks(
+    documents: ReadonlyArray<Pick<DocumentReplacement, "documentId" | "scope">>,
+  ): Set<string> {
+    const byWorkspace = new Map<string, { scope: DocumentReplacement["scope"]; documentIds: Set<string> }>();
+    for (const { documentId, scope } of documents) {
+      const workspace = JSON.stringify([scope.platform, scope.workspaceId]);
+      let entry = byWorkspace.get(workspace);
+      if (!entry) {
+        entry = { scope, documentIds: new Set() };
+        byWorkspace.set(workspace, entry);
+      }
+      entry.documentIds.add(documentId);
+    }
+    const found = new Set<string>();
+    const parameters: Array<string | null> = new Array(PRESENCE_IDS + 2);
+    for (const { scope, documentIds } of byWorkspace.values()) {
+      const ids = [...documentIds];
+      parameters[PRESENCE_IDS] = scope.platform;
+      parameters[PRESENCE_IDS + 1] = scope.workspaceId;
+      for (let start = 0; start < ids.length; start += PRESENCE_IDS) {
+        const group = ids.slice(start, start + PRESENCE_IDS);
+        // Unused places hold NULL, which equals no id.
+        for (let index = 0; index < PRESENCE_IDS; index++) parameters[index] = group[index] ?? null;
+        if (this.statements.anyOfDocuments.get(...parameters) === undefined) continue;
+        for (const documentId of group) found.add(documentKey(scope, documentId));
+      }
+    }
+    return found;
   }
 
   /** Adds chunks counted in `uncounted` to their scopes' `unsealed_chunks`, and forgets them. */
@@ -852,6 +909,7 @@ function prepareStatements(database: Database) {
          AND scope_id IN (SELECT id FROM knowledge_scopes WHERE platform = ? AND workspace_id = ?)
        RETURNING scope_id, rowid, term_frequencies`,
     ),
+    anyOfDocuments: database.prepare(ANY_OF_DOCUMENTS),
     logDeletion: database.prepare(
       "INSERT INTO knowledge_deletions (scope_id, chunk_rowid, term_frequencies) VALUES (?, ?, ?)",
     ),

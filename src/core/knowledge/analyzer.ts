@@ -293,7 +293,12 @@ let wordsKnown = 0;
  */
 function findWord(bytes: DataView, start: number, end: number, hash: number): number {
   const packedLength = ((end - start) << 1) | HAS_TERM;
-  for (let slot = (hash & (WORD_SLOTS - 1)) << 2; ; slot = (slot + 4) & (UNREMEMBERED - 1)) {
+  // The step to the next slot is taken at the top of each probe, the first included (from one slot
+  // before the home slot): taken only on a collision, it had no type feedback when the table was still
+  // sparse, so the first collision after countAsciiWords was optimized deoptimized it (--trace-deopt).
+  let slot = ((hash & (WORD_SLOTS - 1)) << 2) - 4;
+  for (;;) {
+    slot = (slot + 4) & (UNREMEMBERED - 1);
     const slotLength = wordTable[slot + SLOT_LENGTH] as number;
     if (slotLength === 0) return ~slot;
     if (wordTable[slot + SLOT_HASH] !== hash || (slotLength | HAS_TERM) !== packedLength) continue;

@@ -19,6 +19,10 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
   const counts = new Uint32Array(chunks.length * 3);
   const perChunk: Uint32Array[] = [];
   let length = 0;
+  // Arrays by `push`, not `map` (see chunker.ts, parsePlainText): `countedRecords` reads them.
+  const ids: string[] = [];
+  const texts: string[] = [];
+  const headingPaths: string[][] = [];
   chunks.forEach((chunk, index) => {
     const { frequencies, total } = countAnalyzedTerms(chunkTermsLines(chunk));
     counts[3 * index] = chunk.tokens ?? 0;
@@ -26,6 +30,9 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
     counts[3 * index + 2] = frequencies.length / 2;
     perChunk.push(frequencies);
     length += frequencies.length;
+    ids.push(chunk.id);
+    texts.push(chunk.text);
+    headingPaths.push(chunk.headingPath);
   });
   const frequencies = new Uint32Array(length);
   let offset = 0;
@@ -34,9 +41,9 @@ export function prepareChunks(document: ChunkableDocument, options?: ChunkOption
     offset += chunkFrequencies.length;
   }
   return {
-    ids: chunks.map((chunk) => chunk.id),
-    texts: chunks.map((chunk) => chunk.text),
-    headingPaths: chunks.map((chunk) => chunk.headingPath),
+    ids,
+    texts,
+    headingPaths,
     counts,
     frequencies,
   };

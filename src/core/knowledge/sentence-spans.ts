@@ -30,8 +30,13 @@ export function sentenceSpans(paragraph: string): number[] {
     if (paragraph.charCodeAt(cut - 1) < 0x80) {
       // . ! ? end a sentence only before white space, which the cut drops.
       if (!isWhiteSpace(paragraph.charCodeAt(cut))) continue;
-      let end = cut + 1;
-      while (end < length && isWhiteSpace(paragraph.charCodeAt(end))) end++;
+      // The white space after the mark (at `cut`, checked above) and any that follows. The step is taken
+      // for every sentence: taken only after a second blank, it had no type feedback when this was
+      // optimized, and the first double space deoptimized the chunker around it (--trace-deopt).
+      let end = cut;
+      do {
+        end++;
+      } while (end < length && isWhiteSpace(paragraph.charCodeAt(end)));
       spans.push(start, cut);
       start = end;
       SENTENCE_MARK.lastIndex = end;
