@@ -139,6 +139,63 @@ describe("Bm25Scorer pruning", () => {
     }
   });
 
+  it("equals exhaustive scoring when the chunks that lead on the rarest terms are not the best", () => {
+    // Terms 1 and 2 are rare; 3 … 8 are common. Decoys hold both rare terms in long chunks; the
+    // best chunks hold one rare term and the common ones in short chunks, in later parts too.
+    const next = seededRandom(77);
+    const chunks: Chunk[] = [];
+    for (let index = 0; index < 6_000; index++) {
+      const kind = next();
+      const terms: number[] = [];
+      if (kind < 0.01) terms.push(1, 2, ...Array.from({ length: 200 }, () => 100 + Math.floor(next() * 50)));
+      else if (kind < 0.02) terms.push(1, 3, 4, 5, 6, 7, 8);
+      else
+        for (let term = 3; term <= 8; term++)
+          if (next() < 0.3) terms.push(term, 100 + Math.floor(next() * 50));
+      const counts = new Map<number, number>();
+      for (const term of terms) counts.set(term, (counts.get(term) ?? 0) + 1);
+      chunks.push({
+        rowid: index + 1,
+        length: terms.length,
+        termFrequencies: Uint32Array.from([...counts.keys(), ...counts.values()]),
+      });
+    }
+    const parts: IndexPart[] = [];
+    for (let from = 0; from < chunks.length; from += 400) {
+      parts.push(SealedSegment.build(chunks.slice(from, from + 400), PARAMETERS));
+    }
+    const question = [1, 2, 3, 4, 5, 6, 7, 8].map((termId) => ({ termId, weight: 1 }));
+    for (const limit of [1, 5, 20, 40, 200]) {
+      const expected = search(exhaustive, parts, question, limit);
+      expect(expected.length).toBe(limit);
+      expect(search(pruned, parts, question, limit)).toEqual(expected);
+    }
+  });
+
+  it("equals exhaustive scoring when the rarest term of a question is in nearly every chunk", () => {
+    // Its lists hold more postings than the threshold seed reads, so the seed leaves parts out.
+    const { parts } = corpus(8, 4_000, 12, 4);
+    const next = seededRandom(808);
+    for (let query = 0; query < 10; query++) {
+      const question = [1, 2, 3, 4].filter(() => next() < 0.7).map((termId) => ({ termId, weight: 1 }));
+      for (const limit of [1, 20]) {
+        expect(search(pruned, parts, question, limit)).toEqual(search(exhaustive, parts, question, limit));
+      }
+    }
+  });
+
+  it("equals exhaustive scoring when the rarest lists hold fewer chunks than asked for", () => {
+    const { parts } = corpus(9, 2_000, 4, 3_000);
+    const next = seededRandom(909);
+    for (let query = 0; query < 40; query++) {
+      // One very rare term (a handful of chunks at most) among common ones.
+      const question = [2_900 + Math.floor(next() * 100), 1, 2, 3].map((termId) => ({ termId, weight: 1 }));
+      for (const limit of [60, 300]) {
+        expect(search(pruned, parts, question, limit)).toEqual(search(exhaustive, parts, question, limit));
+      }
+    }
+  });
+
   it("follows removals made after the lists were first read (document frequencies included)", () => {
     const next = seededRandom(66);
     const chunks: Chunk[] = Array.from({ length: 900 }, (_, index) => {

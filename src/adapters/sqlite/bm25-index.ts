@@ -14,11 +14,12 @@
  * the bounds of the lists left cannot lift an unseen chunk to the current k-th score, only the chunks
  * already seen are completed: by more passes over lists while a list is short against the chunks
  * that may still make it, then chunk by chunk in slot order by galloping search into the lists left,
- * each chunk dropped as soon as it cannot make it. The threshold is carried from part to part; the
- * first part seeds it from its rarest list's chunks scored in full. Block-max bounds (per 128
- * postings) were tried and left out: on short chunks a block's best posting is nearly the list's
- * (a third of the candidates fell away, at more cost than it saved). The pruning is exact: the same
- * chunks with the same scores as visiting every posting in the same order (tested).
+ * each chunk dropped as soon as it cannot make it. The threshold is carried from part to part and
+ * seeded before the first from the whole index: the chunks that lead on each part's rarest lists,
+ * scored in full. Block-max bounds (per 128 postings) were tried and left out: on short chunks a
+ * block's best posting is nearly the list's (a third of the candidates fell away, at more cost than
+ * it saved). The pruning is exact: the same chunks with the same scores as visiting every posting in
+ * the same order (tested).
  */
 
 /** Chunk slots of a segment are 16-bit: at most this many chunks per segment. */
@@ -627,10 +628,16 @@ interface WeightedList {
 }
 
 /**
- * Searches a part's threshold seed may make (chunks of the first list × other lists): a bound on
- * its cost, whatever the question's length.
+ * Postings the threshold seed reads over all parts (their first lists, see `seedFromLeaders`): a
+ * bound on its cost when the rarest term of a question is a common one.
  */
-const SEED_SEARCHES = 32_768;
+const SEED_POSTINGS = 32_768;
+
+/** Chunks the seed scores in full, per result asked for. */
+const LEADERS_PER_RESULT = 2;
+
+/** The seed reads a part's second list as well when it is at most this many times the first. */
+const LEADER_SPREAD = 8;
 
 /** How many postings a pass over a list reads in the time one search for a chunk in it takes. */
 const SCAN_PER_SEARCH = 4;
@@ -645,8 +652,8 @@ export class Bm25Scorer {
   private candidateSlots = new Int32Array(1024);
   private candidateBits = new Int32Array(32);
   private heap = new Float64Array(32);
-  private seedScores = new Float64Array(1024);
   private remaining = new Float64Array(32);
+  private readonly leaders = new Leaders();
 
   constructor(
     /** Off: every posting is visited (the reference the pruning is tested against). */
@@ -682,6 +689,7 @@ export class Bm25Scorer {
     }
     const lengthWeight = (b * k1) / averageLength;
     const constantWeight = (1 - b) * k1;
+    const partLists: WeightedList[][] = [];
     for (let partIndex = 0; partIndex < parts.length; partIndex++) {
       const lists: WeightedList[] = [];
       for (let term = 0; term < terms; term++) {
@@ -706,54 +714,96 @@ export class Bm25Scorer {
           position: list.start,
         });
       }
+      lists.sort((left, right) => right.bound - left.bound);
+      partLists.push(lists);
+    }
+    const seed =
+      this.pruning && best.threshold() === 0
+        ? this.seedFromLeaders(parts, partLists, best.limit, constantWeight, lengthWeight)
+        : 0;
+    for (let partIndex = 0; partIndex < parts.length; partIndex++) {
+      const lists = partLists[partIndex] as WeightedList[];
       if (lists.length > 0) {
-        this.scorePart(parts[partIndex] as IndexPart, lists, constantWeight, lengthWeight, best);
+        this.scorePart(parts[partIndex] as IndexPart, lists, constantWeight, lengthWeight, best, seed);
       }
     }
   }
 
   /**
-   * A threshold for a part visited before the top k is full (the first part of a query), which
-   * would otherwise prune nothing until its long lists are read: the chunks of its first list (the
-   * highest bound, usually the rarest term and a short list) are scored in full by searching the
-   * other lists; when they are at least k, the k-th of their scores is one the part's k-th reaches.
-   * Scored in the lists' order, as every other path, so the scores are exactly the chunks' own.
+   * A threshold for every part before any is scored, from the whole index: the sums of each part's
+   * first lists (the highest bounds, usually the rarest terms and short lists) pick the chunks
+   * likeliest to lead, a few times k of them over all parts; those are scored in full, and the k-th
+   * of their scores is one the final k-th reaches. Scored in each part's lists' order, as every
+   * other path, so the scores are exactly the chunks' own. Without it the first parts are pruned
+   * by the k-th of the parts before them only (the first by its own rarest list), which the top k
+   * of the whole index lies well above once it has more than a few parts.
    */
-  private seedThreshold(
-    part: IndexPart,
-    lists: WeightedList[],
+  private seedFromLeaders(
+    parts: readonly IndexPart[],
+    partLists: WeightedList[][],
     k: number,
     constantWeight: number,
     lengthWeight: number,
   ): number {
-    const first = lists[0] as WeightedList;
-    const count = first.end - first.start;
-    if (k <= 0 || lists.length < 2 || count < k || count * (lists.length - 1) > SEED_SEARCHES) return 0;
-    if (this.seedScores.length < count) this.seedScores = new Float64Array(count);
-    const scores = this.seedScores;
-    const { lengths, deleted } = part;
-    let scored = 0;
-    for (let at = first.start; at < first.end; at++) {
-      const slot = first.slots[at] as number;
-      if (deleted[slot] === 1) continue;
-      const length = lengths[slot] as number;
-      let score = 0;
-      for (const list of lists) {
-        const { slots, end } = list;
-        const position = list === first ? at : gallop(slots, list.position, end, slot);
-        list.position = position;
-        if (position < end && slots[position] === slot) {
-          const frequency = list.frequencies[position] as number;
-          score =
-            score + (list.termWeight * frequency) / (frequency + constantWeight + lengthWeight * length);
-        }
+    if (k <= 0) return 0;
+    const leaders = this.leaders.reset(k * LEADERS_PER_RESULT);
+    let read = 0;
+    for (let partIndex = 0; partIndex < parts.length; partIndex++) {
+      const lists = partLists[partIndex] as WeightedList[];
+      if (lists.length === 0) continue;
+      const first = lists[0] as WeightedList;
+      const firstLength = first.end - first.start;
+      const second = lists[1];
+      // The second list only while it is about as short as the first: the pass stays cheap.
+      const secondLength =
+        second && second.end - second.start <= LEADER_SPREAD * firstLength ? second.end - second.start : 0;
+      if (read + firstLength + secondLength > SEED_POSTINGS) continue;
+      read += firstLength + secondLength;
+      const part = parts[partIndex] as IndexPart;
+      this.reserve(part.size);
+      const accumulators = this.accumulators;
+      const touched = this.touched;
+      const { lengths } = part;
+      const removals = part.liveCount < part.size ? part.deleted : undefined;
+      let count = add(first, accumulators, touched, 0, lengths, removals, constantWeight, lengthWeight);
+      if (second && secondLength > 0) {
+        count = add(second, accumulators, touched, count, lengths, removals, constantWeight, lengthWeight);
       }
-      scores[scored++] = score;
+      for (let index = 0; index < count; index++) {
+        const slot = touched[index] as number;
+        leaders.offer(accumulators[slot] as number, partIndex, slot);
+        accumulators[slot] = 0;
+      }
     }
-    for (const list of lists) list.position = list.start;
-    if (scored < k) return 0;
-    const seeded = scores.subarray(0, scored).sort();
-    return seeded[scored - k] as number;
+    if (leaders.size < k) return 0;
+    if (this.heap.length < k) this.heap = new Float64Array(k);
+    const heap = this.heap;
+    let size = 0;
+    leaders.sortByPlace();
+    for (let index = 0; index < leaders.size; index++) {
+      const partIndex = leaders.parts[index] as number;
+      const lists = partLists[partIndex] as WeightedList[];
+      const score = scoreInFull(
+        parts[partIndex] as IndexPart,
+        lists,
+        leaders.slots[index] as number,
+        constantWeight,
+        lengthWeight,
+      );
+      size = offerToMinHeap(heap, size, k, score);
+      const nextPart = index + 1 < leaders.size ? leaders.parts[index + 1] : -1;
+      if (nextPart !== partIndex) for (const list of lists) list.position = list.start;
+    }
+    return size < k ? 0 : (heap[0] as number);
+  }
+
+  private reserve(size: number): void {
+    if (this.accumulators.length < size) {
+      const grown = Math.max(size, this.accumulators.length * 2);
+      this.accumulators = new Float64Array(grown);
+      this.touched = new Int32Array(grown);
+      this.candidateSlots = new Int32Array(grown);
+    }
   }
 
   private kthLargest(slots: Int32Array, count: number, k: number, floor: number): number {
@@ -779,13 +829,9 @@ export class Bm25Scorer {
     constantWeight: number,
     lengthWeight: number,
     best: TopEntries,
+    seed: number,
   ): void {
-    if (this.accumulators.length < part.size) {
-      const size = Math.max(part.size, this.accumulators.length * 2);
-      this.accumulators = new Float64Array(size);
-      this.touched = new Int32Array(size);
-      this.candidateSlots = new Int32Array(size);
-    }
+    this.reserve(part.size);
     if (this.remaining.length <= lists.length) this.remaining = new Float64Array(lists.length * 2);
     const accumulators = this.accumulators;
     const touched = this.touched;
@@ -794,17 +840,13 @@ export class Bm25Scorer {
     // Most parts have no removed chunk: their loop skips the check.
     const removals = part.liveCount < part.size ? part.deleted : undefined;
     let touchedCount = 0;
-    lists.sort((left, right) => right.bound - left.bound);
     remaining[lists.length] = 0;
     for (let index = lists.length - 1; index >= 0; index--) {
       remaining[index] = (remaining[index + 1] as number) + (lists[index] as WeightedList).bound;
     }
 
     let next = 0;
-    let threshold = best.threshold();
-    if (this.pruning && threshold === 0) {
-      threshold = this.seedThreshold(part, lists, best.limit, constantWeight, lengthWeight);
-    }
+    let threshold = Math.max(best.threshold(), seed);
     // Once a chunk not seen yet can no longer reach the threshold, the chunks seen that still may
     // are listed in `candidateSlots` (-1 until then).
     let openCount = -1;
@@ -1018,6 +1060,132 @@ function gallop(slots: Uint16Array, from: number, end: number, target: number): 
     else high = middle;
   }
   return high;
+}
+
+/** A chunk's score over every list, in the lists' order (each searched from its last position on). */
+function scoreInFull(
+  part: IndexPart,
+  lists: WeightedList[],
+  slot: number,
+  constantWeight: number,
+  lengthWeight: number,
+): number {
+  const length = part.lengths[slot] as number;
+  let score = 0;
+  for (const list of lists) {
+    const { slots, end } = list;
+    const position = gallop(slots, list.position, end, slot);
+    list.position = position;
+    if (position < end && slots[position] === slot) {
+      const frequency = list.frequencies[position] as number;
+      score = score + (list.termWeight * frequency) / (frequency + constantWeight + lengthWeight * length);
+    }
+  }
+  return score;
+}
+
+/**
+ * The chunks with the highest partial scores offered (at most `capacity`, a min-heap on the score),
+ * each as its part's index and its slot there.
+ */
+class Leaders {
+  size = 0;
+  scores = new Float64Array(64);
+  parts = new Int32Array(64);
+  slots = new Int32Array(64);
+  private capacity = 0;
+
+  reset(capacity: number): this {
+    if (this.scores.length < capacity) {
+      this.scores = new Float64Array(capacity);
+      this.parts = new Int32Array(capacity);
+      this.slots = new Int32Array(capacity);
+    }
+    this.capacity = capacity;
+    this.size = 0;
+    return this;
+  }
+
+  offer(score: number, part: number, slot: number): void {
+    const { scores, parts, slots } = this;
+    let position: number;
+    if (this.size < this.capacity) {
+      position = this.size++;
+      while (position > 0) {
+        const parent = (position - 1) >> 1;
+        if ((scores[parent] as number) <= score) break;
+        this.move(parent, position);
+        position = parent;
+      }
+    } else {
+      if (score <= (scores[0] as number)) return;
+      position = 0;
+      for (;;) {
+        const left = position * 2 + 1;
+        if (left >= this.size) break;
+        const right = left + 1;
+        let child = left;
+        if (right < this.size && (scores[right] as number) < (scores[left] as number)) child = right;
+        if ((scores[child] as number) >= score) break;
+        this.move(child, position);
+        position = child;
+      }
+    }
+    scores[position] = score;
+    parts[position] = part;
+    slots[position] = slot;
+  }
+
+  /** Orders the entries by part, then slot (the order their lists are searched in); ends the heap. */
+  sortByPlace(): void {
+    const order = Array.from({ length: this.size }, (_, index) => index);
+    const { parts, slots } = this;
+    order.sort(
+      (left, right) =>
+        (parts[left] as number) - (parts[right] as number) ||
+        (slots[left] as number) - (slots[right] as number),
+    );
+    const sortedParts = order.map((index) => parts[index] as number);
+    const sortedSlots = order.map((index) => slots[index] as number);
+    parts.set(sortedParts);
+    slots.set(sortedSlots);
+  }
+
+  private move(from: number, to: number): void {
+    this.scores[to] = this.scores[from] as number;
+    this.parts[to] = this.parts[from] as number;
+    this.slots[to] = this.slots[from] as number;
+  }
+}
+
+/** Puts `value` into a min-heap of at most k values (the k largest offered); returns its size. */
+function offerToMinHeap(heap: Float64Array, size: number, k: number, value: number): number {
+  if (size < k) {
+    let position = size;
+    while (position > 0) {
+      const parent = (position - 1) >> 1;
+      const parentValue = heap[parent] as number;
+      if (parentValue <= value) break;
+      heap[position] = parentValue;
+      position = parent;
+    }
+    heap[position] = value;
+    return size + 1;
+  }
+  if (value <= (heap[0] as number)) return size;
+  let position = 0;
+  for (;;) {
+    const left = position * 2 + 1;
+    if (left >= k) break;
+    const right = left + 1;
+    let child = left;
+    if (right < k && (heap[right] as number) < (heap[left] as number)) child = right;
+    if ((heap[child] as number) >= value) break;
+    heap[position] = heap[child] as number;
+    position = child;
+  }
+  heap[position] = value;
+  return size;
 }
 
 /**
