@@ -112,6 +112,20 @@ function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): num
   return -1;
 }
 
+/** Whether `slots` (ascending) holds `slot` between `start` and `end`. */
+function hasSlot(slots: ArrayLike<number>, start: number, end: number, slot: number): boolean {
+  let low = start;
+  let high = end - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = slots[middle] as number;
+    if (value === slot) return true;
+    if (value < slot) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
+
 /**
  * What a sealed segment and the tail keep alike: their chunks' rowids in ascending order, and the
  * chunks removed since (tombstones, with their count and total length for the BM25 statistics).
@@ -146,6 +160,21 @@ abstract class RowidPart {
 
   rowidOf(slot: number): number {
     return this.rowids[slot] as number;
+  }
+
+  /** Whether the term's posting list holds `slot`; allocates nothing (unlike `list`). */
+  protected abstract holds(termId: number, slot: number): boolean;
+
+  /**
+   * How many of `termIds` the chunk at `rowid` holds, read from the posting lists; -1 when the
+   * chunk is not in this part.
+   */
+  termsHeld(rowid: number, termIds: readonly number[]): number {
+    const slot = findRowid(this.rowids, this.rowids.length, rowid);
+    if (slot < 0) return -1;
+    let held = 0;
+    for (const termId of termIds) if (this.holds(termId, slot)) held++;
+    return held;
   }
 
   /** Tombstones a chunk of this part; false when it is not here or already gone. */
@@ -325,6 +354,14 @@ export class SealedSegment extends RowidPart implements IndexPart {
 
   get firstRowid(): number {
     return this.rowids[0] ?? 0;
+  }
+
+  protected holds(termId: number, slot: number): boolean {
+    const index = findRowid(this.termIds, this.termIds.length, termId);
+    return (
+      index >= 0 &&
+      hasSlot(this.slots, this.offsets[index] as number, this.offsets[index + 1] as number, slot)
+    );
   }
 
   list(termId: number): PostingList | undefined {
@@ -591,6 +628,11 @@ export class TailPart extends RowidPart implements IndexPart {
       if (frequency > list.maximumFrequency) list.maximumFrequency = Math.min(0xffff, frequency);
       if (length < list.minimumLength) list.minimumLength = length;
     }
+  }
+
+  protected holds(termId: number, slot: number): boolean {
+    const list = this.postings.get(termId);
+    return list !== undefined && hasSlot(list.slots, 0, list.slots.length, slot);
   }
 
   list(termId: number): PostingList | undefined {
