@@ -253,3 +253,31 @@ describe("Bm25Scorer pruning", () => {
     }
   });
 });
+
+describe("TopEntries", () => {
+  it("keeps the highest scores, the lowest rowids among ties, as sorting every entry would", () => {
+    const next = seededRandom(77);
+    for (let round = 0; round < 300; round++) {
+      const count = Math.floor(next() * 200);
+      const limit = Math.floor(next() * 30);
+      // Few distinct scores, so ties are common; rowids in random order, as parts offer them.
+      const distinctScores = 1 + Math.floor(next() * 12);
+      const rowids = Array.from({ length: count }, (_, index) => index + 1).sort(() => next() - 0.5);
+      const entries = rowids.map((rowid): [number, number] => [
+        rowid,
+        Math.floor(next() * distinctScores) / 4,
+      ]);
+      const best = new TopEntries(limit);
+      for (const [rowid, score] of entries) {
+        best.offer(rowid, score);
+        const kept = best.sorted();
+        if (limit > 0)
+          expect(best.threshold()).toBe(kept.length < limit ? 0 : (kept.at(-1) as [number, number])[1]);
+      }
+      const expected = [...entries]
+        .sort((left, right) => right[1] - left[1] || left[0] - right[0])
+        .slice(0, limit);
+      expect(best.sorted()).toEqual(expected);
+    }
+  });
+});

@@ -137,3 +137,59 @@ describe("fold-summary template", () => {
     expect(messages[1]?.content).toContain("teammate: PostgreSQL 15.");
   });
 });
+
+describe("prompt texts", () => {
+  // Every combination of material the templates branch on, with texts that need escaping, digested:
+  // the prompts are pinned to the exact characters (the digest is of the texts these templates
+  // produced when they were first pinned), so a change to how they are assembled cannot alter them.
+  it("stay character for character the same", async () => {
+    const { createHash } = await import("node:crypto");
+    const passage = (index: number, headingPath: string[]) => ({
+      documentId: `d${index}`,
+      title: `Guide "${index}" <b>&`,
+      location: `https://example.com/${index}?a=1&b=<2>`,
+      headingPath,
+      text: `Line one of ${index}.\nSee </passage> and < Passage x> and <\\/passage>.\n\nÜnïcödé 한국어 ${index}`,
+      score: 1 / index,
+      tokens: 20,
+    });
+    const passages = [passage(1, []), passage(2, ["Setup", "Linux"]), passage(3, ["Only"])];
+    const notes = [
+      { id: "n1", text: "on-call is Dana", authorId: "U1", authorName: "Alice", at: 0 },
+      { id: "n2", text: "deploys on Tuesday\nnever Friday", authorId: "U2", authorName: "Bob", at: 0 },
+    ];
+    const texts: unknown[] = [];
+    for (const summary of ["", "Billing moved in May.\nThen June."]) {
+      for (const turns of [[], history]) {
+        texts.push(condenseQuestionPrompt({ summary, turns, question: "and its version?" }));
+        for (const noteCount of [0, 2]) {
+          for (const passageCount of [0, 1, 3]) {
+            for (const [generalKnowledgeFallback, documentsOnlyMiss] of [
+              [false, false],
+              [true, false],
+              [false, true],
+            ] as const) {
+              texts.push(
+                answerPrompt({
+                  persona: noteCount === 0 ? undefined : "  You are terse.  ",
+                  notes: notes.slice(0, noteCount),
+                  summary,
+                  turns,
+                  passages: passages.slice(0, passageCount),
+                  generalKnowledgeFallback,
+                  documentsOnlyMiss,
+                  question: "Where is the runbook?",
+                  askerName: "Bob",
+                  askerId: "U7",
+                  now: new Date("2026-11-27T10:00:00Z"),
+                }),
+              );
+            }
+          }
+        }
+      }
+    }
+    const digest = createHash("sha256").update(JSON.stringify(texts)).digest("hex");
+    expect(digest).toBe("f42ad7b63af33d203072a95cc2a7a80eda801d3960513100b35ab85aecd2bacc");
+  });
+});

@@ -113,6 +113,20 @@ function findRowid(rowids: ArrayLike<number>, count: number, rowid: number): num
   return -1;
 }
 
+/** Whether `slots` (ascending) holds `slot` between `start` and `end`. */
+function hasSlot(slots: ArrayLike<number>, start: number, end: number, slot: number): boolean {
+  let low = start;
+  let high = end - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const value = slots[middle] as number;
+    if (value === slot) return true;
+    if (value < slot) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
+}
+
 /**
  * What a sealed segment and the tail keep alike: their chunks' rowids in ascending order, and the
  * chunks removed since (tombstones, with their count and total length for the BM25 statistics).
@@ -147,6 +161,21 @@ abstract class RowidPart {
 
   rowidOf(slot: number): number {
     return this.rowids[slot] as number;
+  }
+
+  /** Whether the term's posting list holds `slot`; allocates nothing (unlike `list`). */
+  protected abstract holds(termId: number, slot: number): boolean;
+
+  /**
+   * How many of `termIds` the chunk at `rowid` holds, read from the posting lists; -1 when the
+   * chunk is not in this part.
+   */
+  termsHeld(rowid: number, termIds: readonly number[]): number {
+    const slot = findRowid(this.rowids, this.rowids.length, rowid);
+    if (slot < 0) return -1;
+    let held = 0;
+    for (const termId of termIds) if (this.holds(termId, slot)) held++;
+    return held;
   }
 
   /** Tombstones a chunk of this part; false when it is not here or already gone. */
@@ -326,6 +355,14 @@ export class SealedSegment extends RowidPart implements IndexPart {
 
   get firstRowid(): number {
     return this.rowids[0] ?? 0;
+  }
+
+  protected holds(termId: number, slot: number): boolean {
+    const index = findRowid(this.termIds, this.termIds.length, termId);
+    return (
+      index >= 0 &&
+      hasSlot(this.slots, this.offsets[index] as number, this.offsets[index + 1] as number, slot)
+    );
   }
 
   list(termId: number): PostingList | undefined {
@@ -592,6 +629,11 @@ export class TailPart extends RowidPart implements IndexPart {
       if (frequency > list.maximumFrequency) list.maximumFrequency = Math.min(0xffff, frequency);
       if (length < list.minimumLength) list.minimumLength = length;
     }
+  }
+
+  protected holds(termId: number, slot: number): boolean {
+    const list = this.postings.get(termId);
+    return list !== undefined && hasSlot(list.slots, 0, list.slots.length, slot);
   }
 
   list(termId: number): PostingList | undefined {
@@ -1241,64 +1283,87 @@ function kthLargest(
   return heap[0] as number;
 }
 
-/** Keeps the `limit` highest scores seen (a binary min-heap on score); ties prefer the lower rowid. */
+/**
+ * Keeps the `limit` highest scores seen (a binary min-heap on score); ties prefer the lower rowid.
+ * Rowids and scores sit in two number arrays rather than a pair per entry: a query offers a few
+ * hundred chunks, and a pair for each was most of what scoring allocated.
+ */
 export class TopEntries {
-  private readonly heap: Array<[number, number]> = [];
+  private readonly rowids: number[] = [];
+  private readonly scores: number[] = [];
 
   constructor(readonly limit: number) {}
 
   /** The score a new entry must reach to enter (0 until the heap is full). */
   threshold(): number {
-    return this.heap.length < this.limit ? 0 : (this.heap[0] as [number, number])[1];
+    return this.scores.length < this.limit ? 0 : (this.scores[0] as number);
   }
 
   offer(rowid: number, score: number): void {
     if (this.limit <= 0) return;
-    const heap = this.heap;
-    if (heap.length < this.limit) {
-      heap.push([rowid, score]);
-      this.siftUp(heap.length - 1);
+    const { rowids, scores } = this;
+    if (scores.length < this.limit) {
+      rowids.push(rowid);
+      scores.push(score);
+      this.siftUp(scores.length - 1);
       return;
     }
-    const root = heap[0] as [number, number];
-    if (!worse(root, [rowid, score])) return;
-    heap[0] = [rowid, score];
+    if (!this.worseThan(0, rowid, score)) return;
+    rowids[0] = rowid;
+    scores[0] = score;
     this.siftDown(0);
   }
 
   sorted(): Array<[number, number]> {
-    return [...this.heap].sort((left, right) => right[1] - left[1] || left[0] - right[0]);
+    const entries: Array<[number, number]> = [];
+    for (let index = 0; index < this.scores.length; index++) {
+      entries.push([this.rowids[index] as number, this.scores[index] as number]);
+    }
+    return entries.sort((left, right) => right[1] - left[1] || left[0] - right[0]);
+  }
+
+  /** Whether the entry at `index` ranks below (`rowid`, `score`). */
+  private worseThan(index: number, rowid: number, score: number): boolean {
+    const held = this.scores[index] as number;
+    return held < score || (held === score && (this.rowids[index] as number) > rowid);
   }
 
   private siftUp(index: number): void {
-    const heap = this.heap;
+    const { rowids, scores } = this;
     while (index > 0) {
       const parent = (index - 1) >> 1;
-      if (!worse(heap[index] as [number, number], heap[parent] as [number, number])) return;
-      [heap[index], heap[parent]] = [heap[parent] as [number, number], heap[index] as [number, number]];
+      if (!this.worseThan(index, rowids[parent] as number, scores[parent] as number)) return;
+      this.swap(index, parent);
       index = parent;
     }
   }
 
   private siftDown(index: number): void {
-    const heap = this.heap;
+    const { rowids, scores } = this;
+    const count = scores.length;
     for (;;) {
       const left = index * 2 + 1;
       const right = left + 1;
       let smallest = index;
-      if (left < heap.length && worse(heap[left] as [number, number], heap[smallest] as [number, number])) {
+      if (left < count && this.worseThan(left, rowids[smallest] as number, scores[smallest] as number)) {
         smallest = left;
       }
-      if (right < heap.length && worse(heap[right] as [number, number], heap[smallest] as [number, number])) {
+      if (right < count && this.worseThan(right, rowids[smallest] as number, scores[smallest] as number)) {
         smallest = right;
       }
       if (smallest === index) return;
-      [heap[index], heap[smallest]] = [heap[smallest] as [number, number], heap[index] as [number, number]];
+      this.swap(index, smallest);
       index = smallest;
     }
   }
-}
 
-function worse(left: [number, number], right: [number, number]): boolean {
-  return left[1] < right[1] || (left[1] === right[1] && left[0] > right[0]);
+  private swap(first: number, second: number): void {
+    const { rowids, scores } = this;
+    const rowid = rowids[first] as number;
+    const score = scores[first] as number;
+    rowids[first] = rowids[second] as number;
+    scores[first] = scores[second] as number;
+    rowids[second] = rowid;
+    scores[second] = score;
+  }
 }

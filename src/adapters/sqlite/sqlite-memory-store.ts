@@ -247,6 +247,7 @@ export class SqliteMemoryStore implements MemoryStore {
   readonly #database: Database;
   readonly #ownsDatabase: boolean;
   readonly #statements;
+  readonly #transactions;
   /** Keyed by `cacheKey`; validated against the conversation's row on every load (see `revision`). */
   readonly #conversations = new Map<string, CachedConversation>();
   #closed = false;
@@ -257,9 +258,46 @@ export class SqliteMemoryStore implements MemoryStore {
     try {
       migrateSqliteSchema(database, "memory", MIGRATIONS);
       this.#statements = this.#prepare();
+      this.#transactions = this.#prepareTransactions();
     } catch (error) {
       throw translateError("prepare the memory tables", error, database.name);
     }
+  }
+
+  /**
+   * The transactions every message runs, made once: `database.transaction` builds a wrapper of
+   * several functions each time it is called, which per call was a few KB of garbage per message.
+   */
+  #prepareTransactions() {
+    const database = this.#database;
+    const statements = this.#statements;
+    return {
+      load: database.transaction((key: ConversationKey) => ({
+        state: statements.loadState.get(...key),
+        turns: statements.loadTurns.all(...key).map(toTurn),
+      })),
+      insertTurns: database.transaction((key: ConversationKey, turns: NewTurn[]) =>
+        this.#insertTurns(key, turns),
+      ),
+      saveAnswer: database.transaction((answer: AnswerRecord, key: ConversationKey, exchange: NewTurn[]) => {
+        statements.upsertAnswer.run(answer.id, ...key, JSON.stringify(answer));
+        statements.pointLastAnswer.run(...key, answer.id);
+        return exchange.length > 0 ? this.#insertTurns(key, exchange) : undefined;
+      }),
+      claimEvent: database.transaction((eventKey: string, ttlSeconds: number) => {
+        const now = Date.now();
+        // Expired claims are swept here rather than by a timer; the index keeps this cheap.
+        statements.deleteExpiredEvents.run(now);
+        return statements.insertEvent.run(eventKey, now + ttlSeconds * 1000).changes === 1;
+      }),
+      settleEvent: database.transaction(
+        (eventKey: string, ttlSeconds: number, openWorkId: string | undefined) => {
+          if (openWorkId !== undefined) statements.deleteOpenWork.run(openWorkId);
+          const now = Date.now();
+          statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
+        },
+      ),
+    };
   }
 
   #prepare() {
@@ -385,10 +423,7 @@ export class SqliteMemoryStore implements MemoryStore {
           return { summary: cached.summary, turns: [...cached.turns] };
         }
       }
-      const loaded = this.#database.transaction(() => ({
-        state: this.#statements.loadState.get(...key),
-        turns: this.#statements.loadTurns.all(...key).map(toTurn),
-      }))();
+      const loaded = this.#transactions.load(key);
       if (loaded.state) {
         this.#remember(name, {
           lastSeq: loaded.state.last_seq,
@@ -415,7 +450,7 @@ export class SqliteMemoryStore implements MemoryStore {
     if (turns.length === 0) return [];
     return this.#run("append turns", () => {
       const key = conversationKey(conversation);
-      const appended = this.#database.transaction(() => this.#insertTurns(key, turns))();
+      const appended = this.#transactions.insertTurns(key, turns);
       return this.#appended(key, appended);
     });
   }
@@ -560,11 +595,7 @@ export class SqliteMemoryStore implements MemoryStore {
   async saveAnswer(answer: AnswerRecord, exchange: NewTurn[] = []): Promise<Turn[]> {
     return this.#run("save an answer", () => {
       const key = conversationKey(answer.conversation);
-      const appended = this.#database.transaction(() => {
-        this.#statements.upsertAnswer.run(answer.id, ...key, JSON.stringify(answer));
-        this.#statements.pointLastAnswer.run(...key, answer.id);
-        return exchange.length > 0 ? this.#insertTurns(key, exchange) : undefined;
-      })();
+      const appended = this.#transactions.saveAnswer(answer, key, exchange);
       return appended ? this.#appended(key, appended) : [];
     });
   }
@@ -607,14 +638,7 @@ export class SqliteMemoryStore implements MemoryStore {
   }
 
   async claimEvent(eventKey: string, ttlSeconds: number): Promise<boolean> {
-    return this.#run("claim an event", () =>
-      this.#database.transaction(() => {
-        const now = Date.now();
-        // Expired claims are swept here rather than by a timer; the index keeps this cheap.
-        this.#statements.deleteExpiredEvents.run(now);
-        return this.#statements.insertEvent.run(eventKey, now + ttlSeconds * 1000).changes === 1;
-      })(),
-    );
+    return this.#run("claim an event", () => this.#transactions.claimEvent(eventKey, ttlSeconds));
   }
 
   async extendEvent(eventKey: string, ttlSeconds: number): Promise<void> {
@@ -626,11 +650,7 @@ export class SqliteMemoryStore implements MemoryStore {
 
   async settleEvent(eventKey: string, ttlSeconds: number, openWorkId?: string): Promise<void> {
     this.#run("settle an event claim", () =>
-      this.#database.transaction(() => {
-        if (openWorkId !== undefined) this.#statements.deleteOpenWork.run(openWorkId);
-        const now = Date.now();
-        this.#statements.extendEvent.run(now + ttlSeconds * 1000, eventKey, now);
-      })(),
+      this.#transactions.settleEvent(eventKey, ttlSeconds, openWorkId),
     );
   }
 

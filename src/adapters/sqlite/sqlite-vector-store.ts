@@ -185,7 +185,6 @@ type ChunkRow = [
   source: string,
   text: string,
   tokens: number | null,
-  termFrequencies: Buffer,
 ];
 
 interface ScopeRow {
@@ -746,9 +745,9 @@ export class SqliteVectorStore implements VectorStore {
     // Each distinct query term once: the BM25 query and the matched-term counts of the results.
     const queryTermIds = new Set(query.terms.map(termId));
     const sparse = this.bm25(indexes, queryTermIds, candidates);
-    if (!query.dense) return this.materialize(scopes, sparse, queryTermIds);
+    if (!query.dense) return this.materialize(scopes, indexes, sparse, queryTermIds);
     const dense = await this.denseSearch(scopes, query.dense, candidates);
-    return this.materialize(scopes, fuse([sparse, dense], this.rrfK, query.limit), queryTermIds);
+    return this.materialize(scopes, indexes, fuse([sparse, dense], this.rrfK, query.limit), queryTermIds);
   }
 
   private bm25(indexes: ScopeIndex[], termIds: ReadonlySet<number>, limit: number): Array<[number, number]> {
@@ -805,6 +804,7 @@ export class SqliteVectorStore implements VectorStore {
 
   private materialize(
     scopes: ScopeRow[],
+    indexes: ScopeIndex[],
     ranked: Array<[number, number]>,
     queryTermIds: ReadonlySet<number>,
   ): ScoredChunk[] {
@@ -814,12 +814,13 @@ export class SqliteVectorStore implements VectorStore {
       JSON.stringify(ranked.map(([rowid]) => rowid)),
     ) as ChunkRow[];
     const rowById = new Map(rows.map((row) => [row[0], row]));
+    const termIds = [...queryTermIds];
     const results: ScoredChunk[] = [];
     for (const [rowid, score] of ranked) {
       const row = rowById.get(rowid);
       const scopeRow = row && scopeById.get(row[1]);
       if (!row || !scopeRow) continue;
-      const [, , documentId, position, id, title, headingPath, source, text, tokens, termFrequencies] = row;
+      const [, , documentId, position, id, title, headingPath, source, text, tokens] = row;
       results.push({
         chunk: {
           id,
@@ -833,10 +834,38 @@ export class SqliteVectorStore implements VectorStore {
           ...(tokens === null ? {} : { tokens }),
         },
         score,
-        matchedTerms: matchedTermCount(termFrequenciesOf(termFrequencies), queryTermIds),
+        matchedTerms: this.matchedTerms(indexes, rowid, termIds, queryTermIds),
       });
     }
     return results;
+  }
+  /**
+   * Distinct query terms the chunk holds: from the index's posting lists, which hold each chunk's
+   * stored term ids (rowids are never reused, so a chunk the index holds is the row read), without
+   * reading its term-frequency blob (a buffer per candidate); from the blob for a dense hit written
+   * after the index last caught up.
+   */
+  private matchedTerms(
+    indexes: ScopeIndex[],
+    rowid: number,
+    termIds: readonly number[],
+    queryTermIds: ReadonlySet<number>,
+  ): number {
+    for (const index of indexes) {
+      let held = -1;
+      if (rowid > index.sealedThrough) held = index.tail.termsHeld(rowid, termIds);
+      else {
+        for (const segment of index.segments.values()) {
+          if (rowid >= segment.firstRowid && rowid <= segment.lastRowid) {
+            held = segment.termsHeld(rowid, termIds);
+            break;
+          }
+        }
+      }
+      if (held >= 0) return held;
+    }
+    const row = this.statements.termFrequenciesByRowid.get(rowid) as [Buffer] | undefined;
+    return row ? matchedTermCount(termFrequenciesOf(row[0]), queryTermIds) : 0;
   }
 }
 
@@ -971,10 +1000,12 @@ function prepareStatements(database: Database) {
     ),
     chunksByRowid: raw(
       database.prepare(
-        `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens,
-                term_frequencies
+        `SELECT rowid, scope_id, document_id, position, chunk_id, title, heading_path, source, text, tokens
            FROM knowledge_chunks WHERE rowid IN (SELECT value FROM json_each(?))`,
       ),
+    ),
+    termFrequenciesByRowid: raw(
+      database.prepare("SELECT term_frequencies FROM knowledge_chunks WHERE rowid = ?"),
     ),
     listDocuments: database.prepare(
       `SELECT document_id, min(title) AS title, min(source) AS source, count(*) AS chunk_count
