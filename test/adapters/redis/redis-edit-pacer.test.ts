@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { RedisEditPacer } from "../../../src/adapters/redis/redis-edit-pacer.js";
 import { StatusMessage } from "../../../src/core/jobs/status-message.js";
+import type { EditPacer } from "../../../src/core/ports/edit-pacer.js";
 import type { Logger } from "../../../src/core/ports/logger.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { PostedMessage } from "../../../src/core/ports/notifier.js";
@@ -14,13 +15,24 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const INTERVAL_MS = 250;
 /** Timer and clock rounding between Redis's clock and this process's: a millisecond or two. */
 const ROUNDING_MS = 3;
-/**
- * Slots are given out an interval apart (checked exactly below); a write happens when its reply
- * arrives, so on a loaded machine one reply arriving late narrows the gap the writes show by that
- * lateness (tens of milliseconds seen with the whole suite running on two cores). Without the pacer
- * the gap is about 0, far below this.
- */
-const REPLY_JITTER_MS = 100;
+/** What one reservation learned: when it was sent, when its reply came, and the wait it was given. */
+interface Reservation {
+  sentAt: number;
+  receivedAt: number;
+  delay: number;
+}
+
+/** A pacer that notes each reservation (times on the clock the notifier stamps writes with). */
+function noting(pacer: EditPacer, reservations: Reservation[]): EditPacer {
+  return {
+    async reserve(message, intervalMs, earliestInMs) {
+      const sentAt = Date.now();
+      const delay = await pacer.reserve(message, intervalMs, earliestInMs);
+      reservations.push({ sentAt, receivedAt: Date.now(), delay });
+      return delay;
+    },
+  };
+}
 
 describe("RedisEditPacer: edits of one message spaced across processes", () => {
   const clients: Redis[] = [];
@@ -59,11 +71,35 @@ describe("RedisEditPacer: edits of one message spaced across processes", () => {
     return notifier.writesTo(message.messageId).filter((write) => write.kind === "edit");
   }
 
-  it("two workers editing one status message write at least the interval apart", async () => {
+  it("two workers editing one status message are given slots an interval apart, and each write waits for one", async () => {
     const keyPrefix = uniquePrefix();
-    const edits = await twoWorkersEditing([pacer(keyPrefix), pacer(keyPrefix)]);
+    const reservations: Reservation[] = [];
+    const edits = await twoWorkersEditing([
+      noting(pacer(keyPrefix), reservations),
+      noting(pacer(keyPrefix), reservations),
+    ]);
     expect(edits.length).toBeGreaterThanOrEqual(6);
-    expect(smallestGap(edits)).toBeGreaterThanOrEqual(INTERVAL_MS - REPLY_JITTER_MS);
+    expect(reservations.length).toBeGreaterThanOrEqual(edits.length);
+    // Redis ran each reservation between its send and its reply, so its slot lies in [sentAt + delay,
+    // receivedAt + delay]. Two slots an interval apart need room for that in their two ranges; a pacer
+    // that hands out the same slot twice leaves none (these reservations take a millisecond or so).
+    // Checked on the slots rather than on when the writes landed: a machine that stalls a timer makes
+    // two writes land together however well they were spaced.
+    for (const [index, left] of reservations.entries()) {
+      for (const right of reservations.slice(index + 1)) {
+        const room = Math.max(
+          right.receivedAt + right.delay - (left.sentAt + left.delay),
+          left.receivedAt + left.delay - (right.sentAt + right.delay),
+        );
+        expect(room).toBeGreaterThanOrEqual(INTERVAL_MS - ROUNDING_MS);
+      }
+    }
+    // The n-th write lands no sooner than the n-th earliest slot: no write goes out before its turn.
+    const earliestSlots = reservations.map((entry) => entry.sentAt + entry.delay).sort((a, b) => a - b);
+    const writtenAt = edits.map((edit) => edit.at).sort((a, b) => a - b);
+    for (const [index, at] of writtenAt.entries()) {
+      expect(at).toBeGreaterThanOrEqual((earliestSlots[index] ?? 0) - ROUNDING_MS);
+    }
   });
 
   it("without a shared pacer the same two workers write at the same moment (what the pacer is for)", async () => {
