@@ -225,12 +225,16 @@ export class SealedSegment extends RowidPart implements IndexPart {
       throw new RangeError(`a segment holds at most ${MAXIMUM_SEGMENT_CHUNKS} chunks`);
     }
     // Each loop is a function of its own: a segment is built a few times per ingest, so most of
-    // its loops run before they are optimized, and a loop optimized within one long function gave
-    // way to the interpreter again at the code after it, not yet run (three times per build).
+    // its loops run before they are optimized, and a loop optimized within one long function gives
+    // way to the interpreter again at the code after it, not yet run. What the loops need is made
+    // here and handed in: on a helper's first call, the code before its loop runs before the helper
+    // has a feedback vector (allocated once the loop is hot), so a helper compiled during that call
+    // would have no type feedback for that code and deoptimize on its next call.
     let postingCount = 0;
     for (const chunk of chunks) postingCount += chunk.termFrequencies.length / 2;
-    const lists = new TermNumbering(postingCount);
-    const postingTerms = numberPostings(chunks, lists, postingCount);
+    const lists = new TermNumbering();
+    const postingTerms = new Uint32Array(postingCount);
+    numberPostings(chunks, lists, postingTerms);
     const termCount = lists.size;
     const termIds = lists.keys().sort();
     const chunkCount = chunks.length;
@@ -253,19 +257,28 @@ export class SealedSegment extends RowidPart implements IndexPart {
     );
     const { offsets, slots, frequencies, minimumLengths, maximumFrequencies, rowids, lengths } = segment;
     segment.termIds.set(termIds);
-    const listOf = placeLists(lists, termIds, offsets);
+    const listOf = new Uint32Array(termCount);
+    placeLists(lists, lists.counts, termIds, termCount, offsets, listOf);
+    // The lists end where the postings do. Written here, not after placeLists' loop: that loop is
+    // compiled on stack in the first build, before the code after it has run, and its compiled code
+    // (kept for later builds) would deoptimize at that store at the end of every build.
+    offsets[termCount] = postingCount;
     minimumLengths.fill(0xffffffff);
-    placePostings(chunks, postingTerms, listOf, offsets.slice(0, termCount), {
+    placePostings(
+      chunks,
+      postingTerms,
+      listOf,
+      offsets.slice(0, termCount),
       rowids,
       lengths,
       slots,
       frequencies,
       maximumFrequencies,
       minimumLengths,
-    });
+    );
     const built = SealedSegment.view(bytes, chunkCount, termCount, postingCount, parameters, FORMAT_VERSION);
     // The bounds are stored with the segment: computed here, where every posting is at hand anyway.
-    built.computeMaximumImpacts();
+    built.computeMaximumImpacts(termCount);
     return built;
   }
 
@@ -384,8 +397,7 @@ export class SealedSegment extends RowidPart implements IndexPart {
     };
   }
 
-  private computeMaximumImpacts(): void {
-    const termCount = this.termIds.length;
+  private computeMaximumImpacts(termCount: number): void {
     for (let index = 0; index < termCount; index++) this.maximumImpact(index);
   }
 
@@ -417,28 +429,31 @@ type SegmentChunk = { rowid: number; length: number; termFrequencies: TermFreque
 function numberPostings(
   chunks: readonly SegmentChunk[],
   lists: TermNumbering,
-  postingCount: number,
-): Uint32Array {
-  const postingTerms = new Uint32Array(postingCount);
+  postingTerms: Uint32Array,
+): void {
   let posting = 0;
-  for (const chunk of chunks) {
-    const termFrequencies = chunk.termFrequencies;
+  // Indexed, not for-of: the iterator is taken before the loop (see SealedSegment.build).
+  for (let slot = 0; slot < chunks.length; slot++) {
+    const termFrequencies = (chunks[slot] as SegmentChunk).termFrequencies;
     const distinct = termFrequencies.length / 2;
     for (let index = 0; index < distinct; index++) {
       postingTerms[posting++] = lists.count(termFrequencies[index] as number);
     }
   }
-  return postingTerms;
 }
 
 /**
- * Each list's start in `offsets` (term ids ascending); returns each term number's list: one table
- * look-up per distinct term.
+ * Each list's start in `offsets` (term ids ascending) and each term number's list in `listOf`: one
+ * table look-up per distinct term. `sizes` are the numbering's counts.
  */
-function placeLists(lists: TermNumbering, termIds: Uint32Array, offsets: Uint32Array): Uint32Array {
-  const termCount = termIds.length;
-  const listOf = new Uint32Array(termCount);
-  const sizes = lists.counts;
+function placeLists(
+  lists: TermNumbering,
+  sizes: Uint32Array,
+  termIds: Uint32Array,
+  termCount: number,
+  offsets: Uint32Array,
+  listOf: Uint32Array,
+): void {
   let offset = 0;
   for (let index = 0; index < termCount; index++) {
     const number = lists.numberOf(termIds[index] as number);
@@ -446,8 +461,6 @@ function placeLists(lists: TermNumbering, termIds: Uint32Array, offsets: Uint32A
     offsets[index] = offset;
     offset += sizes[number] as number;
   }
-  offsets[termCount] = offset;
-  return listOf;
 }
 
 /** Pass 2: every posting to its list's next place, so each list holds its slots in ascending order. */
@@ -456,16 +469,13 @@ function placePostings(
   postingTerms: Uint32Array,
   listOf: Uint32Array,
   cursors: Uint32Array,
-  into: {
-    rowids: Float64Array;
-    lengths: Uint32Array;
-    slots: Uint16Array;
-    frequencies: Uint16Array;
-    maximumFrequencies: Uint16Array;
-    minimumLengths: Uint32Array;
-  },
+  rowids: Float64Array,
+  lengths: Uint32Array,
+  slots: Uint16Array,
+  frequencies: Uint16Array,
+  maximumFrequencies: Uint16Array,
+  minimumLengths: Uint32Array,
 ): void {
-  const { rowids, lengths, slots, frequencies, maximumFrequencies, minimumLengths } = into;
   let posting = 0;
   for (let slot = 0; slot < chunks.length; slot++) {
     const chunk = chunks[slot] as SegmentChunk;
@@ -507,10 +517,13 @@ class TermNumbering {
   private keyOf: Uint32Array;
   private shift: number;
 
-  constructor(expected: number) {
-    // Room for a tenth of the postings as distinct terms before the first growth (a segment of
-    // chunks has about that many); the table doubles when half full.
-    const bits = Math.min(30, Math.max(8, 32 - Math.clz32(Math.max(1, Math.ceil(expected / 5)))));
+  constructor() {
+    // Small on purpose: the first growths happen in the first chunks of a process's first build,
+    // while `count` still runs unoptimized, so its call of `grow` has type feedback when `count` is
+    // optimized. A table sized for the segment would first grow in optimized code, deoptimize `count`
+    // and the build loop it is inlined in, and have both compiled again. Growing costs about one
+    // insert per distinct term in all.
+    const bits = 8;
     this.shift = 32 - bits;
     this.numbers = new Int32Array(1 << bits);
     this.keyOf = new Uint32Array(1 << bits);
@@ -556,24 +569,29 @@ class TermNumbering {
   }
 
   private grow(): void {
+    // The rehash loop comes last: a loop compiled while running (on-stack replacement) has no type
+    // feedback for code after it not yet run, and reaching that code deoptimizes it.
     const capacity = this.numbers.length * 2;
-    this.shift--;
-    this.numbers = new Int32Array(capacity);
-    this.keyOf = new Uint32Array(capacity);
-    const mask = capacity - 1;
-    for (let number = 0; number < this.size; number++) {
-      const id = this.ids[number] as number;
-      let cell = Math.imul(id, NUMBERING_MULTIPLIER) >>> this.shift;
-      while (this.numbers[cell] !== 0) cell = (cell + 1) & mask;
-      this.numbers[cell] = number + 1;
-      this.keyOf[cell] = id;
-    }
     const ids = new Uint32Array(capacity / 2);
     ids.set(this.ids.subarray(0, this.size));
     this.ids = ids;
     const counts = new Uint32Array(capacity / 2);
     counts.set(this.counts.subarray(0, this.size));
     this.counts = counts;
+    this.shift--;
+    const numbers = new Int32Array(capacity);
+    const keyOf = new Uint32Array(capacity);
+    this.numbers = numbers;
+    this.keyOf = keyOf;
+    const mask = capacity - 1;
+    const shift = this.shift;
+    for (let number = 0; number < this.size; number++) {
+      const id = ids[number] as number;
+      let cell = Math.imul(id, NUMBERING_MULTIPLIER) >>> shift;
+      while (numbers[cell] !== 0) cell = (cell + 1) & mask;
+      numbers[cell] = number + 1;
+      keyOf[cell] = id;
+    }
   }
 }
 

@@ -26,6 +26,12 @@ export function openSqliteDatabase(path: string): Database.Database {
     // random places in a file of hundreds of MB, and each page missed is a read() on the message path.
     database.pragma(`cache_size = ${-PAGE_CACHE_KIBIBYTES}`);
     database.pragma("foreign_keys = ON");
+    // One blob read now, before any hot code is optimized. better-sqlite3 hands blobs over as Buffers
+    // made in native code, which gives a Uint8Array the Buffer prototype: the process's first such
+    // change of prototype makes V8 drop every optimized function that assumed Uint8Array's shape
+    // stable (the tokenizer's and analyzer's table look-ups). Left to the first segment seal of an
+    // ingest, it throws away seven hot functions mid-ingest, to be compiled again.
+    database.prepare("SELECT x'00'").pluck().get();
     return database;
   } catch (error) {
     // The file system's own words (EACCES, ENOTDIR, EROFS, SQLITE_CANTOPEN…), so the one start-up

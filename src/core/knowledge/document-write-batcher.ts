@@ -38,8 +38,9 @@ export class DocumentWriteBatcher {
       // After the current turn, so that writes asked for by other lanes in it join the batch.
       setImmediate(() => {
         this.scheduled = false;
-        const waiting = this.waiting;
-        this.waiting = [];
+        // Emptied in place rather than replaced by a fresh []: a fresh array starts out holding small
+        // integers only, and the optimized push met it as a new elements kind each batch ("not a Smi").
+        const waiting = this.waiting.splice(0);
         this.writing = this.writing.then(() => this.flush(waiting));
       });
     });
