@@ -50,7 +50,7 @@ describe("RedisEditPacer: edits of one message spaced across processes", () => {
   });
 
   /** Two workers reporting into one status message, each with its own connection. */
-  async function twoWorkersEditing(pacers: [RedisEditPacer, RedisEditPacer] | undefined) {
+  async function twoWorkersEditing(pacers: [EditPacer, EditPacer] | undefined) {
     const notifier = new RecordingNotifier();
     const message = await notifier.post(where, "Indexing 2 documents: queued, waiting for a worker…");
     const workers = [0, 1].map(
