@@ -1,7 +1,9 @@
 /**
  * A time limit that can be paused: the time a person takes to click Approve is not the answer being
  * slow. Nested pauses are counted (parallel approvals each pause it). When the time is up, `signal`
- * aborts with the reason given, which is what callers waiting on it throw.
+ * aborts with the reason given, which is what callers waiting on it throw. With a `parent`, `signal`
+ * also aborts, paused or not, as soon as the parent does and with the parent's reason, as
+ * `AbortSignal.any([parent, signal])` would.
  */
 export interface Deadline {
   readonly signal: AbortSignal;
@@ -10,8 +12,15 @@ export interface Deadline {
   dispose(): void;
 }
 
-export function createDeadline(milliseconds: number, reason: () => unknown): Deadline {
+export function createDeadline(milliseconds: number, reason: () => unknown, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
+  // A listener on the parent rather than AbortSignal.any: Node links a composite signal and its
+  // sources through WeakRefs, whose targets a scavenge keeps alive, so each message's signals would
+  // be copied by every minor GC they meet until a full one.
+  const followParent = () => {
+    clearTimeout(timer);
+    controller.abort(parent?.reason);
+  };
   let remaining = milliseconds;
   let runningSince = performance.now();
   let pauses = 0;
@@ -20,7 +29,11 @@ export function createDeadline(milliseconds: number, reason: () => unknown): Dea
     if (remaining <= 0) controller.abort(reason());
     else timer = setTimeout(() => controller.abort(reason()), remaining);
   };
-  arm();
+  if (parent?.aborted) controller.abort(parent.reason);
+  else {
+    parent?.addEventListener("abort", followParent, { once: true });
+    arm();
+  }
   return {
     signal: controller.signal,
     pause() {
@@ -35,7 +48,10 @@ export function createDeadline(milliseconds: number, reason: () => unknown): Dea
       runningSince = performance.now();
       arm();
     },
-    dispose: () => clearTimeout(timer),
+    dispose() {
+      clearTimeout(timer);
+      parent?.removeEventListener("abort", followParent);
+    },
   };
 }
 
