@@ -12,15 +12,27 @@ export interface Deadline {
   dispose(): void;
 }
 
+/**
+ * Has `controller` abort as soon as `parent` does, with the parent's reason (at once if it already
+ * has), until the returned function lets go: what `AbortSignal.any([parent, controller.signal])`
+ * gives when the controller's signal is the one handed on. Node links a composite signal and its
+ * sources through WeakRefs, whose targets a scavenge keeps alive, so a composite made per message
+ * has that message's signals and what their listeners hold copied by every minor GC they meet
+ * until a full one; a listener holds nothing past its removal.
+ */
+export function followAbort(controller: AbortController, parent: AbortSignal | undefined): () => void {
+  if (!parent) return () => {};
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return () => {};
+  }
+  const follow = () => controller.abort(parent.reason);
+  parent.addEventListener("abort", follow, { once: true });
+  return () => parent.removeEventListener("abort", follow);
+}
+
 export function createDeadline(milliseconds: number, reason: () => unknown, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
-  // A listener on the parent rather than AbortSignal.any: Node links a composite signal and its
-  // sources through WeakRefs, whose targets a scavenge keeps alive, so each message's signals would
-  // be copied by every minor GC they meet until a full one.
-  const followParent = () => {
-    clearTimeout(timer);
-    controller.abort(parent?.reason);
-  };
   let remaining = milliseconds;
   let runningSince = performance.now();
   let pauses = 0;
@@ -29,11 +41,8 @@ export function createDeadline(milliseconds: number, reason: () => unknown, pare
     if (remaining <= 0) controller.abort(reason());
     else timer = setTimeout(() => controller.abort(reason()), remaining);
   };
-  if (parent?.aborted) controller.abort(parent.reason);
-  else {
-    parent?.addEventListener("abort", followParent, { once: true });
-    arm();
-  }
+  const release = followAbort(controller, parent);
+  if (!controller.signal.aborted) arm();
   return {
     signal: controller.signal,
     pause() {
@@ -50,7 +59,7 @@ export function createDeadline(milliseconds: number, reason: () => unknown, pare
     },
     dispose() {
       clearTimeout(timer);
-      parent?.removeEventListener("abort", followParent);
+      release();
     },
   };
 }

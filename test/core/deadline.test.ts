@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeadline } from "../../src/core/deadline.js";
+import { createDeadline, followAbort } from "../../src/core/deadline.js";
 
 describe("createDeadline", () => {
   beforeEach(() => {
@@ -62,5 +62,33 @@ describe("createDeadline", () => {
     const other = new AbortController();
     createDeadline(100, () => "own", other.signal).dispose();
     expect(getEventListeners(other.signal, "abort")).toHaveLength(0);
+  });
+});
+
+describe("followAbort", () => {
+  it("aborts the controller with the parent's reason, at once if the parent already has", () => {
+    const parent = new AbortController();
+    const controller = new AbortController();
+    followAbort(controller, parent.signal);
+    expect(controller.signal.aborted).toBe(false);
+    parent.abort("parent's");
+    expect(controller.signal.reason).toBe("parent's");
+
+    const late = new AbortController();
+    followAbort(late, parent.signal);
+    expect(late.signal.reason).toBe("parent's");
+  });
+
+  it("keeps the controller's own reason when it aborts first, and lets go when released", () => {
+    const parent = new AbortController();
+    const first = new AbortController();
+    followAbort(first, parent.signal);
+    first.abort("own");
+    const released = new AbortController();
+    followAbort(released, parent.signal)();
+    expect(getEventListeners(parent.signal, "abort")).toHaveLength(1);
+    parent.abort("parent's");
+    expect(first.signal.reason).toBe("own");
+    expect(released.signal.aborted).toBe(false);
   });
 });
