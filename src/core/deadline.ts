@@ -1,7 +1,9 @@
 /**
  * A time limit that can be paused: the time a person takes to click Approve is not the answer being
  * slow. Nested pauses are counted (parallel approvals each pause it). When the time is up, `signal`
- * aborts with the reason given, which is what callers waiting on it throw.
+ * aborts with the reason given, which is what callers waiting on it throw. With a `parent`, `signal`
+ * also aborts, paused or not, as soon as the parent does and with the parent's reason, as
+ * `AbortSignal.any([parent, signal])` would.
  */
 export interface Deadline {
   readonly signal: AbortSignal;
@@ -10,7 +12,26 @@ export interface Deadline {
   dispose(): void;
 }
 
-export function createDeadline(milliseconds: number, reason: () => unknown): Deadline {
+/**
+ * Has `controller` abort as soon as `parent` does, with the parent's reason (at once if it already
+ * has), until the returned function lets go: what `AbortSignal.any([parent, controller.signal])`
+ * gives when the controller's signal is the one handed on. Node links a composite signal and its
+ * sources through WeakRefs, whose targets a scavenge keeps alive, so a composite made per message
+ * has that message's signals and what their listeners hold copied by every minor GC they meet
+ * until a full one; a listener holds nothing past its removal.
+ */
+export function followAbort(controller: AbortController, parent: AbortSignal | undefined): () => void {
+  if (!parent) return () => {};
+  if (parent.aborted) {
+    controller.abort(parent.reason);
+    return () => {};
+  }
+  const follow = () => controller.abort(parent.reason);
+  parent.addEventListener("abort", follow, { once: true });
+  return () => parent.removeEventListener("abort", follow);
+}
+
+export function createDeadline(milliseconds: number, reason: () => unknown, parent?: AbortSignal): Deadline {
   const controller = new AbortController();
   let remaining = milliseconds;
   let runningSince = performance.now();
@@ -20,7 +41,8 @@ export function createDeadline(milliseconds: number, reason: () => unknown): Dea
     if (remaining <= 0) controller.abort(reason());
     else timer = setTimeout(() => controller.abort(reason()), remaining);
   };
-  arm();
+  const release = followAbort(controller, parent);
+  if (!controller.signal.aborted) arm();
   return {
     signal: controller.signal,
     pause() {
@@ -35,7 +57,10 @@ export function createDeadline(milliseconds: number, reason: () => unknown): Dea
       runningSince = performance.now();
       arm();
     },
-    dispose: () => clearTimeout(timer),
+    dispose() {
+      clearTimeout(timer);
+      release();
+    },
   };
 }
 

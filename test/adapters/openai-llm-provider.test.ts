@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -410,6 +411,21 @@ describe("OpenAiLlmProvider.stream", () => {
     })();
     await expect(outcome).rejects.toThrow("user left");
     expect(parts).toHaveLength(1);
+  });
+
+  it("lets go of the caller's signal when a call ends", async () => {
+    standIn.enqueue({ kind: "text", text: "a b", deltas: 2 });
+    standIn.enqueue({ kind: "text", text: "c d", deltas: 1 });
+    const controller = new AbortController();
+    let listenedWhileStreaming = 0;
+    for await (const part of provider().stream({ ...ask("hi"), signal: controller.signal })) {
+      if (part.type === "text-delta")
+        listenedWhileStreaming = getEventListeners(controller.signal, "abort").length;
+    }
+    expect(listenedWhileStreaming).toBe(1);
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
+    await provider().complete({ ...ask("hi"), signal: controller.signal });
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 });
 

@@ -7,6 +7,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
+import { followAbort } from "../../core/deadline.js";
 import { AppError } from "../../core/errors.js";
 import type {
   ChatCompletion,
@@ -115,8 +116,8 @@ function toMessageParam(message: ChatMessage): ChatCompletionMessageParam {
 interface CallDeadline {
   /** The caller's signal and the deadline together: what every attempt and wait listens to. */
   signal: AbortSignal;
-  /** Aborted only when the deadline itself passed. */
-  expired: AbortSignal;
+  /** Whether the deadline itself passed. */
+  readonly expired: boolean;
   dispose(): void;
 }
 
@@ -377,9 +378,22 @@ export class OpenAiLlmProvider implements LlmProvider {
    */
   private callDeadline(callerSignal: AbortSignal | undefined): CallDeadline {
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    const signal = callerSignal ? AbortSignal.any([callerSignal, controller.signal]) : controller.signal;
-    return { signal, expired: controller.signal, dispose: () => clearTimeout(timer) };
+    let expired = false;
+    const timer = setTimeout(() => {
+      expired = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const release = followAbort(controller, callerSignal);
+    return {
+      signal: controller.signal,
+      get expired() {
+        return expired;
+      },
+      dispose: () => {
+        clearTimeout(timer);
+        release();
+      },
+    };
   }
 
   private attempt<T>(model: string, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
@@ -397,7 +411,7 @@ export class OpenAiLlmProvider implements LlmProvider {
   ): unknown {
     // A caller's abort is not a failure to translate: it goes back as the caller's own reason.
     if (signal?.aborted) return signal.reason;
-    if (call.expired.aborted) {
+    if (call.expired) {
       const seconds = Math.round(this.timeoutMs / 1000);
       return new AppError("llm_timeout", `LLM call to ${model} took longer than ${this.timeoutMs} ms`, {
         retryable: true,

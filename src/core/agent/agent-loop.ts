@@ -123,8 +123,12 @@ export async function runAgent(options: RunAgentOptions): Promise<AgentResult> {
   const startedClock = performance.now();
   const requestedModel = options.model ?? llm.defaultModel;
   const sources = createSourceCollector(options.passages ?? []);
-  const wallClock = createDeadline(budgets.maxMilliseconds, () => new Error("time budget exceeded"));
-  const signal = context.signal ? AbortSignal.any([context.signal, wallClock.signal]) : wallClock.signal;
+  const wallClock = createDeadline(
+    budgets.maxMilliseconds,
+    () => new Error("time budget exceeded"),
+    context.signal,
+  );
+  const signal = wallClock.signal;
   const messages = [...options.messages];
   const definitions = tools.definitions();
   const steps: TraceStep[] = [];

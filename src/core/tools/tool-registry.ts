@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { raceWithSignal } from "../deadline.js";
+import { followAbort, raceWithSignal } from "../deadline.js";
 import { isAppError } from "../errors.js";
 import type { ToolCall, ToolDefinition } from "../ports/llm-provider.js";
 import type { Tool, ToolContext } from "../ports/tool.js";
@@ -128,7 +128,8 @@ export function createToolRegistry(options: ToolRegistryOptions = {}): ToolRegis
       () => timeout.abort(new ToolTimeoutError(`${tool.name} timed out after ${timeoutMs} ms.`)),
       timeoutMs,
     );
-    const signal = AbortSignal.any([context.signal, timeout.signal]);
+    const release = followAbort(timeout, context.signal);
+    const signal = timeout.signal;
     const finish = (ok: boolean, text: string, truncated: boolean): ToolExecution => ({
       callId: call.id,
       name: tool.name,
@@ -152,6 +153,7 @@ export function createToolRegistry(options: ToolRegistryOptions = {}): ToolRegis
       return finish(false, describeToolError(tool.name, error, signal), false);
     } finally {
       clearTimeout(timer);
+      release();
     }
   }
 

@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { createSourceCollector } from "../../../src/core/agent/source-collector.js";
@@ -114,6 +115,14 @@ describe("ToolRegistry", () => {
     setTimeout(() => controller.abort(new Error("turn cancelled")), 20);
     const result = await registry.execute(call("hang", { text: "x" }), context(controller.signal));
     expect(result.output).toBe("Error: hang was cancelled before it finished.");
+  });
+
+  it("lets go of the caller's signal when a call ends", async () => {
+    const registry = createToolRegistry();
+    registry.register(echo);
+    const controller = new AbortController();
+    await registry.execute(call("echo", { text: "x" }), context(controller.signal));
+    expect(getEventListeners(controller.signal, "abort")).toHaveLength(0);
   });
 
   it("caps output in tokens", async () => {
