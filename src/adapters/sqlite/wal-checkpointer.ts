@@ -10,12 +10,37 @@ const CHECKPOINT_PAGES = 1_000;
  * only if the thread is gone, so the log cannot grow without bound.
  */
 const BACKSTOP_PAGES = 16_000;
-const ROUND_MILLISECONDS = 250;
+const ROUND_MILLISECONDS = 100;
+/**
+ * A checkpoint waits for the log to go this long unwritten: a chat's messages come in bursts, and a
+ * commit made while the checkpoint syncs the files waits for the disk.
+ */
+const QUIET_MILLISECONDS = 150;
+/**
+ * Under writes that never pause (an ingest, a busy channel) the log is copied back at least this often,
+ * a few thousand pages at the rates seen, far below the backstop.
+ */
+const MAX_DELAY_MILLISECONDS = 1_000;
+
+/** When the thread checkpoints; the defaults above unless a test needs its own. */
+export interface CheckpointTiming {
+  quietMs?: number;
+  maxDelayMs?: number;
+}
+
+interface CheckpointMessage {
+  type: string;
+  frames?: number;
+  log?: number;
+  quiet?: boolean;
+  message?: string;
+}
 
 export interface WalCheckpointer {
   /**
    * Emits `ready` once the thread holds its connection (the backstop is set then), `checkpointed`
-   * ({ frames, log }) after each checkpoint it ran, and `stopped` if the thread failed.
+   * ({ frames, log, quiet }: `quiet` when it ran in a quiet moment rather than at the longest delay)
+   * after each checkpoint it ran, and `stopped` if the thread failed.
    */
   readonly events: EventEmitter;
   close(): Promise<void>;
@@ -26,16 +51,23 @@ export interface WalCheckpointer {
  * that takes the log past 1,000 pages, copying them into the database file inside that commit: on the
  * message path that was a pause of several milliseconds every ~45 messages (the p99 of core time per
  * message). Here the connection's own checkpoint is pushed out to a backstop, and a thread with its own
- * connection to the same file runs a PASSIVE checkpoint (which never blocks a writer) in each round in
- * which the log, past the usual threshold, was written.
+ * connection to the same file runs a PASSIVE checkpoint (which never takes a writer's lock) once the log,
+ * past the usual threshold, has gone unwritten for a moment, or has waited its longest.
  */
-export function startWalCheckpointer(path: string, database: Database, logger: Logger): WalCheckpointer {
+export function startWalCheckpointer(
+  path: string,
+  database: Database,
+  logger: Logger,
+  timing: CheckpointTiming = {},
+): WalCheckpointer {
   const events = new EventEmitter();
   const worker = new Worker(new URL("./wal-checkpoint-thread.mjs", import.meta.url), {
     workerData: {
       path,
       thresholdBytes: CHECKPOINT_PAGES * (database.pragma("page_size", { simple: true }) as number),
       intervalMs: ROUND_MILLISECONDS,
+      quietMs: timing.quietMs ?? QUIET_MILLISECONDS,
+      maxDelayMs: timing.maxDelayMs ?? MAX_DELAY_MILLISECONDS,
     },
   });
   // The thread never keeps a process alive that has nothing else to do.
@@ -43,14 +75,14 @@ export function startWalCheckpointer(path: string, database: Database, logger: L
   // Not `once(worker, "exit")`: that rejects on the thread's 'error' event, which is handled below.
   const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
   let failureSaid = false;
-  worker.on("message", (message: { type: string; frames?: number; log?: number; message?: string }) => {
+  worker.on("message", (message: CheckpointMessage) => {
     // Until the thread has its connection, the connection keeps checkpointing by itself, as before.
     if (message.type === "ready") {
       database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
       events.emit("ready");
     }
     if (message.type === "checkpointed") {
-      events.emit("checkpointed", { frames: message.frames, log: message.log });
+      events.emit("checkpointed", { frames: message.frames, log: message.log, quiet: message.quiet });
     }
     if (message.type === "failed" && !failureSaid) {
       failureSaid = true;

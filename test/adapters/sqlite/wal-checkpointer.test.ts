@@ -44,6 +44,57 @@ describe("WAL checkpoints off the event loop", () => {
     database.close();
   });
 
+  it("waits for the log to go quiet while commits keep coming, then checkpoints", async () => {
+    const path = databaseFile();
+    const database = openSqliteDatabase(path);
+    database.exec("CREATE TABLE filler (body TEXT)");
+    const quietMs = 1_500;
+    const checkpointer = startWalCheckpointer(path, database, silentLogger, { quietMs, maxDelayMs: 60_000 });
+    await once(checkpointer.events, "ready");
+    const checkpoints: Array<{ at: number; quiet: boolean }> = [];
+    checkpointer.events.on("checkpointed", ({ quiet }: { quiet: boolean }) => {
+      checkpoints.push({ at: Date.now(), quiet });
+    });
+    // Past the threshold, then a commit every 20 ms for longer than several rounds of the thread.
+    writePages(database, 1_200);
+    let lastWriteAt = Date.now();
+    for (let commit = 0; commit < 30; commit++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      writePages(database, 1);
+      lastWriteAt = Date.now();
+    }
+    expect(checkpoints).toEqual([]);
+
+    await once(checkpointer.events, "checkpointed");
+    expect(checkpoints).toHaveLength(1);
+    expect(checkpoints[0]?.quiet).toBe(true);
+    // Clock rounding between the file's modification time and this process's: a few milliseconds.
+    expect(checkpoints[0]?.at ?? 0).toBeGreaterThanOrEqual(lastWriteAt + quietMs - 5);
+    await checkpointer.close();
+    database.close();
+  });
+
+  it("checkpoints at its longest delay under commits that never pause", async () => {
+    const path = databaseFile();
+    const database = openSqliteDatabase(path);
+    database.exec("CREATE TABLE filler (body TEXT)");
+    const checkpointer = startWalCheckpointer(path, database, silentLogger, {
+      quietMs: 60_000,
+      maxDelayMs: 300,
+    });
+    await once(checkpointer.events, "ready");
+    writePages(database, 1_200);
+    const writing = setInterval(() => writePages(database, 1), 20);
+    try {
+      const [checkpoint] = (await once(checkpointer.events, "checkpointed")) as [{ quiet: boolean }];
+      expect(checkpoint.quiet).toBe(false);
+    } finally {
+      clearInterval(writing);
+    }
+    await checkpointer.close();
+    database.close();
+  });
+
   it("hands checkpoints back to the connection, with a warning, when the thread cannot run", async () => {
     const path = databaseFile();
     const database = openSqliteDatabase(path);
