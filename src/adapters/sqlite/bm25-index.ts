@@ -1088,16 +1088,16 @@ function add(
   return count;
 }
 
+/** V8 starts recording a function's type feedback only after its first few calls. */
+const PRIMING_ROUNDS = 64;
+
 /**
- * Runs both loops of `add` once, as the module loads. The scorer's functions inline `add`; left to
+ * Runs both loops of `add`, as the module loads. The scorer's functions inline `add`; left to
  * itself, its removal loop first runs at the first removal of a process, with no type feedback, and
  * throws away the compiled scorer there (the first queries after a re-index then ran 3–20 ms at 100k
  * chunks instead of ~2). Weights are fractions so the list's fields have the representation real
- * lists give them; run PRIMING_ROUNDS times because V8 starts recording a function's type feedback only after its
- * first few calls.
+ * lists give them.
  */
-const PRIMING_ROUNDS = 64;
-
 function primeAdd(): void {
   const list: WeightedList = {
     slots: Uint16Array.of(0, 1),
@@ -1305,32 +1305,7 @@ function kthLargest(
   let size = 0;
   for (let index = 0; index < count; index++) {
     const value = values[slots[index] as number] as number;
-    if (value <= floor) continue;
-    if (size < k) {
-      let position = size++;
-      heap[position] = value;
-      while (position > 0) {
-        const parent = (position - 1) >> 1;
-        const parentValue = heap[parent] as number;
-        if (parentValue <= value) break;
-        heap[position] = parentValue;
-        position = parent;
-      }
-      heap[position] = value;
-    } else if (value > (heap[0] as number)) {
-      let position = 0;
-      for (;;) {
-        const left = position * 2 + 1;
-        if (left >= k) break;
-        const right = left + 1;
-        let child = left;
-        if (right < k && (heap[right] as number) < (heap[left] as number)) child = right;
-        if ((heap[child] as number) >= value) break;
-        heap[position] = heap[child] as number;
-        position = child;
-      }
-      heap[position] = value;
-    }
+    if (value > floor) size = offerToMinHeap(heap, size, k, value);
   }
   return heap[0] as number;
 }

@@ -721,17 +721,7 @@ export class SqliteVectorStore implements VectorStore {
       index.deletionCursor,
     ) as Iterable<[number, number, Buffer]>) {
       index.deletionCursor = sequence;
-      const termFrequencies = termFrequenciesOf(blob);
-      if (rowid > index.sealedThrough) {
-        index.tail.remove(rowid, termFrequencies);
-        continue;
-      }
-      for (const segment of index.segments.values()) {
-        if (rowid >= segment.firstRowid && rowid <= segment.lastRowid) {
-          segment.remove(rowid, termFrequencies);
-          break;
-        }
-      }
+      partHolding(index, rowid)?.remove(rowid, termFrequenciesOf(blob));
     }
     index.generation = generation;
   }
@@ -852,21 +842,21 @@ export class SqliteVectorStore implements VectorStore {
     queryTermIds: ReadonlySet<number>,
   ): number {
     for (const index of indexes) {
-      let held = -1;
-      if (rowid > index.sealedThrough) held = index.tail.termsHeld(rowid, termIds);
-      else {
-        for (const segment of index.segments.values()) {
-          if (rowid >= segment.firstRowid && rowid <= segment.lastRowid) {
-            held = segment.termsHeld(rowid, termIds);
-            break;
-          }
-        }
-      }
+      const held = partHolding(index, rowid)?.termsHeld(rowid, termIds) ?? -1;
       if (held >= 0) return held;
     }
     const row = this.statements.termFrequenciesByRowid.get(rowid) as [Buffer] | undefined;
     return row ? matchedTermCount(termFrequenciesOf(row[0]), queryTermIds) : 0;
   }
+}
+
+/** The part of a scope's index whose rowid range takes `rowid`: the tail past the sealed rows, else a segment. */
+function partHolding(index: ScopeIndex, rowid: number): SealedSegment | TailPart | undefined {
+  if (rowid > index.sealedThrough) return index.tail;
+  for (const segment of index.segments.values()) {
+    if (rowid >= segment.firstRowid && rowid <= segment.lastRowid) return segment;
+  }
+  return undefined;
 }
 
 function termFrequenciesOf(blob: Buffer): Uint32Array {

@@ -19,6 +19,14 @@ function databaseFile(): string {
   return join(directory, "teammate.sqlite");
 }
 
+/** A database file with the `filler` table the tests write to. */
+function fillerDatabase(): { path: string; database: ReturnType<typeof openSqliteDatabase> } {
+  const path = databaseFile();
+  const database = openSqliteDatabase(path);
+  database.exec("CREATE TABLE filler (body TEXT)");
+  return { path, database };
+}
+
 /** Commits `count` rows of about a page each, one commit a row (as messages do). */
 function writePages(database: ReturnType<typeof openSqliteDatabase>, count: number): void {
   const insert = database.prepare("INSERT INTO filler (body) VALUES (?)");
@@ -27,9 +35,7 @@ function writePages(database: ReturnType<typeof openSqliteDatabase>, count: numb
 
 describe("WAL checkpoints off the event loop", () => {
   it("leaves the log to the thread: commits past 1,000 pages do not checkpoint, the thread does", async () => {
-    const path = databaseFile();
-    const database = openSqliteDatabase(path);
-    database.exec("CREATE TABLE filler (body TEXT)");
+    const { path, database } = fillerDatabase();
     const checkpointer = startWalCheckpointer(path, database, silentLogger);
     await once(checkpointer.events, "ready");
     expect(database.pragma("wal_autocheckpoint", { simple: true })).toBeGreaterThan(1_000);
@@ -45,9 +51,7 @@ describe("WAL checkpoints off the event loop", () => {
   });
 
   it("waits for the log to go quiet while commits keep coming, then checkpoints", async () => {
-    const path = databaseFile();
-    const database = openSqliteDatabase(path);
-    database.exec("CREATE TABLE filler (body TEXT)");
+    const { path, database } = fillerDatabase();
     const quietMs = 1_500;
     const checkpointer = startWalCheckpointer(path, database, silentLogger, { quietMs, maxDelayMs: 60_000 });
     await once(checkpointer.events, "ready");
@@ -75,9 +79,7 @@ describe("WAL checkpoints off the event loop", () => {
   });
 
   it("checkpoints at its longest delay under commits that never pause", async () => {
-    const path = databaseFile();
-    const database = openSqliteDatabase(path);
-    database.exec("CREATE TABLE filler (body TEXT)");
+    const { path, database } = fillerDatabase();
     const checkpointer = startWalCheckpointer(path, database, silentLogger, {
       quietMs: 60_000,
       maxDelayMs: 300,
