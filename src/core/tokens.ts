@@ -299,32 +299,17 @@ function codeAt(text: string, index: number): number {
 // pass over the piece's characters instead of two.
 let scannedHash = 0;
 
-/** End of the contraction (`'s`, `'ll`, …, any case) at `index`, or `index` when there is none. */
-function contractionEnd(text: string, index: number): number {
-  if (text.charCodeAt(index) !== 0x27) return index;
-  // `| 0x20` lower-cases an ASCII letter and maps nothing else onto one.
-  const first = text.charCodeAt(index + 1) | 0x20;
-  if (first === 0x73 || first === 0x64 || first === 0x6d || first === 0x74) return index + 2;
-  const second = text.charCodeAt(index + 2) | 0x20;
-  if (
-    (first === 0x6c && second === 0x6c) ||
-    (first === 0x76 && second === 0x65) ||
-    (first === 0x72 && second === 0x65)
-  )
-    return index + 3;
-  return index;
-}
-
 /**
  * End of the pre-token that starts at `start` (an ASCII character): the match the o200k split expression
- * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those)
- * or `start` holds none. Sets `scannedHash` to the hash of the piece it matched.
+ * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those),
+ * when a word is followed by an apostrophe (a possible contraction, also left to the expression) or when
+ * `start` holds none. Sets `scannedHash` to the hash of the piece it matched.
  * Written out by hand because the expression, matched by the regular-expression engine with Unicode
  * classes, cost about 26 ns a character, more than half of counting warm text; and in one pass that
  * classifies each character and hashes it as it goes (finding the end, then hashing, read each piece twice).
  * The alternatives are tried in the expression's order (test/core/tokens.test.ts holds the two to each other):
  * 1. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+('s|…)?` and 2. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]+[\p{Ll}…]*('s|…)?`:
- *    an optional opener, capitals, small letters, a contraction;
+ *    an optional opener, capitals, small letters, a contraction (left to the expression);
  * 3. `\p{N}{1,3}`; 4. ` ?[^\s\p{L}\p{N}]+[\r\n/]*`; 5. `\s*[\r\n]+`; 6. `\s+(?!\S)`; 7. `\s+`.
  * A run ends at the first character outside its class; when that one is not ASCII, it might belong to the
  * run (é is a small letter, U+00A0 a blank), so the answer is -1.
@@ -354,11 +339,12 @@ export function asciiPieceEnd(text: string, start: number): number {
       code = codeAt(text, ++index);
       next = classOf(code);
     }
-    if (next === NON_ASCII) return -1;
-    const end = code === 0x27 ? contractionEnd(text, index) : index;
-    for (; index < end; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), FNV_PRIME);
+    // A word followed by an apostrophe may end in a contraction (`'s`, `'ll`, …, any case): rare, it is
+    // left to the expression. (Matched here, behind a branch taken only after an apostrophe, its code had
+    // no type feedback when this was optimized, and the first contraction deoptimized it, --trace-deopt.)
+    if (next === NON_ASCII || code === 0x27) return -1;
     scannedHash = hash;
-    return end;
+    return index;
   }
   if (kind === DIGIT) {
     for (; index < start + 3 && next === DIGIT; next = classOf(code)) {
@@ -385,13 +371,22 @@ export function asciiPieceEnd(text: string, start: number): number {
     return index;
   }
   // 5, 6 and 7: whitespace (the hash is taken once the end is known, which may fall before the run's end).
-  let lastBreak = kind === BREAK ? start : -1;
-  for (; next === BLANK || next === BREAK; next = classOf(codeAt(text, index))) {
+  // The run is walked from its first character, so that the loop's body runs for every whitespace piece:
+  // walked from the second, it ran only for runs of two or more, had no type feedback when this was
+  // optimized, and the first such run deoptimized it (--trace-deopt, once per cold SciFact ingest).
+  let lastBreak = -1;
+  index = start;
+  for (next = kind; next === BLANK || next === BREAK; next = classOf(codeAt(text, index))) {
     if (next === BREAK) lastBreak = index;
     index += 1;
   }
   if (next === NON_ASCII) return -1;
-  const end = lastBreak >= 0 ? lastBreak + 1 : next === END || index - start === 1 ? index : index - 1;
+  // `\s+(?!\S)` gives the run's last blank back when a non-blank follows a run of two or more. Both
+  // candidate ends are computed for every run, for the same reason as above (the arithmetic of the
+  // rarer one, a run of blanks before a word, deoptimized this when it came).
+  const afterBreak = lastBreak + 1;
+  const givenBack = next !== END && index - start > 1 ? 1 : 0;
+  const end = lastBreak >= 0 ? afterBreak : index - givenBack;
   scannedHash = spanHash(text, start, end);
   return end;
 }

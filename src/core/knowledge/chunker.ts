@@ -298,15 +298,16 @@ function packSection(
     const text = join(current);
     const derived = joinedTokens(current);
     chunks.push({ text, tokens: derived >= 0 ? derived : countTokens(text) });
-    const carried: Unit[] = [];
+    // The units carried over are the longest tail within the overlap, sliced off `current`: a slice keeps
+    // the elements kind of the array it is cut from, where a fresh `[]` left empty (no unit fits the
+    // overlap) holds small integers only, and the optimized push below met it as a wrong map.
+    let from = current.length;
     let carriedTokens = 0;
-    for (let index = current.length - 1; index >= 0; index--) {
-      const unit = current[index]!;
-      if (carriedTokens + unit.tokens > overlapTokens) break;
-      carried.unshift(unit);
-      carriedTokens += unit.tokens;
+    while (from > 0 && carriedTokens + (current[from - 1] as Unit).tokens <= overlapTokens) {
+      from -= 1;
+      carriedTokens += (current[from] as Unit).tokens;
     }
-    current = carried;
+    current = current.slice(from);
     currentTokens = carriedTokens;
     hasNewContent = false;
   };
@@ -319,10 +320,12 @@ function packSection(
   for (const unit of sized) {
     // Separators cost about a token each; the budget keeps that margin.
     if (currentTokens + unit.tokens + current.length > maxTokens) flush();
-    if (currentTokens + unit.tokens + current.length > maxTokens) {
-      current = [];
-      currentTokens = 0;
-    }
+    // When the units carried over leave no room for this one, none is carried: `current` (`flush`'s slice
+    // or the first array, held nowhere else) is emptied in place, for the same reason as in `flush`; and
+    // its length is set for every unit, so that no branch taken only then runs without type feedback.
+    const keep = currentTokens + unit.tokens + current.length > maxTokens ? 0 : current.length;
+    current.length = keep;
+    if (keep === 0) currentTokens = 0;
     current.push(unit);
     currentTokens += unit.tokens;
     hasNewContent = true;
