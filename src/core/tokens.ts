@@ -117,15 +117,57 @@ function byteString(text: string): string {
 let partStarts = new Int32Array(256);
 let pairRanks = new Float64Array(256);
 
+// The UTF-8 bytes of the piece being merged (see `pieceBytesOf`).
+let pieceBytes = new Uint8Array(256);
+
 /**
- * Tokens of one pre-token: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent pair merges first,
- * the leftmost on a tie) over the piece's byte string. Quadratic in the piece's length, which
- * `LONGEST_WHOLE_PIECE` and `SLICE` keep short.
+ * Writes the UTF-8 bytes of `text[start, end)` to `pieceBytes` (the bytes of `byteString`, a lone
+ * surrogate as U+FFFD) and answers how many there are.
  */
-function mergeCount(piece: string): number {
+function pieceBytesOf(text: string, start: number, end: number): number {
+  // At most three bytes per UTF-16 unit (a surrogate pair, two units, is four).
+  if (pieceBytes.length < 3 * (end - start)) pieceBytes = new Uint8Array(3 * (end - start));
+  const bytes = pieceBytes;
+  let length = 0;
+  for (let index = start; index < end; index += 1) {
+    let code = text.charCodeAt(index);
+    if (code <= 0x7f) {
+      bytes[length++] = code;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < end) {
+      const low = text.charCodeAt(index + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        index += 1;
+      }
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code <= 0x7ff) {
+      bytes[length++] = 0xc0 | (code >> 6);
+    } else if (code <= 0xffff) {
+      bytes[length++] = 0xe0 | (code >> 12);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+    } else {
+      bytes[length++] = 0xf0 | (code >> 18);
+      bytes[length++] = 0x80 | ((code >> 12) & 0x3f);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+    }
+    bytes[length++] = 0x80 | (code & 0x3f);
+  }
+  return length;
+}
+
+/**
+ * Tokens of the pre-token `text[start, end)`: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent
+ * pair merges first, the leftmost on a tie) over the piece's UTF-8 bytes. Quadratic in the piece's
+ * length, which `LONGEST_WHOLE_PIECE` and `SLICE` keep short. The bytes are copied out once into a typed
+ * array (no piece string cut, no byte string built) and every rank look-up reads them there.
+ */
+function mergeCount(text: string, start: number, end: number): number {
   const table = rankTable();
-  const bytes = byteString(piece);
-  const length = bytes.length;
+  const length = pieceBytesOf(text, start, end);
+  const bytes = pieceBytes;
   if (length <= 1) return length;
   if (table.rankOf(bytes, 0, length) !== NO_RANK) return 1;
   if (partStarts.length <= length) {
@@ -221,7 +263,7 @@ function hashedPieceTokens(text: string, start: number, end: number, hash: numbe
   const known = (slotWords[slot * SLOT_WORDS + 1] as number) & 0xffff;
   if (known !== 0) return known - 1;
   if (!merge) return -1;
-  const count = mergeCount(text.slice(start, end));
+  const count = mergeCount(text, start, end);
   if (cachedPieces >= CACHE_LIMIT) {
     slotKeys.fill(undefined);
     slotWords.fill(0);
@@ -439,7 +481,9 @@ function sumTokens(text: string, limit: number): number {
   exactAllowance = EXACT_LONG_RUN_CHARACTERS;
   ownCounts = true;
   let total = 0;
-  for (let start = 0, end = 0; start < text.length && total <= limit; start = end) {
+  // Read once: texts come in many string representations, and `length` is a megamorphic load here.
+  const length = text.length;
+  for (let start = 0, end = 0; start < length && total <= limit; start = end) {
     end = asciiPieceEnd(text, start);
     // The hand-written matcher hashed its piece as it went; the expression's are hashed when counted.
     const hashed = end >= 0;
@@ -586,7 +630,8 @@ function countSpan(text: string): number {
   let total = 0;
   SPAN_PRE_TOKEN.lastIndex = 0;
   for (let match = SPAN_PRE_TOKEN.exec(text); match !== null; match = SPAN_PRE_TOKEN.exec(text)) {
-    total += mergeCount(match[0]);
+    const piece = match[0];
+    total += mergeCount(piece, 0, piece.length);
   }
   return total;
 }
