@@ -262,6 +262,9 @@ function joinedTokens(units: Unit[]): number {
   return total;
 }
 
+/** Characters per token of the budget below which a section is counted whole first (see `packSection`). */
+const SHORT_SECTION_CHARACTERS_PER_TOKEN = 3.5;
+
 /** Chunk texts of a section with their exact token counts (stored with the chunks for prompt budgets). */
 function packSection(
   blocks: Block[],
@@ -271,6 +274,13 @@ function packSection(
   const texts: string[] = [];
   for (const block of blocks) texts.push(block.text);
   const whole = texts.join("\n\n");
+  // A section this short is almost always one chunk (English runs at four or more characters a token):
+  // it is counted whole first, and returned as it is when it fits, without being cut into sentences and
+  // counted by the piece. (A section that turns out too big is counted up to the budget only.)
+  if (whole.length <= SHORT_SECTION_CHARACTERS_PER_TOKEN * maxTokens) {
+    const tokens = countTokensUpTo(whole, maxTokens - blocks.length);
+    if (tokens + blocks.length <= maxTokens) return [{ text: whole, tokens }];
+  }
   const pieces: Piece[] = [];
   let joinedBySpaces = true;
   for (const block of blocks) if (!blockPieces(block, pieces)) joinedBySpaces = false;
