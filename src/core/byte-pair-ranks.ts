@@ -47,21 +47,21 @@ let keyLow = 0;
 let keyHigh = 0;
 
 /**
- * Hash of the byte sequence `bytes[start, end)` (one character, 0-255, per byte), and its first eight
- * bytes packed into `keyLow` and `keyHigh`. The packed words are mixed (murmur3's finalizer) rather
- * than the bytes one by one, so the bytes are read once for both.
+ * Hash of the byte sequence `bytes[start, end)`, and its first eight bytes packed into `keyLow` and
+ * `keyHigh`. The packed words are mixed (murmur3's finalizer) rather than the bytes one by one, so the
+ * bytes are read once for both.
  */
-function keyOf(bytes: string, start: number, end: number): number {
+function keyOf(bytes: Uint8Array, start: number, end: number): number {
   let low = 0;
   let high = 0;
   const lowEnd = Math.min(end, start + 4);
   const highEnd = Math.min(end, start + IN_SLOT_BYTES);
   let index = start;
-  for (let shift = 0; index < lowEnd; index += 1, shift += 8) low |= bytes.charCodeAt(index) << shift;
-  for (let shift = 0; index < highEnd; index += 1, shift += 8) high |= bytes.charCodeAt(index) << shift;
+  for (let shift = 0; index < lowEnd; index += 1, shift += 8) low |= (bytes[index] as number) << shift;
+  for (let shift = 0; index < highEnd; index += 1, shift += 8) high |= (bytes[index] as number) << shift;
   let hash = Math.imul(low ^ Math.imul(end - start, 0x9e3779b1), 0xcc9e2d51);
   hash = Math.imul(hash ^ (hash >>> 15) ^ high, 0x1b873593);
-  for (; index < end; index += 1) hash = Math.imul(hash ^ bytes.charCodeAt(index), 0x01000193);
+  for (; index < end; index += 1) hash = Math.imul(hash ^ (bytes[index] as number), 0x01000193);
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
   keyLow = low;
@@ -110,13 +110,15 @@ export class BytePairRanks {
     const pool = new Uint8Array(buffer, HEADER_BYTES);
     words.fill(-1, 0, PAIRS);
     let offset = 0;
+    const bytes = new Uint8Array(0xff);
     for (let rank = 0; rank < sequences.length; rank += 1) {
-      const bytes = sequences[rank];
-      if (bytes === undefined) continue;
-      const length = bytes.length;
+      const sequence = sequences[rank];
+      if (sequence === undefined) continue;
+      const length = sequence.length;
       if (length > 0xff) throw new RangeError(`a byte sequence of ${length} bytes is too long for the table`);
+      for (let index = 0; index < length; index += 1) bytes[index] = sequence.charCodeAt(index);
       if (length === 2) {
-        words[(bytes.charCodeAt(0) << 8) | bytes.charCodeAt(1)] = rank;
+        words[((bytes[0] as number) << 8) | (bytes[1] as number)] = rank;
         continue;
       }
       const hash = keyOf(bytes, 0, length);
@@ -133,18 +135,23 @@ export class BytePairRanks {
       }
       words[at + 1] = hash;
       words[at + 2] = offset;
-      for (let index = 0; index < length; index += 1) pool[offset + index] = bytes.charCodeAt(index);
+      pool.set(bytes.subarray(0, length), offset);
       offset += length;
     }
     return new BytePairRanks(buffer);
   }
 
-  /** Rank of the byte sequence `bytes[start, end)` (a byte string), or `NO_RANK`. */
-  rankOf(bytes: string, start: number, end: number): number {
+  /**
+   * Rank of the byte sequence `bytes[start, end)`, or `NO_RANK`. Bytes, not a byte string: a merge looks
+   * up spans of one piece dozens of times, and strings come in many representations (sequential or
+   * sliced, one or two bytes a character, concatenated), which made every `charCodeAt` here a megamorphic
+   * property load in the optimized code (--log-ic), where a typed array's element is one load.
+   */
+  rankOf(bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
     const words = this.words;
     if (length === 2) {
-      const rank = words[(bytes.charCodeAt(start) << 8) | bytes.charCodeAt(start + 1)] as number;
+      const rank = words[((bytes[start] as number) << 8) | (bytes[start + 1] as number)] as number;
       return rank < 0 ? NO_RANK : rank;
     }
     const hash = keyOf(bytes, start, end);
@@ -169,8 +176,7 @@ export class BytePairRanks {
       if (entry >>> 24 !== length || words[at + 1] !== hash) continue;
       const offset = (words[at + 2] as number) - start;
       let same = true;
-      for (let index = start; index < end && same; index += 1)
-        same = pool[offset + index] === bytes.charCodeAt(index);
+      for (let index = start; index < end && same; index += 1) same = pool[offset + index] === bytes[index];
       if (same) return (entry & RANK_BITS) - 1;
     }
   }

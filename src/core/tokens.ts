@@ -117,15 +117,57 @@ function byteString(text: string): string {
 let partStarts = new Int32Array(256);
 let pairRanks = new Float64Array(256);
 
+// The UTF-8 bytes of the piece being merged (see `pieceBytesOf`).
+let pieceBytes = new Uint8Array(256);
+
 /**
- * Tokens of one pre-token: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent pair merges first,
- * the leftmost on a tie) over the piece's byte string. Quadratic in the piece's length, which
- * `LONGEST_WHOLE_PIECE` and `SLICE` keep short.
+ * Writes the UTF-8 bytes of `text[start, end)` to `pieceBytes` (the bytes of `byteString`, a lone
+ * surrogate as U+FFFD) and answers how many there are.
  */
-function mergeCount(piece: string): number {
+function pieceBytesOf(text: string, start: number, end: number): number {
+  // At most three bytes per UTF-16 unit (a surrogate pair, two units, is four).
+  if (pieceBytes.length < 3 * (end - start)) pieceBytes = new Uint8Array(3 * (end - start));
+  const bytes = pieceBytes;
+  let length = 0;
+  for (let index = start; index < end; index += 1) {
+    let code = text.charCodeAt(index);
+    if (code <= 0x7f) {
+      bytes[length++] = code;
+      continue;
+    }
+    if (code >= 0xd800 && code <= 0xdbff && index + 1 < end) {
+      const low = text.charCodeAt(index + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+        index += 1;
+      }
+    }
+    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
+    if (code <= 0x7ff) {
+      bytes[length++] = 0xc0 | (code >> 6);
+    } else if (code <= 0xffff) {
+      bytes[length++] = 0xe0 | (code >> 12);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+    } else {
+      bytes[length++] = 0xf0 | (code >> 18);
+      bytes[length++] = 0x80 | ((code >> 12) & 0x3f);
+      bytes[length++] = 0x80 | ((code >> 6) & 0x3f);
+    }
+    bytes[length++] = 0x80 | (code & 0x3f);
+  }
+  return length;
+}
+
+/**
+ * Tokens of the pre-token `text[start, end)`: tiktoken's `byte_pair_merge` (the lowest-ranked adjacent
+ * pair merges first, the leftmost on a tie) over the piece's UTF-8 bytes. Quadratic in the piece's
+ * length, which `LONGEST_WHOLE_PIECE` and `SLICE` keep short. The bytes are copied out once into a typed
+ * array (no piece string cut, no byte string built) and every rank look-up reads them there.
+ */
+function mergeCount(text: string, start: number, end: number): number {
   const table = rankTable();
-  const bytes = byteString(piece);
-  const length = bytes.length;
+  const length = pieceBytesOf(text, start, end);
+  const bytes = pieceBytes;
   if (length <= 1) return length;
   if (table.rankOf(bytes, 0, length) !== NO_RANK) return 1;
   if (partStarts.length <= length) {
@@ -221,7 +263,7 @@ function hashedPieceTokens(text: string, start: number, end: number, hash: numbe
   const known = (slotWords[slot * SLOT_WORDS + 1] as number) & 0xffff;
   if (known !== 0) return known - 1;
   if (!merge) return -1;
-  const count = mergeCount(text.slice(start, end));
+  const count = mergeCount(text, start, end);
   if (cachedPieces >= CACHE_LIMIT) {
     slotKeys.fill(undefined);
     slotWords.fill(0);
@@ -299,32 +341,17 @@ function codeAt(text: string, index: number): number {
 // pass over the piece's characters instead of two.
 let scannedHash = 0;
 
-/** End of the contraction (`'s`, `'ll`, …, any case) at `index`, or `index` when there is none. */
-function contractionEnd(text: string, index: number): number {
-  if (text.charCodeAt(index) !== 0x27) return index;
-  // `| 0x20` lower-cases an ASCII letter and maps nothing else onto one.
-  const first = text.charCodeAt(index + 1) | 0x20;
-  if (first === 0x73 || first === 0x64 || first === 0x6d || first === 0x74) return index + 2;
-  const second = text.charCodeAt(index + 2) | 0x20;
-  if (
-    (first === 0x6c && second === 0x6c) ||
-    (first === 0x76 && second === 0x65) ||
-    (first === 0x72 && second === 0x65)
-  )
-    return index + 3;
-  return index;
-}
-
 /**
  * End of the pre-token that starts at `start` (an ASCII character): the match the o200k split expression
- * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those)
- * or `start` holds none. Sets `scannedHash` to the hash of the piece it matched.
+ * would make there, or -1 when that match depends on a non-ASCII character (the expression decides those),
+ * when a word is followed by an apostrophe (a possible contraction, also left to the expression) or when
+ * `start` holds none. Sets `scannedHash` to the hash of the piece it matched.
  * Written out by hand because the expression, matched by the regular-expression engine with Unicode
  * classes, cost about 26 ns a character, more than half of counting warm text; and in one pass that
  * classifies each character and hashes it as it goes (finding the end, then hashing, read each piece twice).
  * The alternatives are tried in the expression's order (test/core/tokens.test.ts holds the two to each other):
  * 1. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+('s|…)?` and 2. `[^\r\n\p{L}\p{N}]?[\p{Lu}…]+[\p{Ll}…]*('s|…)?`:
- *    an optional opener, capitals, small letters, a contraction;
+ *    an optional opener, capitals, small letters, a contraction (left to the expression);
  * 3. `\p{N}{1,3}`; 4. ` ?[^\s\p{L}\p{N}]+[\r\n/]*`; 5. `\s*[\r\n]+`; 6. `\s+(?!\S)`; 7. `\s+`.
  * A run ends at the first character outside its class; when that one is not ASCII, it might belong to the
  * run (é is a small letter, U+00A0 a blank), so the answer is -1.
@@ -354,11 +381,12 @@ export function asciiPieceEnd(text: string, start: number): number {
       code = codeAt(text, ++index);
       next = classOf(code);
     }
-    if (next === NON_ASCII) return -1;
-    const end = code === 0x27 ? contractionEnd(text, index) : index;
-    for (; index < end; index += 1) hash = Math.imul(hash ^ text.charCodeAt(index), FNV_PRIME);
+    // A word followed by an apostrophe may end in a contraction (`'s`, `'ll`, …, any case): rare, it is
+    // left to the expression. (Matched here, behind a branch taken only after an apostrophe, its code had
+    // no type feedback when this was optimized, and the first contraction deoptimized it, --trace-deopt.)
+    if (next === NON_ASCII || code === 0x27) return -1;
     scannedHash = hash;
-    return end;
+    return index;
   }
   if (kind === DIGIT) {
     for (; index < start + 3 && next === DIGIT; next = classOf(code)) {
@@ -385,13 +413,22 @@ export function asciiPieceEnd(text: string, start: number): number {
     return index;
   }
   // 5, 6 and 7: whitespace (the hash is taken once the end is known, which may fall before the run's end).
-  let lastBreak = kind === BREAK ? start : -1;
-  for (; next === BLANK || next === BREAK; next = classOf(codeAt(text, index))) {
+  // The run is walked from its first character, so that the loop's body runs for every whitespace piece:
+  // walked from the second, it ran only for runs of two or more, had no type feedback when this was
+  // optimized, and the first such run deoptimized it (--trace-deopt, once per cold SciFact ingest).
+  let lastBreak = -1;
+  index = start;
+  for (next = kind; next === BLANK || next === BREAK; next = classOf(codeAt(text, index))) {
     if (next === BREAK) lastBreak = index;
     index += 1;
   }
   if (next === NON_ASCII) return -1;
-  const end = lastBreak >= 0 ? lastBreak + 1 : next === END || index - start === 1 ? index : index - 1;
+  // `\s+(?!\S)` gives the run's last blank back when a non-blank follows a run of two or more. Both
+  // candidate ends are computed for every run, for the same reason as above (the arithmetic of the
+  // rarer one, a run of blanks before a word, deoptimized this when it came).
+  const afterBreak = lastBreak + 1;
+  const givenBack = next !== END && index - start > 1 ? 1 : 0;
+  const end = lastBreak >= 0 ? afterBreak : index - givenBack;
   scannedHash = spanHash(text, start, end);
   return end;
 }
@@ -444,7 +481,9 @@ function sumTokens(text: string, limit: number): number {
   exactAllowance = EXACT_LONG_RUN_CHARACTERS;
   ownCounts = true;
   let total = 0;
-  for (let start = 0, end = 0; start < text.length && total <= limit; start = end) {
+  // Read once: texts come in many string representations, and `length` is a megamorphic load here.
+  const length = text.length;
+  for (let start = 0, end = 0; start < length && total <= limit; start = end) {
     end = asciiPieceEnd(text, start);
     // The hand-written matcher hashed its piece as it went; the expression's are hashed when counted.
     const hashed = end >= 0;
@@ -591,7 +630,8 @@ function countSpan(text: string): number {
   let total = 0;
   SPAN_PRE_TOKEN.lastIndex = 0;
   for (let match = SPAN_PRE_TOKEN.exec(text); match !== null; match = SPAN_PRE_TOKEN.exec(text)) {
-    total += mergeCount(match[0]);
+    const piece = match[0];
+    total += mergeCount(piece, 0, piece.length);
   }
   return total;
 }

@@ -62,6 +62,10 @@ export function startWalCheckpointer(
 ): WalCheckpointer {
   const events = new EventEmitter();
   const worker = new Worker(new URL("./wal-checkpoint-thread.mjs", import.meta.url), {
+    // None of the process's flags: the thread is plain JavaScript, and under tsx (`npm start`) the parent's
+    // `--import` of tsx's loader made it load tsx and esbuild too, and compile their module lexer, work
+    // that overlapped the first writes (a cold SciFact ingest's) and that the thread never needed.
+    execArgv: [],
     workerData: {
       path,
       thresholdBytes: CHECKPOINT_PAGES * (database.pragma("page_size", { simple: true }) as number),

@@ -191,6 +191,8 @@ function countAsciiWords(text: string, from: number, to: number): void {
   } else {
     encoder.encodeInto(from === 0 && to === text.length ? text : text.slice(from, to), bytes);
   }
+  // A zero (outside words) after the stretch: the scan may look one byte past a word's end.
+  bytes[end] = 0;
   let index = 0;
   while (index < end) {
     const code = bytes[index] as number;
@@ -218,11 +220,14 @@ function countAsciiWords(text: string, from: number, to: number): void {
       }
     } else {
       // `[a-z0-9]+(?:'[a-z0-9]+)*`: an apostrophe belongs to the word when a letter or digit follows it.
+      // The character after is looked at first, at every word's end (the zero after the stretch ends the
+      // last word): looked at only after an apostrophe, its arithmetic had no type feedback when this was
+      // optimized, and the first apostrophe in a word deoptimized it (--trace-deopt, each cold ingest).
       while (index < end) {
         const code = bytes[index] as number;
         if (
           WORD_CLASS[code] === OUTSIDE &&
-          (code !== 0x27 || index + 1 === end || WORD_CLASS[bytes[index + 1] as number] === OUTSIDE)
+          (WORD_CLASS[bytes[index + 1] as number] === OUTSIDE || code !== 0x27)
         )
           break;
         hash = Math.imul(hash ^ (code | 0x20), FNV_PRIME);

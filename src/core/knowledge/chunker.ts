@@ -262,6 +262,9 @@ function joinedTokens(units: Unit[]): number {
   return total;
 }
 
+/** Characters per token of the budget below which a section is counted whole first (see `packSection`). */
+const SHORT_SECTION_CHARACTERS_PER_TOKEN = 3.5;
+
 /** Chunk texts of a section with their exact token counts (stored with the chunks for prompt budgets). */
 function packSection(
   blocks: Block[],
@@ -271,6 +274,13 @@ function packSection(
   const texts: string[] = [];
   for (const block of blocks) texts.push(block.text);
   const whole = texts.join("\n\n");
+  // A section this short is almost always one chunk (English runs at four or more characters a token):
+  // it is counted whole first, and returned as it is when it fits, without being cut into sentences and
+  // counted by the piece. (A section that turns out too big is counted up to the budget only.)
+  if (whole.length <= SHORT_SECTION_CHARACTERS_PER_TOKEN * maxTokens) {
+    const tokens = countTokensUpTo(whole, maxTokens - blocks.length);
+    if (tokens + blocks.length <= maxTokens) return [{ text: whole, tokens }];
+  }
   const pieces: Piece[] = [];
   let joinedBySpaces = true;
   for (const block of blocks) if (!blockPieces(block, pieces)) joinedBySpaces = false;
@@ -298,15 +308,16 @@ function packSection(
     const text = join(current);
     const derived = joinedTokens(current);
     chunks.push({ text, tokens: derived >= 0 ? derived : countTokens(text) });
-    const carried: Unit[] = [];
+    // The units carried over are the longest tail within the overlap, sliced off `current`: a slice keeps
+    // the elements kind of the array it is cut from, where a fresh `[]` left empty (no unit fits the
+    // overlap) holds small integers only, and the optimized push below met it as a wrong map.
+    let from = current.length;
     let carriedTokens = 0;
-    for (let index = current.length - 1; index >= 0; index--) {
-      const unit = current[index]!;
-      if (carriedTokens + unit.tokens > overlapTokens) break;
-      carried.unshift(unit);
-      carriedTokens += unit.tokens;
+    while (from > 0 && carriedTokens + (current[from - 1] as Unit).tokens <= overlapTokens) {
+      from -= 1;
+      carriedTokens += (current[from] as Unit).tokens;
     }
-    current = carried;
+    current = current.slice(from);
     currentTokens = carriedTokens;
     hasNewContent = false;
   };
@@ -319,10 +330,12 @@ function packSection(
   for (const unit of sized) {
     // Separators cost about a token each; the budget keeps that margin.
     if (currentTokens + unit.tokens + current.length > maxTokens) flush();
-    if (currentTokens + unit.tokens + current.length > maxTokens) {
-      current = [];
-      currentTokens = 0;
-    }
+    // When the units carried over leave no room for this one, none is carried: `current` (`flush`'s slice
+    // or the first array, held nowhere else) is emptied in place, for the same reason as in `flush`; and
+    // its length is set for every unit, so that no branch taken only then runs without type feedback.
+    const keep = currentTokens + unit.tokens + current.length > maxTokens ? 0 : current.length;
+    current.length = keep;
+    if (keep === 0) currentTokens = 0;
     current.push(unit);
     currentTokens += unit.tokens;
     hasNewContent = true;

@@ -94,6 +94,17 @@ export class KnowledgeBase {
     let stopped: { error: unknown } | undefined;
     const writes = new Set<Promise<void>>();
     let pendingChunks = 0;
+    // Lanes past the limit of pending chunks wait for the next write to end, on one promise that the end of
+    // any write resolves: `Promise.race(writes)` attached a reaction to every write under way (hundreds,
+    // with a thousand chunks pending) for each wait, and each was run when its write ended.
+    let writeEnded: Promise<void> | undefined;
+    let wakeLanes: (() => void) | undefined;
+    const nextWriteEnd = (): Promise<void> => {
+      writeEnded ??= new Promise<void>((resolve) => {
+        wakeLanes = resolve;
+      });
+      return writeEnded;
+    };
     const finish = async (reference: DocumentReference, outcome: IndexOutcome) => {
       try {
         await settle(reference, outcome);
@@ -120,6 +131,10 @@ export class KnowledgeBase {
           .finally(() => {
             pendingChunks -= records.length;
             writes.delete(write);
+            const wake = wakeLanes;
+            writeEnded = undefined;
+            wakeLanes = undefined;
+            wake?.();
           });
         writes.add(write);
       }
@@ -145,7 +160,7 @@ export class KnowledgeBase {
         heldChunks += records.length;
         pendingChunks += records.length;
         if (heldChunks >= MAX_BATCH_CHUNKS || preparing === 0) release();
-        while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writes.size > 0) await Promise.race(writes);
+        while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writes.size > 0) await nextWriteEnd();
       }
     };
     const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_INDEX_CONCURRENCY, references.length));

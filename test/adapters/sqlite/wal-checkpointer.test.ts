@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { openSqliteDatabase } from "../../../src/adapters/sqlite/open-sqlite-database.js";
 import { startWalCheckpointer } from "../../../src/adapters/sqlite/wal-checkpointer.js";
@@ -95,6 +97,52 @@ describe("WAL checkpoints off the event loop", () => {
     }
     await checkpointer.close();
     database.close();
+  });
+
+  it("starts its thread without the process's flags (under tsx, the loader's --import)", async () => {
+    // A process started as `npm start` is (node with tsx's loader), plus one more --import that throws in
+    // any thread it is loaded in: the checkpoint thread gets ready only if it inherits none of them.
+    const path = databaseFile();
+    const directory = dirname(path);
+    const source = (file: string) =>
+      pathToFileURL(fileURLToPath(new URL(`../../../src/${file}`, import.meta.url))).href;
+    const marker = join(directory, "not-in-threads.mjs");
+    writeFileSync(
+      marker,
+      `import { isMainThread } from "node:worker_threads";\nif (!isMainThread) throw new Error("a flag of the parent reached the thread");\n`,
+    );
+    const script = join(directory, "start-checkpointer.mts");
+    writeFileSync(
+      script,
+      [
+        `import { openSqliteDatabase } from ${JSON.stringify(source("adapters/sqlite/open-sqlite-database.ts"))};`,
+        `import { startWalCheckpointer } from ${JSON.stringify(source("adapters/sqlite/wal-checkpointer.ts"))};`,
+        `import { silentLogger } from ${JSON.stringify(source("core/ports/logger.ts"))};`,
+        `const database = openSqliteDatabase(${JSON.stringify(path)});`,
+        `const checkpointer = startWalCheckpointer(${JSON.stringify(path)}, database, silentLogger);`,
+        `const outcome = await new Promise((resolve) => {`,
+        `  checkpointer.events.once("ready", () => resolve("ready"));`,
+        `  checkpointer.events.once("stopped", () => resolve("stopped"));`,
+        `});`,
+        `console.log(outcome);`,
+        `await checkpointer.close();`,
+        `database.close();`,
+      ].join("\n"),
+    );
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "--import", pathToFileURL(marker).href, script],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(output.trim()).toBe("ready");
+    expect(code).toBe(0);
   });
 
   it("hands checkpoints back to the connection, with a warning, when the thread cannot run", async () => {

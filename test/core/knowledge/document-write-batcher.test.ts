@@ -271,6 +271,62 @@ describe("KnowledgeBase.indexMany", () => {
     expect(recorded.calls.length).toBeLessThanOrEqual(2);
   });
 
+  it("stops preparing while over 1,024 chunks wait for their writes, and goes on as each write ends", async () => {
+    const recorded = recordingStore();
+    close = recorded.close;
+    // Each write waits until the test lets it go, one a turn of the event loop.
+    const held: Array<() => void> = [];
+    const hold = () => new Promise<void>((resolve) => held.push(resolve));
+    const gated: VectorStore = {
+      ...recorded.store,
+      replaceDocument: async (...call) => {
+        await hold();
+        return recorded.store.replaceDocument(...call);
+      },
+      replaceDocuments: async (documents) => {
+        await hold();
+        return recorded.store.replaceDocuments(documents);
+      },
+    };
+    let loaded = 0;
+    const oneChunkEach: DocumentLoader = {
+      async load(reference) {
+        loaded += 1;
+        const path = reference.kind === "path" ? reference.path : "";
+        const text = `${path} covers the payroll export.`;
+        return { title: path, text, format: "text", source: path, contentType: "text/plain", bytes: 0 };
+      },
+    };
+    const knowledge = new KnowledgeBase({ store: gated, loader: oneChunkEach, logger: silentLogger });
+    const paths = Array.from({ length: 1_500 }, (_, index) => `doc${index}.txt`);
+    let settled = 0;
+    let ended = false;
+    const run = knowledge
+      .indexMany(
+        paths.map((path) => ({ kind: "path", path })),
+        scope,
+        () => {
+          settled += 1;
+        },
+      )
+      .finally(() => {
+        ended = true;
+      });
+    let mostAhead = 0;
+    while (!ended) {
+      await new Promise((resolve) => setImmediate(resolve));
+      mostAhead = Math.max(mostAhead, loaded - settled);
+      held.shift()?.();
+    }
+    await run;
+    expect(settled).toBe(paths.length);
+    expect(recorded.chunks.length).toBe(paths.length);
+    // The limit was reached (writes were held), and no lane started a document past it: each of the
+    // four lanes adds at most its last document's chunk after the pending chunks reached 1,024.
+    expect(mostAhead).toBeGreaterThan(1_024);
+    expect(mostAhead).toBeLessThanOrEqual(1_024 + 4);
+  });
+
   it("stops starting documents once settle throws, and rejects with that error", async () => {
     const recorded = recordingStore();
     close = recorded.close;
