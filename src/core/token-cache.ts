@@ -25,6 +25,14 @@ export class TokenCache {
     return counted;
   }
 
+  /**
+   * `count` without keeping the text: for a text of one prompt only (a passage's tag line, unlikely
+   * to come again), which would outlive its message in the cache and crowd out the thread's lines.
+   */
+  countOnce(text: string): number {
+    return this.counts.get(text) ?? this.encodeAndCount(text);
+  }
+
   remember(text: string, tokens: number): void {
     if (text.length > LONGEST_REMEMBERED || this.counts.has(text)) return;
     if (this.counts.size >= REMEMBERED_TEXTS) {

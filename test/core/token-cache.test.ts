@@ -1,8 +1,14 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
-import { messageTokens } from "../../src/core/chains/answer-chain.js";
-import type { ChatMessage } from "../../src/core/ports/llm-provider.js";
+import { AnswerChain, messageTokens } from "../../src/core/chains/answer-chain.js";
+import { passageTag } from "../../src/core/chains/prompt-templates.js";
+import { ConversationMemory, splitPromptBudget } from "../../src/core/memory/conversation-memory.js";
+import type { Passage, Retriever } from "../../src/core/ports/knowledge.js";
+import type { ChatMessage, LlmProvider } from "../../src/core/ports/llm-provider.js";
+import { silentLogger } from "../../src/core/ports/logger.js";
+import type { ConversationStore } from "../../src/core/ports/memory-store.js";
+import type { ReplyGuard } from "../../src/core/reply-guard.js";
 import { TokenCache } from "../../src/core/token-cache.js";
 import { countTokens } from "../../src/core/tokens.js";
 
@@ -86,5 +92,74 @@ describe("TokenCache", () => {
     collect();
     // The 200 header lines are a few kB; the prompts they came from were 20 MB.
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(4_000_000);
+  });
+
+  it("counts an answer prompt's passage tag lines for that prompt only, at the same total", () => {
+    const encoded: string[] = [];
+    const tokens = new TokenCache((text) => {
+      encoded.push(text);
+      return countTokens(text);
+    });
+    const budget = splitPromptBudget(6_000);
+    // buildPrompt reads neither the LLM, the retriever nor the store.
+    const chain = new AnswerChain({
+      llm: {} as LlmProvider,
+      retriever: {} as Retriever,
+      memory: new ConversationMemory({
+        store: {} as ConversationStore,
+        llm: undefined,
+        budget,
+        logger: silentLogger,
+        tokens,
+      }),
+      budget,
+      allowGeneralKnowledgeByDefault: false,
+      logger: silentLogger,
+      tokens,
+      now: () => new Date("2026-11-27T10:00:00Z"),
+    });
+    const passage = (title: string, text: string, stored: boolean): Passage => ({
+      documentId: title,
+      title,
+      location: `${title}.md`,
+      headingPath: ["Ops"],
+      text,
+      score: 1,
+      tokens: stored ? countTokens(text) : undefined,
+    });
+    const passages = [
+      passage("Runbook", "Deploys go out on Tuesday after the freeze.", true),
+      passage("FAQ", "Rollbacks take five minutes.\nAsk the on-call first.", false),
+    ];
+    const input = {
+      message: {
+        platform: "local" as const,
+        workspaceId: "w",
+        channelId: "c",
+        threadId: "t",
+        userId: "U1",
+        userName: "Alice",
+        text: "When do deploys go out?",
+        attachments: [],
+        isAdmin: false,
+        eventId: "e1",
+      },
+      question: "When do deploys go out?",
+      conversation: { summary: "", turns: [] },
+      notes: [],
+      settings: {},
+      reply: {} as ReplyGuard,
+    };
+    const prompt = chain.buildPrompt(input, passages, false);
+    expect(prompt.passages).toEqual(passages);
+    // The count every line of the prompt encoded apiece would give.
+    expect(prompt.tokens).toBe(new TokenCache().messages(prompt.messages));
+    const tags = passages.map(passageTag);
+    for (const tag of tags) expect(String(prompt.messages[0]?.content)).toContain(`\n${tag}\n`);
+    expect(encoded.filter((text) => tags.includes(text))).toEqual(tags);
+    // Not kept: the same prompt again encodes its tags again (and nothing else).
+    encoded.length = 0;
+    expect(chain.buildPrompt(input, passages, false).tokens).toBe(prompt.tokens);
+    expect(encoded).toEqual(tags);
   });
 });

@@ -20,7 +20,7 @@ import { TokenCache } from "../token-cache.js";
 import { countTokens, MESSAGE_OVERHEAD_TOKENS, truncateToTokens } from "../tokens.js";
 import { createToolRegistry, type ToolRegistry } from "../tools/tool-registry.js";
 import type { ChannelRef, Source } from "../types.js";
-import { answerPrompt, condenseQuestionPrompt } from "./prompt-templates.js";
+import { answerPrompt, condenseQuestionPrompt, passageTag } from "./prompt-templates.js";
 
 export interface AnswerChainInput {
   message: InboundMessage;
@@ -100,7 +100,8 @@ export function scopeOf(message: InboundMessage): QueryScope {
 
 /**
  * Keeps passages within their share of the budget, best first. `known` collects the stored counts of
- * their texts for counting this prompt (they are not put in the cache: see `TokenCache.messages`).
+ * their texts, and the counts of their tag lines, for counting this prompt: neither is put in the
+ * cache (see `TokenCache.messages`), where each message's ~5 new tag lines would outlive it.
  */
 function fitPassages(
   passages: Passage[],
@@ -114,6 +115,9 @@ function fitPassages(
     if (passage.tokens !== undefined) known.set(passage.text, passage.tokens);
     const cost = (passage.tokens ?? tokens.count(passage.text)) + 40;
     if (used + cost > budget) break;
+    // Its tag line is counted for this prompt only: it names the passage's number in this answer.
+    const tag = passageTag(passage, kept.length);
+    known.set(tag, tokens.countOnce(tag));
     kept.push(passage);
     used += cost;
   }

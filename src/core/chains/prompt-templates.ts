@@ -47,10 +47,15 @@ export function renderPassages(passages: Passage[]): string {
   let rendered = "";
   for (let index = 0; index < passages.length; index++) {
     const passage = passages[index] as Passage;
-    const heading = passage.headingPath.length > 0 ? ` — ${passage.headingPath.join(" › ")}` : "";
-    rendered += `${index > 0 ? "\n" : ""}<passage number="${index + 1}" title="${attribute(`${passage.title}${heading}`)}" source="${attribute(passage.location)}">\n${escapePassageText(passage.text)}\n</passage>`;
+    rendered += `${index > 0 ? "\n" : ""}${passageTag(passage, index)}\n${escapePassageText(passage.text)}\n</passage>`;
   }
   return rendered;
+}
+
+/** The opening tag of the passage at `index` (numbered from 1), a line of its own in `renderPassages`. */
+export function passageTag(passage: Passage, index: number): string {
+  const heading = passage.headingPath.length > 0 ? ` — ${passage.headingPath.join(" › ")}` : "";
+  return `<passage number="${index + 1}" title="${attribute(`${passage.title}${heading}`)}" source="${attribute(passage.location)}">`;
 }
 
 export interface CondenseQuestionInput {
