@@ -13,6 +13,7 @@ import {
   MAXIMUM_SEGMENT_CHUNKS,
   type QueryTerm,
   SealedSegment,
+  sortSlots,
   TailPart,
   type TermFrequencies,
   TopEntries,
@@ -381,6 +382,27 @@ describe("Leaders", () => {
         leaders.slots[index],
       ]);
       expect(placed).toEqual(expected);
+    }
+  });
+});
+
+describe("sortSlots", () => {
+  it("sorts 16-bit slots ascending in place, as a numeric sort does", () => {
+    const next = seededRandom(5_151);
+    const scratch = new Int32Array(70_000);
+    const digitCounts = new Int32Array(256);
+    for (let round = 0; round < 40; round++) {
+      const count = round === 0 ? 0 : Math.floor(next() * (round < 30 ? 600 : 65_535));
+      // Runs that ascend, as the completion's candidates do, and slots in random order, largest included.
+      const slots = new Int32Array(count + 5).fill(-7);
+      for (let index = 0; index < count; index++) {
+        slots[index] = next() < 0.5 ? (index * 97) % MAXIMUM_SEGMENT_CHUNKS : Math.floor(next() * 0x10000);
+      }
+      const expected = [...slots.subarray(0, count)].sort((left, right) => left - right);
+      sortSlots(slots, count, scratch, digitCounts);
+      expect([...slots.subarray(0, count)]).toEqual(expected);
+      // What lies past the count is left as it was.
+      expect([...slots.subarray(count)]).toEqual([-7, -7, -7, -7, -7]);
     }
   });
 });
