@@ -9,8 +9,11 @@ import { describe, expect, it } from "vitest";
 import {
   Bm25Scorer,
   type IndexPart,
+  Leaders,
+  MAXIMUM_SEGMENT_CHUNKS,
   type QueryTerm,
   SealedSegment,
+  sortSlots,
   TailPart,
   type TermFrequencies,
   TopEntries,
@@ -278,6 +281,128 @@ describe("TopEntries", () => {
         .sort((left, right) => right[1] - left[1] || left[0] - right[0])
         .slice(0, limit);
       expect(best.sorted()).toEqual(expected);
+    }
+  });
+});
+
+describe("Bm25Scorer reuse", () => {
+  it("scores a question as a fresh scorer does after questions of other lengths over other parts", () => {
+    // The scorer keeps its lists between questions: none of one question's may reach the next.
+    const corpora = [corpus(11, 600, 3, 400), corpus(12, 300, 1, 90), corpus(13, 900, 6, 1_500)];
+    const reused = new Bm25Scorer();
+    const next = seededRandom(1_111);
+    for (let query = 0; query < 60; query++) {
+      const { parts, vocabulary } = corpora[query % corpora.length] as Corpus;
+      // A shrinking and growing run of parts and of terms, so stale lists sit past the counts in use.
+      const used = parts.slice(0, 1 + Math.floor(next() * parts.length));
+      const terms = question(next, vocabulary);
+      for (const limit of [1, 20]) {
+        expect(search(reused, used, terms, limit)).toEqual(search(new Bm25Scorer(false), used, terms, limit));
+        expect(search(reused, used, terms, limit)).toEqual(search(new Bm25Scorer(), used, terms, limit));
+      }
+    }
+  });
+});
+
+describe("Bm25Scorer summing order", () => {
+  it("adds the contributions of lists of equal bounds in the question's order", () => {
+    // Terms 1, 2 and 3 have lists of equal bounds (same document frequency, highest frequency and
+    // shortest chunk) but other frequencies per chunk; floating-point sums depend on their order.
+    const tf = [
+      [1, 2, 3],
+      [3, 1, 2],
+      [2, 3, 1],
+    ];
+    const chunks = tf.map((frequencies, index) => ({
+      rowid: index + 1,
+      length: 6,
+      termFrequencies: Uint32Array.of(1, 2, 3, ...frequencies),
+    }));
+    for (let index = 0; index < 20; index++) {
+      chunks.push({ rowid: chunks.length + 1, length: 4, termFrequencies: Uint32Array.of(9, 4) });
+    }
+    const parts = [SealedSegment.build(chunks, PARAMETERS)];
+    const { k1, b } = PARAMETERS;
+    const averageLength = (3 * 6 + 20 * 4) / 23;
+    const termWeight = Math.log(1 + (23 - 3 + 0.5) / (3 + 0.5)) * (k1 + 1);
+    const contribution = (frequency: number) =>
+      (termWeight * frequency) / (frequency + (1 - b) * k1 + ((b * k1) / averageLength) * 6);
+    let orderMatters = false;
+    let firstOrder: Map<number, number> | undefined;
+    for (const order of [
+      [1, 2, 3],
+      [3, 2, 1],
+      [2, 3, 1],
+      [1, 3, 2],
+      [3, 1, 2],
+      [2, 1, 3],
+    ]) {
+      const query = order.map((termId) => ({ termId, weight: 1 }));
+      const expected = tf
+        .map((frequencies, index): [number, number] => {
+          let score = 0;
+          for (const termId of order) score = score + contribution(frequencies[termId - 1] as number);
+          return [index + 1, score];
+        })
+        .sort((left, right) => right[1] - left[1] || left[0] - right[0]);
+      const inQuestionOrder = new Map(expected);
+      firstOrder ??= inQuestionOrder;
+      for (const [rowid, score] of inQuestionOrder) if (firstOrder.get(rowid) !== score) orderMatters = true;
+      for (const scorer of [new Bm25Scorer(), new Bm25Scorer(false)]) {
+        expect(search(scorer, parts, query, 3)).toEqual(expected);
+      }
+    }
+    expect(orderMatters).toBe(true);
+  });
+});
+
+describe("Leaders", () => {
+  it("keeps the entries of the highest scores and orders them by part, then slot", () => {
+    const next = seededRandom(4_242);
+    const leaders = new Leaders();
+    for (let round = 0; round < 50; round++) {
+      const capacity = 1 + Math.floor(next() * 120);
+      const count = Math.floor(next() * 400);
+      // Distinct scores; parts past 2^15 and slots up to the largest a segment has.
+      const entries = Array.from({ length: count }, (_, index) => ({
+        score: index + next() / 2,
+        part: Math.floor(next() ** 2 * 70_000),
+        slot: next() < 0.1 ? MAXIMUM_SEGMENT_CHUNKS - 1 : Math.floor(next() * MAXIMUM_SEGMENT_CHUNKS),
+      })).sort(() => next() - 0.5);
+      leaders.reset(capacity);
+      for (const { score, part, slot } of entries) leaders.offer(score, part, slot);
+      leaders.sortByPlace();
+      const expected = [...entries]
+        .sort((left, right) => right.score - left.score)
+        .slice(0, capacity)
+        .sort((left, right) => left.part - right.part || left.slot - right.slot)
+        .map(({ part, slot }) => [part, slot]);
+      const placed = Array.from({ length: leaders.size }, (_, index) => [
+        leaders.parts[index],
+        leaders.slots[index],
+      ]);
+      expect(placed).toEqual(expected);
+    }
+  });
+});
+
+describe("sortSlots", () => {
+  it("sorts 16-bit slots ascending in place, as a numeric sort does", () => {
+    const next = seededRandom(5_151);
+    const scratch = new Int32Array(70_000);
+    const digitCounts = new Int32Array(256);
+    for (let round = 0; round < 40; round++) {
+      const count = round === 0 ? 0 : Math.floor(next() * (round < 30 ? 600 : 65_535));
+      // Runs that ascend, as the completion's candidates do, and slots in random order, largest included.
+      const slots = new Int32Array(count + 5).fill(-7);
+      for (let index = 0; index < count; index++) {
+        slots[index] = next() < 0.5 ? (index * 97) % MAXIMUM_SEGMENT_CHUNKS : Math.floor(next() * 0x10000);
+      }
+      const expected = [...slots.subarray(0, count)].sort((left, right) => left - right);
+      sortSlots(slots, count, scratch, digitCounts);
+      expect([...slots.subarray(0, count)]).toEqual(expected);
+      // What lies past the count is left as it was.
+      expect([...slots.subarray(count)]).toEqual([-7, -7, -7, -7, -7]);
     }
   });
 });

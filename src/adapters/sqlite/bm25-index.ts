@@ -44,8 +44,11 @@ export interface Bm25Statistics {
   b: number;
 }
 
-/** One posting list as the scorer reads it (typed arrays only, so its loops stay monomorphic). */
-interface PostingList {
+/**
+ * One posting list as the scorer reads it (typed arrays only, so its loops stay monomorphic). A part
+ * fills one the scorer keeps (`readList`), so looking a term up allocates nothing.
+ */
+export interface PostingList {
   slots: Uint16Array;
   frequencies: Uint16Array;
   start: number;
@@ -58,9 +61,25 @@ interface PostingList {
    * The list's highest tf / (tf + k1·(1 − b) + k1·b·length / referenceAverage): with the corpus
    * average at `referenceAverage` no posting scores more. At another average A it bounds the list
    * by itself times max(1, A / referenceAverage) (the denominator shrinks by at most that factor).
+   * -1 when the part keeps no such bound (the tail).
    */
-  maximumImpact?: number | undefined;
-  referenceAverage?: number | undefined;
+  maximumImpact: number;
+  referenceAverage: number;
+}
+
+/** An empty list to fill, of the one shape every list has (fractions, so its numbers are doubles). */
+export function emptyPostingList(): PostingList {
+  return {
+    slots: new Uint16Array(0),
+    frequencies: new Uint16Array(0),
+    start: 0,
+    end: 0,
+    maximumFrequency: 0,
+    minimumLength: 0,
+    documentFrequency: 0,
+    maximumImpact: -0.5,
+    referenceAverage: 0.5,
+  };
 }
 
 /** BM25 parameters a segment computes its score bounds with. */
@@ -74,7 +93,8 @@ export interface IndexPart {
   readonly size: number;
   /** Chunks not removed (below `size` when some are). */
   readonly liveCount: number;
-  list(termId: number): PostingList | undefined;
+  /** Fills `into` with the term's posting list; false (and `into` untouched) when it has none. */
+  readList(termId: number, into: PostingList): boolean;
   /** Length per slot (terms in the chunk). */
   readonly lengths: Uint32Array;
   /** 1 per removed slot. */
@@ -169,7 +189,7 @@ abstract class RowidPart {
     return this.rowids[slot] as number;
   }
 
-  /** Whether the term's posting list holds `slot`; allocates nothing (unlike `list`). */
+  /** Whether the term's posting list holds `slot`; reads no list (unlike `readList`). */
   protected abstract holds(termId: number, slot: number): boolean;
 
   /**
@@ -384,23 +404,21 @@ export class SealedSegment extends RowidPart implements IndexPart {
     );
   }
 
-  list(termId: number): PostingList | undefined {
+  readList(termId: number, into: PostingList): boolean {
     const index = findRowid(this.termIds, this.termIds.length, termId);
-    if (index < 0) return undefined;
-    return {
-      slots: this.slots,
-      frequencies: this.frequencies,
-      start: this.offsets[index] as number,
-      end: this.offsets[index + 1] as number,
-      maximumFrequency: this.maximumFrequencies[index] as number,
-      minimumLength: this.minimumLengths[index] as number,
-      documentFrequency:
-        (this.offsets[index + 1] as number) -
-        (this.offsets[index] as number) -
-        (this.tombstones.deletedFrequency.get(termId) ?? 0),
-      maximumImpact: this.maximumImpact(index),
-      referenceAverage: this.referenceAverage,
-    };
+    if (index < 0) return false;
+    const start = this.offsets[index] as number;
+    const end = this.offsets[index + 1] as number;
+    into.slots = this.slots;
+    into.frequencies = this.frequencies;
+    into.start = start;
+    into.end = end;
+    into.maximumFrequency = this.maximumFrequencies[index] as number;
+    into.minimumLength = this.minimumLengths[index] as number;
+    into.documentFrequency = end - start - (this.tombstones.deletedFrequency.get(termId) ?? 0);
+    into.maximumImpact = this.maximumImpact(index);
+    into.referenceAverage = this.referenceAverage;
+    return true;
   }
 
   private computeMaximumImpacts(termCount: number): void {
@@ -613,7 +631,7 @@ export class TailPart extends RowidPart implements IndexPart {
       maximumFrequency: number;
       minimumLength: number;
       /** Typed copies for the scorer, made on first use after a change. */
-      typed?: PostingList | undefined;
+      typed?: { slots: Uint16Array; frequencies: Uint16Array } | undefined;
     }
   >();
   protected tombstones: Tombstones = { deleted: new Uint8Array(256), deletedFrequency: new Map() };
@@ -660,23 +678,21 @@ export class TailPart extends RowidPart implements IndexPart {
     return list !== undefined && hasSlot(list.slots, 0, list.slots.length, slot);
   }
 
-  list(termId: number): PostingList | undefined {
+  readList(termId: number, into: PostingList): boolean {
     const list = this.postings.get(termId);
-    if (!list) return undefined;
-    list.typed ??= {
-      slots: Uint16Array.from(list.slots),
-      frequencies: Uint16Array.from(list.frequencies),
-      start: 0,
-      end: list.slots.length,
-      maximumFrequency: list.maximumFrequency,
-      minimumLength: list.minimumLength,
-      documentFrequency: 0,
-      maximumImpact: undefined,
-      referenceAverage: undefined,
-    };
+    if (!list) return false;
+    list.typed ??= { slots: Uint16Array.from(list.slots), frequencies: Uint16Array.from(list.frequencies) };
+    into.slots = list.typed.slots;
+    into.frequencies = list.typed.frequencies;
+    into.start = 0;
+    into.end = list.slots.length;
+    into.maximumFrequency = list.maximumFrequency;
+    into.minimumLength = list.minimumLength;
     // Removals leave the copies as they are but change this.
-    list.typed.documentFrequency = list.slots.length - (this.tombstones.deletedFrequency.get(termId) ?? 0);
-    return list.typed;
+    into.documentFrequency = list.slots.length - (this.tombstones.deletedFrequency.get(termId) ?? 0);
+    into.maximumImpact = -1;
+    into.referenceAverage = -1;
+    return true;
   }
 }
 
@@ -691,6 +707,28 @@ interface WeightedList {
   bound: number;
   /** Where the completion's search in this list resumes (chunks are completed in slot order). */
   position: number;
+  /** The list's bound per unit of term weight (see `maximumImpact`). */
+  impact: number;
+  /** Index of the list's term in the question. */
+  term: number;
+}
+
+/**
+ * A list to fill, of the one shape every list has: the scorer keeps them from query to query. Numbers
+ * that are fractions in use start as fractions, so their fields are doubles from the first.
+ */
+function emptyWeightedList(): WeightedList {
+  return {
+    slots: new Uint16Array(0),
+    frequencies: new Uint16Array(0),
+    start: 0,
+    end: 0,
+    termWeight: 0.5,
+    bound: 0.5,
+    position: 0,
+    impact: 0.5,
+    term: 0,
+  };
 }
 
 /**
@@ -717,9 +755,17 @@ export class Bm25Scorer {
   private touched = new Int32Array(1024);
   private candidateSlots = new Int32Array(1024);
   private candidateBits = new Int32Array(32);
+  private sortScratch = new Int32Array(1024);
+  private readonly digitCounts = new Int32Array(256);
   private heap = new Float64Array(32);
   private remaining = new Float64Array(32);
   private readonly leaders = new Leaders();
+  private documentFrequencies = new Float64Array(32);
+  private termWeights = new Float64Array(32);
+  /** Per part: its lists, kept from query to query, of which the first `listCounts[part]` are this query's. */
+  private readonly partLists: WeightedList[][] = [];
+  private listCounts = new Int32Array(32);
+  private readonly found = emptyPostingList();
 
   constructor(
     /** Off: every posting is visited (the reference the pruning is tested against). */
@@ -734,65 +780,84 @@ export class Bm25Scorer {
   ): void {
     const { documentCount, averageLength, k1, b } = statistics;
     if (documentCount === 0) return;
-    // Each term is looked up once per part: its lists give the document frequencies, then are scored.
     const terms = query.length;
-    const found: Array<PostingList | undefined> = new Array(parts.length * terms);
-    const documentFrequencies = new Float64Array(terms);
+    const lengthWeight = (b * k1) / averageLength;
+    const constantWeight = (1 - b) * k1;
+    if (this.documentFrequencies.length < terms) {
+      this.documentFrequencies = new Float64Array(terms * 2);
+      this.termWeights = new Float64Array(terms * 2);
+    }
+    if (this.listCounts.length < parts.length) this.listCounts = new Int32Array(parts.length * 2);
+    const { documentFrequencies, termWeights, listCounts, found } = this;
+    documentFrequencies.fill(0, 0, terms);
+    // Each term is looked up once per part: its lists give the document frequencies, then are scored.
+    // The lists are the scorer's own, filled in place: a query allocates none.
     for (let partIndex = 0; partIndex < parts.length; partIndex++) {
       const part = parts[partIndex] as IndexPart;
+      const lists = this.listsOf(partIndex);
+      let count = 0;
       for (let term = 0; term < terms; term++) {
-        const list = part.list((query[term] as QueryTerm).termId);
-        found[partIndex * terms + term] = list;
-        if (list) documentFrequencies[term] = (documentFrequencies[term] as number) + list.documentFrequency;
+        if (!part.readList((query[term] as QueryTerm).termId, found)) continue;
+        documentFrequencies[term] = (documentFrequencies[term] as number) + found.documentFrequency;
+        if (found.end === found.start) continue;
+        let impact =
+          found.maximumFrequency /
+          (found.maximumFrequency + constantWeight + lengthWeight * found.minimumLength);
+        if (found.maximumImpact >= 0) {
+          impact = Math.min(
+            impact,
+            found.maximumImpact * Math.max(1, averageLength / found.referenceAverage),
+          );
+        }
+        if (count === lists.length) lists.push(emptyWeightedList());
+        const list = lists[count++] as WeightedList;
+        list.slots = found.slots;
+        list.frequencies = found.frequencies;
+        list.start = found.start;
+        list.end = found.end;
+        list.position = found.start;
+        list.impact = impact;
+        list.term = term;
       }
+      listCounts[partIndex] = count;
     }
-    const termWeights = new Float64Array(terms);
     for (let term = 0; term < terms; term++) {
       // Clamped so a damaged deletion log can never turn an IDF negative.
       const documentFrequency = Math.min(documentCount, documentFrequencies[term] as number);
       const idf = Math.log(1 + (documentCount - documentFrequency + 0.5) / (documentFrequency + 0.5));
       termWeights[term] = documentFrequency > 0 ? idf * (query[term] as QueryTerm).weight * (k1 + 1) : 0;
     }
-    const lengthWeight = (b * k1) / averageLength;
-    const constantWeight = (1 - b) * k1;
-    const partLists: WeightedList[][] = [];
     for (let partIndex = 0; partIndex < parts.length; partIndex++) {
-      const lists: WeightedList[] = [];
-      for (let term = 0; term < terms; term++) {
-        const list = found[partIndex * terms + term];
-        const termWeight = termWeights[term] as number;
-        if (!list || list.end === list.start || termWeight === 0) continue;
-        let impact =
-          list.maximumFrequency /
-          (list.maximumFrequency + constantWeight + lengthWeight * list.minimumLength);
-        if (list.maximumImpact !== undefined && list.referenceAverage !== undefined) {
-          impact = Math.min(impact, list.maximumImpact * Math.max(1, averageLength / list.referenceAverage));
-        }
-        // Built field by field: a spread copies into a slower object shape (it was the costliest line of a
-        // query), and one shape for every list keeps the scoring loops' property reads monomorphic.
-        lists.push({
-          slots: list.slots,
-          frequencies: list.frequencies,
-          start: list.start,
-          end: list.end,
-          termWeight,
-          bound: termWeight * impact * BOUND_SLACK,
-          position: list.start,
-        });
-      }
-      lists.sort((left, right) => right.bound - left.bound);
-      partLists.push(lists);
+      listCounts[partIndex] = weighAndOrder(
+        this.partLists[partIndex] as WeightedList[],
+        listCounts[partIndex] as number,
+        termWeights,
+      );
     }
     const seed =
       this.pruning && best.threshold() === 0
-        ? this.seedFromLeaders(parts, partLists, best.limit, constantWeight, lengthWeight)
+        ? this.seedFromLeaders(parts, best.limit, constantWeight, lengthWeight)
         : 0;
     for (let partIndex = 0; partIndex < parts.length; partIndex++) {
-      const lists = partLists[partIndex] as WeightedList[];
-      if (lists.length > 0) {
-        this.scorePart(parts[partIndex] as IndexPart, lists, constantWeight, lengthWeight, best, seed);
+      const count = listCounts[partIndex] as number;
+      if (count > 0) {
+        this.scorePart(
+          parts[partIndex] as IndexPart,
+          this.partLists[partIndex] as WeightedList[],
+          count,
+          constantWeight,
+          lengthWeight,
+          best,
+          seed,
+        );
       }
     }
+  }
+
+  /** The scorer's lists for the part at `partIndex` (the first of them in use, see `listCounts`). */
+  private listsOf(partIndex: number): WeightedList[] {
+    while (this.partLists.length <= partIndex) this.partLists.push([]);
+    return this.partLists[partIndex] as WeightedList[];
   }
 
   /**
@@ -806,7 +871,6 @@ export class Bm25Scorer {
    */
   private seedFromLeaders(
     parts: readonly IndexPart[],
-    partLists: WeightedList[][],
     k: number,
     constantWeight: number,
     lengthWeight: number,
@@ -814,12 +878,14 @@ export class Bm25Scorer {
     if (k <= 0) return 0;
     const leaders = this.leaders.reset(k * LEADERS_PER_RESULT);
     let read = 0;
+    const { partLists, listCounts } = this;
     for (let partIndex = 0; partIndex < parts.length; partIndex++) {
       const lists = partLists[partIndex] as WeightedList[];
-      if (lists.length === 0) continue;
+      const listCount = listCounts[partIndex] as number;
+      if (listCount === 0) continue;
       const first = lists[0] as WeightedList;
       const firstLength = first.end - first.start;
-      const second = lists[1];
+      const second = listCount > 1 ? lists[1] : undefined;
       // The second list only while it is about as short as the first: the pass stays cheap.
       const secondLength =
         second && second.end - second.start <= LEADER_SPREAD * firstLength ? second.end - second.start : 0;
@@ -850,16 +916,23 @@ export class Bm25Scorer {
     for (let index = 0; index < leaders.size; index++) {
       const partIndex = leaders.parts[index] as number;
       const lists = partLists[partIndex] as WeightedList[];
+      const listCount = listCounts[partIndex] as number;
       const score = scoreInFull(
         parts[partIndex] as IndexPart,
         lists,
+        listCount,
         leaders.slots[index] as number,
         constantWeight,
         lengthWeight,
       );
       size = offerToMinHeap(heap, size, k, score);
       const nextPart = index + 1 < leaders.size ? leaders.parts[index + 1] : -1;
-      if (nextPart !== partIndex) for (const list of lists) list.position = list.start;
+      if (nextPart !== partIndex) {
+        for (let list = 0; list < listCount; list++) {
+          const reset = lists[list] as WeightedList;
+          reset.position = reset.start;
+        }
+      }
     }
     return size < k ? 0 : (heap[0] as number);
   }
@@ -870,6 +943,7 @@ export class Bm25Scorer {
       this.accumulators = new Float64Array(grown);
       this.touched = new Int32Array(grown);
       this.candidateSlots = new Int32Array(grown);
+      this.sortScratch = new Int32Array(grown);
     }
   }
 
@@ -893,13 +967,14 @@ export class Bm25Scorer {
   private scorePart(
     part: IndexPart,
     lists: WeightedList[],
+    listCount: number,
     constantWeight: number,
     lengthWeight: number,
     best: TopEntries,
     seed: number,
   ): void {
     this.reserve(part.size);
-    if (this.remaining.length <= lists.length) this.remaining = new Float64Array(lists.length * 2);
+    if (this.remaining.length <= listCount) this.remaining = new Float64Array(listCount * 2);
     const accumulators = this.accumulators;
     const touched = this.touched;
     const remaining = this.remaining;
@@ -908,8 +983,8 @@ export class Bm25Scorer {
     const { lengths, deleted } = part;
     const removals = part.liveCount < part.size ? deleted : undefined;
     let touchedCount = 0;
-    remaining[lists.length] = 0;
-    for (let index = lists.length - 1; index >= 0; index--) {
+    remaining[listCount] = 0;
+    for (let index = listCount - 1; index >= 0; index--) {
       remaining[index] = (remaining[index + 1] as number) + (lists[index] as WeightedList).bound;
     }
 
@@ -918,7 +993,7 @@ export class Bm25Scorer {
     // Once a chunk not seen yet can no longer reach the threshold, the chunks seen that still may
     // are listed in `candidateSlots` (-1 until then).
     let openCount = -1;
-    for (; next < lists.length; next++) {
+    for (; next < listCount; next++) {
       const list = lists[next] as WeightedList;
       const length = list.end - list.start;
       if (this.pruning) {
@@ -961,13 +1036,23 @@ export class Bm25Scorer {
       }
     }
 
-    if (next < lists.length || openCount >= 0) {
+    if (next < listCount || openCount >= 0) {
       const candidateCount =
         openCount < 0
           ? this.keepOpen(touched, touchedCount, remaining[next] as number, threshold)
           : this.keepOpen(this.candidateSlots, openCount, remaining[next] as number, threshold);
       threshold = this.kthLargest(this.candidateSlots, candidateCount, best.limit, threshold);
-      this.complete(part, lists, next, candidateCount, threshold, constantWeight, lengthWeight, best);
+      this.complete(
+        part,
+        lists,
+        listCount,
+        next,
+        candidateCount,
+        threshold,
+        constantWeight,
+        lengthWeight,
+        best,
+      );
     } else {
       for (let index = 0; index < touchedCount; index++) {
         const slot = touched[index] as number;
@@ -986,6 +1071,7 @@ export class Bm25Scorer {
   private complete(
     part: IndexPart,
     lists: WeightedList[],
+    listCount: number,
     next: number,
     candidateCount: number,
     initialThreshold: number,
@@ -999,7 +1085,7 @@ export class Bm25Scorer {
     const { lengths } = part;
     let threshold = initialThreshold;
     if (candidateCount * 32 < part.size) {
-      candidates.subarray(0, candidateCount).sort();
+      sortSlots(candidates, candidateCount, this.sortScratch, this.digitCounts);
     } else {
       // Many: a bitmap of the part's slots puts them in order in a pass over a 32nd of the slots
       // (sorting them, or a pass over every slot, cost a tenth of a query at 500k chunks).
@@ -1022,7 +1108,7 @@ export class Bm25Scorer {
         }
       }
     }
-    const last = lists.length - 1;
+    const last = listCount - 1;
     for (let candidate = 0; candidate < candidateCount; candidate++) {
       const slot = candidates[candidate] as number;
       let score = accumulators[slot] as number;
@@ -1107,6 +1193,8 @@ function primeAdd(): void {
     termWeight: 0.5,
     bound: 0.5,
     position: 0,
+    impact: 0.5,
+    term: 0,
   };
   const lengths = Uint32Array.of(3, 4);
   add(list, new Float64Array(2), new Int32Array(2), 0, lengths, Uint8Array.of(1, 0), 0.25, 0.125);
@@ -1135,6 +1223,49 @@ function addToSeen(
   }
 }
 
+/**
+ * Sorts the first `count` of `slots` (16-bit) ascending in place: two passes of 8-bit digits through
+ * `scratch`, with `digitCounts` (256) to count in. A typed array's own sort allocated ~2 KB a call
+ * (a subarray and its work), once per part of every query.
+ */
+export function sortSlots(
+  slots: Int32Array,
+  count: number,
+  scratch: Int32Array,
+  digitCounts: Int32Array,
+): void {
+  placeByDigit(slots, scratch, count, 0, digitCounts);
+  placeByDigit(scratch, slots, count, 8, digitCounts);
+}
+
+/** One pass of `sortSlots`: `from` into `to` by the 8-bit digit at `shift`, keeping the order within a digit. */
+function placeByDigit(
+  from: Int32Array,
+  to: Int32Array,
+  count: number,
+  shift: number,
+  digitCounts: Int32Array,
+): void {
+  digitCounts.fill(0);
+  for (let index = 0; index < count; index++) {
+    const digit = ((from[index] as number) >>> shift) & 0xff;
+    digitCounts[digit] = (digitCounts[digit] as number) + 1;
+  }
+  let start = 0;
+  for (let digit = 0; digit < 256; digit++) {
+    const digitCount = digitCounts[digit] as number;
+    digitCounts[digit] = start;
+    start += digitCount;
+  }
+  for (let index = 0; index < count; index++) {
+    const slot = from[index] as number;
+    const digit = (slot >>> shift) & 0xff;
+    const position = digitCounts[digit] as number;
+    digitCounts[digit] = position + 1;
+    to[position] = slot;
+  }
+}
+
 /** First position in [from, end) whose slot is ≥ target (slots ascend within a list). */
 function gallop(slots: Uint16Array, from: number, end: number, target: number): number {
   if (from >= end || (slots[from] as number) >= target) return from;
@@ -1160,13 +1291,15 @@ function gallop(slots: Uint16Array, from: number, end: number, target: number): 
 function scoreInFull(
   part: IndexPart,
   lists: WeightedList[],
+  listCount: number,
   slot: number,
   constantWeight: number,
   lengthWeight: number,
 ): number {
   const length = part.lengths[slot] as number;
   let score = 0;
-  for (const list of lists) {
+  for (let index = 0; index < listCount; index++) {
+    const list = lists[index] as WeightedList;
     const { slots, end } = list;
     const position = gallop(slots, list.position, end, slot);
     list.position = position;
@@ -1179,14 +1312,43 @@ function scoreInFull(
 }
 
 /**
+ * Gives the first `count` lists their term's weight and bound, drops those whose term weighs
+ * nothing, and orders the rest by bound, highest first, lists of equal bounds in question order (as
+ * a stable sort would); returns how many are left. Each list object stays in the array once.
+ */
+function weighAndOrder(lists: WeightedList[], count: number, termWeights: Float64Array): number {
+  let kept = 0;
+  for (let index = 0; index < count; index++) {
+    const list = lists[index] as WeightedList;
+    const termWeight = termWeights[list.term] as number;
+    if (termWeight === 0) continue;
+    list.termWeight = termWeight;
+    list.bound = termWeight * list.impact * BOUND_SLACK;
+    // The list dropped at `kept` (if any) takes this one's place, then this one sinks to its rank.
+    lists[index] = lists[kept] as WeightedList;
+    let at = kept++;
+    while (at > 0 && (lists[at - 1] as WeightedList).bound < list.bound) {
+      lists[at] = lists[at - 1] as WeightedList;
+      at--;
+    }
+    lists[at] = list;
+  }
+  return kept;
+}
+
+/** Slots a part may have (16-bit), as a factor that keeps a part's places apart from the next part's. */
+const SLOTS_PER_PART = 0x10000;
+
+/**
  * The chunks with the highest partial scores offered (at most `capacity`, a min-heap on the score),
  * each as its part's index and its slot there.
  */
-class Leaders {
+export class Leaders {
   size = 0;
   scores = new Float64Array(64);
   parts = new Int32Array(64);
   slots = new Int32Array(64);
+  private places = new Float64Array(64);
   private capacity = 0;
 
   reset(capacity: number): this {
@@ -1230,19 +1392,24 @@ class Leaders {
     slots[position] = slot;
   }
 
-  /** Orders the entries by part, then slot (the order their lists are searched in); ends the heap. */
+  /**
+   * Orders the entries by part, then slot (the order their lists are searched in); ends the heap.
+   * Each place is one number, part · 2^16 + slot (slots are 16-bit), sorted in place as numbers.
+   */
   sortByPlace(): void {
-    const order = Array.from({ length: this.size }, (_, index) => index);
-    const { parts, slots } = this;
-    order.sort(
-      (left, right) =>
-        (parts[left] as number) - (parts[right] as number) ||
-        (slots[left] as number) - (slots[right] as number),
-    );
-    const sortedParts = order.map((index) => parts[index] as number);
-    const sortedSlots = order.map((index) => slots[index] as number);
-    parts.set(sortedParts);
-    slots.set(sortedSlots);
+    const { parts, slots, size } = this;
+    if (this.places.length < size) this.places = new Float64Array(this.scores.length);
+    const places = this.places;
+    for (let index = 0; index < size; index++) {
+      places[index] = (parts[index] as number) * SLOTS_PER_PART + (slots[index] as number);
+    }
+    places.subarray(0, size).sort();
+    for (let index = 0; index < size; index++) {
+      const place = places[index] as number;
+      const slot = place % SLOTS_PER_PART;
+      slots[index] = slot;
+      parts[index] = (place - slot) / SLOTS_PER_PART;
+    }
   }
 
   private move(from: number, to: number): void {
