@@ -5,9 +5,12 @@
  * short questions. Pruned and exhaustive scoring must return the same rowids with the same scores in
  * the same order.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import {
   Bm25Scorer,
+  emptyPostingList,
   type IndexPart,
   Leaders,
   MAXIMUM_SEGMENT_CHUNKS,
@@ -301,6 +304,34 @@ describe("Bm25Scorer reuse", () => {
         expect(search(reused, used, terms, limit)).toEqual(search(new Bm25Scorer(), used, terms, limit));
       }
     }
+  });
+});
+
+describe("Bm25Scorer after a question", () => {
+  it("holds no part's posting arrays, so a part the index let go of can be collected", async () => {
+    // The scorer keeps its list objects from question to question; the parts' arrays must not stay
+    // in them (a compacted segment's arrays would otherwise live on until a later question overwrote them).
+    setFlagsFromString("--expose-gc");
+    const collect = runInNewContext("gc") as () => void;
+    const scorer = new Bm25Scorer();
+    const held: Array<WeakRef<Uint16Array>> = [];
+    (() => {
+      const { parts, vocabulary } = corpus(21, 500, 2, 200);
+      const next = seededRandom(2_121);
+      const list = emptyPostingList();
+      for (const part of parts) {
+        let termId = 1;
+        while (!part.readList(termId, list)) termId++;
+        held.push(new WeakRef(list.slots));
+      }
+      list.slots = new Uint16Array(0);
+      for (let query = 0; query < 20; query++) search(scorer, parts, question(next, vocabulary), 20);
+    })();
+    expect(held.length).toBeGreaterThan(1);
+    // WeakRefs read in this job stay alive until it ends: let it end before collecting.
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+    expect(held.filter((reference) => reference.deref() !== undefined)).toHaveLength(0);
   });
 });
 

@@ -67,6 +67,9 @@ export interface PostingList {
   referenceAverage: number;
 }
 
+/** What a kept list holds between questions. */
+const NO_POSTINGS = new Uint16Array(0);
+
 /** An empty list to fill, of the one shape every list has (fractions, so its numbers are doubles). */
 export function emptyPostingList(): PostingList {
   return {
@@ -852,6 +855,23 @@ export class Bm25Scorer {
         );
       }
     }
+    this.letGoOfArrays(parts.length);
+  }
+
+  /**
+   * Empties the kept lists of the parts' arrays once a question is scored: a part the index replaces
+   * (a merge, a re-index) is collected then, not when a later question happens to overwrite its lists.
+   */
+  private letGoOfArrays(partCount: number): void {
+    const none = NO_POSTINGS;
+    for (let partIndex = 0; partIndex < partCount; partIndex++) {
+      for (const list of this.partLists[partIndex] as WeightedList[]) {
+        list.slots = none;
+        list.frequencies = none;
+      }
+    }
+    this.found.slots = none;
+    this.found.frequencies = none;
   }
 
   /** The scorer's lists for the part at `partIndex` (the first of them in use, see `listCounts`). */
