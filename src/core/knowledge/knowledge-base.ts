@@ -52,6 +52,16 @@ export function documentIdFor(source: string, scope: DocumentScope): string {
   return `d${hash("sha256", key, "hex").slice(0, 10)}`;
 }
 
+const noProgress: IndexProgress = async () => {};
+
+function resultOf(
+  documentId: string,
+  document: Pick<LoadedDocument, "title" | "source">,
+  records: readonly ChunkWrite[],
+): IndexResult {
+  return { documentId, title: document.title, source: document.source, chunks: records.length };
+}
+
 /** Load → chunk → (embed) → replace in the store. Every step can run again safely. */
 export class KnowledgeBase {
   private readonly writes: DocumentWriteBatcher;
@@ -194,23 +204,26 @@ export class KnowledgeBase {
   private async loadAndPrepare(
     reference: DocumentReference,
     scope: DocumentScope,
-    progress: IndexProgress = async () => {},
+    progress: IndexProgress | undefined,
     signal?: AbortSignal,
   ): Promise<{ result: IndexResult; records: ChunkWrite[] }> {
     const source = reference.kind === "url" ? reference.url : reference.path;
     const documentId = documentIdFor(source, scope);
-    // A file on this machine is read, not downloaded.
-    await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
+    // A file on this machine is read, not downloaded. (`indexMany` reports no progress: its documents
+    // skip the awaits of a progress that does nothing, two promises and a closure each.)
+    if (progress) await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
     const loader = this.options.loader;
     const allowed = this.credentialsFor(reference, scope);
     if (!loader.loadPrepared) {
       const loaded = await loader.load(allowed, signal);
-      return this.prepare(documentId, loaded, scope, progress, signal);
+      return this.prepare(documentId, loaded, scope, progress ?? noProgress, signal);
     }
     const preparation = { documentId, chunking: this.options.chunking };
     const prepared = await loader.loadPrepared(allowed, preparation, signal);
     const records = countedRecords(prepared, documentId, scope);
-    return this.embedded(documentId, prepared.document, records, progress, signal);
+    if (progress === undefined && !this.canEmbed)
+      return { result: resultOf(documentId, prepared.document, records), records };
+    return this.embedded(documentId, prepared.document, records, progress ?? noProgress, signal);
   }
 
   /** Chunks (and embeds) a document: the records its write will store. */
@@ -259,7 +272,7 @@ export class KnowledgeBase {
         await progress(Math.min(start + batch, total), total, "Embedding");
       }
     }
-    return { result: { documentId, title: document.title, source: document.source, chunks: total }, records };
+    return { result: resultOf(documentId, document, records), records };
   }
 
   private async store(documentId: string, scope: DocumentScope, records: ChunkWrite[]): Promise<void> {
