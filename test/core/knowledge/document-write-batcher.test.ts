@@ -395,6 +395,39 @@ describe("KnowledgeBase.indexMany", () => {
     expect(await recorded.store.listDocuments(ask)).toEqual([]);
   });
 
+  it("waits for a settle that answers a promise, and stops on one that rejects", async () => {
+    const recorded = recordingStore();
+    close = recorded.close;
+    const knowledge = new KnowledgeBase({ store: recorded.store, loader, logger: silentLogger });
+    const paths = ["a.txt", "b.txt", "c.txt", "d.txt"];
+    const settled: string[] = [];
+    await knowledge.indexMany(
+      paths.map((path) => ({ kind: "path", path })),
+      scope,
+      async (reference) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        settled.push(reference.kind === "path" ? reference.path : "");
+      },
+    );
+    expect(settled.sort()).toEqual(paths);
+
+    const started: string[] = [];
+    const stop = new Error("stop here");
+    await expect(
+      knowledge.indexMany(
+        ["missing.txt", ...paths].map((path) => ({ kind: "path", path })),
+        scope,
+        async (reference) => {
+          started.push(reference.kind === "path" ? reference.path : "");
+          await new Promise((resolve) => setImmediate(resolve));
+          throw stop;
+        },
+        { concurrency: 1 },
+      ),
+    ).rejects.toBe(stop);
+    expect(started).toEqual(["missing.txt"]);
+  });
+
   it("starts nothing once the signal is aborted", async () => {
     const recorded = recordingStore();
     close = recorded.close;
