@@ -128,9 +128,21 @@ export function countAnalyzedTerms(lines: readonly string[]): TermCounts {
   // Analysis never reaches across a line break (a line break is no word character, normalization and
   // lower-casing never join it with a neighbour), so the lines are counted one by one, each by the scan
   // when it is ASCII, and the joined text is never built.
+  const distinct = countLinesTerms(lines);
+  const frequencies = new Uint32Array(distinct * 2);
+  const total = writeCountedTerms(frequencies, 0);
+  return { frequencies, total };
+}
+
+/**
+ * Counts the terms of `lines` (as `countAnalyzedTerms`) and answers how many distinct ones there are;
+ * `writeCountedTerms` then writes them out. Two steps, so that a caller packing the counts of many chunks
+ * into one array (`prepareChunks`) writes each chunk's where it goes, with no array of its own.
+ */
+export function countLinesTerms(lines: readonly string[]): number {
   startCount();
   for (const line of lines) countLine(line);
-  return finishCount();
+  return countedDistinct;
 }
 
 /**
@@ -430,13 +442,17 @@ function growCountIndex(): void {
   countedSlots = slots;
 }
 
-function finishCount(): TermCounts {
+/**
+ * Writes the count `countLinesTerms` made to `target` from `offset`, as `countAnalyzedTerms` gives its
+ * `frequencies` (the distinct ids in the order they first occurred, then their frequencies in that order:
+ * twice as many integers as there are distinct terms), and answers the count's total.
+ */
+export function writeCountedTerms(target: Uint32Array, offset: number): number {
   const distinct = countedDistinct;
-  const frequencies = new Uint32Array(distinct * 2);
   for (let position = 0; position < distinct; position += 1) {
     const slot = countedSlots[position] as number;
-    frequencies[position] = countTable[slot + 1] as number;
-    frequencies[distinct + position] = countTable[slot + 2] as number;
+    target[offset + position] = countTable[slot + 1] as number;
+    target[offset + distinct + position] = countTable[slot + 2] as number;
   }
-  return { frequencies, total: countedTotal };
+  return countedTotal;
 }

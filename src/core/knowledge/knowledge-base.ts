@@ -52,6 +52,16 @@ export function documentIdFor(source: string, scope: DocumentScope): string {
   return `d${hash("sha256", key, "hex").slice(0, 10)}`;
 }
 
+const noProgress: IndexProgress = async () => {};
+
+function resultOf(
+  documentId: string,
+  document: Pick<LoadedDocument, "title" | "source">,
+  records: readonly ChunkWrite[],
+): IndexResult {
+  return { documentId, title: document.title, source: document.source, chunks: records.length };
+}
+
 /** Load → chunk → (embed) → replace in the store. Every step can run again safely. */
 export class KnowledgeBase {
   private readonly writes: DocumentWriteBatcher;
@@ -92,11 +102,11 @@ export class KnowledgeBase {
   ): Promise<void> {
     let next = 0;
     let stopped: { error: unknown } | undefined;
-    const writes = new Set<Promise<void>>();
+    let writesUnderWay = 0;
     let pendingChunks = 0;
-    // Lanes past the limit of pending chunks wait for the next write to end, on one promise that the end of
-    // any write resolves: `Promise.race(writes)` attached a reaction to every write under way (hundreds,
-    // with a thousand chunks pending) for each wait, and each was run when its write ended.
+    // Lanes past the limit of pending chunks, and the end of the run, wait for the next write to end, on one
+    // promise that the end of any write resolves: `Promise.race(writes)` attached a reaction to every write
+    // under way (hundreds, with a thousand chunks pending) for each wait, and each was run when its write ended.
     let writeEnded: Promise<void> | undefined;
     let wakeLanes: (() => void) | undefined;
     const nextWriteEnd = (): Promise<void> => {
@@ -105,12 +115,20 @@ export class KnowledgeBase {
       });
       return writeEnded;
     };
-    const finish = async (reference: DocumentReference, outcome: IndexOutcome) => {
+    const stop = (error: unknown) => {
+      stopped ??= { error };
+    };
+    // A promise only when `settle` answers one (a caller that settles synchronously costs no await per
+    // document); never rejects.
+    const finish = (reference: DocumentReference, outcome: IndexOutcome): Promise<void> | undefined => {
+      let settling: Promise<void> | void;
       try {
-        await settle(reference, outcome);
+        settling = settle(reference, outcome);
       } catch (error) {
-        stopped ??= { error };
+        stop(error);
+        return undefined;
       }
+      return settling ? settling.then(undefined, stop) : undefined;
     };
     // Prepared documents not yet handed to the store. They are handed over together, once a write batch's
     // worth is ready or no other document is being prepared: documents prepared on threads come back one
@@ -123,21 +141,28 @@ export class KnowledgeBase {
       held = [];
       heldChunks = 0;
       for (const { reference, result, records } of batch) {
-        const write: Promise<void> = this.store(result.documentId, scope, records)
-          .then(
-            () => finish(reference, { ok: true, result }),
-            (error: unknown) => finish(reference, { ok: false, error }),
-          )
-          .finally(() => {
-            pendingChunks -= records.length;
-            writes.delete(write);
-            const wake = wakeLanes;
-            writeEnded = undefined;
-            wakeLanes = undefined;
-            wake?.();
-          });
-        writes.add(write);
+        writesUnderWay += 1;
+        void write(reference, result, records);
       }
+    };
+    // One async frame per document's write (never rejects): it was `.then(...).finally(...)` on the store's
+    // promise, three closures and two more promises per document.
+    const write = async (reference: DocumentReference, result: IndexResult, records: ChunkWrite[]) => {
+      let outcome: IndexOutcome;
+      try {
+        await this.store(result.documentId, scope, records);
+        outcome = { ok: true, result };
+      } catch (error) {
+        outcome = { ok: false, error };
+      }
+      const settling = finish(reference, outcome);
+      if (settling) await settling;
+      pendingChunks -= records.length;
+      writesUnderWay -= 1;
+      const wake = wakeLanes;
+      writeEnded = undefined;
+      wakeLanes = undefined;
+      wake?.();
     };
     const lane = async () => {
       while (stopped === undefined && next < references.length) {
@@ -151,7 +176,8 @@ export class KnowledgeBase {
         } catch (error) {
           preparing -= 1;
           if (preparing === 0) release();
-          await finish(reference, { ok: false, error });
+          const settling = finish(reference, { ok: false, error });
+          if (settling) await settling;
           continue;
         }
         preparing -= 1;
@@ -160,13 +186,13 @@ export class KnowledgeBase {
         heldChunks += records.length;
         pendingChunks += records.length;
         if (heldChunks >= MAX_BATCH_CHUNKS || preparing === 0) release();
-        while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writes.size > 0) await nextWriteEnd();
+        while (pendingChunks > MAX_PENDING_WRITE_CHUNKS && writesUnderWay > 0) await nextWriteEnd();
       }
     };
     const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_INDEX_CONCURRENCY, references.length));
     await Promise.all(Array.from({ length: lanes }, lane));
     release();
-    await Promise.all(writes);
+    while (writesUnderWay > 0) await nextWriteEnd();
     if (stopped) throw stopped.error;
   }
 
@@ -194,23 +220,26 @@ export class KnowledgeBase {
   private async loadAndPrepare(
     reference: DocumentReference,
     scope: DocumentScope,
-    progress: IndexProgress = async () => {},
+    progress: IndexProgress | undefined,
     signal?: AbortSignal,
   ): Promise<{ result: IndexResult; records: ChunkWrite[] }> {
     const source = reference.kind === "url" ? reference.url : reference.path;
     const documentId = documentIdFor(source, scope);
-    // A file on this machine is read, not downloaded.
-    await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
+    // A file on this machine is read, not downloaded. (`indexMany` reports no progress: its documents
+    // skip the awaits of a progress that does nothing, two promises and a closure each.)
+    if (progress) await progress(0, 1, reference.kind === "url" ? "Downloading" : "Reading");
     const loader = this.options.loader;
     const allowed = this.credentialsFor(reference, scope);
     if (!loader.loadPrepared) {
       const loaded = await loader.load(allowed, signal);
-      return this.prepare(documentId, loaded, scope, progress, signal);
+      return this.prepare(documentId, loaded, scope, progress ?? noProgress, signal);
     }
     const preparation = { documentId, chunking: this.options.chunking };
     const prepared = await loader.loadPrepared(allowed, preparation, signal);
     const records = countedRecords(prepared, documentId, scope);
-    return this.embedded(documentId, prepared.document, records, progress, signal);
+    if (progress === undefined && !this.canEmbed)
+      return { result: resultOf(documentId, prepared.document, records), records };
+    return this.embedded(documentId, prepared.document, records, progress ?? noProgress, signal);
   }
 
   /** Chunks (and embeds) a document: the records its write will store. */
@@ -259,7 +288,7 @@ export class KnowledgeBase {
         await progress(Math.min(start + batch, total), total, "Embedding");
       }
     }
-    return { result: { documentId, title: document.title, source: document.source, chunks: total }, records };
+    return { result: resultOf(documentId, document, records), records };
   }
 
   private async store(documentId: string, scope: DocumentScope, records: ChunkWrite[]): Promise<void> {

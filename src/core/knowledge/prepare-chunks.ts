@@ -4,8 +4,8 @@ import type {
   PreparedChunks,
   PreparedDocument,
 } from "../ports/document-loader.js";
-import type { CountedChunkRecord, DocumentScope } from "../ports/vector-store.js";
-import { countAnalyzedTerms } from "./analyzer.js";
+import type { CountedChunkRecord, DocumentChunk, DocumentScope } from "../ports/vector-store.js";
+import { countLinesTerms, writeCountedTerms } from "./analyzer.js";
 import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTermsLines } from "./chunker.js";
 
 /**
@@ -17,37 +17,39 @@ import { type ChunkableDocument, type ChunkOptions, chunkDocument, chunkTermsLin
 export function prepareChunks(document: ChunkableDocument, options?: ChunkOptions): PreparedChunks {
   const chunks = chunkDocument(document, options);
   const counts = new Uint32Array(chunks.length * 3);
-  const perChunk: Uint32Array[] = [];
   let length = 0;
   // Arrays by `push`, not `map` (see chunker.ts, parsePlainText): `countedRecords` reads them.
   const ids: string[] = [];
   const texts: string[] = [];
   const headingPaths: string[][] = [];
-  chunks.forEach((chunk, index) => {
-    const { frequencies, total } = countAnalyzedTerms(chunkTermsLines(chunk));
+  // Each chunk's term counts are written into one reused array, packed, and copied out once per
+  // document: an array of their own per chunk, then the packed copy, made two per chunk.
+  for (let index = 0; index < chunks.length; index += 1) {
+    const chunk = chunks[index] as DocumentChunk;
+    const distinct = countLinesTerms(chunkTermsLines(chunk));
+    if (packedTerms.length < length + 2 * distinct) {
+      const grown = new Uint32Array(Math.max(2 * packedTerms.length, length + 2 * distinct));
+      grown.set(packedTerms.subarray(0, length));
+      packedTerms = grown;
+    }
     counts[3 * index] = chunk.tokens ?? 0;
-    counts[3 * index + 1] = total;
-    counts[3 * index + 2] = frequencies.length / 2;
-    perChunk.push(frequencies);
-    length += frequencies.length;
+    counts[3 * index + 1] = writeCountedTerms(packedTerms, length);
+    counts[3 * index + 2] = distinct;
+    length += 2 * distinct;
     ids.push(chunk.id);
     texts.push(chunk.text);
     headingPaths.push(chunk.headingPath);
-  });
-  const frequencies = new Uint32Array(length);
-  let offset = 0;
-  for (const chunkFrequencies of perChunk) {
-    frequencies.set(chunkFrequencies, offset);
-    offset += chunkFrequencies.length;
   }
-  return {
-    ids,
-    texts,
-    headingPaths,
-    counts,
-    frequencies,
-  };
+  const frequencies = packedTerms.slice(0, length);
+  // A huge document's counts are not kept for the life of the process.
+  if (packedTerms.length > LARGEST_KEPT_PACKED_TERMS) packedTerms = new Uint32Array(INITIAL_PACKED_TERMS);
+  return { ids, texts, headingPaths, counts, frequencies };
 }
+
+// The term counts of the document being prepared (preparing is synchronous, so one at a time).
+const INITIAL_PACKED_TERMS = 1 << 12;
+const LARGEST_KEPT_PACKED_TERMS = 1 << 20;
+let packedTerms = new Uint32Array(INITIAL_PACKED_TERMS);
 
 /** An extracted document prepared (see `prepareChunks`): what `DocumentLoader.loadPrepared` answers. */
 export function prepareDocument(loaded: LoadedDocument, preparation: ChunkPreparation): PreparedDocument {

@@ -10,6 +10,7 @@ import { KnowledgeBase } from "../../../src/core/knowledge/knowledge-base.js";
 import { prepareChunks } from "../../../src/core/knowledge/prepare-chunks.js";
 import { termCountsOf } from "../../../src/core/knowledge/sparse.js";
 import type { DocumentLoader, DocumentReference } from "../../../src/core/ports/document-loader.js";
+import type { EmbeddingModel } from "../../../src/core/ports/llm-provider.js";
 import { silentLogger } from "../../../src/core/ports/logger.js";
 import type {
   ChunkRecord,
@@ -231,6 +232,52 @@ describe("KnowledgeBase.indexMany", () => {
     }
   });
 
+  it("embeds the chunks of prepared documents when an embedding model is configured, and only then", async () => {
+    const preparing: DocumentLoader = {
+      ...loader,
+      loadPrepared: async (reference, preparation) => {
+        const { text, ...document } = await loader.load(reference);
+        return {
+          document,
+          chunks: prepareChunks({ id: preparation.documentId, ...document, text }, preparation.chunking),
+        };
+      },
+    };
+    const embedded: string[] = [];
+    const llm: EmbeddingModel = {
+      embeddingModel: "test-embed",
+      embed: async (batch) => {
+        embedded.push(...batch);
+        return batch.map((text) => [text.length, 1]);
+      },
+    };
+    const paths = ["a.txt", "b.txt", "c.txt", "d.txt"];
+    const stores = [recordingStore(), recordingStore()] as const;
+    close = () => {
+      for (const recorded of stores) recorded.close();
+    };
+    for (const [index, model] of [llm, undefined].entries()) {
+      const knowledge = new KnowledgeBase({
+        store: stores[index]!.store,
+        loader: preparing,
+        logger: silentLogger,
+        llm: model,
+      });
+      await knowledge.indexMany(
+        paths.map((path) => ({ kind: "path", path })),
+        scope,
+        (_reference, outcome) => {
+          if (!outcome.ok) throw outcome.error;
+        },
+      );
+    }
+    expect(embedded.sort()).toEqual(paths.map((path) => `${path}\n${texts[path]}`));
+    expect(stores[0].chunks.map((chunk) => chunk.dense)).toEqual(
+      stores[0].chunks.map((chunk) => [chunk.title.length + 1 + chunk.text.length, 1]),
+    );
+    expect(stores[1].chunks.map((chunk) => chunk.dense)).toEqual(paths.map(() => undefined));
+  });
+
   it("hands documents prepared one turn apart to the store together, not one write each", async () => {
     const recorded = recordingStore();
     close = recorded.close;
@@ -346,6 +393,39 @@ describe("KnowledgeBase.indexMany", () => {
     ).rejects.toBe(stop);
     expect(started).toEqual(["missing.txt"]);
     expect(await recorded.store.listDocuments(ask)).toEqual([]);
+  });
+
+  it("waits for a settle that answers a promise, and stops on one that rejects", async () => {
+    const recorded = recordingStore();
+    close = recorded.close;
+    const knowledge = new KnowledgeBase({ store: recorded.store, loader, logger: silentLogger });
+    const paths = ["a.txt", "b.txt", "c.txt", "d.txt"];
+    const settled: string[] = [];
+    await knowledge.indexMany(
+      paths.map((path) => ({ kind: "path", path })),
+      scope,
+      async (reference) => {
+        await new Promise((resolve) => setImmediate(resolve));
+        settled.push(reference.kind === "path" ? reference.path : "");
+      },
+    );
+    expect(settled.sort()).toEqual(paths);
+
+    const started: string[] = [];
+    const stop = new Error("stop here");
+    await expect(
+      knowledge.indexMany(
+        ["missing.txt", ...paths].map((path) => ({ kind: "path", path })),
+        scope,
+        async (reference) => {
+          started.push(reference.kind === "path" ? reference.path : "");
+          await new Promise((resolve) => setImmediate(resolve));
+          throw stop;
+        },
+        { concurrency: 1 },
+      ),
+    ).rejects.toBe(stop);
+    expect(started).toEqual(["missing.txt"]);
   });
 
   it("starts nothing once the signal is aborted", async () => {

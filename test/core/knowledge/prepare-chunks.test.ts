@@ -49,22 +49,46 @@ const korean: ChunkableDocument = {
   ).join("\n\n"),
 };
 
+// Many distinct terms: its packed term counts (ids and frequencies, two integers per distinct term of each
+// chunk) outgrow the array prepareChunks starts with (4,096 integers) in the middle of the document.
+const numbered: ChunkableDocument = {
+  id: "d-numbered",
+  title: "Ledger entries",
+  source: "docs/ledger.txt",
+  format: "text",
+  text: Array.from(
+    { length: 1_000 },
+    (_, index) => `Entry ${index + 1000} lists code ${index + 51000} and batch ${index + 91000}.`,
+  ).join(" "),
+};
+
+/** Holds `prepareChunks(document)` to `chunkDocument` + `toChunkRecords` with its terms counted. */
+function expectChunkRecords(document: ChunkableDocument) {
+  const options = { maxTokens: 120, overlapTokens: 20 };
+  const expected = toChunkRecords(chunkDocument(document, options), scope);
+  const prepared = prepareChunks(document, options);
+  const described = { title: document.title, source: document.source };
+  const records = countedRecords({ document: described, chunks: prepared }, document.id, scope);
+  // More than one chunk, so that positions, overlaps and the packing of frequencies are exercised.
+  expect(expected.length).toBeGreaterThan(2);
+  expect(records.map(({ termCounts, ...chunk }) => chunk)).toEqual(
+    expected.map(({ terms, ...chunk }) => chunk),
+  );
+  expect(records.map((record) => record.termCounts)).toEqual(
+    expected.map((record) => countTerms(record.terms)),
+  );
+  return prepared;
+}
+
 describe("prepareChunks", () => {
+  // First in the file: the packed array grows during this document, not before it.
+  it("packs term counts that outgrow the array it starts with, chunk after chunk (d-numbered)", () => {
+    expect(expectChunkRecords(numbered).frequencies.length).toBeGreaterThan(2 * 4_096);
+  });
+
   for (const document of [english, korean]) {
     it(`gives the chunks, token counts and term counts of chunkDocument + toChunkRecords (${document.id})`, () => {
-      const options = { maxTokens: 120, overlapTokens: 20 };
-      const expected = toChunkRecords(chunkDocument(document, options), scope);
-      const prepared = prepareChunks(document, options);
-      const described = { title: document.title, source: document.source };
-      const records = countedRecords({ document: described, chunks: prepared }, document.id, scope);
-      // More than one chunk, so that positions, overlaps and the packing of frequencies are exercised.
-      expect(expected.length).toBeGreaterThan(2);
-      expect(records.map(({ termCounts, ...chunk }) => chunk)).toEqual(
-        expected.map(({ terms, ...chunk }) => chunk),
-      );
-      expect(records.map((record) => record.termCounts)).toEqual(
-        expected.map((record) => countTerms(record.terms)),
-      );
+      expectChunkRecords(document);
     });
   }
 });
