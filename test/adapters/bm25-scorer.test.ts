@@ -260,6 +260,65 @@ describe("Bm25Scorer pruning", () => {
   });
 });
 
+describe("Bm25Scorer matched terms", () => {
+  it("counts, for each chunk it keeps, the question's terms the chunk holds, as its part's lists say", () => {
+    const { parts, vocabulary } = corpus(8, 1_500, 4, 400);
+    const statistics = (live: Array<SealedSegment | TailPart>) => {
+      const documentCount = live.reduce((sum, part) => sum + part.liveCount, 0);
+      const totalLength = live.reduce((sum, part) => sum + part.liveLength, 0);
+      return { documentCount, averageLength: totalLength / documentCount, ...PARAMETERS };
+    };
+    const next = seededRandom(808);
+    let counted = 0;
+    const seen = new Set<number>();
+    for (const scorer of [new Bm25Scorer(), new Bm25Scorer(false)]) {
+      for (let query = 0; query < 60; query++) {
+        const terms = question(next, vocabulary);
+        // Terms no chunk holds, and a part left out, count as nothing.
+        terms.push({ termId: vocabulary + 1, weight: 1 });
+        const asked = query % 3 === 0 ? parts.slice(1) : parts;
+        const best = new TopEntries(1 + (query % 40));
+        const held = new Map<number, number>();
+        scorer.score(asked, terms, statistics(asked), best, held);
+        const results = best.sorted();
+        expect([...held.keys()].sort((left, right) => left - right)).toEqual(
+          results.map(([rowid]) => rowid).sort((left, right) => left - right),
+        );
+        const termIds = terms.map((term) => term.termId);
+        for (const [rowid] of results) {
+          const expected = Math.max(...asked.map((part) => part.termsHeld(rowid, termIds)));
+          expect(held.get(rowid), `rowid ${rowid}`).toBe(expected);
+          seen.add(expected);
+          counted++;
+        }
+      }
+    }
+    expect(counted).toBeGreaterThan(1_000);
+    // Chunks holding one, several and many of the terms were all counted.
+    expect(Math.max(...seen)).toBeGreaterThan(4);
+    expect(seen.has(1)).toBe(true);
+  });
+
+  it("counts nothing when the entries kept were offered before the question", () => {
+    const { parts, vocabulary } = corpus(9, 300, 2, 100);
+    const documentCount = parts.reduce((sum, part) => sum + part.liveCount, 0);
+    const totalLength = parts.reduce((sum, part) => sum + part.liveLength, 0);
+    const terms = question(seededRandom(909), vocabulary);
+    const best = new TopEntries(5);
+    best.offer(1, 0.001);
+    const held = new Map<number, number>();
+    new Bm25Scorer().score(
+      parts,
+      terms,
+      { documentCount, averageLength: totalLength / documentCount, ...PARAMETERS },
+      best,
+      held,
+    );
+    expect(best.sorted().length).toBe(5);
+    expect(held.size).toBe(0);
+  });
+});
+
 describe("TopEntries", () => {
   it("keeps the highest scores, the lowest rowids among ties, as sorting every entry would", () => {
     const next = seededRandom(77);

@@ -734,13 +734,21 @@ export class SqliteVectorStore implements VectorStore {
     const candidates = query.dense ? Math.max(query.limit, this.fusionCandidates) : query.limit;
     // Each distinct query term once: the BM25 query and the matched-term counts of the results.
     const queryTermIds = new Set(query.terms.map(termId));
-    const sparse = this.bm25(indexes, queryTermIds, candidates);
-    if (!query.dense) return this.materialize(scopes, indexes, sparse, queryTermIds);
+    // The matched-term counts of the BM25 results, which the scorer reads off the lists it scored.
+    const held = new Map<number, number>();
+    const sparse = this.bm25(indexes, queryTermIds, candidates, held);
+    if (!query.dense) return this.materialize(scopes, indexes, sparse, queryTermIds, held);
     const dense = await this.denseSearch(scopes, query.dense, candidates);
-    return this.materialize(scopes, indexes, fuse([sparse, dense], this.rrfK, query.limit), queryTermIds);
+    const fused = fuse([sparse, dense], this.rrfK, query.limit);
+    return this.materialize(scopes, indexes, fused, queryTermIds, held);
   }
 
-  private bm25(indexes: ScopeIndex[], termIds: ReadonlySet<number>, limit: number): Array<[number, number]> {
+  private bm25(
+    indexes: ScopeIndex[],
+    termIds: ReadonlySet<number>,
+    limit: number,
+    held: Map<number, number>,
+  ): Array<[number, number]> {
     const parts: Array<SealedSegment | TailPart> = [];
     for (const index of indexes) parts.push(...index.segments.values(), index.tail);
     let documentCount = 0;
@@ -755,7 +763,7 @@ export class SqliteVectorStore implements VectorStore {
     const query = [...termIds].map((id) => ({ termId: id, weight: 1 }));
     const statistics = { documentCount, averageLength: totalLength / documentCount, k1: this.k1, b: this.b };
     const best = new TopEntries(limit);
-    this.scorer.score(parts, query, statistics, best);
+    this.scorer.score(parts, query, statistics, best, held);
     return best.sorted();
   }
 
@@ -797,6 +805,7 @@ export class SqliteVectorStore implements VectorStore {
     indexes: ScopeIndex[],
     ranked: Array<[number, number]>,
     queryTermIds: ReadonlySet<number>,
+    held: ReadonlyMap<number, number>,
   ): ScoredChunk[] {
     if (ranked.length === 0) return [];
     const scopeById = new Map(scopes.map((scopeRow) => [scopeRow.id, scopeRow]));
@@ -824,16 +833,16 @@ export class SqliteVectorStore implements VectorStore {
           ...(tokens === null ? {} : { tokens }),
         },
         score,
-        matchedTerms: this.matchedTerms(indexes, rowid, termIds, queryTermIds),
+        matchedTerms: held.get(rowid) ?? this.matchedTerms(indexes, rowid, termIds, queryTermIds),
       });
     }
     return results;
   }
   /**
-   * Distinct query terms the chunk holds: from the index's posting lists, which hold each chunk's
-   * stored term ids (rowids are never reused, so a chunk the index holds is the row read), without
-   * reading its term-frequency blob (a buffer per candidate); from the blob for a dense hit written
-   * after the index last caught up.
+   * Distinct query terms a chunk the BM25 scoring did not return (a dense hit) holds: from the
+   * index's posting lists, which hold each chunk's stored term ids (rowids are never reused, so a
+   * chunk the index holds is the row read), without reading its term-frequency blob (a buffer per
+   * candidate); from the blob for a dense hit written after the index last caught up.
    */
   private matchedTerms(
     indexes: ScopeIndex[],
