@@ -2,7 +2,7 @@ import { type AgentBudgets, type AgentContext, runAgent } from "../agent/agent-l
 import type { AgentTrace } from "../agent/agent-trace.js";
 import type { QuestionAttachments } from "../attachments/question-attachments.js";
 import { channelOf } from "../channel-of.js";
-import type { Deadline } from "../deadline.js";
+import { type Deadline, LONGEST_DEADLINE } from "../deadline.js";
 import { AppError } from "../errors.js";
 import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
@@ -397,8 +397,8 @@ const NO_TOOLS = createToolRegistry();
 const ONE_STEP: AgentBudgets = {
   maxSteps: 1,
   maxTokens: Number.MAX_SAFE_INTEGER,
-  // The longest timer Node keeps; the answer's deadline ends the run long before.
-  maxMilliseconds: 2 ** 31 - 1,
+  // No limit of its own: the answer's deadline ends the run.
+  maxMilliseconds: LONGEST_DEADLINE,
 };
 
 const LENGTH_LIMIT_NOTE = "\n\n_(The answer hit the model's length limit and stops here.)_";
