@@ -31,7 +31,17 @@ export function followAbort(controller: AbortController, parent: AbortSignal | u
   return () => parent.removeEventListener("abort", follow);
 }
 
+/** The longest timer Node keeps (~24.8 days): a deadline of it is no limit on a chat answer. */
+export const LONGEST_DEADLINE = 2 ** 31 - 1;
+
+const doNothing = () => {};
+
 export function createDeadline(milliseconds: number, reason: () => unknown, parent?: AbortSignal): Deadline {
+  // No limit of its own under a parent: the parent's signal is what following it would give (its
+  // reason, at once), with no controller, timer or listener made per answer for a timer never due.
+  if (milliseconds >= LONGEST_DEADLINE && parent) {
+    return { signal: parent, pause: doNothing, resume: doNothing, dispose: doNothing };
+  }
   const controller = new AbortController();
   let remaining = milliseconds;
   let runningSince = performance.now();

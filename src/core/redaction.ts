@@ -36,6 +36,14 @@ const AUTHORIZATION = /(authorization["']?\s*[:=]\s*["']?)(?:(bearer|bot|basic)\
  */
 const BEARER = /\bBearer\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/g;
 
+/**
+ * What every pattern above needs somewhere in the text (ignoring case, so it may say yes where
+ * they say no): an answer streamed in pieces is checked once per piece, and most pieces have none
+ * of it, so the eight replacements are not run on them.
+ */
+const ANY_SHAPE =
+  /xox[a-z]-|xapp-|\.[A-Za-z0-9_-]{6,7}\.|aW50ZXJhY3Rpb246|(?:sk|pk|rk)[-_]|\/(?:webhooks|interactions)\/|authorization|bearer/i;
+
 /** Secrets shorter than this are not matched by value: too likely to hit ordinary words. */
 const SHORTEST_SECRET = 6;
 
@@ -48,6 +56,7 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
       if (result.includes(form)) result = result.split(form).join(REDACTED);
     }
   }
+  if (!ANY_SHAPE.test(result)) return result;
   result = result.replace(TOKEN_IN_PATH, `/$1/$2/${REDACTED}`);
   result = result.replace(AUTHORIZATION, (_match, prefix: string, scheme: string | undefined) =>
     scheme ? `${prefix}${scheme} ${REDACTED}` : `${prefix}${REDACTED}`,

@@ -50,15 +50,52 @@ export class TokenCache {
    *
    * `known` holds counts of this prompt's own texts (its passages' stored counts): consulted first and
    * not kept, so a prompt's passages do not crowd out the thread's lines nor outlive the message.
+   * `inOrder` lists texts of `known` in the order they stand as lines of the prompt: a line that is
+   * the next of them (or the one after it) is compared where it stands instead of being cut out and
+   * hashed for the lookup, which for passages was most of the prompt's characters read twice.
    */
-  messages(messages: readonly ChatMessage[], known?: ReadonlyMap<string, number>): number {
+  messages(
+    messages: readonly ChatMessage[],
+    known?: ReadonlyMap<string, number>,
+    inOrder: readonly string[] = [],
+  ): number {
     const newline = this.count("\n");
     let total = 0;
+    let next = 0;
     for (const message of messages) {
-      const lines = (message.content ?? "").split("\n");
-      total += MESSAGE_OVERHEAD_TOKENS + newline * (lines.length - 1);
-      for (const line of lines) if (line.length > 0) total += known?.get(line) ?? this.count(line);
+      const content = message.content ?? "";
+      total += MESSAGE_OVERHEAD_TOKENS;
+      let start = 0;
+      for (;;) {
+        const cut = content.indexOf("\n", start);
+        const end = cut < 0 ? content.length : cut;
+        if (end > start) {
+          const skipped = this.#placedText(content, start, end, inOrder, next);
+          if (skipped >= 0) {
+            // The line is this text: counted as the lookup of the line would count it.
+            const text = inOrder[next + skipped] as string;
+            total += known?.get(text) ?? this.count(text);
+            next += skipped + 1;
+          } else {
+            const line = content.slice(start, end);
+            total += known?.get(line) ?? this.count(line);
+          }
+        }
+        if (cut < 0) break;
+        total += newline;
+        start = cut + 1;
+      }
     }
     return total;
+  }
+
+  /** 0 when the line [start, end) is `inOrder[next]`, 1 when it is the one after, else -1. */
+  #placedText(content: string, start: number, end: number, inOrder: readonly string[], next: number): number {
+    for (let skipped = 0; skipped < 2; skipped++) {
+      const text = inOrder[next + skipped];
+      if (text !== undefined && text.length === end - start && content.startsWith(text, start))
+        return skipped;
+    }
+    return -1;
   }
 }

@@ -1,6 +1,6 @@
 import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { createDeadline, followAbort } from "../../src/core/deadline.js";
+import { createDeadline, followAbort, LONGEST_DEADLINE } from "../../src/core/deadline.js";
 
 describe("createDeadline", () => {
   beforeEach(() => {
@@ -39,6 +39,22 @@ describe("createDeadline", () => {
       expect(deadline.signal.reason).toBe(reason);
       deadline.dispose();
     }
+  });
+
+  it("of the longest time under a parent, is the parent: no timer, its reason at once", () => {
+    const parent = new AbortController();
+    const deadline = createDeadline(LONGEST_DEADLINE, () => "own", parent.signal);
+    expect(vi.getTimerCount()).toBe(0);
+    deadline.pause();
+    deadline.resume();
+    expect(deadline.signal.aborted).toBe(false);
+    const reason = new Error("parent's");
+    parent.abort(reason);
+    expect(deadline.signal.reason).toBe(reason);
+    deadline.dispose();
+    // Without a parent it is a timer as any other.
+    createDeadline(LONGEST_DEADLINE, () => "own");
+    expect(vi.getTimerCount()).toBe(1);
   });
 
   it("starts aborted under a parent that already is", () => {

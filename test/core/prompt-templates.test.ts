@@ -70,6 +70,19 @@ describe("answer template", () => {
     expect(messages.at(-1)?.content).toBe("Bob (U7): Where is the runbook?");
   });
 
+  it("renders a turn that changed since an earlier prompt as it is now", () => {
+    const asked = { ...turn(3, "user", "Carol", "Is the runbook current?") };
+    const prompt = () => answerPrompt({ ...base, turns: [asked] })[1]?.content;
+    expect(prompt()).toBe("Carol (U3): Is the runbook current?");
+    expect(prompt()).toBe("Carol (U3): Is the runbook current?");
+    asked.text = "Is the runbook still current?";
+    expect(prompt()).toBe("Carol (U3): Is the runbook still current?");
+    asked.speakerName = "Caroline";
+    expect(prompt()).toBe("Caroline (U3): Is the runbook still current?");
+    asked.speakerId = "U9";
+    expect(prompt()).toBe("Caroline (U9): Is the runbook still current?");
+  });
+
   it("numbers passages, fences them as data and asks for citations", () => {
     const passages = [
       {

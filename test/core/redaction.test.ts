@@ -19,6 +19,25 @@ describe("redactSecrets", () => {
     for (const [input, output] of cases) expect(redactSecrets(input)).toBe(output);
   });
 
+  it("hides each shape on its own, in any piece of a longer text", () => {
+    const alone = [
+      "xoxb-1234-5678-abcdEFGH",
+      "xapp-1-A1-2-deadbeef",
+      DISCORD_BOT_TOKEN,
+      INTERACTION_TOKEN,
+      "sk-proj-abcdefgh1234",
+      "gsk_abcdefgh1234",
+      "pk-live-abcdefgh1234",
+      "rk_live_abcdefgh1234",
+    ];
+    for (const secret of alone) expect(redactSecrets(`a ${secret} b`)).toBe("a [redacted] b");
+    expect(redactSecrets("sent Bearer abcdefgh12345 twice")).toBe("sent Bearer [redacted] twice");
+    expect(redactSecrets("see /webhooks/1234567890/abcdefghij now")).toBe(
+      "see /webhooks/1234567890/[redacted] now",
+    );
+    expect(redactSecrets("AUTHORIZATION=opaque-value")).toBe("AUTHORIZATION=[redacted]");
+  });
+
   it("hides the token in a webhook or interaction URL, whatever its shape", () => {
     expect(
       redactSecrets(

@@ -75,6 +75,51 @@ describe("TokenCache", () => {
     expect(encoded).toEqual([passage]);
   });
 
+  it("counts the texts it is given in order as a lookup of each line would, wherever they stand", () => {
+    // What `messages` computed before it compared lines in place: every line cut out and looked up.
+    const byLookup = (messages: ChatMessage[], known: Map<string, number>, cache: TokenCache) => {
+      let total = 0;
+      for (const message of messages) {
+        const lines = (message.content ?? "").split("\n");
+        total += 4 + cache.count("\n") * (lines.length - 1);
+        for (const line of lines) if (line.length > 0) total += known.get(line) ?? cache.count(line);
+      }
+      return total;
+    };
+    const texts = ["alpha beta", "gamma", "delta epsilon zeta", "two\nlines", "gamma", "eta", "theta"];
+    // Counts no encoder would give, so a line counted from the wrong text or encoded shows ("gamma"
+    // twice: the later count is the one looked up).
+    const known = new Map(texts.map((text, index) => [text, 1_000 * (index + 1)]));
+    let seed = 7;
+    const random = (below: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % below;
+    };
+    const pieces = [...texts, "", "", "other words", "alpha", "beta", "alpha beta gamma"];
+    const cache = new TokenCache();
+    for (let round = 0; round < 300; round++) {
+      const messages: ChatMessage[] = Array.from({ length: 1 + random(3) }, () => ({
+        role: "system" as const,
+        content: Array.from({ length: random(12) }, () => pieces[random(pieces.length)]).join("\n"),
+      }));
+      const inOrder = Array.from({ length: random(10) }, () => texts[random(texts.length)] as string);
+      expect(cache.messages(messages, known, inOrder)).toBe(byLookup(messages, known, cache));
+    }
+    // Texts in the prompt's order are each counted from `known`, none encoded.
+    const encoded: string[] = [];
+    const counting = new TokenCache((text) => {
+      encoded.push(text);
+      return countTokens(text);
+    });
+    const prompt: ChatMessage[] = [
+      { role: "system", content: "head\nalpha beta\ngamma\n\ndelta epsilon zeta" },
+    ];
+    expect(counting.messages(prompt, known, ["alpha beta", "gamma", "delta epsilon zeta"])).toBe(
+      4 + 4 * counting.count("\n") + counting.count("head") + 1_000 + 5_000 + 3_000,
+    );
+    expect(encoded).toEqual(["\n", "head"]);
+  });
+
   it("keeps the lines it remembers, not the prompts they were cut from", () => {
     setFlagsFromString("--expose-gc");
     const collect = runInNewContext("gc") as () => void;

@@ -2,7 +2,7 @@ import { type AgentBudgets, type AgentContext, runAgent } from "../agent/agent-l
 import type { AgentTrace } from "../agent/agent-trace.js";
 import type { QuestionAttachments } from "../attachments/question-attachments.js";
 import { channelOf } from "../channel-of.js";
-import type { Deadline } from "../deadline.js";
+import { type Deadline, LONGEST_DEADLINE } from "../deadline.js";
 import { AppError } from "../errors.js";
 import { sourceOfPassage } from "../knowledge/passage-source.js";
 import type { ConversationMemory, PromptBudget } from "../memory/conversation-memory.js";
@@ -102,12 +102,14 @@ export function scopeOf(message: InboundMessage): QueryScope {
  * Keeps passages within their share of the budget, best first. `known` collects the stored counts of
  * their texts, and the counts of their tag lines, for counting this prompt: neither is put in the
  * cache (see `TokenCache.messages`), where each message's ~5 new tag lines would outlive it.
+ * `inOrder` gets each kept passage's tag line and text, in the order the prompt has them.
  */
 function fitPassages(
   passages: Passage[],
   budget: number,
   tokens: TokenCache,
   known: Map<string, number>,
+  inOrder: string[],
 ): Passage[] {
   const kept: Passage[] = [];
   let used = 0;
@@ -118,6 +120,7 @@ function fitPassages(
     // Its tag line is counted for this prompt only: it names the passage's number in this answer.
     const tag = passageTag(passage, kept.length);
     known.set(tag, tokens.countOnce(tag));
+    inOrder.push(tag, passage.text);
     kept.push(passage);
     used += cost;
   }
@@ -177,7 +180,8 @@ export class AnswerChain {
         ? input.question
         : truncateToTokens(input.question, questionLimit);
     const known = new Map<string, number>();
-    let kept = fitPassages(passages, budget.passages, this.tokens, known);
+    const inOrder: string[] = [];
+    let kept = fitPassages(passages, budget.passages, this.tokens, known, inOrder);
     let turns = memory.window(input.conversation);
     let notes = input.notes;
     const build = () =>
@@ -195,7 +199,7 @@ export class AnswerChain {
         now,
       });
     let messages = build();
-    let tokens = this.tokens.messages(messages, known);
+    let tokens = this.tokens.messages(messages, known, inOrder);
     // The shares keep us within budget in practice; a very long persona or many notes can still
     // overflow, so shed the least valuable material until the prompt fits.
     while (tokens > budget.total) {
@@ -204,7 +208,7 @@ export class AnswerChain {
       else if (notes.length > 0) notes = notes.slice(1);
       else break;
       messages = build();
-      tokens = this.tokens.messages(messages, known);
+      tokens = this.tokens.messages(messages, known, inOrder);
     }
     const images = input.attached?.images ?? [];
     const last = messages.at(-1);
@@ -393,8 +397,8 @@ const NO_TOOLS = createToolRegistry();
 const ONE_STEP: AgentBudgets = {
   maxSteps: 1,
   maxTokens: Number.MAX_SAFE_INTEGER,
-  // The longest timer Node keeps; the answer's deadline ends the run long before.
-  maxMilliseconds: 2 ** 31 - 1,
+  // No limit of its own: the answer's deadline ends the run.
+  maxMilliseconds: LONGEST_DEADLINE,
 };
 
 const LENGTH_LIMIT_NOTE = "\n\n_(The answer hit the model's length limit and stops here.)_";

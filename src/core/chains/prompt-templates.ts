@@ -15,11 +15,46 @@ export function renderTurn(turn: Pick<Turn, "role" | "speakerName" | "speakerId"
   return turn.role === "assistant" ? turn.text : `${turn.speakerName} (${turn.speakerId}): ${turn.text}`;
 }
 
+interface RenderedTurn {
+  speakerName: string;
+  speakerId: string;
+  text: string;
+  rendered: string;
+}
+
+/**
+ * A person's turn as rendered for the history, kept per turn object: a thread's window holds the
+ * same turns (the store's cached objects) message after message, and its one string, hashed once,
+ * is what the token cache looks up, where a new string each message was read whole to be hashed
+ * and again to be compared. Kept with what it was made from, so a turn changed since renders anew.
+ */
+const renderedTurns = new WeakMap<Turn, RenderedTurn>();
+
+function renderHistoryTurn(turn: Turn): string {
+  const known = renderedTurns.get(turn);
+  if (
+    known !== undefined &&
+    known.text === turn.text &&
+    known.speakerName === turn.speakerName &&
+    known.speakerId === turn.speakerId
+  ) {
+    return known.rendered;
+  }
+  const rendered = renderTurn(turn);
+  renderedTurns.set(turn, {
+    speakerName: turn.speakerName,
+    speakerId: turn.speakerId,
+    text: turn.text,
+    rendered,
+  });
+  return rendered;
+}
+
 function historyMessages(turns: Turn[]): ChatMessage[] {
   return turns.map((turn) =>
     turn.role === "assistant"
       ? { role: "assistant", content: turn.text }
-      : { role: "user", content: renderTurn(turn) },
+      : { role: "user", content: renderHistoryTurn(turn) },
   );
 }
 
