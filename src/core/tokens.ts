@@ -83,30 +83,10 @@ function byteString(text: string): string {
     }
   }
   if (ascii) return text;
+  // Through the merge's byte buffer: only the rank table's build calls this, before any merge reads it.
+  const length = pieceBytesOf(text, 0, text.length);
   let bytes = "";
-  for (let index = 0; index < text.length; index += 1) {
-    let code = text.charCodeAt(index);
-    if (code >= 0xd800 && code <= 0xdbff && index + 1 < text.length) {
-      const low = text.charCodeAt(index + 1);
-      if (low >= 0xdc00 && low <= 0xdfff) {
-        code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
-        index += 1;
-      }
-    }
-    // A lone surrogate is encoded as U+FFFD, as TextEncoder does.
-    if (code >= 0xd800 && code <= 0xdfff) code = 0xfffd;
-    if (code <= 0x7f) bytes += String.fromCharCode(code);
-    else if (code <= 0x7ff) bytes += String.fromCharCode(0xc0 | (code >> 6), 0x80 | (code & 0x3f));
-    else if (code <= 0xffff)
-      bytes += String.fromCharCode(0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f));
-    else
-      bytes += String.fromCharCode(
-        0xf0 | (code >> 18),
-        0x80 | ((code >> 12) & 0x3f),
-        0x80 | ((code >> 6) & 0x3f),
-        0x80 | (code & 0x3f),
-      );
-  }
+  for (let index = 0; index < length; index += 1) bytes += String.fromCharCode(pieceBytes[index] as number);
   return bytes;
 }
 
@@ -121,8 +101,8 @@ let pairRanks = new Float64Array(256);
 let pieceBytes = new Uint8Array(256);
 
 /**
- * Writes the UTF-8 bytes of `text[start, end)` to `pieceBytes` (the bytes of `byteString`, a lone
- * surrogate as U+FFFD) and answers how many there are.
+ * Writes the UTF-8 bytes of `text[start, end)` to `pieceBytes` (a lone surrogate as U+FFFD, as
+ * TextEncoder does) and answers how many there are.
  */
 function pieceBytesOf(text: string, start: number, end: number): number {
   // At most three bytes per UTF-16 unit (a surrogate pair, two units, is four).

@@ -73,8 +73,8 @@ const NO_POSTINGS = new Uint16Array(0);
 /** An empty list to fill, of the one shape every list has (fractions, so its numbers are doubles). */
 export function emptyPostingList(): PostingList {
   return {
-    slots: new Uint16Array(0),
-    frequencies: new Uint16Array(0),
+    slots: NO_POSTINGS,
+    frequencies: NO_POSTINGS,
     start: 0,
     end: 0,
     maximumFrequency: 0,
@@ -722,8 +722,8 @@ interface WeightedList {
  */
 function emptyWeightedList(): WeightedList {
   return {
-    slots: new Uint16Array(0),
-    frequencies: new Uint16Array(0),
+    slots: NO_POSTINGS,
+    frequencies: NO_POSTINGS,
     start: 0,
     end: 0,
     termWeight: 0.5,
@@ -858,7 +858,7 @@ export class Bm25Scorer {
           lengthWeight,
           best,
           seed,
-          partIndex * SLOTS_PER_PART,
+          placeOf(partIndex, 0),
         );
       }
     }
@@ -877,8 +877,8 @@ export class Bm25Scorer {
     for (let index = 0; index < best.size; index++) {
       const place = best.placeAt(index);
       if (place < 0) continue;
-      const partIndex = Math.floor(place / SLOTS_PER_PART);
-      const slot = place - partIndex * SLOTS_PER_PART;
+      const partIndex = partOfPlace(place);
+      const slot = slotOfPlace(place);
       const lists = this.partLists[partIndex] as WeightedList[];
       const listCount = this.listCounts[partIndex] as number;
       let terms = 0;
@@ -1024,7 +1024,7 @@ export class Bm25Scorer {
     lengthWeight: number,
     best: TopEntries,
     seed: number,
-    /** The part's first place (its index times `SLOTS_PER_PART`): a chunk's is this plus its slot. */
+    /** The part's first place (`placeOf(partIndex, 0)`): a chunk's is this plus its slot. */
     place: number,
   ): void {
     this.reserve(part.size);
@@ -1395,6 +1395,19 @@ function weighAndOrder(lists: WeightedList[], count: number, termWeights: Float6
 /** Slots a part may have (16-bit), as a factor that keeps a part's places apart from the next part's. */
 const SLOTS_PER_PART = 0x10000;
 
+/** A chunk's place among all parts' slots: one number that orders chunks by part, then slot. */
+function placeOf(partIndex: number, slot: number): number {
+  return partIndex * SLOTS_PER_PART + slot;
+}
+
+function partOfPlace(place: number): number {
+  return Math.floor(place / SLOTS_PER_PART);
+}
+
+function slotOfPlace(place: number): number {
+  return place % SLOTS_PER_PART;
+}
+
 /**
  * The chunks with the highest partial scores offered (at most `capacity`, a min-heap on the score),
  * each as its part's index and its slot there.
@@ -1457,14 +1470,13 @@ export class Leaders {
     if (this.places.length < size) this.places = new Float64Array(this.scores.length);
     const places = this.places;
     for (let index = 0; index < size; index++) {
-      places[index] = (parts[index] as number) * SLOTS_PER_PART + (slots[index] as number);
+      places[index] = placeOf(parts[index] as number, slots[index] as number);
     }
     places.subarray(0, size).sort();
     for (let index = 0; index < size; index++) {
       const place = places[index] as number;
-      const slot = place % SLOTS_PER_PART;
-      slots[index] = slot;
-      parts[index] = (place - slot) / SLOTS_PER_PART;
+      slots[index] = slotOfPlace(place);
+      parts[index] = partOfPlace(place);
     }
   }
 
