@@ -209,6 +209,72 @@ describe("SqliteVectorStore index", () => {
     database.close();
   });
 
+  it("re-indexing a document of a sealed segment writes a few pages, not the segment", async () => {
+    // A segment's counts change with every chunk removed from it; its data never does. SQLite writes a
+    // row whole when its size changes (a count going from 1 to 2 takes a byte more), so counts kept in
+    // the row of a 21 MB segment put 21 MB in the log.
+    const path = join(directory, "teammate.sqlite");
+    const database = openSqliteDatabase(path);
+    const store = new SqliteVectorStore(database, { segmentChunks: 1_000 });
+    const next = seededRandom(17);
+    // Words of its own in each chunk make the segment large: thousands of terms, each with its list.
+    const text = (document: number, position: number) =>
+      `${sentence(next, 12)} ${Array.from({ length: 20 }, (_, word) => `w${document}x${position}x${word}`).join(" ")}`;
+    await store.replaceDocuments(
+      Array.from({ length: 500 }, (_, document) => ({
+        documentId: `doc-${document}`,
+        scope,
+        chunks: records(`doc-${document}`, [text(document, 0), text(document, 1)]),
+      })),
+    );
+    // One sealed segment of all 1,000 chunks: about 140 pages of data.
+    expect(database.prepare("SELECT chunk_count FROM knowledge_segments").all()).toEqual([
+      { chunk_count: 1_000 },
+    ]);
+
+    database.pragma("wal_checkpoint(TRUNCATE)");
+    await store.replaceDocument("doc-7", scope, records("doc-7", ["zeppelin hangar", "airship"]));
+    const [checkpoint] = database.pragma("wal_checkpoint(PASSIVE)") as Array<{ log: number }>;
+    // The document's rows and their index entries, the deletion log, the counts: about a dozen pages.
+    expect(checkpoint?.log).toBeLessThan(30);
+    expect(await ranking(store, "zeppelin")).toEqual([
+      { id: chunkId("doc-7", 0), score: expect.any(Number) },
+    ]);
+    database.close();
+  });
+
+  it("keeps the segments of a file whose segment data sat beside their counts (version 3)", async () => {
+    const path = join(directory, "teammate.sqlite");
+    const writerDatabase = openSqliteDatabase(path);
+    const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 4 });
+    for (let document = 0; document < 5; document++) {
+      await writer.replaceDocument(
+        `doc-${document}`,
+        scope,
+        records(`doc-${document}`, [`kubernetes cluster ${document}`, `payroll runs ${document}`]),
+      );
+    }
+    const before = await ranking(writer, "kubernetes payroll");
+    writerDatabase.close();
+
+    // Back to version 3's layout; the forward index of every sealed chunk damaged, so only segments
+    // that survived the migration can still answer.
+    const old = new Database(path);
+    old.exec(`
+      ALTER TABLE knowledge_segments ADD COLUMN data BLOB;
+      UPDATE knowledge_segments SET data = (SELECT data FROM knowledge_segment_data WHERE segment_id = id);
+      DROP TABLE knowledge_segment_data;
+      UPDATE schema_versions SET version = 3 WHERE component = 'knowledge';
+      UPDATE knowledge_chunks SET term_frequencies = X'' WHERE rowid <= (SELECT max(sealed_through) FROM knowledge_scopes);
+    `);
+    old.close();
+
+    const database = openSqliteDatabase(path);
+    const restarted = new SqliteVectorStore(database, { segmentChunks: 4 });
+    expect(await ranking(restarted, "kubernetes payroll")).toEqual(before);
+    database.close();
+  });
+
   it("another instance on the same file follows adds, replacements, deletions, seals and compactions", async () => {
     const path = join(directory, "teammate.sqlite");
     const writerDatabase = openSqliteDatabase(path);
