@@ -17,10 +17,11 @@ const ROUND_MILLISECONDS = 100;
  */
 const QUIET_MILLISECONDS = 150;
 /**
- * Under writes that never pause (an ingest, a busy channel) the log is copied back at least this often,
- * a few thousand pages at the rates seen, far below the backstop.
+ * Under writes that never pause (an ingest, a busy channel) the log is copied back at least this often.
+ * A thread of messages with an instant LLM commits ~15 pages a millisecond: a second let the log reach
+ * the backstop, a quarter of one keeps it near 5,000 pages.
  */
-const MAX_DELAY_MILLISECONDS = 1_000;
+const MAX_DELAY_MILLISECONDS = 250;
 
 /** When the thread checkpoints; the defaults above unless a test needs its own. */
 export interface CheckpointTiming {

@@ -99,6 +99,37 @@ describe("WAL checkpoints off the event loop", () => {
     database.close();
   });
 
+  it("restarts the log under commits that never pause", async () => {
+    const { path, database } = fillerDatabase();
+    const checkpointer = startWalCheckpointer(path, database, silentLogger, {
+      quietMs: 60_000,
+      maxDelayMs: 100,
+    });
+    await once(checkpointer.events, "ready");
+    let checkpoints = 0;
+    // A checkpoint that found the files busy reports a `log` of -1; the next round tries again.
+    checkpointer.events.on("checkpointed", ({ log }: { log: number }) => {
+      if (log > 0) checkpoints++;
+    });
+    // Batches of commits a millisecond apart (a row of about a page each, three pages of log with the
+    // tree's pages above it), about what a thread of messages with an instant LLM commits: one lands
+    // during every checkpoint's copy, so the log restarts only if the thread finishes what it was
+    // overtaken by.
+    let written = 0;
+    while (checkpoints < 1) {
+      writePages(database, 10);
+      written += 10;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // Below the connection's backstop (16,000 pages of log), whose own checkpoint would restart it too.
+    expect(written).toBeLessThan(4_000);
+    // A checkpoint's `log` is the log's length in pages, since it last started from its beginning.
+    const [{ log }] = database.pragma("wal_checkpoint(PASSIVE)") as [{ log: number }];
+    expect(log).toBeLessThan(written / 2);
+    await checkpointer.close();
+    database.close();
+  });
+
   it("starts its thread without the process's flags (under tsx, the loader's --import)", async () => {
     // A process started as `npm start` is (node with tsx's loader), plus one more --import that throws in
     // any thread it is loaded in: the checkpoint thread gets ready only if it inherits none of them.
