@@ -106,6 +106,9 @@ describe("WAL checkpoints off the event loop", () => {
       maxDelayMs: 100,
     });
     await once(checkpointer.events, "ready");
+    // Without the connection's own backstop checkpoint (16,000 pages of log), only the thread can restart
+    // the log, however long a loaded machine takes to get to its first round.
+    database.pragma("wal_autocheckpoint = 0");
     let checkpoints = 0;
     // A checkpoint that found the files busy reports a `log` of -1; the next round tries again.
     checkpointer.events.on("checkpointed", ({ log }: { log: number }) => {
@@ -121,8 +124,6 @@ describe("WAL checkpoints off the event loop", () => {
       written += 10;
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    // Below the connection's backstop (16,000 pages of log), whose own checkpoint would restart it too.
-    expect(written).toBeLessThan(4_000);
     // A checkpoint's `log` is the log's length in pages, since it last started from its beginning.
     const [{ log }] = database.pragma("wal_checkpoint(PASSIVE)") as [{ log: number }];
     expect(log).toBeLessThan(written / 2);
