@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { AppError } from "../../core/errors.js";
 
 /** One schema step; `migrations[i]` brings a component from version `i` to version `i + 1`. */
 export type SqliteMigration = (database: Database) => void;
@@ -28,6 +29,15 @@ export function migrateSqliteSchema(
   // cannot both run the same step.
   const step = database.transaction((): boolean => {
     const current = readVersion.get(component)?.version ?? 0;
+    // A newer release moved these tables on (a rollback, or an old worker beside a new bot): its columns
+    // are not the ones this release queries, which would fail later, on a message.
+    if (current > migrations.length) {
+      throw new AppError(
+        "store_unavailable",
+        `The ${component} tables in this SQLite file are at schema version ${current}, written by a newer teammate; this one knows version ${migrations.length}: run the newer release (every bot and worker process on the file), or a copy of the file from before the upgrade.`,
+        { userMessage: "My storage is not available right now." },
+      );
+    }
     const migration = migrations[current];
     if (migration === undefined) return false;
     migration(database);
