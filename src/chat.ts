@@ -15,7 +15,7 @@ import { TerminalReplySink } from "./adapters/terminal/terminal-reply-sink.js";
 import { createApplication } from "./application.js";
 import { type Config, hasLlm, loadConfig } from "./config.js";
 import type { InboundMessage } from "./core/ports/assistant-handler.js";
-import { loadEnvironmentFile } from "./process-lifecycle.js";
+import { exitOnStartupFailure, loadEnvironmentFile } from "./process-lifecycle.js";
 
 const HISTORY_LINES = 500;
 
@@ -55,7 +55,14 @@ async function main(): Promise<number> {
   // the questions and answers, so the chat shows warnings and up unless asked for debug or trace.
   const level = config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL;
   const logger = createLogger({ level, name: "teammate-chat", pretty: interactive });
-  const application = await createApplication(config, logger, { role: "chat" });
+  let application: Awaited<ReturnType<typeof createApplication>>;
+  try {
+    application = await createApplication(config, logger, { role: "chat" });
+  } catch (error) {
+    // As `npm start` says it: the cause and the fix in one line, the stack only at LOG_LEVEL=debug.
+    logger.debug({ err: error }, "start-up failed");
+    exitOnStartupFailure(error);
+  }
 
   if (interactive) {
     process.stdout.write(

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -19,12 +20,16 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** `npm start` (tsx src/main.ts) with only these variables; resolves with its exit code and output. */
+/**
+ * `npm start` (tsx src/main.ts), or `npm run chat` (src/chat.ts) with `exit` typed, with only these
+ * variables; resolves with its exit code and output.
+ */
 async function npmStart(
   directory: string,
   environment: Record<string, string>,
+  entry = "src/main.ts",
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, "src/main.ts")], {
+  const child = spawn(join(ROOT, "node_modules/.bin/tsx"), [join(ROOT, entry)], {
     cwd: directory,
     env: { PATH: process.env.PATH ?? "", HOME: directory, PORT: "0", ...environment },
   });
@@ -36,6 +41,7 @@ async function npmStart(
   child.stderr.on("data", (chunk: Buffer) => {
     stderr += chunk.toString("utf8");
   });
+  child.stdin.end("exit\n");
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, stdout, stderr };
 }
@@ -90,5 +96,29 @@ describe("npm start that cannot start says why in one line and exits non-zero", 
     expect(dataDirectory.code).toBe(1);
     expectOneLine(dataDirectory.stderr, /SQLite database at .*\(ENOTDIR: not a directory.*\).*DATA_DIR/);
     expect(dataDirectory.stdout).not.toContain("teammate started");
+  }, 60_000);
+
+  it("the terminal chat says the same, and a file a newer release wrote is refused by name", async () => {
+    const file = join(directory, "another-file");
+    writeFileSync(file, "not a directory");
+    // A file whose knowledge tables a newer release has moved on: made by a chat, then marked so.
+    const newerDirectory = join(directory, "newer-data");
+    const made = await npmStart(directory, { DATA_DIR: newerDirectory }, "src/chat.ts");
+    expect(made.code, made.stderr).toBe(0);
+    const database = new Database(join(newerDirectory, "teammate.sqlite"));
+    database.prepare("UPDATE schema_versions SET version = version + 1 WHERE component = 'knowledge'").run();
+    database.close();
+
+    const [chat, newerChat, newerBot] = await Promise.all([
+      npmStart(directory, { DATA_DIR: join(file, "data") }, "src/chat.ts"),
+      npmStart(directory, { DATA_DIR: newerDirectory }, "src/chat.ts"),
+      npmStart(directory, { DATA_DIR: newerDirectory }),
+    ]);
+    expect(chat.code).toBe(1);
+    expectOneLine(chat.stderr, /SQLite database at .*\(ENOTDIR: not a directory.*\).*DATA_DIR/);
+    for (const run of [newerChat, newerBot]) {
+      expect(run.code).toBe(1);
+      expectOneLine(run.stderr, /knowledge tables .* schema version \d+, written by a newer teammate/);
+    }
   }, 60_000);
 });
