@@ -15,6 +15,7 @@ import { TerminalReplySink } from "./adapters/terminal/terminal-reply-sink.js";
 import { createApplication } from "./application.js";
 import { type Config, hasLlm, loadConfig } from "./config.js";
 import type { InboundMessage } from "./core/ports/assistant-handler.js";
+import type { Logger } from "./core/ports/logger.js";
 import { exitOnStartupFailure, loadEnvironmentFile } from "./process-lifecycle.js";
 
 const HISTORY_LINES = 500;
@@ -38,6 +39,32 @@ function describeModel(config: Config): string {
   return `${config.LLM_MODEL} at ${where}`;
 }
 
+/** The application, or the process ends with one line saying why it could not start. */
+async function startApplication(config: Config, logger: Logger) {
+  try {
+    return await createApplication(config, logger, { role: "chat" });
+  } catch (error) {
+    // As `npm start` says it: the cause and the fix in one line, the stack only at LOG_LEVEL=debug.
+    logger.debug({ err: error }, "start-up failed");
+    exitOnStartupFailure(error);
+  }
+}
+
+function greet(config: Config, interactive: boolean): void {
+  if (interactive) {
+    process.stdout.write(
+      [
+        `teammate — local chat. Documents and memory live in ${resolve(config.DATA_DIR)}.`,
+        hasLlm(config) ? `Answers come from ${describeModel(config)}.` : NO_LLM_AT_START,
+        "Say `help` for every command, `index <file or folder>` to teach me your docs. ↑/↓ recall what you typed; Ctrl-D or `exit` leaves.",
+        "",
+      ].join("\n"),
+    );
+  } else if (!hasLlm(config)) {
+    process.stderr.write(`${NO_LLM_AT_START}\n`);
+  }
+}
+
 async function main(): Promise<number> {
   let config: Config;
   try {
@@ -55,27 +82,8 @@ async function main(): Promise<number> {
   // the questions and answers, so the chat shows warnings and up unless asked for debug or trace.
   const level = config.LOG_LEVEL === "info" ? "warn" : config.LOG_LEVEL;
   const logger = createLogger({ level, name: "teammate-chat", pretty: interactive });
-  let application: Awaited<ReturnType<typeof createApplication>>;
-  try {
-    application = await createApplication(config, logger, { role: "chat" });
-  } catch (error) {
-    // As `npm start` says it: the cause and the fix in one line, the stack only at LOG_LEVEL=debug.
-    logger.debug({ err: error }, "start-up failed");
-    exitOnStartupFailure(error);
-  }
-
-  if (interactive) {
-    process.stdout.write(
-      [
-        `teammate — local chat. Documents and memory live in ${resolve(config.DATA_DIR)}.`,
-        hasLlm(config) ? `Answers come from ${describeModel(config)}.` : NO_LLM_AT_START,
-        "Say `help` for every command, `index <file or folder>` to teach me your docs. ↑/↓ recall what you typed; Ctrl-D or `exit` leaves.",
-        "",
-      ].join("\n"),
-    );
-  } else if (!hasLlm(config)) {
-    process.stderr.write(`${NO_LLM_AT_START}\n`);
-  }
+  const application = await startApplication(config, logger);
+  greet(config, interactive);
 
   const user = userInfo().username || "you";
   // A pseudo-terminal without a size reports 0 columns.

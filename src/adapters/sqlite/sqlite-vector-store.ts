@@ -915,6 +915,34 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** The statements over sealed segments: their counts in `knowledge_segments`, their data beside them. */
+function prepareSegmentStatements(database: Database) {
+  return {
+    countSegmentDeletion: database.prepare(
+      `UPDATE knowledge_segments SET deleted_chunks = deleted_chunks + 1
+         WHERE scope_id = ? AND first_rowid <= ? AND last_rowid >= ?`,
+    ),
+    segmentsOfScope: database.prepare(
+      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
+         FROM knowledge_segments WHERE scope_id = ? ORDER BY first_rowid`,
+    ),
+    segmentsToCompact: database.prepare(
+      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
+         FROM knowledge_segments WHERE scope_id = ? AND deleted_chunks * 2 >= chunk_count`,
+    ),
+    segmentData: database.prepare("SELECT data FROM knowledge_segment_data WHERE segment_id = ?"),
+    insertSegment: database.prepare(
+      `INSERT INTO knowledge_segments (scope_id, first_rowid, last_rowid, chunk_count, deletion_sequence)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    insertSegmentData: database.prepare(
+      "INSERT INTO knowledge_segment_data (segment_id, data) VALUES (?, ?)",
+    ),
+    deleteSegment: database.prepare("DELETE FROM knowledge_segments WHERE id = ?"),
+    deleteSegmentData: database.prepare("DELETE FROM knowledge_segment_data WHERE segment_id = ?"),
+  };
+}
+
 function prepareStatements(database: Database) {
   const raw = (statement: Statement) => statement.raw(true);
   return {
@@ -975,28 +1003,7 @@ function prepareStatements(database: Database) {
            WHERE scope_id = ? AND chunk_rowid BETWEEN ? AND ? AND sequence > ?`,
       ),
     ),
-    countSegmentDeletion: database.prepare(
-      `UPDATE knowledge_segments SET deleted_chunks = deleted_chunks + 1
-         WHERE scope_id = ? AND first_rowid <= ? AND last_rowid >= ?`,
-    ),
-    segmentsOfScope: database.prepare(
-      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
-         FROM knowledge_segments WHERE scope_id = ? ORDER BY first_rowid`,
-    ),
-    segmentsToCompact: database.prepare(
-      `SELECT id, first_rowid, last_rowid, chunk_count, deleted_chunks, deletion_sequence
-         FROM knowledge_segments WHERE scope_id = ? AND deleted_chunks * 2 >= chunk_count`,
-    ),
-    segmentData: database.prepare("SELECT data FROM knowledge_segment_data WHERE segment_id = ?"),
-    insertSegment: database.prepare(
-      `INSERT INTO knowledge_segments (scope_id, first_rowid, last_rowid, chunk_count, deletion_sequence)
-       VALUES (?, ?, ?, ?, ?)`,
-    ),
-    insertSegmentData: database.prepare(
-      "INSERT INTO knowledge_segment_data (segment_id, data) VALUES (?, ?)",
-    ),
-    deleteSegment: database.prepare("DELETE FROM knowledge_segments WHERE id = ?"),
-    deleteSegmentData: database.prepare("DELETE FROM knowledge_segment_data WHERE segment_id = ?"),
+    ...prepareSegmentStatements(database),
     unsealedRows: raw(
       database.prepare(
         `SELECT rowid, length, term_frequencies FROM knowledge_chunks
