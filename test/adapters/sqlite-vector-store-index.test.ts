@@ -115,6 +115,25 @@ async function ranking(store: SqliteVectorStore, question: string, limit = 10) {
   }));
 }
 
+/** A file in `directory` of 10 chunks in sealed segments of 4, closed, and the ranking it gave for "kubernetes payroll". */
+async function sealedFile(
+  directory: string,
+): Promise<{ path: string; before: Awaited<ReturnType<typeof ranking>> }> {
+  const path = join(directory, "teammate.sqlite");
+  const writerDatabase = openSqliteDatabase(path);
+  const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 4 });
+  for (let document = 0; document < 5; document++) {
+    await writer.replaceDocument(
+      `doc-${document}`,
+      scope,
+      records(`doc-${document}`, [`kubernetes cluster ${document}`, `payroll runs ${document}`]),
+    );
+  }
+  const before = await ranking(writer, "kubernetes payroll");
+  writerDatabase.close();
+  return { path, before };
+}
+
 describe("SqliteVectorStore index", () => {
   let directory: string;
 
@@ -152,19 +171,8 @@ describe("SqliteVectorStore index", () => {
   });
 
   it("a restart answers from the persisted segments without reading the chunks they cover", async () => {
-    const path = join(directory, "teammate.sqlite");
-    const writerDatabase = openSqliteDatabase(path);
-    const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 4 });
-    for (let document = 0; document < 5; document++) {
-      await writer.replaceDocument(
-        `doc-${document}`,
-        scope,
-        records(`doc-${document}`, [`kubernetes cluster ${document}`, `payroll runs ${document}`]),
-      );
-    }
-    const before = await ranking(writer, "kubernetes payroll");
+    const { path, before } = await sealedFile(directory);
     expect(before).toHaveLength(10);
-    writerDatabase.close();
 
     // Damage the forward index of every sealed chunk: a store that rebuilt from the chunks would no
     // longer find them; one that loads its segments still does.
@@ -244,18 +252,7 @@ describe("SqliteVectorStore index", () => {
   });
 
   it("keeps the segments of a file whose segment data sat beside their counts (version 3)", async () => {
-    const path = join(directory, "teammate.sqlite");
-    const writerDatabase = openSqliteDatabase(path);
-    const writer = new SqliteVectorStore(writerDatabase, { segmentChunks: 4 });
-    for (let document = 0; document < 5; document++) {
-      await writer.replaceDocument(
-        `doc-${document}`,
-        scope,
-        records(`doc-${document}`, [`kubernetes cluster ${document}`, `payroll runs ${document}`]),
-      );
-    }
-    const before = await ranking(writer, "kubernetes payroll");
-    writerDatabase.close();
+    const { path, before } = await sealedFile(directory);
 
     // Back to version 3's layout; the forward index of every sealed chunk damaged, so only segments
     // that survived the migration can still answer.
