@@ -1556,7 +1556,16 @@ export class TopEntries {
   /** Where the scorer found each entry (see `Bm25Scorer.score`), -1 for entries offered without. */
   private readonly places: number[] = [];
 
-  constructor(readonly limit: number) {}
+  constructor(public limit: number) {}
+
+  /** Empties the entries for another question of `limit` results. */
+  reset(limit: number): this {
+    this.limit = limit;
+    this.rowids.length = 0;
+    this.scores.length = 0;
+    this.places.length = 0;
+    return this;
+  }
 
   /** The score a new entry must reach to enter (0 until the heap is full). */
   threshold(): number {

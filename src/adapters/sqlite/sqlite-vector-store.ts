@@ -270,6 +270,17 @@ export class SqliteVectorStore implements VectorStore {
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly indexes = new Map<number, ScopeIndex>();
   private readonly scorer: Bm25Scorer;
+  /**
+   * The BM25 entries of every search, emptied for each (the scoring is synchronous). Kept for the
+   * store's life so that their hidden class is: V8 keeps the hidden class of objects no longer alive
+   * through two major collections (`--retain-maps-for-n-gc`), then lets it go with every function
+   * compiled against it. A new object per search left none alive between questions, so three
+   * collections in a quiet spell (the memory reducer's, or the bench's before re-indexing) threw the
+   * compiled scorer away: the next questions ran unoptimized while it was compiled again on other
+   * threads (~75 ms of CPU), which on two busy cores took the event loop's core (first query after a
+   * re-index at 100k chunks 3-15 ms instead of 1-2).
+   */
+  private readonly sparseEntries = new TopEntries(0);
   private readonly writeTransaction: <T>(work: () => T) => T;
   private readonly readTransaction: <T>(work: () => T) => T;
 
@@ -783,7 +794,7 @@ export class SqliteVectorStore implements VectorStore {
     // a term in the question scored slightly worse on both train splits.
     const query = [...termIds].map((id) => ({ termId: id, weight: 1 }));
     const statistics = { documentCount, averageLength: totalLength / documentCount, k1: this.k1, b: this.b };
-    const best = new TopEntries(limit);
+    const best = this.sparseEntries.reset(limit);
     this.scorer.score(parts, query, statistics, best, held);
     return best.sorted();
   }
