@@ -7,7 +7,7 @@ import {
   readQuestionAttachments,
 } from "./attachments/question-attachments.js";
 import { type AnswerChain, type AnswerChainResult, scopeOf } from "./chains/answer-chain.js";
-import { channelOf } from "./channel-of.js";
+import { channelOf, conversationOf } from "./channel-of.js";
 import { NO_LLM_MESSAGE } from "./commands/no-llm.js";
 import { createDeadline, type Deadline, raceWithSignal } from "./deadline.js";
 import { AppError } from "./errors.js";
@@ -278,7 +278,7 @@ export class Answering {
       .saveAnswer(
         {
           id: answerId,
-          conversation: { ...channelOf(message), threadId: message.threadId },
+          conversation: conversationOf(message),
           askerId: message.userId,
           question,
           answer: result.text,

@@ -5,7 +5,7 @@ import { approvalActions } from "./actions/approval-actions.js";
 import { Answering } from "./answering.js";
 import { type Arrival, arrive } from "./arrival.js";
 import { type AgentSetup, AnswerChain } from "./chains/answer-chain.js";
-import { channelOf } from "./channel-of.js";
+import { conversationOf } from "./channel-of.js";
 import { answerCommands } from "./commands/answer-commands.js";
 import { builtinCommands } from "./commands/builtin-commands.js";
 import { chainCommands } from "./commands/chain-commands.js";
@@ -245,7 +245,7 @@ async function handleMessage(parts: Parts, delivered: InboundMessage, sink: Repl
   const open = new OpenReply({
     store: parts.store,
     id: `reply-${delivered.platform}-${delivered.workspaceId}-${delivered.eventId}`,
-    where: { ...channelOf(delivered), threadId: delivered.threadId },
+    where: conversationOf(delivered),
     askerId: delivered.userId,
     sink,
     owner: parts.owner,

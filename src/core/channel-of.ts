@@ -1,4 +1,4 @@
-import type { ChannelRef } from "./types.js";
+import type { ChannelRef, ConversationRef } from "./types.js";
 
 /**
  * The channel part of a message, thread or answer reference. Notes, settings, feedback and
@@ -6,4 +6,19 @@ import type { ChannelRef } from "./types.js";
  */
 export function channelOf(reference: ChannelRef): ChannelRef {
   return { platform: reference.platform, workspaceId: reference.workspaceId, channelId: reference.channelId };
+}
+
+/**
+ * The conversation part of a message: its channel and thread. Written out rather than as
+ * `{ ...channelOf(message), threadId }`: on Node 20 an object spread followed by a property the
+ * source lacks gets a hidden class of its own every time, so every read of such a reference (the
+ * memory store reads one per message) misses V8's inline caches.
+ */
+export function conversationOf(reference: ConversationRef): ConversationRef {
+  return {
+    platform: reference.platform,
+    workspaceId: reference.workspaceId,
+    channelId: reference.channelId,
+    threadId: reference.threadId,
+  };
 }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openSqliteDatabase } from "../../src/adapters/sqlite/open-sqlite-database.js";
 import { SqliteMemoryStore } from "../../src/adapters/sqlite/sqlite-memory-store.js";
 import { runMemoryStoreContract } from "../contracts/memory-store.contract.js";
+import { sameHiddenClass } from "../support/hidden-class.js";
 
 runMemoryStoreContract("SqliteMemoryStore in memory", async () => {
   const store = new SqliteMemoryStore(openSqliteDatabase(":memory:"), { ownsDatabase: true });
@@ -288,6 +289,17 @@ describe("SqliteMemoryStore's conversations read once per process", () => {
     // A fold the other connection already applied changes nothing here.
     await here.foldTurns(thread, 1, "stale");
     expect((await here.loadConversation(thread)).summary).toBe("one and two");
+  });
+
+  it("gives a conversation's turns one hidden class, read back or just saved", async () => {
+    const [here] = twoProcesses();
+    await here.appendTurns(thread, [turn("one"), turn("two")]);
+    await here.loadConversation(thread);
+    const saved = await here.appendTurns(thread, [turn("three"), turn("four")]);
+    const { turns } = await here.loadConversation(thread);
+    expect(texts({ turns })).toEqual(["one", "two", "three", "four"]);
+    const [first] = turns as [object];
+    for (const one of [...turns, ...saved]) expect(sameHiddenClass(one, first)).toBe(true);
   });
 
   it("hands out copies: changing a loaded conversation changes nothing stored", async () => {

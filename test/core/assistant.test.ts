@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { NO_DOCUMENTS_NOTE } from "../../src/core/chains/answer-chain.js";
 import { AppError } from "../../src/core/errors.js";
+import type { AnswerRecord } from "../../src/core/ports/memory-store.js";
+import { sameHiddenClass } from "../support/hidden-class.js";
 import { RecordingSink } from "../support/recording-sink.js";
 import { ScriptedLlm } from "../support/scripted-llm.js";
 import { createTestAssistant, inbound } from "./assistant-fixtures.js";
@@ -39,6 +41,30 @@ describe("assistant: conversation", () => {
     expect(roles).toEqual(["system", "user", "assistant", "user"]);
     expect(second?.messages[1]?.content).toContain("my favourite colour is teal");
     expect(second?.messages[2]?.content).toContain("You said:");
+  });
+
+  it("saves each answer's conversation and trace in one hidden class, answer after answer", async () => {
+    const { assistant, store } = setup(() => "Noted.");
+    const saved: AnswerRecord[] = [];
+    const saveAnswer = store.saveAnswer.bind(store);
+    store.saveAnswer = (answer, exchange) => {
+      saved.push(answer);
+      return saveAnswer(answer, exchange);
+    };
+    // Enough answers for V8 to leave the first calls' generic path (feedback comes after a few).
+    for (let thread = 0; thread < 20; thread++)
+      await send(assistant, { text: "hi", threadId: `${thread}.1` });
+    const [first] = saved as [AnswerRecord];
+    expect(saved.at(-1)?.conversation).toEqual({
+      platform: "slack",
+      workspaceId: "T1",
+      channelId: "C1",
+      threadId: "19.1",
+    });
+    for (const answer of saved) {
+      expect(sameHiddenClass(answer.conversation, first.conversation)).toBe(true);
+      expect(sameHiddenClass(answer.trace as object, first.trace as object)).toBe(true);
+    }
   });
 
   it("keeps speakers apart in a shared channel", async () => {

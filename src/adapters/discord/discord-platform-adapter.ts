@@ -333,8 +333,15 @@ export class DiscordPlatformAdapter {
     if (!addressedBy) return;
     const logger = this.logger.child({ messageId: message.id });
     const text = stripMentions(message.content, botId, botRoleId);
+    const conversation = messageConversation(message);
+    // Written out, not `{ ...messageConversation(message), userId, … }`: on Node 20 a spread followed
+    // by properties its source lacks gets a hidden class of its own every time, and core reads the
+    // message's fields all along its path.
     const inbound: InboundMessage = {
-      ...messageConversation(message),
+      platform: conversation.platform,
+      workspaceId: conversation.workspaceId,
+      channelId: conversation.channelId,
+      threadId: conversation.threadId,
       userId: message.author.id,
       userName: message.member?.displayName ?? message.author.globalName ?? message.author.username,
       text,

@@ -460,7 +460,20 @@ export class SqliteMemoryStore implements MemoryStore {
     const reserved = this.#statements.reserveSeqs.get(...key, turns.length)!;
     const firstSeq = reserved.last_seq - turns.length + 1;
     const saved = turns.map((turn, index): Turn => {
-      const stored: Turn = { ...turn, seq: firstSeq + index };
+      // As `toTurn` builds a turn read back (same fields, same order, frozen), so that a cached
+      // conversation's turns share one hidden class. Not `{ ...turn, seq }`: on Node 20 a spread
+      // followed by a property the source lacks, or a frozen copy of a spread, gets a hidden class of
+      // its own every time, and every later read of the turn (the window, the prompt) misses V8's
+      // inline caches.
+      const stored: Turn = Object.freeze({
+        seq: firstSeq + index,
+        role: turn.role,
+        speakerId: turn.speakerId,
+        speakerName: turn.speakerName,
+        text: turn.text,
+        tokens: turn.tokens,
+        at: turn.at,
+      });
       this.#statements.insertTurn.run(
         ...key,
         stored.seq,
@@ -485,7 +498,8 @@ export class SqliteMemoryStore implements MemoryStore {
     const cached = this.#conversations.get(name);
     if (cached) {
       if (cached.lastSeq === lastSeq - saved.length && cached.revision === revision) {
-        cached.turns.push(...saved.map((turn) => Object.freeze({ ...turn })));
+        // Frozen when made (`#insertTurns`), so the cache holds them as they are.
+        cached.turns.push(...saved);
         cached.lastSeq = lastSeq;
       } else {
         this.#conversations.delete(name);

@@ -316,10 +316,11 @@ function traceOf(run: {
     startedAt: run.startedAt,
     totalMilliseconds: run.totalMilliseconds,
     finishReason: run.finishReason,
-    passages: run.passages.map((passage, position) => ({
-      ...sourceOfPassage(passage, position),
-      score: passage.score,
-    })),
+    // `Object.assign` onto the new source rather than `{ ...source, score }`: on Node 20 a spread
+    // followed by a property the source lacks gets a hidden class of its own every time.
+    passages: run.passages.map((passage, position) =>
+      Object.assign(sourceOfPassage(passage, position), { score: passage.score }),
+    ),
     steps: run.steps,
     toolCalls: run.toolCalls,
     totals: {

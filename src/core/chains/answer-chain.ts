@@ -292,11 +292,12 @@ export class AnswerChain {
       usage: outcome.trace.totals,
       standaloneQuestion,
       promptTokens: prompt.tokens,
-      trace: {
-        ...outcome.trace,
+      // The agent's trace and the chain's two fields, in this order. `Object.assign` rather than a
+      // spread followed by new properties, which on Node 20 gets a hidden class of its own every time.
+      trace: Object.assign({}, outcome.trace, {
         standaloneQuestion,
         passageExcerpts: outcome.passages.map((passage) => passage.text.slice(0, 300)),
-      },
+      }),
     };
   }
 

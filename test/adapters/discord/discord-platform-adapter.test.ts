@@ -16,6 +16,7 @@ import type { ReplySink } from "../../../src/core/ports/reply-sink.js";
 import { applicationCommands } from "../../support/application-commands.js";
 import { type DiscordStandIn, startDiscordStandIn } from "../../support/discord-stand-in.js";
 import { waitFor } from "../../support/e2e-helpers.js";
+import { sameHiddenClass } from "../../support/hidden-class.js";
 
 type Script = (message: InboundMessage, sink: ReplySink) => Promise<void>;
 
@@ -338,6 +339,21 @@ describe("Discord adapter against the stand-ins", () => {
     expect(assistant.received[0]).toMatchObject({ text: "where is the handbook?", eventId: message.id });
     expect(assistant.received[0]?.isCommand).toBeFalsy();
     expect(discord.problems).toEqual([]);
+  });
+
+  it("hands core its messages in one hidden class, message after message", async () => {
+    const assistant = scriptedAssistant();
+    const discord = await startAll(assistant.handler);
+    // Enough of them for V8 to leave the first calls' generic path (feedback comes after a few).
+    for (let count = 0; count < 20; count++) {
+      discord.dispatch(
+        "MESSAGE_CREATE",
+        discord.userMessage({ content: `<@${discord.applicationId}> question ${count}`, mentionBot: true }),
+      );
+    }
+    await waitFor(() => assistant.received.length === 20, "the 20 messages reach core");
+    const [first] = assistant.received as [InboundMessage];
+    for (const message of assistant.received) expect(sameHiddenClass(message, first)).toBe(true);
   });
 
   it("answers a mention of the bot's managed role as a reply", async () => {

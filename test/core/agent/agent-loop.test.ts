@@ -16,6 +16,7 @@ import { silentLogger } from "../../../src/core/ports/logger.js";
 import type { Tool } from "../../../src/core/ports/tool.js";
 import { createToolRegistry } from "../../../src/core/tools/tool-registry.js";
 import { createSearchDocsTool } from "../../../src/tools/search-docs-tool.js";
+import { sameHiddenClass } from "../../support/hidden-class.js";
 import { RecordingReplySink } from "../../support/recording-reply-sink.js";
 import { ScriptedLlmProvider, type ScriptStep } from "../../support/scripted-llm-provider.js";
 
@@ -170,6 +171,19 @@ describe("runAgent", () => {
     expect(result.trace.passages).toEqual([
       expect.objectContaining({ index: 1, documentId: "doc-handbook", score: 0.91 }),
     ]);
+  });
+
+  it("lists the trace's passages in one hidden class", async () => {
+    // Enough of them for V8 to leave the first calls' generic path (feedback comes after a few).
+    const passages = Array.from({ length: 20 }, (_, position) => ({
+      ...handbook,
+      documentId: `doc-${position}`,
+      score: 1 / (position + 1),
+    }));
+    const { run } = setup({ script: [{ text: "Tuesdays [1]." }], passages });
+    const listed = (await run()).trace.passages;
+    expect(listed[19]).toMatchObject({ index: 20, documentId: "doc-19", score: 1 / 20 });
+    for (const passage of listed) expect(sameHiddenClass(passage, listed[0] as object)).toBe(true);
   });
 
   it("runs two parallel tool calls concurrently", async () => {
