@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AppError } from "../../src/core/errors.js";
 import type { AnswerRecord, MemoryStore, NewTurn, OpenWork } from "../../src/core/ports/memory-store.js";
 import type { ChannelRef, ConversationRef } from "../../src/core/types.js";
+import { sameHiddenClass } from "../support/hidden-class.js";
 
 /** A store under test and how to throw away everything it wrote. */
 export interface MemoryStoreFixture {
@@ -128,6 +129,19 @@ export function runMemoryStoreContract(name: string, createStore: () => Promise<
         for (let index = 0; index < 20; index += 2) {
           expect(turns[index]?.text.slice(1)).toBe(turns[index + 1]?.text.slice(1));
         }
+      });
+
+      it("hands back its turns, saved or loaded, in one hidden class", async () => {
+        // Twenty, one call each: V8 gives a spread's copies a class of their own only once the code
+        // that makes them is warm, and every read of a turn along the message path would then miss.
+        const saved = [];
+        for (let index = 0; index < 20; index++) {
+          saved.push(...(await store.appendTurns(threadOne, [turn(`t${index}`)])));
+        }
+        const { turns } = await store.loadConversation(threadOne);
+        expect(turns).toEqual(saved);
+        const [first] = turns as [object];
+        for (const one of [...turns, ...saved]) expect(sameHiddenClass(one, first)).toBe(true);
       });
     });
 

@@ -1,16 +1,17 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { AppError } from "../../core/errors.js";
-import type {
-  AnswerRecord,
-  ChannelSettings,
-  Conversation,
-  FeedbackRecord,
-  MemoryStore,
-  NewTurn,
-  Note,
-  OpenWork,
-  Turn,
-  Vote,
+import {
+  type AnswerRecord,
+  type ChannelSettings,
+  type Conversation,
+  type FeedbackRecord,
+  type MemoryStore,
+  type NewTurn,
+  type Note,
+  type OpenWork,
+  savedTurn,
+  type Turn,
+  type Vote,
 } from "../../core/ports/memory-store.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
 import { defineScript, escapeKeyPart, evaluateScript, type RedisScript } from "./redis-script.js";
@@ -131,7 +132,7 @@ export class RedisMemoryStore implements MemoryStore {
           .hgetall(this.#conversationKey(conversation, "turns")),
       );
       const turns = Object.entries(stored as Record<string, string>)
-        .map(([seq, json]): Turn => ({ seq: Number(seq), ...(JSON.parse(json) as StoredTurn) }))
+        .map(([seq, json]) => savedTurn(Number(seq), JSON.parse(json) as StoredTurn))
         .sort((left, right) => left.seq - right.seq);
       return { summary: (summary as string | null) ?? "", turns };
     });
@@ -161,7 +162,7 @@ export class RedisMemoryStore implements MemoryStore {
           [conversation.threadId ?? "", ...stored.map((turn) => JSON.stringify(turn))],
         ),
       );
-      return stored.map((turn, index) => ({ ...turn, seq: firstSeq + index }));
+      return stored.map((turn, index) => savedTurn(firstSeq + index, turn));
     });
   }
 

@@ -1,16 +1,17 @@
 import type { Database } from "better-sqlite3";
 import { AppError } from "../../core/errors.js";
-import type {
-  AnswerRecord,
-  ChannelSettings,
-  Conversation,
-  FeedbackRecord,
-  MemoryStore,
-  NewTurn,
-  Note,
-  OpenWork,
-  Turn,
-  Vote,
+import {
+  type AnswerRecord,
+  type ChannelSettings,
+  type Conversation,
+  type FeedbackRecord,
+  type MemoryStore,
+  type NewTurn,
+  type Note,
+  type OpenWork,
+  savedTurn,
+  type Turn,
+  type Vote,
 } from "../../core/ports/memory-store.js";
 import type { ChannelRef, ConversationRef } from "../../core/types.js";
 import { migrateSqliteSchema, type SqliteMigration } from "./migrate-sqlite-schema.js";
@@ -460,20 +461,8 @@ export class SqliteMemoryStore implements MemoryStore {
     const reserved = this.#statements.reserveSeqs.get(...key, turns.length)!;
     const firstSeq = reserved.last_seq - turns.length + 1;
     const saved = turns.map((turn, index): Turn => {
-      // As `toTurn` builds a turn read back (same fields, same order, frozen), so that a cached
-      // conversation's turns share one hidden class. Not `{ ...turn, seq }`: on Node 20 a spread
-      // followed by a property the source lacks, or a frozen copy of a spread, gets a hidden class of
-      // its own every time, and every later read of the turn (the window, the prompt) misses V8's
-      // inline caches.
-      const stored: Turn = Object.freeze({
-        seq: firstSeq + index,
-        role: turn.role,
-        speakerId: turn.speakerId,
-        speakerName: turn.speakerName,
-        text: turn.text,
-        tokens: turn.tokens,
-        at: turn.at,
-      });
+      // In the class of a turn read back (`toTurn`), so that a cached conversation's turns share one.
+      const stored = savedTurn(firstSeq + index, turn);
       this.#statements.insertTurn.run(
         ...key,
         stored.seq,

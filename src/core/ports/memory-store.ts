@@ -15,6 +15,24 @@ export interface Turn {
 
 export type NewTurn = Omit<Turn, "seq">;
 
+/**
+ * A turn as every store hands it back: `turn` with the seq the store assigned, frozen, its fields
+ * written out in one order. Not `{ ...turn, seq }`: on Node 20 a spread followed by a property the
+ * source lacks gets a hidden class of its own every time, and every later read of the turn along the
+ * message path (the window, the prompt) then misses V8's inline caches.
+ */
+export function savedTurn(seq: number, turn: NewTurn): Turn {
+  return Object.freeze({
+    seq,
+    role: turn.role,
+    speakerId: turn.speakerId,
+    speakerName: turn.speakerName,
+    text: turn.text,
+    tokens: turn.tokens,
+    at: turn.at,
+  });
+}
+
 export interface Conversation {
   /** The rolling summary of turns folded out of the window; empty at first. */
   summary: string;
